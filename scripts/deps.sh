@@ -1,0 +1,66 @@
+#!/bin/sh
+# Installs what sotto needs on Debian 12.  `deps.sh build`: the -dev
+# packages for the build; `deps.sh test`: also the test peers (cmocka, bats,
+# Debian age, clang for libFuzzer, node for npm peers).  As root it runs
+# apt-get (update once, then install); otherwise it prints the exact line.
+set -eu
+mode=${1:-build}
+BUILD_PKGS="build-essential pkg-config libsodium-dev libssl-dev libyaml-dev libjansson-dev libgit2-dev libcurl4-openssl-dev zlib1g-dev"
+TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client tmux git nodejs npm kubectl"
+
+have_build() {
+	command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 &&
+	pkg-config --exists libsodium libcrypto yaml-0.1 jansson 2>/dev/null &&
+	[ -e /usr/include/zlib.h ]
+}
+
+have_test() {
+	pkg-config --exists cmocka 2>/dev/null && command -v bats >/dev/null &&
+	command -v age >/dev/null && command -v clang >/dev/null &&
+	command -v mandoc >/dev/null && command -v ssh-keygen >/dev/null &&
+	command -v tmux >/dev/null && command -v node >/dev/null &&
+	command -v npm >/dev/null &&
+	ls /usr/lib/llvm-14/lib/clang/14*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1
+}
+
+missing() {
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || printf '%s ' "$p"
+	done
+}
+
+install() {
+	pkgs=$(missing "$@")
+	[ -n "$pkgs" ] || return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "sotto: missing packages; run as root:" >&2
+		echo "  apt-get install -y $pkgs" >&2
+		exit 1
+	fi
+	stamp=/var/lib/apt/periodic/sotto-apt-updated
+	if [ ! -e "$stamp" ]; then
+		echo "sotto: apt-get update" >&2
+		apt-get update -qq >&2
+		mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+	fi
+	echo "sotto: apt-get install $pkgs" >&2
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >&2 || {
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >&2
+	}
+}
+
+case "$mode" in
+build) have_build || install $BUILD_PKGS ;;
+test)
+	have_build || install $BUILD_PKGS
+	# kubectl is not in Debian 12 everywhere; install it only if available
+	pk=$TEST_PKGS
+	if ! apt-cache show kubectl >/dev/null 2>&1; then
+		pk=$(echo "$TEST_PKGS" | sed 's/ kubectl//')
+	fi
+	have_test || install $pk
+	;;
+*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+esac
