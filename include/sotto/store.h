@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Stores: bytes <-> struct sotto_doc for YAML, JSON, dotenv, INI and
+ * binary.  One `struct sotto_store` per format, found by name or by file
+ * extension.
+ *
+ * parse:        source bytes -> doc.  The top-level "sops" entry of each
+ *               branch (for dotenv: the sops_* lines; for INI: the [sops]
+ *               section) is taken OUT of the branch and put, unflattened,
+ *               into doc->meta[i] as a MAP, with its span recorded.
+ * emit_splice:  for a doc parsed by this same store: copy doc->src,
+ *               re-rendering only dirty scalars/comments in their original
+ *               style, removing the old sops entries and, if meta != NULL,
+ *               appending `meta` in this store's layout to every branch
+ *               (sops-format.md §4.4).  Output is byte-identical to the
+ *               source when nothing is dirty and meta is unchanged.
+ * emit:         render a doc from scratch in this store's canonical layout
+ *               (what sops would write), appending meta if not NULL.
+ * emit_value:   render one node for --extract (scalar as the store encodes
+ *               it; a branch as a document).
+ */
+#ifndef SOTTO_STORE_H
+#define SOTTO_STORE_H
+
+#include "sotto/buf.h"
+#include "sotto/error.h"
+#include "sotto/tree.h"
+
+struct sotto_emit_opts {
+	int indent;	/* -1 = store default (YAML 4, JSON tab) */
+};
+
+struct sotto_store {
+	const char *name;	/* "yaml", "json", "dotenv", "ini", "binary" */
+	sotto_err (*parse)(struct sotto_doc **out, const uint8_t *src,
+	    size_t len, const char *name, const struct sotto_limits *lim,
+	    struct sotto_error *e);
+	sotto_err (*emit_splice)(struct sotto_buf *out,
+	    const struct sotto_doc *doc, const struct sotto_node *meta,
+	    struct sotto_error *e);
+	sotto_err (*emit)(struct sotto_buf *out, const struct sotto_doc *doc,
+	    const struct sotto_node *meta, const struct sotto_emit_opts *o,
+	    struct sotto_error *e);
+	sotto_err (*emit_value)(struct sotto_buf *out,
+	    const struct sotto_node *n, const struct sotto_emit_opts *o,
+	    struct sotto_error *e);
+	void (*free_priv)(void *priv);	/* frees doc->store_priv */
+};
+
+extern const struct sotto_store sotto_store_yaml;
+extern const struct sotto_store sotto_store_json;
+extern const struct sotto_store sotto_store_dotenv;
+extern const struct sotto_store sotto_store_ini;
+extern const struct sotto_store sotto_store_binary;
+
+/* By name ("yaml", "yml", "json", "dotenv", "env", "ini", "binary"). */
+const struct sotto_store *sotto_store_by_name(const char *name);
+/* By file extension as sops does it; anything unknown is binary. */
+const struct sotto_store *sotto_store_for_path(const char *path);
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * sotto's entry point: picks a personality from argv[0] (sotto, age,
+ * age-keygen, sops) and dispatches to the command table.
+ */
+#include "cli/cli.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sotto/secret.h"
+
+static int cmd_version(int argc, char **argv, enum cli_mode mode);
+static int cmd_help(int argc, char **argv, enum cli_mode mode);
+
+const struct cli_cmd cli_commands[] = {
+	{ "age", "encrypt and decrypt age files (as the age tool)", cmd_age },
+	{ "age-keygen", "generate age identities (as age-keygen)",
+	    cmd_keygen },
+	{ "version", "print the version", cmd_version },
+	{ "help", "show this help", cmd_help },
+	{ NULL, NULL, NULL },
+};
+
+static int
+cmd_version(int argc, char **argv, enum cli_mode mode)
+{
+	(void)argc;
+	(void)argv;
+	(void)mode;
+	printf("sotto %s\n", cli_version());
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: sotto <command> [options] [args]\n\n"
+	    "sotto keeps secrets in git encrypted with age and sops, "
+	    "byte-compatible\nwith both tools.\n\ncommands:\n");
+	for (c = cli_commands; c->name != NULL; c++)
+		fprintf(f, "    %-14s %s\n", c->name, c->summary);
+	fprintf(f, "\nRun 'sotto <command> --help' for a command's options; "
+	    "see sotto(1).\nInvoked as 'age', 'age-keygen' or 'sops' (a "
+	    "symlink), sotto behaves as that tool.\n");
+}
+
+static int
+cmd_help(int argc, char **argv, enum cli_mode mode)
+{
+	(void)argc;
+	(void)argv;
+	(void)mode;
+	usage(stdout);
+	return 0;
+}
+
+static enum cli_mode
+personality(const char *argv0)
+{
+	char *copy = strdup(argv0 ? argv0 : "sotto"), *b;
+	enum cli_mode m = CLI_SOTTO;
+
+	if (copy == NULL)
+		return m;
+	b = basename(copy);
+	if (strcmp(b, "age") == 0)
+		m = CLI_AGE;
+	else if (strcmp(b, "age-keygen") == 0)
+		m = CLI_KEYGEN;
+	else if (strcmp(b, "sops") == 0)
+		m = CLI_SOPS;
+	free(copy);
+	return m;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	enum cli_mode mode = personality(argv[0]);
+
+	if (sotto_secret_init() != SOTTO_OK) {
+		fprintf(stderr, "sotto: error: cannot initialise libsodium\n");
+		return 1;
+	}
+	if (mode == CLI_AGE)
+		return cmd_age(argc, argv, mode);
+	if (mode == CLI_KEYGEN)
+		return cmd_keygen(argc, argv, mode);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc, argv, mode);
+	for (c = cli_commands; c->name != NULL; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->run(argc - 1, argv + 1, mode);
+	fprintf(stderr, "sotto: error: unknown command '%s'\n"
+	    "sotto: hint: run 'sotto --help' for the list of commands\n",
+	    argv[1]);
+	return 2;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: ISC */
+/* Diagnostics and terminal passphrase input for the CLI. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "sotto/io.h"
+
+#ifndef SOTTO_VERSION
+#define SOTTO_VERSION "0.0.0"
+#endif
+#ifndef SOTTO_GITREV
+#define SOTTO_GITREV "unknown"
+#endif
+
+const char *
+cli_version(void)
+{
+	return SOTTO_VERSION " (git " SOTTO_GITREV ")";
+}
+
+void
+cli_error(const char *prog, const struct sotto_error *e)
+{
+	fprintf(stderr, "%s: error: %s\n", prog,
+	    e->msg[0] ? e->msg : sotto_strerror(e->code));
+}
+
+void
+cli_errorf(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: error: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_warnf(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+sotto_err
+cli_read_passphrase(const char *prompt, struct sotto_buf *pass,
+    struct sotto_error *e)
+{
+	struct termios old, raw;
+	int fd;
+	char c;
+	ssize_t r;
+	bool restored = false;
+	sotto_err err = SOTTO_OK;
+
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return sotto_error_set(e, SOTTO_E_TTY,
+		    "a passphrase is needed but there is no terminal to "
+		    "read it from");
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return sotto_error_set(e, SOTTO_E_TTY,
+		    "cannot configure the terminal: %s", strerror(errno));
+	}
+	raw = old;
+	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	raw.c_lflag |= ICANON;
+	(void)sotto_io_write_all(fd, prompt, strlen(prompt));
+	if (tcsetattr(fd, TCSAFLUSH, &raw) != 0) {
+		close(fd);
+		return sotto_error_set(e, SOTTO_E_TTY,
+		    "cannot configure the terminal: %s", strerror(errno));
+	}
+	for (;;) {
+		r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0 && pass->len == 0)
+				err = sotto_error_set(e, SOTTO_E_TTY,
+				    "end of input while reading the "
+				    "passphrase");
+			break;
+		}
+		if (c == '\n' || c == '\r')
+			break;
+		if (pass->len > 4096) {
+			err = sotto_error_set(e, SOTTO_E_USAGE,
+			    "passphrase too long");
+			break;
+		}
+		if (sotto_buf_addch(pass, c)) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+			break;
+		}
+	}
+	c = 0;
+	if (tcsetattr(fd, TCSAFLUSH, &old) == 0)
+		restored = true;
+	(void)restored;
+	(void)sotto_io_write_all(fd, "\n", 1);
+	close(fd);
+	return err;
+}
+
+sotto_err
+cli_pass_cb(void *ctx, const char *prompt, struct sotto_buf *pass,
+    struct sotto_error *e)
+{
+	(void)ctx;
+	return cli_read_passphrase(prompt, pass, e);
+}
+
+void
+cli_print_template(FILE *f, const char *tmpl, const char *p, const char *k)
+{
+	const char *s;
+
+	for (s = tmpl; *s != '\0'; s++) {
+		if (strncmp(s, "{P}", 3) == 0) {
+			fputs(p, f);
+			s += 2;
+		} else if (strncmp(s, "{K}", 3) == 0) {
+			fputs(k, f);
+			s += 2;
+		} else {
+			fputc(*s, f);
+		}
+	}
+}
