@@ -53,6 +53,14 @@ enum sotto_scalar_type {
 
 #define SOTTO_SPAN_NONE ((size_t)-1)
 
+/*
+ * node->flags bits shared by all stores.  SOTTO_NODE_NONCANON: the scalar's
+ * spelling (text) is not one Go's strconv parser accepts back with the same
+ * value (e.g. YAML "0x1F", "1_000", ".inf", "010"), so the encrypt layer must
+ * encrypt canon instead of text (and may warn that it was normalised).
+ */
+#define SOTTO_NODE_NONCANON 0x1u
+
 struct sotto_node;
 
 struct sotto_entry {
@@ -77,7 +85,8 @@ struct sotto_node {
 	size_t src_start, src_end;	/* span of the value in doc->src */
 	size_t line;			/* 1-based line, for messages */
 	int style;			/* store-specific rendering style */
-	unsigned flags;			/* store-specific bits */
+	unsigned flags;			/* SOTTO_NODE_* bits (low byte) and
+					   store-specific bits (0x100 up) */
 	bool inline_comment;		/* comment on the same line as a value */
 	bool dirty;			/* text changed: re-render on splice */
 };

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: ISC */
+/* Store registry: by name and by file extension (sops rules, §5). */
+#include "sotto/store.h"
+
+#include <string.h>
+
+/* Set to 1 once src/formats/ini.c defines sotto_store_ini. */
+#define HAVE_INI_STORE 0
+
+static const struct sotto_store *
+ini_store(void)
+{
+#if HAVE_INI_STORE
+	return &sotto_store_ini;
+#else
+	return NULL;
+#endif
+}
+
+const struct sotto_store *
+sotto_store_by_name(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	if (strcmp(name, "yaml") == 0 || strcmp(name, "yml") == 0)
+		return &sotto_store_yaml;
+	if (strcmp(name, "json") == 0)
+		return &sotto_store_json;
+	if (strcmp(name, "dotenv") == 0 || strcmp(name, "env") == 0)
+		return &sotto_store_dotenv;
+	if (strcmp(name, "ini") == 0)
+		return ini_store();
+	if (strcmp(name, "binary") == 0)
+		return &sotto_store_binary;
+	return NULL;
+}
+
+static bool
+has_suffix(const char *path, size_t plen, const char *ext)
+{
+	size_t el = strlen(ext);
+
+	return plen >= el && strcmp(path + plen - el, ext) == 0;
+}
+
+const struct sotto_store *
+sotto_store_for_path(const char *path)
+{
+	size_t plen;
+
+	if (path == NULL)
+		return &sotto_store_binary;
+	plen = strlen(path);
+	if (has_suffix(path, plen, ".yaml") || has_suffix(path, plen, ".yml"))
+		return &sotto_store_yaml;
+	if (has_suffix(path, plen, ".json"))
+		return &sotto_store_json;
+	if (has_suffix(path, plen, ".env"))
+		return &sotto_store_dotenv;
+	if (has_suffix(path, plen, ".ini") && ini_store() != NULL)
+		return ini_store();
+	return &sotto_store_binary;
+}

@@ -1,0 +1,2887 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The YAML store: libyaml's event API -> struct sotto_doc and back.
+ *
+ * Typing follows go-yaml v3 (what sops uses) for untagged plain scalars:
+ * see resolve() below and sops-format.md §5.1.
+ *
+ * Spans (node->src_start/src_end, byte offsets in doc->src):
+ *   plain         the scalar text as written (may span lines);
+ *   single/double the text including its quotes;
+ *   literal/folded from the '|' or '>' indicator to the end of the last
+ *                 content line (its line break and any trailing blank lines
+ *                 are outside the span); the header comment, if any, is
+ *                 not re-rendered (splice rewrites the indicator and the
+ *                 content lines separately);
+ *   comment       from '#' to the end of the line, line break (and a CR
+ *                 before it) excluded.
+ * node->style is one of YS_* below; for block scalars bits 8 and up hold
+ * the content indentation of the block and flags bits 16 and up the
+ * indentation of the enclosing collection (for an indentation indicator).
+ *
+ * Comments: libyaml reports none, so parse() scans the bytes outside
+ * scalar spans for '#' at a line start or after a blank.  A comment on a
+ * line of its own goes into the innermost open collection whose column is
+ * not right of the comment, in byte order among its items; an inline
+ * comment (after a value on the same line) goes just before the entry or
+ * item that starts on its line, as sops does with go-yaml line comments.
+ *
+ * Aliases are expanded into deep copies flagged YF_ALIAS with no span;
+ * emit_splice() falls back to emit() (losing formatting and anchors, like
+ * sops) when such a copy, or any node built in memory, is dirty, when the
+ * number of nodes changed since parse, or when a document is a flow
+ * mapping.
+ */
+#include "sotto/store.h"
+
+#include <yaml.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sotto/gofmt.h"
+
+enum ystyle {
+	YS_PLAIN = 0,
+	YS_SINGLE = 1,
+	YS_DOUBLE = 2,
+	YS_LITERAL = 3,
+	YS_FOLDED = 4,
+	YS_FLOWCOLL = 5,	/* a flow collection ({...} or [...]) */
+};
+#define YS_MASK 0xff
+#define YF_ALIAS 0x100u		/* copied from an alias: no span */
+#define YF_FLOW 0x200u		/* scalar inside a flow collection */
+#define YF_PARENT_SHIFT 16
+
+/* ------------------------------------------------------------------ */
+/* small helpers */
+
+static void *
+grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return p;
+	ncap = *cap ? *cap : 8;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / elem)
+			return NULL;
+		ncap *= 2;
+	}
+	np = realloc(p, ncap * elem);
+	if (np == NULL)
+		return NULL;
+	*cap = ncap;
+	return np;
+}
+
+#define ARR_PUSH(arr, n, cap) \
+	(((arr) = grow_array((arr), &(cap), (n) + 1, sizeof(*(arr)))) != NULL)
+
+static bool
+is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* ------------------------------------------------------------------ */
+/* libyaml marks count characters; map them to byte offsets */
+
+#define CK_STEP 1024
+
+struct cmap {
+	const uint8_t *s;
+	size_t len, base;	/* base: skipped BOM */
+	bool ascii;
+	size_t *ck, nck;	/* byte offset of char k * CK_STEP */
+	size_t cur_c, cur_b;	/* last lookup */
+};
+
+static size_t
+u8len(uint8_t c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xf0)
+		return 4;
+	if (c >= 0xe0)
+		return 3;
+	if (c >= 0xc0)
+		return 2;
+	return 1;
+}
+
+static sotto_err
+cmap_init(struct cmap *m, const uint8_t *s, size_t len)
+{
+	size_t i, c, cap = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->s = s;
+	m->len = len;
+	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+		m->base = 3;
+	m->ascii = true;
+	for (i = m->base; i < len; i++)
+		if (s[i] >= 0x80) {
+			m->ascii = false;
+			break;
+		}
+	if (m->ascii)
+		return SOTTO_OK;
+	for (i = m->base, c = 0; i < len; c++) {
+		if (c % CK_STEP == 0) {
+			if (!ARR_PUSH(m->ck, m->nck, cap))
+				return SOTTO_E_NOMEM;
+			m->ck[m->nck++] = i;
+		}
+		i += u8len(s[i]);
+	}
+	m->cur_b = m->base;
+	return SOTTO_OK;
+}
+
+static size_t
+cmap_off(struct cmap *m, size_t idx)
+{
+	size_t c, b;
+
+	if (m->ascii)
+		return m->base + idx > m->len ? m->len : m->base + idx;
+	if (idx >= m->cur_c && idx - m->cur_c < CK_STEP) {
+		c = m->cur_c;
+		b = m->cur_b;
+	} else {
+		size_t k = idx / CK_STEP;
+
+		if (k >= m->nck)
+			k = m->nck ? m->nck - 1 : 0;
+		c = k * CK_STEP;
+		b = m->nck ? m->ck[k] : m->base;
+	}
+	while (c < idx && b < m->len) {
+		b += u8len(m->s[b]);
+		c++;
+	}
+	if (b > m->len)
+		b = m->len;
+	m->cur_c = c;
+	m->cur_b = b;
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* go-yaml v3 resolver (resolve.go) and Go strconv bits */
+
+enum rtag { R_STR, R_INT, R_UINT, R_FLOAT, R_BOOL, R_NULL, R_TIME };
+
+struct rval {
+	int64_t i;
+	uint64_t u;
+	double f;
+	bool b;
+	char ts[64];		/* RFC 3339 nano form of a timestamp */
+};
+
+static int
+digitval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return 99;
+}
+
+/* strconv.ParseUint(s, 0, 64). */
+static bool
+go_parse_uint0(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	int base = 10, d;
+
+	if (n == 0)
+		return false;
+	if (s[0] == '0') {
+		if (n >= 3 && (s[1] | 0x20) == 'b') {
+			base = 2;
+			i = 2;
+		} else if (n >= 3 && (s[1] | 0x20) == 'o') {
+			base = 8;
+			i = 2;
+		} else if (n >= 3 && (s[1] | 0x20) == 'x') {
+			base = 16;
+			i = 2;
+		} else {
+			base = 8;
+			i = 1;
+		}
+	}
+	for (; i < n; i++) {
+		d = digitval((unsigned char)s[i]);
+		if (d >= base)
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* strconv.ParseInt(s, 0, 64). */
+static bool
+go_parse_int0(const char *s, size_t n, int64_t *out)
+{
+	bool neg = false;
+	uint64_t u;
+
+	if (n == 0)
+		return false;
+	if (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-';
+		s++;
+		n--;
+	}
+	if (!go_parse_uint0(s, n, &u))
+		return false;
+	if (!neg && u > (uint64_t)INT64_MAX)
+		return false;
+	if (neg && u > (uint64_t)INT64_MAX + 1)
+		return false;
+	*out = neg ? (int64_t)(0 - u) : (int64_t)u;
+	return true;
+}
+
+/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+static bool
+yaml_style_float(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	if (i < n && s[i] == '.') {
+		i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+	} else {
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+		if (i < n && s[i] == '.') {
+			i++;
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+	}
+	return i == n;
+}
+
+static size_t
+getnum(const char *s, size_t n, size_t *i, size_t min, size_t max, int *v)
+{
+	size_t k = 0;
+
+	*v = 0;
+	while (*i < n && k < max && s[*i] >= '0' && s[*i] <= '9') {
+		*v = *v * 10 + (s[*i] - '0');
+		(*i)++;
+		k++;
+	}
+	return k >= min ? k : 0;
+}
+
+static int
+days_in(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+/*
+ * go-yaml parseTimestamp: "2006-1-2T15:4:5.999999999Z07:00" (T or t),
+ * "2006-1-2 15:4:5.999999999" or "2006-1-2".  On success writes the
+ * RFC 3339 nano form Go's MarshalText gives.
+ */
+static bool
+parse_timestamp(const char *s, size_t n, char *ts, size_t tscap)
+{
+	int y, mo, d, h = 0, mi = 0, se = 0, oh = 0, om = 0;
+	char frac[16] = "";
+	size_t i = 0, fl = 0;
+	int sign = 0;
+	bool zone = false;
+
+	if (getnum(s, n, &i, 4, 4, &y) == 0 || i >= n || s[i] != '-')
+		return false;
+	i++;
+	if (getnum(s, n, &i, 1, 2, &mo) == 0 || i >= n || s[i] != '-')
+		return false;
+	i++;
+	if (getnum(s, n, &i, 1, 2, &d) == 0)
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo))
+		return false;
+	if (i < n) {
+		bool tz = s[i] == 'T' || s[i] == 't';
+
+		if (!tz && s[i] != ' ')
+			return false;
+		i++;
+		if (getnum(s, n, &i, 1, 2, &h) == 0 || i >= n || s[i] != ':')
+			return false;
+		i++;
+		if (getnum(s, n, &i, 1, 2, &mi) == 0 || i >= n || s[i] != ':')
+			return false;
+		i++;
+		if (getnum(s, n, &i, 1, 2, &se) == 0)
+			return false;
+		if (i < n && s[i] == '.') {
+			i++;
+			while (i < n && s[i] >= '0' && s[i] <= '9') {
+				if (fl < 9)
+					frac[fl++] = s[i];
+				i++;
+			}
+			if (fl == 0)
+				return false;
+			frac[fl] = '\0';
+		}
+		if (tz) {
+			if (i < n && s[i] == 'Z') {
+				i++;
+				zone = true;
+			} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+				sign = s[i] == '-' ? -1 : 1;
+				i++;
+				if (getnum(s, n, &i, 2, 2, &oh) == 0 ||
+				    i >= n || s[i] != ':')
+					return false;
+				i++;
+				if (getnum(s, n, &i, 2, 2, &om) == 0)
+					return false;
+				zone = true;
+			}
+			if (!zone)
+				return false;
+		}
+		if (i != n || h > 23 || mi > 59 || se > 59)
+			return false;
+	}
+	while (fl > 0 && frac[fl - 1] == '0')
+		frac[--fl] = '\0';
+	if (ts != NULL) {
+		char z[16];
+
+		if (sign == 0 || (oh == 0 && om == 0))
+			snprintf(z, sizeof(z), "Z");
+		else
+			snprintf(z, sizeof(z), "%c%02d:%02d",
+			    sign < 0 ? '-' : '+', oh, om);
+		snprintf(ts, tscap, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%s", y,
+		    mo, d, h, mi, se, fl ? "." : "", frac, z);
+	}
+	return true;
+}
+
+static bool
+streq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+static bool
+in_list(const char *s, size_t n, const char *const *l)
+{
+	for (; *l != NULL; l++)
+		if (streq(s, n, *l))
+			return true;
+	return false;
+}
+
+static const char *const r_true[] = { "true", "True", "TRUE", NULL };
+static const char *const r_false[] = { "false", "False", "FALSE", NULL };
+static const char *const r_null[] = { "", "~", "null", "Null", "NULL", NULL };
+static const char *const r_nan[] = { ".nan", ".NaN", ".NAN", NULL };
+static const char *const r_inf[] = { ".inf", ".Inf", ".INF", "+.inf",
+	"+.Inf", "+.INF", NULL };
+static const char *const r_ninf[] = { "-.inf", "-.Inf", "-.INF", NULL };
+
+/*
+ * resolve(tag, in) of go-yaml v3 for a resolvable tag; want_ts: the tag
+ * is "" or !!timestamp.  Returns the resolved kind and fills v.
+ */
+static enum rtag
+resolve_plain(const char *s, size_t n, bool want_ts, struct rval *v)
+{
+	char hint, *plain = NULL;
+	size_t i, pn;
+	enum rtag r = R_STR;
+
+	if (n == 0)
+		hint = 'N';
+	else if (s[0] == '+' || s[0] == '-')
+		hint = 'S';
+	else if (s[0] >= '0' && s[0] <= '9')
+		hint = 'D';
+	else if (strchr("yYnNtTfFoO~", s[0]) != NULL)
+		hint = 'M';
+	else if (s[0] == '.')
+		hint = '.';
+	else
+		hint = 0;
+	if (hint == 0)
+		return R_STR;
+	if (in_list(s, n, r_true) || in_list(s, n, r_false)) {
+		v->b = s[0] == 't' || s[0] == 'T';
+		return R_BOOL;
+	}
+	if (in_list(s, n, r_null))
+		return R_NULL;
+	if (in_list(s, n, r_nan)) {
+		v->f = NAN;
+		return R_FLOAT;
+	}
+	if (in_list(s, n, r_inf)) {
+		v->f = INFINITY;
+		return R_FLOAT;
+	}
+	if (in_list(s, n, r_ninf)) {
+		v->f = -INFINITY;
+		return R_FLOAT;
+	}
+	if (hint == '.') {
+		if (sotto_gofmt_parse_float(s, n, &v->f))
+			return R_FLOAT;
+		return R_STR;
+	}
+	if (hint != 'D' && hint != 'S')
+		return R_STR;
+	if (want_ts && parse_timestamp(s, n, v->ts, sizeof(v->ts)))
+		return R_TIME;
+	plain = malloc(n + 1);
+	if (plain == NULL)
+		return R_STR;
+	for (i = 0, pn = 0; i < n; i++)
+		if (s[i] != '_')
+			plain[pn++] = s[i];
+	plain[pn] = '\0';
+	if (go_parse_int0(plain, pn, &v->i))
+		r = R_INT;
+	else if (go_parse_uint0(plain, pn, &v->u))
+		r = R_UINT;
+	else if (yaml_style_float(plain, pn) &&
+	    sotto_gofmt_parse_float(plain, pn, &v->f))
+		r = R_FLOAT;
+	free(plain);
+	return r;
+}
+
+/* True when go-yaml reads s back as a string (the encoder's test). */
+static bool
+resolves_to_str(const char *s, size_t n)
+{
+	struct rval v;
+
+	return resolve_plain(s, n, true, &v) == R_STR;
+}
+
+static bool
+is_old_bool(const char *s, size_t n)
+{
+	static const char *const l[] = { "y", "Y", "yes", "Yes", "YES", "on",
+		"On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF",
+		NULL };
+
+	return in_list(s, n, l);
+}
+
+/* ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
+static bool
+is_base60_float(const char *s, size_t n)
+{
+	size_t i = 0, groups = 0, d;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return false;
+	i++;
+	while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		i++;
+	while (i < n && s[i] == ':') {
+		i++;
+		d = 0;
+		if (i < n && s[i] >= '0' && s[i] <= '5' && i + 1 < n &&
+		    s[i + 1] >= '0' && s[i + 1] <= '9') {
+			i += 2;
+			d = 2;
+		} else if (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			d = 1;
+		}
+		if (d == 0)
+			return false;
+		groups++;
+	}
+	if (groups == 0)
+		return false;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			i++;
+	}
+	return i == n;
+}
+
+/* ------------------------------------------------------------------ */
+/* parse state */
+
+struct rec {			/* one collection seen by the parser */
+	struct sotto_node *node;
+	size_t doc;		/* document index */
+	size_t rstart, rend;	/* region for comment placement */
+	size_t col;		/* column of its first item */
+	size_t depth;
+	bool flow, meta;
+	size_t *starts, n, cap;	/* byte start of each item, in order */
+};
+
+struct ent {			/* every item start, in byte order */
+	size_t rec, start, line;
+};
+
+struct frame {
+	struct sotto_node *node;
+	size_t rec;
+	char *anchor;
+	size_t line;
+	bool meta;		/* inside the sops metadata value */
+	/* mappings */
+	bool have_key, key_meta;
+	char *key;
+	size_t keylen, keyline;
+	char **keys;		/* for the duplicate check */
+	size_t *keylens, *keylines, nkeys, ckeys;
+};
+
+struct anchor {
+	char *name;
+	struct sotto_node *node;
+	bool owned;		/* a key node: freed with the table */
+};
+
+struct xspan {
+	size_t s, e;
+};
+
+struct docinfo {
+	size_t rstart, rend;	/* region */
+	size_t ins;		/* where splice appends metadata */
+	bool flow;		/* top level is a flow mapping */
+	size_t root_rec;
+};
+
+struct yaml_priv {
+	struct docinfo *docs;
+	size_t ndocs;
+	size_t nnodes;
+	bool crlf;
+};
+
+struct pstate {
+	const char *name;
+	const struct sotto_limits *lim;
+	struct sotto_error *e;
+	struct sotto_doc *doc;
+	struct yaml_priv *priv;
+	struct cmap cm;
+	const uint8_t *src;
+	size_t len;
+	struct frame *st;
+	size_t nst, cst;
+	struct rec *recs;
+	size_t nrec, crec;
+	struct ent *ents;
+	size_t nent, cent;
+	struct anchor *anch;
+	size_t nanch, canch;
+	struct xspan *xs;
+	size_t nxs, cxs;
+	size_t cdocs;
+	size_t nodes, aliased;
+	size_t content_end;	/* end of the last scalar/alias/flow end */
+	size_t prev_end;	/* end of the previous event */
+	size_t docno;		/* 1-based number of the current document */
+	struct sotto_node *root;
+	bool root_done;
+	size_t meta_key_start;
+	struct sotto_node *meta;	/* this document's sops value */
+	size_t meta_s, meta_e;
+};
+
+static sotto_err
+nomem(struct pstate *ps)
+{
+	return sotto_error_set(ps->e, SOTTO_E_NOMEM, "'%s': out of memory",
+	    ps->name);
+}
+
+static sotto_err
+count_node(struct pstate *ps, size_t line)
+{
+	if (++ps->nodes > ps->lim->max_nodes)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: more than %zu nodes", ps->name, line,
+		    ps->lim->max_nodes);
+	return SOTTO_OK;
+}
+
+static sotto_err
+add_xspan(struct pstate *ps, size_t s, size_t e)
+{
+	if (e <= s)
+		return SOTTO_OK;
+	if (!ARR_PUSH(ps->xs, ps->nxs, ps->cxs))
+		return nomem(ps);
+	ps->xs[ps->nxs].s = s;
+	ps->xs[ps->nxs].e = e;
+	ps->nxs++;
+	return SOTTO_OK;
+}
+
+static size_t
+line_start(const uint8_t *s, size_t off)
+{
+	while (off > 0 && s[off - 1] != '\n' && s[off - 1] != '\r')
+		off--;
+	return off;
+}
+
+/* Type a scalar as go-yaml (and then sops) would; sets canon/NONCANON. */
+static sotto_err
+type_scalar(struct pstate *ps, struct sotto_node *n, const char *tag,
+    bool quoted)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX], stag[64];
+	struct rval v;
+	enum rtag r;
+	int64_t iv;
+	double fv;
+	int k;
+
+	memset(&v, 0, sizeof(v));
+	if (tag != NULL && strncmp(tag, "tag:yaml.org,2002:", 18) == 0)
+		snprintf(stag, sizeof(stag), "!!%s", tag + 18);
+	else
+		snprintf(stag, sizeof(stag), "%s", tag != NULL ? tag : "");
+	n->type = SOTTO_T_STR;
+	if (stag[0] == '\0' && quoted)
+		return SOTTO_OK;
+	if (strcmp(stag, "!!null") == 0) {
+		n->type = SOTTO_T_NULL;
+		return SOTTO_OK;
+	}
+	if (stag[0] != '\0' && strcmp(stag, "!!int") != 0 &&
+	    strcmp(stag, "!!float") != 0 && strcmp(stag, "!!bool") != 0 &&
+	    strcmp(stag, "!!timestamp") != 0)
+		return SOTTO_OK;	/* !!str, !!binary, custom tags */
+	r = resolve_plain(n->text, n->len, stag[0] == '\0' ||
+	    strcmp(stag, "!!timestamp") == 0, &v);
+	if (stag[0] == '\0') {
+		if (r == R_TIME)
+			r = R_STR;
+	} else if (strcmp(stag, "!!float") == 0 && r == R_INT) {
+		r = R_FLOAT;
+		v.f = (double)v.i;
+	} else if (strcmp(stag, "!!float") == 0 && r == R_UINT) {
+		r = R_FLOAT;
+		v.f = (double)v.u;
+	} else if (!((strcmp(stag, "!!int") == 0 &&
+	    (r == R_INT || r == R_UINT)) ||
+	    (strcmp(stag, "!!float") == 0 && r == R_FLOAT) ||
+	    (strcmp(stag, "!!bool") == 0 && r == R_BOOL) ||
+	    (strcmp(stag, "!!timestamp") == 0 && r == R_TIME)))
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s' line %zu: cannot decode value as %s", ps->name,
+		    n->line, stag);
+	switch (r) {
+	case R_STR:
+		return SOTTO_OK;
+	case R_UINT:
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s' line %zu: unknown type: uint64", ps->name, n->line);
+	case R_NULL:
+		n->type = SOTTO_T_NULL;
+		return SOTTO_OK;
+	case R_BOOL:
+		n->type = SOTTO_T_BOOL;
+		k = snprintf(buf, sizeof(buf), "%s", v.b ? "True" : "False");
+		break;
+	case R_INT:
+		n->type = SOTTO_T_INT;
+		k = sotto_gofmt_int(buf, sizeof(buf), v.i);
+		if (!sotto_gofmt_parse_int(n->text, n->len, &iv) ||
+		    iv != v.i)
+			n->flags |= SOTTO_NODE_NONCANON;
+		break;
+	case R_FLOAT:
+		n->type = SOTTO_T_FLOAT;
+		k = sotto_gofmt_float_f(buf, sizeof(buf), v.f);
+		if (!sotto_gofmt_parse_float(n->text, n->len, &fv) ||
+		    !(fv == v.f || (isnan(fv) && isnan(v.f))))
+			n->flags |= SOTTO_NODE_NONCANON;
+		break;
+	case R_TIME:
+		n->type = SOTTO_T_TIME;
+		k = snprintf(buf, sizeof(buf), "%s", v.ts);
+		if (!streq(n->text, n->len, v.ts))
+			n->flags |= SOTTO_NODE_NONCANON;
+		break;
+	default:
+		return SOTTO_OK;
+	}
+	if (k < 0)
+		return sotto_error_set(ps->e, SOTTO_E_INTERNAL,
+		    "'%s' line %zu: cannot format number", ps->name, n->line);
+	if (sotto_tree_set_canon(n, buf, (size_t)k) != SOTTO_OK)
+		return nomem(ps);
+	return SOTTO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* tree bookkeeping during parse */
+
+static void
+frame_clear(struct frame *f)
+{
+	size_t i;
+
+	free(f->anchor);
+	free(f->key);
+	for (i = 0; i < f->nkeys; i++)
+		free(f->keys[i]);
+	free(f->keys);
+	free(f->keylens);
+	free(f->keylines);
+	memset(f, 0, sizeof(*f));
+}
+
+static sotto_err
+new_rec(struct pstate *ps, struct sotto_node *n, size_t rstart, size_t col,
+    bool flow, bool meta, size_t *out)
+{
+	struct rec *r;
+
+	if (!ARR_PUSH(ps->recs, ps->nrec, ps->crec))
+		return nomem(ps);
+	r = &ps->recs[ps->nrec];
+	memset(r, 0, sizeof(*r));
+	r->node = n;
+	r->doc = ps->docno - 1;
+	r->rstart = rstart;
+	r->rend = SIZE_MAX;
+	r->col = col;
+	r->depth = ps->nst;
+	r->flow = flow;
+	r->meta = meta;
+	*out = ps->nrec++;
+	return SOTTO_OK;
+}
+
+static sotto_err
+rec_add_start(struct pstate *ps, size_t rec, size_t start, size_t line)
+{
+	struct rec *r = &ps->recs[rec];
+
+	if (!ARR_PUSH(r->starts, r->n, r->cap))
+		return nomem(ps);
+	r->starts[r->n++] = start;
+	if (!ARR_PUSH(ps->ents, ps->nent, ps->cent))
+		return nomem(ps);
+	ps->ents[ps->nent].rec = rec;
+	ps->ents[ps->nent].start = start;
+	ps->ents[ps->nent].line = line;
+	ps->nent++;
+	return SOTTO_OK;
+}
+
+/* A node begins at start: sequences record their item starts here. */
+static sotto_err
+begin_item(struct pstate *ps, size_t start, size_t line, bool collection)
+{
+	struct frame *f;
+
+	if (ps->nst == 0)
+		return SOTTO_OK;
+	f = &ps->st[ps->nst - 1];
+	if (f->node->kind == SOTTO_NODE_SEQ) {
+		if (f->meta)
+			return SOTTO_OK;
+		return rec_add_start(ps, f->rec, start, line);
+	}
+	if (!f->have_key && collection)
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s' line %zu: tree contains a non-string key", ps->name,
+		    line);
+	return SOTTO_OK;
+}
+
+static sotto_err
+add_anchor(struct pstate *ps, const char *name, struct sotto_node *n,
+    size_t *idx)
+{
+	*idx = SIZE_MAX;
+	if (name == NULL)
+		return SOTTO_OK;
+	if (!ARR_PUSH(ps->anch, ps->nanch, ps->canch))
+		return nomem(ps);
+	ps->anch[ps->nanch].name = strdup(name);
+	if (ps->anch[ps->nanch].name == NULL)
+		return nomem(ps);
+	ps->anch[ps->nanch].node = n;
+	ps->anch[ps->nanch].owned = false;
+	*idx = ps->nanch++;
+	return SOTTO_OK;
+}
+
+static void
+clear_anchors(struct pstate *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->nanch; i++) {
+		free(ps->anch[i].name);
+		if (ps->anch[i].owned)
+			sotto_tree_node_free(ps->anch[i].node, true);
+	}
+	ps->nanch = 0;
+}
+
+/* Frees a node that is not going into the tree (unless anchored). */
+static void
+drop_node(struct pstate *ps, struct sotto_node *n, size_t aidx)
+{
+	if (aidx != SIZE_MAX)
+		ps->anch[aidx].owned = true;
+	else
+		sotto_tree_node_free(n, true);
+}
+
+static size_t
+tree_size(const struct sotto_node *n)
+{
+	size_t i, k = 1;
+
+	for (i = 0; i < n->n; i++)
+		k += tree_size(n->items[i].val);
+	return k;
+}
+
+static void
+mark_alias(struct sotto_node *n)
+{
+	size_t i;
+
+	n->flags |= YF_ALIAS;
+	n->src_start = SOTTO_SPAN_NONE;
+	n->src_end = SOTTO_SPAN_NONE;
+	n->dirty = false;
+	for (i = 0; i < n->n; i++)
+		mark_alias(n->items[i].val);
+}
+
+static size_t
+to_eol_incl(const uint8_t *s, size_t len, size_t e)
+{
+	while (e < len && s[e] != '\n' && s[e] != '\r')
+		e++;
+	if (e < len && s[e] == '\r')
+		e++;
+	if (e < len && s[e] == '\n')
+		e++;
+	return e;
+}
+
+static sotto_err
+take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
+    size_t start, size_t line)
+{
+	size_t i, c1, c2;
+
+	for (i = 0; i < f->nkeys; i++)
+		if (f->keylens[i] == n->len &&
+		    memcmp(f->keys[i], n->text, n->len) == 0)
+			return sotto_error_set(ps->e, SOTTO_E_YAML,
+			    "'%s' line %zu: mapping key \"%.*s\" already "
+			    "defined at line %zu", ps->name, line,
+			    (int)(n->len > 64 ? 64 : n->len), n->text,
+			    f->keylines[i]);
+	c1 = c2 = f->ckeys;
+	if (!ARR_PUSH(f->keys, f->nkeys, f->ckeys))
+		return nomem(ps);
+	f->keylens = grow_array(f->keylens, &c1, f->ckeys, sizeof(size_t));
+	if (f->keylens == NULL)
+		return nomem(ps);
+	f->keylines = grow_array(f->keylines, &c2, f->ckeys, sizeof(size_t));
+	if (f->keylines == NULL)
+		return nomem(ps);
+	f->keys[f->nkeys] = malloc(n->len + 1);
+	f->key = malloc(n->len + 1);
+	if (f->keys[f->nkeys] == NULL || f->key == NULL) {
+		free(f->keys[f->nkeys]);
+		return nomem(ps);
+	}
+	memcpy(f->keys[f->nkeys], n->text, n->len + 1);
+	memcpy(f->key, n->text, n->len + 1);
+	f->keylens[f->nkeys] = n->len;
+	f->keylines[f->nkeys] = line;
+	f->nkeys++;
+	f->keylen = n->len;
+	f->keyline = line;
+	f->have_key = true;
+	f->key_meta = ps->nst == 1 && !f->meta &&
+	    streq(n->text, n->len, "sops");
+	if (f->key_meta) {
+		size_t ls = line_start(ps->src, start), k;
+
+		if (ls < ps->cm.base)
+			ls = ps->cm.base;
+		for (k = ls; k < start && is_blank(ps->src[k]); k++)
+			;
+		ps->meta_key_start = k == start ? ls : start;
+		return SOTTO_OK;
+	}
+	if (f->meta)
+		return SOTTO_OK;
+	return rec_add_start(ps, f->rec, start, line);
+}
+
+/*
+ * A node is complete: it becomes the document root, a map key, a map
+ * value or a sequence item.  Takes ownership of n.  aidx: its anchor.
+ */
+static sotto_err
+finish_node(struct pstate *ps, struct sotto_node *n, size_t start,
+    size_t line, size_t aidx)
+{
+	struct frame *f;
+	sotto_err err;
+
+	if (ps->nst == 0) {
+		if (n->kind == SOTTO_NODE_MAP) {
+			ps->root = n;
+			return SOTTO_OK;
+		}
+		drop_node(ps, n, aidx);
+		if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_NULL)
+			return SOTTO_OK;
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s': document %zu: top level must be a mapping",
+		    ps->name, ps->docno);
+	}
+	f = &ps->st[ps->nst - 1];
+	if (f->node->kind == SOTTO_NODE_SEQ) {
+		if (sotto_tree_seq_add(f->node, n) != SOTTO_OK) {
+			sotto_tree_node_free(n, true);
+			return nomem(ps);
+		}
+		return SOTTO_OK;
+	}
+	if (!f->have_key) {
+		if (n->kind != SOTTO_NODE_SCALAR || n->type != SOTTO_T_STR) {
+			drop_node(ps, n, aidx);
+			return sotto_error_set(ps->e, SOTTO_E_YAML,
+			    "'%s' line %zu: tree contains a non-string key",
+			    ps->name, line);
+		}
+		err = take_key(ps, f, n, start, line);
+		drop_node(ps, n, aidx);
+		return err;
+	}
+	f->have_key = false;
+	if (f->key_meta) {
+		f->key_meta = false;
+		free(f->key);
+		f->key = NULL;
+		sotto_tree_node_free(ps->meta, false);
+		ps->meta = n;
+		ps->meta_s = ps->meta_key_start;
+		ps->meta_e = to_eol_incl(ps->src, ps->len, ps->content_end);
+		return SOTTO_OK;
+	}
+	err = sotto_tree_map_add(f->node, f->key, f->keylen, n);
+	free(f->key);
+	f->key = NULL;
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(n, true);
+		return nomem(ps);
+	}
+	return SOTTO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* events */
+
+static size_t
+mark_off(struct pstate *ps, const yaml_mark_t *m)
+{
+	return cmap_off(&ps->cm, m->index);
+}
+
+static sotto_err
+push_frame(struct pstate *ps, struct sotto_node *n, size_t rec,
+    const char *anchor, size_t line, bool meta)
+{
+	struct frame *f;
+
+	if (!ARR_PUSH(ps->st, ps->nst, ps->cst)) {
+		sotto_tree_node_free(n, true);
+		return nomem(ps);
+	}
+	f = &ps->st[ps->nst++];
+	memset(f, 0, sizeof(*f));
+	f->node = n;
+	f->rec = rec;
+	f->line = line;
+	f->meta = meta;
+	if (anchor != NULL) {
+		f->anchor = strdup(anchor);
+		if (f->anchor == NULL)
+			return nomem(ps);
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+on_start(struct pstate *ps, const yaml_event_t *ev, bool map)
+{
+	struct sotto_node *n;
+	const char *anchor;
+	size_t start, line, rec, col;
+	bool flow, meta = false;
+	sotto_err err;
+
+	start = mark_off(ps, &ev->start_mark);
+	line = ev->start_mark.line + 1;
+	col = ev->start_mark.column;
+	if (map) {
+		anchor = (const char *)ev->data.mapping_start.anchor;
+		flow = ev->data.mapping_start.style ==
+		    YAML_FLOW_MAPPING_STYLE;
+	} else {
+		anchor = (const char *)ev->data.sequence_start.anchor;
+		flow = ev->data.sequence_start.style ==
+		    YAML_FLOW_SEQUENCE_STYLE;
+	}
+	if (ps->nst + 1 > ps->lim->max_depth)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: nesting deeper than %zu levels", ps->name,
+		    line, ps->lim->max_depth);
+	if ((err = count_node(ps, line)) != SOTTO_OK)
+		return err;
+	if ((err = begin_item(ps, start, line, true)) != SOTTO_OK)
+		return err;
+	if (ps->nst > 0) {
+		struct frame *f = &ps->st[ps->nst - 1];
+
+		meta = f->meta || (f->node->kind == SOTTO_NODE_MAP &&
+		    f->key_meta);
+		if (ps->st[ps->nst - 1].node->style == YS_FLOWCOLL)
+			flow = true;
+	}
+	n = map ? sotto_tree_new_map() : sotto_tree_new_seq();
+	if (n == NULL)
+		return nomem(ps);
+	n->src_start = start;
+	n->src_end = start;
+	n->line = line;
+	n->style = flow ? YS_FLOWCOLL : YS_PLAIN;
+	if (ps->nst == 0 && flow && map)
+		ps->priv->docs[ps->docno - 1].flow = true;
+	err = new_rec(ps, n, ps->nst == 0 ? ps->priv->docs[ps->docno - 1]
+	    .rstart : ps->prev_end, col, flow, meta, &rec);
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(n, true);
+		return err;
+	}
+	if (ps->nst == 0)
+		ps->priv->docs[ps->docno - 1].root_rec = rec;
+	return push_frame(ps, n, rec, anchor, line, meta);
+}
+
+static sotto_err
+on_end(struct pstate *ps, const yaml_event_t *ev)
+{
+	struct frame f;
+	struct rec *r;
+	size_t aidx, start;
+	sotto_err err;
+
+	if (ps->nst == 0)
+		return sotto_error_set(ps->e, SOTTO_E_INTERNAL,
+		    "'%s': unbalanced yaml events", ps->name);
+	f = ps->st[--ps->nst];
+	r = &ps->recs[f.rec];
+	r->rend = mark_off(ps, &ev->end_mark);
+	if (f.node->style == YS_FLOWCOLL)
+		ps->content_end = r->rend;
+	f.node->src_end = ps->content_end > f.node->src_start ?
+	    ps->content_end : f.node->src_start;
+	start = f.node->src_start;
+	err = add_anchor(ps, f.anchor, f.node, &aidx);
+	if (err == SOTTO_OK)
+		err = finish_node(ps, f.node, start, f.line, aidx);
+	else
+		sotto_tree_node_free(f.node, true);
+	frame_clear(&f);
+	return err;
+}
+
+/* Block scalar: [indicator, end of last content line). */
+static void
+block_span(struct pstate *ps, size_t start, size_t end, size_t *hdr_end,
+    size_t *cstart, size_t *cend)
+{
+	const uint8_t *s = ps->src;
+	size_t h = start + 1, c, e, ls, k;
+
+	while (h < end && (s[h] == '+' || s[h] == '-' ||
+	    (s[h] >= '0' && s[h] <= '9')))
+		h++;
+	c = h;
+	while (c < ps->len && s[c] != '\n' && s[c] != '\r')
+		c++;
+	c = to_eol_incl(s, ps->len, c);
+	e = end;
+	for (;;) {
+		if (e > c && s[e - 1] == '\n')
+			e--;
+		if (e > c && s[e - 1] == '\r')
+			e--;
+		if (e <= c) {
+			e = c;
+			break;
+		}
+		ls = line_start(s, e);
+		if (ls < c)
+			ls = c;
+		for (k = ls; k < e && is_blank(s[k]); k++)
+			;
+		if (k < e)
+			break;
+		if (ls == e && e == end)
+			break;	/* no break to strip: stop */
+		e = ls;
+	}
+	*hdr_end = h;
+	*cstart = c;
+	*cend = e;
+}
+
+static size_t
+block_indent(struct pstate *ps, size_t hstart, size_t hend, size_t cstart,
+    size_t cend, size_t parent)
+{
+	const uint8_t *s = ps->src;
+	size_t i, k;
+
+	for (i = hstart + 1; i < hend; i++)
+		if (s[i] >= '1' && s[i] <= '9')
+			return parent + (size_t)(s[i] - '0');
+	i = cstart;
+	while (i < cend) {
+		for (k = 0; i + k < cend && s[i + k] == ' '; k++)
+			;
+		if (i + k < cend && s[i + k] != '\n' && s[i + k] != '\r')
+			return k;
+		i = to_eol_incl(s, cend, i + k);
+	}
+	return parent + 2;
+}
+
+/* Skips a node's anchor and tag ("&a !!str ") to its text. */
+static size_t
+skip_props(struct pstate *ps, size_t p, size_t end)
+{
+	const uint8_t *s = ps->src;
+
+	while (p < end && (s[p] == '&' || s[p] == '!')) {
+		while (p < end && !is_blank(s[p]) && s[p] != '\n' &&
+		    s[p] != '\r')
+			p++;
+		while (p < end && (is_blank(s[p]) || s[p] == '\n' ||
+		    s[p] == '\r'))
+			p++;
+	}
+	return p;
+}
+
+static sotto_err
+on_scalar(struct pstate *ps, const yaml_event_t *ev)
+{
+	struct sotto_node *n;
+	size_t start, end, line, aidx, parent = 0;
+	bool quoted, flow = false;
+	sotto_err err;
+
+	start = mark_off(ps, &ev->start_mark);
+	end = mark_off(ps, &ev->end_mark);
+	line = ev->start_mark.line + 1;
+	if ((err = count_node(ps, line)) != SOTTO_OK)
+		return err;
+	if ((err = begin_item(ps, start, line, false)) != SOTTO_OK)
+		return err;
+	n = sotto_tree_new_scalar(SOTTO_T_STR,
+	    (const char *)ev->data.scalar.value, ev->data.scalar.length);
+	if (n == NULL)
+		return nomem(ps);
+	n->line = line;
+	start = skip_props(ps, start, end);
+	n->src_start = start;
+	if (ps->nst > 0) {
+		parent = ps->recs[ps->st[ps->nst - 1].rec].col;
+		flow = ps->st[ps->nst - 1].node->style == YS_FLOWCOLL;
+	}
+	switch (ev->data.scalar.style) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		n->style = YS_SINGLE;
+		break;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		n->style = YS_DOUBLE;
+		break;
+	case YAML_LITERAL_SCALAR_STYLE:
+		n->style = YS_LITERAL;
+		break;
+	case YAML_FOLDED_SCALAR_STYLE:
+		n->style = YS_FOLDED;
+		break;
+	default:
+		n->style = YS_PLAIN;
+		break;
+	}
+	quoted = n->style != YS_PLAIN;
+	if (flow)
+		n->flags |= YF_FLOW;
+	if (n->style == YS_LITERAL || n->style == YS_FOLDED) {
+		size_t h, c, e, ind;
+
+		block_span(ps, start, end, &h, &c, &e);
+		ind = block_indent(ps, start, h, c, e, parent);
+		n->style |= (int)((ind > 0xffff ? 0xffff : ind) << 8);
+		n->flags |= (unsigned)(parent > 0xffff ? 0xffff : parent) <<
+		    YF_PARENT_SHIFT;
+		n->src_end = e > h ? e : h;
+		if ((err = add_xspan(ps, start, h)) != SOTTO_OK ||
+		    (err = add_xspan(ps, c, e)) != SOTTO_OK) {
+			sotto_tree_node_free(n, true);
+			return err;
+		}
+		ps->content_end = n->src_end;
+	} else {
+		n->src_end = end;
+		if ((err = add_xspan(ps, start, end)) != SOTTO_OK) {
+			sotto_tree_node_free(n, true);
+			return err;
+		}
+		if (end > start)
+			ps->content_end = end;
+	}
+	err = type_scalar(ps, n, (const char *)ev->data.scalar.tag, quoted);
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(n, true);
+		return err;
+	}
+	err = add_anchor(ps, (const char *)ev->data.scalar.anchor, n, &aidx);
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(n, true);
+		return err;
+	}
+	return finish_node(ps, n, start, line, aidx);
+}
+
+static sotto_err
+on_alias(struct pstate *ps, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	struct sotto_node *src = NULL, *n;
+	size_t i, start, line, k;
+	sotto_err err;
+
+	start = mark_off(ps, &ev->start_mark);
+	line = ev->start_mark.line + 1;
+	for (i = ps->nanch; i > 0; i--)
+		if (strcmp(ps->anch[i - 1].name, name) == 0) {
+			src = ps->anch[i - 1].node;
+			break;
+		}
+	if (src == NULL)
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s' line %zu: unknown anchor '%.64s' referenced",
+		    ps->name, line, name);
+	k = tree_size(src);
+	if (k > ps->lim->max_alias || ps->aliased > ps->lim->max_alias - k)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: alias expansion exceeds %zu nodes",
+		    ps->name, line, ps->lim->max_alias);
+	ps->aliased += k;
+	if ((err = begin_item(ps, start, line, src->kind != SOTTO_NODE_SCALAR))
+	    != SOTTO_OK)
+		return err;
+	n = sotto_tree_clone(src);
+	if (n == NULL)
+		return nomem(ps);
+	mark_alias(n);
+	n->line = line;
+	ps->content_end = mark_off(ps, &ev->end_mark);
+	return finish_node(ps, n, start, line, SIZE_MAX);
+}
+
+static sotto_err
+on_doc_start(struct pstate *ps, const yaml_event_t *ev)
+{
+	struct docinfo *d;
+	size_t cap = ps->cdocs;
+
+	(void)ev;
+	ps->priv->docs = grow_array(ps->priv->docs, &cap,
+	    ps->priv->ndocs + 1, sizeof(*ps->priv->docs));
+	if (ps->priv->docs == NULL)
+		return nomem(ps);
+	ps->cdocs = cap;
+	d = &ps->priv->docs[ps->priv->ndocs];
+	memset(d, 0, sizeof(*d));
+	d->rstart = ps->priv->ndocs > 0 ?
+	    ps->priv->docs[ps->priv->ndocs - 1].rend : 0;
+	d->root_rec = SIZE_MAX;
+	ps->priv->ndocs++;
+	ps->docno = ps->priv->ndocs;
+	ps->root = NULL;
+	clear_anchors(ps);
+	return SOTTO_OK;
+}
+
+static sotto_err
+finish_doc(struct pstate *ps, size_t ins, size_t rend)
+{
+	struct docinfo *d = &ps->priv->docs[ps->docno - 1];
+	struct sotto_node *root = ps->root;
+	size_t i;
+	sotto_err err;
+
+	d->ins = ins;
+	d->rend = rend > d->rstart ? rend : d->rstart;
+	ps->root = NULL;
+	if (root == NULL) {
+		root = sotto_tree_new_map();
+		if (root == NULL)
+			return nomem(ps);
+		err = new_rec(ps, root, d->rstart, 0, false, false,
+		    &d->root_rec);
+		if (err != SOTTO_OK) {
+			sotto_tree_node_free(root, true);
+			return err;
+		}
+	}
+	if (sotto_tree_doc_add(ps->doc, root) != SOTTO_OK) {
+		sotto_tree_node_free(root, true);
+		return nomem(ps);
+	}
+	i = ps->doc->n - 1;
+	ps->doc->meta[i] = ps->meta;
+	if (ps->meta != NULL) {
+		ps->doc->meta_start[i] = ps->meta_s;
+		ps->doc->meta_end[i] = ps->meta_e;
+	}
+	ps->meta = NULL;
+	return SOTTO_OK;
+}
+
+static sotto_err
+yaml_problem(struct pstate *ps, yaml_parser_t *p)
+{
+	if (p->error == YAML_MEMORY_ERROR)
+		return nomem(ps);
+	return sotto_error_set(ps->e, SOTTO_E_YAML,
+	    "'%s' line %zu column %zu: %s%s%s", ps->name,
+	    p->problem_mark.line + 1, p->problem_mark.column + 1,
+	    p->problem != NULL ? p->problem : "malformed yaml",
+	    p->context != NULL ? " " : "",
+	    p->context != NULL ? p->context : "");
+}
+
+static sotto_err
+run_events(struct pstate *ps)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	sotto_err err = SOTTO_OK;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&p))
+		return nomem(ps);
+	yaml_parser_set_input_string(&p, ps->src, ps->len);
+	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+	while (!done && err == SOTTO_OK) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			err = yaml_problem(ps, &p);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			err = on_doc_start(ps, &ev);
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			err = finish_doc(ps, mark_off(ps, &ev.start_mark),
+			    mark_off(ps, &ev.end_mark));
+			break;
+		case YAML_MAPPING_START_EVENT:
+			err = on_start(ps, &ev, true);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			err = on_start(ps, &ev, false);
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			err = on_end(ps, &ev);
+			break;
+		case YAML_SCALAR_EVENT:
+			err = on_scalar(ps, &ev);
+			break;
+		case YAML_ALIAS_EVENT:
+			err = on_alias(ps, &ev);
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		ps->prev_end = mark_off(ps, &ev.end_mark);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* comments */
+
+static int
+xspan_cmp(const void *a, const void *b)
+{
+	const struct xspan *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* Inserts c at index k of a MAP/SEQ (appending first, then moving). */
+static sotto_err
+insert_item(struct sotto_node *coll, size_t k, struct sotto_node *c)
+{
+	struct sotto_entry tmp;
+	sotto_err err;
+
+	if (coll->kind == SOTTO_NODE_MAP)
+		err = sotto_tree_map_add(coll, NULL, 0, c);
+	else
+		err = sotto_tree_seq_add(coll, c);
+	if (err != SOTTO_OK)
+		return err;
+	if (k >= coll->n - 1)
+		return SOTTO_OK;
+	tmp = coll->items[coll->n - 1];
+	memmove(&coll->items[k + 1], &coll->items[k],
+	    (coll->n - 1 - k) * sizeof(tmp));
+	coll->items[k] = tmp;
+	return SOTTO_OK;
+}
+
+static size_t
+upper_bound(const size_t *a, size_t n, size_t v)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static sotto_err
+rec_insert(struct pstate *ps, size_t ri, size_t k, size_t pos,
+    struct sotto_node *c)
+{
+	struct rec *r = &ps->recs[ri];
+
+	if (r->n != r->node->n) {
+		sotto_tree_node_free(c, true);
+		return sotto_error_set(ps->e, SOTTO_E_INTERNAL,
+		    "'%s': comment bookkeeping out of step", ps->name);
+	}
+	if (!ARR_PUSH(r->starts, r->n, r->cap)) {
+		sotto_tree_node_free(c, true);
+		return nomem(ps);
+	}
+	if (insert_item(r->node, k, c) != SOTTO_OK) {
+		sotto_tree_node_free(c, true);
+		return nomem(ps);
+	}
+	memmove(&r->starts[k + 1], &r->starts[k], (r->n - k) *
+	    sizeof(size_t));
+	r->starts[k] = pos;
+	r->n++;
+	return SOTTO_OK;
+}
+
+struct cplace {
+	size_t *stack, nstack, cstack;
+	size_t next;		/* next rec to consider */
+	size_t ent;		/* first ent with start >= comment */
+};
+
+static sotto_err
+place_comment(struct pstate *ps, struct cplace *cp, size_t s, size_t e,
+    size_t line)
+{
+	const uint8_t *src = ps->src;
+	struct sotto_node *c;
+	size_t ls, col, k, di, ri = SIZE_MAX, i;
+	bool inl;
+
+	ls = line_start(src, s);
+	if (ls < ps->cm.base)
+		ls = ps->cm.base;
+	for (k = ls; k < s && is_blank(src[k]); k++)
+		;
+	inl = k < s;
+	col = s - ls;
+	/* which document */
+	for (di = 0; di + 1 < ps->priv->ndocs && s >= ps->priv->docs[di].rend;
+	    di++)
+		;
+	if (ps->doc->meta_start[di] != SOTTO_SPAN_NONE &&
+	    s >= ps->doc->meta_start[di] && s < ps->doc->meta_end[di])
+		return SOTTO_OK;	/* inside the sops block: dropped */
+	c = sotto_tree_new_comment((const char *)src + s + 1, e - s - 1);
+	if (c == NULL)
+		return nomem(ps);
+	c->src_start = s;
+	c->src_end = e;
+	c->line = line;
+	c->inline_comment = inl;
+	/* open collections at s (regions nest in creation order) */
+	while (cp->next < ps->nrec && ps->recs[cp->next].rstart <= s) {
+		struct rec *r = &ps->recs[cp->next];
+
+		while (cp->nstack > 0 &&
+		    ps->recs[cp->stack[cp->nstack - 1]].rend <= r->rstart)
+			cp->nstack--;
+		if (!ARR_PUSH(cp->stack, cp->nstack, cp->cstack)) {
+			sotto_tree_node_free(c, true);
+			return nomem(ps);
+		}
+		cp->stack[cp->nstack++] = cp->next++;
+	}
+	while (cp->nstack > 0 && ps->recs[cp->stack[cp->nstack - 1]].rend <= s)
+		cp->nstack--;
+	while (cp->ent < ps->nent && ps->ents[cp->ent].start < s)
+		cp->ent++;
+	if (inl && cp->ent > 0) {
+		const struct ent *en = &ps->ents[cp->ent - 1];
+
+		if (ps->recs[en->rec].doc == di && !ps->recs[en->rec].meta &&
+		    memchr(src + en->start, '\n', s - en->start) == NULL &&
+		    memchr(src + en->start, '\r', s - en->start) == NULL) {
+			struct rec *r = &ps->recs[en->rec];
+
+			k = upper_bound(r->starts, r->n, en->start);
+			return rec_insert(ps, en->rec, k, en->start, c);
+		}
+	}
+	for (i = cp->nstack; i > 0; i--) {
+		struct rec *r = &ps->recs[cp->stack[i - 1]];
+
+		if (r->doc != di || r->meta)
+			continue;
+		/* after the last item of an indentless sequence: the
+		 * comment belongs to the mapping around it */
+		if (!r->flow && r->node->kind == SOTTO_NODE_SEQ && i >= 2 &&
+		    ps->recs[cp->stack[i - 2]].col == r->col &&
+		    (r->n == 0 || r->starts[r->n - 1] < s))
+			continue;
+		if (r->flow || r->col <= col || r->depth == 0) {
+			ri = cp->stack[i - 1];
+			break;
+		}
+	}
+	if (ri == SIZE_MAX)
+		ri = ps->priv->docs[di].root_rec;
+	if (ri == SIZE_MAX) {
+		sotto_tree_node_free(c, true);
+		return SOTTO_OK;
+	}
+	k = upper_bound(ps->recs[ri].starts, ps->recs[ri].n, s);
+	return rec_insert(ps, ri, k, s, c);
+}
+
+static sotto_err
+find_comments(struct pstate *ps)
+{
+	const uint8_t *s = ps->src;
+	struct cplace cp;
+	size_t i, j = 0, e, lpos, line = 1;
+	sotto_err err = SOTTO_OK;
+
+	memset(&cp, 0, sizeof(cp));
+	if (ps->nxs > 1)
+		qsort(ps->xs, ps->nxs, sizeof(*ps->xs), xspan_cmp);
+	i = lpos = ps->cm.base;
+	while (i < ps->len && err == SOTTO_OK) {
+		while (j < ps->nxs && ps->xs[j].e <= i)
+			j++;
+		if (j < ps->nxs && ps->xs[j].s <= i) {
+			i = ps->xs[j].e;
+			continue;
+		}
+		if (s[i] == '#' && (i == ps->cm.base || is_blank(s[i - 1]) ||
+		    s[i - 1] == '\n' || s[i - 1] == '\r')) {
+			for (e = i; e < ps->len && s[e] != '\n' && s[e] != '\r';
+			    e++)
+				;
+			for (; lpos < i; lpos++)
+				if (s[lpos] == '\n')
+					line++;
+			err = place_comment(ps, &cp, i, e, line);
+			i = e;
+			continue;
+		}
+		i++;
+	}
+	free(cp.stack);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* parse entry point */
+
+static void
+yaml_free_priv(void *p)
+{
+	struct yaml_priv *yp = p;
+
+	if (yp == NULL)
+		return;
+	free(yp->docs);
+	free(yp);
+}
+
+static size_t
+count_all(const struct sotto_node *n)
+{
+	size_t i, k = 1;
+
+	for (i = 0; i < n->n; i++)
+		k += count_all(n->items[i].val);
+	return k;
+}
+
+static sotto_err
+yaml_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	struct sotto_limits dl = SOTTO_LIMITS_DEFAULT;
+	struct pstate ps;
+	sotto_err err;
+	size_t i;
+
+	*out = NULL;
+	if (lim == NULL)
+		lim = &dl;
+	if (name == NULL)
+		name = "-";
+	if (len > lim->max_bytes)
+		return sotto_error_set(e, SOTTO_E_LIMIT,
+		    "'%s': input is %zu bytes, more than the limit of %zu",
+		    name, len, lim->max_bytes);
+	if (len >= 2 && ((src[0] == 0xff && src[1] == 0xfe) ||
+	    (src[0] == 0xfe && src[1] == 0xff)))
+		return sotto_error_set(e, SOTTO_E_YAML,
+		    "'%s': utf-16 input is not supported", name);
+	memset(&ps, 0, sizeof(ps));
+	ps.name = name;
+	ps.lim = lim;
+	ps.e = e;
+	ps.doc = sotto_tree_doc_new(name);
+	ps.priv = calloc(1, sizeof(*ps.priv));
+	if (ps.doc == NULL || ps.priv == NULL) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
+		    name);
+		goto out;
+	}
+	ps.doc->store = &sotto_store_yaml;
+	if (sotto_buf_add(&ps.doc->src, src, len) != SOTTO_OK) {
+		err = nomem(&ps);
+		goto out;
+	}
+	ps.src = ps.doc->src.data != NULL ? ps.doc->src.data :
+	    (const uint8_t *)"";
+	ps.len = len;
+	if (cmap_init(&ps.cm, ps.src, len) != SOTTO_OK) {
+		err = nomem(&ps);
+		goto out;
+	}
+	err = run_events(&ps);
+	if (err != SOTTO_OK)
+		goto out;
+	if (ps.priv->ndocs == 0) {
+		if ((err = on_doc_start(&ps, NULL)) != SOTTO_OK ||
+		    (err = finish_doc(&ps, len, len)) != SOTTO_OK)
+			goto out;
+	}
+	ps.priv->docs[ps.priv->ndocs - 1].rend = len;
+	for (i = 0; i < ps.priv->ndocs; i++) {
+		size_t r = ps.priv->docs[i].root_rec;
+
+		if (r != SIZE_MAX) {
+			ps.recs[r].rstart = ps.priv->docs[i].rstart;
+			ps.recs[r].rend = ps.priv->docs[i].rend;
+		}
+	}
+	err = find_comments(&ps);
+	if (err != SOTTO_OK)
+		goto out;
+	for (i = 0; i < ps.doc->n; i++)
+		ps.priv->nnodes += count_all(ps.doc->branches[i]);
+	{
+		const uint8_t *nl = memchr(ps.src, '\n', len);
+
+		ps.priv->crlf = nl != NULL && nl > ps.src && nl[-1] == '\r';
+	}
+	ps.doc->store_priv = ps.priv;
+	ps.priv = NULL;
+	*out = ps.doc;
+	ps.doc = NULL;
+out:
+	for (i = 0; i < ps.nst; i++) {
+		sotto_tree_node_free(ps.st[i].node, true);
+		frame_clear(&ps.st[i]);
+	}
+	free(ps.st);
+	for (i = 0; i < ps.nrec; i++)
+		free(ps.recs[i].starts);
+	free(ps.recs);
+	free(ps.ents);
+	clear_anchors(&ps);
+	free(ps.anch);
+	free(ps.xs);
+	free(ps.cm.ck);
+	sotto_tree_node_free(ps.root, true);
+	sotto_tree_node_free(ps.meta, false);
+	yaml_free_priv(ps.priv);
+	sotto_tree_doc_free(ps.doc);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* scalar analysis and writers (go-yaml v3 emitterc.go rules) */
+
+struct em {
+	struct sotto_buf *b;
+	size_t best;		/* indent step */
+	const char *eol;
+	sotto_err err;
+};
+
+static void
+put(struct em *m, const void *p, size_t n)
+{
+	if (m->err == SOTTO_OK && sotto_buf_add(m->b, p, n) != SOTTO_OK)
+		m->err = SOTTO_E_NOMEM;
+}
+
+static void
+puts_(struct em *m, const char *s)
+{
+	put(m, s, strlen(s));
+}
+
+static void
+spaces(struct em *m, size_t n)
+{
+	static const char sp[] = "                                ";
+
+	while (n > 0) {
+		size_t k = n > 32 ? 32 : n;
+
+		put(m, sp, k);
+		n -= k;
+	}
+}
+
+/* go-yaml's is_printable on the UTF-8 sequence at s[i]. */
+static bool
+yprintable(const uint8_t *s, size_t n, size_t i)
+{
+	uint8_t c = s[i], c1 = i + 1 < n ? s[i + 1] : 0,
+	    c2 = i + 2 < n ? s[i + 2] : 0;
+
+	return c == 0x0a || (c >= 0x20 && c <= 0x7e) ||
+	    (c == 0xc2 && c1 >= 0xa0) || (c > 0xc2 && c < 0xed) ||
+	    (c == 0xed && c1 < 0xa0) || c == 0xee ||
+	    (c == 0xef && !(c1 == 0xbb && c2 == 0xbf) &&
+	    !(c1 == 0xbf && (c2 == 0xbe || c2 == 0xbf)));
+}
+
+static size_t
+ybreak(const uint8_t *s, size_t n, size_t i)
+{
+	if (s[i] == '\r' || s[i] == '\n')
+		return 1;
+	if (s[i] == 0xc2 && i + 1 < n && s[i + 1] == 0x85)
+		return 2;
+	if (s[i] == 0xe2 && i + 2 < n && s[i + 1] == 0x80 &&
+	    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+static bool
+yblankz(const uint8_t *s, size_t n, size_t i)
+{
+	return i >= n || s[i] == ' ' || s[i] == '\t' || s[i] == '\0' ||
+	    ybreak(s, n, i) > 0;
+}
+
+struct ana {
+	bool multiline, flow_plain, block_plain, single, block;
+};
+
+static void
+analyze(const uint8_t *s, size_t n, struct ana *a)
+{
+	bool flow_ind = false, block_ind = false, lead_space = false,
+	    lead_break = false, trail_space = false, trail_break = false,
+	    break_space = false, space_break = false, prev_space = false,
+	    prev_break = false, line_breaks = false, special = false,
+	    preceded = true, followed;
+	size_t i, w;
+
+	memset(a, 0, sizeof(*a));
+	if (n == 0) {
+		a->block = a->single = true;
+		return;
+	}
+	if (n >= 3 && ((s[0] == '-' && s[1] == '-' && s[2] == '-') ||
+	    (s[0] == '.' && s[1] == '.' && s[2] == '.')))
+		flow_ind = block_ind = true;
+	for (i = 0; i < n; i += w) {
+		uint8_t c = s[i];
+
+		w = u8len(c);
+		if (i + w > n)
+			w = n - i;
+		followed = yblankz(s, n, i + w);
+		if (i == 0) {
+			if (strchr("#,[]{}&*!|>'\"%@`", c) != NULL && c != 0) {
+				flow_ind = block_ind = true;
+			} else if (c == '?' || c == ':') {
+				flow_ind = true;
+				if (followed)
+					block_ind = true;
+			} else if (c == '-' && followed) {
+				flow_ind = block_ind = true;
+			}
+		} else {
+			if (c != 0 && strchr(",?[]{}", c) != NULL) {
+				flow_ind = true;
+			} else if (c == ':') {
+				flow_ind = true;
+				if (followed)
+					block_ind = true;
+			} else if (c == '#' && preceded) {
+				flow_ind = block_ind = true;
+			}
+		}
+		if (!yprintable(s, n, i))
+			special = true;
+		if (ybreak(s, n, i))
+			line_breaks = true;
+		if (c == ' ') {
+			if (i == 0)
+				lead_space = true;
+			if (i + w == n)
+				trail_space = true;
+			if (prev_break)
+				break_space = true;
+			prev_space = true;
+			prev_break = false;
+		} else if (ybreak(s, n, i)) {
+			if (i == 0)
+				lead_break = true;
+			if (i + w == n)
+				trail_break = true;
+			if (prev_space)
+				space_break = true;
+			prev_break = true;
+			prev_space = false;
+		} else {
+			prev_space = prev_break = false;
+		}
+		preceded = yblankz(s, n, i);
+	}
+	a->multiline = line_breaks;
+	a->flow_plain = a->block_plain = a->single = a->block = true;
+	if (lead_space || lead_break || trail_space || trail_break)
+		a->flow_plain = a->block_plain = false;
+	if (trail_space)
+		a->block = false;
+	if (break_space)
+		a->flow_plain = a->block_plain = a->single = false;
+	if (space_break || special)
+		a->flow_plain = a->block_plain = a->single = a->block = false;
+	if (line_breaks)
+		a->flow_plain = a->block_plain = false;
+	if (flow_ind)
+		a->flow_plain = false;
+	if (block_ind)
+		a->block_plain = false;
+}
+
+static void
+write_double(struct em *m, const uint8_t *s, size_t n)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t i, w, k;
+	uint32_t cp;
+	char esc[12];
+
+	put(m, "\"", 1);
+	for (i = 0; i < n; i += w) {
+		uint8_t c = s[i];
+
+		w = u8len(c);
+		if (i + w > n)
+			w = n - i;
+		if (yprintable(s, n, i) && !ybreak(s, n, i) && c != '"' &&
+		    c != '\\' && !(c == 0xef && i + 2 < n &&
+		    s[i + 1] == 0xbb && s[i + 2] == 0xbf)) {
+			put(m, s + i, w);
+			continue;
+		}
+		/* decode the code point (invalid bytes: one at a time) */
+		cp = c;
+		if (w == 2 && (s[i + 1] & 0xc0) == 0x80)
+			cp = ((uint32_t)(c & 0x1f) << 6) | (s[i + 1] & 0x3f);
+		else if (w == 3 && (s[i + 1] & 0xc0) == 0x80 &&
+		    (s[i + 2] & 0xc0) == 0x80)
+			cp = ((uint32_t)(c & 0x0f) << 12) |
+			    ((uint32_t)(s[i + 1] & 0x3f) << 6) |
+			    (s[i + 2] & 0x3f);
+		else if (w == 4 && (s[i + 1] & 0xc0) == 0x80 &&
+		    (s[i + 2] & 0xc0) == 0x80 && (s[i + 3] & 0xc0) == 0x80)
+			cp = ((uint32_t)(c & 0x07) << 18) |
+			    ((uint32_t)(s[i + 1] & 0x3f) << 12) |
+			    ((uint32_t)(s[i + 2] & 0x3f) << 6) |
+			    (s[i + 3] & 0x3f);
+		else
+			w = 1;
+		switch (cp) {
+		case 0: puts_(m, "\\0"); continue;
+		case 7: puts_(m, "\\a"); continue;
+		case 8: puts_(m, "\\b"); continue;
+		case 9: puts_(m, "\\t"); continue;
+		case 0xa: puts_(m, "\\n"); continue;
+		case 0xb: puts_(m, "\\v"); continue;
+		case 0xc: puts_(m, "\\f"); continue;
+		case 0xd: puts_(m, "\\r"); continue;
+		case 0x1b: puts_(m, "\\e"); continue;
+		case '"': puts_(m, "\\\""); continue;
+		case '\\': puts_(m, "\\\\"); continue;
+		case 0x85: puts_(m, "\\N"); continue;
+		case 0xa0: puts_(m, "\\_"); continue;
+		case 0x2028: puts_(m, "\\L"); continue;
+		case 0x2029: puts_(m, "\\P"); continue;
+		default: break;
+		}
+		if (cp <= 0xff) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			k = 2;
+		} else if (cp <= 0xffff) {
+			esc[0] = '\\';
+			esc[1] = 'u';
+			k = 4;
+		} else {
+			esc[0] = '\\';
+			esc[1] = 'U';
+			k = 8;
+		}
+		for (size_t j = 0; j < k; j++)
+			esc[2 + j] = hx[(cp >> (4 * (k - 1 - j))) & 0xf];
+		put(m, esc, 2 + k);
+	}
+	put(m, "\"", 1);
+}
+
+static void
+write_single(struct em *m, const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	put(m, "'", 1);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\'')
+			put(m, "'", 1);
+		put(m, s + i, 1);
+	}
+	put(m, "'", 1);
+}
+
+enum sstyle { SS_PLAIN, SS_SINGLE, SS_DOUBLE, SS_LITERAL };
+
+/* Style yaml.v3 picks for a string (key/flow: no block scalars). */
+static enum sstyle
+string_style(const uint8_t *s, size_t n, bool key, bool flow)
+{
+	struct ana a;
+	bool can_plain;
+
+	analyze(s, n, &a);
+	if (memchr(s, '\n', n) != NULL) {
+		if (key || flow || !a.block)
+			return SS_DOUBLE;
+		/* CR and friends do not survive a literal block */
+		for (size_t i = 0; i < n; i++)
+			if (s[i] == '\r' || s[i] == '\t' ||
+			    (ybreak(s, n, i) > 1))
+				return SS_DOUBLE;
+		return SS_LITERAL;
+	}
+	can_plain = resolves_to_str((const char *)s, n) &&
+	    !is_base60_float((const char *)s, n) &&
+	    !is_old_bool((const char *)s, n);
+	if (!can_plain)
+		return SS_DOUBLE;
+	if ((flow && a.flow_plain) || (!flow && a.block_plain))
+		return SS_PLAIN;
+	if (a.single)
+		return SS_SINGLE;
+	return SS_DOUBLE;
+}
+
+/* Text yaml.v3 writes for a non-string scalar. */
+static const char *
+nonstr_text(const struct sotto_node *n, char *buf, size_t cap)
+{
+	const char *t = n->canon != NULL ? n->canon : n->text;
+	size_t tl = strlen(t);
+	double f;
+	bool b;
+	struct rval v;
+
+	switch (n->type) {
+	case SOTTO_T_NULL:
+		return "null";
+	case SOTTO_T_BOOL:
+		if (sotto_gofmt_parse_bool(t, tl, &b))
+			return b ? "true" : "false";
+		if (resolve_plain(t, tl, false, &v) == R_BOOL)
+			return v.b ? "true" : "false";
+		return t;
+	case SOTTO_T_FLOAT:
+		if (!sotto_gofmt_parse_float(t, tl, &f)) {
+			if (resolve_plain(t, tl, false, &v) != R_FLOAT)
+				return t;
+			f = v.f;
+		}
+		if (isnan(f))
+			return ".nan";
+		if (isinf(f))
+			return f > 0 ? ".inf" : "-.inf";
+		if (sotto_gofmt_float_g(buf, cap, f) < 0)
+			return t;
+		return buf;
+	case SOTTO_T_INT:
+	case SOTTO_T_TIME:
+	default:
+		return t;
+	}
+}
+
+static bool
+is_str(const struct sotto_node *n)
+{
+	return n->type == SOTTO_T_STR || n->type == SOTTO_T_BYTES;
+}
+
+static void
+write_literal_body(struct em *m, const uint8_t *s, size_t n, size_t ind)
+{
+	size_t i;
+	bool bol = true;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			puts_(m, m->eol);
+			bol = true;
+			continue;
+		}
+		if (bol)
+			spaces(m, ind);
+		bol = false;
+		put(m, s + i, 1);
+	}
+	if (n == 0 || s[n - 1] != '\n')
+		puts_(m, m->eol);
+}
+
+/* " |-" and friends; digit 0 = none. */
+static void
+write_block_header(struct em *m, char ind, const uint8_t *s, size_t n,
+    int digit)
+{
+	char h[4];
+	size_t k = 0;
+
+	h[k++] = ind;
+	if (digit > 0)
+		h[k++] = (char)('0' + digit);
+	if (n == 0 || s[n - 1] != '\n')
+		h[k++] = '-';
+	else if (n == 1 || s[n - 2] == '\n')
+		h[k++] = '+';
+	put(m, h, k);
+}
+
+static bool
+needs_indicator(const uint8_t *s, size_t n)
+{
+	return n > 0 && (s[0] == ' ' || s[0] == '\n');
+}
+
+/* Writes an inline (non-block) scalar: key or flow-safe value. */
+static void
+write_inline(struct em *m, const struct sotto_node *n, bool key, bool flow)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX];
+	const uint8_t *s = (const uint8_t *)n->text;
+
+	if (!is_str(n)) {
+		puts_(m, nonstr_text(n, buf, sizeof(buf)));
+		return;
+	}
+	switch (string_style(s, n->len, key, flow)) {
+	case SS_PLAIN:
+		put(m, s, n->len);
+		break;
+	case SS_SINGLE:
+		write_single(m, s, n->len);
+		break;
+	default:
+		write_double(m, s, n->len);
+		break;
+	}
+}
+
+static void
+write_key(struct em *m, const char *k, size_t kl)
+{
+	struct sotto_node tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.kind = SOTTO_NODE_SCALAR;
+	tmp.type = SOTTO_T_STR;
+	tmp.text = (char *)(uintptr_t)k;
+	tmp.len = kl;
+	write_inline(m, &tmp, true, false);
+}
+
+static size_t
+align_up(const struct em *m, size_t ind)
+{
+	return m->best * ((ind + m->best) / m->best);
+}
+
+static void em_seq(struct em *, const struct sotto_node *, size_t, bool);
+static void em_map_(struct em *, const struct sotto_node *, size_t, bool);
+
+static void
+write_comment_line(struct em *m, const struct sotto_node *c)
+{
+	size_t i;
+
+	put(m, "#", 1);
+	for (i = 0; i < c->len; i++)
+		put(m, (c->text[i] == '\n' || c->text[i] == '\r') ? " " :
+		    c->text + i, 1);
+	puts_(m, m->eol);
+}
+
+static bool
+only_comments(const struct sotto_node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		if (n->items[i].val->kind != SOTTO_NODE_COMMENT)
+			return false;
+	return true;
+}
+
+/* A value after "key:" or "-" (the indicator is written). */
+static void
+em_value(struct em *m, const struct sotto_node *v, size_t parent,
+    size_t child, bool in_seq)
+{
+	const uint8_t *s = (const uint8_t *)v->text;
+
+	switch (v->kind) {
+	case SOTTO_NODE_MAP:
+		if (v->n == 0 || only_comments(v)) {
+			puts_(m, " {}");
+			puts_(m, m->eol);
+			return;
+		}
+		if (in_seq) {
+			put(m, " ", 1);
+			em_map_(m, v, child, true);
+		} else {
+			puts_(m, m->eol);
+			em_map_(m, v, child, false);
+		}
+		return;
+	case SOTTO_NODE_SEQ:
+		if (v->n == 0 || only_comments(v)) {
+			puts_(m, " []");
+			puts_(m, m->eol);
+			return;
+		}
+		if (in_seq) {
+			put(m, " ", 1);
+			em_seq(m, v, child, true);
+		} else {
+			puts_(m, m->eol);
+			em_seq(m, v, child, false);
+		}
+		return;
+	case SOTTO_NODE_COMMENT:
+		put(m, " ", 1);
+		write_comment_line(m, v);
+		return;
+	default:
+		break;
+	}
+	if (is_str(v) && string_style(s, v->len, false, false) ==
+	    SS_LITERAL) {
+		size_t ind = in_seq ? parent + 2 : align_up(m, parent);
+		int digit = 0;
+
+		if (needs_indicator(s, v->len)) {
+			if (ind - parent < 1 || ind - parent > 9) {
+				put(m, " ", 1);
+				write_double(m, s, v->len);
+				puts_(m, m->eol);
+				return;
+			}
+			digit = (int)(ind - parent);
+		}
+		put(m, " ", 1);
+		write_block_header(m, '|', s, v->len, digit);
+		puts_(m, m->eol);
+		write_literal_body(m, s, v->len, ind);
+		return;
+	}
+	put(m, " ", 1);
+	write_inline(m, v, false, false);
+	puts_(m, m->eol);
+}
+
+static void
+em_map_(struct em *m, const struct sotto_node *map, size_t ind, bool inl)
+{
+	size_t i;
+
+	for (i = 0; i < map->n; i++) {
+		const struct sotto_entry *en = &map->items[i];
+
+		if (!(inl && i == 0))
+			spaces(m, ind);
+		if (en->val->kind == SOTTO_NODE_COMMENT || en->key == NULL) {
+			if (en->val->kind == SOTTO_NODE_COMMENT)
+				write_comment_line(m, en->val);
+			else
+				puts_(m, m->eol);
+			continue;
+		}
+		write_key(m, en->key, en->keylen);
+		put(m, ":", 1);
+		em_value(m, en->val, ind, align_up(m, ind), false);
+	}
+}
+
+static void
+em_seq(struct em *m, const struct sotto_node *seq, size_t ind, bool inl)
+{
+	size_t i;
+
+	for (i = 0; i < seq->n; i++) {
+		const struct sotto_node *v = seq->items[i].val;
+
+		if (!(inl && i == 0))
+			spaces(m, ind);
+		if (v->kind == SOTTO_NODE_COMMENT) {
+			write_comment_line(m, v);
+			continue;
+		}
+		put(m, "-", 1);
+		em_value(m, v, ind, ind + 2, true);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* emit: canonical output like sops' yaml.v3 encoder */
+
+static void
+em_meta(struct em *m, const struct sotto_node *meta)
+{
+	puts_(m, "sops:");
+	em_value(m, meta, 0, align_up(m, 0), false);
+}
+
+static void
+em_branch(struct em *m, const struct sotto_node *b,
+    const struct sotto_node *meta)
+{
+	if (b->kind == SOTTO_NODE_MAP && (b->n > 0 || meta != NULL))
+		em_map_(m, b, 0, false);
+	else if (b->kind == SOTTO_NODE_SEQ && b->n > 0)
+		em_seq(m, b, 0, false);
+	else if (meta == NULL) {
+		puts_(m, b->kind == SOTTO_NODE_SEQ ? "[]" : "{}");
+		puts_(m, m->eol);
+	}
+	if (meta != NULL)
+		em_meta(m, meta);
+}
+
+static sotto_err
+yaml_emit(struct sotto_buf *out, const struct sotto_doc *doc,
+    const struct sotto_node *meta, const struct sotto_emit_opts *o,
+    struct sotto_error *e)
+{
+	struct em m;
+	size_t i;
+
+	m.b = out;
+	m.best = o != NULL && o->indent > 0 ? (size_t)o->indent : 4;
+	m.eol = "\n";
+	m.err = SOTTO_OK;
+	if (o != NULL && o->indent == 0)
+		m.best = 4;
+	for (i = 0; i < doc->n; i++) {
+		if (i > 0)
+			puts_(&m, "---\n");
+		em_branch(&m, doc->branches[i], meta);
+	}
+	if (m.err != SOTTO_OK)
+		return sotto_error_set(e, m.err, "'%s': out of memory",
+		    doc->name != NULL ? doc->name : "-");
+	return SOTTO_OK;
+}
+
+static sotto_err
+yaml_emit_value(struct sotto_buf *out, const struct sotto_node *n,
+    const struct sotto_emit_opts *o, struct sotto_error *e)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX];
+	struct em m;
+
+	m.b = out;
+	m.best = o != NULL && o->indent > 0 ? (size_t)o->indent : 4;
+	m.eol = "\n";
+	m.err = SOTTO_OK;
+	switch (n->kind) {
+	case SOTTO_NODE_SCALAR:
+		if (is_str(n))
+			put(&m, n->text, n->len);
+		else {
+			puts_(&m, nonstr_text(n, buf, sizeof(buf)));
+			puts_(&m, "\n");
+		}
+		break;
+	case SOTTO_NODE_COMMENT:
+		write_comment_line(&m, n);
+		break;
+	default:
+		em_branch(&m, n, NULL);
+		break;
+	}
+	if (m.err != SOTTO_OK)
+		return sotto_error_set(e, m.err, "out of memory");
+	return SOTTO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* emit_splice */
+
+enum ekind { E_SCALAR, E_BHDR, E_BBODY, E_COMMENT, E_REMOVE, E_META };
+
+struct edit {
+	size_t s, e;
+	enum ekind kind;
+	const struct sotto_node *n;
+};
+
+struct scan {
+	struct edit *ed;
+	size_t ned, ced;
+	size_t count;
+	bool fallback;
+	bool nomem;
+};
+
+static bool
+push_edit(struct scan *sc, size_t s, size_t e, enum ekind k,
+    const struct sotto_node *n)
+{
+	if (!ARR_PUSH(sc->ed, sc->ned, sc->ced)) {
+		sc->nomem = true;
+		return false;
+	}
+	sc->ed[sc->ned].s = s;
+	sc->ed[sc->ned].e = e;
+	sc->ed[sc->ned].kind = k;
+	sc->ed[sc->ned].n = n;
+	sc->ned++;
+	return true;
+}
+
+static void
+scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
+{
+	size_t i;
+
+	sc->count++;
+	if (n->kind == SOTTO_NODE_SCALAR || n->kind == SOTTO_NODE_COMMENT) {
+		bool nospan = n->src_start == SOTTO_SPAN_NONE ||
+		    n->src_end == SOTTO_SPAN_NONE || n->src_end > len ||
+		    n->src_start > n->src_end;
+
+		if (nospan && (n->dirty || !(n->flags & YF_ALIAS)))
+			sc->fallback = true;
+		if (n->dirty && !nospan) {
+			int st = n->style & YS_MASK;
+
+			if (n->kind == SOTTO_NODE_COMMENT)
+				push_edit(sc, n->src_start, n->src_end,
+				    E_COMMENT, n);
+			else if (st == YS_LITERAL || st == YS_FOLDED)
+				push_edit(sc, n->src_start, n->src_end,
+				    E_BHDR, n);
+			else
+				push_edit(sc, n->src_start, n->src_end,
+				    E_SCALAR, n);
+		}
+		return;
+	}
+	if (n->src_start == SOTTO_SPAN_NONE && !(n->flags & YF_ALIAS))
+		sc->fallback = true;
+	for (i = 0; i < n->n; i++)
+		scan_tree(sc, n->items[i].val, len);
+}
+
+static bool
+any_dirty(const struct sotto_node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return false;
+	if (n->dirty)
+		return true;
+	for (i = 0; i < n->n; i++)
+		if (any_dirty(n->items[i].val))
+			return true;
+	return false;
+}
+
+static bool
+tree_equal(const struct sotto_node *a, const struct sotto_node *b)
+{
+	size_t i;
+
+	if (a == b)
+		return true;
+	if (a == NULL || b == NULL || a->kind != b->kind || a->n != b->n)
+		return false;
+	if (a->kind == SOTTO_NODE_SCALAR || a->kind == SOTTO_NODE_COMMENT) {
+		if (a->type != b->type || a->len != b->len ||
+		    memcmp(a->text, b->text, a->len) != 0)
+			return false;
+	}
+	for (i = 0; i < a->n; i++) {
+		const struct sotto_entry *x = &a->items[i], *y = &b->items[i];
+
+		if ((x->key == NULL) != (y->key == NULL))
+			return false;
+		if (x->key != NULL && (x->keylen != y->keylen ||
+		    memcmp(x->key, y->key, x->keylen) != 0))
+			return false;
+		if (!tree_equal(x->val, y->val))
+			return false;
+	}
+	return true;
+}
+
+static int
+edit_cmp(const void *a, const void *b)
+{
+	const struct edit *x = a, *y = b;
+
+	if (x->s != y->s)
+		return x->s < y->s ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+/* True when text can be written as a plain scalar and read back the same. */
+static bool
+plain_ok(const struct sotto_node *n, bool flow)
+{
+	struct ana a;
+
+	if (n->len == 0 || !resolves_to_str(n->text, n->len))
+		return false;
+	analyze((const uint8_t *)n->text, n->len, &a);
+	return flow ? a.flow_plain : a.block_plain;
+}
+
+static bool
+single_ok(const struct sotto_node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->len; i += u8len((uint8_t)n->text[i]))
+		if (!yprintable((const uint8_t *)n->text, n->len, i) ||
+		    ybreak((const uint8_t *)n->text, n->len, i))
+			return false;
+	return true;
+}
+
+static void
+render_flat(struct em *m, const struct sotto_node *n, int st)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX];
+	bool flow = (n->flags & YF_FLOW) != 0;
+
+	if (!is_str(n)) {
+		if (n->type == SOTTO_T_NULL && n->len == 0)
+			puts_(m, "null");
+		else if (n->type == SOTTO_T_NULL)
+			put(m, n->text, n->len);
+		else
+			puts_(m, n->len > 0 ? n->text :
+			    nonstr_text(n, buf, sizeof(buf)));
+		return;
+	}
+	if (st == YS_PLAIN && plain_ok(n, flow))
+		put(m, n->text, n->len);
+	else if (st == YS_SINGLE && single_ok(n))
+		write_single(m, (const uint8_t *)n->text, n->len);
+	else
+		write_double(m, (const uint8_t *)n->text, n->len);
+}
+
+/* Can a block scalar hold this text? */
+static bool
+block_ok(const struct sotto_node *n)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	size_t i;
+
+	for (i = 0; i < n->len; i += u8len(s[i])) {
+		if (s[i] == '\n')
+			continue;
+		if (s[i] == '\t')
+			continue;
+		if (!yprintable(s, n->len, i) || ybreak(s, n->len, i))
+			return false;
+	}
+	return true;
+}
+
+struct bplan {
+	bool as_flat;		/* render double-quoted instead */
+	bool literal;
+	int digit;
+	size_t ind;
+};
+
+static void
+plan_block(const struct sotto_node *n, struct bplan *p)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	size_t parent = n->flags >> YF_PARENT_SHIFT, body = n->len;
+
+	memset(p, 0, sizeof(*p));
+	p->ind = (size_t)n->style >> 8;
+	p->literal = (n->style & YS_MASK) == YS_LITERAL;
+	if (!is_str(n) || !block_ok(n)) {
+		p->as_flat = true;
+		return;
+	}
+	while (body > 0 && s[body - 1] == '\n')
+		body--;
+	if (!p->literal && (memchr(s, '\n', body) != NULL ||
+	    (body > 0 && (s[0] == ' ' || s[0] == '\t'))))
+		p->literal = true;
+	if (needs_indicator(s, n->len) && s[0] == ' ') {
+		if (p->ind <= parent || p->ind - parent > 9) {
+			p->as_flat = true;
+			return;
+		}
+		p->digit = (int)(p->ind - parent);
+	}
+}
+
+static void
+render_bhdr(struct em *m, const struct sotto_node *n)
+{
+	struct bplan p;
+
+	plan_block(n, &p);
+	if (p.as_flat) {
+		write_double(m, (const uint8_t *)n->text, n->len);
+		return;
+	}
+	write_block_header(m, p.literal ? '|' : '>',
+	    (const uint8_t *)n->text, n->len, p.digit);
+}
+
+static void
+render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
+    size_t len, size_t cs, size_t ce)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	size_t body = n->len, k, i, blank = 0, p;
+	struct bplan pl;
+	bool bol = true;
+
+	plan_block(n, &pl);
+	if (pl.as_flat)
+		return;
+	while (body > 0 && s[body - 1] == '\n')
+		body--;
+	k = n->len - body;
+	if (ce == cs && cs == len && len > 0 && src[len - 1] != '\n' &&
+	    src[len - 1] != '\r' && body > 0)
+		puts_(m, m->eol);
+	for (i = 0; i < body; i++) {
+		if (s[i] == '\n') {
+			puts_(m, m->eol);
+			bol = true;
+			continue;
+		}
+		if (bol)
+			spaces(m, pl.ind);
+		bol = false;
+		put(m, s + i, 1);
+	}
+	if (ce == cs) {
+		/* nothing was there: terminate our own last line */
+		if (body > 0)
+			puts_(m, m->eol);
+		return;
+	}
+	/* blank lines already following the block in the source */
+	p = to_eol_incl(src, len, ce);
+	while (p < len) {
+		size_t q = p;
+
+		while (q < len && is_blank(src[q]))
+			q++;
+		if (q < len && src[q] != '\n' && src[q] != '\r')
+			break;
+		if (q >= len)
+			break;
+		blank++;
+		p = to_eol_incl(src, len, q);
+	}
+	if (ce >= len && k > 0)
+		puts_(m, m->eol);
+	for (; k >= 2 && blank < k - 1; blank++)
+		puts_(m, m->eol);
+}
+
+static void
+render_comment(struct em *m, const struct sotto_node *n)
+{
+	size_t i;
+
+	put(m, "#", 1);
+	for (i = 0; i < n->len; i++)
+		put(m, (n->text[i] == '\n' || n->text[i] == '\r') ? " " :
+		    n->text + i, 1);
+}
+
+static void
+block_bounds(const uint8_t *src, size_t len, const struct sotto_node *n,
+    size_t *he, size_t *cs, size_t *ce)
+{
+	size_t h = n->src_start + 1, c;
+
+	while (h < len && (src[h] == '+' || src[h] == '-' ||
+	    (src[h] >= '0' && src[h] <= '9')))
+		h++;
+	c = h;
+	while (c < len && src[c] != '\n' && src[c] != '\r')
+		c++;
+	c = to_eol_incl(src, len, c);
+	*he = h;
+	*cs = c;
+	*ce = n->src_end > c ? n->src_end : c;
+}
+
+static sotto_err
+yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
+    const struct sotto_node *meta, struct sotto_error *e)
+{
+	const struct yaml_priv *yp = doc->store_priv;
+	const uint8_t *src = doc->src.data != NULL ? doc->src.data :
+	    (const uint8_t *)"";
+	size_t len = doc->src.len, i, pos = 0, nb;
+	struct sotto_emit_opts o = { 4 };
+	struct scan sc;
+	struct em m;
+	sotto_err err = SOTTO_OK;
+
+	if (doc->store != &sotto_store_yaml || yp == NULL ||
+	    yp->ndocs != doc->n)
+		return yaml_emit(out, doc, meta, &o, e);
+	memset(&sc, 0, sizeof(sc));
+	for (i = 0; i < doc->n; i++) {
+		if (yp->docs[i].flow)
+			sc.fallback = true;
+		scan_tree(&sc, doc->branches[i], len);
+	}
+	if (sc.count != yp->nnodes)
+		sc.fallback = true;
+	if (sc.fallback || sc.nomem) {
+		free(sc.ed);
+		if (sc.nomem)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "'%s': out of memory", doc->name);
+		return yaml_emit(out, doc, meta, &o, e);
+	}
+	for (i = 0; i < doc->n; i++) {
+		bool keep = meta != NULL && doc->meta[i] != NULL &&
+		    tree_equal(meta, doc->meta[i]) && !any_dirty(meta) &&
+		    !any_dirty(doc->meta[i]);
+
+		if (keep)
+			continue;
+		if (doc->meta_start[i] != SOTTO_SPAN_NONE)
+			push_edit(&sc, doc->meta_start[i], doc->meta_end[i],
+			    E_REMOVE, NULL);
+		if (meta != NULL)
+			push_edit(&sc, yp->docs[i].ins, yp->docs[i].ins,
+			    E_META, meta);
+	}
+	/* split block scalars into header and body edits */
+	nb = sc.ned;
+	for (i = 0; i < nb && !sc.nomem; i++) {
+		if (sc.ed[i].kind == E_BHDR) {
+			size_t he, cs, ce;
+			const struct sotto_node *n = sc.ed[i].n;
+
+			block_bounds(src, len, n, &he, &cs, &ce);
+			sc.ed[i].e = he;
+			push_edit(&sc, cs, ce, E_BBODY, n);
+		}
+	}
+	if (sc.nomem) {
+		free(sc.ed);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
+		    doc->name);
+	}
+	if (sc.ned > 1)
+		qsort(sc.ed, sc.ned, sizeof(*sc.ed), edit_cmp);
+	m.b = out;
+	m.best = 4;
+	m.eol = yp->crlf ? "\r\n" : "\n";
+	m.err = SOTTO_OK;
+	for (i = 0; i < sc.ned; i++) {
+		const struct edit *ed = &sc.ed[i];
+
+		if (ed->s < pos)
+			continue;	/* inside a removed span */
+		put(&m, src + pos, ed->s - pos);
+		pos = ed->s;
+		switch (ed->kind) {
+		case E_SCALAR:
+			render_flat(&m, ed->n, ed->n->style & YS_MASK);
+			break;
+		case E_BHDR:
+			render_bhdr(&m, ed->n);
+			break;
+		case E_BBODY:
+			render_bbody(&m, ed->n, src, len, ed->s, ed->e);
+			break;
+		case E_COMMENT:
+			render_comment(&m, ed->n);
+			break;
+		case E_REMOVE:
+			break;
+		case E_META:
+			if (out->len > 0 && out->data[out->len - 1] != '\n')
+				puts_(&m, m.eol);
+			em_meta(&m, ed->n);
+			break;
+		}
+		pos = ed->e;
+	}
+	put(&m, src + pos, len - pos);
+	free(sc.ed);
+	if (m.err != SOTTO_OK)
+		err = sotto_error_set(e, m.err, "'%s': out of memory",
+		    doc->name);
+	return err;
+}
+
+const struct sotto_store sotto_store_yaml = {
+	"yaml",
+	yaml_parse,
+	yaml_emit_splice,
+	yaml_emit,
+	yaml_emit_value,
+	yaml_free_priv,
+};
