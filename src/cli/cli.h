@@ -60,5 +60,9 @@ const char *cli_version(void);
 
 int cmd_age(int argc, char **argv, enum cli_mode mode);
 int cmd_keygen(int argc, char **argv, enum cli_mode mode);
+int cmd_encrypt(int argc, char **argv, enum cli_mode mode);
+int cmd_decrypt(int argc, char **argv, enum cli_mode mode);
+/* The sops personality: sops' subcommands and legacy flags. */
+int cli_sops_main(int argc, char **argv);
 
 #endif

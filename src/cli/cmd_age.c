@@ -435,6 +435,19 @@ done:
 	return rc;
 }
 
+/* How many of INPUT, -R and -i read standard input. */
+static size_t
+stdin_uses(const struct age_opts *o)
+{
+	size_t i, n = o->input == NULL || strcmp(o->input, "-") == 0;
+
+	for (i = 0; i < o->nrecfile; i++)
+		n += strcmp(o->recfile[i], "-") == 0;
+	for (i = 0; i < o->nidfile; i++)
+		n += strcmp(o->idfile[i], "-") == 0;
+	return n;
+}
+
 int
 cmd_age(int argc, char **argv, enum cli_mode mode)
 {
@@ -513,6 +526,9 @@ cmd_age(int argc, char **argv, enum cli_mode mode)
 	if (o.decrypt && (o.armor || o.passphrase || o.nrec || o.nrecfile))
 		return usage_error(&o, "%s", "-a/--armor, -p/--passphrase, -r "
 		    "and -R can't be used with -d/--decrypt");
+	if (stdin_uses(&o) > 1)
+		return usage_error(&o, "%s", "standard input is used for "
+		    "multiple purposes");
 	if (same_file(o.input, o.output))
 		return usage_error(&o, "input and output file are the same: "
 		    "'%s'", o.output);

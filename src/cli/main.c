@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,9 @@ const struct cli_cmd cli_commands[] = {
 	{ "age", "encrypt and decrypt age files (as the age tool)", cmd_age },
 	{ "age-keygen", "generate age identities (as age-keygen)",
 	    cmd_keygen },
+	{ "encrypt", "encrypt a file with sops value-level encryption",
+	    cmd_encrypt },
+	{ "decrypt", "decrypt a sops file", cmd_decrypt },
 	{ "version", "print the version", cmd_version },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
@@ -91,6 +95,8 @@ main(int argc, char **argv)
 		return cmd_age(argc, argv, mode);
 	if (mode == CLI_KEYGEN)
 		return cmd_keygen(argc, argv, mode);
+	if (mode == CLI_SOPS)
+		return cli_sops_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -108,4 +114,65 @@ main(int argc, char **argv)
 	    "sotto: hint: run 'sotto --help' for the list of commands\n",
 	    argv[1]);
 	return 2;
+}
+
+/*
+ * sops accepts global flags before the subcommand and the legacy mode
+ * flags (-e, -d) instead of one.  Global flags are moved after the
+ * subcommand so one option parser serves both spellings.
+ */
+int
+cli_sops_main(int argc, char **argv)
+{
+	static const char *subs[] = { "encrypt", "decrypt", NULL };
+	char **nargv;
+	int i, j, k, sub = -1, rc;
+	bool legacy_enc = false, legacy_dec = false;
+
+	for (i = 1; i < argc && sub < 0; i++) {
+		for (k = 0; subs[k] != NULL; k++)
+			if (strcmp(argv[i], subs[k]) == 0)
+				sub = i;
+		if (strcmp(argv[i], "-e") == 0 ||
+		    strcmp(argv[i], "--encrypt") == 0)
+			legacy_enc = true;
+		if (strcmp(argv[i], "-d") == 0 ||
+		    strcmp(argv[i], "--decrypt") == 0)
+			legacy_dec = true;
+		if (strcmp(argv[i], "--version") == 0 ||
+		    strcmp(argv[i], "-v") == 0) {
+			printf("sops %s (sotto %s)\n", "3.13.2", cli_version());
+			return 0;
+		}
+	}
+	if (sub < 0 && !legacy_enc && !legacy_dec) {
+		if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
+			printf("usage: sops [global options] command "
+			    "[command options] [FILE]\n\ncommands (sotto "
+			    "drop-in):\n    encrypt, decrypt\nlegacy flags: "
+			    "-e, -d\nSee sotto(1).\n");
+			return argc < 2 ? 1 : 0;
+		}
+		fprintf(stderr, "sops: error: this sops command is not "
+		    "supported by sotto yet: '%s'\n", argv[1]);
+		return 1;
+	}
+	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	if (nargv == NULL)
+		return 1;
+	/* subcommand first, then everything else in order */
+	j = 0;
+	nargv[j++] = sub > 0 ? argv[sub] : (char *)(legacy_enc ? "encrypt" :
+	    "decrypt");
+	for (i = 1; i < argc; i++)
+		if (i != sub)
+			nargv[j++] = argv[i];
+	nargv[j] = NULL;
+	if (strcmp(nargv[0], "encrypt") == 0)
+		rc = cmd_encrypt(j, nargv, CLI_SOPS);
+	else
+		rc = cmd_decrypt(j, nargv, CLI_SOPS);
+	free(nargv);
+	return rc;
 }

@@ -1,0 +1,1003 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The sops document walk: which values are encrypted, the AAD of each
+ * value, the MAC, the metadata block and the data key (spec
+ * sops-format.md §1-4, §6).  Value crypto lives in value.c, Shamir in
+ * shamir.c; stores own the bytes.
+ */
+#include "sotto/sops.h"
+
+#include <regex.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sotto/gofmt.h"
+#include "sotto/secret.h"
+#include "sotto/shamir.h"
+#include "sotto/sops_value.h"
+
+#define MAX_DEPTH 512
+
+/* ---- selection rules ------------------------------------------------- */
+
+struct rules {
+	const struct sotto_sops_rules *r;
+	regex_t re;		/* compiled regex rule, when one is set */
+	bool have_re;
+	const char *re_src;	/* which rule the regex is */
+};
+
+static sotto_err
+rules_init(struct rules *ru, const struct sotto_sops_rules *r,
+    struct sotto_error *e)
+{
+	const char *which[6];
+	int n = 0;
+
+	memset(ru, 0, sizeof(*ru));
+	ru->r = r;
+	if (r->unencrypted_suffix != NULL) which[n++] = "unencrypted_suffix";
+	if (r->encrypted_suffix != NULL) which[n++] = "encrypted_suffix";
+	if (r->unencrypted_regex != NULL) which[n++] = "unencrypted_regex";
+	if (r->encrypted_regex != NULL) which[n++] = "encrypted_regex";
+	if (r->unencrypted_comment_regex != NULL)
+		which[n++] = "unencrypted_comment_regex";
+	if (r->encrypted_comment_regex != NULL)
+		which[n++] = "encrypted_comment_regex";
+	if (n > 1)
+		return sotto_error_set(e, SOTTO_E_CONFLICT,
+		    "cannot use more than one of %s and %s", which[0],
+		    which[1]);
+	ru->re_src = r->unencrypted_regex ? r->unencrypted_regex :
+	    r->encrypted_regex ? r->encrypted_regex :
+	    r->unencrypted_comment_regex ? r->unencrypted_comment_regex :
+	    r->encrypted_comment_regex;
+	if (ru->re_src != NULL) {
+		if (regcomp(&ru->re, ru->re_src, REG_EXTENDED | REG_NOSUB) != 0)
+			return sotto_error_set(e, SOTTO_E_CONFIG,
+			    "invalid regular expression '%.80s'", ru->re_src);
+		ru->have_re = true;
+	}
+	return SOTTO_OK;
+}
+
+static void
+rules_free(struct rules *ru)
+{
+	if (ru->have_re)
+		regfree(&ru->re);
+	ru->have_re = false;
+}
+
+static bool
+ends_with(const char *s, size_t n, const char *suf)
+{
+	size_t m = strlen(suf);
+
+	return n >= m && memcmp(s + n - m, suf, m) == 0;
+}
+
+struct walk {
+	struct rules ru;
+	const char *path[MAX_DEPTH];	/* keys from the root */
+	size_t pathlen[MAX_DEPTH];
+	size_t depth;
+	struct sotto_node **comments;	/* active comments, all levels */
+	size_t ncomments, capcomments;
+	struct sotto_sops_mac mac;
+	const uint8_t *key;		/* data key */
+	struct sotto_buf aad;
+	struct sotto_buf *warnings;
+	bool encrypting;
+	const char *name;		/* file name for messages */
+};
+
+static bool
+rx_match(const regex_t *re, const char *s, size_t n)
+{
+	char small[256], *p = small;
+	bool m;
+
+	if (n >= sizeof(small)) {
+		p = malloc(n + 1);
+		if (p == NULL)
+			return false;
+	}
+	memcpy(p, s, n);
+	p[n] = '\0';
+	m = regexec(re, p, 0, NULL, 0) == 0;
+	if (p != small)
+		free(p);
+	return m;
+}
+
+/* Decides whether the leaf at the current path is (to be) encrypted. */
+static bool
+should_encrypt(struct walk *w, const struct sotto_node *self)
+{
+	const struct sotto_sops_rules *r = w->ru.r;
+	size_t i;
+	bool enc = true;
+
+	if (r->unencrypted_suffix != NULL) {
+		for (i = 0; i < w->depth; i++)
+			if (ends_with(w->path[i], w->pathlen[i],
+			    r->unencrypted_suffix))
+				return false;
+		return true;
+	}
+	if (r->encrypted_suffix != NULL) {
+		for (i = 0; i < w->depth; i++)
+			if (ends_with(w->path[i], w->pathlen[i],
+			    r->encrypted_suffix))
+				return true;
+		return false;
+	}
+	if (r->unencrypted_regex != NULL || r->encrypted_regex != NULL) {
+		enc = r->unencrypted_regex != NULL;
+		for (i = 0; i < w->depth; i++)
+			if (rx_match(&w->ru.re, w->path[i], w->pathlen[i]))
+				return !enc;
+		return enc;
+	}
+	if (r->unencrypted_comment_regex != NULL ||
+	    r->encrypted_comment_regex != NULL) {
+		enc = r->unencrypted_comment_regex != NULL;
+		for (i = 0; i < w->ncomments; i++) {
+			if (w->comments[i] == self)
+				continue;
+			if (rx_match(&w->ru.re, w->comments[i]->text,
+			    w->comments[i]->len))
+				return !enc;
+		}
+		return enc;
+	}
+	return true;
+}
+
+static sotto_err
+build_aad(struct walk *w)
+{
+	size_t i;
+
+	sotto_buf_truncate(&w->aad, 0);
+	for (i = 0; i < w->depth; i++)
+		if (sotto_buf_add(&w->aad, w->path[i], w->pathlen[i]) ||
+		    sotto_buf_addch(&w->aad, ':'))
+			return SOTTO_E_NOMEM;
+	if (w->depth == 0 && sotto_buf_addch(&w->aad, ':'))
+		return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+/* "a.b[].c" style path for messages (keys only, truncated). */
+static const char *
+path_str(struct walk *w, char *buf, size_t cap)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < w->depth && o + 4 < cap; i++) {
+		size_t n = w->pathlen[i];
+
+		if (n > cap - o - 4)
+			n = cap - o - 4;
+		if (i > 0)
+			buf[o++] = '.';
+		memcpy(buf + o, w->path[i], n);
+		o += n;
+		buf[o] = '\0';
+	}
+	if (o == 0 && cap > 7)
+		memcpy(buf, "(root)", 7);
+	return buf;
+}
+
+/* ---- canonical forms -------------------------------------------------- */
+
+/*
+ * Computes sops' canonical serialisation of a scalar into out (for the
+ * MAC), and whether the user's spelling is one Go parses back.
+ */
+static sotto_err
+canonical(const struct sotto_node *n, char *out, size_t cap, bool *go_ok)
+{
+	int64_t iv;
+	double fv;
+	bool bv;
+
+	*go_ok = true;
+	switch (n->type) {
+	case SOTTO_T_INT:
+		if (sotto_gofmt_parse_int(n->text, n->len, &iv)) {
+			sotto_gofmt_int(out, cap, iv);
+			return SOTTO_OK;
+		}
+		*go_ok = false;
+		if (n->canon == NULL)
+			return SOTTO_E_PARSE;
+		snprintf(out, cap, "%s", n->canon);
+		return SOTTO_OK;
+	case SOTTO_T_FLOAT:
+		if (sotto_gofmt_parse_float(n->text, n->len, &fv)) {
+			sotto_gofmt_float_f(out, cap, fv);
+			return SOTTO_OK;
+		}
+		*go_ok = false;
+		if (n->canon == NULL)
+			return SOTTO_E_PARSE;
+		snprintf(out, cap, "%s", n->canon);
+		return SOTTO_OK;
+	case SOTTO_T_BOOL:
+		if (sotto_gofmt_parse_bool(n->text, n->len, &bv)) {
+			snprintf(out, cap, "%s", bv ? "True" : "False");
+			return SOTTO_OK;
+		}
+		*go_ok = false;
+		if (n->canon == NULL)
+			return SOTTO_E_PARSE;
+		snprintf(out, cap, "%s", n->canon);
+		return SOTTO_OK;
+	default:
+		return SOTTO_E_INTERNAL;
+	}
+}
+
+static const char *
+type_name(enum sotto_scalar_type t)
+{
+	switch (t) {
+	case SOTTO_T_INT: return "int";
+	case SOTTO_T_FLOAT: return "float";
+	case SOTTO_T_BOOL: return "bool";
+	case SOTTO_T_TIME: return "time";
+	case SOTTO_T_BYTES: return "bytes";
+	default: return "str";
+	}
+}
+
+/* ---- encryption of one leaf ------------------------------------------ */
+
+static sotto_err
+enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
+{
+	struct sotto_buf out = SOTTO_BUF_INIT;
+	char canon[400], pbuf[200];
+	const char *bytes = n->text;
+	size_t blen = n->len;
+	bool go_ok = true, enc;
+	sotto_err err;
+
+	if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_NULL)
+		return SOTTO_OK;
+	if (n->len == 0)	/* empty values are never encrypted */
+		return SOTTO_OK;
+	enc = should_encrypt(w, n);
+	if (n->kind == SOTTO_NODE_SCALAR && n->type != SOTTO_T_STR &&
+	    n->type != SOTTO_T_TIME && n->type != SOTTO_T_BYTES) {
+		if (canonical(n, canon, sizeof(canon), &go_ok) != SOTTO_OK)
+			return sotto_error_set(e, SOTTO_E_ENCRYPT,
+			    "'%s': value at '%s' has no canonical %s form",
+			    w->name, path_str(w, pbuf, sizeof(pbuf)),
+			    type_name(n->type));
+		if (!go_ok) {
+			bytes = canon;
+			blen = strlen(canon);
+			if (enc && w->warnings != NULL)
+				sotto_buf_addf(w->warnings, "'%s': value at '%s' "
+				    "written as '%.40s' was encrypted in "
+				    "canonical form '%s' (sops cannot read the "
+				    "original spelling)\n", w->name,
+				    path_str(w, pbuf, sizeof(pbuf)), n->text,
+				    canon);
+		}
+		if (n->kind == SOTTO_NODE_SCALAR && (!w->ru.r->mac_only_encrypted
+		    || enc))
+			sotto_sops_mac_add(&w->mac, (const uint8_t *)canon,
+			    strlen(canon));
+	} else if (n->kind == SOTTO_NODE_SCALAR &&
+	    (!w->ru.r->mac_only_encrypted || enc)) {
+		sotto_sops_mac_add(&w->mac, (const uint8_t *)n->text, n->len);
+	}
+	if (!enc)
+		return SOTTO_OK;
+	if (build_aad(w))
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	err = sotto_sops_value_encrypt(&out, (const uint8_t *)bytes, blen,
+	    n->kind == SOTTO_NODE_COMMENT ? "comment" : type_name(n->type),
+	    (const char *)w->aad.data, w->aad.len, w->key, NULL, e);
+	if (err == SOTTO_OK) {
+		enum sotto_scalar_type t = n->type;
+
+		err = sotto_tree_set_text(n, n->kind == SOTTO_NODE_COMMENT ? t :
+		    SOTTO_T_STR, (const char *)out.data, out.len);
+		if (err != SOTTO_OK)
+			sotto_error_set(e, err, "out of memory");
+	}
+	sotto_buf_release(&out);
+	return err;
+}
+
+/* ---- decryption of one leaf ------------------------------------------ */
+
+static sotto_err
+set_plain(struct walk *w, struct sotto_node *n, const char *type,
+    struct sotto_buf *plain, struct sotto_error *e)
+{
+	enum sotto_scalar_type t = SOTTO_T_STR;
+	char canon[400], pbuf[200];
+	bool go_ok;
+	sotto_err err;
+
+	if (strcmp(type, "int") == 0)
+		t = SOTTO_T_INT;
+	else if (strcmp(type, "float") == 0)
+		t = SOTTO_T_FLOAT;
+	else if (strcmp(type, "bool") == 0)
+		t = SOTTO_T_BOOL;
+	else if (strcmp(type, "time") == 0)
+		t = SOTTO_T_TIME;
+	else if (strcmp(type, "bytes") == 0)
+		t = SOTTO_T_STR;
+	if (n->kind == SOTTO_NODE_COMMENT)
+		t = n->type;
+	err = sotto_tree_set_text(n, t, plain->len ? (const char *)plain->data :
+	    "", plain->len);
+	if (err != SOTTO_OK)
+		return sotto_error_set(e, err, "out of memory");
+	if (n->kind == SOTTO_NODE_COMMENT)
+		return SOTTO_OK;
+	if (t == SOTTO_T_INT || t == SOTTO_T_FLOAT || t == SOTTO_T_BOOL) {
+		if (canonical(n, canon, sizeof(canon), &go_ok) != SOTTO_OK ||
+		    !go_ok)
+			return sotto_error_set(e, SOTTO_E_DECRYPT,
+			    "'%s': value at '%s' is not a valid %s", w->name,
+			    path_str(w, pbuf, sizeof(pbuf)), type);
+		if ((err = sotto_tree_set_canon(n, canon, strlen(canon))))
+			return sotto_error_set(e, err, "out of memory");
+		sotto_sops_mac_add(&w->mac, (const uint8_t *)canon,
+		    strlen(canon));
+	} else {
+		sotto_sops_mac_add(&w->mac, (const uint8_t *)n->text, n->len);
+	}
+	return SOTTO_OK;
+}
+
+/* Comments: sops' placement can differ from ours, so try outer paths. */
+static sotto_err
+dec_comment(struct walk *w, struct sotto_node *n, struct sotto_buf *plain,
+    char *type, struct sotto_error *e)
+{
+	size_t keep = w->depth, d;
+	sotto_err err = SOTTO_E_DECRYPT;
+
+	for (d = keep + 1; d-- > 0;) {
+		w->depth = d;
+		if (build_aad(w))
+			break;
+		sotto_buf_truncate(plain, 0);
+		err = sotto_sops_value_decrypt(plain, type, n->text, n->len,
+		    (const char *)w->aad.data, w->aad.len, w->key, e);
+		if (err == SOTTO_OK || err != SOTTO_E_DECRYPT)
+			break;
+	}
+	w->depth = keep;
+	return err;
+}
+
+static sotto_err
+dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
+{
+	struct sotto_buf plain = SOTTO_BUF_SECRET_INIT;
+	char type[SOTTO_SOPS_TYPE_MAX], canon[400], pbuf[200];
+	bool enc, go_ok;
+	sotto_err err = SOTTO_OK;
+
+	if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_NULL)
+		return SOTTO_OK;
+	enc = should_encrypt(w, n);
+	if (!sotto_sops_value_is_enc(n->text, n->len)) {
+		if (n->kind == SOTTO_NODE_COMMENT || n->len == 0 ||
+		    (w->ru.r->mac_only_encrypted && !enc))
+			return SOTTO_OK;
+		if (n->type == SOTTO_T_INT || n->type == SOTTO_T_FLOAT ||
+		    n->type == SOTTO_T_BOOL) {
+			if (canonical(n, canon, sizeof(canon), &go_ok))
+				return sotto_error_set(e, SOTTO_E_PARSE,
+				    "'%s': value at '%s' has no canonical form",
+				    w->name, path_str(w, pbuf, sizeof(pbuf)));
+			sotto_sops_mac_add(&w->mac, (const uint8_t *)canon,
+			    strlen(canon));
+		} else {
+			sotto_sops_mac_add(&w->mac, (const uint8_t *)n->text,
+			    n->len);
+		}
+		return SOTTO_OK;
+	}
+	if (n->kind == SOTTO_NODE_COMMENT) {
+		err = dec_comment(w, n, &plain, type, e);
+		if (err == SOTTO_E_DECRYPT) {
+			if (w->warnings != NULL)
+				sotto_buf_addf(w->warnings, "'%s': a comment "
+				    "under '%s' (line %zu) could not be "
+				    "decrypted and was left as it is\n",
+				    w->name, path_str(w, pbuf, sizeof(pbuf)),
+				    n->line);
+			err = SOTTO_OK;
+		} else if (err == SOTTO_OK) {
+			err = set_plain(w, n, type, &plain, e);
+		}
+		goto out;
+	}
+	if (build_aad(w)) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	err = sotto_sops_value_decrypt(&plain, type, n->text, n->len,
+	    (const char *)w->aad.data, w->aad.len, w->key, e);
+	if (err != SOTTO_OK) {
+		sotto_error_prefix(e, "'%s': cannot decrypt the value at '%s'"
+		    "%s", w->name, path_str(w, pbuf, sizeof(pbuf)),
+		    err == SOTTO_E_DECRYPT ? " (wrong key path or tampered)" :
+		    "");
+		goto out;
+	}
+	err = set_plain(w, n, type, &plain, e);
+out:
+	sotto_buf_release(&plain);
+	return err;
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+typedef sotto_err (*leaf_fn)(struct walk *, struct sotto_node *,
+    struct sotto_error *);
+
+static sotto_err
+push_comment(struct walk *w, struct sotto_node *c)
+{
+	if (w->ncomments == w->capcomments) {
+		size_t nc = w->capcomments ? w->capcomments * 2 : 16;
+		struct sotto_node **n = realloc(w->comments, nc * sizeof(*n));
+
+		if (n == NULL)
+			return SOTTO_E_NOMEM;
+		w->comments = n;
+		w->capcomments = nc;
+	}
+	w->comments[w->ncomments++] = c;
+	return SOTTO_OK;
+}
+
+static sotto_err
+walk_node(struct walk *w, struct sotto_node *n, leaf_fn fn,
+    struct sotto_error *e)
+{
+	size_t i, level_start = w->ncomments;
+	struct sotto_entry *it;
+	sotto_err err;
+
+	if (n->kind == SOTTO_NODE_SCALAR || n->kind == SOTTO_NODE_COMMENT)
+		return fn(w, n, e);
+	for (i = 0; i < n->n; i++) {
+		it = &n->items[i];
+		if (it->val->kind == SOTTO_NODE_COMMENT) {
+			if ((err = fn(w, it->val, e)) != SOTTO_OK)
+				return err;
+			if (push_comment(w, it->val))
+				return sotto_error_set(e, SOTTO_E_NOMEM,
+				    "out of memory");
+			continue;
+		}
+		if (n->kind == SOTTO_NODE_MAP) {
+			if (w->depth == MAX_DEPTH)
+				return sotto_error_set(e, SOTTO_E_LIMIT,
+				    "'%s': nesting deeper than %d levels",
+				    w->name, MAX_DEPTH);
+			w->path[w->depth] = it->key ? it->key : "";
+			w->pathlen[w->depth] = it->key ? it->keylen : 0;
+			w->depth++;
+		}
+		err = walk_node(w, it->val, fn, e);
+		if (n->kind == SOTTO_NODE_MAP)
+			w->depth--;
+		if (err != SOTTO_OK)
+			return err;
+		w->ncomments = level_start;	/* reset after a value */
+	}
+	w->ncomments = level_start;
+	return SOTTO_OK;
+}
+
+static sotto_err
+walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
+    struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err;
+
+	for (i = 0; i < doc->n; i++) {
+		w->depth = 0;
+		w->ncomments = 0;
+		if ((err = walk_node(w, doc->branches[i], fn, e)) != SOTTO_OK)
+			return err;
+	}
+	return SOTTO_OK;
+}
+
+static void
+walk_free(struct walk *w)
+{
+	rules_free(&w->ru);
+	free(w->comments);
+	sotto_buf_release(&w->aad);
+	sodium_memzero(&w->mac, sizeof(w->mac));
+}
+
+/* ---- metadata: reading ----------------------------------------------- */
+
+static const char *
+meta_str(const struct sotto_node *m, const char *key)
+{
+	const struct sotto_node *v = sotto_tree_map_get(m, key);
+
+	if (v == NULL || v->kind != SOTTO_NODE_SCALAR ||
+	    v->type == SOTTO_T_NULL)
+		return NULL;
+	return v->text;
+}
+
+bool
+sotto_sops_is_encrypted(const struct sotto_doc *doc)
+{
+	const struct sotto_node *m;
+
+	if (doc->n == 0 || doc->meta == NULL || doc->meta[0] == NULL)
+		return false;
+	m = doc->meta[0];
+	return m->kind == SOTTO_NODE_MAP && meta_str(m, "mac") != NULL &&
+	    meta_str(m, "version") != NULL;
+}
+
+static bool
+meta_bool(const struct sotto_node *m, const char *key)
+{
+	const char *s = meta_str(m, key);
+	bool v = false;
+
+	return s != NULL && sotto_gofmt_parse_bool(s, strlen(s), &v) && v;
+}
+
+static void
+meta_rules(struct sotto_sops_rules *r, const struct sotto_node *m)
+{
+	memset(r, 0, sizeof(*r));
+	r->unencrypted_suffix = meta_str(m, "unencrypted_suffix");
+	r->encrypted_suffix = meta_str(m, "encrypted_suffix");
+	r->unencrypted_regex = meta_str(m, "unencrypted_regex");
+	r->encrypted_regex = meta_str(m, "encrypted_regex");
+	r->unencrypted_comment_regex = meta_str(m, "unencrypted_comment_regex");
+	r->encrypted_comment_regex = meta_str(m, "encrypted_comment_regex");
+	r->mac_only_encrypted = meta_bool(m, "mac_only_encrypted");
+	if (!r->encrypted_suffix && !r->unencrypted_regex &&
+	    !r->encrypted_regex && !r->unencrypted_comment_regex &&
+	    !r->encrypted_comment_regex && !r->unencrypted_suffix)
+		r->unencrypted_suffix = "_unencrypted";
+}
+
+/* Tries the age entries of one group; returns the unwrapped bytes. */
+static sotto_err
+unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
+    const struct sotto_sops_decrypt_opts *o, size_t gi, bool many,
+    struct sotto_buf *why)
+{
+	const struct sotto_node *age = sotto_tree_map_get(group, "age");
+	struct sotto_buf plain = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error e2;
+	size_t i, others = 0;
+	const char *enc, *rcp;
+
+	for (i = 0; i < group->n; i++) {
+		const struct sotto_node *v = group->items[i].val;
+
+		if (group->items[i].key != NULL &&
+		    strcmp(group->items[i].key, "age") != 0 &&
+		    v->kind == SOTTO_NODE_SEQ && v->n > 0)
+			others += v->n;
+	}
+	for (i = 0; age != NULL && age->kind == SOTTO_NODE_SEQ && i < age->n;
+	    i++) {
+		const struct sotto_node *ent = age->items[i].val;
+
+		if (ent->kind != SOTTO_NODE_MAP)
+			continue;
+		enc = meta_str(ent, "enc");
+		rcp = meta_str(ent, "recipient");
+		if (enc == NULL)
+			continue;
+		sotto_buf_truncate(&plain, 0);
+		sotto_error_clear(&e2);
+		if (sotto_age_decrypt_mem(&plain, (const uint8_t *)enc,
+		    strlen(enc), o->ids, o->nids, &e2) == SOTTO_OK &&
+		    plain.len > 0) {
+			*out = sotto_secret_dup(plain.data, plain.len);
+			sotto_buf_release(&plain);
+			return *out ? SOTTO_OK : SOTTO_E_NOMEM;
+		}
+		sotto_buf_addf(why, "%s%sage recipient %.24s...: %s",
+		    why->len ? "; " : "", many ? "" : "",
+		    rcp ? rcp : "(none)", e2.msg);
+	}
+	if (others > 0)
+		sotto_buf_addf(why, "%s%zu key(s) of types sotto cannot use "
+		    "(pgp/kms/vault...)", why->len ? "; " : "", others);
+	if (many)
+		sotto_buf_addf(why, " [group %zu]", gi);
+	sotto_buf_release(&plain);
+	return SOTTO_E_NO_KEY;
+}
+
+static sotto_err
+data_key(struct sotto_secret **key, const struct sotto_node *m,
+    const struct sotto_sops_decrypt_opts *o, const char *name,
+    struct sotto_error *e)
+{
+	const struct sotto_node *kg = sotto_tree_map_get(m, "key_groups");
+	struct sotto_secret **shares = NULL;
+	struct sotto_buf why = SOTTO_BUF_INIT;
+	size_t i, ng, got = 0;
+	const char *ts;
+	long thr;
+	sotto_err err;
+
+	*key = NULL;
+	if (kg == NULL || kg->kind != SOTTO_NODE_SEQ || kg->n == 0) {
+		err = unwrap_group(key, m, o, 0, false, &why);
+		if (err == SOTTO_OK && (*key)->len != 32) {
+			sotto_secret_free(*key);
+			*key = NULL;
+			err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': data "
+			    "key has the wrong length", name);
+		} else if (err != SOTTO_OK) {
+			err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': failed "
+			    "to get the data key: %s%s%s", name,
+			    why.len ? (const char *)why.data :
+			    "no age recipients in the file",
+			    o->key_sources ? "; identities tried: " : "",
+			    o->key_sources ? o->key_sources : "");
+		}
+		sotto_buf_release(&why);
+		return err;
+	}
+	ng = kg->n;
+	ts = meta_str(m, "shamir_threshold");
+	thr = ts ? strtol(ts, NULL, 10) : (long)ng;
+	if (thr < 1 || thr > 255)
+		return sotto_error_set(e, SOTTO_E_SOPS_METADATA,
+		    "'%s': invalid shamir_threshold", name);
+	shares = calloc(ng, sizeof(*shares));
+	if (shares == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	for (i = 0; i < ng; i++) {
+		if (kg->items[i].val->kind != SOTTO_NODE_MAP)
+			continue;
+		if (unwrap_group(&shares[got], kg->items[i].val, o, i, true,
+		    &why) == SOTTO_OK)
+			got++;
+	}
+	if ((long)got < thr) {
+		err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': failed to get "
+		    "the data key: %zu of %ld key groups needed could be "
+		    "decrypted: %s", name, got, thr,
+		    why.len ? (const char *)why.data : "no usable keys");
+		goto out;
+	}
+	err = sotto_shamir_combine(key, shares, got, e);
+	if (err == SOTTO_OK && (*key)->len != 32) {
+		sotto_secret_free(*key);
+		*key = NULL;
+		err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': recombined data "
+		    "key has the wrong length", name);
+	}
+out:
+	for (i = 0; i < ng; i++)
+		sotto_secret_free(shares[i]);
+	free(shares);
+	sotto_buf_release(&why);
+	return err;
+}
+
+sotto_err
+sotto_sops_decrypt(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
+    struct sotto_error *e)
+{
+	const struct sotto_node *m;
+	struct sotto_sops_rules rules;
+	struct sotto_secret *key = NULL;
+	struct walk *w;
+	char hex[SOTTO_SOPS_MAC_HEX];
+	const char *mac, *lm, *name = doc->name ? doc->name : "-";
+	sotto_err err;
+
+	if (!sotto_sops_is_encrypted(doc))
+		return sotto_error_set(e, SOTTO_E_NOT_ENCRYPTED,
+		    "'%s': sops metadata not found", name);
+	m = doc->meta[0];
+	mac = meta_str(m, "mac");
+	lm = meta_str(m, "lastmodified");
+	if (lm == NULL)
+		return sotto_error_set(e, SOTTO_E_SOPS_METADATA,
+		    "'%s': sops metadata has no lastmodified", name);
+	meta_rules(&rules, m);
+	doc->secret = true;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	w->name = name;
+	w->warnings = o->warnings;
+	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
+		goto out;
+	if ((err = data_key(&key, m, o, name, e)) != SOTTO_OK)
+		goto out;
+	w->key = key->data;
+	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);
+	if ((err = walk_doc(w, doc, dec_leaf, e)) != SOTTO_OK)
+		goto out;
+	sotto_sops_mac_final(&w->mac, hex);
+	if (o->ignore_mac)
+		goto out;
+	if (mac[0] == '\0') {
+		err = sotto_error_set(e, SOTTO_E_MAC_NOT_FOUND,
+		    "'%s': the file has no MAC", name);
+		goto out;
+	}
+	err = sotto_sops_mac_check(mac, lm, hex, key->data, e);
+	if (err != SOTTO_OK)
+		sotto_error_prefix(e, "'%s'", name);
+out:
+	walk_free(w);
+	free(w);
+	sotto_secret_free(key);
+	sodium_memzero(hex, sizeof(hex));
+	return err;
+}
+
+/* ---- metadata: writing ----------------------------------------------- */
+
+static sotto_err
+map_add_str(struct sotto_node *m, const char *k, const char *v)
+{
+	struct sotto_node *n = sotto_tree_new_scalar(SOTTO_T_STR, v, strlen(v));
+
+	if (n == NULL)
+		return SOTTO_E_NOMEM;
+	return sotto_tree_map_add(m, k, strlen(k), n);
+}
+
+static sotto_err
+age_entries(struct sotto_node **out, const struct sotto_age_reclist *l,
+    const uint8_t *payload, size_t n, struct sotto_error *e)
+{
+	struct sotto_node *seq = sotto_tree_new_seq(), *ent;
+	struct sotto_buf enc = SOTTO_BUF_INIT;
+	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	if (seq == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		sotto_buf_truncate(&enc, 0);
+		err = sotto_age_encrypt_mem(&enc, payload, n, &l->v[i], 1, true,
+		    e);
+		if (err != SOTTO_OK)
+			break;
+		ent = sotto_tree_new_map();
+		if (ent == NULL || map_add_str(ent, "enc",
+		    (const char *)enc.data) || map_add_str(ent, "recipient",
+		    sotto_age_recipient_string(l->v[i])) ||
+		    sotto_tree_seq_add(seq, ent))
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	sotto_buf_release(&enc);
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(seq, false);
+		return err;
+	}
+	*out = seq;
+	return SOTTO_OK;
+}
+
+static sotto_err
+build_keys(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
+    const struct sotto_secret *key, struct sotto_error *e)
+{
+	struct sotto_secret **shares = NULL;
+	struct sotto_node *kg = NULL, *g, *seq;
+	size_t i;
+	int thr = o->threshold ? o->threshold : (int)o->ngroups;
+	sotto_err err;
+
+	if (o->ngroups == 1) {
+		if ((err = age_entries(&seq, &o->groups[0], key->data, key->len,
+		    e)) != SOTTO_OK)
+			return err;
+		if (sotto_tree_map_add(m, "age", 3, seq))
+			return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		return SOTTO_OK;
+	}
+	shares = calloc(o->ngroups, sizeof(*shares));
+	if (shares == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	err = sotto_shamir_split(shares, key->data, key->len, (int)o->ngroups,
+	    thr, e);
+	if (err != SOTTO_OK)
+		goto out;
+	if ((kg = sotto_tree_new_seq()) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < o->ngroups; i++) {
+		err = age_entries(&seq, &o->groups[i], shares[i]->data,
+		    shares[i]->len, e);
+		if (err != SOTTO_OK)
+			goto out;
+		g = sotto_tree_new_map();
+		if (g == NULL || sotto_tree_map_add(g, "age", 3, seq) ||
+		    sotto_tree_map_add(g, "hc_vault", 8, sotto_tree_new_seq()) ||
+		    sotto_tree_seq_add(kg, g)) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (sotto_tree_map_add(m, "key_groups", 10, kg)) {
+		kg = NULL;
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	kg = NULL;
+out:
+	sotto_tree_node_free(kg, false);
+	for (i = 0; i < o->ngroups; i++)
+		sotto_secret_free(shares[i]);
+	free(shares);
+	return err;
+}
+
+static sotto_err
+build_meta(struct sotto_node **out, const struct sotto_sops_encrypt_opts *o,
+    const struct sotto_sops_rules *r, const struct sotto_secret *key,
+    const char *lm, const char *mac, struct sotto_error *e)
+{
+	struct sotto_node *m = sotto_tree_new_map(), *n;
+	char thr[16];
+	sotto_err err;
+
+	if (m == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	/* 3.13 layout: keys in alphabetical order */
+	if (o->ngroups == 1 && (err = build_keys(m, o, key, e)) != SOTTO_OK)
+		goto fail;
+	err = SOTTO_E_NOMEM;
+	if ((r->encrypted_comment_regex && map_add_str(m,
+	    "encrypted_comment_regex", r->encrypted_comment_regex)) ||
+	    (r->encrypted_regex && map_add_str(m, "encrypted_regex",
+	    r->encrypted_regex)) ||
+	    (r->encrypted_suffix && map_add_str(m, "encrypted_suffix",
+	    r->encrypted_suffix)))
+		goto nomem;
+	if (o->ngroups > 1 && (err = build_keys(m, o, key, e)) != SOTTO_OK)
+		goto fail;
+	if (map_add_str(m, "lastmodified", lm) || map_add_str(m, "mac", mac))
+		goto nomem;
+	if (r->mac_only_encrypted) {
+		n = sotto_tree_new_scalar(SOTTO_T_BOOL, "true", 4);
+		if (n == NULL || sotto_tree_map_add(m, "mac_only_encrypted", 18,
+		    n))
+			goto nomem;
+	}
+	if (o->ngroups > 1) {
+		snprintf(thr, sizeof(thr), "%d", o->threshold ? o->threshold :
+		    (int)o->ngroups);
+		n = sotto_tree_new_scalar(SOTTO_T_INT, thr, strlen(thr));
+		if (n == NULL || sotto_tree_map_add(m, "shamir_threshold", 16,
+		    n))
+			goto nomem;
+	}
+	if ((r->unencrypted_comment_regex && map_add_str(m,
+	    "unencrypted_comment_regex", r->unencrypted_comment_regex)) ||
+	    (r->unencrypted_regex && map_add_str(m, "unencrypted_regex",
+	    r->unencrypted_regex)) ||
+	    (r->unencrypted_suffix && map_add_str(m, "unencrypted_suffix",
+	    r->unencrypted_suffix)) ||
+	    map_add_str(m, "version", SOTTO_SOPS_VERSION))
+		goto nomem;
+	*out = m;
+	return SOTTO_OK;
+nomem:
+	err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+fail:
+	sotto_tree_node_free(m, false);
+	return err;
+}
+
+static bool
+has_sops_key(const struct sotto_doc *doc)
+{
+	size_t i;
+
+	for (i = 0; i < doc->n; i++)
+		if (doc->meta != NULL && doc->meta[i] != NULL)
+			return true;
+	return false;
+}
+
+sotto_err
+sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
+    const struct sotto_sops_encrypt_opts *o, struct sotto_error *e)
+{
+	struct sotto_sops_rules rules = o->rules;
+	struct sotto_secret *key = NULL;
+	struct sotto_buf mac = SOTTO_BUF_INIT;
+	struct walk *w;
+	char hex[SOTTO_SOPS_MAC_HEX], lm[32];
+	const char *name = doc->name ? doc->name : "-";
+	size_t i;
+	sotto_err err;
+
+	*meta = NULL;
+	if (has_sops_key(doc))
+		return sotto_error_set(e, SOTTO_E_ALREADY_ENCRYPTED,
+		    "'%s': the file already has sops metadata (already "
+		    "encrypted?)", name);
+	if (o->ngroups == 0)
+		return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
+		    "'%s': no recipients to encrypt to (use --age, "
+		    "SOPS_AGE_RECIPIENTS or a .sops.yaml creation rule)", name);
+	for (i = 0; i < o->ngroups; i++)
+		if (o->groups[i].n == 0)
+			return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
+			    "'%s': key group %zu has no age recipients", name,
+			    i);
+	if (o->ngroups > 1 && (o->threshold < 0 ||
+	    o->threshold > (int)o->ngroups || o->threshold == 1))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "invalid Shamir "
+		    "threshold %d for %zu key groups", o->threshold,
+		    o->ngroups);
+	if (doc->n == 0)
+		return sotto_error_set(e, SOTTO_E_NO_DOCUMENT,
+		    "'%s': nothing to encrypt (no document)", name);
+	if (!rules.unencrypted_suffix && !rules.encrypted_suffix &&
+	    !rules.unencrypted_regex && !rules.encrypted_regex &&
+	    !rules.unencrypted_comment_regex && !rules.encrypted_comment_regex)
+		rules.unencrypted_suffix = "_unencrypted";
+	w = calloc(1, sizeof(*w));
+	key = sotto_secret_new(32);
+	if (w == NULL || key == NULL) {
+		free(w);
+		sotto_secret_free(key);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	w->name = name;
+	w->warnings = o->warnings;
+	w->encrypting = true;
+	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
+		goto out;
+	randombytes_buf(key->data, 32);
+	w->key = key->data;
+	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);
+	if ((err = walk_doc(w, doc, enc_leaf, e)) != SOTTO_OK)
+		goto out;
+	sotto_sops_mac_final(&w->mac, hex);
+	sotto_sops_time_now(lm);
+	if ((err = sotto_sops_mac_encrypt(&mac, hex, lm, key->data, NULL, e)))
+		goto out;
+	err = build_meta(meta, o, &rules, key, lm, (const char *)mac.data, e);
+out:
+	walk_free(w);
+	free(w);
+	sotto_secret_free(key);
+	sotto_buf_release(&mac);
+	sodium_memzero(hex, sizeof(hex));
+	return err;
+}
