@@ -70,6 +70,37 @@ struct sotto_sops_decrypt_opts {
 sotto_err sotto_sops_decrypt(struct sotto_doc *doc,
     const struct sotto_sops_decrypt_opts *o, struct sotto_error *e);
 
+/*
+ * An editing session: what a decryption learnt (the data key, the
+ * metadata, and an "IV stash" mapping each (key path, type, plaintext) to
+ * the IV it was encrypted with), so that re-encrypting after an edit
+ * reproduces the exact ciphertext of every unchanged value and a git diff
+ * shows only what the user changed.  The stash stores keyed BLAKE2b
+ * digests, never plaintext.  Free with sotto_sops_session_free().
+ */
+struct sotto_sops_session;
+
+/* As sotto_sops_decrypt(), also returning a session in *s. */
+sotto_err sotto_sops_decrypt_session(struct sotto_sops_session **s,
+    struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
+    struct sotto_error *e);
+
+/*
+ * Re-encrypts a decrypted doc (same data key, same selection rules,
+ * stashed IVs for unchanged values) and returns the new metadata: a copy
+ * of the session's metadata with `lastmodified`, `mac` and `version`
+ * replaced and everything else (other key types, groups) kept verbatim.
+ */
+sotto_err sotto_sops_reencrypt(struct sotto_node **meta,
+    struct sotto_doc *doc, struct sotto_sops_session *s,
+    struct sotto_buf *warnings, struct sotto_error *e);
+
+/* The session's metadata (borrowed) and data key (borrowed, 32 bytes). */
+const struct sotto_node *sotto_sops_session_meta(
+    const struct sotto_sops_session *s);
+const uint8_t *sotto_sops_session_key(const struct sotto_sops_session *s);
+void sotto_sops_session_free(struct sotto_sops_session *s);
+
 /* True when the doc carries sops metadata with a mac and a version. */
 bool sotto_sops_is_encrypted(const struct sotto_doc *doc);
 

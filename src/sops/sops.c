@@ -19,6 +19,111 @@
 
 #define MAX_DEPTH 512
 
+/* ---- IV stash ---------------------------------------------------------- */
+
+/*
+ * Maps BLAKE2b(key = random session key, aad || 0 || type || 0 || plain)
+ * to the IV a value was encrypted with.  Reusing an IV is safe here
+ * because it is reused only for the identical (key, AAD, plaintext),
+ * which reproduces the identical ciphertext and reveals nothing new.
+ */
+struct stash_ent {
+	uint8_t h[16];		/* digest of (aad, type, plaintext) */
+	uint8_t iv[32];		/* the IV used */
+	bool used;
+};
+
+struct stash {
+	uint8_t hkey[32];	/* random BLAKE2b key */
+	struct stash_ent *v;	/* open-addressing table */
+	size_t cap, n;
+};
+
+static void
+stash_hash(const struct stash *st, uint8_t h[16], const char *aad,
+    size_t aadlen, const char *type, const uint8_t *p, size_t n)
+{
+	crypto_generichash_state gs;
+	static const uint8_t zero = 0;
+
+	crypto_generichash_init(&gs, st->hkey, sizeof(st->hkey), 16);
+	crypto_generichash_update(&gs, (const uint8_t *)aad, aadlen);
+	crypto_generichash_update(&gs, &zero, 1);
+	crypto_generichash_update(&gs, (const uint8_t *)type, strlen(type));
+	crypto_generichash_update(&gs, &zero, 1);
+	crypto_generichash_update(&gs, p, n);
+	crypto_generichash_final(&gs, h, 16);
+}
+
+static struct stash_ent *
+stash_slot(struct stash *st, const uint8_t h[16])
+{
+	size_t i;
+	uint64_t x;
+
+	memcpy(&x, h, sizeof(x));
+	for (i = (size_t)x & (st->cap - 1);; i = (i + 1) & (st->cap - 1))
+		if (!st->v[i].used || memcmp(st->v[i].h, h, 16) == 0)
+			return &st->v[i];
+}
+
+static sotto_err
+stash_put(struct stash *st, const uint8_t h[16], const uint8_t *iv,
+    size_t ivlen)
+{
+	struct stash_ent *e, *old;
+	size_t i, ocap;
+
+	if (ivlen != 32)	/* only sops' own IV size is reused */
+		return SOTTO_OK;
+	if ((st->n + 1) * 2 > st->cap) {
+		old = st->v;
+		ocap = st->cap;
+		st->cap = ocap ? ocap * 2 : 1024;
+		st->v = calloc(st->cap, sizeof(*st->v));
+		if (st->v == NULL) {
+			st->v = old;
+			st->cap = ocap;
+			return SOTTO_E_NOMEM;
+		}
+		st->n = 0;
+		for (i = 0; i < ocap; i++)
+			if (old[i].used) {
+				*stash_slot(st, old[i].h) = old[i];
+				st->n++;
+			}
+		free(old);
+	}
+	e = stash_slot(st, h);
+	if (!e->used)
+		st->n++;
+	e->used = true;
+	memcpy(e->h, h, 16);
+	memcpy(e->iv, iv, 32);
+	return SOTTO_OK;
+}
+
+static const uint8_t *
+stash_get(struct stash *st, const uint8_t h[16])
+{
+	struct stash_ent *e;
+
+	if (st == NULL || st->cap == 0)
+		return NULL;
+	e = stash_slot(st, h);
+	return e->used ? e->iv : NULL;
+}
+
+static void
+stash_free(struct stash *st)
+{
+	if (st == NULL)
+		return;
+	sodium_memzero(st->hkey, sizeof(st->hkey));
+	free(st->v);
+	free(st);
+}
+
 /* ---- selection rules ------------------------------------------------- */
 
 struct rules {
@@ -91,6 +196,7 @@ struct walk {
 	struct sotto_buf *warnings;
 	bool encrypting;
 	const char *name;		/* file name for messages */
+	struct stash *stash;		/* IV stash, or NULL */
 };
 
 static bool
@@ -304,9 +410,21 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		return SOTTO_OK;
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	err = sotto_sops_value_encrypt(&out, (const uint8_t *)bytes, blen,
-	    n->kind == SOTTO_NODE_COMMENT ? "comment" : type_name(n->type),
-	    (const char *)w->aad.data, w->aad.len, w->key, NULL, e);
+	{
+		const char *tn = n->kind == SOTTO_NODE_COMMENT ? "comment" :
+		    type_name(n->type);
+		const uint8_t *iv = NULL;
+		uint8_t h[16];
+
+		if (w->stash != NULL) {
+			stash_hash(w->stash, h, (const char *)w->aad.data,
+			    w->aad.len, tn, (const uint8_t *)bytes, blen);
+			iv = stash_get(w->stash, h);
+		}
+		err = sotto_sops_value_encrypt(&out, (const uint8_t *)bytes,
+		    blen, tn, (const char *)w->aad.data, w->aad.len, w->key,
+		    iv, e);
+	}
 	if (err == SOTTO_OK) {
 		enum sotto_scalar_type t = n->type;
 
@@ -386,6 +504,27 @@ dec_comment(struct walk *w, struct sotto_node *n, struct sotto_buf *plain,
 	return err;
 }
 
+/* Remembers the IV of a value just decrypted (with w->aad current). */
+static sotto_err
+stash_record(struct walk *w, const struct sotto_node *n, const char *type,
+    const struct sotto_buf *plain, struct sotto_error *e)
+{
+	struct sotto_sops_enc enc;
+	uint8_t h[16];
+	sotto_err err;
+
+	memset(&enc, 0, sizeof(enc));
+	if ((err = sotto_sops_value_parse(&enc, n->text, n->len, e)))
+		return err;
+	stash_hash(w->stash, h, (const char *)w->aad.data, w->aad.len, type,
+	    plain->data ? plain->data : (const uint8_t *)"", plain->len);
+	err = stash_put(w->stash, h, enc.iv.data, enc.iv.len);
+	sotto_sops_value_release(&enc);
+	if (err != SOTTO_OK)
+		return sotto_error_set(e, err, "out of memory");
+	return SOTTO_OK;
+}
+
 static sotto_err
 dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 {
@@ -426,7 +565,10 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 				    n->line);
 			err = SOTTO_OK;
 		} else if (err == SOTTO_OK) {
-			err = set_plain(w, n, type, &plain, e);
+			if (w->stash != NULL)
+				err = stash_record(w, n, type, &plain, e);
+			if (err == SOTTO_OK)
+				err = set_plain(w, n, type, &plain, e);
 		}
 		goto out;
 	}
@@ -436,6 +578,8 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	}
 	err = sotto_sops_value_decrypt(&plain, type, n->text, n->len,
 	    (const char *)w->aad.data, w->aad.len, w->key, e);
+	if (err == SOTTO_OK && w->stash != NULL)
+		err = stash_record(w, n, type, &plain, e);
 	if (err != SOTTO_OK) {
 		sotto_error_prefix(e, "'%s': cannot decrypt the value at '%s'"
 		    "%s", w->name, path_str(w, pbuf, sizeof(pbuf)),
@@ -708,9 +852,38 @@ out:
 	return err;
 }
 
-sotto_err
-sotto_sops_decrypt(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
-    struct sotto_error *e)
+struct sotto_sops_session {
+	struct sotto_secret *key;	/* data key */
+	struct sotto_node *meta;	/* metadata as read (a copy) */
+	struct stash *stash;		/* IVs of the decrypted values */
+};
+
+void
+sotto_sops_session_free(struct sotto_sops_session *s)
+{
+	if (s == NULL)
+		return;
+	sotto_secret_free(s->key);
+	sotto_tree_node_free(s->meta, false);
+	stash_free(s->stash);
+	free(s);
+}
+
+const struct sotto_node *
+sotto_sops_session_meta(const struct sotto_sops_session *s)
+{
+	return s->meta;
+}
+
+const uint8_t *
+sotto_sops_session_key(const struct sotto_sops_session *s)
+{
+	return s->key->data;
+}
+
+static sotto_err
+decrypt_impl(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
+    struct sotto_sops_session **sess, struct sotto_error *e)
 {
 	const struct sotto_node *m;
 	struct sotto_sops_rules rules;
@@ -736,6 +909,14 @@ sotto_sops_decrypt(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	w->name = name;
 	w->warnings = o->warnings;
+	if (sess != NULL) {
+		w->stash = calloc(1, sizeof(*w->stash));
+		if (w->stash == NULL) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			goto out;
+		}
+		randombytes_buf(w->stash->hkey, sizeof(w->stash->hkey));
+	}
 	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
 		goto out;
 	if ((err = data_key(&key, m, o, name, e)) != SOTTO_OK)
@@ -745,22 +926,55 @@ sotto_sops_decrypt(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *
 	if ((err = walk_doc(w, doc, dec_leaf, e)) != SOTTO_OK)
 		goto out;
 	sotto_sops_mac_final(&w->mac, hex);
-	if (o->ignore_mac)
-		goto out;
-	if (mac[0] == '\0') {
-		err = sotto_error_set(e, SOTTO_E_MAC_NOT_FOUND,
-		    "'%s': the file has no MAC", name);
-		goto out;
+	if (!o->ignore_mac) {
+		if (mac[0] == '\0') {
+			err = sotto_error_set(e, SOTTO_E_MAC_NOT_FOUND,
+			    "'%s': the file has no MAC", name);
+			goto out;
+		}
+		err = sotto_sops_mac_check(mac, lm, hex, key->data, e);
+		if (err != SOTTO_OK) {
+			sotto_error_prefix(e, "'%s'", name);
+			goto out;
+		}
 	}
-	err = sotto_sops_mac_check(mac, lm, hex, key->data, e);
-	if (err != SOTTO_OK)
-		sotto_error_prefix(e, "'%s'", name);
+	if (sess != NULL) {
+		*sess = calloc(1, sizeof(**sess));
+		if (*sess == NULL || ((*sess)->meta = sotto_tree_clone(m)) ==
+		    NULL) {
+			free(*sess);
+			*sess = NULL;
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			goto out;
+		}
+		(*sess)->key = key;
+		(*sess)->stash = w->stash;
+		key = NULL;
+		w->stash = NULL;
+	}
 out:
+	stash_free(w->stash);
 	walk_free(w);
 	free(w);
 	sotto_secret_free(key);
 	sodium_memzero(hex, sizeof(hex));
 	return err;
+}
+
+sotto_err
+sotto_sops_decrypt(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
+    struct sotto_error *e)
+{
+	return decrypt_impl(doc, o, NULL, e);
+}
+
+sotto_err
+sotto_sops_decrypt_session(struct sotto_sops_session **s,
+    struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
+    struct sotto_error *e)
+{
+	*s = NULL;
+	return decrypt_impl(doc, o, s, e);
 }
 
 /* ---- metadata: writing ----------------------------------------------- */
@@ -997,6 +1211,66 @@ out:
 	walk_free(w);
 	free(w);
 	sotto_secret_free(key);
+	sotto_buf_release(&mac);
+	sodium_memzero(hex, sizeof(hex));
+	return err;
+}
+
+/* Replaces (or appends) a string entry of a metadata map. */
+static sotto_err
+meta_set(struct sotto_node *m, const char *k, const char *v)
+{
+	struct sotto_node *n = sotto_tree_map_get(m, k);
+
+	if (n != NULL && n->kind == SOTTO_NODE_SCALAR)
+		return sotto_tree_set_text(n, SOTTO_T_STR, v, strlen(v));
+	return map_add_str(m, k, v);
+}
+
+sotto_err
+sotto_sops_reencrypt(struct sotto_node **meta, struct sotto_doc *doc,
+    struct sotto_sops_session *s, struct sotto_buf *warnings,
+    struct sotto_error *e)
+{
+	struct sotto_sops_rules rules;
+	struct sotto_buf mac = SOTTO_BUF_INIT;
+	struct sotto_node *m = NULL;
+	struct walk *w;
+	char hex[SOTTO_SOPS_MAC_HEX], lm[32];
+	sotto_err err;
+
+	*meta = NULL;
+	meta_rules(&rules, s->meta);
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	w->name = doc->name ? doc->name : "-";
+	w->warnings = warnings;
+	w->encrypting = true;
+	w->stash = s->stash;
+	w->key = s->key->data;
+	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
+		goto out;
+	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);
+	if ((err = walk_doc(w, doc, enc_leaf, e)) != SOTTO_OK)
+		goto out;
+	sotto_sops_mac_final(&w->mac, hex);
+	sotto_sops_time_now(lm);
+	if ((err = sotto_sops_mac_encrypt(&mac, hex, lm, w->key, NULL, e)))
+		goto out;
+	m = sotto_tree_clone(s->meta);
+	if (m == NULL || meta_set(m, "lastmodified", lm) ||
+	    meta_set(m, "mac", (const char *)mac.data) ||
+	    meta_set(m, "version", SOTTO_SOPS_VERSION)) {
+		sotto_tree_node_free(m, false);
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	*meta = m;
+out:
+	w->stash = NULL;
+	walk_free(w);
+	free(w);
 	sotto_buf_release(&mac);
 	sodium_memzero(hex, sizeof(hex));
 	return err;
