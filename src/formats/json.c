@@ -682,8 +682,10 @@ json_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 		    "an object");
 		goto fail;
 	}
-	if ((rc = parse_object(&p, 1, &top, &sp)) != SOTTO_OK)
+	if ((rc = parse_object(&p, 1, &top, &sp)) != SOTTO_OK) {
+		sotto_tree_node_free(sp.val, false);
 		goto fail;
+	}
 	skip_ws(&p);
 	if (p.pos != p.len) {
 		sotto_tree_node_free(top, true);

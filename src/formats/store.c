@@ -4,17 +4,10 @@
 
 #include <string.h>
 
-/* Set to 1 once src/formats/ini.c defines sotto_store_ini. */
-#define HAVE_INI_STORE 0
-
 static const struct sotto_store *
 ini_store(void)
 {
-#if HAVE_INI_STORE
 	return &sotto_store_ini;
-#else
-	return NULL;
-#endif
 }
 
 const struct sotto_store *

@@ -266,9 +266,10 @@ flat_walk(struct flatlist *fl, struct sotto_buf *path,
 		if (n->kind == SOTTO_NODE_MAP) {
 			if (it->key == NULL)
 				continue;
-			if ((depth > 0 && sotto_buf_addstr(path, "__map_") !=
-			    SOTTO_OK) ||
-			    sotto_buf_add(path, it->key, it->keylen) != SOTTO_OK)
+			if (depth > 0 &&
+			    sotto_buf_addstr(path, "__map_") != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+			if (sotto_buf_add(path, it->key, it->keylen) != SOTTO_OK)
 				return SOTTO_E_NOMEM;
 		} else if (sotto_buf_addf(path, "__list_%zu", i) != SOTTO_OK)
 			return SOTTO_E_NOMEM;

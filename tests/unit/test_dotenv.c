@@ -45,7 +45,8 @@ splice_eq(const struct sotto_doc *d, const struct sotto_node *meta,
 
 	if (d->store->emit_splice(&out, d, meta, &e) != SOTTO_OK)
 		fail_msg("splice: %s", e.msg);
-	if (out.len != wlen || (wlen > 0 && memcmp(out.data, want, wlen) != 0)) {
+	if (out.len != wlen || (wlen > 0 &&
+	    memcmp(out.data, want, wlen) != 0)) {
 		fprintf(stderr, "--- got\n%.*s\n--- want\n%.*s\n",
 		    (int)out.len, (char *)out.data, (int)wlen, (char *)want);
 		fail_msg("splice output differs");

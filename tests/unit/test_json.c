@@ -49,7 +49,8 @@ splice_eq(const struct sotto_doc *d, const struct sotto_node *meta,
 
 	if (d->store->emit_splice(&out, d, meta, &e) != SOTTO_OK)
 		fail_msg("splice: %s", e.msg);
-	if (out.len != wlen || (wlen > 0 && memcmp(out.data, want, wlen) != 0)) {
+	if (out.len != wlen || (wlen > 0 &&
+	    memcmp(out.data, want, wlen) != 0)) {
 		fprintf(stderr, "--- got\n%.*s\n--- want\n%.*s\n",
 		    (int)out.len, (char *)out.data, (int)wlen, (char *)want);
 		fail_msg("splice output differs");
@@ -199,7 +200,8 @@ test_json_emit_canonical(void **state)
 static void
 test_json_splice_type_change(void **state)
 {
-	const char *s = "{\n  \"n\": 1.0,\n  \"b\": true,\n  \"s\": \"\\u0041\"\n}";
+	const char *s = "{\n  \"n\": 1.0,\n  \"b\": true,\n"
+	    "  \"s\": \"\\u0041\"\n}";
 	const char *enc = "{\n  \"n\": \"ENC[x]\",\n  \"b\": \"ENC[y]\",\n"
 	    "  \"s\": \"ENC[z]\"\n}";
 	struct sotto_doc *d = parse_ok(&sotto_store_json, s, strlen(s)), *d2;

@@ -1,0 +1,1126 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * INI store (sops-format.md §5.4), read with gopkg.in/ini.v1 semantics:
+ * sections become MAP entries of the branch (keys before any section live
+ * in "DEFAULT"), values are trimmed strings with "...", '...', `...` and
+ * """...""" quoting, ';'/'#' lines are comments (a block of comment lines
+ * is one COMMENT node placed before the key or section it precedes; an
+ * inline comment is a COMMENT node after its key).  The [sops] section is
+ * the flattened metadata (§4.4).  emit() writes go-ini's pretty layout.
+ *
+ * Node style: how the value was quoted in the source (IQ_*).
+ */
+#include "sotto/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "formats/storeutil.h"
+
+enum { IQ_PLAIN, IQ_DQ, IQ_SQ, IQ_BACK, IQ_TRIPLE, IQ_CONT };
+
+struct iline {
+	size_t ls, le, next;	/* start, end (no '\n'), next line start */
+	size_t no;		/* 1-based line number */
+};
+
+struct ip {
+	const uint8_t *s;		/* source */
+	size_t len, pos, line;		/* size, next line start, line no */
+	const char *name;		/* for messages */
+	struct sotto_limits lim;	/* limits */
+	size_t nodes;			/* nodes made */
+	struct sotto_node *branch;	/* sections */
+	struct sotto_node *cur;		/* current section map or NULL */
+	struct sotto_node *meta;	/* unflattened [sops] */
+	struct sotto_node *pend;	/* pending comment block */
+	size_t sops_start, sops_end;	/* span of the [sops] section */
+	bool in_sops;			/* inside [sops] */
+	struct sotto_error *e;		/* error out */
+};
+
+static sotto_err
+nomem(struct sotto_error *e)
+{
+	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+}
+
+static sotto_err
+ierr(struct ip *p, size_t line, const char *what)
+{
+	return sotto_error_set(p->e, SOTTO_E_INI, "'%s' line %zu: %s",
+	    sotto_storeutil_name(p->name), line, what);
+}
+
+/* Bytes of the (unicode.IsSpace) whitespace character at s[i], or 0. */
+static size_t
+space_at(const uint8_t *s, size_t i, size_t end)
+{
+	uint8_t c = s[i];
+
+	if (c == ' ' || (c >= '\t' && c <= '\r'))
+		return 1;
+	if (c == 0xC2 && i + 1 < end && (s[i + 1] == 0x85 || s[i + 1] == 0xA0))
+		return 2;
+	return 0;
+}
+
+static size_t
+ltrim(const uint8_t *s, size_t a, size_t z)
+{
+	size_t k;
+
+	while (a < z && (k = space_at(s, a, z)) > 0)
+		a += k;
+	return a;
+}
+
+static size_t
+rtrim(const uint8_t *s, size_t a, size_t z)
+{
+	for (;;) {
+		if (z > a && space_at(s, z - 1, z) == 1)
+			z--;
+		else if (z >= a + 2 && s[z - 2] == 0xC2 && (s[z - 1] == 0x85 ||
+		    s[z - 1] == 0xA0))
+			z -= 2;
+		else
+			return z;
+	}
+}
+
+static bool
+next_line(struct ip *p, struct iline *l)
+{
+	const uint8_t *nl;
+
+	if (p->pos >= p->len)
+		return false;
+	l->ls = p->pos;
+	nl = memchr(p->s + p->pos, '\n', p->len - p->pos);
+	l->le = nl != NULL ? (size_t)(nl - p->s) : p->len;
+	l->next = nl != NULL ? l->le + 1 : p->len;
+	l->no = ++p->line;
+	p->pos = l->next;
+	return true;
+}
+
+static size_t
+find_any(const uint8_t *s, size_t a, size_t z, const char *set)
+{
+	for (; a < z; a++)
+		if (strchr(set, s[a]) != NULL)
+			return a;
+	return SOTTO_SPAN_NONE;
+}
+
+static size_t
+find_str(const uint8_t *s, size_t a, size_t z, const char *q, bool last)
+{
+	size_t ql = strlen(q), i, r = SOTTO_SPAN_NONE;
+
+	for (i = a; i + ql <= z; i++) {
+		if (memcmp(s + i, q, ql) == 0) {
+			r = i;
+			if (!last)
+				break;
+		}
+	}
+	return r;
+}
+
+static sotto_err
+count_node(struct ip *p, size_t line)
+{
+	if (++p->nodes > p->lim.max_nodes)
+		return sotto_error_set(p->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: more than %zu nodes",
+		    sotto_storeutil_name(p->name), line, p->lim.max_nodes);
+	return SOTTO_OK;
+}
+
+/* ---- comments ---- */
+
+/* Comment text of one line s[a, z) starting at its marker. */
+static void
+comment_text(const uint8_t *s, size_t a, size_t z, size_t *ta, size_t *tz)
+{
+	*ta = ltrim(s, a + 1, z);
+	*tz = rtrim(s, *ta, z);
+}
+
+static sotto_err
+pend_add(struct ip *p, size_t a, size_t z, size_t line)
+{
+	size_t ta, tz;
+
+	comment_text(p->s, a, z, &ta, &tz);
+	if (p->pend == NULL) {
+		if (count_node(p, line) != SOTTO_OK)
+			return p->e->code;
+		p->pend = sotto_tree_new_comment((const char *)p->s + ta,
+		    tz - ta);
+		if (p->pend == NULL)
+			return nomem(p->e);
+		p->pend->src_start = a;
+		p->pend->line = line;
+	} else {
+		struct sotto_buf b = SOTTO_BUF_INIT;
+
+		if (sotto_buf_add(&b, p->pend->text, p->pend->len) !=
+		    SOTTO_OK || sotto_buf_addch(&b, '\n') != SOTTO_OK ||
+		    sotto_buf_add(&b, p->s + ta, tz - ta) != SOTTO_OK ||
+		    sotto_tree_set_text(p->pend, SOTTO_T_STR,
+		    (const char *)b.data, b.len) != SOTTO_OK) {
+			sotto_buf_release(&b);
+			return nomem(p->e);
+		}
+		sotto_buf_release(&b);
+		p->pend->dirty = false;
+	}
+	p->pend->src_end = rtrim(p->s, a, z);
+	return SOTTO_OK;
+}
+
+/* Moves the pending comment block into the current section. */
+static sotto_err
+pend_flush(struct ip *p)
+{
+	struct sotto_node *c = p->pend;
+
+	p->pend = NULL;
+	if (c == NULL)
+		return SOTTO_OK;
+	if (p->cur == NULL) {
+		sotto_tree_node_free(c, false);
+		return SOTTO_OK;
+	}
+	if (sotto_tree_map_add(p->cur, NULL, 0, c) != SOTTO_OK) {
+		sotto_tree_node_free(c, false);
+		return nomem(p->e);
+	}
+	return SOTTO_OK;
+}
+
+/* ---- sections ---- */
+
+static sotto_err
+end_sops(struct ip *p, size_t at)
+{
+	if (p->in_sops && p->sops_end == SOTTO_SPAN_NONE)
+		p->sops_end = at;
+	p->in_sops = false;
+	return SOTTO_OK;
+}
+
+static sotto_err
+parse_section(struct ip *p, const struct iline *l, size_t t)
+{
+	struct sotto_node *m;
+	size_t close = SOTTO_SPAN_NONE, i, at;
+	sotto_err rc;
+
+	for (i = t; i < l->le; i++)
+		if (p->s[i] == ']')
+			close = i;
+	if (close == SOTTO_SPAN_NONE)
+		return ierr(p, l->no, "unclosed section");
+	if (close == t + 1)
+		return ierr(p, l->no, "empty section name");
+	at = p->pend != NULL ? p->pend->src_start : l->ls;
+	end_sops(p, at);
+	if (close - t - 1 == 4 && memcmp(p->s + t + 1, "sops", 4) == 0 &&
+	    p->sops_start == SOTTO_SPAN_NONE) {
+		sotto_tree_node_free(p->pend, false);
+		p->pend = NULL;
+		/* a [sops] section means metadata, even an empty one */
+		if (p->meta == NULL && (p->meta = sotto_tree_new_map()) == NULL)
+			return nomem(p->e);
+		p->in_sops = true;
+		p->cur = NULL;
+		/* take the blank lines before the header along */
+		for (at = l->ls; at > 0 && (p->s[at - 1] == '\n' ||
+		    space_at(p->s, at - 1, at) == 1); at--)
+			;
+		while (at < l->ls && p->s[at] != '\n')
+			at++;
+		p->sops_start = at < l->ls ? at + 1 : l->ls;
+		return SOTTO_OK;
+	}
+	if (count_node(p, l->no) != SOTTO_OK)
+		return p->e->code;
+	if ((m = sotto_tree_new_map()) == NULL)
+		return nomem(p->e);
+	m->src_start = l->ls;
+	m->line = l->no;
+	if (sotto_tree_map_add(p->branch, (const char *)p->s + t + 1,
+	    close - t - 1, m) != SOTTO_OK) {
+		sotto_tree_node_free(m, false);
+		return nomem(p->e);
+	}
+	p->cur = m;
+	if ((rc = pend_flush(p)) != SOTTO_OK)
+		return rc;
+	i = find_any(p->s, close + 1, l->le, "#;");
+	if (i != SOTTO_SPAN_NONE) {
+		if ((rc = pend_add(p, i, l->le, l->no)) != SOTTO_OK)
+			return rc;
+		p->pend->inline_comment = true;
+		return pend_flush(p);
+	}
+	return SOTTO_OK;
+}
+
+/* ---- keys and values ---- */
+
+/* go-ini readKeyName: key span [*ka, *kz), value offset *off. */
+static sotto_err
+read_key(struct ip *p, const struct iline *l, size_t t, size_t *ka,
+    size_t *kz, size_t *off)
+{
+	const char *q = NULL;
+	size_t ql, pos, i;
+
+	if (p->s[t] == '"')
+		q = l->le - t > 6 && find_str(p->s, t, t + 3, "\"\"\"",
+		    false) == t ? "\"\"\"" : "\"";
+	else if (p->s[t] == '`')
+		q = "`";
+	if (q != NULL) {
+		ql = strlen(q);
+		pos = find_str(p->s, t + ql, l->le, q, false);
+		if (pos == SOTTO_SPAN_NONE)
+			return ierr(p, l->no, "missing closing key quote");
+		i = find_any(p->s, pos + ql, l->le, "=:");
+		if (i == SOTTO_SPAN_NONE)
+			return ierr(p, l->no, "key-value delimiter not found");
+		*ka = ltrim(p->s, t + ql, pos);
+		*kz = rtrim(p->s, *ka, pos);
+		*off = i + 1;
+		return SOTTO_OK;
+	}
+	i = find_any(p->s, t, l->le, "=:");
+	if (i == SOTTO_SPAN_NONE)
+		return ierr(p, l->no, "key-value delimiter not found");
+	if (i == t)
+		return ierr(p, l->no, "empty key name");
+	*ka = t;
+	*kz = rtrim(p->s, t, i);
+	*off = i + 1;
+	return SOTTO_OK;
+}
+
+struct ival {
+	struct sotto_buf text;	/* decoded value */
+	size_t a, z;		/* span of the value as written */
+	int style;		/* IQ_* */
+	size_t ca, cz;		/* inline comment span or NONE */
+};
+
+static bool
+surrounded(const uint8_t *s, size_t a, size_t z, uint8_t q)
+{
+	size_t i;
+
+	if (z - a < 2 || s[a] != q || s[z - 1] != q)
+		return false;
+	for (i = a + 1; i < z - 1; i++)
+		if (s[i] == q)
+			return false;
+	return true;
+}
+
+/* Multi-line `...` / """...""" value continuing after line l. */
+static sotto_err
+read_multiline(struct ip *p, const struct iline *l, size_t vs, const char *q,
+    struct ival *v)
+{
+	size_t ql = strlen(q), pos;
+	struct iline n;
+
+	if (sotto_buf_add(&v->text, p->s + vs + ql, l->next - vs - ql) !=
+	    SOTTO_OK)
+		return nomem(p->e);
+	for (;;) {
+		if (!next_line(p, &n))
+			return ierr(p, l->no, "missing closing key quote");
+		pos = find_str(p->s, n.ls, n.next, q, true);
+		if (pos != SOTTO_SPAN_NONE) {
+			if (sotto_buf_add(&v->text, p->s + n.ls, pos - n.ls) !=
+			    SOTTO_OK)
+				return nomem(p->e);
+			v->z = pos + ql;
+			return SOTTO_OK;
+		}
+		if (sotto_buf_add(&v->text, p->s + n.ls, n.next - n.ls) !=
+		    SOTTO_OK)
+			return nomem(p->e);
+		if (n.next >= p->len)
+			return ierr(p, l->no, "missing closing key quote");
+	}
+}
+
+/* Continuation lines after a value ending in a backslash. */
+static sotto_err
+read_cont(struct ip *p, struct ival *v)
+{
+	struct iline n;
+	size_t a, z;
+
+	for (;;) {
+		if (!next_line(p, &n))
+			return SOTTO_OK;
+		a = ltrim(p->s, n.ls, n.le);
+		z = rtrim(p->s, a, n.le);
+		if (a == z)
+			return SOTTO_OK;
+		v->z = z;
+		if (sotto_buf_add(&v->text, p->s + a, z - a) != SOTTO_OK)
+			return nomem(p->e);
+		if (p->s[z - 1] != '\\')
+			return SOTTO_OK;
+		sotto_buf_truncate(&v->text, v->text.len - 1);
+	}
+}
+
+/* go-ini readValue for s[off, l->le) (the line's '\n' follows). */
+static sotto_err
+read_value(struct ip *p, const struct iline *l, size_t off, struct ival *v)
+{
+	size_t vs = ltrim(p->s, off, l->le), ve, i, avail;
+	const char *q = NULL;
+
+	v->ca = v->cz = SOTTO_SPAN_NONE;
+	v->a = v->z = vs;
+	v->style = IQ_PLAIN;
+	if (vs == l->le)
+		return SOTTO_OK;
+	avail = l->next - vs;
+	if (avail > 3 && memcmp(p->s + vs, "\"\"\"", 3) == 0)
+		q = "\"\"\"";
+	else if (p->s[vs] == '`')
+		q = "`";
+	if (q != NULL) {
+		size_t ql = strlen(q), pos;
+
+		v->style = ql == 3 ? IQ_TRIPLE : IQ_BACK;
+		pos = find_str(p->s, vs + ql, l->next, q, true);
+		if (pos == SOTTO_SPAN_NONE)
+			return read_multiline(p, l, vs, q, v);
+		v->z = pos + ql;
+		return sotto_buf_add(&v->text, p->s + vs + ql, pos - vs - ql) ==
+		    SOTTO_OK ? SOTTO_OK : nomem(p->e);
+	}
+	ve = rtrim(p->s, vs, l->le);
+	if (p->s[ve - 1] == '\\') {
+		v->style = IQ_CONT;
+		v->z = ve;
+		if (sotto_buf_add(&v->text, p->s + vs, ve - 1 - vs) != SOTTO_OK)
+			return nomem(p->e);
+		return read_cont(p, v);
+	}
+	i = find_any(p->s, vs, ve, "#;");
+	if (i != SOTTO_SPAN_NONE) {
+		v->ca = i;
+		v->cz = ve;
+		ve = rtrim(p->s, vs, i);
+	}
+	v->z = ve;
+	if (surrounded(p->s, vs, ve, '\'') || surrounded(p->s, vs, ve, '"')) {
+		v->style = p->s[vs] == '"' ? IQ_DQ : IQ_SQ;
+		vs++;
+		ve--;
+	}
+	return sotto_buf_add(&v->text, p->s + vs, ve - vs) == SOTTO_OK ?
+	    SOTTO_OK : nomem(p->e);
+}
+
+/* Metadata value: "\n" escapes back to newlines. */
+static sotto_err
+sops_key(struct ip *p, size_t ka, size_t kz, const struct ival *v,
+    size_t line)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	size_t i;
+	sotto_err rc;
+
+	for (i = 0; i < v->text.len; i++) {
+		if (v->text.data[i] == '\\' && i + 1 < v->text.len &&
+		    v->text.data[i + 1] == 'n') {
+			rc = sotto_buf_addch(&b, '\n');
+			i++;
+		} else
+			rc = sotto_buf_addch(&b, v->text.data[i]);
+		if (rc != SOTTO_OK) {
+			sotto_buf_release(&b);
+			return nomem(p->e);
+		}
+	}
+	rc = sotto_storeutil_unflatten_add(&p->meta, (const char *)p->s + ka,
+	    kz - ka, b.len ? (const char *)b.data : "", b.len, true, p->name,
+	    line, p->e);
+	sotto_buf_release(&b);
+	return rc;
+}
+
+static sotto_err
+parse_key(struct ip *p, const struct iline *l, size_t t)
+{
+	struct ival v;
+	struct sotto_node *n = NULL;
+	size_t ka = 0, kz = 0, off = 0;
+	sotto_err rc;
+
+	memset(&v, 0, sizeof(v));
+	v.text.secret = true;
+	if ((rc = read_key(p, l, t, &ka, &kz, &off)) != SOTTO_OK)
+		return rc;
+	if ((rc = read_value(p, l, off, &v)) != SOTTO_OK)
+		goto out;
+	if (p->in_sops) {
+		rc = sops_key(p, ka, kz, &v, l->no);
+		goto out;
+	}
+	if (p->cur == NULL) {
+		/* keys before any section: DEFAULT (branch item 0) */
+		p->cur = p->branch->items[0].val;
+	}
+	if ((rc = pend_flush(p)) != SOTTO_OK ||
+	    (rc = count_node(p, l->no)) != SOTTO_OK)
+		goto out;
+	n = sotto_tree_new_scalar(SOTTO_T_STR, v.text.len ?
+	    (const char *)v.text.data : "", v.text.len);
+	if (n == NULL) {
+		rc = nomem(p->e);
+		goto out;
+	}
+	n->src_start = v.a;
+	n->src_end = v.z;
+	n->style = v.style;
+	n->line = l->no;
+	if (sotto_tree_map_add(p->cur, (const char *)p->s + ka, kz - ka, n) !=
+	    SOTTO_OK) {
+		sotto_tree_node_free(n, true);
+		rc = nomem(p->e);
+		goto out;
+	}
+	if (v.ca != SOTTO_SPAN_NONE) {
+		if ((rc = pend_add(p, v.ca, v.cz, l->no)) != SOTTO_OK)
+			goto out;
+		p->pend->inline_comment = true;
+		rc = pend_flush(p);
+	}
+out:
+	sotto_buf_release(&v.text);
+	return rc;
+}
+
+static sotto_err
+parse_lines(struct ip *p)
+{
+	struct iline l;
+	size_t t;
+	sotto_err rc = SOTTO_OK;
+
+	while (rc == SOTTO_OK && next_line(p, &l)) {
+		t = ltrim(p->s, l.ls, l.le);
+		if (t == l.le)
+			continue;
+		if (p->s[t] == '#' || p->s[t] == ';')
+			rc = p->in_sops ? SOTTO_OK : pend_add(p, t, l.le, l.no);
+		else if (p->s[t] == '[')
+			rc = parse_section(p, &l, t);
+		else
+			rc = parse_key(p, &l, t);
+	}
+	return rc;
+}
+
+/* Sets the container counts that tell a splice nothing was added. */
+static void
+mark_counts(struct sotto_node *b)
+{
+	size_t i;
+
+	b->flags = (unsigned)(b->n + 1);
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].val->kind == SOTTO_NODE_MAP)
+			b->items[i].val->flags =
+			    (unsigned)(b->items[i].val->n + 1);
+}
+
+static sotto_err
+ini_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	struct sotto_doc *d;
+	struct sotto_node *def;
+	struct ip p;
+	sotto_err rc;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.lim = sotto_storeutil_limits(lim);
+	p.name = name;
+	p.e = e;
+	p.sops_start = p.sops_end = SOTTO_SPAN_NONE;
+	if (len > p.lim.max_bytes)
+		return sotto_error_set(e, SOTTO_E_LIMIT,
+		    "'%s': input is %zu bytes, over the limit of %zu",
+		    sotto_storeutil_name(name), len, p.lim.max_bytes);
+	d = sotto_tree_doc_new(name);
+	if (d == NULL)
+		return nomem(e);
+	d->store = &sotto_store_ini;
+	p.branch = sotto_tree_new_map();
+	def = sotto_tree_new_map();
+	if (p.branch == NULL || def == NULL ||
+	    sotto_tree_map_add(p.branch, "DEFAULT", 7, def) != SOTTO_OK ||
+	    sotto_buf_add(&d->src, src, len) != SOTTO_OK) {
+		sotto_tree_node_free(def, false);
+		rc = nomem(e);
+		goto fail;
+	}
+	p.s = d->src.data;
+	p.len = len;
+	if (len >= 3 && memcmp(p.s, "\xEF\xBB\xBF", 3) == 0)
+		p.pos = 3;
+	if ((rc = parse_lines(&p)) != SOTTO_OK)
+		goto fail;
+	end_sops(&p, len);
+	if ((rc = sotto_storeutil_unflatten_done(p.meta, name, e)) !=
+	    SOTTO_OK)
+		goto fail;
+	if (def->n == 0) {
+		sotto_tree_node_free(def, false);
+		free(p.branch->items[0].key);
+		memmove(p.branch->items, p.branch->items + 1,
+		    (p.branch->n - 1) * sizeof(*p.branch->items));
+		p.branch->n--;
+	}
+	p.branch->src_start = 0;
+	p.branch->src_end = len;
+	mark_counts(p.branch);
+	if (sotto_tree_doc_add(d, p.branch) != SOTTO_OK) {
+		rc = nomem(e);
+		goto fail;
+	}
+	p.branch = NULL;
+	d->meta[0] = p.meta;
+	d->meta_start[0] = p.meta != NULL ? p.sops_start : SOTTO_SPAN_NONE;
+	d->meta_end[0] = p.meta != NULL ? p.sops_end : SOTTO_SPAN_NONE;
+	sotto_tree_node_free(p.pend, false);
+	*out = d;
+	return SOTTO_OK;
+fail:
+	sotto_tree_node_free(p.pend, false);
+	sotto_tree_node_free(p.meta, false);
+	sotto_tree_node_free(p.branch, true);
+	sotto_tree_doc_free(d);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+/* sops ValToString. */
+static sotto_err
+valstr(struct sotto_buf *o, const struct sotto_node *n)
+{
+	bool bv;
+
+	switch (n->type) {
+	case SOTTO_T_FLOAT:
+		return sotto_storeutil_float_valstr(o, strtod(n->text, NULL));
+	case SOTTO_T_BOOL:
+		return sotto_buf_addstr(o, sotto_storeutil_parse_bool(n->text,
+		    n->len, &bv) && bv ? "true" : "false");
+	case SOTTO_T_NULL:
+		return SOTTO_OK;
+	default:
+		return sotto_buf_add(o, n->text, n->len);
+	}
+}
+
+static bool
+has_any(const char *s, size_t n, const char *set)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strchr(set, s[i]) != NULL && s[i] != '\0')
+			return true;
+	return false;
+}
+
+/* A value as go-ini writes it (quoted when needed). */
+static sotto_err
+put_value(struct sotto_buf *o, const char *v, size_t n)
+{
+	const char *q = "";
+	size_t a = ltrim((const uint8_t *)v, 0, n);
+
+	if (has_any(v, n, "\n`"))
+		q = "\"\"\"";
+	else if (has_any(v, n, "#;"))
+		q = "`";
+	else if (a != 0 || rtrim((const uint8_t *)v, a, n) != n)
+		q = "\"";
+	if (sotto_buf_addstr(o, q) != SOTTO_OK ||
+	    sotto_buf_add(o, v, n) != SOTTO_OK ||
+	    sotto_buf_addstr(o, q) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+/* Comment lines as go-ini writes them ("; text"), no final newline. */
+static sotto_err
+put_comment(struct sotto_buf *o, const char *t, size_t n, bool trim)
+{
+	size_t a = 0, z, la, lz;
+
+	while (a <= n) {
+		z = a;
+		while (z < n && t[z] != '\n')
+			z++;
+		la = a;
+		lz = z;
+		if (a > 0 && sotto_buf_addch(o, '\n') != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		if (lz > la && (t[la] == '#' || t[la] == ';')) {
+			if (sotto_buf_addch(o, t[la]) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+			la = ltrim((const uint8_t *)t, la + 1, lz);
+			lz = rtrim((const uint8_t *)t, la, lz);
+			if (sotto_buf_addch(o, ' ') != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		} else {
+			if (trim) {
+				la = ltrim((const uint8_t *)t, la, lz);
+				lz = rtrim((const uint8_t *)t, la, lz);
+			}
+			if (sotto_buf_addstr(o, "; ") != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		}
+		if (sotto_buf_add(o, t + la, lz - la) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		a = z + 1;
+	}
+	return SOTTO_OK;
+}
+
+struct ikey {
+	const char *k;			/* key */
+	size_t kl;
+	const struct sotto_node *v;	/* value */
+	const struct sotto_node *c;	/* comment written above, or NULL */
+};
+
+/* Key as go-ini writes it, and its width for alignment. */
+static size_t
+key_width(const char *k, size_t kl, const char **q)
+{
+	*q = "";
+	if (has_any(k, kl, "\"=:")) {
+		*q = "`";
+		return kl + 2;
+	}
+	if (has_any(k, kl, "`")) {
+		*q = "\"\"\"";
+		return kl + 6;
+	}
+	return kl;
+}
+
+static sotto_err
+put_section(struct sotto_buf *o, const char *name, size_t nl,
+    const struct sotto_node *scom, const struct ikey *keys, size_t nk,
+    bool first, bool last)
+{
+	size_t i, w, width = 0;
+	const char *q;
+
+	if (scom != NULL && (put_comment(o, scom->text, scom->len, false) !=
+	    SOTTO_OK || sotto_buf_addch(o, '\n') != SOTTO_OK))
+		return SOTTO_E_NOMEM;
+	if (!first || nl != 7 || strncasecmp(name, "DEFAULT", 7) != 0) {
+		if (sotto_buf_addch(o, '[') != SOTTO_OK ||
+		    sotto_buf_add(o, name, nl) != SOTTO_OK ||
+		    sotto_buf_addstr(o, "]\n") != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	} else if (nk == 0)
+		return SOTTO_OK;
+	for (i = 0; i < nk; i++)
+		if ((w = key_width(keys[i].k, keys[i].kl, &q)) > width)
+			width = w;
+	for (i = 0; i < nk; i++) {
+		if (keys[i].c != NULL && (put_comment(o, keys[i].c->text,
+		    keys[i].c->len, true) != SOTTO_OK ||
+		    sotto_buf_addch(o, '\n') != SOTTO_OK))
+			return SOTTO_E_NOMEM;
+		w = key_width(keys[i].k, keys[i].kl, &q);
+		if (sotto_buf_addstr(o, q) != SOTTO_OK ||
+		    sotto_buf_add(o, keys[i].k, keys[i].kl) != SOTTO_OK ||
+		    sotto_buf_addstr(o, q) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		for (; w < width; w++)
+			if (sotto_buf_addch(o, ' ') != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		if (sotto_buf_addstr(o, " = ") != SOTTO_OK ||
+		    put_value(o, keys[i].v->text, keys[i].v->len) != SOTTO_OK ||
+		    sotto_buf_addch(o, '\n') != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	}
+	if (!last && sotto_buf_addch(o, '\n') != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+/* Scalar nodes holding ValToString of the values (for put_section). */
+struct strpool {
+	struct sotto_node **v;
+	size_t n, cap;
+};
+
+static const struct sotto_node *
+pool_str(struct strpool *sp, const struct sotto_node *v)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	struct sotto_node *n, **nv;
+
+	if (v->type == SOTTO_T_STR)
+		return v;
+	if (sp->n == sp->cap) {
+		nv = realloc(sp->v, (sp->cap ? sp->cap * 2 : 16) * sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		sp->v = nv;
+		sp->cap = sp->cap ? sp->cap * 2 : 16;
+	}
+	if (valstr(&b, v) != SOTTO_OK) {
+		sotto_buf_release(&b);
+		return NULL;
+	}
+	n = sotto_tree_new_scalar(SOTTO_T_STR, b.len ? (char *)b.data : "",
+	    b.len);
+	sotto_buf_release(&b);
+	if (n != NULL)
+		sp->v[sp->n++] = n;
+	return n;
+}
+
+static void
+pool_free(struct strpool *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->n; i++)
+		sotto_tree_node_free(sp->v[i], true);
+	free(sp->v);
+}
+
+/* One section in sops' encodeTree way (comments attach to prior key). */
+static sotto_err
+emit_section(struct sotto_buf *o, const struct sotto_entry *sec,
+    struct strpool *sp, bool first, bool last, struct sotto_error *e)
+{
+	const struct sotto_node *m = sec->val, *scom = NULL;
+	struct ikey *keys;
+	size_t i = 0, nk = 0;
+	sotto_err rc;
+
+	if (m->kind != SOTTO_NODE_MAP)
+		return sotto_error_set(e, SOTTO_E_EMIT,
+		    "ini: value of section '%.*s' is not a mapping",
+		    (int)(sec->keylen > 200 ? 200 : sec->keylen), sec->key);
+	keys = calloc(m->n + 1, sizeof(*keys));
+	if (keys == NULL)
+		return nomem(e);
+	if (m->n > 0 && m->items[0].val->kind == SOTTO_NODE_COMMENT)
+		scom = m->items[i++].val;
+	for (; i < m->n; i++) {
+		const struct sotto_entry *it = &m->items[i];
+
+		if (it->val->kind == SOTTO_NODE_COMMENT || it->key == NULL) {
+			if (it->val->kind == SOTTO_NODE_COMMENT && nk > 0)
+				keys[nk - 1].c = it->val;
+			continue;
+		}
+		if (it->val->kind != SOTTO_NODE_SCALAR) {
+			free(keys);
+			return sotto_error_set(e, SOTTO_E_EMIT,
+			    "ini: cannot write complex value '%.*s:%.*s'",
+			    (int)(sec->keylen > 100 ? 100 : sec->keylen),
+			    sec->key, (int)(it->keylen > 100 ? 100 :
+			    it->keylen), it->key);
+		}
+		keys[nk].k = it->key;
+		keys[nk].kl = it->keylen;
+		keys[nk].v = pool_str(sp, it->val);
+		if (keys[nk].v == NULL) {
+			free(keys);
+			return nomem(e);
+		}
+		nk++;
+	}
+	rc = put_section(o, sec->key, sec->keylen, scom, keys, nk, first, last);
+	free(keys);
+	return rc == SOTTO_OK ? SOTTO_OK : nomem(e);
+}
+
+static sotto_err
+emit_meta(struct sotto_buf *o, const struct sotto_node *meta, bool first,
+    struct sotto_error *e)
+{
+	struct sotto_flat *f = NULL;
+	struct ikey *keys = NULL;
+	struct sotto_node **vals = NULL;
+	size_t n = 0, i, j, k;
+	sotto_err rc;
+
+	if ((rc = sotto_storeutil_flatten(&f, &n, meta, true, e)) != SOTTO_OK)
+		return rc;
+	keys = calloc(n + 1, sizeof(*keys));
+	vals = calloc(n + 1, sizeof(*vals));
+	if (keys == NULL || vals == NULL)
+		rc = nomem(e);
+	for (i = 0; rc == SOTTO_OK && i < n; i++) {
+		struct sotto_buf b = SOTTO_BUF_INIT;
+
+		for (j = 0; j < f[i].vlen; j++) {
+			k = f[i].val[j] == '\n' ? sotto_buf_addstr(&b, "\\n") :
+			    sotto_buf_addch(&b, f[i].val[j]);
+			if (k != SOTTO_OK)
+				rc = nomem(e);
+		}
+		vals[i] = sotto_tree_new_scalar(SOTTO_T_STR, b.len ?
+		    (char *)b.data : "", b.len);
+		sotto_buf_release(&b);
+		if (vals[i] == NULL)
+			rc = nomem(e);
+		keys[i].k = f[i].key;
+		keys[i].kl = strlen(f[i].key);
+		keys[i].v = vals[i];
+	}
+	if (rc == SOTTO_OK && put_section(o, "sops", 4, NULL, keys, n, first,
+	    true) != SOTTO_OK)
+		rc = nomem(e);
+	for (i = 0; vals != NULL && i < n; i++)
+		sotto_tree_node_free(vals[i], false);
+	free(vals);
+	free(keys);
+	sotto_storeutil_flat_free(f, n);
+	return rc;
+}
+
+static sotto_err
+emit_branch(struct sotto_buf *o, const struct sotto_node *b,
+    const struct sotto_node *meta, struct sotto_error *e)
+{
+	struct strpool sp = { NULL, 0, 0 };
+	size_t i, nsec = 0, k = 0;
+	sotto_err rc = SOTTO_OK;
+
+	if (b != NULL && b->kind != SOTTO_NODE_MAP)
+		return sotto_error_set(e, SOTTO_E_EMIT,
+		    "ini: the top level must be a mapping");
+	for (i = 0; b != NULL && i < b->n; i++)
+		nsec += b->items[i].key != NULL;
+	for (i = 0; b != NULL && i < b->n && rc == SOTTO_OK; i++) {
+		if (b->items[i].key == NULL)
+			continue;
+		rc = emit_section(o, &b->items[i], &sp, k == 0,
+		    k + 1 == nsec && meta == NULL, e);
+		k++;
+	}
+	pool_free(&sp);
+	if (rc == SOTTO_OK && meta != NULL)
+		rc = emit_meta(o, meta, k == 0, e);
+	return rc;
+}
+
+static sotto_err
+ini_emit(struct sotto_buf *out, const struct sotto_doc *doc,
+    const struct sotto_node *meta, const struct sotto_emit_opts *o,
+    struct sotto_error *e)
+{
+	(void)o;
+	return emit_branch(out, doc != NULL && doc->n > 0 ?
+	    doc->branches[0] : NULL, meta, e);
+}
+
+/* ---- splice ---- */
+
+static bool
+intact(const struct sotto_node *b)
+{
+	size_t i, j;
+
+	if (b->kind != SOTTO_NODE_MAP || b->flags != b->n + 1)
+		return false;
+	for (i = 0; i < b->n; i++) {
+		const struct sotto_node *m = b->items[i].val;
+
+		if (m->kind != SOTTO_NODE_MAP || m->flags != m->n + 1 ||
+		    b->items[i].key == NULL)
+			return false;
+		for (j = 0; j < m->n; j++)
+			if (m->items[j].val->src_start == SOTTO_SPAN_NONE ||
+			    (m->items[j].val->kind != SOTTO_NODE_SCALAR &&
+			    m->items[j].val->kind != SOTTO_NODE_COMMENT))
+				return false;
+	}
+	return true;
+}
+
+/* Decodes what the source says at n's span (value or comment block). */
+static sotto_err
+source_text(const struct sotto_doc *d, const struct sotto_node *n,
+    struct sotto_buf *o)
+{
+	const uint8_t *s = d->src.data;
+	size_t a = n->src_start, z = n->src_end, le, ta, tz;
+	bool first = true;
+
+	if (n->kind == SOTTO_NODE_COMMENT) {
+		while (a < z) {
+			const uint8_t *nl = memchr(s + a, '\n', z - a);
+
+			le = nl != NULL ? (size_t)(nl - s) : z;
+			a = ltrim(s, a, le);
+			comment_text(s, a, le, &ta, &tz);
+			if ((!first && sotto_buf_addch(o, '\n') != SOTTO_OK) ||
+			    sotto_buf_add(o, s + ta, tz - ta) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+			first = false;
+			a = le + 1;
+		}
+		return SOTTO_OK;
+	}
+	switch (n->style) {
+	case IQ_DQ:
+	case IQ_SQ:
+		return sotto_buf_add(o, s + a + 1, z - a - 2);
+	case IQ_BACK:
+		return sotto_buf_add(o, s + a + 1, z - a - 2);
+	case IQ_TRIPLE:
+		return sotto_buf_add(o, s + a + 3, z - a - 6);
+	case IQ_CONT:
+		return SOTTO_E_UNSUPPORTED;
+	default:
+		return sotto_buf_add(o, s + a, z - a);
+	}
+}
+
+static bool
+same_as_source(const struct sotto_doc *d, const struct sotto_node *n)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	bool r;
+
+	if (n->type != SOTTO_T_STR)
+		return false;
+	r = source_text(d, n, &b) == SOTTO_OK && b.len == n->len &&
+	    (n->len == 0 || memcmp(b.data, n->text, n->len) == 0);
+	sotto_buf_release(&b);
+	return r;
+}
+
+static sotto_err
+render_dirty(struct sotto_buf *t, const struct sotto_node *n)
+{
+	struct sotto_buf v = SOTTO_BUF_SECRET_INIT;
+	sotto_err rc;
+
+	if (n->kind == SOTTO_NODE_COMMENT)
+		return put_comment(t, n->text, n->len, true);
+	rc = valstr(&v, n);
+	if (rc == SOTTO_OK)
+		rc = put_value(t, v.len ? (char *)v.data : "", v.len);
+	sotto_buf_release(&v);
+	return rc;
+}
+
+static sotto_err
+splice_values(struct sotto_edits *ed, const struct sotto_doc *d,
+    struct sotto_error *e)
+{
+	const struct sotto_node *b = d->branches[0];
+	struct sotto_buf t = SOTTO_BUF_SECRET_INIT;
+	size_t i, j;
+	sotto_err rc = SOTTO_OK;
+
+	for (i = 0; i < b->n && rc == SOTTO_OK; i++) {
+		const struct sotto_node *m = b->items[i].val;
+
+		for (j = 0; j < m->n && rc == SOTTO_OK; j++) {
+			const struct sotto_node *v = m->items[j].val;
+
+			if (!v->dirty || same_as_source(d, v))
+				continue;
+			sotto_buf_truncate(&t, 0);
+			if (render_dirty(&t, v) != SOTTO_OK ||
+			    sotto_storeutil_edit(ed, v->src_start, v->src_end,
+			    t.data, t.len) != SOTTO_OK)
+				rc = nomem(e);
+		}
+	}
+	sotto_buf_release(&t);
+	return rc;
+}
+
+static sotto_err
+ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
+    const struct sotto_node *meta, struct sotto_error *e)
+{
+	struct sotto_edits ed = { NULL, 0, 0 };
+	bool keep;
+	sotto_err rc;
+
+	if (d == NULL || d->n != 1)
+		return sotto_error_set(e, SOTTO_E_INTERNAL,
+		    "ini splice needs a document parsed as INI");
+	if (!intact(d->branches[0]))
+		return ini_emit(out, d, meta, NULL, e);
+	rc = splice_values(&ed, d, e);
+	keep = sotto_storeutil_equal(d->meta[0], meta);
+	if (rc == SOTTO_OK && !keep && d->meta_start[0] != SOTTO_SPAN_NONE &&
+	    sotto_storeutil_edit(&ed, d->meta_start[0], d->meta_end[0], "",
+	    0) != SOTTO_OK)
+		rc = nomem(e);
+	if (rc == SOTTO_OK)
+		rc = sotto_storeutil_apply(out, d->src.data, d->src.len, &ed,
+		    e);
+	if (rc == SOTTO_OK && !keep && meta != NULL) {
+		if (out->len > 0 && out->data[out->len - 1] != '\n' &&
+		    sotto_buf_addch(out, '\n') != SOTTO_OK)
+			rc = nomem(e);
+		if (rc == SOTTO_OK && out->len > 0 &&
+		    sotto_buf_addch(out, '\n') != SOTTO_OK)
+			rc = nomem(e);
+		if (rc == SOTTO_OK)
+			rc = emit_meta(out, meta, true, e);
+	}
+	sotto_storeutil_edits_free(&ed);
+	return rc;
+}
+
+static sotto_err
+ini_emit_value(struct sotto_buf *out, const struct sotto_node *n,
+    const struct sotto_emit_opts *o, struct sotto_error *e)
+{
+	if (n == NULL)
+		return sotto_error_set(e, SOTTO_E_INTERNAL, "no value");
+	if (n->kind == SOTTO_NODE_MAP)
+		return emit_branch(out, n, NULL, e);
+	return sotto_store_json.emit_value(out, n, o, e);
+}
+
+const struct sotto_store sotto_store_ini = {
+	"ini",
+	ini_parse,
+	ini_splice,
+	ini_emit,
+	ini_emit_value,
+	NULL,
+};
