@@ -998,8 +998,11 @@ finish_node(struct pstate *ps, struct sotto_node *n, size_t start,
 			ps->root = n;
 			return SOTTO_OK;
 		}
+		bool null = n->kind == SOTTO_NODE_SCALAR &&
+		    n->type == SOTTO_T_NULL;
+
 		drop_node(ps, n, aidx);
-		if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_NULL)
+		if (null)
 			return SOTTO_OK;
 		return sotto_error_set(ps->e, SOTTO_E_YAML,
 		    "'%s': document %zu: top level must be a mapping",
@@ -1401,6 +1404,7 @@ finish_doc(struct pstate *ps, size_t ins, size_t rend)
 		root = sotto_tree_new_map();
 		if (root == NULL)
 			return nomem(ps);
+		root->src_start = root->src_end = d->rstart;
 		err = new_rec(ps, root, d->rstart, 0, false, false,
 		    &d->root_rec);
 		if (err != SOTTO_OK) {
@@ -2673,18 +2677,57 @@ plan_block(const struct sotto_node *n, struct bplan *p)
 	}
 }
 
-static void
-render_bhdr(struct em *m, const struct sotto_node *n)
+/* Blank lines following a block scalar's last content line. */
+static size_t
+blank_after(const uint8_t *src, size_t len, size_t ce)
 {
+	size_t p = to_eol_incl(src, len, ce), blank = 0;
+
+	while (p < len) {
+		size_t q = p;
+
+		while (q < len && is_blank(src[q]))
+			q++;
+		if (q >= len || (src[q] != '\n' && src[q] != '\r'))
+			break;
+		blank++;
+		p = to_eol_incl(src, len, q);
+	}
+	return blank;
+}
+
+static void
+render_bhdr(struct em *m, const struct sotto_node *n, const uint8_t *src,
+    size_t len, size_t he, size_t cs, size_t ce)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
 	struct bplan p;
+	size_t k = 0, i;
+	bool keep = false;
 
 	plan_block(n, &p);
 	if (p.as_flat) {
-		write_double(m, (const uint8_t *)n->text, n->len);
+		write_double(m, s, n->len);
 		return;
 	}
-	write_block_header(m, p.literal ? '|' : '>',
-	    (const uint8_t *)n->text, n->len, p.digit);
+	for (i = n->src_start + 1; i < he; i++)
+		if (src[i] == '+')
+			keep = true;
+	while (k < n->len && s[n->len - 1 - k] == '\n')
+		k++;
+	/* "|+" holding one final newline reads the same as "|" */
+	if (keep && k == 1 && ce > cs && blank_after(src, len, ce) == 0) {
+		char h[3];
+		size_t hl = 0;
+
+		h[hl++] = p.literal ? '|' : '>';
+		if (p.digit > 0)
+			h[hl++] = (char)('0' + p.digit);
+		h[hl++] = '+';
+		put(m, h, hl);
+		return;
+	}
+	write_block_header(m, p.literal ? '|' : '>', s, n->len, p.digit);
 }
 
 static void
@@ -2722,20 +2765,8 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 			puts_(m, m->eol);
 		return;
 	}
-	/* blank lines already following the block in the source */
-	p = to_eol_incl(src, len, ce);
-	while (p < len) {
-		size_t q = p;
-
-		while (q < len && is_blank(src[q]))
-			q++;
-		if (q < len && src[q] != '\n' && src[q] != '\r')
-			break;
-		if (q >= len)
-			break;
-		blank++;
-		p = to_eol_incl(src, len, q);
-	}
+	blank = blank_after(src, len, ce);
+	(void)p;
 	if (ce >= len && k > 0)
 		puts_(m, m->eol);
 	for (; k >= 2 && blank < k - 1; blank++)
@@ -2850,9 +2881,13 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		case E_SCALAR:
 			render_flat(&m, ed->n, ed->n->style & YS_MASK);
 			break;
-		case E_BHDR:
-			render_bhdr(&m, ed->n);
+		case E_BHDR: {
+			size_t he, cs, ce;
+
+			block_bounds(src, len, ed->n, &he, &cs, &ce);
+			render_bhdr(&m, ed->n, src, len, he, cs, ce);
 			break;
+		}
 		case E_BBODY:
 			render_bbody(&m, ed->n, src, len, ed->s, ed->e);
 			break;
