@@ -39,7 +39,7 @@
 struct sotto_config_group {
 	char **age;		/* age recipients, trimmed, deduplicated */
 	size_t nage;		/* count of age */
-	size_t nother;		/* keys of other types (not deduplicated) */
+	size_t nother;		/* keys of other types (not deduped) */
 	unsigned other_types;	/* SOTTO_CONFIG_KEY_* bits present */
 };
 
@@ -68,13 +68,13 @@ struct sotto_config_rule {
 
 struct sotto_config {
 	char *path;			/* the file, as given */
-	char *dir;			/* absolute, cleaned directory of it */
+	char *dir;			/* its absolute, clean directory */
 	bool has_creation_rules;	/* false: treat the config as absent */
 	struct sotto_config_rule *rules; /* creation_rules in order */
 	size_t nrules;			/* count of rules */
 	int yaml_indent;		/* stores.yaml.indent (default 4) */
 	int json_indent;		/* stores.json.indent (-1 = tab) */
-	int json_binary_indent;		/* stores.json_binary.indent (-1) */
+	int json_binary_indent;		/* stores.json_binary.indent */
 };
 
 /*
@@ -119,15 +119,15 @@ sotto_err sotto_config_match(const struct sotto_config_rule **out,
 enum sotto_config_verdict {
 	SOTTO_CONFIG_SELECTED,		/* the rule used */
 	SOTTO_CONFIG_NO_MATCH,		/* path_regex did not match */
-	SOTTO_CONFIG_BAD_REGEX,		/* path_regex invalid: matching stops */
+	SOTTO_CONFIG_BAD_REGEX,		/* invalid path_regex: stops */
 	SOTTO_CONFIG_NOT_REACHED,	/* after the selected rule */
 };
 
 struct sotto_config_explain {
 	size_t rule;			/* rule index */
 	enum sotto_config_verdict verdict; /* what happened */
-	const char *reason;		/* static text ("no path_regex: matches
-					   every file", ...) */
+	const char *reason;		/* static text, e.g. "path_regex
+					   does not match" */
 };
 
 /*

@@ -23,7 +23,7 @@
 #define SOTTO_KEYS_MAX_BYTES ((size_t)16 << 20)
 
 struct sotto_keys_opts {
-	sotto_age_pass_cb cb;		/* passphrase prompt (may be NULL) */
+	sotto_age_pass_cb cb;		/* passphrase prompt or NULL */
 	void *cbctx;			/* its context */
 	bool include_ssh_defaults;	/* also ~/.ssh/id_ed25519, id_rsa */
 	bool strict;			/* any failing source is an error */

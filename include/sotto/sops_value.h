@@ -156,4 +156,19 @@ sotto_err sotto_sops_time_rfc3339_normalize(char out[64], const char *in,
 /* Current UTC time as YYYY-MM-DDTHH:MM:SSZ (lastmodified on encrypt). */
 void sotto_sops_time_now(char out[32]);
 
+/*
+ * The same with a key-bound AES-GCM context (see src/crypto/aead.h)
+ * instead of a raw key: what the document walk uses, so OpenSSL's key
+ * schedule is built once per file rather than once per value.
+ */
+struct sotto_aead_gcm;
+sotto_err sotto_sops_value_encrypt_with(struct sotto_buf *out,
+    const uint8_t *plain, size_t n, const char *type, const char *aad,
+    size_t aadlen, struct sotto_aead_gcm *g, const uint8_t *iv_or_null,
+    struct sotto_error *e);
+sotto_err sotto_sops_value_decrypt_with(struct sotto_buf *plain,
+    char *type_out, const char *s, size_t n, const char *aad, size_t aadlen,
+    struct sotto_aead_gcm *g, struct sotto_error *e)
+    __attribute__((warn_unused_result));
+
 #endif

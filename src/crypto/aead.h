@@ -38,4 +38,20 @@ bool sotto_aead_aes256gcm_open(uint8_t *out, const uint8_t *in, size_t n,
     const uint8_t *iv, size_t ivlen, const uint8_t key[32])
     __attribute__((warn_unused_result));
 
+/*
+ * A key-bound context that keeps OpenSSL's key schedule across values:
+ * creating an EVP context per value costs a cipher fetch and a key
+ * expansion, which dominated decrypting files with many values.
+ */
+struct sotto_aead_gcm;
+struct sotto_aead_gcm *sotto_aead_gcm_new(const uint8_t key[32]);
+void sotto_aead_gcm_free(struct sotto_aead_gcm *g);
+bool sotto_aead_gcm_seal(struct sotto_aead_gcm *g, uint8_t *out,
+    uint8_t tag[16], const uint8_t *in, size_t n, const uint8_t *aad,
+    size_t aadlen, const uint8_t *iv, size_t ivlen);
+bool sotto_aead_gcm_open(struct sotto_aead_gcm *g, uint8_t *out,
+    const uint8_t *in, size_t n, const uint8_t tag[16], const uint8_t *aad,
+    size_t aadlen, const uint8_t *iv, size_t ivlen)
+    __attribute__((warn_unused_result));
+
 #endif

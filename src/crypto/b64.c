@@ -5,21 +5,27 @@
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
-val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Decoding table: 0..63 for alphabet characters, 0xff for all others. */
+static const uint8_t dtab[256] = {
+#define X 0xff
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+#undef X
+};
 
 bool
 sotto_b64_decode(uint8_t *out, size_t *outlen, const char *s, size_t n,
@@ -40,9 +46,24 @@ sotto_b64_decode(uint8_t *out, size_t *outlen, const char *s, size_t n,
 		return false;
 	if (padded && pad != (4 - data % 4) % 4)
 		return false;
-	for (i = 0; i < data; i++) {
-		v = val((unsigned char)s[i]);
-		if (v < 0)
+	/* whole quads first: 4 chars -> 3 bytes */
+	for (i = 0; i + 4 <= data; i += 4) {
+		uint32_t q = (uint32_t)dtab[(unsigned char)s[i]] << 18 |
+		    (uint32_t)dtab[(unsigned char)s[i + 1]] << 12 |
+		    (uint32_t)dtab[(unsigned char)s[i + 2]] << 6 |
+		    dtab[(unsigned char)s[i + 3]];
+
+		if ((dtab[(unsigned char)s[i]] | dtab[(unsigned char)s[i + 1]] |
+		    dtab[(unsigned char)s[i + 2]] |
+		    dtab[(unsigned char)s[i + 3]]) & 0xc0)
+			return false;
+		out[o++] = (uint8_t)(q >> 16);
+		out[o++] = (uint8_t)(q >> 8);
+		out[o++] = (uint8_t)q;
+	}
+	for (; i < data; i++) {
+		v = dtab[(unsigned char)s[i]];
+		if (v == 0xff)
 			return false;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;

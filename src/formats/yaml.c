@@ -588,6 +588,9 @@ struct frame {
 	size_t keylen, keyline;
 	char **keys;		/* for the duplicate check */
 	size_t *keylens, *keylines, nkeys, ckeys;
+	size_t *khash;		/* open-addressing index into keys (+1),
+				   built once a map grows past 8 keys */
+	size_t khcap;		/* slots in khash (power of two) */
 };
 
 struct anchor {
@@ -789,6 +792,7 @@ frame_clear(struct frame *f)
 	free(f->keys);
 	free(f->keylens);
 	free(f->keylines);
+	free(f->khash);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -928,20 +932,89 @@ to_eol_incl(const uint8_t *s, size_t len, size_t e)
 	return e;
 }
 
+/*
+ * Duplicate-key detection.  Small maps are scanned; past 8 keys an
+ * open-addressing table of key indices keeps the check O(1), so a map
+ * with 100k keys does not cost 5e9 comparisons.
+ */
+static size_t
+key_hash(const char *k, size_t n)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*k++) * 1099511628211ull;
+	return h;
+}
+
+static size_t
+key_find(const struct frame *f, const char *k, size_t n)
+{
+	size_t i, slot;
+
+	if (f->khash == NULL) {
+		for (i = 0; i < f->nkeys; i++)
+			if (f->keylens[i] == n && memcmp(f->keys[i], k, n) == 0)
+				return i;
+		return SIZE_MAX;
+	}
+	for (slot = key_hash(k, n) & (f->khcap - 1); f->khash[slot] != 0;
+	    slot = (slot + 1) & (f->khcap - 1)) {
+		i = f->khash[slot] - 1;
+		if (f->keylens[i] == n && memcmp(f->keys[i], k, n) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static void
+key_insert(struct frame *f, size_t i)
+{
+	size_t slot = key_hash(f->keys[i], f->keylens[i]) & (f->khcap - 1);
+
+	while (f->khash[slot] != 0)
+		slot = (slot + 1) & (f->khcap - 1);
+	f->khash[slot] = i + 1;
+}
+
+/* Indexes the newest key (f->nkeys - 1), growing the table as needed. */
+static sotto_err
+key_index(struct frame *f)
+{
+	size_t i, ncap;
+
+	if (f->nkeys <= 8)
+		return SOTTO_OK;
+	if (f->khash == NULL || f->nkeys * 2 > f->khcap) {
+		ncap = f->khcap ? f->khcap * 2 : 64;
+		free(f->khash);
+		f->khash = calloc(ncap, sizeof(*f->khash));
+		if (f->khash == NULL) {
+			f->khcap = 0;
+			return SOTTO_E_NOMEM;
+		}
+		f->khcap = ncap;
+		for (i = 0; i < f->nkeys; i++)
+			key_insert(f, i);
+		return SOTTO_OK;
+	}
+	key_insert(f, f->nkeys - 1);
+	return SOTTO_OK;
+}
+
 static sotto_err
 take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
     size_t start, size_t line)
 {
 	size_t i, c1, c2;
 
-	for (i = 0; i < f->nkeys; i++)
-		if (f->keylens[i] == n->len &&
-		    memcmp(f->keys[i], n->text, n->len) == 0)
-			return sotto_error_set(ps->e, SOTTO_E_YAML,
-			    "'%s' line %zu: mapping key \"%.*s\" already "
-			    "defined at line %zu", ps->name, line,
-			    (int)(n->len > 64 ? 64 : n->len), n->text,
-			    f->keylines[i]);
+	i = key_find(f, n->text, n->len);
+	if (i != SIZE_MAX)
+		return sotto_error_set(ps->e, SOTTO_E_YAML,
+		    "'%s' line %zu: mapping key \"%.*s\" already "
+		    "defined at line %zu", ps->name, line,
+		    (int)(n->len > 64 ? 64 : n->len), n->text,
+		    f->keylines[i]);
 	c1 = c2 = f->ckeys;
 	if (!ARR_PUSH(f->keys, f->nkeys, f->ckeys))
 		return nomem(ps);
@@ -962,6 +1035,8 @@ take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
 	f->keylens[f->nkeys] = n->len;
 	f->keylines[f->nkeys] = line;
 	f->nkeys++;
+	if (key_index(f) != SOTTO_OK)
+		return nomem(ps);
 	f->keylen = n->len;
 	f->keyline = line;
 	f->have_key = true;

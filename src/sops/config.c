@@ -28,6 +28,7 @@
 #define CONFIG_MAX_BYTES ((size_t)16 << 20)
 #define MERGE_MAX_DEPTH	32
 #define RE2_MAX_REPEAT	1000
+#define RE2_MAX_DEPTH	100
 
 static const char WORD_CHARS[] = "0-9A-Za-z_";
 static const char SPACE_CHARS[] = "\t\n\f\r ";
@@ -146,7 +147,8 @@ set_chars(unsigned char set[256], const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (s[1] == '-' && s[2] != '\0') {
-			set_range(set, (unsigned char)s[0], (unsigned char)s[2]);
+			set_range(set, (unsigned char)s[0],
+			    (unsigned char)s[2]);
 			s += 2;
 		} else {
 			set[(unsigned char)*s] = 1;
@@ -163,6 +165,7 @@ static const struct {
 	{ "lower", islower }, { "print", isprint }, { "punct", ispunct },
 	{ "space", isspace }, { "upper", isupper }, { "xdigit", isxdigit },
 };
+#define NPOSIX (sizeof(posix_classes) / sizeof(posix_classes[0]))
 
 /*
  * One class item at *pp: a single char (*lo == *hi, *single true) or a
@@ -182,19 +185,20 @@ re_class_item(const char **pp, unsigned char set[256], int *ch, bool *single,
 		const char *end = strstr(p + 2, ":]");
 
 		if (end == NULL)
-			return re_fail(e, re2, "missing ':]' in character class");
+			return re_fail(e, re2,
+			    "missing ':]' in character class");
 		n = (size_t)(end - (p + 2));
 		if (n == 5 && memcmp(p + 2, "ascii", 5) == 0) {
 			set_range(set, 1, 127);
 		} else if (n == 4 && memcmp(p + 2, "word", 4) == 0) {
 			set_chars(set, WORD_CHARS);
 		} else {
-			for (i = 0; i < sizeof(posix_classes) /
-			    sizeof(posix_classes[0]); i++)
+			for (i = 0; i < NPOSIX; i++)
 				if (strlen(posix_classes[i].name) == n &&
-				    memcmp(p + 2, posix_classes[i].name, n) == 0)
+				    memcmp(p + 2, posix_classes[i].name,
+				    n) == 0)
 					break;
-			if (i == sizeof(posix_classes) / sizeof(posix_classes[0]))
+			if (i == NPOSIX)
 				return re_fail(e, re2,
 				    "unsupported character class name");
 			for (c = 1; c < 128; c++)
@@ -294,7 +298,8 @@ re_class(struct sotto_buf *b, const char **pp, const char *re2,
 			    e)) != SOTTO_OK)
 				return err;
 			if (!single)
-				return re_fail(e, re2, "invalid range in [...]");
+				return re_fail(e, re2,
+				    "invalid range in [...]");
 			if (hi < lo)
 				return re_fail(e, re2,
 				    "invalid range order in [...]");
@@ -347,7 +352,8 @@ re_class(struct sotto_buf *b, const char **pp, const char *re2,
 
 /* True if p (after '{') is n}, n,} or n,m} with n <= m <= 1000. */
 static bool
-re_interval(const char *p, size_t *len, bool *toolarge)
+re_interval(const char *p, size_t *len, bool *toolarge, long *plo,
+    long *phi)
 {
 	const char *s = p;
 	long lo = 0, hi = -1;
@@ -375,7 +381,29 @@ re_interval(const char *p, size_t *len, bool *toolarge)
 	    (hi >= 0 && hi < lo))
 		*toolarge = true;
 	*len = (size_t)(p + 1 - s);
+	*plo = lo;
+	*phi = hi;
 	return true;
+}
+
+/* What the translator emitted last, for RE2's repetition checks. */
+enum re_last { L_NONE, L_ATOM, L_ASSERT, L_GROUP, L_QUANT };
+
+static sotto_err
+re_repeat_ok(enum re_last last, const char *re2, struct sotto_error *e)
+{
+	switch (last) {
+	case L_NONE:
+		return re_fail(e, re2, "missing argument to repetition "
+		    "operator");
+	case L_ASSERT:
+		return re_fail(e, re2, "repeating an anchor is not "
+		    "supported");
+	case L_QUANT:
+		return re_fail(e, re2, "invalid nested repetition operator");
+	default:
+		return SOTTO_OK;
+	}
 }
 
 static sotto_err
@@ -385,9 +413,13 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 	const char *p = re2;
 	bool dotall = false, toolarge;
 	unsigned char u8[4];
-	size_t n, i;
+	size_t n, i, depth = 0;
+	long prod[RE2_MAX_DEPTH + 1], grp = 1, lo, hi, tot;
+	enum re_last last = L_NONE;
 	int c;
 	sotto_err err;
+
+	prod[0] = 1;
 
 	/* leading flag group: (?i) (?s) (?is) */
 	if (p[0] == '(' && p[1] == '?' && (p[2] == 'i' || p[2] == 's')) {
@@ -449,7 +481,8 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 				    "are not supported");
 			default:
 				if (re_ctl(c) >= 0)
-					err = re_lit(b, (unsigned char)re_ctl(c));
+					err = re_lit(b,
+					    (unsigned char)re_ctl(c));
 				else if (ispunct(c))
 					err = re_lit(b, (unsigned char)c);
 				else if (isdigit(c))
@@ -462,12 +495,35 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 			}
 			if (err != SOTTO_OK)
 				return SOTTO_E_NOMEM;
+			last = strchr("AzbB", c) != NULL ? L_ASSERT : L_ATOM;
 			continue;
 		case '[':
 			if ((err = re_class(b, &p, re2, e)) != SOTTO_OK)
 				return err;
+			last = L_ATOM;
+			continue;
+		case ')':
+			if (depth == 0)
+				return re_fail(e, re2, "unexpected ')'");
+			grp = prod[depth--];
+			if (grp > prod[depth])
+				prod[depth] = grp;
+			p++;
+			last = L_GROUP;
+			if (sotto_buf_addch(b, ')'))
+				return SOTTO_E_NOMEM;
+			continue;
+		case '|':
+			p++;
+			last = L_NONE;
+			if (sotto_buf_addch(b, '|'))
+				return SOTTO_E_NOMEM;
 			continue;
 		case '(':
+			if (depth == RE2_MAX_DEPTH)
+				return re_fail(e, re2, "nested too deeply");
+			prod[++depth] = 1;
+			last = L_NONE;
 			if (p[1] != '?') {
 				p++;
 				if (sotto_buf_addch(b, '('))
@@ -496,6 +552,9 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 				return SOTTO_E_NOMEM;
 			continue;
 		case '*': case '+': case '?':
+			if ((err = re_repeat_ok(last, re2, e)) != SOTTO_OK)
+				return err;
+			last = L_QUANT;
 			p++;
 			if (sotto_buf_addch(b, c))
 				return SOTTO_E_NOMEM;
@@ -503,14 +562,22 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 				p++;
 			continue;
 		case '{':
-			if (!re_interval(p + 1, &n, &toolarge)) {
+			if (!re_interval(p + 1, &n, &toolarge, &lo, &hi)) {
 				p++;
+				last = L_ATOM;
 				if (sotto_buf_addstr(b, "\\{"))
 					return SOTTO_E_NOMEM;
 				continue;
 			}
-			if (toolarge)
+			if ((err = re_repeat_ok(last, re2, e)) != SOTTO_OK)
+				return err;
+			/* like Go: nested counted repeats multiply */
+			tot = (hi > lo ? hi : lo) * (last == L_GROUP ? grp : 1);
+			if (toolarge || tot > RE2_MAX_REPEAT)
 				return re_fail(e, re2, "invalid repeat count");
+			if (tot > prod[depth])
+				prod[depth] = tot;
+			last = L_QUANT;
 			if (sotto_buf_add(b, p, n + 1))
 				return SOTTO_E_NOMEM;
 			p += n + 1;
@@ -519,15 +586,19 @@ re_translate(struct sotto_buf *b, int *cflags, const char *re2,
 			continue;
 		case '.':
 			p++;
+			last = L_ATOM;
 			if (sotto_buf_addstr(b, dotall ? "." : "[^\n]"))
 				return SOTTO_E_NOMEM;
 			continue;
 		default:
 			p++;
+			last = c == '^' || c == '$' ? L_ASSERT : L_ATOM;
 			if (sotto_buf_addch(b, c))
 				return SOTTO_E_NOMEM;
 		}
 	}
+	if (depth > 0)
+		return re_fail(e, re2, "missing ')'");
 	return SOTTO_OK;
 }
 
@@ -677,7 +748,8 @@ sotto_config_find(char **path_out, char **warning_out, const char *start_dir,
 		    alt, CONFIG_NAME) ||
 		    (hit != NULL &&
 		    sotto_buf_addf(&w, "; using '%s' instead", hit))) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
 			goto out;
 		}
 		*warning_out = (char *)sotto_buf_detach(&w, NULL);
@@ -1004,14 +1076,13 @@ static sotto_err
 defer(struct sotto_config_rule *r, struct loader *l, sotto_err code,
     const char *msg)
 {
-	char buf[SOTTO_ERROR_MSG_MAX];
-
 	if (r->code != SOTTO_OK)
 		return SOTTO_OK;
-	snprintf(buf, sizeof(buf), "'%s' creation_rules[%zu]: %s", l->path,
-	    l->rule, msg);
-	if ((r->msg = strdup(buf)) == NULL)
+	if (asprintf(&r->msg, "'%s' creation_rules[%zu]: %s", l->path,
+	    l->rule, msg) < 0) {
+		r->msg = NULL;
 		return sotto_error_set(l->e, SOTTO_E_NOMEM, "out of memory");
+	}
 	r->code = code;
 	return SOTTO_OK;
 }
@@ -1041,7 +1112,8 @@ check_rule(struct loader *l, struct sotto_config_rule *r)
 			if (sotto_age_recipient_parse(&rec, r->groups[g].age[k],
 			    &ae) != SOTTO_OK) {
 				snprintf(msg, sizeof(msg), "key group %zu: "
-				    "age recipient %zu: %s", g, k + 1, ae.msg);
+				    "age recipient %zu: %.400s", g, k + 1,
+				    ae.msg);
 				return defer(r, l, SOTTO_E_CONFIG, msg);
 			}
 			sotto_age_recipient_free(rec);
@@ -1093,7 +1165,8 @@ parse_rule(struct loader *l, const struct sotto_node *m,
 			if (add_group(r, &g))
 				return sotto_error_set(l->e, SOTTO_E_NOMEM,
 				    "out of memory");
-			snprintf(where, sizeof(where), " key_groups[%zu]", gi++);
+			snprintf(where, sizeof(where), " key_groups[%zu]",
+			    gi++);
 			l->where = where;
 			err = parse_group(l, it->val, g, 0);
 			l->where = "";

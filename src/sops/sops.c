@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/aead.h"
+#include "sotto/config.h"
 #include "sotto/gofmt.h"
 #include "sotto/secret.h"
 #include "sotto/shamir.h"
@@ -159,9 +161,9 @@ rules_init(struct rules *ru, const struct sotto_sops_rules *r,
 	    r->unencrypted_comment_regex ? r->unencrypted_comment_regex :
 	    r->encrypted_comment_regex;
 	if (ru->re_src != NULL) {
-		if (regcomp(&ru->re, ru->re_src, REG_EXTENDED | REG_NOSUB) != 0)
-			return sotto_error_set(e, SOTTO_E_CONFIG,
-			    "invalid regular expression '%.80s'", ru->re_src);
+		/* sops uses Go RE2; translate to POSIX ERE */
+		if (sotto_config_regex_compile(&ru->re, ru->re_src, e))
+			return SOTTO_E_CONFIG;
 		ru->have_re = true;
 	}
 	return SOTTO_OK;
@@ -192,6 +194,7 @@ struct walk {
 	size_t ncomments, capcomments;
 	struct sotto_sops_mac mac;
 	const uint8_t *key;		/* data key */
+	struct sotto_aead_gcm *gcm;	/* AES-GCM bound to key */
 	struct sotto_buf aad;
 	struct sotto_buf *warnings;
 	bool encrypting;
@@ -421,9 +424,9 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 			    w->aad.len, tn, (const uint8_t *)bytes, blen);
 			iv = stash_get(w->stash, h);
 		}
-		err = sotto_sops_value_encrypt(&out, (const uint8_t *)bytes,
-		    blen, tn, (const char *)w->aad.data, w->aad.len, w->key,
-		    iv, e);
+		err = sotto_sops_value_encrypt_with(&out,
+		    (const uint8_t *)bytes, blen, tn, (const char *)w->aad.data,
+		    w->aad.len, w->gcm, iv, e);
 	}
 	if (err == SOTTO_OK) {
 		enum sotto_scalar_type t = n->type;
@@ -495,8 +498,8 @@ dec_comment(struct walk *w, struct sotto_node *n, struct sotto_buf *plain,
 		if (build_aad(w))
 			break;
 		sotto_buf_truncate(plain, 0);
-		err = sotto_sops_value_decrypt(plain, type, n->text, n->len,
-		    (const char *)w->aad.data, w->aad.len, w->key, e);
+		err = sotto_sops_value_decrypt_with(plain, type, n->text,
+		    n->len, (const char *)w->aad.data, w->aad.len, w->gcm, e);
 		if (err == SOTTO_OK || err != SOTTO_E_DECRYPT)
 			break;
 	}
@@ -576,8 +579,8 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
-	err = sotto_sops_value_decrypt(&plain, type, n->text, n->len,
-	    (const char *)w->aad.data, w->aad.len, w->key, e);
+	err = sotto_sops_value_decrypt_with(&plain, type, n->text, n->len,
+	    (const char *)w->aad.data, w->aad.len, w->gcm, e);
 	if (err == SOTTO_OK && w->stash != NULL)
 		err = stash_record(w, n, type, &plain, e);
 	if (err != SOTTO_OK) {
@@ -673,6 +676,8 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 static void
 walk_free(struct walk *w)
 {
+	sotto_aead_gcm_free(w->gcm);
+	w->gcm = NULL;
 	rules_free(&w->ru);
 	free(w->comments);
 	sotto_buf_release(&w->aad);
@@ -922,6 +927,10 @@ decrypt_impl(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
 	if ((err = data_key(&key, m, o, name, e)) != SOTTO_OK)
 		goto out;
 	w->key = key->data;
+	if ((w->gcm = sotto_aead_gcm_new(w->key)) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "AES-GCM setup failed");
+		goto out;
+	}
 	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);
 	if ((err = walk_doc(w, doc, dec_leaf, e)) != SOTTO_OK)
 		goto out;
@@ -1199,6 +1208,10 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 		goto out;
 	randombytes_buf(key->data, 32);
 	w->key = key->data;
+	if ((w->gcm = sotto_aead_gcm_new(w->key)) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "AES-GCM setup failed");
+		goto out;
+	}
 	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);
 	if ((err = walk_doc(w, doc, enc_leaf, e)) != SOTTO_OK)
 		goto out;
@@ -1249,6 +1262,10 @@ sotto_sops_reencrypt(struct sotto_node **meta, struct sotto_doc *doc,
 	w->encrypting = true;
 	w->stash = s->stash;
 	w->key = s->key->data;
+	if ((w->gcm = sotto_aead_gcm_new(w->key)) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "AES-GCM setup failed");
+		goto out;
+	}
 	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
 		goto out;
 	sotto_sops_mac_init(&w->mac, rules.mac_only_encrypted);

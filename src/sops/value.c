@@ -174,6 +174,24 @@ sotto_sops_value_encrypt(struct sotto_buf *out, const uint8_t *plain,
     size_t n, const char *type, const char *aad, size_t aadlen,
     const uint8_t key[32], const uint8_t *iv_or_null, struct sotto_error *e)
 {
+	struct sotto_aead_gcm *g = sotto_aead_gcm_new(key);
+	sotto_err err;
+
+	if (g == NULL)
+		return sotto_error_set(e, SOTTO_E_CRYPTO,
+		    "cannot encrypt value: AES-GCM setup failed");
+	err = sotto_sops_value_encrypt_with(out, plain, n, type, aad, aadlen,
+	    g, iv_or_null, e);
+	sotto_aead_gcm_free(g);
+	return err;
+}
+
+sotto_err
+sotto_sops_value_encrypt_with(struct sotto_buf *out, const uint8_t *plain,
+    size_t n, const char *type, const char *aad, size_t aadlen,
+    struct sotto_aead_gcm *g, const uint8_t *iv_or_null,
+    struct sotto_error *e)
+{
 	uint8_t iv[SOTTO_SOPS_IV_BYTES], tag[SOTTO_SOPS_TAG_BYTES];
 	uint8_t *ct = NULL;
 	size_t start = out->len;
@@ -192,9 +210,8 @@ sotto_sops_value_encrypt(struct sotto_buf *out, const uint8_t *plain,
 	if (ct == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM,
 		    "cannot encrypt value: out of memory");
-	if (!sotto_aead_aes256gcm_seal(ct, tag, plain, n,
-	    (const uint8_t *)aad, aad != NULL ? aadlen : 0, iv, sizeof(iv),
-	    key)) {
+	if (!sotto_aead_gcm_seal(g, ct, tag, plain, n,
+	    (const uint8_t *)aad, aad != NULL ? aadlen : 0, iv, sizeof(iv))) {
 		err = sotto_error_set(e, SOTTO_E_ENCRYPT,
 		    "cannot encrypt value: AES-GCM failed");
 		goto out;
@@ -247,6 +264,23 @@ sotto_sops_value_decrypt(struct sotto_buf *plain, char *type_out,
     const char *s, size_t n, const char *aad, size_t aadlen,
     const uint8_t key[32], struct sotto_error *e)
 {
+	struct sotto_aead_gcm *g = sotto_aead_gcm_new(key);
+	sotto_err err;
+
+	if (g == NULL)
+		return sotto_error_set(e, SOTTO_E_CRYPTO,
+		    "cannot decrypt value: AES-GCM setup failed");
+	err = sotto_sops_value_decrypt_with(plain, type_out, s, n, aad,
+	    aadlen, g, e);
+	sotto_aead_gcm_free(g);
+	return err;
+}
+
+sotto_err
+sotto_sops_value_decrypt_with(struct sotto_buf *plain, char *type_out,
+    const char *s, size_t n, const char *aad, size_t aadlen,
+    struct sotto_aead_gcm *g, struct sotto_error *e)
+{
 	struct sotto_sops_enc enc;
 	char type[SOTTO_SOPS_TYPE_MAX];
 	size_t start = plain->len;
@@ -264,9 +298,9 @@ sotto_sops_value_decrypt(struct sotto_buf *plain, char *type_out,
 		goto out;
 	}
 	dst = plain->data + start;
-	if (!sotto_aead_aes256gcm_open(dst, enc.data.data, enc.data.len,
+	if (!sotto_aead_gcm_open(g, dst, enc.data.data, enc.data.len,
 	    enc.tag, (const uint8_t *)aad, aad != NULL ? aadlen : 0,
-	    enc.iv.data, enc.iv.len, key)) {
+	    enc.iv.data, enc.iv.len)) {
 		err = sotto_error_set(e, SOTTO_E_DECRYPT,
 		    "cannot decrypt value: authentication failed (wrong key "
 		    "or path, or tampered value)");

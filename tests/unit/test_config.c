@@ -167,7 +167,7 @@ test_key_groups_merge(void **state)
 	(void)state;
 	assert_int_equal(parse(&c,
 	    "creation_rules:\n"
-	    "  - age: R2\n"			/* ignored: key_groups wins */
+	    "  - age: R2\n"		/* ignored: key_groups wins */
 	    "    key_groups:\n"
 	    "      - age: [\"R1,R2\"]\n"
 	    "        pgp: [ABCDEF]\n"
@@ -389,6 +389,8 @@ test_re2(void **state)
 		"(?=x)", "(?!x)", "(?<=x)", "(?<!x)", "a(?i)b", "(?m)^a",
 		"\\pL", "\\p{Greek}", "(a)\\1", "[\\D]", "[\\S]", "x{2000}",
 		"[a", "abc\\", "[[:foo:]]", "\\k", "(?i:a)", "[z-a]",
+		"a**", "a++", "*a", "(|*)", "(a{100}){100}", "a)", "(a",
+		"^*",
 	};
 	struct sotto_error e = { SOTTO_OK, "" };
 	regex_t re;
@@ -436,6 +438,8 @@ test_re2(void **state)
 	assert_true(rx_match("(?s)a.b", "a\nb"));
 	assert_true(rx_match("\\/x", "a/x"));
 	assert_true(rx_match("", "anything"));
+	assert_true(rx_match("^(a{10}){2}$", "aaaaaaaaaaaaaaaaaaaa"));
+	assert_true(rx_match("(a|b)*c", "ababc"));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (sotto_config_regex_compile(&re, bad[i], &e) == SOTTO_OK) {
 			regfree(&re);
