@@ -1,7 +1,8 @@
 # sotto — build, test, check, fuzz, bench.  See README.md.
 #
 # Sources are found by wildcard so that adding a file needs no Makefile edit:
-#   src/{core,crypto,tree,formats,sops}/*.c  -> build/libsotto.a
+#   src/{core,crypto,tree,formats,sops,git}/*.c -> build/libsotto.a
+#   (src/git/ includes <git2.h> for types only: libgit2 is dlopen()ed)
 #   src/cli/*.c                              -> build/sotto
 #   tests/unit/test_*.c                      -> build/tests/test_*  (cmocka)
 #   tests/fuzz/fuzz_*.c                      -> build-fuzz/fuzz_*   (libFuzzer)
@@ -24,7 +25,7 @@ CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) \
 LDLIBS_ALL = $(PKG_LIBS) -ldl $(LDLIBS)
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/crypto/*.c src/tree/*.c \
-              src/formats/*.c src/sops/*.c))
+              src/formats/*.c src/sops/*.c src/git/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -92,12 +93,27 @@ check: test-deps
 # libFuzzer: clang only.  FUZZ_SECONDS per target (default 60).
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -Iinclude -Isrc \
-             $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+             $(PKG_CFLAGS) -fsanitize=address,undefined
+FUZZ_OBJ  := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+# the library is compiled once with coverage instrumentation, then each
+# harness links against it
+build-fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build-fuzz/libsotto-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libsotto-fuzz.a
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	    build-fuzz/libsotto-fuzz.a $(PKG_LIBS) -ldl
+
 fuzz-build: deps
-	@mkdir -p build-fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(FUZZ_FLAGS) -o build-fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) -ldl \
-	  || exit 1; done
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
