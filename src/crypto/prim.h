@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Initialises OpenSSL without loading openssl.cnf; 0 on success. */
+int sotto_crypto_init(void);
+
 /* HKDF-SHA-256 extract+expand; returns 0 on success. */
 int sotto_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *ikm,
     size_t ikmlen, const uint8_t *salt, size_t saltlen, const char *info);
