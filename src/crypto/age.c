@@ -151,10 +151,11 @@ sotto_age_recipient_parse(struct sotto_age_recipient **out, const char *s,
 	*out = NULL;
 	if (has_prefix(s, "ssh-"))
 		return age_ssh_recipient_parse(out, s, e);
-	if (has_prefix(s, "age1pq1") || has_prefix(s, "age1tag"))
+	if (has_prefix(s, "age1pq1"))
+		return age_pq_recipient_parse(out, s, e);
+	if (has_prefix(s, "age1tag1") || has_prefix(s, "age1tagpq1"))
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
-		    "post-quantum and tagged recipients are not supported "
-		    "yet: '%.20s...'", s);
+		    "tagged recipients are not supported yet: '%.20s...'", s);
 	if (!has_prefix(s, "age1")) {
 		if (has_prefix(s, "AGE-"))
 			return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
@@ -169,9 +170,7 @@ sotto_age_recipient_parse(struct sotto_age_recipient **out, const char *s,
 	}
 	sep = strrchr(s, '1');
 	if (sep != s + 3)
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
-		    "age plugins are not supported yet (recipient '%.*s...')",
-		    (int)(sep - s < 40 ? sep - s : 40), s);
+		return age_plugin_recipient_parse(out, s, e);
 	if (n > 200)
 		return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
 		    "invalid recipient: too long");
@@ -194,15 +193,14 @@ sotto_age_identity_parse(struct sotto_age_identity **out, const char *s,
 
 	*out = NULL;
 	if (has_prefix(s, "AGE-SECRET-KEY-PQ-1"))
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
-		    "post-quantum identities are not supported yet");
+		return age_pq_identity_parse(out, s, e);
 	if (has_prefix(s, "AGE-PLUGIN-"))
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
-		    "age plugin identities are not supported yet");
+		return age_plugin_identity_parse(out, s, e);
 	if (!has_prefix(s, "AGE-SECRET-KEY-1")) {
 		if (has_prefix(s, "age1"))
 			return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
-			    "found a recipient (public key), not an identity");
+			    "apparent recipient found: this is a public key "
+			    "(age1...), not an identity");
 		return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
 		    "not an age identity (expected AGE-SECRET-KEY-1...)");
 	}
@@ -251,9 +249,12 @@ sotto_age_identity_string(struct sotto_buf *b,
 {
 	const uint8_t *sk;
 
-	if (age_x25519_identity_secret(id, &sk) != SOTTO_OK)
+	if (age_x25519_identity_secret(id, &sk) != SOTTO_OK) {
+		if (id->ops->to_string != NULL)
+			return id->ops->to_string(b, id, e);
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
-		    "only X25519 identities have a string form");
+		    "%s identities have no string form", id->ops->name);
+	}
 	if (sotto_bech32_encode(b, "AGE-SECRET-KEY-", sk, 32))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;
@@ -548,6 +549,38 @@ sotto_age_writer_free(struct sotto_age_writer *w)
 	free(w);
 }
 
+static const char *
+labels_of(const struct sotto_age_recipient *r)
+{
+	return r->ops->labels != NULL ? r->ops->labels(r) : "";
+}
+
+/*
+ * Go's wrapWithLabels: every recipient of a file must produce the same
+ * stanza label set, so a post-quantum file cannot be opened with a classic
+ * key (which would make the post-quantum protection pointless).
+ */
+static sotto_err
+check_labels(struct sotto_age_recipient *const *rec, size_t i,
+    struct sotto_error *e)
+{
+	const char *a = labels_of(rec[0]), *b = labels_of(rec[i]);
+	bool pqa, pqb;
+
+	if (strcmp(a, b) == 0)
+		return SOTTO_OK;
+	pqa = strstr(a, "postquantum") != NULL;
+	pqb = strstr(b, "postquantum") != NULL;
+	if (pqa != pqb)
+		return sotto_error_set(e, SOTTO_E_USAGE,
+		    "incompatible recipients: can't mix post-quantum and "
+		    "classic recipients, or the file would be vulnerable to "
+		    "quantum computers");
+	return sotto_error_set(e, SOTTO_E_USAGE,
+	    "incompatible recipients: labels [%s] and [%s] can't be mixed",
+	    a, b);
+}
+
 static sotto_err
 write_header(struct sotto_age_writer *w, struct sotto_age_recipient *const *rec,
     size_t nrec, struct sotto_error *e)
@@ -563,9 +596,12 @@ write_header(struct sotto_age_writer *w, struct sotto_age_recipient *const *rec,
 	if (fk == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	randombytes_buf(fk, 16);
-	for (i = 0; i < nrec; i++)
+	for (i = 0; i < nrec; i++) {
 		if ((err = rec[i]->ops->wrap(rec[i], fk, &h, e)) != SOTTO_OK)
 			goto out;
+		if ((err = check_labels(rec, i, e)) != SOTTO_OK)
+			goto out;
+	}
 	if ((err = age_header_encode(&hdr, &h, fk, e)) != SOTTO_OK)
 		goto out;
 	randombytes_buf(nonce, sizeof(nonce));

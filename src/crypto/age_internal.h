@@ -10,6 +10,8 @@
  *   age_x25519.c  X25519 recipients and identities
  *   age_scrypt.c  passphrase recipients and identities
  *   age_ssh.c     ssh-ed25519 / ssh-rsa recipients and identities
+ *   age_pq.c      mlkem768x25519 hybrid recipients and identities
+ *   age_plugin.c  age-plugin-NAME clients (recipient-v1, identity-v1)
  *   age.c         public API: parse, encrypt, decrypt, key files
  */
 #ifndef SOTTO_AGE_INTERNAL_H
@@ -58,6 +60,9 @@ struct age_identity_ops {
 	sotto_err (*to_recipient)(struct sotto_age_recipient **out,
 	    const struct sotto_age_identity *id, struct sotto_error *e);
 	void (*free_priv)(void *priv);
+	/* may be NULL: appends the secret-key string form (secret buffer) */
+	sotto_err (*to_string)(struct sotto_buf *b,
+	    const struct sotto_age_identity *id, struct sotto_error *e);
 };
 
 struct age_recipient_ops {
@@ -67,6 +72,12 @@ struct age_recipient_ops {
 	    const uint8_t file_key[16], struct age_header *h,
 	    struct sotto_error *e);
 	void (*free_priv)(void *priv);
+	/*
+	 * may be NULL (no labels): the stanza label set of the last wrap,
+	 * sorted and space-separated ("postquantum").  All recipients of a
+	 * file must have the same set (Go's wrapWithLabels).
+	 */
+	const char *(*labels)(const struct sotto_age_recipient *r);
 };
 
 struct sotto_age_identity {
@@ -106,6 +117,36 @@ sotto_err age_ssh_identity_parse(struct sotto_age_identity **out,
     void *cbctx, struct sotto_error *e);
 /* True if the recipient line is an SSH key type we do not support. */
 bool age_ssh_unsupported_type(const char *line);
+
+/* The hybrid type (age_pq.c): age1pq1... / AGE-SECRET-KEY-PQ-1... */
+sotto_err age_pq_recipient_parse(struct sotto_age_recipient **out,
+    const char *s, struct sotto_error *e);
+sotto_err age_pq_recipient_from_bytes(struct sotto_age_recipient **out,
+    const uint8_t pk[1216], struct sotto_error *e);
+sotto_err age_pq_identity_parse(struct sotto_age_identity **out,
+    const char *s, struct sotto_error *e);
+sotto_err age_pq_identity_from_seed(struct sotto_age_identity **out,
+    const uint8_t seed[32], struct sotto_error *e);
+/*
+ * Generates a fresh mlkem768x25519 identity (its string form comes from
+ * sotto_age_identity_string).  Meant for sotto/age.h next to
+ * sotto_age_identity_generate; declared here until that header moves.
+ */
+sotto_err sotto_age_identity_generate_pq(struct sotto_age_identity **out,
+    struct sotto_error *e);
+
+/*
+ * Plugins (age_plugin.c).  s is age1NAME1... / AGE-PLUGIN-NAME-1...;
+ * age_plugin_identity_new makes the data-less identity of `-j NAME`.
+ * The plugin binary age-plugin-NAME is looked up in $PATH only when the
+ * key is used.  Terminal interaction goes through sotto_age_plugin_ui.
+ */
+sotto_err age_plugin_recipient_parse(struct sotto_age_recipient **out,
+    const char *s, struct sotto_error *e);
+sotto_err age_plugin_identity_parse(struct sotto_age_identity **out,
+    const char *s, struct sotto_error *e);
+sotto_err age_plugin_identity_new(struct sotto_age_identity **out,
+    const char *name, struct sotto_error *e);
 
 /* Header grammar (age_header.c). */
 struct age_reader;

@@ -49,7 +49,8 @@ age_armor_reader_new(struct age_armor_reader **out, sotto_age_read_fn src,
 	}
 	a->src = src;
 	a->srcctx = srcctx;
-	memcpy(a->in, pre, prelen);
+	if (prelen > 0)
+		memcpy(a->in, pre, prelen);
 	a->in_len = prelen;
 	*out = a;
 	return SOTTO_OK;
