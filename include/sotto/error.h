@@ -38,6 +38,8 @@ typedef enum {
 	SOTTO_E_ENC_VALUE = 19,		/* malformed ENC[...] value */
 	SOTTO_E_TREE_PATH = 20,		/* bad --extract / set path */
 	SOTTO_E_EMIT = 21,		/* tree cannot be written in this format */
+	SOTTO_E_PATH_MISSING = 22,	/* --extract/unset path not in the tree */
+	SOTTO_E_BAD_REGEX = 23,		/* invalid regular expression */
 	/* crypto */
 	SOTTO_E_CRYPTO = 30,		/* a primitive failed */
 	SOTTO_E_AGE_NO_MATCH = 31,	/* no identity matched */
@@ -61,7 +63,19 @@ typedef enum {
 	SOTTO_E_UNCHANGED = 59,		/* edit: file has not been modified */
 	SOTTO_E_NO_EDITOR = 60,		/* edit: no editor found */
 	SOTTO_E_CONFIG_NOT_FOUND = 61,	/* no .sops.yaml */
-	/* git: 70-89, kube: 90-109 (later issues) */
+	/* git */
+	SOTTO_E_GIT = 70,		/* a libgit2 call failed */
+	SOTTO_E_GIT_LOAD = 71,		/* libgit2.so.1.5 cannot be loaded */
+	SOTTO_E_GIT_REPO = 72,		/* not inside a git repository */
+	SOTTO_E_HOOK = 73,		/* a hook cannot be installed/removed */
+	/* kube */
+	SOTTO_E_KUBE_API = 90,		/* the API server answered an error */
+	SOTTO_E_KUBE_LOAD = 91,		/* libcurl.so.4 cannot be loaded */
+	SOTTO_E_KUBE_TRANSPORT = 92,	/* connection, TLS or timeout */
+	SOTTO_E_KUBE_CONFIG = 93,	/* kubeconfig / in-cluster config */
+	SOTTO_E_KUBE_NOTFOUND = 94,	/* object or kind does not exist */
+	SOTTO_E_KUBE_CONFLICT = 95,	/* 409 from the API server */
+	SOTTO_E_RECONCILE = 96,		/* a Kustomization failed */
 } sotto_err;
 
 #define SOTTO_ERROR_MSG_MAX 512

@@ -13,6 +13,10 @@
 #include "sotto/age.h"
 #include "sotto/buf.h"
 #include "sotto/error.h"
+#include "sotto/sops.h"
+#include "sotto/store.h"
+
+#include <sys/types.h>
 
 /* How the binary was invoked (argv[0] personality). */
 enum cli_mode {
@@ -62,7 +66,165 @@ int cmd_age(int argc, char **argv, enum cli_mode mode);
 int cmd_keygen(int argc, char **argv, enum cli_mode mode);
 int cmd_encrypt(int argc, char **argv, enum cli_mode mode);
 int cmd_decrypt(int argc, char **argv, enum cli_mode mode);
+/* Apply-time hooks (cmd_render.c holds the shared helpers). */
+int cmd_render(int argc, char **argv, enum cli_mode mode);
+int cmd_krm(int argc, char **argv, enum cli_mode mode);
+int cmd_kustomize_plugin(int argc, char **argv, enum cli_mode mode);
+int cmd_post_render(int argc, char **argv, enum cli_mode mode);
+int cli_render_status(sotto_err code);
+sotto_err cli_render_keys(struct sotto_age_idlist *ids,
+    struct sotto_buf *sources, struct sotto_error *e);
+sotto_err cli_render_write(const struct sotto_buf *out,
+    struct sotto_error *e);
 /* The sops personality: sops' subcommands and legacy flags. */
 int cli_sops_main(int argc, char **argv);
+
+/* sops subcommands beyond encrypt/decrypt (cmd_<name>.c). */
+int cmd_edit(int argc, char **argv, enum cli_mode mode);
+int cmd_set(int argc, char **argv, enum cli_mode mode);
+int cmd_unset(int argc, char **argv, enum cli_mode mode);
+int cmd_exec_env(int argc, char **argv, enum cli_mode mode);
+int cmd_exec_file(int argc, char **argv, enum cli_mode mode);
+int cmd_filestatus(int argc, char **argv, enum cli_mode mode);
+int cmd_rotate(int argc, char **argv, enum cli_mode mode);
+int cmd_updatekeys(int argc, char **argv, enum cli_mode mode);
+int cmd_groups(int argc, char **argv, enum cli_mode mode);
+int cmd_config(int argc, char **argv, enum cli_mode mode);
+
+/* The git guard (cmd_guard.c, cmd_hook.c, cmd_git_setup.c). */
+int cmd_guard(int argc, char **argv, enum cli_mode mode);
+int cmd_hook(int argc, char **argv, enum cli_mode mode);
+int cmd_git_setup(int argc, char **argv, enum cli_mode mode);
+
+/* The in-cluster agent (cmd_reconcile.c). */
+int cmd_reconcile(int argc, char **argv, enum cli_mode mode);
+
+/*
+ * Shared by the commands that change or run an encrypted file
+ * (src/cli/sopsfile.c).
+ */
+const char *cli_prog(enum cli_mode mode);
+/* Prints e and returns its exit status. */
+int cli_fail(enum cli_mode mode, const struct sotto_error *e);
+/* Store by --input-type name, else by path; NULL with e set. */
+const struct sotto_store *cli_pick_store(const char *type, const char *path,
+    struct sotto_error *e);
+/* Every identity sops would use (prompting on the terminal if needed). */
+sotto_err cli_load_identities(struct sotto_age_idlist *ids,
+    struct sotto_buf *sources, struct sotto_error *e);
+
+/* An encrypted file loaded for change: free with cli_sfile_free(). */
+struct cli_sfile {
+	const char *path;		/* borrowed */
+	const struct sotto_store *store; /* input store */
+	struct sotto_buf in;		/* read buffer; empty once parsed
+					   (its bytes are doc->src) */
+	struct sotto_doc *doc;		/* parsed; decrypted after _decrypt */
+	struct sotto_sops_session *sess; /* data key, metadata, IV stash */
+};
+/* Reads and parses path (SOTTO_E_NOTFOUND when missing). */
+sotto_err cli_sfile_load(struct cli_sfile *f, const char *path,
+    const char *input_type, struct sotto_error *e);
+/* Decrypts a loaded file into an editing session. */
+sotto_err cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac,
+    struct sotto_error *e);
+/* _load then _decrypt. */
+sotto_err cli_sfile_open(struct cli_sfile *f, const char *path,
+    const char *input_type, bool ignore_mac, struct sotto_error *e);
+/*
+ * Re-encrypts f->doc with the session (unchanged values keep their
+ * ciphertext) and renders it: spliced into the source layout, or with
+ * store os (NULL: the input store).
+ */
+sotto_err cli_sfile_encrypted_bytes(struct sotto_buf *out,
+    struct cli_sfile *f, const struct sotto_store *os, struct sotto_error *e);
+/* _encrypted_bytes, then an atomic write over f->path. */
+sotto_err cli_sfile_save(struct cli_sfile *f, struct sotto_error *e);
+/* Atomic write of encrypted bytes, keeping the target's mode. */
+sotto_err cli_write_encrypted(const char *path, const struct sotto_buf *out,
+    struct sotto_error *e);
+void cli_sfile_free(struct cli_sfile *f);
+
+/*
+ * A private 0700 directory for plaintext on tmpfs ($XDG_RUNTIME_DIR, else
+ * /dev/shm).  _remove wipes and unlinks every file in it (editor swap
+ * files included) and removes it; safe on "".
+ */
+sotto_err cli_tmpdir_create(char *dir, size_t cap, struct sotto_error *e);
+void cli_tmpdir_remove(const char *dir);
+
+/*
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (not restarted) while
+ * plaintext is on disk.  A keyboard SIGINT/SIGQUIT (from the terminal,
+ * which the editor in the foreground also gets) is only noted in
+ * cli_signals_tty(); a signal sent with kill(1) is cli_signals_pending().
+ * cli_signals_exit() restores the handlers and returns the exit status
+ * (85 for SIGINT; other signals are re-raised).
+ */
+void cli_signals_catch(void);
+int cli_signals_pending(void);
+int cli_signals_tty(void);
+void cli_signals_clear_tty(void);
+void cli_signals_restore(void);
+int cli_signals_exit(int sig, enum cli_mode mode);
+/* waitpid() that sends SIGTERM to the child once a signal is pending. */
+int cli_wait_child(pid_t pid, int *status, bool kill_on_signal);
+/* A child's exit status as a shell reports it (128+N for signal N). */
+int cli_child_exit_code(int status);
+bool cli_is_global_flag(const char *name);
+
+/* Key selection for a new encryption (flags of encrypt/edit/rotate). */
+struct cli_keyopts {
+	const char *prog;		/* for warnings */
+	const char *age;		/* --age list, else SOPS_AGE_RECIPIENTS */
+	struct sotto_sops_rules rules;	/* command-line selection rules */
+	int shamir;			/* --shamir-secret-sharing-threshold */
+	const char *config;		/* --config, else SOPS_CONFIG */
+};
+struct sotto_config;
+/*
+ * Fills eo as `encrypt` does: --age, SOPS_AGE_RECIPIENTS, or the first
+ * creation rule of the nearest .sops.yaml matching path.  *cfg_out keeps
+ * the config alive (rule strings are borrowed); free both with
+ * cli_sops_encryption_free() (src/cli/cmd_sops.c).
+ */
+sotto_err cli_sops_encryption_setup(struct sotto_sops_encrypt_opts *eo,
+    struct sotto_config **cfg_out, const struct cli_keyopts *k,
+    const char *path, struct sotto_error *e);
+void cli_sops_encryption_free(struct sotto_sops_encrypt_opts *eo,
+    struct sotto_config *cfg);
+
+/* Recipients of one key group (src/cli/rekey.c). */
+struct cli_rgroup {
+	char **age;		/* age recipient strings */
+	size_t nage;		/* count */
+	unsigned other;		/* bits: pgp kms gcp_kms azure_kv hc_vault
+				   hckms entries present */
+};
+/* Reads the groups of a metadata map (flat form = one group). */
+sotto_err cli_meta_groups(struct cli_rgroup **out, size_t *n, int *threshold,
+    const struct sotto_node *meta, struct sotto_error *e);
+void cli_rgroups_free(struct cli_rgroup *g, size_t n);
+sotto_err cli_rgroup_add(struct cli_rgroup *g, const char *rcp);
+bool cli_rgroup_remove(struct cli_rgroup *g, const char *rcp);
+/* Appends "pgp, kms" for the other-type bits. */
+sotto_err cli_other_type_names(struct sotto_buf *b, unsigned bits);
+/*
+ * A copy of meta with the data key (32 bytes) wrapped for groups g:
+ * one group keeps the flat form, its other key types and the entries of
+ * recipients already there; several groups re-split the key (Shamir) and
+ * fail with SOTTO_E_UNSUPPORTED if non-age keys are present.  The MAC and
+ * lastmodified are kept: values do not change.
+ */
+sotto_err cli_meta_rewrap(struct sotto_node **out,
+    const struct sotto_node *meta, const struct cli_rgroup *g, size_t n,
+    int threshold, const uint8_t *key, struct sotto_error *e);
+
+/*
+ * Runs one(ctx, path) for each file, with a progress line on a terminal
+ * and a summary for several files; returns the first failure's status.
+ */
+int cli_run_files(char **files, int n, const char *verb,
+    int (*one)(const void *ctx, const char *path), const void *ctx);
 
 #endif

@@ -12,21 +12,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/age_internal.h"	/* sotto_age_identity_generate_pq */
 #include "sotto/io.h"
 
 static const char keygen_usage[] =
     "Usage:\n"
-    "    {P} [-o OUTPUT]\n"
+    "    {P} [-pq] [-o OUTPUT]\n"
     "    {P} -y [-o OUTPUT] [INPUT]\n"
     "\n"
     "Options:\n"
     "    -o, --output OUTPUT       Write the result to the file at path OUTPUT.\n"
     "                              The file is created with mode 0600 and must not exist.\n"
+    "    -pq, --pq                 Generate a post-quantum hybrid ML-KEM-768 + X25519\n"
+    "                              key pair (age1pq1... / AGE-SECRET-KEY-PQ-1...).\n"
     "    -y                        Convert an identity file to a recipients file.\n"
     "    -h, --help                Show this help.\n"
     "        --version             Print the version.\n"
     "\n"
-    "{P} generates a new native X25519 key pair, and outputs it to\n"
+    "{P} generates a new native X25519 key pair (or, with -pq, a post-quantum\n"
+    "hybrid key pair), and outputs it to\n"
     "standard output or to the OUTPUT file.\n"
     "\n"
     "If an OUTPUT file is specified, the public key is printed to standard error.\n"
@@ -87,7 +91,7 @@ done:
 }
 
 static int
-generate(const char *prog, const char *output)
+generate(const char *prog, const char *output, bool pq)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_age_identity *id = NULL;
@@ -113,7 +117,8 @@ generate(const char *prog, const char *output)
 			when[25] = '\0';
 		}
 	}
-	if (sotto_age_identity_generate(&id, &e) ||
+	if ((pq ? sotto_age_identity_generate_pq(&id, &e) :
+	    sotto_age_identity_generate(&id, &e)) ||
 	    sotto_age_identity_to_recipient(&r, id, &e))
 		goto fail;
 	if (sotto_buf_addf(&out, "# created: %s\n# public key: %s\n", when,
@@ -161,16 +166,23 @@ cmd_keygen(int argc, char **argv, enum cli_mode mode)
 	const char *prog = mode == CLI_KEYGEN ? "age-keygen" :
 	    "sotto age-keygen";
 	const char *output = NULL;
-	bool y = false;
-	int c, i;
+	bool y = false, pq = false;
+	int c, i, j;
 
-	/* the reference spells it -pq; accept that before getopt sees it */
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-pq") == 0 || strcmp(argv[i], "--pq") == 0) {
-			cli_errorf(prog, "post-quantum keys (-pq) are not "
-			    "supported yet");
-			return 1;
+	/* the reference spells it -pq (Go flag syntax); take it out of argv
+	 * before getopt, which would read it as -p -q */
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[j++] = argv[i++];
+			break;
 		}
+		if (strcmp(argv[i], "-pq") == 0 || strcmp(argv[i], "--pq") == 0)
+			pq = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:yh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -196,8 +208,12 @@ cmd_keygen(int argc, char **argv, enum cli_mode mode)
 		cli_errorf(prog, "too many arguments");
 		return 1;
 	}
+	if (y && pq) {
+		cli_errorf(prog, "-pq cannot be used with -y");
+		return 1;
+	}
 	if (y)
 		return convert(prog, argc - optind == 1 ? argv[optind] : NULL,
 		    output);
-	return generate(prog, output);
+	return generate(prog, output, pq);
 }

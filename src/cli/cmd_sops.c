@@ -246,6 +246,32 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 	return err;
 }
 
+sotto_err
+cli_sops_encryption_setup(struct sotto_sops_encrypt_opts *eo,
+    struct sotto_config **cfg_out, const struct cli_keyopts *k,
+    const char *path, struct sotto_error *e)
+{
+	struct sops_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.prog = k->prog;
+	o.age = k->age;
+	o.rules = k->rules;
+	o.shamir = k->shamir;
+	o.config = k->config;
+	return encryption_setup(eo, cfg_out, &o, path, e);
+}
+
+void
+cli_sops_encryption_free(struct sotto_sops_encrypt_opts *eo,
+    struct sotto_config *cfg)
+{
+	free_groups(eo->groups, eo->ngroups);
+	eo->groups = NULL;
+	eo->ngroups = 0;
+	sotto_config_free(cfg);
+}
+
 static sotto_err
 write_result(const struct sops_opts *o, const char *path,
     const struct sotto_buf *out, bool plaintext, struct sotto_error *e)
@@ -287,8 +313,9 @@ encrypt_one(const struct sops_opts *o, const char *path)
 		rc = fail(o, &e);
 		goto out;
 	}
+	/* the doc takes in's bytes as its source: no second copy */
 	if (sotto_io_read_file(&in, path, lim.max_bytes, &e) != SOTTO_OK ||
-	    is->parse(&doc, in.data, in.len, strcmp(path, "-") ? path :
+	    sotto_store_parse_buf(is, &doc, &in, strcmp(path, "-") ? path :
 	    "stdin", &lim, &e) != SOTTO_OK) {
 		rc = fail(o, &e);
 		goto out;
@@ -342,10 +369,15 @@ extract(struct sotto_buf *out, const struct sops_opts *o,
 	if ((err = sotto_path_parse(&p, o->extract, e)) != SOTTO_OK)
 		return err;
 	err = sotto_path_lookup(&n, doc->branches[0], &p, e);
-	if (err == SOTTO_OK)
+	if (err == SOTTO_OK) {
 		err = os->emit_value(out, n, &eopt, e);
-	else
-		sotto_error_prefix(e, "cannot extract '%s'", o->extract);
+	} else {
+		/* sops: "error truncating tree", ErrorGeneric */
+		if (err == SOTTO_E_NOTFOUND)
+			e->code = err = SOTTO_E_PATH_MISSING;
+		sotto_error_prefix(e, "'%s': cannot extract '%s'", doc->name,
+		    o->extract);
+	}
 	sotto_path_free(&p);
 	return err;
 }
@@ -372,8 +404,9 @@ decrypt_one(const struct sops_opts *o, const char *path,
 		rc = fail(o, &e);
 		goto out;
 	}
+	/* the doc takes in's bytes as its source: no second copy */
 	if (sotto_io_read_file(&in, path, lim.max_bytes, &e) != SOTTO_OK ||
-	    is->parse(&doc, in.data, in.len, strcmp(path, "-") ? path :
+	    sotto_store_parse_buf(is, &doc, &in, strcmp(path, "-") ? path :
 	    "stdin", &lim, &e) != SOTTO_OK) {
 		rc = fail(o, &e);
 		goto out;

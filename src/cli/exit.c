@@ -33,6 +33,10 @@ cli_exit_status(sotto_err code, enum cli_mode mode)
 	case SOTTO_E_MAC_MISMATCH: return 51;	/* MacMismatch */
 	case SOTTO_E_MAC_NOT_FOUND: return 52;	/* MacNotFound */
 	case SOTTO_E_CONFIG_NOT_FOUND: return 61;
+	case SOTTO_E_GIT: return 70;		/* sotto: libgit2 call failed */
+	case SOTTO_E_GIT_LOAD: return 71;	/* sotto: no libgit2.so.1.5 */
+	case SOTTO_E_GIT_REPO: return 72;	/* sotto: not a repository */
+	case SOTTO_E_HOOK: return 73;		/* sotto: hook not changed */
 	case SOTTO_E_INTERRUPTED: return 85;	/* KeyboardInterrupt */
 	case SOTTO_E_TREE_PATH: return 91;	/* InvalidTreePathFormat */
 	case SOTTO_E_NO_DOCUMENT: return 92;	/* NeedAtLeastOneDocument */

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/prim.h"
+#include "crypto/version.h"
+#include "formats/version.h"
 #include "sotto/secret.h"
+#include "sotto/sops.h"
 
 static int cmd_version(int argc, char **argv, enum cli_mode mode);
 static int cmd_help(int argc, char **argv, enum cli_mode mode);
@@ -22,6 +26,38 @@ const struct cli_cmd cli_commands[] = {
 	{ "encrypt", "encrypt a file with sops value-level encryption",
 	    cmd_encrypt },
 	{ "decrypt", "decrypt a sops file", cmd_decrypt },
+	{ "edit", "edit an encrypted file in $SOPS_EDITOR / $EDITOR",
+	    cmd_edit },
+	{ "set", "set one value of an encrypted file", cmd_set },
+	{ "unset", "remove one value of an encrypted file", cmd_unset },
+	{ "exec-env", "run a command with the decrypted values in its "
+	    "environment", cmd_exec_env },
+	{ "exec-file", "run a command with the decrypted file in a FIFO",
+	    cmd_exec_file },
+	{ "filestatus", "tell whether a file is sops-encrypted",
+	    cmd_filestatus },
+	{ "rotate", "re-encrypt with a new data key; add/remove recipients",
+	    cmd_rotate },
+	{ "updatekeys", "make recipients match .sops.yaml (no re-encryption)",
+	    cmd_updatekeys },
+	{ "groups", "add or delete key groups", cmd_groups },
+	{ "config", "explain which .sops.yaml rule applies to a file",
+	    cmd_config },
+	{ "render", "render a kustomization with sops files decrypted",
+	    cmd_render },
+	{ "kustomize-plugin", "kustomize exec generator (SottoSecretGenerator)",
+	    cmd_kustomize_plugin },
+	{ "krm", "KRM function: decrypt or generate ResourceList items",
+	    cmd_krm },
+	{ "post-render", "Helm post-renderer: decrypt a YAML stream",
+	    cmd_post_render },
+	{ "guard", "refuse plaintext secrets in staged files or pushes",
+	    cmd_guard },
+	{ "hook", "install or remove the guard's git hook", cmd_hook },
+	{ "git-setup", "configure decrypted git diffs (textconv)",
+	    cmd_git_setup },
+	{ "reconcile", "in-cluster agent: git, render, decrypt, server-side "
+	    "apply", cmd_reconcile },
 	{ "version", "print the version", cmd_version },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
@@ -33,7 +69,14 @@ cmd_version(int argc, char **argv, enum cli_mode mode)
 	(void)argc;
 	(void)argv;
 	(void)mode;
+	/* the first line is the contract (scripts parse it); the rest is for
+	 * bug reports: the sops format written and the libraries in use */
 	printf("sotto %s\n", cli_version());
+	printf("sops format %s\n", SOTTO_SOPS_VERSION);
+	printf("libsodium %s\n", sotto_sodium_version());
+	printf("%s\n", sotto_openssl_version());
+	printf("libyaml %s\n", sotto_yaml_version());
+	printf("jansson %s\n", sotto_json_version());
 	return 0;
 }
 
@@ -87,9 +130,19 @@ main(int argc, char **argv)
 	const struct cli_cmd *c;
 	enum cli_mode mode = personality(argv[0]);
 
-	if (sotto_secret_init() != SOTTO_OK) {
+	if (sotto_secret_init() != SOTTO_OK || sotto_crypto_init() != 0) {
 		fprintf(stderr, "sotto: error: cannot initialise libsodium\n");
 		return 1;
+	}
+	{
+		/* links made by `kustomize-plugin install` and for KRM exec */
+		const char *b = strrchr(argv[0] ? argv[0] : "", '/');
+
+		b = b ? b + 1 : (argv[0] ? argv[0] : "");
+		if (strcmp(b, "SottoSecretGenerator") == 0)
+			return cmd_kustomize_plugin(argc, argv, mode);
+		if (strcmp(b, "sotto-krm") == 0)
+			return cmd_krm(argc, argv, mode);
 	}
 	if (mode == CLI_AGE)
 		return cmd_age(argc, argv, mode);
@@ -116,63 +169,174 @@ main(int argc, char **argv)
 	return 2;
 }
 
+/* sops' subcommands, as the sops personality dispatches them. */
+static const struct cli_cmd sops_commands[] = {
+	{ "encrypt", "encrypt a file", cmd_encrypt },
+	{ "decrypt", "decrypt a file", cmd_decrypt },
+	{ "edit", "edit an encrypted file", cmd_edit },
+	{ "rotate", "generate a new data key and re-encrypt", cmd_rotate },
+	{ "updatekeys", "update the keys from .sops.yaml", cmd_updatekeys },
+	{ "set", "set a value", cmd_set },
+	{ "unset", "unset a value", cmd_unset },
+	{ "exec-env", "run a command with values in the environment",
+	    cmd_exec_env },
+	{ "exec-file", "run a command with the plaintext in a file",
+	    cmd_exec_file },
+	{ "filestatus", "encryption status of a file", cmd_filestatus },
+	{ "groups", "modify the key groups", cmd_groups },
+	{ NULL, NULL, NULL },
+};
+
+/* sops' flags (global or legacy) that take a separate value. */
+static bool
+takes_value(const char *a)
+{
+	static const char *const v[] = { "--config", "--indent",
+	    "--keyservice", "--unencrypted-comment-regex",
+	    "--encrypted-comment-regex", "-a", "--age", "-p", "--pgp", "-k",
+	    "--kms", "--gcp-kms", "--azure-kv", "--hc-vault-transit",
+	    "--output", "--extract", "--set", "--input-type",
+	    "--output-type", "--filename-override", "--unencrypted-suffix",
+	    "--encrypted-suffix", "--unencrypted-regex", "--encrypted-regex",
+	    "--shamir-secret-sharing-threshold", "--add-age", "--rm-age",
+	    "--add-pgp", "--rm-pgp", "--add-kms", "--rm-kms",
+	    "--add-gcp-kms", "--rm-gcp-kms", "--add-azure-kv",
+	    "--rm-azure-kv", "--add-hc-vault-transit",
+	    "--rm-hc-vault-transit", "--decryption-order", "--aws-profile",
+	    "--encryption-context", NULL };
+	size_t i;
+
+	if (strchr(a, '=') != NULL)
+		return false;
+	for (i = 0; v[i] != NULL; i++)
+		if (strcmp(a, v[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+sops_usage(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: sops [global options] command [command options] "
+	    "[FILE]\n       sops [options] FILE   (edit FILE)\n\n"
+	    "sotto's sops drop-in: same subcommands, flags, environment and "
+	    "exit codes.\n\ncommands:\n");
+	for (c = sops_commands; c->name != NULL; c++)
+		fprintf(f, "    %-12s %s\n", c->name, c->summary);
+	fprintf(f, "\nlegacy flags: -e (encrypt), -d (decrypt), -r (rotate), "
+	    "--set 'PATH VALUE', -s\nSee sotto(1); sotto COMMAND --help for "
+	    "each command's options.\n");
+}
+
 /*
- * sops accepts global flags before the subcommand and the legacy mode
- * flags (-e, -d) instead of one.  Global flags are moved after the
- * subcommand so one option parser serves both spellings.
+ * Builds the argument vector for a legacy `sops --set 'PATH VALUE' FILE`:
+ * set, the other flags, FILE, PATH, VALUE.
+ */
+static int
+legacy_set(char **nargv, int j, const char *spec)
+{
+	const char *sp = strstr(spec, "] ");
+	static char *path;
+
+	if (sp == NULL)
+		return -1;
+	free(path);
+	path = strndup(spec, (size_t)(sp - spec) + 1);
+	if (path == NULL)
+		return -1;
+	nargv[j++] = path;
+	nargv[j++] = (char *)(sp + 2);
+	return j;
+}
+
+/*
+ * sops accepts global flags before the subcommand, and the legacy mode
+ * flags (-e, -d, -r, --set) or a bare FILE (= edit) instead of one.
+ * Global flags are moved after the subcommand so one option parser per
+ * command serves every spelling.
  */
 int
 cli_sops_main(int argc, char **argv)
 {
-	static const char *subs[] = { "encrypt", "decrypt", NULL };
+	const struct cli_cmd *c, *cmd = NULL;
+	const char *legacy = NULL, *setspec = NULL;
 	char **nargv;
-	int i, j, k, sub = -1, rc;
-	bool legacy_enc = false, legacy_dec = false;
+	int i, j, sub = -1, rc;
 
 	for (i = 1; i < argc && sub < 0; i++) {
-		for (k = 0; subs[k] != NULL; k++)
-			if (strcmp(argv[i], subs[k]) == 0)
-				sub = i;
-		if (strcmp(argv[i], "-e") == 0 ||
-		    strcmp(argv[i], "--encrypt") == 0)
-			legacy_enc = true;
-		if (strcmp(argv[i], "-d") == 0 ||
-		    strcmp(argv[i], "--decrypt") == 0)
-			legacy_dec = true;
-		if (strcmp(argv[i], "--version") == 0 ||
-		    strcmp(argv[i], "-v") == 0) {
-			printf("sops %s (sotto %s)\n", "3.13.2", cli_version());
+		const char *a = argv[i];
+
+		if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+			printf("sops %s (sotto %s)\n", SOTTO_SOPS_VERSION,
+			    cli_version());
 			return 0;
 		}
-	}
-	if (sub < 0 && !legacy_enc && !legacy_dec) {
-		if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-		    strcmp(argv[1], "-h") == 0) {
-			printf("usage: sops [global options] command "
-			    "[command options] [FILE]\n\ncommands (sotto "
-			    "drop-in):\n    encrypt, decrypt\nlegacy flags: "
-			    "-e, -d\nSee sotto(1).\n");
-			return argc < 2 ? 1 : 0;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			sops_usage(stdout);
+			return 0;
 		}
-		fprintf(stderr, "sops: error: this sops command is not "
-		    "supported by sotto yet: '%s'\n", argv[1]);
+		if (strcmp(a, "-e") == 0 || strcmp(a, "--encrypt") == 0)
+			legacy = "encrypt";
+		else if (strcmp(a, "-d") == 0 || strcmp(a, "--decrypt") == 0)
+			legacy = "decrypt";
+		else if (strcmp(a, "-r") == 0 || strcmp(a, "--rotate") == 0)
+			legacy = "rotate";
+		else if (strcmp(a, "--set") == 0 && i + 1 < argc)
+			setspec = argv[i + 1];
+		if (a[0] == '-' && a[1] != '\0') {
+			if (takes_value(a))
+				i++;
+			continue;
+		}
+		if (legacy != NULL || setspec != NULL)
+			break;
+		for (c = sops_commands; c->name != NULL; c++)
+			if (strcmp(a, c->name) == 0)
+				cmd = c;
+		sub = cmd != NULL ? i : 0;	/* 0: a FILE (edit) */
+	}
+	if (argc < 2) {
+		sops_usage(stderr);
 		return 1;
 	}
-	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	if (cmd == NULL)
+		for (c = sops_commands; c->name != NULL; c++)
+			if (strcmp(legacy ? legacy : setspec ? "set" : "edit",
+			    c->name) == 0)
+				cmd = c;
+	nargv = calloc((size_t)argc + 3, sizeof(*nargv));
 	if (nargv == NULL)
 		return 1;
-	/* subcommand first, then everything else in order */
 	j = 0;
-	nargv[j++] = sub > 0 ? argv[sub] : (char *)(legacy_enc ? "encrypt" :
-	    "decrypt");
-	for (i = 1; i < argc; i++)
-		if (i != sub)
-			nargv[j++] = argv[i];
+	nargv[j++] = (char *)cmd->name;
+	for (i = 1; i < argc; i++) {
+		if (sub > 0 && i == sub)
+			continue;
+		if (legacy != NULL && (strcmp(argv[i], "-e") == 0 ||
+		    strcmp(argv[i], "--encrypt") == 0 ||
+		    strcmp(argv[i], "-d") == 0 ||
+		    strcmp(argv[i], "--decrypt") == 0 ||
+		    strcmp(argv[i], "-r") == 0 ||
+		    strcmp(argv[i], "--rotate") == 0))
+			continue;
+		if (setspec != NULL && legacy == NULL &&
+		    strcmp(argv[i], "--set") == 0) {
+			i++;
+			continue;
+		}
+		nargv[j++] = argv[i];
+	}
+	if (setspec != NULL && legacy == NULL &&
+	    (j = legacy_set(nargv, j, setspec)) < 0) {
+		fprintf(stderr, "sops: error: invalid --set argument: want "
+		    "'[\"path\"] JSON-VALUE'\n");
+		free(nargv);
+		return 7;
+	}
 	nargv[j] = NULL;
-	if (strcmp(nargv[0], "encrypt") == 0)
-		rc = cmd_encrypt(j, nargv, CLI_SOPS);
-	else
-		rc = cmd_decrypt(j, nargv, CLI_SOPS);
+	rc = cmd->run(j, nargv, CLI_SOPS);
 	free(nargv);
 	return rc;
 }

@@ -83,6 +83,8 @@ sotto_strerror(sotto_err code)
 	case SOTTO_E_ENC_VALUE: return "malformed encrypted value";
 	case SOTTO_E_TREE_PATH: return "invalid tree path";
 	case SOTTO_E_EMIT: return "cannot write tree in this format";
+	case SOTTO_E_PATH_MISSING: return "key path not found";
+	case SOTTO_E_BAD_REGEX: return "invalid regular expression";
 	case SOTTO_E_CRYPTO: return "cryptographic operation failed";
 	case SOTTO_E_AGE_NO_MATCH: return "no identity matched any of the recipients";
 	case SOTTO_E_AGE_HMAC: return "bad header MAC";
@@ -104,6 +106,17 @@ sotto_strerror(sotto_err code)
 	case SOTTO_E_UNCHANGED: return "file has not been modified";
 	case SOTTO_E_NO_EDITOR: return "no editor found";
 	case SOTTO_E_CONFIG_NOT_FOUND: return "config file not found";
+	case SOTTO_E_GIT: return "git operation failed";
+	case SOTTO_E_GIT_LOAD: return "libgit2 cannot be loaded";
+	case SOTTO_E_GIT_REPO: return "not a git repository";
+	case SOTTO_E_HOOK: return "git hook cannot be changed";
+	case SOTTO_E_KUBE_API: return "the Kubernetes API returned an error";
+	case SOTTO_E_KUBE_LOAD: return "libcurl cannot be loaded";
+	case SOTTO_E_KUBE_TRANSPORT: return "cannot reach the Kubernetes API";
+	case SOTTO_E_KUBE_CONFIG: return "bad kubeconfig";
+	case SOTTO_E_KUBE_NOTFOUND: return "Kubernetes object not found";
+	case SOTTO_E_KUBE_CONFLICT: return "Kubernetes API conflict";
+	case SOTTO_E_RECONCILE: return "reconciliation failed";
 	}
 	return "unknown error";
 }

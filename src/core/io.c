@@ -75,14 +75,23 @@ sotto_io_read_file(struct sotto_buf *out, const char *path, size_t cap,
 			    "cannot read '%s': is a directory", path);
 		}
 	}
+	/* a regular file is read into one allocation of its size */
+	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= cap &&
+	    sotto_buf_grow(out, (size_t)st.st_size + 1) != SOTTO_OK) {
+		close(fd);
+		return sotto_error_set(e, SOTTO_E_NOMEM,
+		    "cannot read '%s': out of memory", path);
+	}
 	for (;;) {
-		if (sotto_buf_grow(out, 65536) != SOTTO_OK) {
+		if (out->cap - out->len < 65536 + 1 &&
+		    sotto_buf_grow(out, 65536) != SOTTO_OK) {
 			if (!is_stdin)
 				close(fd);
 			return sotto_error_set(e, SOTTO_E_NOMEM,
 			    "cannot read '%s': out of memory", path);
 		}
-		r = read(fd, out->data + out->len, 65536);
+		r = read(fd, out->data + out->len, out->cap - out->len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: ISC
+# bash completion for sotto (and its sops personality).
+# Install: source this file, or copy it to
+# /usr/share/bash-completion/completions/sotto (and link it as sops).
+
+_sotto_opts() {
+	case $1 in
+	encrypt) echo "-i --in-place --output -a --age --input-type --output-type --filename-override --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --unencrypted-comment-regex --encrypted-comment-regex --mac-only-encrypted --shamir-secret-sharing-threshold --config --indent --help" ;;
+	decrypt) echo "-i --in-place --output --extract --input-type --output-type --filename-override --ignore-mac --indent --help" ;;
+	edit) echo "--ignore-mac --input-type --output-type -a --age --config --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --shamir-secret-sharing-threshold -s --show-master-keys --help" ;;
+	set) echo "--value-file --value-stdin --idempotent --ignore-mac --input-type --output-type --help" ;;
+	unset) echo "--idempotent --ignore-mac --input-type --output-type --help" ;;
+	exec-env) echo "--pristine --same-process --background --user --ignore-mac --input-type --help" ;;
+	exec-file) echo "--no-fifo --filename --background --user --ignore-mac --input-type --output-type --help" ;;
+	filestatus) echo "--input-type --help" ;;
+	rotate) echo "-i --in-place --output --add-age --rm-age --rm-pgp --rm-kms --rm-gcp-kms --rm-azure-kv --rm-hc-vault-transit --rm-hckms --input-type --output-type --ignore-mac --help" ;;
+	updatekeys) echo "-y --yes -r --recursive --input-type --config --shamir-secret-sharing-threshold --help" ;;
+	groups) echo "add delete -f --file --age -i --in-place --shamir-secret-sharing-threshold --help" ;;
+	config) echo "explain --config --help" ;;
+	age) echo "-e -d -r -R -i -a -p -o --encrypt --decrypt --armor --passphrase --output --help" ;;
+	age-keygen) echo "-o -y --pq --help" ;;
+	esac
+}
+
+_sotto() {
+	local cur prev cmd i cmds
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	cmds="age age-keygen encrypt decrypt edit set unset exec-env exec-file filestatus rotate updatekeys groups config version help"
+	[ "${COMP_WORDS[0]##*/}" = sops ] &&
+	    cmds="encrypt decrypt edit rotate updatekeys set unset exec-env exec-file filestatus groups"
+	cmd=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case " $cmds " in *" ${COMP_WORDS[i]} "*) cmd=${COMP_WORDS[i]}; break ;; esac
+	done
+	case $prev in
+	--input-type | --output-type)
+		COMPREPLY=($(compgen -W "yaml json dotenv ini binary" -- "$cur"))
+		return ;;
+	--output | --config | --value-file | --file | -f)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	esac
+	if [ -z "$cmd" ]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$cmds" -- "$cur") $(compgen -f -- "$cur"))
+		fi
+		return
+	fi
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_sotto_opts "$cmd")" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -f -- "$cur"))
+	fi
+}
+complete -F _sotto sotto sops

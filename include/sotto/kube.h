@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The Kubernetes side of sotto: where the API server is (kubeconfig or the
+ * in-cluster service account), a small HTTP client over libcurl (loaded
+ * with dlopen() on first use, so commands that never talk to a cluster do
+ * not map it), age identities read from a Secret, and the reconciler
+ * (spec in-cluster.md §2, §3, §7, §8).
+ *
+ * Secret hygiene: response bodies live in secret buffers (wiped on
+ * release); the bearer token and client key too.  Nothing here writes a
+ * key or plaintext to disk or to a log.
+ */
+#ifndef SOTTO_KUBE_H
+#define SOTTO_KUBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sotto/age.h"
+#include "sotto/buf.h"
+#include "sotto/error.h"
+
+#define SOTTO_KUBE_CURL_SONAME "libcurl.so.4"
+#define SOTTO_KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* Where and how to reach the API server.  Zero it before loading. */
+struct sotto_kube_config {
+	char *server;		/* "https://host:port" (no trailing slash) */
+	struct sotto_buf ca;	/* PEM CA bundle; empty = system store */
+	struct sotto_buf token;	/* bearer token (secret buffer) or empty */
+	struct sotto_buf cert;	/* client certificate PEM or empty */
+	struct sotto_buf key;	/* client key PEM (secret buffer) or empty */
+	char *namespace;	/* context's namespace, default "default" */
+	bool insecure;		/* insecure-skip-tls-verify */
+};
+
+/*
+ * Fills c from a kubeconfig: path if not NULL, else the first file of
+ * $KUBECONFIG, else the in-cluster service account when
+ * KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.  context NULL
+ * means current-context.  Supported user auth: token, tokenFile,
+ * client-certificate(-data)/client-key(-data); exec and auth-provider
+ * plugins are refused (SOTTO_E_KUBE_CONFIG).  Release with
+ * sotto_kube_config_free().
+ */
+sotto_err sotto_kube_config_load(struct sotto_kube_config *c,
+    const char *path, const char *context, struct sotto_error *e);
+
+/*
+ * In-cluster: server from KUBERNETES_SERVICE_HOST/_PORT, token, ca.crt and
+ * namespace from sa_dir (NULL = SOTTO_KUBE_SA_DIR).  The token file is
+ * re-read by sotto_kube_open() callers on each reconcile (bound tokens
+ * rotate).
+ */
+sotto_err sotto_kube_config_in_cluster(struct sotto_kube_config *c,
+    const char *sa_dir, struct sotto_error *e);
+void sotto_kube_config_free(struct sotto_kube_config *c);
+
+/* A client.  Not thread-safe: one per thread. */
+struct sotto_kube;
+
+/*
+ * Loads libcurl (SOTTO_E_KUBE_LOAD naming the library when it cannot)
+ * and makes a client for c (copied).  Free with sotto_kube_close().
+ */
+sotto_err sotto_kube_open(struct sotto_kube **out,
+    const struct sotto_kube_config *c, struct sotto_error *e);
+void sotto_kube_close(struct sotto_kube *k);
+
+/* Impersonate-User for the following requests (copied); NULL stops. */
+sotto_err sotto_kube_set_impersonation(struct sotto_kube *k,
+    const char *user);
+/* User-Agent (copied). */
+sotto_err sotto_kube_set_user_agent(struct sotto_kube *k, const char *ua);
+/* Requests sent so far (retries included). */
+unsigned long sotto_kube_request_count(const struct sotto_kube *k);
+
+/* One response.  body is a secret buffer; release with _resp_release. */
+struct sotto_kube_resp {
+	long status;		/* HTTP status */
+	struct sotto_buf body;	/* response body */
+};
+#define SOTTO_KUBE_RESP_INIT { 0, SOTTO_BUF_SECRET_INIT }
+void sotto_kube_resp_release(struct sotto_kube_resp *r);
+
+/*
+ * Sends method path (with its query; path starts with '/') with body of
+ * content type ctype (NULL: no body) and Accept: application/json.  Any
+ * HTTP status is SOTTO_OK (look at r->status); 429 and 5xx are retried
+ * (0.5 s doubling, 4 tries, Retry-After honoured).  Transport failures
+ * are SOTTO_E_KUBE_TRANSPORT.  The body is never quoted in messages.
+ */
+sotto_err sotto_kube_request(struct sotto_kube *k, struct sotto_kube_resp *r,
+    const char *method, const char *path, const char *ctype,
+    const void *body, size_t len, struct sotto_error *e);
+
+/*
+ * Sets e from a failed response: "<what> (<reason>): <message>" taken
+ * from the Status body (or "HTTP <n>"), with code SOTTO_E_KUBE_NOTFOUND
+ * for 404, SOTTO_E_KUBE_CONFLICT for 409, else SOTTO_E_KUBE_API.
+ */
+sotto_err sotto_kube_status_error(struct sotto_error *e,
+    const struct sotto_kube_resp *r, const char *what);
+
+/*
+ * Appends the age identities of every `*.agekey` entry of Secret ns/name
+ * (sorted by entry name) to ids (spec in-cluster.md §3).  `*.asc` and KMS
+ * entries are noted in report (may be NULL), never imported.  Errors, with
+ * the spec's texts: SOTTO_E_KUBE_NOTFOUND "decryption Secret 'ns/name' not
+ * found"; SOTTO_E_KUBE_API "cannot get sops decryption Secret ...";
+ * SOTTO_E_KEY_FORMAT "failed to import '<entry>' data ..."; SOTTO_E_NO_KEY
+ * "... has no '*.agekey' entries".  The response, its base64 and the
+ * decoded key text are wiped before return.
+ */
+sotto_err sotto_kube_secret_identities(struct sotto_age_idlist *ids,
+    struct sotto_kube *k, const char *ns, const char *name,
+    struct sotto_buf *report, struct sotto_error *e);
+
+/*
+ * For `sotto render --key-secret NS/NAME`: loads the kubeconfig (path
+ * NULL: as sotto_kube_config_load), connects and appends the identities
+ * of Secret NS/NAME (NAME alone: the context's namespace) to ids.
+ */
+sotto_err sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
+    const char *kubeconfig, const char *ns_name, struct sotto_error *e);
+
+/*
+ * Makes jansson wipe every buffer it frees (decoded Secrets and rendered
+ * objects pass through it).  Process-wide; call once at start, before any
+ * JSON is parsed.
+ */
+void sotto_kube_harden_json(void);
+
+/* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
+
+struct sotto_reconcile_opts {
+	const char *kubeconfig;		/* NULL: default lookup */
+	const char *context;		/* NULL: current-context */
+	const char *config_file;	/* local mode: GitRepository and
+					   Kustomization YAML; NULL: read
+					   Kustomizations from the cluster */
+	const char *watch_namespace;	/* cluster mode: NULL = all */
+	const char *field_manager;	/* default "sotto" */
+	const char *cache_dir;		/* git cache (ciphertext only) */
+	const char *health_addr;	/* "127.0.0.1:8080" or NULL */
+	const char *lease_namespace;	/* leader election: NULL = off */
+	const char *lease_name;		/* default "sotto-reconcile" */
+	const char *identity;		/* holder identity; NULL: host_pid */
+	double lease_seconds;		/* lease duration, default 15 */
+	double interval_override;	/* > 0: use instead of spec.interval */
+	double poll_seconds;		/* health/wait polling, default 2 */
+	bool once;			/* one pass, exit status = result */
+	bool insecure_skip_mac;		/* migration only */
+	const volatile int *stop;	/* set by SIGTERM/SIGINT: finish the
+					   current object and return */
+};
+
+/*
+ * Runs the reconciler until *o->stop (or one pass with o->once).  Logs
+ * JSON lines on stderr, never a value.  Returns SOTTO_OK when the last
+ * pass succeeded (or a stop was requested), SOTTO_E_RECONCILE when a
+ * Kustomization failed, other codes for setup failures.
+ */
+sotto_err sotto_reconcile_run(const struct sotto_reconcile_opts *o,
+    struct sotto_error *e);
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The native renderer behind every apply-time hook (`sotto render`,
+ * `kustomize-plugin`, `krm`, `post-render`, the Argo CD plugin): a
+ * kustomize subset that decrypts each sops file as it is loaded, before
+ * any transformation, so the MAC is checked on exactly what was committed
+ * (spec in-cluster.md §4-6, §9).  Nothing is executed and nothing is
+ * written to disk; plaintext lives in trees that are wiped on free.
+ *
+ * Output is always all-or-nothing: on error `out` holds nothing the caller
+ * may print (it is released), and the message names files and key paths,
+ * never a value.
+ */
+#ifndef SOTTO_RENDER_H
+#define SOTTO_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sotto/age.h"
+#include "sotto/buf.h"
+#include "sotto/error.h"
+
+/* Largest file the renderer reads (spec in-cluster.md §5.2). */
+#define SOTTO_RENDER_MAX_FILE ((size_t)5 << 20)
+/* Largest rendered stream. */
+#define SOTTO_RENDER_MAX_STREAM ((size_t)64 << 20)
+
+struct sotto_render_opts {
+	struct sotto_age_identity *const *ids;	/* identities (borrowed) */
+	size_t nids;
+	const char *key_sources;	/* for "no key" messages, or NULL */
+	const char *root;		/* no path may leave it; NULL = the
+					   git work tree holding the target,
+					   else the current directory */
+	bool redact;			/* Secret values become <redacted> */
+};
+
+/*
+ * Renders dir (a kustomization, or a plain directory of *.yaml, *.yml and
+ * *.json files) into a YAML stream in kustomize's legacy order, keys
+ * sorted as `kubectl kustomize` prints them.  out should be a secret
+ * buffer; it receives the decrypted objects.  Errors: SOTTO_E_USAGE for an
+ * unsupported field or a path leaving the root, SOTTO_E_MAC_MISMATCH,
+ * SOTTO_E_NO_KEY, SOTTO_E_UNSUPPORTED (remote bases, ciphertext left).
+ */
+sotto_err sotto_render_dir(struct sotto_buf *out, const char *dir,
+    const struct sotto_render_opts *o, struct sotto_error *e);
+
+/*
+ * Helm post-renderer: decrypts every sops document of a YAML stream and
+ * every Secret data value holding a sops file, keeping document order,
+ * comments and formatting of everything else.
+ */
+sotto_err sotto_render_stream(struct sotto_buf *out, const uint8_t *in,
+    size_t len, const struct sotto_render_opts *o, struct sotto_error *e);
+
+/*
+ * KRM function: a ResourceList in, a ResourceList out.  Items that are
+ * sops documents are decrypted (config.kubernetes.io annotations that kpt
+ * adds are set aside while the MAC is checked, then restored); a
+ * functionConfig of kind SottoSecretGenerator appends its decrypted files
+ * (relative to cwd, which is also the root).
+ */
+sotto_err sotto_render_krm(struct sotto_buf *out, const uint8_t *in,
+    size_t len, const char *cwd, const struct sotto_render_opts *o,
+    struct sotto_error *e);
+
+/*
+ * Legacy exec generator: reads the SottoSecretGenerator config at
+ * config_path and prints its decrypted files (relative to cwd) as a
+ * YAML stream.
+ */
+sotto_err sotto_render_generate(struct sotto_buf *out, const char *config_path,
+    const char *cwd, const struct sotto_render_opts *o,
+    struct sotto_error *e);
+
+/*
+ * kustomize's generator name suffix: SHA-256 over the JSON encoding of
+ * {"data":...,"kind":...,"name":...[,"type":...][,"binaryData":...]},
+ * first ten hex digits with 0 1 3 a e mapped to g h k m t.  json is that
+ * encoding; out gets 10 characters and a NUL.
+ */
+void sotto_render_hash_suffix(char out[11], const uint8_t *json, size_t len);
+
+#endif

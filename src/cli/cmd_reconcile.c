@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `sotto reconcile`: the in-cluster agent (issue #8, spec in-cluster.md).
+ * Parses flags, installs the SIGTERM/SIGINT handlers that let the current
+ * object finish, and runs src/kube/reconcile.c.  Exit: 0 ok (or stopped
+ * by a signal), 1 a Kustomization failed, 2 usage or setup error.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "sotto/kube.h"
+
+static const char reconcile_usage[] =
+    "usage: sotto reconcile [--once] [--config FILE] [--kubeconfig FILE]\n"
+    "           [--context NAME] [--namespace NS] [--field-manager NAME]\n"
+    "           [--cache-dir DIR] [--interval DURATION] [--health-addr "
+    "HOST:PORT]\n"
+    "           [--leader-elect --lease-namespace NS [--lease-name NAME]\n"
+    "           [--lease-duration DURATION] [--identity ID]]\n"
+    "\n"
+    "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
+    "memory, server-side apply, prune, status.  See sotto-reconcile(8).\n"
+    "\n"
+    "    --once              one pass; exit 1 if a Kustomization failed\n"
+    "    --config FILE       local mode: GitRepository + Kustomization "
+    "YAML\n"
+    "                        (inventory and status in a ConfigMap)\n"
+    "    --kubeconfig FILE   else $KUBECONFIG, the service account, "
+    "~/.kube/config\n"
+    "    --namespace NS      cluster mode: only Kustomizations in NS\n"
+    "    --field-manager N   default 'sotto' (kustomize-controller takes "
+    "over\n"
+    "                        objects Flux applied)\n"
+    "    --cache-dir DIR     git cache, ciphertext only (default\n"
+    "                        $XDG_CACHE_HOME/sotto or /tmp/sotto-cache)\n"
+    "    --interval D        override every spec.interval (e.g. 30s)\n"
+    "    --health-addr A     serve /healthz, /readyz, /metrics on A\n"
+    "    --leader-elect      only the holder of the Lease applies\n";
+
+enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
+    O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
+    O_LEASE_DUR, O_IDENTITY, O_POLL };
+
+static const struct option reconcile_opts[] = {
+	{ "once", no_argument, NULL, O_ONCE },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+	{ "context", required_argument, NULL, O_CONTEXT },
+	{ "namespace", required_argument, NULL, O_NS },
+	{ "field-manager", required_argument, NULL, O_FM },
+	{ "cache-dir", required_argument, NULL, O_CACHE },
+	{ "interval", required_argument, NULL, O_INTERVAL },
+	{ "health-addr", required_argument, NULL, O_HEALTH },
+	{ "leader-elect", no_argument, NULL, O_LEADER },
+	{ "lease-namespace", required_argument, NULL, O_LEASE_NS },
+	{ "lease-name", required_argument, NULL, O_LEASE_NAME },
+	{ "lease-duration", required_argument, NULL, O_LEASE_DUR },
+	{ "identity", required_argument, NULL, O_IDENTITY },
+	{ "poll-interval", required_argument, NULL, O_POLL },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static volatile int stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static double
+parse_duration(const char *s, const char *flag)
+{
+	double v = 0, mult = 1;
+	char *end;
+
+	v = strtod(s, &end);
+	if (strcmp(end, "ms") == 0)
+		mult = 0.001;
+	else if (strcmp(end, "m") == 0)
+		mult = 60;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600;
+	else if (strcmp(end, "s") != 0 && *end != '\0')
+		v = -1;
+	if (end == s || v <= 0) {
+		cli_errorf("sotto", "%s '%s': want a duration like 30s", flag,
+		    s);
+		return -1;
+	}
+	return v * mult;
+}
+
+static int
+parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
+    char **argv)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", reconcile_opts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case O_ONCE: o->once = true; break;
+		case O_CONFIG: o->config_file = optarg; break;
+		case O_KUBECONFIG: o->kubeconfig = optarg; break;
+		case O_CONTEXT: o->context = optarg; break;
+		case O_NS: o->watch_namespace = optarg; break;
+		case O_FM: o->field_manager = optarg; break;
+		case O_CACHE: o->cache_dir = optarg; break;
+		case O_HEALTH: o->health_addr = optarg; break;
+		case O_LEADER: *leader = true; break;
+		case O_LEASE_NS: o->lease_namespace = optarg; break;
+		case O_LEASE_NAME: o->lease_name = optarg; break;
+		case O_IDENTITY: o->identity = optarg; break;
+		case O_INTERVAL:
+			if ((o->interval_override = parse_duration(optarg,
+			    "--interval")) < 0)
+				return 2;
+			break;
+		case O_LEASE_DUR:
+			if ((o->lease_seconds = parse_duration(optarg,
+			    "--lease-duration")) < 0)
+				return 2;
+			break;
+		case O_POLL:
+			if ((o->poll_seconds = parse_duration(optarg,
+			    "--poll-interval")) < 0)
+				return 2;
+			break;
+		case 'h': fputs(reconcile_usage, stdout); return 0;
+		default: fputs(reconcile_usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(reconcile_usage, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+int
+cmd_reconcile(int argc, char **argv, enum cli_mode mode)
+{
+	struct sotto_reconcile_opts o;
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct rlimit nocore = { 0, 0 };
+	char cache[4096];
+	bool leader = false;
+	int st;
+
+	(void)mode;
+	memset(&o, 0, sizeof(o));
+	o.field_manager = "sotto";
+	o.lease_name = "sotto-reconcile";
+	o.lease_seconds = 15;
+	o.poll_seconds = 2;
+	if ((st = parse_flags(&o, &leader, argc, argv)) >= 0)
+		return st;
+	if (leader && o.lease_namespace == NULL) {
+		cli_errorf("sotto", "--leader-elect needs --lease-namespace");
+		return 2;
+	}
+	if (!leader)
+		o.lease_namespace = NULL;
+	if (o.cache_dir == NULL) {
+		const char *x = getenv("XDG_CACHE_HOME");
+
+		snprintf(cache, sizeof(cache), "%s", x && x[0] ? x :
+		    "/tmp/sotto-cache");
+		o.cache_dir = cache;
+	}
+	/* key hygiene (spec §3.4): no core dumps, nothing ptrace-readable */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &nocore);
+	sotto_kube_harden_json();
+	catch_signals();
+	o.stop = &stop_requested;
+	if (sotto_reconcile_run(&o, &e) == SOTTO_OK)
+		return 0;
+	cli_error("sotto", &e);
+	return e.code == SOTTO_E_RECONCILE ? 1 : 2;
+}

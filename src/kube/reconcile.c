@@ -1,0 +1,1180 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The reconciler loop (spec in-cluster.md §2, §7.8, §8; issue #8): reads
+ * Flux-shaped Kustomizations (from the cluster or a local file), and for
+ * each one: fetch -> render -> decrypt in memory with keys re-read from
+ * the decryption Secret -> staged server-side apply -> inventory -> prune
+ * -> health -> status.  Also leader election (a coordination.k8s.io/v1
+ * Lease) and the /healthz, /readyz and /metrics endpoints.  The apply
+ * itself is apply.c; the source is git.c.
+ */
+#include "kube/kint.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/b64.h"
+#include "sotto/io.h"
+#include "sotto/render.h"
+#include "sotto/store.h"
+
+#define KS_API "/apis/kustomize.toolkit.fluxcd.io/v1"
+#define GR_API "/apis/source.toolkit.fluxcd.io/v1"
+#define MSG_MAX 4096
+#define MAX_KS 512
+
+/* What we remember about one Kustomization between passes. */
+struct ksstate {
+	char key[320];		/* "ns/name" */
+	json_t *inventory;	/* entries last written (or read) */
+	json_t *status;		/* status last written */
+	bool loaded;		/* inventory read from the cluster once */
+	bool done;		/* handled in this pass */
+	bool listed;		/* present in this pass's list */
+	bool ready;		/* Ready=True after this pass */
+	char revision[320];	/* last applied revision */
+};
+
+struct metrics {
+	pthread_mutex_t mu;	/* guards the fields below */
+	unsigned long passes, failures, applied, requests;
+	double last_seconds;	/* duration of the last pass */
+	bool ready, leader;	/* /readyz, sotto_leader */
+};
+
+struct rctx {
+	const struct sotto_reconcile_opts *o;
+	struct sotto_kube *k;		/* client */
+	struct kdisc disc;		/* discovery cache */
+	struct ksstate *st;		/* per Kustomization */
+	size_t nst;
+	char *default_ns;		/* kubeconfig / service account ns */
+	char identity[256];		/* Lease holder identity */
+	bool leader;			/* we hold the Lease */
+	struct metrics m;		/* shared with the health thread */
+	int listen_fd;			/* health server socket or -1 */
+	pthread_t health;		/* its thread */
+	volatile int health_stop;	/* ask it to return */
+};
+
+static bool
+stopping(const struct rctx *c)
+{
+	return c->o->stop != NULL && *c->o->stop;
+}
+
+static struct ksstate *
+state_for(struct rctx *c, const char *ns, const char *name)
+{
+	char key[320];
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	for (i = 0; i < c->nst; i++)
+		if (strcmp(c->st[i].key, key) == 0)
+			return &c->st[i];
+	if (c->nst == MAX_KS)
+		return NULL;	/* fixed array: pointers stay valid */
+	memset(&c->st[c->nst], 0, sizeof(c->st[0]));
+	snprintf(c->st[c->nst].key, sizeof(c->st[0].key), "%s", key);
+	return &c->st[c->nst++];
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+struct outcome {
+	const char *ready;	/* "True", "False", "Unknown" */
+	const char *reason;	/* Flux reason */
+	char msg[MSG_MAX];	/* condition message */
+	bool reconciling;	/* Reconciling=True (start of a new revision) */
+	bool stalled;		/* Stalled=True (needs a spec change) */
+	char attempted[320], applied[320];
+};
+
+static json_t *
+condition(const char *type, const char *status, const char *reason,
+    const char *msg, json_int_t gen, const json_t *prev)
+{
+	char ts[48];
+	const char *pts = NULL;
+	json_t *c;
+	size_t i;
+
+	json_array_foreach((json_t *)prev, i, c)
+		if (kjson_str(c, "type") && strcmp(kjson_str(c, "type"), type)
+		    == 0 && kjson_str(c, "status") && strcmp(kjson_str(c,
+		    "status"), status) == 0)
+			pts = kjson_str(c, "lastTransitionTime");
+	know(ts, sizeof(ts), false);
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", type,
+	    "status", status, "observedGeneration", gen,
+	    "lastTransitionTime", pts ? pts : ts, "reason", reason, "message",
+	    msg);
+}
+
+static json_t *
+build_status(const struct outcome *out, json_int_t gen, const json_t *inv,
+    const json_t *prev)
+{
+	json_t *conds = json_array(), *pc = kjson_get(prev, "conditions");
+	json_t *s;
+
+	json_array_append_new(conds, condition("Ready", out->ready,
+	    out->reason, out->msg, gen, pc));
+	if (out->reconciling)
+		json_array_append_new(conds, condition("Reconciling", "True",
+		    "Progressing", out->msg, gen, pc));
+	if (out->stalled)
+		json_array_append_new(conds, condition("Stalled", "True",
+		    out->reason, out->msg, gen, pc));
+	s = json_pack("{s:o, s:I}", "conditions", conds,
+	    "observedGeneration", gen);
+	if (out->attempted[0])
+		json_object_set_new(s, "lastAttemptedRevision",
+		    json_string(out->attempted));
+	if (out->applied[0])
+		json_object_set_new(s, "lastAppliedRevision",
+		    json_string(out->applied));
+	if (inv != NULL)
+		json_object_set_new(s, "inventory", json_pack("{s:O}",
+		    "entries", inv));
+	return s;
+}
+
+/* Same status apart from timestamps? */
+static bool
+same_status(const json_t *a, const json_t *b)
+{
+	json_t *x, *y, *c;
+	size_t i;
+	bool eq;
+
+	if (a == NULL || b == NULL)
+		return false;
+	x = json_deep_copy(a);
+	y = json_deep_copy(b);
+	json_array_foreach(json_object_get(x, "conditions"), i, c)
+		json_object_del(c, "lastTransitionTime");
+	json_array_foreach(json_object_get(y, "conditions"), i, c)
+		json_object_del(c, "lastTransitionTime");
+	eq = json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
+static void
+local_cm_path(char *p, size_t cap, const char *ns, const char *name)
+{
+	snprintf(p, cap, "/api/v1/namespaces/%s/configmaps/sotto-inventory-%s",
+	    ns, name);
+}
+
+static sotto_err
+send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
+    struct sotto_error *e)
+{
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	char path[700], *body = NULL;
+	json_t *doc;
+	sotto_err rc;
+
+	if (c->o->config_file != NULL) {
+		char *st = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
+		char *inv = json_dumps(kjson_get(status, "inventory.entries") ?
+		    kjson_get(status, "inventory.entries") : json_array(),
+		    JSON_COMPACT);
+
+		doc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, "
+		    "s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+		    "metadata", "name", "", "namespace", ns, "labels",
+		    "app.kubernetes.io/managed-by", "sotto", "data", "status",
+		    st ? st : "{}", "inventory", inv ? inv : "[]");
+		free(st);
+		free(inv);
+		local_cm_path(path, sizeof(path), ns, name);
+		json_object_set_new(json_object_get(doc, "metadata"), "name",
+		    json_string(strrchr(path, '/') + 1));
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+		    "?fieldManager=%s&force=true", c->o->field_manager);
+		body = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		rc = sotto_kube_request(c->k, &r, "PATCH", path,
+		    "application/apply-patch+yaml", body, body ? strlen(body) :
+		    0, e);
+	} else {
+		snprintf(path, sizeof(path), KS_API "/namespaces/%s/"
+		    "kustomizations/%s/status?fieldManager=%s", ns, name,
+		    c->o->field_manager);
+		doc = json_pack("{s:O}", "status", status);
+		body = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		rc = sotto_kube_request(c->k, &r, "PATCH", path,
+		    "application/merge-patch+json", body, body ? strlen(body) :
+		    0, e);
+	}
+	if (rc == SOTTO_OK && r.status >= 300)
+		rc = sotto_kube_status_error(e, &r, "cannot write status");
+	free(body);
+	sotto_kube_resp_release(&r);
+	return rc;
+}
+
+static void
+write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
+    const struct outcome *out, const json_t *inv)
+{
+	const char *ns = kjson_str(ks, "metadata.namespace");
+	const char *name = kjson_str(ks, "metadata.name");
+	json_int_t gen = json_integer_value(kjson_get(ks,
+	    "metadata.generation"));
+	struct sotto_error e = { SOTTO_OK, "" };
+	json_t *prev = st->status ? st->status : kjson_get(ks, "status");
+	json_t *s = build_status(out, gen ? gen : 1, inv, prev);
+
+	if (s == NULL)
+		return;
+	if (same_status(s, prev) && !out->reconciling) {
+		json_decref(s);
+		return;
+	}
+	if (send_status(c, ns, name, s, &e) != SOTTO_OK)
+		klog("error", st->key, out->attempted, "%s", e.msg);
+	json_decref(st->status);
+	st->status = s;
+}
+
+/* Decodes a base64 Secret field into out (NUL-terminated, truncated). */
+static void
+b64field(char *out, size_t cap, const char *b64)
+{
+	size_t n, got = 0;
+	uint8_t *tmp;
+
+	out[0] = '\0';
+	if (b64 == NULL || (n = strlen(b64)) == 0 ||
+	    (tmp = calloc(1, SOTTO_B64_DECODED_MAX(n) + 1)) == NULL)
+		return;
+	if (sotto_b64_decode(tmp, &got, b64, n, true) && got < cap) {
+		memcpy(out, tmp, got);
+		out[got] = '\0';
+	}
+	explicit_bzero(tmp, SOTTO_B64_DECODED_MAX(n) + 1);
+	free(tmp);
+}
+
+/* ---- sources and keys ------------------------------------------------------ */
+
+static json_t *
+find_local(json_t *docs, const char *kind, const char *ns, const char *name)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(docs, i, d) {
+		const char *k = kjson_str(d, "kind");
+		const char *n = kjson_str(d, "metadata.name");
+		const char *s = kjson_str(d, "metadata.namespace");
+
+		if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0 &&
+		    strcmp(s ? s : "default", ns) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static sotto_err
+get_object(json_t **out, struct rctx *c, const char *path,
+    struct sotto_error *e)
+{
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	sotto_err rc;
+
+	*out = NULL;
+	rc = sotto_kube_request(c->k, &r, "GET", path, NULL, NULL, 0, e);
+	if (rc == SOTTO_OK && r.status != 200)
+		rc = sotto_kube_status_error(e, &r, path);
+	else if (rc == SOTTO_OK && (*out = json_loadb((char *)r.body.data,
+	    r.body.len, 0, NULL)) == NULL)
+		rc = sotto_error_set(e, SOTTO_E_KUBE_API, "%s: not JSON", path);
+	sotto_kube_resp_release(&r);
+	return rc;
+}
+
+/* The GitRepository a Kustomization points at (new reference). */
+static sotto_err
+source_of(json_t **out, struct rctx *c, json_t *docs, const json_t *ks,
+    const char *ns, struct sotto_error *e)
+{
+	const char *kind = kjson_str(ks, "spec.sourceRef.kind");
+	const char *name = kjson_str(ks, "spec.sourceRef.name");
+	const char *sns = kjson_str(ks, "spec.sourceRef.namespace");
+	char path[600];
+	json_t *g;
+
+	*out = NULL;
+	if (sns == NULL)
+		sns = ns;
+	if (kind == NULL || strcmp(kind, "GitRepository") != 0 || name == NULL)
+		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.sourceRef must "
+		    "name a GitRepository");
+	if (docs != NULL) {
+		if ((g = find_local(docs, "GitRepository", sns, name)) == NULL)
+			return sotto_error_set(e, SOTTO_E_KUBE_NOTFOUND,
+			    "GitRepository '%s/%s' not found", sns, name);
+		*out = json_incref(g);
+		return SOTTO_OK;
+	}
+	snprintf(path, sizeof(path), GR_API "/namespaces/%s/gitrepositories/%s",
+	    sns, name);
+	return get_object(out, c, path, e);
+}
+
+static sotto_err
+fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
+    const char *ns, struct sotto_error *e)
+{
+	struct kgit_ref ref;
+	const char *url = kjson_str(gr, "spec.url");
+	const char *sec = kjson_str(gr, "spec.secretRef.name");
+	json_t *s = NULL;
+	char user[256] = "", pass[1024] = "";
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	sotto_err rc;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.branch = kjson_str(gr, "spec.ref.branch");
+	ref.tag = kjson_str(gr, "spec.ref.tag");
+	ref.commit = kjson_str(gr, "spec.ref.commit");
+	if (!ref.branch && !ref.tag && !ref.commit)
+		ref.branch = "master";
+	if (url == NULL)
+		return sotto_error_set(e, SOTTO_E_CONFIG, "GitRepository has "
+		    "no spec.url");
+	if (sec != NULL) {
+		char path[600];
+
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
+		    kjson_str(gr, "metadata.namespace") ? kjson_str(gr,
+		    "metadata.namespace") : ns, sec);
+		if ((rc = get_object(&s, c, path, e)) != SOTTO_OK)
+			return sotto_error_prefix(e, "source credentials");
+		b64field(user, sizeof(user), kjson_str(s, "data.username"));
+		b64field(pass, sizeof(pass), kjson_str(s, "data.password"));
+		ref.username = user[0] ? user : NULL;
+		ref.password = pass;
+		json_decref(s);
+	}
+	rc = kgit_sync(res, c->o->cache_dir, url, &ref, e);
+	explicit_bzero(pass, sizeof(pass));
+	sotto_buf_release(&b);
+	return rc;
+}
+
+/* ---- one Kustomization -------------------------------------------------- */
+
+static bool
+dep_ready(struct rctx *c, const json_t *dep, const char *ns, char *which,
+    size_t cap)
+{
+	const char *n = kjson_str(dep, "name");
+	const char *dns = kjson_str(dep, "namespace");
+	struct ksstate *st;
+
+	if (dns == NULL)
+		dns = ns;
+	snprintf(which, cap, "%s/%s", dns, n ? n : "");
+	if (n == NULL || (st = state_for(c, dns, n)) == NULL)
+		return false;
+	return st->ready;
+}
+
+static bool
+deps_done(struct rctx *c, const json_t *ks, const char *ns)
+{
+	json_t *deps = kjson_get(ks, "spec.dependsOn"), *d;
+	struct ksstate *st;
+	size_t i;
+
+	json_array_foreach(deps, i, d) {
+		const char *n = kjson_str(d, "name");
+		const char *dns = kjson_str(d, "namespace");
+
+		if (n == NULL)
+			continue;
+		st = state_for(c, dns ? dns : ns, n);
+		if (st != NULL && st->listed && !st->done)
+			return false;
+	}
+	return true;
+}
+
+static void
+fail(struct outcome *out, const char *reason, const struct sotto_error *e)
+{
+	out->ready = "False";
+	out->reason = reason;
+	snprintf(out->msg, sizeof(out->msg), "%s", e->msg);
+}
+
+static sotto_err
+load_inventory(struct rctx *c, struct ksstate *st, const json_t *ks,
+    const char *ns, const char *name)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	json_t *cm = NULL;
+	char path[700];
+
+	if (st->loaded)
+		return SOTTO_OK;
+	if (c->o->config_file == NULL) {
+		json_t *inv = kjson_get(ks, "status.inventory.entries");
+
+		st->inventory = inv ? json_incref(inv) : json_array();
+		st->loaded = true;
+		return SOTTO_OK;
+	}
+	local_cm_path(path, sizeof(path), ns, name);
+	if (get_object(&cm, c, path, &e) == SOTTO_OK) {
+		const char *s = kjson_str(cm, "data.inventory");
+
+		st->inventory = s ? json_loads(s, 0, NULL) : NULL;
+		s = kjson_str(cm, "data.status");
+		st->status = s ? json_loads(s, 0, NULL) : NULL;
+		if (st->status != NULL && kjson_str(st->status,
+		    "lastAppliedRevision"))
+			snprintf(st->revision, sizeof(st->revision), "%s",
+			    kjson_str(st->status, "lastAppliedRevision"));
+	} else if (e.code != SOTTO_E_KUBE_NOTFOUND) {
+		json_decref(cm);
+		return e.code;
+	}
+	json_decref(cm);
+	if (st->inventory == NULL)
+		st->inventory = json_array();
+	st->loaded = true;
+	return SOTTO_OK;
+}
+
+struct run {
+	struct kgit_result src;
+	struct sotto_age_idlist ids;
+	struct sotto_buf rendered;
+	struct kset set;
+	json_t *gr;
+};
+
+static sotto_err
+build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
+    struct kapply_opts *ao, struct outcome *out, struct sotto_error *e)
+{
+	struct sotto_render_opts ro;
+	const char *path = kjson_str(ks, "spec.path");
+	const char *prov = kjson_str(ks, "spec.decryption.provider");
+	const char *sec = kjson_str(ks, "spec.decryption.secretRef.name");
+	char dir[8192];
+
+	if (prov != NULL && strcmp(prov, "sops") != 0) {
+		sotto_error_set(e, SOTTO_E_CONFIG, "decryption provider '%s' "
+		    "is not supported (only 'sops')", prov);
+		out->stalled = true;
+		return e->code;
+	}
+	if (sec != NULL && sotto_kube_secret_identities(&r->ids, c->k, ns,
+	    sec, NULL, e) != SOTTO_OK)
+		return e->code;
+	while (path != NULL && (path[0] == '.' && path[1] == '/'))
+		path += 2;
+	snprintf(dir, sizeof(dir), "%s/%s", r->src.workdir, path ? path : "");
+	if (!sotto_io_exists(dir))
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "kustomization "
+		    "path not found: %s", path ? path : "");
+	memset(&ro, 0, sizeof(ro));
+	ro.ids = r->ids.v;
+	ro.nids = r->ids.n;
+	ro.root = r->src.workdir;
+	ro.key_sources = sec ? "the decryption Secret" : "no decryption "
+	    "Secret (spec.decryption.secretRef)";
+	if (sotto_render_dir(&r->rendered, dir, &ro, e) != SOTTO_OK)
+		return e->code;
+	sotto_age_idlist_free(&r->ids);	/* keys live no longer than needed */
+	if (kset_build(&r->set, &r->rendered, &c->disc, c->k, ao, e) ==
+	    SOTTO_E_KUBE_NOTFOUND) {
+		kset_free(&r->set);
+		if (kdisc_load(&c->disc, c->k, e) != SOTTO_OK)
+			return e->code;
+		sotto_error_clear(e);
+		kset_build(&r->set, &r->rendered, &c->disc, c->k, ao, e);
+	}
+	sotto_buf_release(&r->rendered);
+	return e->code;
+}
+
+static void
+apply_opts(struct kapply_opts *ao, struct rctx *c, const json_t *ks,
+    const char *ns, const char *name, const char *rev)
+{
+	memset(ao, 0, sizeof(*ao));
+	ao->field_manager = c->o->field_manager;
+	ao->ks_name = name;
+	ao->ks_ns = ns;
+	ao->revision = rev;
+	ao->target_ns = kjson_str(ks, "spec.targetNamespace");
+	ao->force = json_is_true(kjson_get(ks, "spec.force"));
+	ao->poll = c->o->poll_seconds;
+	ao->stop = c->o->stop;
+}
+
+static sotto_err
+impersonate(struct rctx *c, const json_t *ks, const char *ns)
+{
+	const char *sa = kjson_str(ks, "spec.serviceAccountName");
+	char user[600];
+
+	if (sa == NULL)
+		return sotto_kube_set_impersonation(c->k, NULL);
+	snprintf(user, sizeof(user), "system:serviceaccount:%s:%s", ns, sa);
+	return sotto_kube_set_impersonation(c->k, user);
+}
+
+/* apply -> prune -> wait; sets out on failure. */
+static sotto_err
+deploy(struct rctx *c, struct run *r, struct ksstate *st, const json_t *ks,
+    const struct kapply_opts *ao, json_t **inv, struct outcome *out,
+    struct sotto_error *e)
+{
+	json_t *keep = json_array();
+	double timeout = kduration(kjson_str(ks, "spec.timeout"));
+
+	impersonate(c, ks, ao->ks_ns);
+	if (kset_apply(&r->set, c->k, &c->disc, ao, e) != SOTTO_OK) {
+		if (e->code != SOTTO_E_INTERRUPTED)
+			fail(out, "ReconciliationFailed", e);
+		goto out;
+	}
+	*inv = kset_inventory(&r->set);
+	if (json_is_true(kjson_get(ks, "spec.prune")) && kprune(keep,
+	    st->inventory, *inv, c->k, &c->disc, ao, e) != SOTTO_OK)
+		fail(out, "PruneFailed", e);
+	if (json_array_size(keep) > 0) {
+		json_array_extend(*inv, keep);
+	}
+	if (e->code == SOTTO_OK && json_is_true(kjson_get(ks, "spec.wait")) &&
+	    kset_wait(&r->set, c->k, ao, timeout > 0 ? timeout : 300, e) !=
+	    SOTTO_OK)
+		fail(out, "HealthCheckFailed", e);
+out:
+	sotto_kube_set_impersonation(c->k, NULL);
+	json_decref(keep);
+	return e->code;
+}
+
+static void
+log_changes(const struct kset *s, const char *key, const char *rev)
+{
+	size_t i, n[6] = { 0 };
+
+	for (i = 0; i < s->n; i++)
+		n[s->v[i].action]++;
+	klog("info", key, rev, "server-side apply completed: %zu created, %zu "
+	    "configured, %zu unchanged, %zu skipped", n[KA_CREATED],
+	    n[KA_CONFIGURED], n[KA_UNCHANGED], n[KA_SKIPPED]);
+}
+
+static sotto_err
+reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
+    struct ksstate *st)
+{
+	const char *name = kjson_str(ks, "metadata.name");
+	const char *ns = kjson_str(ks, "metadata.namespace");
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct outcome out;
+	struct kapply_opts ao;
+	struct run r;
+	json_t *inv = NULL, *deps, *d;
+	char which[600];
+	size_t i;
+
+	memset(&out, 0, sizeof(out));
+	memset(&r, 0, sizeof(r));
+	r.rendered.secret = true;
+	out.ready = "True";
+	out.reason = "ReconciliationSucceeded";
+	snprintf(out.applied, sizeof(out.applied), "%s", st->revision);
+	if (json_is_true(kjson_get(ks, "spec.suspend"))) {
+		klog("info", st->key, NULL, "reconciliation is suspended");
+		st->ready = kjson_get(st->status, "lastAppliedRevision") != NULL;
+		return SOTTO_OK;
+	}
+	deps = kjson_get(ks, "spec.dependsOn");
+	json_array_foreach(deps, i, d) {
+		if (!dep_ready(c, d, ns, which, sizeof(which))) {
+			sotto_error_set(&e, SOTTO_E_RECONCILE, "dependency "
+			    "'%s' is not ready", which);
+			fail(&out, "DependencyNotReady", &e);
+			goto done;
+		}
+	}
+	if (load_inventory(c, st, ks, ns, name) != SOTTO_OK) {
+		sotto_error_set(&e, SOTTO_E_KUBE_API, "cannot read the "
+		    "inventory");
+		fail(&out, "ReconciliationFailed", &e);
+		goto done;
+	}
+	if (source_of(&r.gr, c, docs, ks, ns, &e) != SOTTO_OK ||
+	    fetch_source(&r.src, c, r.gr, ns, &e) != SOTTO_OK) {
+		fail(&out, "ArtifactFailed", &e);
+		goto done;
+	}
+	snprintf(out.attempted, sizeof(out.attempted), "%s", r.src.revision);
+	if (strcmp(st->revision, r.src.revision) != 0) {
+		struct outcome start = out;
+
+		start.ready = "Unknown";
+		start.reason = "Progressing";
+		start.reconciling = true;
+		snprintf(start.msg, sizeof(start.msg), "Reconciliation in "
+		    "progress");
+		write_status(c, ks, st, &start, st->inventory);
+	}
+	apply_opts(&ao, c, ks, ns, name, r.src.revision);
+	if (build(c, &r, ks, ns, &ao, &out, &e) != SOTTO_OK) {
+		fail(&out, "BuildFailed", &e);
+		goto done;
+	}
+	if (deploy(c, &r, st, ks, &ao, &inv, &out, &e) != SOTTO_OK) {
+		if (e.code == SOTTO_E_INTERRUPTED)
+			goto stopped;
+		if (out.reason[0] == 'P' || out.reason[0] == 'H') {
+			/* applied, but prune/health failed */
+			json_decref(st->inventory);
+			st->inventory = json_incref(inv);
+		}
+		goto done;
+	}
+	log_changes(&r.set, st->key, r.src.revision);
+	json_decref(st->inventory);
+	st->inventory = json_incref(inv);
+	snprintf(st->revision, sizeof(st->revision), "%s", r.src.revision);
+	snprintf(out.applied, sizeof(out.applied), "%s", r.src.revision);
+	snprintf(out.msg, sizeof(out.msg), "Applied revision: %s",
+	    r.src.revision);
+done:
+	st->ready = strcmp(out.ready, "True") == 0;
+	if (!st->ready)
+		klog("error", st->key, out.attempted, "%s: %s", out.reason,
+		    out.msg);
+	else
+		klog("info", st->key, out.applied, "%s", out.msg);
+	write_status(c, ks, st, &out, st->inventory);
+stopped:
+	json_decref(inv);
+	json_decref(r.gr);
+	kset_free(&r.set);
+	sotto_age_idlist_free(&r.ids);
+	sotto_buf_release(&r.rendered);
+	if (e.code == SOTTO_E_INTERRUPTED) {
+		klog("info", st->key, out.attempted, "stopped after the current "
+		    "object");
+		return SOTTO_E_INTERRUPTED;
+	}
+	return st->ready ? SOTTO_OK : SOTTO_E_RECONCILE;
+}
+
+/* ---- a pass over every Kustomization ------------------------------------ */
+
+static sotto_err
+load_local(json_t **out, const char *path, struct sotto_error *e)
+{
+	struct sotto_buf src = SOTTO_BUF_INIT;
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_doc *doc = NULL;
+	json_t *arr;
+	size_t i;
+	sotto_err rc;
+
+	*out = NULL;
+	if ((rc = sotto_io_read_file(&src, path, (size_t)4 << 20, e)) !=
+	    SOTTO_OK)
+		return sotto_error_prefix(e, "cannot read config");
+	rc = sotto_store_yaml.parse(&doc, src.data, src.len, path, &lim, e);
+	sotto_buf_release(&src);
+	if (rc != SOTTO_OK)
+		return rc;
+	arr = json_array();
+	for (i = 0; arr != NULL && i < doc->n; i++) {
+		json_t *j;
+
+		if (doc->branches[i] == NULL || doc->branches[i]->n == 0)
+			continue;
+		j = kjson_from_tree(doc->branches[i]);
+		if (j != NULL && kjson_get(j, "metadata") != NULL &&
+		    kjson_str(j, "metadata.namespace") == NULL)
+			json_object_set_new(json_object_get(j, "metadata"),
+			    "namespace", json_string("default"));
+		json_array_append_new(arr, j);
+	}
+	sotto_tree_doc_free(doc);
+	if (arr == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	*out = arr;
+	return SOTTO_OK;
+}
+
+static sotto_err
+list_kustomizations(json_t **out, struct rctx *c, struct sotto_error *e)
+{
+	char path[600];
+	json_t *l = NULL;
+	sotto_err rc;
+
+	if (c->o->watch_namespace != NULL)
+		snprintf(path, sizeof(path), KS_API "/namespaces/%s/"
+		    "kustomizations", c->o->watch_namespace);
+	else
+		snprintf(path, sizeof(path), KS_API "/kustomizations");
+	if ((rc = get_object(&l, c, path, e)) != SOTTO_OK)
+		return rc;
+	*out = json_incref(json_object_get(l, "items"));
+	json_decref(l);
+	return *out ? SOTTO_OK : sotto_error_set(e, SOTTO_E_KUBE_API,
+	    "kustomization list has no items");
+}
+
+static bool
+is_ks(const json_t *d)
+{
+	const char *k = kjson_str(d, "kind");
+
+	return k != NULL && strcmp(k, "Kustomization") == 0 && kjson_str(d,
+	    "apiVersion") && strncmp(kjson_str(d, "apiVersion"),
+	    "kustomize.toolkit.fluxcd.io/", 28) == 0;
+}
+
+/* One pass: every Kustomization once, dependencies first. */
+static sotto_err
+run_pass(struct rctx *c, double *interval, struct sotto_error *e)
+{
+	json_t *docs = NULL, *items = NULL, *ks;
+	size_t i, progress, nks = 0;
+	bool force = false;
+	sotto_err rc, worst = SOTTO_OK;
+
+	if (c->o->config_file != NULL) {
+		if ((rc = load_local(&docs, c->o->config_file, e)) != SOTTO_OK)
+			return rc;
+		items = json_incref(docs);
+	} else if ((rc = list_kustomizations(&items, c, e)) != SOTTO_OK) {
+		return rc;
+	}
+	if (c->disc.n == 0 && (rc = kdisc_load(&c->disc, c->k, e)) !=
+	    SOTTO_OK)
+		goto out;
+	for (i = 0; i < c->nst; i++)
+		c->st[i].done = c->st[i].listed = false;
+	json_array_foreach(items, i, ks) {
+		struct ksstate *st;
+
+		if (!is_ks(ks))
+			continue;
+		nks++;
+		st = state_for(c, kjson_str(ks, "metadata.namespace"),
+		    kjson_str(ks, "metadata.name"));
+		if (st == NULL)
+			continue;
+		st->listed = true;
+		if (kduration(kjson_str(ks, "spec.interval")) > 0 &&
+		    kduration(kjson_str(ks, "spec.interval")) < *interval)
+			*interval = kduration(kjson_str(ks, "spec.interval"));
+	}
+	for (;;) {
+		size_t remaining = 0;
+
+		progress = 0;
+		json_array_foreach(items, i, ks) {
+			struct ksstate *st;
+			const char *ns = kjson_str(ks, "metadata.namespace");
+
+			if (!is_ks(ks) || ns == NULL || !kjson_str(ks,
+			    "metadata.name") || stopping(c))
+				continue;
+			st = state_for(c, ns, kjson_str(ks, "metadata.name"));
+			if (st == NULL || st->done)
+				continue;
+			if (!force && !deps_done(c, ks, ns)) {
+				remaining++;
+				continue;
+			}
+			rc = reconcile_ks(c, docs, ks, st);
+			st->done = true;
+			progress++;
+			pthread_mutex_lock(&c->m.mu);
+			c->m.applied++;
+			if (rc == SOTTO_E_RECONCILE)
+				c->m.failures++;
+			pthread_mutex_unlock(&c->m.mu);
+			if (rc == SOTTO_E_INTERRUPTED)
+				goto out;
+			if (rc != SOTTO_OK)
+				worst = rc;
+		}
+		if (remaining == 0 || stopping(c))
+			break;
+		force = progress == 0;	/* a cycle: let them fail */
+	}
+	rc = worst;
+	if (rc != SOTTO_OK)
+		sotto_error_set(e, rc, "one or more Kustomizations failed");
+out:
+	json_decref(items);
+	json_decref(docs);
+	return rc;
+}
+
+/* ---- leader election ------------------------------------------------------ */
+
+static double
+parse_time(const char *s)
+{
+	struct tm tm;
+	const char *rest;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	return (double)timegm(&tm) + (rest[0] == '.' ? strtod(rest, NULL) : 0);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Create, renew or take over the Lease; true when we hold it. */
+static bool
+lease_try(struct rctx *c, bool release)
+{
+	const char *ns = c->o->lease_namespace, *name = c->o->lease_name;
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	char path[600], ts[48];
+	json_t *l = NULL, *spec;
+	char *body = NULL;
+	bool held = false, create;
+	const char *holder;
+	int trans;
+
+	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/"
+	    "%s/leases/%s", ns, name);
+	if (sotto_kube_request(c->k, &r, "GET", path, NULL, NULL, 0, &e) !=
+	    SOTTO_OK)
+		goto out;
+	create = r.status == 404;
+	if (!create && (r.status != 200 || (l = json_loadb((char *)
+	    r.body.data, r.body.len, 0, NULL)) == NULL))
+		goto out;
+	know(ts, sizeof(ts), true);
+	if (create)
+		l = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "apiVersion",
+		    "coordination.k8s.io/v1", "kind", "Lease", "metadata",
+		    "name", name, "namespace", ns, "spec");
+	spec = json_object_get(l, "spec");
+	holder = kjson_str(spec, "holderIdentity");
+	trans = (int)json_integer_value(json_object_get(spec,
+	    "leaseTransitions"));
+	if (holder != NULL && holder[0] != '\0' && strcmp(holder,
+	    c->identity) != 0 && parse_time(kjson_str(spec, "renewTime")) +
+	    (double)json_integer_value(json_object_get(spec,
+	    "leaseDurationSeconds")) > now_s())
+		goto out;	/* someone else holds a live lease */
+	if (release && (holder == NULL || strcmp(holder, c->identity) != 0))
+		goto out;
+	if (holder == NULL || strcmp(holder, c->identity) != 0) {
+		json_object_set_new(spec, "acquireTime", json_string(ts));
+		json_object_set_new(spec, "leaseTransitions",
+		    json_integer(create ? 0 : trans + 1));
+	}
+	json_object_set_new(spec, "holderIdentity", json_string(release ? "" :
+	    c->identity));
+	json_object_set_new(spec, "leaseDurationSeconds", json_integer(release
+	    ? 1 : (json_int_t)c->o->lease_seconds));
+	json_object_set_new(spec, "renewTime", json_string(ts));
+	body = json_dumps(l, JSON_COMPACT);
+	if (create)
+		path[strlen(path) - strlen(name) - 1] = '\0';
+	if (body == NULL || sotto_kube_request(c->k, &r, create ? "POST" :
+	    "PUT", path, "application/json", body, strlen(body), &e) !=
+	    SOTTO_OK)
+		goto out;
+	held = !release && (r.status == 200 || r.status == 201);
+out:
+	if (held != c->leader && !release)
+		klog("info", NULL, NULL, held ? "acquired lease %s/%s" :
+		    "lease %s/%s is held by another replica", ns, name);
+	free(body);
+	json_decref(l);
+	sotto_kube_resp_release(&r);
+	return held;
+}
+
+/* ---- /healthz, /readyz, /metrics ------------------------------------------- */
+
+static void
+serve_one(struct rctx *c, int fd)
+{
+	char req[1024], body[2048], head[256];
+	ssize_t n = read(fd, req, sizeof(req) - 1);
+	int code = 200;
+	struct metrics *m = &c->m;
+
+	if (n <= 0)
+		return;
+	req[n] = '\0';
+	pthread_mutex_lock(&m->mu);
+	if (strncmp(req, "GET /healthz", 12) == 0) {
+		snprintf(body, sizeof(body), "ok\n");
+	} else if (strncmp(req, "GET /readyz", 11) == 0) {
+		code = m->ready ? 200 : 503;
+		snprintf(body, sizeof(body), m->ready ? "ok\n" : "not ready\n");
+	} else if (strncmp(req, "GET /metrics", 12) == 0) {
+		snprintf(body, sizeof(body),
+		    "# TYPE sotto_reconcile_passes_total counter\n"
+		    "sotto_reconcile_passes_total %lu\n"
+		    "# TYPE sotto_reconcile_total counter\n"
+		    "sotto_reconcile_total %lu\n"
+		    "# TYPE sotto_reconcile_failures_total counter\n"
+		    "sotto_reconcile_failures_total %lu\n"
+		    "# TYPE sotto_reconcile_last_duration_seconds gauge\n"
+		    "sotto_reconcile_last_duration_seconds %.6f\n"
+		    "# TYPE sotto_api_requests_total counter\n"
+		    "sotto_api_requests_total %lu\n"
+		    "# TYPE sotto_leader gauge\nsotto_leader %d\n",
+		    m->passes, m->applied, m->failures, m->last_seconds,
+		    m->requests, m->leader ? 1 : 0);
+	} else {
+		code = 404;
+		snprintf(body, sizeof(body), "not found\n");
+	}
+	pthread_mutex_unlock(&m->mu);
+	snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: text/"
+	    "plain; version=0.0.4\r\nContent-Length: %zu\r\nConnection: "
+	    "close\r\n\r\n", code, code == 200 ? "OK" : code == 503 ?
+	    "Service Unavailable" : "Not Found", strlen(body));
+	if (sotto_io_write_all(fd, head, strlen(head)) == SOTTO_OK)
+		(void)sotto_io_write_all(fd, body, strlen(body));
+}
+
+static void *
+health_main(void *arg)
+{
+	struct rctx *c = arg;
+	struct pollfd p;
+	int fd;
+
+	p.fd = c->listen_fd;
+	p.events = POLLIN;
+	while (!c->health_stop) {
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		if ((fd = accept(c->listen_fd, NULL, NULL)) < 0)
+			continue;
+		serve_one(c, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static sotto_err
+health_start(struct rctx *c, const char *addr, struct sotto_error *e)
+{
+	struct sockaddr_in sa;
+	char host[64];
+	const char *colon = strrchr(addr, ':');
+	int one = 1;
+
+	c->listen_fd = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - addr) : 0,
+	    addr);
+	sa.sin_port = htons((uint16_t)strtoul(colon ? colon + 1 : addr, NULL,
+	    10));
+	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1)
+		return sotto_error_set(e, SOTTO_E_USAGE, "--health-addr '%s': "
+		    "want HOST:PORT (IPv4)", addr);
+	if ((c->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
+	    || setsockopt(c->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) != 0 || bind(c->listen_fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) != 0 || listen(c->listen_fd, 16) != 0) {
+		if (c->listen_fd >= 0)
+			close(c->listen_fd);
+		c->listen_fd = -1;
+		return sotto_error_set(e, SOTTO_E_IO, "cannot listen on '%s': "
+		    "%s", addr, strerror(errno));
+	}
+	if (pthread_create(&c->health, NULL, health_main, c) != 0) {
+		close(c->listen_fd);
+		c->listen_fd = -1;
+		return sotto_error_set(e, SOTTO_E_IO, "cannot start the health "
+		    "server thread");
+	}
+	return SOTTO_OK;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static void
+sleep_interruptible(struct rctx *c, double secs)
+{
+	double end = now_s() + secs, renew = now_s() + c->o->lease_seconds / 3;
+
+	while (!stopping(c) && now_s() < end) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		if (c->o->lease_namespace != NULL && c->leader && now_s() >
+		    renew) {
+			c->leader = lease_try(c, false);
+			renew = now_s() + c->o->lease_seconds / 3;
+			if (!c->leader)
+				return;
+		}
+	}
+}
+
+static sotto_err
+setup(struct rctx *c, const struct sotto_reconcile_opts *o,
+    struct sotto_error *e)
+{
+	struct sotto_kube_config cfg;
+	char host[128] = "sotto", ua[512];
+	sotto_err rc;
+
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->listen_fd = -1;
+	pthread_mutex_init(&c->m.mu, NULL);
+	if ((c->st = calloc(MAX_KS, sizeof(*c->st))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if ((rc = sotto_kube_config_load(&cfg, o->kubeconfig, o->context, e))
+	    != SOTTO_OK)
+		return rc;
+	c->default_ns = strdup(cfg.namespace ? cfg.namespace : "default");
+	rc = sotto_kube_open(&c->k, &cfg, e);
+	sotto_kube_config_free(&cfg);
+	if (rc != SOTTO_OK)
+		return rc;
+	gethostname(host, sizeof(host) - 1);
+	if (o->identity != NULL)
+		snprintf(c->identity, sizeof(c->identity), "%s", o->identity);
+	else
+		snprintf(c->identity, sizeof(c->identity), "%s_%ld", host,
+		    (long)getpid());
+	snprintf(ua, sizeof(ua), "sotto-reconcile (%s)", c->identity);
+	sotto_kube_set_user_agent(c->k, ua);
+	if (o->health_addr != NULL)
+		return health_start(c, o->health_addr, e);
+	return SOTTO_OK;
+}
+
+static void
+teardown(struct rctx *c)
+{
+	size_t i;
+
+	if (c->listen_fd >= 0) {
+		c->health_stop = 1;
+		pthread_join(c->health, NULL);
+		close(c->listen_fd);
+	}
+	if (c->leader && c->k != NULL)
+		lease_try(c, true);
+	for (i = 0; c->st != NULL && i < c->nst; i++) {
+		json_decref(c->st[i].inventory);
+		json_decref(c->st[i].status);
+	}
+	free(c->st);
+	kdisc_free(&c->disc);
+	sotto_kube_close(c->k);
+	free(c->default_ns);
+	pthread_mutex_destroy(&c->m.mu);
+}
+
+sotto_err
+sotto_reconcile_run(const struct sotto_reconcile_opts *o,
+    struct sotto_error *e)
+{
+	struct rctx c;
+	sotto_err rc;
+	double interval, t0;
+	unsigned long req0;
+
+	if ((rc = setup(&c, o, e)) != SOTTO_OK)
+		goto out;
+	klog("info", NULL, NULL, "reconciler started (%s mode, field manager "
+	    "%s)", o->config_file ? "local" : "cluster", o->field_manager);
+	while (!stopping(&c)) {
+		interval = o->interval_override > 0 ? o->interval_override :
+		    600;
+		if (o->lease_namespace != NULL) {
+			c.leader = lease_try(&c, false);
+			pthread_mutex_lock(&c.m.mu);
+			c.m.leader = c.leader;
+			c.m.ready = true;
+			pthread_mutex_unlock(&c.m.mu);
+			if (!c.leader) {
+				if (o->once)
+					break;
+				sleep_interruptible(&c, o->lease_seconds / 3);
+				continue;
+			}
+		}
+		t0 = now_s();
+		req0 = sotto_kube_request_count(c.k);
+		sotto_error_clear(e);
+		rc = run_pass(&c, &interval, e);
+		malloc_trim(0);	/* give the pass's peak back between passes */
+		if (o->interval_override > 0)
+			interval = o->interval_override;
+		pthread_mutex_lock(&c.m.mu);
+		c.m.passes++;
+		c.m.ready = true;
+		c.m.last_seconds = now_s() - t0;
+		c.m.requests = sotto_kube_request_count(c.k);
+		pthread_mutex_unlock(&c.m.mu);
+		klog("info", NULL, NULL, "pass finished in %.3f s with %lu API "
+		    "requests", now_s() - t0, sotto_kube_request_count(c.k) -
+		    req0);
+		if (rc != SOTTO_OK && rc != SOTTO_E_RECONCILE &&
+		    rc != SOTTO_E_INTERRUPTED)
+			klog("error", NULL, NULL, "%s", e->msg);
+		if (o->once || rc == SOTTO_E_INTERRUPTED)
+			break;
+		sleep_interruptible(&c, interval);
+	}
+	if (stopping(&c)) {
+		klog("info", NULL, NULL, "stopping on signal");
+		rc = SOTTO_OK;
+		sotto_error_clear(e);
+	}
+out:
+	teardown(&c);
+	return rc;
+}

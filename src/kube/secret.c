@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Age identities from a Kubernetes Secret, Flux's way: every `*.agekey`
+ * data entry is an identity file (spec in-cluster.md §3).  The key text is
+ * parsed by crypto/age.c; this file only fetches, classifies and wipes.
+ */
+#include "sotto/kube.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/b64.h"
+
+static bool
+ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Wipes a jansson string in place (it held base64 of a key). */
+static void
+wipe_json_string(json_t *v)
+{
+	if (json_is_string(v))
+		sodium_memzero((char *)json_string_value(v),
+		    json_string_length(v));
+}
+
+static sotto_err
+import_entry(struct sotto_age_idlist *ids, json_t *v, const char *entry,
+    const char *ns, const char *name, struct sotto_error *e)
+{
+	struct sotto_buf key = SOTTO_BUF_SECRET_INIT;
+	const char *s = json_string_value(v);
+	size_t n = s ? json_string_length(v) : 0, got = 0;
+	struct sotto_error pe = { SOTTO_OK, "" };
+	sotto_err rc = SOTTO_OK;
+
+	if (s == NULL || sotto_buf_grow(&key, SOTTO_B64_DECODED_MAX(n)) !=
+	    SOTTO_OK || !sotto_b64_decode(key.data, &got, s, n, true)) {
+		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
+		    "'%s' data from sops decryption Secret '%s/%s': invalid "
+		    "base64", entry, ns, name);
+		goto out;
+	}
+	key.len = got;
+	if (sotto_age_identities_parse(ids, key.data, key.len, entry, NULL,
+	    NULL, &pe) != SOTTO_OK)
+		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
+		    "'%s' data from sops decryption Secret '%s/%s': %s", entry,
+		    ns, name, pe.msg);
+out:
+	sotto_buf_release(&key);
+	sodium_memzero(&pe, sizeof(pe));
+	return rc;
+}
+
+static sotto_err
+import_all(struct sotto_age_idlist *ids, json_t *data, const char *ns,
+    const char *name, struct sotto_buf *report, struct sotto_error *e)
+{
+	const char **keys = NULL, *k;
+	size_t n = 0, i, found = 0;
+	json_t *v;
+	sotto_err rc = SOTTO_OK;
+
+	if (json_is_object(data) && (keys = calloc(json_object_size(data) + 1,
+	    sizeof(*keys))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if (keys != NULL)
+		json_object_foreach(data, k, v)
+			keys[n++] = k;
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n && rc == SOTTO_OK; i++) {
+		if (ends_with(keys[i], ".agekey")) {
+			rc = import_entry(ids, json_object_get(data, keys[i]),
+			    keys[i], ns, name, e);
+			found++;
+		} else if (report != NULL && (ends_with(keys[i], ".asc") ||
+		    strncmp(keys[i], "sops.", 5) == 0)) {
+			sotto_buf_addf(report, "%s/%s: entry '%s' ignored "
+			    "(not an age key)\n", ns, name, keys[i]);
+		}
+	}
+	if (rc == SOTTO_OK && found == 0)
+		rc = sotto_error_set(e, SOTTO_E_NO_KEY, "decryption Secret "
+		    "'%s/%s' has no '*.agekey' entries", ns, name);
+	if (rc == SOTTO_OK && report != NULL)
+		sotto_buf_addf(report, "Secret %s/%s: %zu age key entries\n",
+		    ns, name, found);
+	free(keys);
+	return rc;
+}
+
+sotto_err
+sotto_kube_secret_identities(struct sotto_age_idlist *ids,
+    struct sotto_kube *k, const char *ns, const char *name,
+    struct sotto_buf *report, struct sotto_error *e)
+{
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	struct sotto_error pe = { SOTTO_OK, "" };
+	json_t *j = NULL, *data, *v;
+	const char *key;
+	sotto_err rc;
+
+	if (sotto_buf_addf(&path, "/api/v1/namespaces/%s/secrets/%s", ns,
+	    name) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if ((rc = sotto_kube_request(k, &r, "GET", (char *)path.data, NULL,
+	    NULL, 0, e)) != SOTTO_OK) {
+		sotto_error_prefix(e, "cannot get sops decryption Secret "
+		    "'%s/%s'", ns, name);
+		goto out;
+	}
+	if (r.status == 404) {
+		rc = sotto_error_set(e, SOTTO_E_KUBE_NOTFOUND, "decryption "
+		    "Secret '%s/%s' not found", ns, name);
+		goto out;
+	}
+	if (r.status != 200) {
+		sotto_kube_status_error(&pe, &r, "GET");
+		rc = sotto_error_set(e, pe.code, "cannot get sops decryption "
+		    "Secret '%s/%s': HTTP %ld %s", ns, name, r.status,
+		    pe.msg + 4);
+		goto out;
+	}
+	j = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
+	if (!json_is_object(j)) {
+		rc = sotto_error_set(e, SOTTO_E_KUBE_API, "cannot get sops "
+		    "decryption Secret '%s/%s': response is not JSON", ns,
+		    name);
+		goto out;
+	}
+	data = json_object_get(j, "data");
+	rc = import_all(ids, data, ns, name, report, e);
+	json_object_foreach(data, key, v)
+		wipe_json_string(v);
+out:
+	json_decref(j);
+	sotto_kube_resp_release(&r);
+	sotto_buf_release(&path);
+	return rc;
+}
+
+sotto_err
+sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
+    const char *kubeconfig, const char *ns_name, struct sotto_error *e)
+{
+	struct sotto_kube_config c;
+	struct sotto_kube *k = NULL;
+	const char *slash = strchr(ns_name, '/');
+	char *ns = NULL;
+	sotto_err rc;
+
+	if ((rc = sotto_kube_config_load(&c, kubeconfig, NULL, e)) !=
+	    SOTTO_OK)
+		return rc;
+	ns = slash ? strndup(ns_name, (size_t)(slash - ns_name)) :
+	    strdup(c.namespace);
+	if (ns == NULL) {
+		rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (ns[0] == '\0' || (slash ? slash[1] : ns_name[0]) == '\0') {
+		rc = sotto_error_set(e, SOTTO_E_USAGE, "--key-secret wants "
+		    "NAMESPACE/NAME, got '%s'", ns_name);
+		goto out;
+	}
+	if ((rc = sotto_kube_open(&k, &c, e)) != SOTTO_OK)
+		goto out;
+	rc = sotto_kube_secret_identities(ids, k, ns, slash ? slash + 1 :
+	    ns_name, NULL, e);
+out:
+	sotto_kube_close(k);
+	sotto_kube_config_free(&c);
+	free(ns);
+	return rc;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The end of a render: the ciphertext check (spec in-cluster.md §5.5,
+ * §6.3), kustomize's legacy order and the YAML stream, keys sorted and
+ * indented as `kubectl kustomize` prints them.
+ */
+#include "render/rint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sotto/store.h"
+
+/* kustomize api/resid gvk.go: orderFirst and orderLast (v5). */
+static const char *const order_first[] = {
+	"Namespace", "ResourceQuota", "StorageClass",
+	"CustomResourceDefinition", "ServiceAccount", "PodSecurityPolicy",
+	"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+	"ConfigMap", "Secret", "Endpoints", "Service", "LimitRange",
+	"PriorityClass", "PersistentVolume", "PersistentVolumeClaim",
+	"Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget", NULL
+};
+static const char *const order_last[] = {
+	"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", NULL
+};
+
+static int
+kind_rank(const char *k)
+{
+	int i, nf = 0;
+
+	for (i = 0; order_first[i] != NULL; i++)
+		nf++;
+	for (i = 0; order_first[i] != NULL; i++)
+		if (strcmp(k, order_first[i]) == 0)
+			return i - nf;
+	for (i = 0; order_last[i] != NULL; i++)
+		if (strcmp(k, order_last[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* Writes "group_version_kind" with kustomize's ~G/~V/~K for empty parts. */
+static void
+gvk_string(char *out, size_t cap, const struct robj *o)
+{
+	const char *av = robj_apiversion(o), *k = robj_kind(o);
+	const char *slash = strchr(av, '/');
+
+	if (slash != NULL)
+		snprintf(out, cap, "%.*s_%s_%s", (int)(slash - av), av,
+		    slash[1] ? slash + 1 : "~V", *k ? k : "~K");
+	else
+		snprintf(out, cap, "~G_%s_%s", *av ? av : "~V", *k ? k : "~K");
+}
+
+static int
+obj_cmp(const void *a, const void *b)
+{
+	const struct robj *x = a, *y = b;
+	char gx[512], gy[512];
+	const char *nx, *ny;
+	int rx = kind_rank(robj_kind(x)), ry = kind_rank(robj_kind(y)), c;
+
+	gvk_string(gx, sizeof(gx), x);
+	gvk_string(gy, sizeof(gy), y);
+	if (strcmp(gx, gy) != 0) {
+		if (rx != ry)
+			return rx < ry ? -1 : 1;
+		return strcmp(gx, gy);
+	}
+	/* same GVK: namespace (empty sorts as "~X", last), then name */
+	nx = robj_ns(x) ? robj_ns(x) : "~X";
+	ny = robj_ns(y) ? robj_ns(y) : "~X";
+	if ((c = strcmp(nx, ny)) != 0)
+		return c;
+	return strcmp(robj_name(x), robj_name(y));
+}
+
+void
+ro_sort(struct rlist *l)
+{
+	size_t i, j;
+
+	/* insertion sort: stable, and lists are small */
+	for (i = 1; i < l->n; i++) {
+		struct robj t = l->v[i];
+
+		for (j = i; j > 0 && obj_cmp(&l->v[j - 1], &t) > 0; j--)
+			l->v[j] = l->v[j - 1];
+		l->v[j] = t;
+	}
+}
+
+/* Every object has apiVersion, kind, name; nothing encrypted is left. */
+sotto_err
+ro_check(struct rlist *l, struct sotto_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		struct robj *o = &l->v[i];
+
+		if (*robj_apiversion(o) == '\0' || *robj_kind(o) == '\0' ||
+		    *robj_name(o) == '\0')
+			return sotto_error_set(e, SOTTO_E_PARSE, "failed to "
+			    "decode Kubernetes apiVersion, kind and name from: "
+			    "'%s' object %zu", o->origin ? o->origin : "?", i);
+		if (rn_get(o->n, "sops") != NULL || rn_contains_marker(o->n))
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
+			    "%s/%s/%s is SOPS encrypted, configuring decryption "
+			    "is required for this secret to be reconciled",
+			    robj_kind(o), robj_ns(o) ? robj_ns(o) : "",
+			    robj_name(o));
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+redact(struct sotto_node *obj)
+{
+	static const char *const keys[] = { "data", "stringData", NULL };
+	struct sotto_node *m;
+	size_t i, k;
+
+	for (k = 0; keys[k] != NULL; k++) {
+		if ((m = rn_get(obj, keys[k])) == NULL ||
+		    m->kind != SOTTO_NODE_MAP)
+			continue;
+		for (i = 0; i < m->n; i++) {
+			if (m->items[i].val == NULL ||
+			    m->items[i].val->kind != SOTTO_NODE_SCALAR)
+				continue;
+			if (sotto_tree_set_text(m->items[i].val, SOTTO_T_STR,
+			    "<redacted>", 10) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		}
+	}
+	return SOTTO_OK;
+}
+
+sotto_err
+ro_emit(struct sotto_buf *out, struct rlist *l, bool red,
+    struct sotto_error *e)
+{
+	struct sotto_doc *d = sotto_tree_doc_new("render");
+	struct sotto_emit_opts eo = { 2 };
+	sotto_err err = SOTTO_OK;
+	size_t i;
+
+	if (d == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	d->secret = true;
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		struct sotto_node *c = rn_sorted_clone(l->v[i].n);
+
+		if (c != NULL && red && strcmp(robj_kind(&l->v[i]), "Secret") ==
+		    0 && redact(c) != SOTTO_OK) {
+			sotto_tree_node_free(c, true);
+			c = NULL;
+		}
+		if (c == NULL || sotto_tree_doc_add(d, c) != SOTTO_OK) {
+			sotto_tree_node_free(c, true);
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		}
+	}
+	if (err == SOTTO_OK && d->n > 0)
+		err = sotto_store_yaml.emit(out, d, NULL, &eo, e);
+	sotto_tree_doc_free(d);
+	return err;
+}

@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Patches: strategic merge (maps merge, null deletes, `$patch: delete` and
+ * `replace`, lists of containers, env, volumes, ports... merged by their
+ * merge key as the built-in Kubernetes types declare it) and JSON 6902
+ * (add, remove, replace, move, copy, test).  Targets select by group,
+ * version, kind, name, namespace (anchored regular expressions, as in
+ * kustomize) and simple label and annotation selectors.  A patch file
+ * that is a sops document is decrypted in memory first.
+ */
+#include "render/rint.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sotto/store.h"
+
+static sotto_err
+oom(struct sotto_error *e)
+{
+	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+}
+
+/* ---- strategic merge ---- */
+
+static const char *
+merge_key(const char *field, const struct sotto_node *patchseq)
+{
+	size_t i;
+
+	if (field == NULL)
+		return NULL;
+	if (strcmp(field, "containers") == 0 ||
+	    strcmp(field, "initContainers") == 0 ||
+	    strcmp(field, "ephemeralContainers") == 0 ||
+	    strcmp(field, "env") == 0 || strcmp(field, "volumes") == 0 ||
+	    strcmp(field, "imagePullSecrets") == 0)
+		return "name";
+	if (strcmp(field, "volumeMounts") == 0)
+		return "mountPath";
+	if (strcmp(field, "volumeDevices") == 0)
+		return "devicePath";
+	if (strcmp(field, "ports") == 0) {
+		for (i = 0; i < patchseq->n; i++)
+			if (rn_get(patchseq->items[i].val, "containerPort"))
+				return "containerPort";
+		return "port";
+	}
+	return NULL;
+}
+
+static struct sotto_node *
+find_item(const struct sotto_node *seq, const char *key, const char *val,
+    size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < seq->n; i++) {
+		const char *v = rn_str(seq->items[i].val, key);
+
+		if (v != NULL && strcmp(v, val) == 0) {
+			*at = i;
+			return seq->items[i].val;
+		}
+	}
+	return NULL;
+}
+
+static void
+seq_remove(struct sotto_node *seq, size_t i)
+{
+	sotto_tree_node_free(seq->items[i].val, true);
+	memmove(&seq->items[i], &seq->items[i + 1],
+	    (seq->n - i - 1) * sizeof(seq->items[0]));
+	seq->n--;
+}
+
+static sotto_err smp_map(struct sotto_node *dst, const struct sotto_node *p,
+    const char *path, struct sotto_error *e);
+
+static sotto_err
+smp_list(struct sotto_node *dst, const struct sotto_node *p, const char *key,
+    const char *path, struct sotto_error *e)
+{
+	size_t i, at, ins = 0;
+	sotto_err err;
+
+	/* new items go first, in patch order, as kustomize's merge does */
+	for (i = 0; i < p->n; i++) {
+		const struct sotto_node *it = p->items[i].val;
+		const char *kv = rn_str(it, key), *dir = rn_str(it, "$patch");
+		struct sotto_node *cur;
+
+		if (kv == NULL)
+			continue;
+		cur = find_item(dst, key, kv, &at);
+		if (dir != NULL && strcmp(dir, "delete") == 0) {
+			if (cur != NULL)
+				seq_remove(dst, at);
+			continue;
+		}
+		if (cur != NULL) {
+			if ((err = smp_map(cur, it, path, e)) != SOTTO_OK)
+				return err;
+			continue;
+		}
+		if ((cur = sotto_tree_new_map()) == NULL ||
+		    sotto_tree_seq_add(dst, cur) != SOTTO_OK) {
+			sotto_tree_node_free(cur, true);
+			return oom(e);
+		}
+		memmove(&dst->items[ins + 1], &dst->items[ins],
+		    (dst->n - 1 - ins) * sizeof(dst->items[0]));
+		dst->items[ins].key = NULL;
+		dst->items[ins++].val = cur;
+		if ((err = smp_map(cur, it, path, e)) != SOTTO_OK)
+			return err;
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+smp_map(struct sotto_node *dst, const struct sotto_node *p, const char *path,
+    struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err;
+	const char *dir = rn_str(p, "$patch");
+
+	if (dir != NULL && strcmp(dir, "replace") == 0) {
+		while (dst->n > 0) {
+			free(dst->items[dst->n - 1].key);
+			sotto_tree_node_free(dst->items[dst->n - 1].val, true);
+			dst->n--;
+		}
+	}
+	for (i = 0; i < p->n; i++) {
+		const char *k = p->items[i].key;
+		const struct sotto_node *pv = p->items[i].val;
+		struct sotto_node *dv;
+		const char *mk;
+
+		if (k == NULL || k[0] == '$')
+			continue;
+		dv = rn_get(dst, k);
+		if (pv == NULL || (pv->kind == SOTTO_NODE_SCALAR &&
+		    pv->type == SOTTO_T_NULL)) {
+			rn_del(dst, k);
+			continue;
+		}
+		if (dv != NULL && dv->kind == SOTTO_NODE_MAP &&
+		    pv->kind == SOTTO_NODE_MAP) {
+			if ((err = smp_map(dv, pv, path, e)) != SOTTO_OK)
+				return err;
+			continue;
+		}
+		if (dv != NULL && dv->kind == SOTTO_NODE_SEQ &&
+		    pv->kind == SOTTO_NODE_SEQ &&
+		    (mk = merge_key(k, pv)) != NULL) {
+			if ((err = smp_list(dv, pv, mk, path, e)) != SOTTO_OK)
+				return err;
+			continue;
+		}
+		if (pv->kind == SOTTO_NODE_MAP) {
+			/* new map: strip directives by merging into empty */
+			struct sotto_node *nm = sotto_tree_new_map();
+
+			if (nm == NULL || (err = smp_map(nm, pv, path, e)) !=
+			    SOTTO_OK) {
+				sotto_tree_node_free(nm, true);
+				return nm ? err : oom(e);
+			}
+			if (rn_set(dst, k, nm) != SOTTO_OK)
+				return oom(e);
+			continue;
+		}
+		if (rn_set(dst, k, sotto_tree_clone(pv)) != SOTTO_OK)
+			return oom(e);
+	}
+	return SOTTO_OK;
+}
+
+sotto_err
+rp_smp(struct sotto_node *dst, const struct sotto_node *patch,
+    const char *path, struct sotto_error *e)
+{
+	return smp_map(dst, patch, path, e);
+}
+
+/* ---- JSON 6902 ---- */
+
+static sotto_err
+ptr_parse(char ***segs, size_t *n, const char *p, struct sotto_error *e)
+{
+	size_t cap = 0, i, j;
+	const char *s;
+
+	*segs = NULL;
+	*n = 0;
+	if (*p == '\0')
+		return SOTTO_OK;
+	if (*p != '/')
+		return sotto_error_set(e, SOTTO_E_PARSE, "json patch path "
+		    "'%.80s' must start with '/'", p);
+	while (*p == '/') {
+		char *seg, **ns;
+
+		p++;
+		s = strchr(p, '/');
+		j = s ? (size_t)(s - p) : strlen(p);
+		if ((seg = malloc(j + 1)) == NULL)
+			return oom(e);
+		for (i = 0; j > 0 && p < (s ? s : p + j); ) {
+			if (p[0] == '~' && p[1] == '1') {
+				seg[i++] = '/';
+				p += 2;
+			} else if (p[0] == '~' && p[1] == '0') {
+				seg[i++] = '~';
+				p += 2;
+			} else {
+				seg[i++] = *p++;
+			}
+			if (s == NULL && *p == '\0')
+				break;
+		}
+		seg[i] = '\0';
+		if (*n == cap) {
+			ns = realloc(*segs, (cap = cap ? cap * 2 : 8) *
+			    sizeof(*ns));
+			if (ns == NULL) {
+				free(seg);
+				return oom(e);
+			}
+			*segs = ns;
+		}
+		(*segs)[(*n)++] = seg;
+		if (s == NULL)
+			break;
+		p = s;
+	}
+	return SOTTO_OK;
+}
+
+static void
+segs_free(char **s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+static bool
+seq_index(const struct sotto_node *seq, const char *s, size_t *idx,
+    bool allow_end)
+{
+	char *end;
+	unsigned long v;
+
+	if (strcmp(s, "-") == 0 && allow_end) {
+		*idx = seq->n;
+		return true;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v > seq->n || (!allow_end && v == seq->n))
+		return false;
+	*idx = v;
+	return true;
+}
+
+/* Resolves all but the last segment. */
+static struct sotto_node *
+ptr_parent(struct sotto_node *root, char **segs, size_t n)
+{
+	struct sotto_node *cur = root;
+	size_t i, idx;
+
+	for (i = 0; cur != NULL && i + 1 < n; i++) {
+		if (cur->kind == SOTTO_NODE_MAP)
+			cur = rn_get(cur, segs[i]);
+		else if (cur->kind == SOTTO_NODE_SEQ &&
+		    seq_index(cur, segs[i], &idx, false))
+			cur = cur->items[idx].val;
+		else
+			cur = NULL;
+	}
+	return cur;
+}
+
+static struct sotto_node *
+ptr_get(struct sotto_node *root, char **segs, size_t n)
+{
+	struct sotto_node *par;
+	size_t idx;
+
+	if (n == 0)
+		return root;
+	if ((par = ptr_parent(root, segs, n)) == NULL)
+		return NULL;
+	if (par->kind == SOTTO_NODE_MAP)
+		return rn_get(par, segs[n - 1]);
+	if (par->kind == SOTTO_NODE_SEQ && seq_index(par, segs[n - 1], &idx,
+	    false))
+		return par->items[idx].val;
+	return NULL;
+}
+
+/* Takes ownership of val. */
+static sotto_err
+ptr_add(struct sotto_node *root, char **segs, size_t n,
+    struct sotto_node *val, bool replace, const char *path,
+    struct sotto_error *e)
+{
+	struct sotto_node *par = n ? ptr_parent(root, segs, n) : NULL;
+	size_t idx;
+
+	if (val == NULL)
+		return oom(e);
+	if (par != NULL && par->kind == SOTTO_NODE_MAP) {
+		if (replace && rn_get(par, segs[n - 1]) == NULL)
+			goto missing;
+		return rn_set(par, segs[n - 1], val) == SOTTO_OK ? SOTTO_OK :
+		    oom(e);
+	}
+	if (par != NULL && par->kind == SOTTO_NODE_SEQ &&
+	    seq_index(par, segs[n - 1], &idx, !replace)) {
+		if (replace) {
+			sotto_tree_node_free(par->items[idx].val, true);
+			par->items[idx].val = val;
+			return SOTTO_OK;
+		}
+		if (sotto_tree_seq_add(par, val) != SOTTO_OK) {
+			sotto_tree_node_free(val, true);
+			return oom(e);
+		}
+		memmove(&par->items[idx + 1], &par->items[idx],
+		    (par->n - 1 - idx) * sizeof(par->items[0]));
+		par->items[idx].key = NULL;
+		par->items[idx].val = val;
+		return SOTTO_OK;
+	}
+missing:
+	sotto_tree_node_free(val, true);
+	return sotto_error_set(e, SOTTO_E_NOTFOUND, "json patch: path "
+	    "'%.100s' not found", path);
+}
+
+static sotto_err
+ptr_remove(struct sotto_node *root, char **segs, size_t n, const char *path,
+    struct sotto_error *e)
+{
+	struct sotto_node *par = n ? ptr_parent(root, segs, n) : NULL;
+	size_t idx;
+
+	if (par != NULL && par->kind == SOTTO_NODE_MAP &&
+	    rn_get(par, segs[n - 1]) != NULL) {
+		rn_del(par, segs[n - 1]);
+		return SOTTO_OK;
+	}
+	if (par != NULL && par->kind == SOTTO_NODE_SEQ &&
+	    seq_index(par, segs[n - 1], &idx, false)) {
+		seq_remove(par, idx);
+		return SOTTO_OK;
+	}
+	return sotto_error_set(e, SOTTO_E_NOTFOUND, "json patch: path "
+	    "'%.100s' not found", path);
+}
+
+static sotto_err
+json_op(struct sotto_node *obj, const struct sotto_node *op,
+    struct sotto_error *e)
+{
+	const char *o = rn_str(op, "op"), *path = rn_str(op, "path");
+	const char *from = rn_str(op, "from");
+	const struct sotto_node *val = rn_get(op, "value");
+	char **ps = NULL, **fs = NULL;
+	size_t pn = 0, fn = 0;
+	struct sotto_node *src;
+	sotto_err err;
+
+	if (o == NULL || path == NULL)
+		return sotto_error_set(e, SOTTO_E_PARSE, "json patch "
+		    "operation needs 'op' and 'path'");
+	if ((err = ptr_parse(&ps, &pn, path, e)) != SOTTO_OK ||
+	    (from && (err = ptr_parse(&fs, &fn, from, e)) != SOTTO_OK))
+		goto out;
+	if (strcmp(o, "add") == 0 || strcmp(o, "replace") == 0) {
+		err = ptr_add(obj, ps, pn, sotto_tree_clone(val ? val :
+		    op), strcmp(o, "replace") == 0, path, e);
+	} else if (strcmp(o, "remove") == 0) {
+		err = ptr_remove(obj, ps, pn, path, e);
+	} else if ((strcmp(o, "move") == 0 || strcmp(o, "copy") == 0) &&
+	    from != NULL) {
+		if ((src = ptr_get(obj, fs, fn)) == NULL) {
+			err = sotto_error_set(e, SOTTO_E_NOTFOUND, "json "
+			    "patch: from '%.100s' not found", from);
+			goto out;
+		}
+		src = sotto_tree_clone(src);
+		if (strcmp(o, "move") == 0 &&
+		    (err = ptr_remove(obj, fs, fn, from, e)) != SOTTO_OK) {
+			sotto_tree_node_free(src, true);
+			goto out;
+		}
+		err = ptr_add(obj, ps, pn, src, false, path, e);
+	} else if (strcmp(o, "test") == 0) {
+		struct sotto_buf a = SOTTO_BUF_SECRET_INIT,
+		    b = SOTTO_BUF_SECRET_INIT;
+
+		src = ptr_get(obj, ps, pn);
+		if (src == NULL || rn_to_json(&a, src) != SOTTO_OK ||
+		    rn_to_json(&b, val) != SOTTO_OK || a.len != b.len ||
+		    memcmp(a.data, b.data, a.len) != 0)
+			err = sotto_error_set(e, SOTTO_E_USAGE, "json patch: "
+			    "test failed at '%.100s'", path);
+		sotto_buf_release(&a);
+		sotto_buf_release(&b);
+	} else {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "json patch: unknown "
+		    "op '%.20s'", o);
+	}
+out:
+	segs_free(ps, pn);
+	segs_free(fs, fn);
+	return err;
+}
+
+/* ---- targets ---- */
+
+static bool
+target_re(const char *pat, const char *s)
+{
+	regex_t re;
+	char *a;
+	size_t n = strlen(pat) + 5;
+	bool ok;
+
+	if (pat == NULL)
+		return true;
+	if (s == NULL)
+		s = "";
+	if ((a = malloc(n)) == NULL)
+		return false;
+	snprintf(a, n, "^(%s)$", pat);
+	if (regcomp(&re, a, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(a);
+		return strcmp(pat, s) == 0;
+	}
+	ok = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	free(a);
+	return ok;
+}
+
+static bool
+selector_match(const char *sel, const struct sotto_node *map)
+{
+	char *copy, *p, *q, *save = NULL, *eq;
+	bool ok = true;
+
+	if (sel == NULL)
+		return true;
+	if ((copy = strdup(sel)) == NULL)
+		return false;
+	for (p = strtok_r(copy, ",", &save); p && ok;
+	    p = strtok_r(NULL, ",", &save)) {
+		while (*p == ' ')
+			p++;
+		if ((eq = strchr(p, '=')) == NULL) {
+			ok = rn_get(map, p) != NULL;
+			continue;
+		}
+		q = eq + 1 + (eq[1] == '=');
+		if (eq > p && eq[-1] == '!') {
+			eq[-1] = '\0';
+			ok = rn_str(map, p) == NULL ||
+			    strcmp(rn_str(map, p), q) != 0;
+			continue;
+		}
+		*eq = '\0';
+		ok = rn_str(map, p) != NULL && strcmp(rn_str(map, p), q) == 0;
+	}
+	free(copy);
+	return ok;
+}
+
+static bool
+target_match(const struct robj *o, const struct sotto_node *t)
+{
+	const char *av = robj_apiversion(o), *slash = strchr(av, '/');
+	char group[256] = "", version[256];
+
+	if (slash != NULL)
+		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
+	snprintf(version, sizeof(version), "%s", slash ? slash + 1 : av);
+	if (rn_str(t, "group") && !target_re(rn_str(t, "group"), group))
+		return false;
+	if (rn_str(t, "version") && !target_re(rn_str(t, "version"), version))
+		return false;
+	if (!target_re(rn_str(t, "kind"), robj_kind(o)))
+		return false;
+	if (rn_str(t, "name") && !target_re(rn_str(t, "name"), robj_name(o)) &&
+	    !(o->orig_name && target_re(rn_str(t, "name"), o->orig_name)))
+		return false;
+	if (rn_str(t, "namespace") && !target_re(rn_str(t, "namespace"),
+	    robj_ns(o) ? robj_ns(o) : "default"))
+		return false;
+	return selector_match(rn_str(t, "labelSelector"),
+	    rn_path(o->n, "metadata/labels")) &&
+	    selector_match(rn_str(t, "annotationSelector"),
+	    rn_path(o->n, "metadata/annotations"));
+}
+
+/* ---- loading ---- */
+
+/* Parses patch text; a top-level list is wrapped so the store takes it.
+ * Returns the doc; *ops is the list for JSON 6902, else NULL. */
+static sotto_err
+parse_patch(struct sotto_doc **doc, struct sotto_node **ops,
+    const uint8_t *p, size_t n, const char *name, struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_buf w = SOTTO_BUF_SECRET_INIT;
+	size_t i = 0;
+	sotto_err err;
+
+	*ops = NULL;
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' ||
+	    p[i] == '\r'))
+		i++;
+	if (i < n && (p[i] == '-' || p[i] == '[') && !(n - i >= 3 &&
+	    memcmp(p + i, "---", 3) == 0)) {
+		err = sotto_buf_addstr(&w, "ops:\n  ");
+		for (; err == SOTTO_OK && i < n; i++) {
+			err = sotto_buf_addch(&w, p[i]);
+			if (p[i] == '\n' && err == SOTTO_OK)
+				err = sotto_buf_addstr(&w, "  ");
+		}
+		if (err != SOTTO_OK)
+			return oom(e);
+		err = sotto_store_yaml.parse(doc, w.data, w.len, name, &lim, e);
+		sotto_buf_release(&w);
+		if (err == SOTTO_OK && (*doc)->n > 0)
+			*ops = rn_get((*doc)->branches[0], "ops");
+		return err;
+	}
+	return sotto_store_yaml.parse(doc, p, n, name, &lim, e);
+}
+
+static sotto_err
+apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
+    const struct sotto_node *target, const char *name, struct sotto_error *e)
+{
+	const char *kind = rn_str(patch, "kind");
+	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
+	const char *pns = rn_str(rn_get(patch, "metadata"), "namespace");
+	struct sotto_node *p = sotto_tree_clone(patch);
+	size_t i, hits = 0;
+	sotto_err err = SOTTO_OK;
+
+	if (p == NULL)
+		return oom(e);
+	rn_strip_comments(p);
+	if (target != NULL) {
+		rn_del(rn_get(p, "metadata"), "name");
+		rn_del(rn_get(p, "metadata"), "namespace");
+		rn_del(p, "kind");
+		rn_del(p, "apiVersion");
+	}
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		struct robj *o = &l->v[i];
+		const char *dir = rn_str(patch, "$patch");
+
+		if (target ? !target_match(o, target) :
+		    (kind == NULL || pn == NULL ||
+		    strcmp(robj_kind(o), kind) != 0 ||
+		    (strcmp(robj_name(o), pn) != 0 && !(o->orig_name &&
+		    strcmp(o->orig_name, pn) == 0)) ||
+		    (pns && (!robj_ns(o) || strcmp(robj_ns(o), pns) != 0))))
+			continue;
+		hits++;
+		if (dir != NULL && strcmp(dir, "delete") == 0) {
+			rl_remove(l, i--);
+			continue;
+		}
+		err = smp_map(o->n, p, name, e);
+	}
+	sotto_tree_node_free(p, true);
+	if (err == SOTTO_OK && hits == 0 && target == NULL)
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': no resource "
+		    "matches patch for %s/%s", name, kind ? kind : "?",
+		    pn ? pn : "?");
+	return err;
+}
+
+static sotto_err
+apply_json(struct rlist *l, const struct sotto_node *ops,
+    const struct sotto_node *target, const char *name, struct sotto_error *e)
+{
+	size_t i, j;
+	sotto_err err;
+
+	if (target == NULL)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': a JSON 6902 "
+		    "patch needs a target", name);
+	for (i = 0; i < l->n; i++) {
+		if (!target_match(&l->v[i], target))
+			continue;
+		for (j = 0; j < ops->n; j++)
+			if ((err = json_op(l->v[i].n, ops->items[j].val, e)) !=
+			    SOTTO_OK)
+				return sotto_error_prefix(e, "'%s'", name);
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+one_patch(struct rlist *l, struct rctx *c, const char *dir,
+    const uint8_t *text, size_t tlen, const char *path,
+    const struct sotto_node *target, bool force_json, const char *kname,
+    struct sotto_error *e)
+{
+	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT,
+	    plain = SOTTO_BUF_SECRET_INIT;
+	struct sotto_doc *doc = NULL;
+	struct sotto_node *ops = NULL;
+	char *abs = NULL;
+	const char *name = kname;
+	sotto_err err = SOTTO_OK;
+	size_t i;
+
+	if (path != NULL) {
+		if ((err = rc_resolve(&abs, c, dir, path, e)) != SOTTO_OK ||
+		    (err = rc_read(&raw, c, abs, e)) != SOTTO_OK ||
+		    (err = rc_decrypt_bytes(&plain, c, rc_rel(c, abs), abs,
+		    raw.data, raw.len, e)) != SOTTO_OK)
+			goto out;
+		name = rc_rel(c, abs);
+		text = plain.data;
+		tlen = plain.len;
+	}
+	if ((err = parse_patch(&doc, &ops, text ? text : (const uint8_t *)"",
+	    tlen, name, e)) != SOTTO_OK)
+		goto out;
+	if (ops != NULL) {
+		err = apply_json(l, ops, target, name, e);
+		goto out;
+	}
+	if (force_json) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': a JSON 6902 "
+		    "patch must be a list of operations", name);
+		goto out;
+	}
+	for (i = 0; i < doc->n && err == SOTTO_OK; i++)
+		err = apply_smp_doc(l, doc->branches[i], target, name, e);
+out:
+	sotto_tree_doc_free(doc);
+	sotto_buf_release(&raw);
+	sotto_buf_release(&plain);
+	free(abs);
+	return err;
+}
+
+sotto_err
+rp_patches(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *patches, bool legacy_smp, bool legacy_json,
+    struct sotto_error *e)
+{
+	const char *kname = rc_rel(c, dir);
+	size_t i;
+	sotto_err err;
+
+	if (patches->kind != SOTTO_NODE_SEQ)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': patches must "
+		    "be a list", kname);
+	for (i = 0; i < patches->n; i++) {
+		const struct sotto_node *p = patches->items[i].val;
+		const char *path, *inl;
+
+		if (legacy_smp) {
+			if (!rn_is_scalar(p))
+				return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+				    "patchesStrategicMerge item %zu must be a "
+				    "string", kname, i);
+			inl = strchr(p->text, '\n') ? p->text : NULL;
+			err = one_patch(l, c, dir, (const uint8_t *)inl,
+			    inl ? strlen(inl) : 0, inl ? NULL : p->text, NULL,
+			    false, kname, e);
+		} else {
+			path = rn_str(p, "path");
+			inl = rn_str(p, "patch");
+			if ((path == NULL) == (inl == NULL))
+				return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+				    "patch %zu needs exactly one of 'path' and "
+				    "'patch'", kname, i);
+			err = one_patch(l, c, dir, (const uint8_t *)inl,
+			    inl ? strlen(inl) : 0, path, rn_get(p, "target"),
+			    legacy_json, kname, e);
+		}
+		if (err != SOTTO_OK)
+			return err;
+	}
+	return SOTTO_OK;
+}

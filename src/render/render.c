@@ -1,0 +1,792 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The kustomization walker: path safety (every path stays under the root,
+ * symlinks included), file loading with sops decryption at load time (the
+ * MAC is checked on the committed bytes), and the per-kustomization
+ * pipeline in kustomize's order: resources, components, generators, then
+ * the built-in transformers.  Transformers live in transform.c, patches in
+ * patch.c, generators in generate.c, ordering and output in output.c.
+ */
+#include "sotto/render.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/b64.h"
+#include "render/rint.h"
+#include "sotto/io.h"
+#include "sotto/sops.h"
+#include "sotto/store.h"
+
+/* ---- paths ---- */
+
+const char *
+rc_rel(const struct rctx *c, const char *abs)
+{
+	if (strncmp(abs, c->root, c->rootlen) == 0) {
+		if (abs[c->rootlen] == '\0')
+			return ".";
+		if (abs[c->rootlen] == '/')
+			return abs + c->rootlen + 1;
+		if (c->rootlen == 1)
+			return abs + 1;
+	}
+	return abs;
+}
+
+static bool
+under_root(const struct rctx *c, const char *p)
+{
+	if (c->rootlen == 1)
+		return p[0] == '/';
+	return strncmp(p, c->root, c->rootlen) == 0 &&
+	    (p[c->rootlen] == '\0' || p[c->rootlen] == '/');
+}
+
+/*
+ * Joins rel to dir and resolves it (symlinks included); the result must
+ * exist and stay under the root.  Absolute paths are refused.
+ */
+sotto_err
+rc_resolve(char **out, struct rctx *c, const char *dir, const char *rel,
+    struct sotto_error *e)
+{
+	char buf[PATH_MAX], *r;
+	size_t dl = strlen(dir), rl = strlen(rel);
+
+	*out = NULL;
+	if (rel[0] == '/')
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': absolute "
+		    "paths are not allowed", rel);
+	if (dl + rl + 2 > sizeof(buf))
+		return sotto_error_set(e, SOTTO_E_LIMIT, "path too long");
+	memcpy(buf, dir, dl);
+	buf[dl] = '/';
+	memcpy(buf + dl + 1, rel, rl + 1);
+	if ((r = realpath(buf, NULL)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': %s",
+		    rc_rel(c, buf), strerror(errno));
+	if (!under_root(c, r)) {
+		free(r);
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s' (from '%s') "
+		    "leaves the root", rel, rc_rel(c, dir));
+	}
+	*out = r;
+	return SOTTO_OK;
+}
+
+sotto_err
+rc_read(struct sotto_buf *out, struct rctx *c, const char *abs,
+    struct sotto_error *e)
+{
+	struct stat st;
+	sotto_err err;
+
+	if (lstat(abs, &st) != 0 || !S_ISREG(st.st_mode))
+		return sotto_error_set(e, SOTTO_E_IO, "'%s': not a regular "
+		    "file", rc_rel(c, abs));
+	if ((size_t)st.st_size > SOTTO_RENDER_MAX_FILE)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "'%s': cannot decrypt "
+		    "file with size (%lld bytes) exceeding limit (%zu)",
+		    rc_rel(c, abs), (long long)st.st_size,
+		    SOTTO_RENDER_MAX_FILE);
+	err = sotto_io_read_file(out, abs, SOTTO_RENDER_MAX_FILE, e);
+	if (err != SOTTO_OK)
+		return err;
+	c->bytes += out->len;
+	if (c->bytes > SOTTO_RENDER_MAX_STREAM)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "rendered input "
+		    "exceeds %zu bytes", SOTTO_RENDER_MAX_STREAM);
+	return SOTTO_OK;
+}
+
+/* ---- decryption ---- */
+
+sotto_err
+rc_decrypt_doc(struct sotto_doc *doc, struct rctx *c, const char *name,
+    struct sotto_error *e)
+{
+	struct sotto_sops_decrypt_opts dop;
+	sotto_err err;
+
+	memset(&dop, 0, sizeof(dop));
+	dop.ids = c->o->ids;
+	dop.nids = c->o->nids;
+	dop.key_sources = c->o->key_sources;
+	err = sotto_sops_decrypt(doc, &dop, e);
+	if (err != SOTTO_OK)
+		sotto_error_prefix(e, "cannot decrypt '%s'", name);
+	return err;
+}
+
+bool
+rc_disabled(const struct sotto_node *obj)
+{
+	const char *v = rn_str(rn_path(obj, "metadata/annotations"),
+	    "kustomize.toolkit.fluxcd.io/decrypt");
+
+	return v != NULL && strcasecmp(v, "disabled") == 0;
+}
+
+static bool
+has_meta(const struct sotto_doc *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->meta[i] != NULL)
+			return true;
+	return false;
+}
+
+static sotto_err
+add_branch(struct rlist *l, struct sotto_node *b, const char *name,
+    struct sotto_error *e)
+{
+	struct sotto_node *items = rn_get(b, "items");
+	const char *kind = rn_str(b, "kind");
+	size_t i, kl;
+	sotto_err err;
+
+	rn_strip_comments(b);
+	if (b->kind == SOTTO_NODE_MAP && b->n == 0) {
+		sotto_tree_node_free(b, true);
+		return SOTTO_OK;
+	}
+	kl = kind ? strlen(kind) : 0;
+	if (kl > 4 && strcmp(kind + kl - 4, "List") == 0 && items != NULL &&
+	    items->kind == SOTTO_NODE_SEQ) {
+		for (i = 0; i < items->n; i++) {
+			struct sotto_node *it = items->items[i].val;
+
+			items->items[i].val = NULL;
+			if ((err = add_branch(l, it, name, e)) != SOTTO_OK) {
+				sotto_tree_node_free(b, true);
+				return err;
+			}
+		}
+		sotto_tree_node_free(b, true);
+		return SOTTO_OK;
+	}
+	return rl_add(l, b, name, e);
+}
+
+/* Parses a resource file, decrypts it if it is a sops document, and
+ * appends its objects to l. */
+sotto_err
+rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
+    struct sotto_error *e)
+{
+	struct sotto_buf in = SOTTO_BUF_INIT;
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	const struct sotto_store *st = sotto_store_for_path(abs);
+	struct sotto_doc *doc = NULL;
+	const char *rel = rc_rel(c, abs);
+	sotto_err err;
+	size_t i;
+
+	if (st != &sotto_store_json)
+		st = &sotto_store_yaml;
+	if ((err = rc_read(&in, c, abs, e)) != SOTTO_OK)
+		goto out;
+	if ((err = st->parse(&doc, in.data, in.len, rel, &lim, e)) != SOTTO_OK)
+		goto out;
+	doc->secret = true;
+	if (has_meta(doc) && !(doc->n > 0 && rc_disabled(doc->branches[0]))) {
+		if (!sotto_sops_is_encrypted(doc)) {
+			err = sotto_error_set(e, SOTTO_E_MAC_NOT_FOUND, "'%s': "
+			    "sops metadata without a MAC", rel);
+			goto out;
+		}
+		if ((err = rc_decrypt_doc(doc, c, rel, e)) != SOTTO_OK)
+			goto out;
+	}
+	for (i = 0; i < doc->n; i++) {
+		struct sotto_node *b = doc->branches[i];
+
+		doc->branches[i] = NULL;
+		if (b == NULL)
+			continue;
+		if ((err = add_branch(l, b, rel, e)) != SOTTO_OK)
+			goto out;
+	}
+	doc->n = 0;
+out:
+	sotto_tree_doc_free(doc);
+	sotto_buf_release(&in);
+	return err;
+}
+
+static const char *
+marker_for(const struct sotto_store *st)
+{
+	if (st == &sotto_store_yaml)
+		return "mac: ENC[";
+	if (st == &sotto_store_dotenv)
+		return "sops_mac=ENC[";
+	if (st == &sotto_store_ini)
+		return "[sops]";
+	return "\"mac\": \"ENC[";
+}
+
+static bool
+contains(const uint8_t *p, size_t n, const char *m)
+{
+	size_t ml = strlen(m), i;
+
+	for (i = 0; i + ml <= n; i++)
+		if (p[i] == (uint8_t)m[0] && memcmp(p + i, m, ml) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A file source for a generator: if it holds the marker of the format
+ * named by fmtname (a key or a path, spec in-cluster.md §4.2), it is
+ * decrypted in memory and re-emitted in that format; else copied.
+ */
+sotto_err
+rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c, const char *name,
+    const char *fmtname, const uint8_t *p, size_t n, struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	const struct sotto_store *st = sotto_store_for_path(fmtname);
+	struct sotto_doc *doc = NULL;
+	size_t fl = strlen(fmtname);
+	sotto_err err;
+
+	if (fl >= 17 && strcmp(fmtname + fl - 17, ".dockerconfigjson") == 0)
+		st = &sotto_store_json;
+	if (!contains(p, n, marker_for(st)))
+		return sotto_buf_add(out, p, n);
+	if ((err = st->parse(&doc, p, n, name, &lim, e)) != SOTTO_OK)
+		goto out;
+	doc->secret = true;
+	if ((err = rc_decrypt_doc(doc, c, name, e)) != SOTTO_OK)
+		goto out;
+	err = st->emit_splice(out, doc, NULL, e);
+out:
+	sotto_tree_doc_free(doc);
+	return err;
+}
+
+/* ---- kustomization ---- */
+
+static const char *const kust_names[] = {
+	"kustomization.yaml", "kustomization.yml", "Kustomization", NULL
+};
+
+static const char *const kust_fields[] = {
+	"apiVersion", "kind", "resources", "components", "namespace",
+	"namePrefix", "nameSuffix", "labels", "commonLabels",
+	"commonAnnotations", "patches", "patchesStrategicMerge",
+	"patchesJson6902", "images", "replicas", "configMapGenerator",
+	"secretGenerator", "generatorOptions", "generators", NULL
+};
+
+/* Finds the kustomization file of dir: 1 found, 0 none, -1 several. */
+static int
+find_kust(char **path, const char *dir)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	int i, found = 0;
+
+	*path = NULL;
+	for (i = 0; kust_names[i] != NULL; i++) {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, kust_names[i]);
+		if (lstat(buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (found++) {
+				free(*path);
+				*path = NULL;
+				return -1;
+			}
+			*path = strdup(buf);
+		}
+	}
+	return found;
+}
+
+static bool
+is_remote(const char *s)
+{
+	return strstr(s, "://") != NULL || strncmp(s, "git@", 4) == 0 ||
+	    strncmp(s, "github.com/", 11) == 0 ||
+	    strncmp(s, "gitlab.com/", 11) == 0;
+}
+
+static sotto_err build_dir(struct rlist *out, struct rctx *c,
+    const char *dir, struct sotto_error *e);
+static sotto_err apply_kust(struct rlist *acc, struct rctx *c,
+    const char *dir, bool component, struct sotto_error *e);
+
+static sotto_err
+check_fields(const struct sotto_node *k, const char *name,
+    struct sotto_error *e)
+{
+	size_t i, j;
+
+	if (k == NULL || k->kind != SOTTO_NODE_MAP)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': not a "
+		    "kustomization (expected a map)", name);
+	for (i = 0; i < k->n; i++) {
+		if (k->items[i].key == NULL)
+			continue;
+		for (j = 0; kust_fields[j] != NULL; j++)
+			if (strcmp(k->items[i].key, kust_fields[j]) == 0)
+				break;
+		if (kust_fields[j] == NULL)
+			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+			    "unsupported kustomization field '%.64s'", name,
+			    k->items[i].key);
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+seq_of_strings(const struct sotto_node *s, const char *field,
+    const char *name, struct sotto_error *e)
+{
+	size_t i;
+
+	if (s == NULL || (s->kind == SOTTO_NODE_SCALAR &&
+	    s->type == SOTTO_T_NULL))
+		return SOTTO_OK;
+	if (s->kind != SOTTO_NODE_SEQ)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': '%s' must be "
+		    "a list", name, field);
+	for (i = 0; i < s->n; i++)
+		if (!rn_is_scalar(s->items[i].val))
+			return sotto_error_set(e, SOTTO_E_PARSE, "'%s': '%s' "
+			    "item %zu must be a string", name, field, i);
+	return SOTTO_OK;
+}
+
+static sotto_err
+add_resource(struct rlist *acc, struct rctx *c, const char *dir,
+    const char *ref, const char *kname, struct sotto_error *e)
+{
+	struct stat st;
+	char *abs = NULL;
+	struct rlist sub = { NULL, 0, 0 };
+	sotto_err err;
+
+	if (is_remote(ref))
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': '%.100s': "
+		    "remote bases are not supported", kname, ref);
+	if ((err = rc_resolve(&abs, c, dir, ref, e)) != SOTTO_OK)
+		return sotto_error_prefix(e, "'%s'", kname);
+	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+		err = build_dir(&sub, c, abs, e);
+		if (err == SOTTO_OK)
+			err = rl_append(acc, &sub, e);
+	} else {
+		err = rc_load_file(acc, c, abs, e);
+	}
+	rl_free(&sub);
+	free(abs);
+	return err;
+}
+
+static sotto_err
+run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
+    const struct sotto_node *k, struct sotto_error *e)
+{
+	const struct sotto_node *v, *labels;
+	sotto_err err = SOTTO_OK;
+	size_t i;
+
+	if ((v = rn_get(k, "patchesStrategicMerge")) != NULL &&
+	    (err = rp_patches(acc, c, dir, v, true, false, e)) != SOTTO_OK)
+		return err;
+	if ((v = rn_get(k, "patches")) != NULL &&
+	    (err = rp_patches(acc, c, dir, v, false, false, e)) != SOTTO_OK)
+		return err;
+	if (rn_str(k, "namespace") != NULL &&
+	    (err = rt_namespace(acc, rn_str(k, "namespace"), e)) != SOTTO_OK)
+		return err;
+	if ((rn_str(k, "namePrefix") || rn_str(k, "nameSuffix")) &&
+	    (err = rt_affix(acc, rn_str(k, "namePrefix"),
+	    rn_str(k, "nameSuffix"), e)) != SOTTO_OK)
+		return err;
+	if ((v = rn_get(k, "commonLabels")) != NULL &&
+	    (err = rt_labels(acc, v, true, true, e)) != SOTTO_OK)
+		return err;
+	labels = rn_get(k, "labels");
+	for (i = 0; labels && labels->kind == SOTTO_NODE_SEQ &&
+	    i < labels->n; i++) {
+		const struct sotto_node *l = labels->items[i].val;
+		const char *sel = rn_str(l, "includeSelectors");
+		const char *tpl = rn_str(l, "includeTemplates");
+		bool bs = sel && strcmp(sel, "true") == 0;
+		bool bt = tpl && strcmp(tpl, "true") == 0;
+
+		if ((err = rt_labels(acc, rn_get(l, "pairs"), bs, bs || bt,
+		    e)) != SOTTO_OK)
+			return err;
+	}
+	if ((v = rn_get(k, "commonAnnotations")) != NULL &&
+	    (err = rt_annotations(acc, v, e)) != SOTTO_OK)
+		return err;
+	if ((v = rn_get(k, "patchesJson6902")) != NULL &&
+	    (err = rp_patches(acc, c, dir, v, false, true, e)) != SOTTO_OK)
+		return err;
+	if ((v = rn_get(k, "replicas")) != NULL &&
+	    (err = rt_replicas(acc, v, e)) != SOTTO_OK)
+		return err;
+	if ((v = rn_get(k, "images")) != NULL &&
+	    (err = rt_images(acc, v, e)) != SOTTO_OK)
+		return err;
+	return SOTTO_OK;
+}
+
+static sotto_err
+apply_parsed(struct rlist *acc, struct rctx *c, const char *dir,
+    const struct sotto_node *k, const char *kname, bool component,
+    struct sotto_error *e)
+{
+	const struct sotto_node *res, *comps;
+	const char *kind = rn_str(k, "kind");
+	char *cabs = NULL;
+	sotto_err err;
+	size_t i;
+
+	if ((err = check_fields(k, kname, e)) != SOTTO_OK)
+		return err;
+	if (kind != NULL && strcmp(kind, component ? "Component" :
+	    "Kustomization") != 0)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': kind '%.40s' "
+		    "where a %s is expected", kname, kind, component ?
+		    "Component" : "Kustomization");
+	res = rn_get(k, "resources");
+	comps = rn_get(k, "components");
+	if ((err = seq_of_strings(res, "resources", kname, e)) != SOTTO_OK ||
+	    (err = seq_of_strings(comps, "components", kname, e)) != SOTTO_OK)
+		return err;
+	for (i = 0; res && res->kind == SOTTO_NODE_SEQ && i < res->n; i++)
+		if ((err = add_resource(acc, c, dir, res->items[i].val->text,
+		    kname, e)) != SOTTO_OK)
+			return err;
+	for (i = 0; comps && comps->kind == SOTTO_NODE_SEQ &&
+	    i < comps->n; i++) {
+		if ((err = rc_resolve(&cabs, c, dir, comps->items[i].val->text,
+		    e)) != SOTTO_OK)
+			return sotto_error_prefix(e, "'%s'", kname);
+		err = apply_kust(acc, c, cabs, true, e);
+		free(cabs);
+		if (err != SOTTO_OK)
+			return err;
+	}
+	if ((err = rg_generators(acc, c, dir, k, e)) != SOTTO_OK)
+		return err;
+	return run_transformers(acc, c, dir, k, e);
+}
+
+static sotto_err
+apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
+    struct sotto_error *e)
+{
+	struct sotto_buf in = SOTTO_BUF_INIT;
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_doc *doc = NULL;
+	char *kpath = NULL, *kname = NULL;
+	sotto_err err;
+	size_t i;
+	int f = find_kust(&kpath, dir);
+
+	if (f < 0)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': found multiple "
+		    "kustomization files", rc_rel(c, dir));
+	if (f == 0)
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': no "
+		    "kustomization file found", rc_rel(c, dir));
+	for (i = 0; i < c->nseen; i++)
+		if (strcmp(c->seen[i], dir) == 0) {
+			free(kpath);
+			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': cycle "
+			    "in kustomizations", rc_rel(c, dir));
+		}
+	if (c->nseen >= 64) {
+		free(kpath);
+		return sotto_error_set(e, SOTTO_E_LIMIT, "kustomizations "
+		    "nested too deeply");
+	}
+	c->seen[c->nseen++] = (char *)dir;
+	kname = strdup(rc_rel(c, kpath));
+	if (kname == NULL) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
+	    (err = sotto_store_yaml.parse(&doc, in.data, in.len, kname, &lim,
+	    e)) != SOTTO_OK)
+		goto out;
+	if (doc->n == 0) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': empty "
+		    "kustomization", kname);
+		goto out;
+	}
+	err = apply_parsed(acc, c, dir, doc->branches[0], kname, component,
+	    e);
+out:
+	c->nseen--;
+	sotto_tree_doc_free(doc);
+	sotto_buf_release(&in);
+	free(kpath);
+	free(kname);
+	return err;
+}
+
+static sotto_err
+build_dir(struct rlist *out, struct rctx *c, const char *dir,
+    struct sotto_error *e)
+{
+	return apply_kust(out, c, dir, false, e);
+}
+
+/* ---- plain directories ---- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+manifest_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return (l > 5 && strcmp(n + l - 5, ".yaml") == 0) ||
+	    (l > 4 && strcmp(n + l - 4, ".yml") == 0) ||
+	    (l > 5 && strcmp(n + l - 5, ".json") == 0);
+}
+
+/* Flux's behaviour without a kustomization: every manifest in the tree
+ * (hidden entries skipped); a subdirectory with a kustomization file is
+ * built as one. */
+static sotto_err
+plain_dir(struct rlist *acc, struct rctx *c, const char *dir, int depth,
+    struct sotto_error *e)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL, *abs = NULL, *kp = NULL;
+	size_t n = 0, cap = 0, i;
+	sotto_err err = SOTTO_OK;
+	struct stat st;
+
+	if (depth > 32)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "'%s': directories "
+		    "nested too deeply", rc_rel(c, dir));
+	if ((d = opendir(dir)) == NULL)
+		return sotto_error_set(e, SOTTO_E_IO, "'%s': %s",
+		    rc_rel(c, dir), strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) *
+			    sizeof(*nn));
+
+			if (nn == NULL)
+				break;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (names != NULL)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n && err == SOTTO_OK; i++) {
+		if ((err = rc_resolve(&abs, c, dir, names[i], e)) != SOTTO_OK)
+			break;
+		if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+			int f = find_kust(&kp, abs);
+
+			free(kp);
+			kp = NULL;
+			err = f != 0 ? add_resource(acc, c, dir, names[i],
+			    rc_rel(c, dir), e) :
+			    plain_dir(acc, c, abs, depth + 1, e);
+		} else if (manifest_name(names[i])) {
+			err = rc_load_file(acc, c, abs, e);
+		}
+		free(abs);
+		abs = NULL;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err;
+}
+
+/* ---- entry ---- */
+
+static char *
+find_root(const char *dir)
+{
+	char *r = strdup(dir), *s, buf[PATH_MAX], *cwd;
+
+	while (r != NULL) {
+		snprintf(buf, sizeof(buf), "%s/.git", r);
+		if (access(buf, F_OK) == 0)
+			return r;
+		if ((s = strrchr(r, '/')) == NULL || s == r)
+			break;
+		*s = '\0';
+	}
+	free(r);
+	if ((cwd = realpath(".", NULL)) != NULL) {
+		size_t cl = strlen(cwd);
+
+		if (strncmp(dir, cwd, cl) == 0 && (dir[cl] == '/' ||
+		    dir[cl] == '\0' || cl == 1))
+			return cwd;
+		free(cwd);
+	}
+	return strdup(dir);
+}
+
+sotto_err
+rc_init(struct rctx *c, const char *dir, char **absdir,
+    const struct sotto_render_opts *o, struct sotto_error *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	if ((*absdir = realpath(dir, NULL)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "kustomization "
+		    "path not found: %s", dir);
+	c->root = o->root ? realpath(o->root, NULL) : find_root(*absdir);
+	if (c->root == NULL)
+		return sotto_error_set(e, SOTTO_E_NOTFOUND, "root '%s' not "
+		    "found", o->root ? o->root : dir);
+	c->rootlen = strlen(c->root);
+	if (!under_root(c, *absdir))
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s' is outside "
+		    "the root '%s'", dir, o->root ? o->root : ".");
+	if ((c->seen = calloc(64, sizeof(*c->seen))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
+}
+
+void
+rc_fini(struct rctx *c)
+{
+	free(c->root);
+	free(c->seen);
+	memset(c, 0, sizeof(*c));
+}
+
+sotto_err
+sotto_render_dir(struct sotto_buf *out, const char *dir,
+    const struct sotto_render_opts *o, struct sotto_error *e)
+{
+	struct rctx c;
+	struct rlist l = { NULL, 0, 0 };
+	struct stat st;
+	char *abs = NULL, *kp = NULL;
+	sotto_err err;
+	int f;
+
+	if ((err = rc_init(&c, dir, &abs, o, e)) != SOTTO_OK)
+		goto out;
+	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': not a "
+		    "directory", dir);
+		goto out;
+	}
+	f = find_kust(&kp, abs);
+	free(kp);
+	err = f == 0 ? plain_dir(&l, &c, abs, 0, e) :
+	    build_dir(&l, &c, abs, e);
+	if (err == SOTTO_OK)
+		err = rt_hash_names(&l, e);
+	if (err == SOTTO_OK)
+		err = rt_namerefs(&l, e);
+	if (err == SOTTO_OK)
+		err = rc_secret_values(&l, &c, e);
+	if (err == SOTTO_OK)
+		err = ro_check(&l, e);
+	if (err == SOTTO_OK) {
+		ro_sort(&l);
+		err = ro_emit(out, &l, o->redact, e);
+	}
+out:
+	if (err != SOTTO_OK)
+		sotto_buf_release(out);
+	rl_free(&l);
+	rc_fini(&c);
+	free(abs);
+	return err;
+}
+
+/*
+ * Spec in-cluster.md §4.3 step 3: a Secret data value whose base64 holds a
+ * sops file (the marker of the format its key names) is decrypted and
+ * re-encoded.  Invalid base64 is left alone.
+ */
+sotto_err
+rc_secret_value(struct sotto_node *obj, struct rctx *c, const char *origin,
+    struct sotto_error *e)
+{
+	struct sotto_node *data = rn_get(obj, "data");
+	size_t i, dl;
+	sotto_err err = SOTTO_OK;
+
+	if (strcmp(rn_str(obj, "kind") ? rn_str(obj, "kind") : "", "Secret") !=
+	    0 || data == NULL || data->kind != SOTTO_NODE_MAP)
+		return SOTTO_OK;
+	for (i = 0; i < data->n && err == SOTTO_OK; i++) {
+		struct sotto_node *v = data->items[i].val;
+		struct sotto_buf raw = SOTTO_BUF_SECRET_INIT,
+		    plain = SOTTO_BUF_SECRET_INIT, enc = SOTTO_BUF_SECRET_INIT;
+
+		if (!rn_is_scalar(v) || data->items[i].key == NULL ||
+		    sotto_buf_grow(&raw, SOTTO_B64_DECODED_MAX(v->len)) !=
+		    SOTTO_OK)
+			goto next;
+		if (!sotto_b64_decode(raw.data, &dl, v->text, v->len, true))
+			goto next;
+		raw.len = dl;
+		if (!contains(raw.data, raw.len, "ENC[AES256_GCM,"))
+			goto next;
+		err = rc_decrypt_bytes(&plain, c, origin, data->items[i].key,
+		    raw.data, raw.len, e);
+		if (err == SOTTO_OK && sotto_b64_encode(&enc, plain.data,
+		    plain.len, true) != 0)
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		if (err == SOTTO_OK)
+			err = sotto_tree_set_text(v, SOTTO_T_STR,
+			    (const char *)enc.data, enc.len);
+		if (err != SOTTO_OK)
+			sotto_error_prefix(e, "Secret data '%.64s'",
+			    data->items[i].key);
+next:
+		sotto_buf_release(&raw);
+		sotto_buf_release(&plain);
+		sotto_buf_release(&enc);
+	}
+	return err;
+}
+
+sotto_err
+rc_secret_values(struct rlist *l, struct rctx *c, struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err;
+
+	for (i = 0; i < l->n; i++)
+		if ((err = rc_secret_value(l->v[i].n, c, l->v[i].origin ?
+		    l->v[i].origin : "stream", e)) != SOTTO_OK)
+			return err;
+	return SOTTO_OK;
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Tree helpers for the renderer: map get/set/delete by key or by a
+ * '/'-separated path, comment stripping, the key-sorted clone that output
+ * uses (kubectl kustomize prints keys sorted) and a Go-compatible JSON
+ * encoding for the generator hash.  The object list lives here too.
+ */
+#include "render/rint.h"
+
+#include <stdlib.h>
+#include <sys/types.h>
+#include <string.h>
+
+struct sotto_node *
+rn_get(const struct sotto_node *map, const char *key)
+{
+	if (map == NULL || map->kind != SOTTO_NODE_MAP)
+		return NULL;
+	return sotto_tree_map_get(map, key);
+}
+
+bool
+rn_is_scalar(const struct sotto_node *n)
+{
+	return n != NULL && n->kind == SOTTO_NODE_SCALAR &&
+	    n->type != SOTTO_T_NULL;
+}
+
+const char *
+rn_str(const struct sotto_node *map, const char *key)
+{
+	struct sotto_node *v = rn_get(map, key);
+
+	return rn_is_scalar(v) ? v->text : NULL;
+}
+
+struct sotto_node *
+rn_path(const struct sotto_node *map, const char *path)
+{
+	char seg[128];
+	const char *p = path, *s;
+	const struct sotto_node *n = map;
+	size_t k;
+
+	while (n != NULL && *p != '\0') {
+		s = strchr(p, '/');
+		k = s ? (size_t)(s - p) : strlen(p);
+		if (k >= sizeof(seg))
+			return NULL;
+		memcpy(seg, p, k);
+		seg[k] = '\0';
+		n = rn_get(n, seg);
+		p += k + (s ? 1 : 0);
+	}
+	return (struct sotto_node *)n;
+}
+
+static ssize_t
+find_key(const struct sotto_node *map, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < map->n; i++)
+		if (map->items[i].key != NULL &&
+		    strcmp(map->items[i].key, key) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+sotto_err
+rn_set(struct sotto_node *map, const char *key, struct sotto_node *val)
+{
+	ssize_t i;
+
+	if (val == NULL)
+		return SOTTO_E_NOMEM;
+	if (map == NULL || map->kind != SOTTO_NODE_MAP) {
+		sotto_tree_node_free(val, true);
+		return SOTTO_E_INTERNAL;
+	}
+	if ((i = find_key(map, key)) >= 0) {
+		sotto_tree_node_free(map->items[i].val, true);
+		map->items[i].val = val;
+		return SOTTO_OK;
+	}
+	if (sotto_tree_map_add(map, key, strlen(key), val) != SOTTO_OK) {
+		sotto_tree_node_free(val, true);
+		return SOTTO_E_NOMEM;
+	}
+	return SOTTO_OK;
+}
+
+struct sotto_node *
+rn_strnode(const char *s)
+{
+	return sotto_tree_new_scalar(SOTTO_T_STR, s, strlen(s));
+}
+
+sotto_err
+rn_set_str(struct sotto_node *map, const char *key, const char *s)
+{
+	return rn_set(map, key, rn_strnode(s));
+}
+
+struct sotto_node *
+rn_ensure_map(struct sotto_node *map, const char *key)
+{
+	struct sotto_node *v = rn_get(map, key);
+
+	if (v != NULL && v->kind == SOTTO_NODE_MAP)
+		return v;
+	if (map == NULL || map->kind != SOTTO_NODE_MAP)
+		return NULL;
+	if (rn_set(map, key, sotto_tree_new_map()) != SOTTO_OK)
+		return NULL;
+	return rn_get(map, key);
+}
+
+struct sotto_node *
+rn_ensure_path(struct sotto_node *map, const char *path)
+{
+	char seg[128];
+	const char *p = path, *s;
+	size_t k;
+
+	while (map != NULL && *p != '\0') {
+		s = strchr(p, '/');
+		k = s ? (size_t)(s - p) : strlen(p);
+		if (k >= sizeof(seg))
+			return NULL;
+		memcpy(seg, p, k);
+		seg[k] = '\0';
+		map = rn_ensure_map(map, seg);
+		p += k + (s ? 1 : 0);
+	}
+	return map;
+}
+
+void
+rn_del(struct sotto_node *map, const char *key)
+{
+	ssize_t i;
+
+	if (map == NULL || map->kind != SOTTO_NODE_MAP ||
+	    (i = find_key(map, key)) < 0)
+		return;
+	free(map->items[i].key);
+	sotto_tree_node_free(map->items[i].val, true);
+	memmove(&map->items[i], &map->items[i + 1],
+	    (map->n - (size_t)i - 1) * sizeof(map->items[0]));
+	map->n--;
+}
+
+void
+rn_strip_comments(struct sotto_node *n)
+{
+	size_t i, j;
+
+	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
+	    n->kind != SOTTO_NODE_SEQ))
+		return;
+	for (i = j = 0; i < n->n; i++) {
+		if (n->items[i].val != NULL &&
+		    n->items[i].val->kind == SOTTO_NODE_COMMENT) {
+			free(n->items[i].key);
+			sotto_tree_node_free(n->items[i].val, true);
+			continue;
+		}
+		rn_strip_comments(n->items[i].val);
+		n->items[j++] = n->items[i];
+	}
+	n->n = j;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct sotto_entry *x = a, *y = b;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
+}
+
+/* A clone with map keys sorted bytewise (Go's map order), no comments,
+ * and no source spans, so the store renders it from scratch. */
+struct sotto_node *
+rn_sorted_clone(const struct sotto_node *n)
+{
+	struct sotto_node *c;
+	size_t i;
+
+	if ((c = sotto_tree_clone(n)) == NULL)
+		return NULL;
+	rn_strip_comments(c);
+	/* sort recursively */
+	{
+		struct sotto_node *stack[512];
+		size_t sp = 0;
+
+		stack[sp++] = c;
+		while (sp > 0) {
+			struct sotto_node *x = stack[--sp];
+
+			x->src_start = x->src_end = SOTTO_SPAN_NONE;
+			x->style = 0;
+			if (x->kind == SOTTO_NODE_MAP && x->n > 1)
+				qsort(x->items, x->n, sizeof(x->items[0]),
+				    entry_cmp);
+			if (x->kind != SOTTO_NODE_MAP &&
+			    x->kind != SOTTO_NODE_SEQ)
+				continue;
+			for (i = 0; i < x->n && sp < 512; i++)
+				stack[sp++] = x->items[i].val;
+		}
+	}
+	return c;
+}
+
+bool
+rn_contains_marker(const struct sotto_node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return false;
+	if (n->kind == SOTTO_NODE_SCALAR)
+		return n->text != NULL &&
+		    strstr(n->text, "ENC[AES256_GCM,") != NULL;
+	if (n->kind != SOTTO_NODE_MAP && n->kind != SOTTO_NODE_SEQ)
+		return false;
+	for (i = 0; i < n->n; i++) {
+		if (n->items[i].key != NULL &&
+		    strstr(n->items[i].key, "ENC[AES256_GCM,") != NULL)
+			return true;
+		if (rn_contains_marker(n->items[i].val))
+			return true;
+	}
+	return false;
+}
+
+/* Go encoding/json string escaping (HTML-safe, as json.Marshal does). */
+static sotto_err
+json_str(struct sotto_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	sotto_err err = sotto_buf_addch(b, '"');
+	size_t i;
+
+	for (i = 0; i < n && err == SOTTO_OK; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			err = sotto_buf_addch(b, '\\');
+			if (err == SOTTO_OK)
+				err = sotto_buf_addch(b, ch);
+		} else if (ch == '\n') {
+			err = sotto_buf_addstr(b, "\\n");
+		} else if (ch == '\r') {
+			err = sotto_buf_addstr(b, "\\r");
+		} else if (ch == '\t') {
+			err = sotto_buf_addstr(b, "\\t");
+		} else if (ch < 0x20 || ch == '<' || ch == '>' || ch == '&') {
+			err = sotto_buf_addf(b, "\\u00%c%c", hex[ch >> 4],
+			    hex[ch & 15]);
+		} else if (ch == 0xe2 && i + 2 < n &&
+		    (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0xa8 ||
+		    (unsigned char)s[i + 2] == 0xa9)) {
+			err = sotto_buf_addstr(b, (unsigned char)s[i + 2] ==
+			    0xa8 ? "\\u2028" : "\\u2029");
+			i += 2;
+		} else {
+			err = sotto_buf_addch(b, ch);
+		}
+	}
+	if (err == SOTTO_OK)
+		err = sotto_buf_addch(b, '"');
+	return err;
+}
+
+/* Encodes n as JSON; maps with sorted keys; every scalar as a string
+ * (generator data is map[string]string). */
+sotto_err
+rn_to_json(struct sotto_buf *b, const struct sotto_node *n)
+{
+	struct sotto_node *c;
+	sotto_err err = SOTTO_OK;
+	size_t i;
+
+	if (n == NULL || n->kind == SOTTO_NODE_SCALAR)
+		return n == NULL || n->type == SOTTO_T_NULL ?
+		    sotto_buf_addstr(b, "null") : json_str(b, n->text, n->len);
+	if ((c = rn_sorted_clone(n)) == NULL)
+		return SOTTO_E_NOMEM;
+	err = sotto_buf_addch(b, c->kind == SOTTO_NODE_MAP ? '{' : '[');
+	for (i = 0; i < c->n && err == SOTTO_OK; i++) {
+		if (i > 0)
+			err = sotto_buf_addch(b, ',');
+		if (err == SOTTO_OK && c->kind == SOTTO_NODE_MAP) {
+			err = json_str(b, c->items[i].key, c->items[i].keylen);
+			if (err == SOTTO_OK)
+				err = sotto_buf_addch(b, ':');
+		}
+		if (err == SOTTO_OK)
+			err = rn_to_json(b, c->items[i].val);
+	}
+	if (err == SOTTO_OK)
+		err = sotto_buf_addch(b, c->kind == SOTTO_NODE_MAP ? '}' : ']');
+	sotto_tree_node_free(c, true);
+	return err;
+}
+
+/* ---- object list ---- */
+
+static char *
+dupornull(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+sotto_err
+rl_add(struct rlist *l, struct sotto_node *n, const char *origin,
+    struct sotto_error *e)
+{
+	struct robj *o;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct robj *v = realloc(l->v, nc * sizeof(*v));
+
+		if (v == NULL) {
+			sotto_tree_node_free(n, true);
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		}
+		l->v = v;
+		l->cap = nc;
+	}
+	o = &l->v[l->n++];
+	memset(o, 0, sizeof(*o));
+	o->n = n;
+	o->origin = dupornull(origin);
+	o->orig_name = dupornull(rn_str(rn_get(n, "metadata"), "name"));
+	o->orig_ns = dupornull(rn_str(rn_get(n, "metadata"), "namespace"));
+	return SOTTO_OK;
+}
+
+static void
+robj_free(struct robj *o)
+{
+	sotto_tree_node_free(o->n, true);
+	free(o->orig_name);
+	free(o->orig_ns);
+	free(o->origin);
+}
+
+void
+rl_remove(struct rlist *l, size_t i)
+{
+	robj_free(&l->v[i]);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
+	l->n--;
+}
+
+void
+rl_free(struct rlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		robj_free(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+const char *
+robj_kind(const struct robj *o)
+{
+	const char *k = rn_str(o->n, "kind");
+
+	return k ? k : "";
+}
+
+const char *
+robj_apiversion(const struct robj *o)
+{
+	const char *k = rn_str(o->n, "apiVersion");
+
+	return k ? k : "";
+}
+
+const char *
+robj_name(const struct robj *o)
+{
+	const char *k = rn_str(rn_get(o->n, "metadata"), "name");
+
+	return k ? k : "";
+}
+
+const char *
+robj_ns(const struct robj *o)
+{
+	return rn_str(rn_get(o->n, "metadata"), "namespace");
+}
+
+/* Moves every object of src to the end of dst; src is left empty. */
+sotto_err
+rl_append(struct rlist *dst, struct rlist *src, struct sotto_error *e)
+{
+	size_t need = dst->n + src->n;
+
+	if (need > dst->cap) {
+		struct robj *v = realloc(dst->v, need * sizeof(*v));
+
+		if (v == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		dst->v = v;
+		dst->cap = need;
+	}
+	if (src->n > 0)
+		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n = need;
+	src->n = 0;
+	return SOTTO_OK;
+}

@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * kustomize's built-in transformers over the object list: namespace,
+ * name prefix/suffix, labels (with selectors and templates), annotations,
+ * images, replicas, the generator hash suffix and the back references to
+ * renamed ConfigMaps, Secrets and ServiceAccounts.  Field lists follow
+ * kustomize's builtin field specs for the built-in kinds.
+ */
+#include "render/rint.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cluster_kinds[] = {
+	"Namespace", "ClusterRole", "ClusterRoleBinding",
+	"CustomResourceDefinition", "PersistentVolume", "StorageClass",
+	"PriorityClass", "APIService", "MutatingWebhookConfiguration",
+	"ValidatingWebhookConfiguration", "Node", "CSIDriver", "CSINode",
+	"VolumeAttachment", "RuntimeClass", "IngressClass",
+	"PodSecurityPolicy", "ComponentStatus", "CertificateSigningRequest",
+	"ClusterIssuer", "ValidatingAdmissionPolicy",
+	"ValidatingAdmissionPolicyBinding", "FlowSchema",
+	"PriorityLevelConfiguration", NULL
+};
+
+bool
+rt_cluster_scoped(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; cluster_kinds[i] != NULL; i++)
+		if (strcmp(kind, cluster_kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+kind_in(const char *kind, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(kind, *list) == 0)
+			return true;
+	return false;
+}
+
+static sotto_err
+oom(struct sotto_error *e)
+{
+	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+}
+
+sotto_err
+rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < l->n; i++) {
+		struct robj *o = &l->v[i];
+		const char *kind = robj_kind(o);
+		struct sotto_node *md = rn_ensure_map(o->n, "metadata"), *subj;
+
+		if (md == NULL)
+			return oom(e);
+		if (strcmp(kind, "Namespace") == 0) {
+			if (rn_set_str(md, "name", ns) != SOTTO_OK)
+				return oom(e);
+			continue;
+		}
+		if (!rt_cluster_scoped(kind) &&
+		    rn_set_str(md, "namespace", ns) != SOTTO_OK)
+			return oom(e);
+		if (strcmp(kind, "RoleBinding") != 0 &&
+		    strcmp(kind, "ClusterRoleBinding") != 0)
+			continue;
+		subj = rn_path(o->n, "subjects");
+		for (j = 0; subj && subj->kind == SOTTO_NODE_SEQ &&
+		    j < subj->n; j++) {
+			struct sotto_node *s = subj->items[j].val;
+			const char *sk = rn_str(s, "kind");
+			const char *sn = rn_str(s, "namespace");
+
+			if (sk == NULL || strcmp(sk, "ServiceAccount") != 0)
+				continue;
+			if ((sn == NULL || strcmp(sn, "default") == 0) &&
+			    rn_set_str(s, "namespace", ns) != SOTTO_OK)
+				return oom(e);
+		}
+	}
+	return SOTTO_OK;
+}
+
+sotto_err
+rt_affix(struct rlist *l, const char *prefix, const char *suffix,
+    struct sotto_error *e)
+{
+	size_t i, n;
+	char *nn;
+
+	for (i = 0; i < l->n; i++) {
+		struct robj *o = &l->v[i];
+		const char *kind = robj_kind(o), *name = robj_name(o);
+
+		if (strcmp(kind, "Namespace") == 0 ||
+		    strcmp(kind, "CustomResourceDefinition") == 0)
+			continue;
+		n = strlen(name) + (prefix ? strlen(prefix) : 0) +
+		    (suffix ? strlen(suffix) : 0) + 1;
+		if ((nn = malloc(n)) == NULL)
+			return oom(e);
+		snprintf(nn, n, "%s%s%s", prefix ? prefix : "", name,
+		    suffix ? suffix : "");
+		if (rn_set_str(rn_ensure_map(o->n, "metadata"), "name", nn) !=
+		    SOTTO_OK) {
+			free(nn);
+			return oom(e);
+		}
+		free(nn);
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+merge_pairs(struct sotto_node *dst, const struct sotto_node *pairs)
+{
+	size_t i;
+
+	if (dst == NULL)
+		return SOTTO_E_NOMEM;
+	for (i = 0; i < pairs->n; i++) {
+		const struct sotto_node *v = pairs->items[i].val;
+
+		if (pairs->items[i].key == NULL)
+			continue;
+		if (rn_set_str(dst, pairs->items[i].key, v &&
+		    v->kind == SOTTO_NODE_SCALAR && v->type != SOTTO_T_NULL ?
+		    v->text : "") != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	}
+	return SOTTO_OK;
+}
+
+/* Sets pairs at path: create, or only where the map exists. */
+static sotto_err
+put_at(struct sotto_node *obj, const char *path, const struct sotto_node *p,
+    bool create)
+{
+	struct sotto_node *m = create ? rn_ensure_path(obj, path) :
+	    rn_path(obj, path);
+
+	if (m == NULL)
+		return create ? SOTTO_E_NOMEM : SOTTO_OK;
+	if (m->kind != SOTTO_NODE_MAP)
+		return SOTTO_OK;
+	return merge_pairs(m, p);
+}
+
+static const char *const pod_owner_kinds[] = {
+	"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job",
+	"ReplicationController", NULL
+};
+
+static sotto_err
+template_paths(struct sotto_node *obj, const char *kind, const char *what,
+    const struct sotto_node *p)
+{
+	char path[128];
+	sotto_err err = SOTTO_OK;
+
+	if (kind_in(kind, pod_owner_kinds)) {
+		snprintf(path, sizeof(path), "spec/template/metadata/%s", what);
+		err = put_at(obj, path, p, true);
+	} else if (strcmp(kind, "CronJob") == 0) {
+		snprintf(path, sizeof(path), "spec/jobTemplate/metadata/%s",
+		    what);
+		err = put_at(obj, path, p, true);
+		snprintf(path, sizeof(path),
+		    "spec/jobTemplate/spec/template/metadata/%s", what);
+		if (err == SOTTO_OK)
+			err = put_at(obj, path, p, true);
+	}
+	return err;
+}
+
+static sotto_err
+selector_paths(struct sotto_node *obj, const char *kind,
+    const struct sotto_node *p)
+{
+	static const char *const sel_create[] = {
+		"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", NULL
+	};
+
+	if (strcmp(kind, "Service") == 0 ||
+	    strcmp(kind, "ReplicationController") == 0)
+		return put_at(obj, "spec/selector", p, true);
+	if (kind_in(kind, sel_create))
+		return put_at(obj, "spec/selector/matchLabels", p, true);
+	if (strcmp(kind, "Job") == 0 || strcmp(kind, "PodDisruptionBudget") ==
+	    0)
+		return put_at(obj, "spec/selector/matchLabels", p, false);
+	if (strcmp(kind, "CronJob") == 0)
+		return put_at(obj, "spec/jobTemplate/spec/selector/matchLabels",
+		    p, false);
+	if (strcmp(kind, "NetworkPolicy") == 0)
+		return put_at(obj, "spec/podSelector/matchLabels", p, false);
+	return SOTTO_OK;
+}
+
+static sotto_err
+volume_claim_labels(struct sotto_node *obj, const struct sotto_node *p)
+{
+	struct sotto_node *v = rn_path(obj, "spec/volumeClaimTemplates");
+	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	for (i = 0; v && v->kind == SOTTO_NODE_SEQ && i < v->n &&
+	    err == SOTTO_OK; i++)
+		err = put_at(v->items[i].val, "metadata/labels", p, true);
+	return err;
+}
+
+sotto_err
+rt_labels(struct rlist *l, const struct sotto_node *pairs, bool selectors,
+    bool templates, struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP)
+		return pairs == NULL || pairs->type == SOTTO_T_NULL ? SOTTO_OK :
+		    sotto_error_set(e, SOTTO_E_PARSE, "labels must be a map");
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		struct sotto_node *obj = l->v[i].n;
+		const char *kind = robj_kind(&l->v[i]);
+
+		err = put_at(obj, "metadata/labels", pairs, true);
+		if (err == SOTTO_OK && templates)
+			err = template_paths(obj, kind, "labels", pairs);
+		if (err == SOTTO_OK && selectors)
+			err = selector_paths(obj, kind, pairs);
+		if (err == SOTTO_OK && selectors &&
+		    strcmp(kind, "StatefulSet") == 0)
+			err = volume_claim_labels(obj, pairs);
+	}
+	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+}
+
+sotto_err
+rt_annotations(struct rlist *l, const struct sotto_node *pairs,
+    struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP)
+		return pairs == NULL || pairs->type == SOTTO_T_NULL ? SOTTO_OK :
+		    sotto_error_set(e, SOTTO_E_PARSE, "commonAnnotations must "
+		    "be a map");
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		err = put_at(l->v[i].n, "metadata/annotations", pairs, true);
+		if (err == SOTTO_OK)
+			err = template_paths(l->v[i].n, robj_kind(&l->v[i]),
+			    "annotations", pairs);
+	}
+	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+}
+
+/* ---- images ---- */
+
+/* Length of the repository part of an image reference. */
+static size_t
+image_name_len(const char *img)
+{
+	const char *at = strchr(img, '@'), *slash, *colon;
+	size_t end = at ? (size_t)(at - img) : strlen(img);
+
+	slash = NULL;
+	for (colon = img; colon < img + end; colon++)
+		if (*colon == '/')
+			slash = colon;
+	colon = memchr(slash ? slash : img, ':', end - (size_t)((slash ?
+	    slash : img) - img));
+	return colon ? (size_t)(colon - img) : end;
+}
+
+static sotto_err
+retag(struct sotto_node *imgnode, const struct sotto_node *spec)
+{
+	const char *img = imgnode->text, *name = rn_str(spec, "name");
+	const char *nn = rn_str(spec, "newName"), *tag = rn_str(spec,
+	    "newTag"), *dg = rn_str(spec, "digest");
+	size_t nl = image_name_len(img);
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	sotto_err err;
+
+	if (name == NULL || strlen(name) != nl || strncmp(img, name, nl) != 0)
+		return SOTTO_OK;
+	if (nn != NULL)
+		err = sotto_buf_addstr(&b, nn);
+	else
+		err = sotto_buf_add(&b, img, nl);
+	if (err == SOTTO_OK) {
+		if (dg != NULL)
+			err = sotto_buf_addf(&b, "@%s", dg);
+		else if (tag != NULL)
+			err = sotto_buf_addf(&b, ":%s", tag);
+		else
+			err = sotto_buf_addstr(&b, img + nl);
+	}
+	if (err == SOTTO_OK)
+		err = sotto_tree_set_text(imgnode, SOTTO_T_STR,
+		    (const char *)b.data, b.len);
+	sotto_buf_release(&b);
+	return err;
+}
+
+static sotto_err
+walk_images(struct sotto_node *n, const struct sotto_node *images)
+{
+	size_t i, j, k;
+	sotto_err err = SOTTO_OK;
+
+	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
+	    n->kind != SOTTO_NODE_SEQ))
+		return SOTTO_OK;
+	for (i = 0; i < n->n && err == SOTTO_OK; i++) {
+		struct sotto_node *v = n->items[i].val;
+		const char *key = n->items[i].key;
+
+		if (key != NULL && v != NULL && v->kind == SOTTO_NODE_SEQ &&
+		    (strcmp(key, "containers") == 0 ||
+		    strcmp(key, "initContainers") == 0)) {
+			for (j = 0; j < v->n && err == SOTTO_OK; j++) {
+				struct sotto_node *im = rn_get(v->items[j].val,
+				    "image");
+
+				for (k = 0; rn_is_scalar(im) &&
+				    k < images->n && err == SOTTO_OK; k++)
+					err = retag(im, images->items[k].val);
+			}
+			continue;
+		}
+		err = walk_images(v, images);
+	}
+	return err;
+}
+
+sotto_err
+rt_images(struct rlist *l, const struct sotto_node *images,
+    struct sotto_error *e)
+{
+	size_t i;
+
+	if (images->kind != SOTTO_NODE_SEQ)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'images' must be a "
+		    "list");
+	for (i = 0; i < l->n; i++)
+		if (walk_images(l->v[i].n, images) != SOTTO_OK)
+			return oom(e);
+	return SOTTO_OK;
+}
+
+sotto_err
+rt_replicas(struct rlist *l, const struct sotto_node *reps,
+    struct sotto_error *e)
+{
+	static const char *const kinds[] = {
+		"Deployment", "ReplicaSet", "StatefulSet",
+		"ReplicationController", NULL
+	};
+	size_t i, j;
+
+	if (reps->kind != SOTTO_NODE_SEQ)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'replicas' must be "
+		    "a list");
+	for (j = 0; j < reps->n; j++) {
+		const char *name = rn_str(reps->items[j].val, "name");
+		const char *count = rn_str(reps->items[j].val, "count");
+
+		if (name == NULL || count == NULL)
+			return sotto_error_set(e, SOTTO_E_PARSE, "replicas "
+			    "item %zu needs 'name' and 'count'", j);
+		for (i = 0; i < l->n; i++) {
+			struct robj *o = &l->v[i];
+			struct sotto_node *spec;
+
+			if (!kind_in(robj_kind(o), kinds) ||
+			    (strcmp(robj_name(o), name) != 0 &&
+			    (o->orig_name == NULL ||
+			    strcmp(o->orig_name, name) != 0)))
+				continue;
+			if ((spec = rn_ensure_map(o->n, "spec")) == NULL ||
+			    rn_set(spec, "replicas", sotto_tree_new_scalar(
+			    SOTTO_T_INT, count, strlen(count))) != SOTTO_OK)
+				return oom(e);
+		}
+	}
+	return SOTTO_OK;
+}
+
+/* ---- hash suffix ---- */
+
+void
+sotto_render_hash_suffix(char out[11], const uint8_t *json, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t h[crypto_hash_sha256_BYTES];
+	size_t i;
+
+	crypto_hash_sha256(h, json, len);
+	for (i = 0; i < 10; i++) {
+		char c = hex[(h[i / 2] >> ((i & 1) ? 0 : 4)) & 15];
+
+		switch (c) {
+		case '0': c = 'g'; break;
+		case '1': c = 'h'; break;
+		case '3': c = 'k'; break;
+		case 'a': c = 'm'; break;
+		case 'e': c = 't'; break;
+		default: break;
+		}
+		out[i] = c;
+	}
+	out[10] = '\0';
+	sodium_memzero(h, sizeof(h));
+}
+
+static sotto_err
+hash_one(struct robj *o)
+{
+	struct sotto_buf j = SOTTO_BUF_SECRET_INIT;
+	struct sotto_node *m, *data, *bin;
+	const char *kind = robj_kind(o), *type = rn_str(o->n, "type");
+	char h[11], *nn;
+	size_t nl;
+	sotto_err err = SOTTO_E_NOMEM;
+
+	if ((m = sotto_tree_new_map()) == NULL)
+		return SOTTO_E_NOMEM;
+	/*
+	 * kustomize (api/hasher) looks "metadata/name" up as one key, so the
+	 * name is always ""; a missing map is "" too.
+	 */
+	data = rn_get(o->n, "data");
+	bin = rn_get(o->n, strcmp(kind, "Secret") == 0 ? "stringData" :
+	    "binaryData");
+	if (rn_set(m, "kind", rn_strnode(kind)) != SOTTO_OK ||
+	    rn_set(m, "name", rn_strnode("")) != SOTTO_OK ||
+	    rn_set(m, "data", data ? sotto_tree_clone(data) :
+	    rn_strnode("")) != SOTTO_OK)
+		goto out;
+	if (strcmp(kind, "Secret") == 0 &&
+	    rn_set(m, "type", rn_strnode(type ? type : "")) != SOTTO_OK)
+		goto out;
+	if (bin != NULL && bin->kind == SOTTO_NODE_MAP &&
+	    rn_set(m, strcmp(kind, "Secret") == 0 ? "stringData" :
+	    "binaryData", sotto_tree_clone(bin)) != SOTTO_OK)
+		goto out;
+	if (rn_to_json(&j, m) != SOTTO_OK)
+		goto out;
+	sotto_render_hash_suffix(h, j.data, j.len);
+	nl = strlen(robj_name(o)) + 12;
+	if ((nn = malloc(nl)) == NULL)
+		goto out;
+	snprintf(nn, nl, "%s-%s", robj_name(o), h);
+	err = rn_set_str(rn_get(o->n, "metadata"), "name", nn);
+	free(nn);
+out:
+	sotto_tree_node_free(m, true);
+	sotto_buf_release(&j);
+	return err;
+}
+
+sotto_err
+rt_hash_names(struct rlist *l, struct sotto_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].hash && hash_one(&l->v[i]) != SOTTO_OK)
+			return oom(e);
+	return SOTTO_OK;
+}
+
+/* ---- name references ---- */
+
+struct rename {
+	const char *kind, *from, *to;
+};
+
+static const struct rename *
+find_rename(const struct rename *r, size_t n, const char *kind,
+    const char *from)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(r[i].kind, kind) == 0 &&
+		    strcmp(r[i].from, from) == 0)
+			return &r[i];
+	return NULL;
+}
+
+static sotto_err
+fix_name(struct sotto_node *map, const char *key, const char *kind,
+    const struct rename *r, size_t nr)
+{
+	struct sotto_node *v = rn_get(map, key);
+	const struct rename *x;
+
+	if (!rn_is_scalar(v) || (x = find_rename(r, nr, kind, v->text)) ==
+	    NULL)
+		return SOTTO_OK;
+	return sotto_tree_set_text(v, SOTTO_T_STR, x->to, strlen(x->to));
+}
+
+static sotto_err
+walk_refs(struct sotto_node *n, const struct rename *r, size_t nr)
+{
+	size_t i, j;
+	sotto_err err = SOTTO_OK;
+
+	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
+	    n->kind != SOTTO_NODE_SEQ))
+		return SOTTO_OK;
+	for (i = 0; i < n->n && err == SOTTO_OK; i++) {
+		const char *k = n->items[i].key;
+		struct sotto_node *v = n->items[i].val;
+
+		if (k == NULL || v == NULL) {
+			err = walk_refs(v, r, nr);
+			continue;
+		}
+		if (strcmp(k, "configMapRef") == 0 ||
+		    strcmp(k, "configMapKeyRef") == 0 ||
+		    strcmp(k, "configMap") == 0)
+			err = fix_name(v, "name", "ConfigMap", r, nr);
+		else if (strcmp(k, "secretRef") == 0 ||
+		    strcmp(k, "secretKeyRef") == 0)
+			err = fix_name(v, "name", "Secret", r, nr);
+		else if (strcmp(k, "secret") == 0) {
+			err = fix_name(v, "secretName", "Secret", r, nr);
+			if (err == SOTTO_OK)
+				err = fix_name(v, "name", "Secret", r, nr);
+		} else if (strcmp(k, "serviceAccountName") == 0)
+			err = fix_name(n, k, "ServiceAccount", r, nr);
+		else if (strcmp(k, "imagePullSecrets") == 0 &&
+		    v->kind == SOTTO_NODE_SEQ)
+			for (j = 0; j < v->n && err == SOTTO_OK; j++)
+				err = fix_name(v->items[j].val, "name",
+				    "Secret", r, nr);
+		if (err == SOTTO_OK)
+			err = walk_refs(v, r, nr);
+	}
+	return err;
+}
+
+sotto_err
+rt_namerefs(struct rlist *l, struct sotto_error *e)
+{
+	struct rename *r;
+	size_t i, nr = 0;
+	sotto_err err = SOTTO_OK;
+
+	if (l->n == 0)
+		return SOTTO_OK;
+	if ((r = calloc(l->n, sizeof(*r))) == NULL)
+		return oom(e);
+	for (i = 0; i < l->n; i++) {
+		const char *k = robj_kind(&l->v[i]);
+
+		if (l->v[i].orig_name == NULL ||
+		    strcmp(l->v[i].orig_name, robj_name(&l->v[i])) == 0)
+			continue;
+		if (strcmp(k, "ConfigMap") != 0 && strcmp(k, "Secret") != 0 &&
+		    strcmp(k, "ServiceAccount") != 0)
+			continue;
+		r[nr].kind = k;
+		r[nr].from = l->v[i].orig_name;
+		r[nr].to = robj_name(&l->v[i]);
+		nr++;
+	}
+	for (i = 0; nr > 0 && i < l->n && err == SOTTO_OK; i++) {
+		struct sotto_node *subj = rn_get(l->v[i].n, "subjects");
+		size_t j;
+
+		err = walk_refs(rn_get(l->v[i].n, "spec"), r, nr);
+		for (j = 0; err == SOTTO_OK && subj &&
+		    subj->kind == SOTTO_NODE_SEQ && j < subj->n; j++) {
+			const char *sk = rn_str(subj->items[j].val, "kind");
+
+			if (sk && strcmp(sk, "ServiceAccount") == 0)
+				err = fix_name(subj->items[j].val, "name",
+				    "ServiceAccount", r, nr);
+		}
+	}
+	free(r);
+	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+}

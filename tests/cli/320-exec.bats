@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# exec-env / exec-file: the child sees the values, nothing stays on disk,
+# and the child's exit status is ours.
+# SPDX-License-Identifier: ISC
+
+load helpers
+load sops_helpers
+load sops_cmd_helpers
+
+setup() { cmd_setup; }
+
+@test "exec-env passes top-level values as environment variables" {
+	for p in $(both); do
+		run_io "$p" exec-env flat.enc.yaml 'printf "%s/%s" "$API_KEY" "$REGION"'
+		assert_status 0
+		assert_out abc123/eu-1
+	done
+}
+
+@test "exec-env keeps the environment unless --pristine" {
+	export KEEPME=yes
+	run_io "$SOPS" exec-env flat.enc.yaml 'printf "%s" "$KEEPME"'
+	assert_out yes
+	run_io "$SOPS" exec-env --pristine flat.enc.yaml 'printf "%s" "${KEEPME:-none}"'
+	assert_out none
+}
+
+@test "exec-env propagates the child's exit status" {
+	for p in $(both); do
+		run_io "$p" exec-env flat.enc.yaml 'exit 7'
+		assert_status 7
+	done
+}
+
+@test "exec-env refuses nested and non-string values as sops does" {
+	run_io "$SOPS" exec-env enc.yaml 'true'
+	assert_status 1
+	assert_err_has "cannot use complex value in environment"
+	printf 'N: 5\n' >n.yaml
+	"$SOTTO" encrypt --age "$K1_PUB" n.yaml >n.enc.yaml
+	run_io "$SOPS" exec-env n.enc.yaml 'true'
+	assert_status 1
+	assert_err_has "cannot use non-string values in environment, got int"
+}
+
+@test "exec-env with the wrong key exits 128 and runs nothing" {
+	SOPS_AGE_KEY_FILE=$T/k2.txt run_io "$SOPS" exec-env flat.enc.yaml 'touch ran'
+	assert_status 128
+	[ ! -e ran ]
+}
+
+@test "exec-env --same-process runs the command in place" {
+	run_io "$SOPS" exec-env --same-process flat.enc.yaml 'printf "%s" "$API_KEY"; exit 3'
+	assert_status 3
+	assert_out abc123
+}
+
+@test "exec-file hands the plaintext through a FIFO and removes it" {
+	for p in $(both); do
+		run_io "$p" exec-file flat.enc.yaml '[ -p {} ] && cat {}'
+		assert_status 0
+		assert_out "$(printf 'API_KEY: abc123\nREGION: eu-1')"
+		assert_run_empty
+	done
+}
+
+@test "exec-file --no-fifo uses a 0600 file that is gone afterwards" {
+	run_io "$SOPS" exec-file --no-fifo flat.enc.yaml 'stat -c %a {}; echo {} >"'"$T"'/path"; grep -c API_KEY {}'
+	assert_status 0
+	assert_out "$(printf '600\n1')"
+	[ ! -e "$(cat "$T/path")" ]
+	assert_run_empty
+}
+
+@test "exec-file --filename names the file and the child's status is ours" {
+	run_io "$SOPS" exec-file --no-fifo --filename app.yaml flat.enc.yaml 'basename {}; exit 4'
+	assert_status 4
+	assert_out app.yaml
+	assert_run_empty
+}
+
+@test "exec-file --output-type renders the plaintext in another format" {
+	run_io "$SOTTO" exec-file --output-type json flat.enc.yaml 'cat {}'
+	assert_status 0
+	[[ "$out" == *'"API_KEY": "abc123"'* ]]
+}
+
+@test "exec-file does not hang when the child never reads the FIFO" {
+	run_io timeout 10 "$SOPS" exec-file flat.enc.yaml 'exit 0'
+	assert_status 0
+	assert_run_empty
+}
+
+@test "exec-file removes the plaintext when sotto is terminated" {
+	"$SOPS" exec-file --no-fifo flat.enc.yaml 'echo {} >"'"$T"'/path"; exec sleep 30' &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$T/path" ] && break; sleep 0.1; done
+	[ -e "$(cat "$T/path")" ]
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ ! -e "$(cat "$T/path")" ]
+	assert_run_empty
+}
+
+@test "exec-env and exec-file need a file and a command" {
+	run_io "$SOPS" exec-env flat.enc.yaml
+	assert_status 1
+	run_io "$SOPS" exec-file
+	assert_status 1
+}
+
+@test "exec-env and exec-file --help list their flags" {
+	run_io "$SOTTO" exec-env --help
+	for f in --pristine --same-process --background --user; do
+		[[ "$out" == *"$f"* ]]
+	done
+	run_io "$SOTTO" exec-file --help
+	for f in --no-fifo --filename --output-type; do
+		[[ "$out" == *"$f"* ]]
+	done
+}

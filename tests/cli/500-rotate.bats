@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# rotate: a new data key, every value re-encrypted, recipients changed
+# with --add-age / --rm-age; keys sotto cannot re-wrap are refused.
+
+load helpers
+load sops_helpers
+load sops_cmd_helpers
+
+setup() { cmd_setup; }
+
+add_pgp() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+s = s.replace('    lastmodified:', '    pgp:\n        - created_at: "2024-01-01T00:00:00Z"\n          enc: x\n          fp: ABCDEF0123\n    lastmodified:', 1)
+open(sys.argv[2], 'w').write(s)
+PY
+}
+
+@test "rotate re-encrypts every value and keeps the plaintext, as sotto and sops" {
+	for p in $(both); do
+		run_io "$p" rotate enc.yaml
+		assert_status 0
+		cp "$T/out" r.yaml
+		! grep -F "$(grep 'password:' enc.yaml)" r.yaml
+		! grep -F "$(grep 'port:' enc.yaml)" r.yaml
+		run_io "$SOTTO" decrypt r.yaml
+		assert_out "$(cat plain.yaml)"
+	done
+}
+
+@test "rotate -i writes in place; --output writes elsewhere" {
+	cp enc.yaml e.yaml
+	run_io "$SOPS" rotate -i e.yaml
+	assert_status 0
+	[ -z "$out" ]
+	! same_bytes enc.yaml e.yaml 2>/dev/null
+	run_io "$SOPS" rotate --output o.yaml e.yaml
+	assert_status 0
+	run_io "$SOTTO" decrypt o.yaml
+	assert_out "$(cat plain.yaml)"
+}
+
+@test "rotate --add-age and --rm-age change who can decrypt" {
+	cp enc.yaml e.yaml
+	run_io "$SOTTO" rotate -i --add-age "$K2_PUB" e.yaml
+	assert_status 0
+	SOPS_AGE_KEY_FILE=$T/k2.txt run_io "$SOTTO" decrypt e.yaml
+	assert_status 0
+	run_io "$SOPS" rotate -i --rm-age "$K1_PUB" e.yaml
+	assert_status 0
+	run_io "$SOTTO" decrypt e.yaml
+	assert_status 128
+	SOPS_AGE_KEY_FILE=$T/k2.txt run_io "$SOTTO" decrypt e.yaml
+	assert_status 0
+}
+
+@test "rotate refuses keys it cannot re-wrap, naming their type" {
+	add_pgp enc.yaml pgp.yaml
+	for p in $(both); do
+		run_io "$p" rotate pgp.yaml
+		assert_status 1
+		assert_err_has "pgp"
+	done
+	run_io "$SOPS" rotate --add-pgp ABC enc.yaml
+	assert_status 1
+}
+
+@test "rotate --rm-pgp removes the pgp key and rotates" {
+	add_pgp enc.yaml pgp.yaml
+	run_io "$SOPS" rotate --rm-pgp ABCDEF0123 pgp.yaml
+	assert_status 0
+	! grep -q ABCDEF0123 "$T/out"
+}
+
+@test "rotate of several files needs -i and prints a summary" {
+	cp enc.yaml a.yaml
+	cp enc.yaml b.yaml
+	run_io "$SOTTO" rotate a.yaml b.yaml
+	assert_status 8
+	run_io "$SOTTO" rotate -i a.yaml b.yaml
+	assert_status 0
+	assert_err_has "2 file(s) done, 0 failed"
+}
+
+@test "rotate with the wrong key exits 128 and keeps the file" {
+	cp enc.yaml e.yaml
+	SOPS_AGE_KEY_FILE=$T/k2.txt run_io "$SOPS" rotate -i e.yaml
+	assert_status 128
+	same_bytes enc.yaml e.yaml
+}
+
+@test "rotate of a missing file exits 49 as sops" {
+	run_io "$SOPS" rotate missing.yaml
+	assert_status 49
+}
+
+@test "legacy sops -r FILE rotates" {
+	run_io "$SOPS" -r enc.yaml
+	assert_status 0
+	grep -q 'ENC\[AES256_GCM' "$T/out"
+}
+
+@test "rotate --help lists its flags" {
+	run_io "$SOTTO" rotate --help
+	for f in --in-place --output --add-age --rm-age --rm-pgp --input-type; do
+		[[ "$out" == *"$f"* ]]
+	done
+}
