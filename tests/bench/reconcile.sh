@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# Benchmark for `sotto reconcile` (issue #8): N objects (default 1000; one
+# in ten a sops-encrypted Secret) in a local git repo, applied to the API
+# stand-in.  Prints the full reconcile time, the no-change reconcile time,
+# API requests per pass and the agent's peak RSS (goal < 20 MB).
+#   tests/bench/reconcile.sh [N]
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+SOTTO=${SOTTO:-$ROOT/build/sotto}
+N=${1:-1000}
+W=$(mktemp -d "${TMPDIR:-/tmp}/sotto-bench.XXXXXX")
+trap 'curl -s -m 2 -X POST "http://127.0.0.1:$(cat "$W/api/ctl_port" 2>/dev/null)/quit" >/dev/null 2>&1; rm -rf "$W"' EXIT
+
+python3 "$ROOT/tests/standin/kube_standin.py" --dir "$W/api" --idle-timeout 300 >/dev/null 2>&1 &
+for _ in $(seq 1 100); do [ -s "$W/api/port" ] && break; sleep 0.1; done
+export KUBECONFIG=$W/api/kubeconfig
+K="kubectl --cache-dir $W/kc"
+
+"$SOTTO" age-keygen -o "$W/key.txt" 2>/dev/null
+PUB=$(grep -o 'age1[0-9a-z]*' "$W/key.txt" | head -1)
+$K create secret generic sops-age --from-file=age.agekey="$W/key.txt" \
+    --dry-run=client -o json | $K apply --server-side -f - >/dev/null
+
+R=$W/repo
+mkdir -p "$R/app"
+git -C "$R" init -q -b main
+{
+	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+	echo "kind: Kustomization"
+	echo "resources:"
+} >"$R/app/kustomization.yaml"
+for i in $(seq 1 "$N"); do
+	if [ $((i % 10)) -eq 0 ]; then
+		printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: s-%s\nstringData:\n  v: value-%s\n' \
+		    "$i" "$i" >"$W/plain.yaml"
+		"$SOTTO" encrypt --age "$PUB" "$W/plain.yaml" >"$R/app/o-$i.yaml"
+	else
+		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-%s\ndata:\n  k: v-%s\n' \
+		    "$i" "$i" >"$R/app/o-$i.yaml"
+	fi
+	echo "  - o-$i.yaml" >>"$R/app/kustomization.yaml"
+done
+rm -f "$W/plain.yaml"
+git -C "$R" add -A
+git -C "$R" -c user.email=b@b -c user.name=b commit -qm bench
+
+cat >"$W/config.yaml" <<Y
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: repo}
+spec: {interval: 1m, url: "file://$R", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: bench}
+spec:
+  interval: 1m
+  path: ./app
+  prune: true
+  sourceRef: {kind: GitRepository, name: repo}
+  decryption: {provider: sops, secretRef: {name: sops-age}}
+Y
+
+# One long-running agent: pass 1 creates everything, passes 2-3 change
+# nothing.  ru_maxrss of the child is its peak RSS.
+python3 - "$SOTTO" "$W" "$N" <<'P'
+import json, resource, signal, subprocess, sys, time
+sotto, w = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([sotto, "reconcile", "--config", w + "/config.yaml",
+                      "--cache-dir", w + "/cache", "--interval", "1s"],
+                     stderr=subprocess.PIPE, text=True)
+passes = []
+for line in p.stderr:
+    e = json.loads(line)
+    if e["msg"].startswith("pass finished"):
+        f = e["msg"].split()
+        passes.append((float(f[3]), int(f[6])))
+        if len(passes) == 3:
+            p.send_signal(signal.SIGTERM)
+p.wait()
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+(t1, r1), (t2, r2), (t3, r3) = passes
+print("objects                      %s" % sys.argv[3])
+print("full reconcile               %.3f s  %d requests" % (t1, r1))
+print("no-change reconcile          %.3f s  %d requests" % (t2, r2))
+print("no-change reconcile (again)  %.3f s  %d requests" % (t3, r3))
+print("peak RSS                     %.1f MB (goal < 20 MB)" % rss)
+P

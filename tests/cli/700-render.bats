@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# The apply-time hooks: `sotto render` against `kubectl kustomize` on the
+# plaintext tree, the tamper and leak twins, refused fields and paths,
+# `post-render` and `krm` stream contracts, and the real kubectl/kpt
+# plugin runs.  Keys are generated in the test's temp dir.
+
+load helpers
+
+setup() {
+	sotto_setup
+	"$SOTTO" age-keygen -o key.txt 2>/dev/null
+	REC=$(sed -n 's/^# public key: //p' key.txt)
+	KEYBODY=$(grep AGE-SECRET-KEY key.txt)
+	export SOPS_AGE_KEY_FILE=$T/key.txt
+	mkdir -p app
+	cat > app/secret.yaml <<-'Y'
+	apiVersion: v1
+	kind: Secret
+	metadata:
+	  name: db
+	type: Opaque
+	stringData:
+	  password: canary-5e1f0a
+	Y
+	printf 'TOKEN=canary-env-77\n' > app/app.env
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  k: v\n' > app/cm.yaml
+	cat > app/kustomization.yaml <<-'Y'
+	resources:
+	- secret.yaml
+	- cm.yaml
+	namespace: prod
+	secretGenerator:
+	- name: env
+	  envs: [app.env]
+	Y
+	cp -r app plain
+	"$SOTTO" encrypt --age "$REC" -i app/secret.yaml >/dev/null 2>&1
+	"$SOTTO" encrypt --age "$REC" -i app/app.env >/dev/null 2>&1
+}
+
+norm() {
+	python3 -c '
+import sys, yaml, base64
+out = []
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if not d: continue
+    if d.get("kind") == "Secret":
+        m = dict(d.pop("stringData", None) or {})
+        m.update({k: base64.b64decode(v).decode() for k, v in (d.get("data") or {}).items()})
+        d["data"] = m
+    out.append(yaml.safe_dump(d, sort_keys=True))
+print("\n---\n".join(out))' "$1"
+}
+
+@test "render of an encrypted tree equals kubectl kustomize of the plaintext tree" {
+	! grep -q canary app/secret.yaml app/app.env
+	kubectl kustomize plain > want.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
+	assert_err ""
+	[ "$(norm want.yaml)" = "$(norm "$T/out")" ]
+}
+
+@test "the corpus renders exactly as kubectl kustomize" {
+	run "$SOTTO_ROOT/tests/render/compare.sh" "$SOTTO"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "a tampered value fails with exit 1, empty stdout and no leak" {
+	python3 - <<-'PY'
+	import re
+	s = open('app/secret.yaml').read()
+	m = re.search(r'password: ENC\[AES256_GCM,data:(.)', s); i = m.start(1)
+	open('app/secret.yaml', 'w').write(s[:i] + ('A' if s[i] != 'A' else 'B') + s[i+1:])
+	PY
+	run_io "$SOTTO" render app
+	assert_status 1
+	assert_out ""
+	! grep -q -e canary -e AGE-SECRET-KEY "$T/err"
+}
+
+@test "a wrong key fails without output; no leak in stderr" {
+	"$SOTTO" age-keygen -o other.txt 2>/dev/null
+	SOPS_AGE_KEY_FILE=$T/other.txt run_io "$SOTTO" render app
+	[ "$status" -ne 0 ]
+	assert_out ""
+	! grep -q -e canary -e AGE-SECRET-KEY "$T/err"
+}
+
+@test "no file is created during a render (empty TMPDIR) and no key or plaintext leaks" {
+	mkdir tmpd
+	TMPDIR=$T/tmpd run_io "$SOTTO" render app
+	assert_status 0
+	[ -z "$(ls -A tmpd)" ]
+	! grep -q -e canary -e "$KEYBODY" "$T/err"
+	! grep -rq -e canary -e "$KEYBODY" tmpd app
+}
+
+@test "an unsupported kustomization field is an error naming it" {
+	printf 'vars: []\n' >> app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_out ""
+	assert_err_has "unsupported kustomization field 'vars'"
+}
+
+@test "remote bases are refused" {
+	printf 'resources:\n- https://github.com/x/y//base\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 1
+	assert_err_has "remote bases are not supported"
+}
+
+@test "paths may not leave the root: .., absolute, symlink" {
+	mkdir -p root/k && printf 'resources:\n- ../../plain\n' > root/k/kustomization.yaml
+	run_io "$SOTTO" render --root root root/k
+	assert_status 2
+	assert_err_has "leaves the root"
+	printf 'resources:\n- /etc/passwd\n' > root/k/kustomization.yaml
+	run_io "$SOTTO" render --root root root/k
+	assert_err_has "absolute paths are not allowed"
+	ln -s "$T/plain/cm.yaml" root/k/link.yaml
+	printf 'resources:\n- link.yaml\n' > root/k/kustomization.yaml
+	run_io "$SOTTO" render --root root root/k
+	assert_err_has "leaves the root"
+}
+
+@test "post-render keeps document order and comments and decrypts in place" {
+	{ printf '# head comment\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first # keep\n---\n'
+	  cat app/secret.yaml; printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: last\n'; } > stream.yaml
+	IN=stream.yaml run_io "$SOTTO" post-render
+	assert_status 0
+	grep -q '^# head comment' "$T/out"
+	grep -q 'name: first # keep' "$T/out"
+	grep -q 'password: canary-5e1f0a' "$T/out"
+	! grep -q 'sops:' "$T/out"
+	[ "$(grep -o 'name: [a-z]*' "$T/out" | tr '\n' ' ')" = "name: first name: db name: last " ]
+}
+
+@test "post-render of a tampered stream fails with nothing on stdout" {
+	sed 's/password: ENC\[AES256_GCM,data:./password: ENC[AES256_GCM,data:Z/' app/secret.yaml > bad.yaml
+	IN=bad.yaml run_io "$SOTTO" post-render
+	assert_status 1
+	assert_out ""
+}
+
+@test "kubectl kustomize --enable-alpha-plugins runs the installed kustomize-plugin" {
+	export XDG_CONFIG_HOME=$T/xdg
+	run_io "$SOTTO" kustomize-plugin install
+	assert_status 0
+	mkdir gen && cp app/secret.yaml gen/secret.enc.yaml
+	printf 'apiVersion: sotto.dev/v1\nkind: SottoSecretGenerator\nmetadata:\n  name: s\nfiles:\n- secret.enc.yaml\n' > gen/gen.yaml
+	printf 'generators:\n- gen.yaml\n' > gen/kustomization.yaml
+	run kubectl kustomize --enable-alpha-plugins gen
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"password: canary-5e1f0a"* ]]
+}
+
+@test "kpt fn eval --exec with sotto krm decrypts items and generates" {
+	command -v kpt >/dev/null || skip "kpt not installed"
+	mkdir -p kp/pkg && cp app/secret.yaml kp/pkg/
+	printf '#!/bin/sh\nexec "%s" krm\n' "$SOTTO" > kp/krm && chmod +x kp/krm
+	printf 'apiVersion: sotto.dev/v1\nkind: SottoSecretGenerator\nmetadata:\n  name: s\nfiles:\n- secret.yaml\n' > kp/fn.yaml
+	cd kp/pkg
+	run kpt fn eval . --exec ../krm --fn-config ../fn.yaml -o stdout
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'password: canary-5e1f0a' <<<"$output")" -eq 2 ]
+}
+
+@test "krm: a ResourceList with a tampered item fails with exit 1 and no stdout" {
+	{ printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- '
+	  sed 's/password: ENC\[AES256_GCM,data:./password: ENC[AES256_GCM,data:Z/' app/secret.yaml | sed '2,$s/^/  /'; } > rl.yaml
+	IN=rl.yaml run_io "$SOTTO" krm
+	assert_status 1
+	assert_out ""
+}

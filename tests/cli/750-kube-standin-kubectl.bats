@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# The API stand-in checked with the real kubectl (kube-api-standin.md §3):
+# if one of these fails after a kubectl upgrade, fix the stand-in.
+
+load helpers
+load kube_helpers
+
+setup() {
+	sotto_setup
+	command -v kubectl >/dev/null || skip "kubectl not installed"
+	standin_start
+	cat >"$T/cm.json" <<'JSON'
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"demo"},"data":{"k":"v1"}}
+JSON
+	sed 's/"v1"}}/"v2"}}/' "$T/cm.json" >"$T/cm2.json"
+}
+
+teardown() {
+	standin_stop
+}
+
+@test "the stand-in reports server version 1.32 over HTTPS" {
+	run $K version -o json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"minor": "32"'* ]]
+	grep -q 'server: https://127.0.0.1:' "$KUBECONFIG"
+}
+
+@test "kubectl apply --server-side creates then updates an object" {
+	run $K apply --server-side -f "$T/cm.json"
+	[ "$status" -eq 0 ]
+	[ "$output" = "configmap/demo serverside-applied" ]
+	run $K apply --server-side -f "$T/cm2.json"
+	[ "$status" -eq 0 ]
+	run $K get configmap demo -o json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["k"])')" = v2 ]
+	ctl_get /log | grep -q '"method": "PATCH".*fieldManager=kubectl.*"content_type": "application/apply-patch+yaml", "status": 201'
+}
+
+@test "a second field manager conflicts, --force-conflicts takes over" {
+	$K apply --server-side -f "$T/cm.json"
+	run $K apply --server-side --field-manager other -f "$T/cm2.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'Apply failed with 1 conflict: conflict with "kubectl": .data.k'* ]]
+	[[ "$output" == *'--force-conflicts'* ]]
+	run $K apply --server-side --field-manager other --force-conflicts -f "$T/cm2.json"
+	[ "$status" -eq 0 ]
+	run $K get configmap demo -o json --show-managed-fields
+	[[ "$output" == *'"manager": "other"'* ]]
+	[[ "$output" != *'"manager": "kubectl"'* ]]
+}
+
+@test "--dry-run=server returns the result without storing it" {
+	$K apply --server-side -f "$T/cm.json"
+	run $K apply --server-side --dry-run=server -f "$T/cm2.json"
+	[ "$status" -eq 0 ]
+	[ "$output" = "configmap/demo serverside-applied (server dry run)" ]
+	run $K get configmap demo -o jsonpath='{.data.k}'
+	[ "$output" = v1 ]
+	ctl_get /log | grep -q 'dryRun=All'
+}
+
+@test "kubectl get -o json returns the stored object, a missing name is NotFound" {
+	$K apply --server-side -f "$T/cm.json"
+	run $K get configmap demo -o json
+	[ "$status" -eq 0 ]
+	printf '%s' "$output" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o["kind"] == "ConfigMap" and o["data"] == {"k": "v1"}
+m = o["metadata"]
+assert m["namespace"] == "default" and m["uid"] and m["resourceVersion"]
+assert m["generation"] == 1 and m["creationTimestamp"]'
+	run $K get configmap nope
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'Error from server (NotFound): configmaps "nope" not found'* ]]
+	run $K get configmaps
+	[ "$status" -eq 0 ]
+	[[ "$output" == *demo* ]]
+}
+
+@test "kubectl delete removes the object; a second delete is NotFound" {
+	$K apply --server-side -f "$T/cm.json"
+	run $K delete configmap demo
+	[ "$status" -eq 0 ]
+	[ "$output" = 'configmap "demo" deleted' ]
+	run $K delete configmap demo
+	[ "$status" -eq 1 ]
+	[[ "$output" == *NotFound* ]]
+	run $K delete configmap demo --ignore-not-found
+	[ "$status" -eq 0 ]
+}
+
+@test "kubectl delete waits for a delayed deletion" {
+	$K apply --server-side -f "$T/cm.json"
+	ctl_post "/delete-delay?seconds=1"
+	run $K delete configmap demo
+	[ "$status" -eq 0 ]
+	run $K get configmap demo
+	[ "$status" -eq 1 ]
+}
+
+@test "Secrets: stringData is folded into data, status subresource patches" {
+	cat >"$T/s.json" <<'JSON'
+{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"stringData":{"a":"hello"}}
+JSON
+	run $K apply --server-side -f "$T/s.json"
+	[ "$status" -eq 0 ]
+	run $K get secret s -o jsonpath='{.data.a}'
+	[ "$output" = aGVsbG8= ]
+	cat >"$T/ks.json" <<'JSON'
+{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"app"},"spec":{"interval":"1m","prune":true}}
+JSON
+	run $K apply --server-side -f "$T/ks.json"
+	[ "$status" -eq 0 ]
+	run $K patch kustomization app --subresource=status --type=merge -p '{"status":{"observedGeneration":1}}'
+	[ "$status" -eq 0 ]
+	run $K get kustomization app -o jsonpath='{.status.observedGeneration}'
+	[ "$output" = 1 ]
+}
+
+@test "an immutable field change is 422 Invalid" {
+	cat >"$T/im.json" <<'JSON'
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"im"},"immutable":true,"data":{"k":"v1"}}
+JSON
+	$K apply --server-side -f "$T/im.json"
+	sed 's/"v1"}}/"v2"}}/' "$T/im.json" >"$T/im2.json"
+	run $K apply --server-side -f "$T/im2.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'field is immutable'* ]]
+}
+
+@test "requests without the bearer token are refused" {
+	port=$(cat "$T/api/port")
+	run curl -s --cacert "$T/api/ca.pem" "https://127.0.0.1:$port/api/v1/namespaces/default/configmaps"
+	[[ "$output" == *'"code": 401'* ]]
+}
+
+@test "deploy/ applies with kubectl apply --server-side -k" {
+	run $K apply --server-side -k "$SOTTO_ROOT/deploy"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"deployment.apps/sotto-reconcile serverside-applied"* ]]
+	run $K -n sotto-system get deployment sotto-reconcile -o jsonpath='{.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}'
+	[ "$output" = true ]
+	run $K apply --server-side -f "$SOTTO_ROOT/deploy/example-kustomization.yaml"
+	[ "$status" -eq 0 ]
+}
