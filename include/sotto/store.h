@@ -18,6 +18,9 @@
  *               (what sops would write), appending meta if not NULL.
  * emit_value:   render one node for --extract (scalar as the store encodes
  *               it; a branch as a document).
+ * parse_buf:    parse, taking the caller's buffer as doc->src instead of
+ *               copying it (NULL for a store that always copies); call it
+ *               through sotto_store_parse_buf().
  */
 #ifndef SOTTO_STORE_H
 #define SOTTO_STORE_H
@@ -45,6 +48,9 @@ struct sotto_store {
 	    const struct sotto_node *n, const struct sotto_emit_opts *o,
 	    struct sotto_error *e);
 	void (*free_priv)(void *priv);	/* frees doc->store_priv */
+	sotto_err (*parse_buf)(struct sotto_doc **out, struct sotto_buf *in,
+	    const char *name, const struct sotto_limits *lim,
+	    struct sotto_error *e);
 };
 
 extern const struct sotto_store sotto_store_yaml;
@@ -57,5 +63,15 @@ extern const struct sotto_store sotto_store_binary;
 const struct sotto_store *sotto_store_by_name(const char *name);
 /* By file extension as sops does it; anything unknown is binary. */
 const struct sotto_store *sotto_store_for_path(const char *path);
+
+/*
+ * As s->parse() on in->data/in->len, but takes ownership of in: its storage
+ * becomes the new doc's src when the store can use it as it is (no second
+ * copy of a big file), and is released otherwise.  On return, whatever the
+ * result, *in is empty and reusable.  Errors are those of s->parse().
+ */
+sotto_err sotto_store_parse_buf(const struct sotto_store *s,
+    struct sotto_doc **out, struct sotto_buf *in, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e);
 
 #endif

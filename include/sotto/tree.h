@@ -23,6 +23,17 @@
  *
  * Memory: every node/string is owned by its parent; sotto_tree_doc_free()
  * frees all of it and wipes scalar text when doc->secret is set.
+ *
+ * Arenas: a store may allocate the nodes of a big document, with their
+ * text and canon, from a struct sotto_arena (node->arena != NULL) instead
+ * of one malloc() each.  Nothing changes for callers: such a node is
+ * freed with sotto_tree_node_free() like any other (it only drops a
+ * reference; the arena's blocks go, wiped, when the last node and the doc
+ * are gone, so a branch detached from its doc stays valid), set_text() and
+ * set_canon() allocate from the node's arena, and keys and items arrays
+ * are always plain malloc() memory (callers may free()/realloc() them).
+ * Never free() a node's text, canon or the node itself directly.  Arenas
+ * are not thread-safe: a tree belongs to one thread at a time.
  */
 #ifndef SOTTO_TREE_H
 #define SOTTO_TREE_H
@@ -89,6 +100,9 @@ struct sotto_node {
 					   store-specific bits (0x100 up) */
 	bool inline_comment;		/* comment on the same line as a value */
 	bool dirty;			/* text changed: re-render on splice */
+	struct sotto_arena *arena;	/* node, text and canon live in this
+					   arena (one reference); NULL: each
+					   is its own malloc() block */
 };
 
 struct sotto_doc {
@@ -104,6 +118,8 @@ struct sotto_doc {
 	bool secret;			/* wipe scalar text on free */
 	void *store_priv;		/* store-specific extra state (owned
 					   by the store; freed via store) */
+	struct sotto_arena *arena;	/* arena the store built the tree in
+					   (one reference), or NULL */
 };
 
 /* Constructors.  All return NULL on out-of-memory. */
@@ -134,6 +150,36 @@ struct sotto_doc *sotto_tree_doc_new(const char *name);
 /* Appends a branch (takes ownership). */
 sotto_err sotto_tree_doc_add(struct sotto_doc *d, struct sotto_node *branch);
 void sotto_tree_doc_free(struct sotto_doc *d);
+
+/*
+ * Arenas (see "Arenas" above).  sotto_tree_arena_new() returns an arena
+ * holding one reference (the caller's), or NULL on out-of-memory;
+ * sotto_tree_arena_unref() drops one (NULL is a no-op) and, at zero, wipes
+ * and frees every block.  The *_in constructors are the plain ones with
+ * the node allocated from a (a NULL arena means malloc()); each node takes
+ * a reference.  Touches secret bytes only to wipe them.
+ */
+struct sotto_arena;
+struct sotto_arena *sotto_tree_arena_new(void);
+void sotto_tree_arena_unref(struct sotto_arena *a);
+struct sotto_node *sotto_tree_new_map_in(struct sotto_arena *a);
+struct sotto_node *sotto_tree_new_seq_in(struct sotto_arena *a);
+struct sotto_node *sotto_tree_new_scalar_in(struct sotto_arena *a,
+    enum sotto_scalar_type t, const char *text, size_t len);
+struct sotto_node *sotto_tree_new_comment_in(struct sotto_arena *a,
+    const char *text, size_t len);
+/*
+ * n bytes of uninitialised memory from n's arena (malloc() when n->arena is
+ * NULL), for a text about to be passed to sotto_tree_take_text().  NULL on
+ * out-of-memory.
+ */
+char *sotto_tree_text_alloc(struct sotto_node *n, size_t size);
+/*
+ * As sotto_tree_set_text() with text (len bytes + NUL, from
+ * sotto_tree_text_alloc() for this node) taken instead of copied.
+ */
+void sotto_tree_take_text(struct sotto_node *n, enum sotto_scalar_type t,
+    char *text, size_t len);
 
 /* Name of a scalar type as sops writes it ("str", "int", ...). */
 const char *sotto_tree_type_name(enum sotto_scalar_type t);

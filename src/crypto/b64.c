@@ -82,34 +82,40 @@ sotto_b64_decode(uint8_t *out, size_t *outlen, const char *s, size_t n,
 int
 sotto_b64_encode(struct sotto_buf *b, const uint8_t *p, size_t n, bool padded)
 {
-	size_t i;
+	size_t i, olen;
 	uint32_t v;
-	char q[4];
+	char *q;
 
+	if (n > (SIZE_MAX - 3) / 4 * 3)
+		return -1;
+	/* one reservation, then direct writes */
+	olen = (n + 2) / 3 * 4;
+	if (sotto_buf_grow(b, olen))
+		return -1;
+	q = (char *)b->data + b->len;
 	for (i = 0; i + 3 <= n; i += 3) {
 		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		q[0] = alphabet[v >> 18];
 		q[1] = alphabet[(v >> 12) & 63];
 		q[2] = alphabet[(v >> 6) & 63];
 		q[3] = alphabet[v & 63];
-		if (sotto_buf_add(b, q, 4))
-			return -1;
+		q += 4;
 	}
 	if (n - i == 1) {
 		v = (uint32_t)p[i] << 16;
 		q[0] = alphabet[v >> 18];
 		q[1] = alphabet[(v >> 12) & 63];
 		q[2] = q[3] = '=';
-		if (sotto_buf_add(b, q, padded ? 4 : 2))
-			return -1;
+		q += padded ? 4 : 2;
 	} else if (n - i == 2) {
 		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
 		q[0] = alphabet[v >> 18];
 		q[1] = alphabet[(v >> 12) & 63];
 		q[2] = alphabet[(v >> 6) & 63];
 		q[3] = '=';
-		if (sotto_buf_add(b, q, padded ? 4 : 3))
-			return -1;
+		q += padded ? 4 : 3;
 	}
+	b->len = (size_t)((uint8_t *)q - b->data);
+	b->data[b->len] = '\0';
 	return 0;
 }

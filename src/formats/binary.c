@@ -120,4 +120,5 @@ const struct sotto_store sotto_store_binary = {
 	bin_emit,
 	bin_emit_value,
 	NULL,
+	NULL,	/* parse_buf: a failed JSON probe would need src back */
 };

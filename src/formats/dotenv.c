@@ -156,9 +156,11 @@ parse_line(struct dparse *p, size_t ls, size_t le, size_t next, size_t ln,
 	return SOTTO_OK;
 }
 
+/* take: NULL to copy src, else the buffer holding it, moved into the doc */
 static sotto_err
-dotenv_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
-    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+dotenv_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
+    struct sotto_buf *take, const char *name, const struct sotto_limits *lim,
+    struct sotto_error *e)
 {
 	struct dparse p;
 	const uint8_t *nl;
@@ -176,7 +178,7 @@ dotenv_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 	p.map = sotto_tree_new_map();
 	p.priv = calloc(1, sizeof(*p.priv));
 	if (p.d == NULL || p.map == NULL || p.priv == NULL ||
-	    sotto_buf_add(&p.d->src, src, len) != SOTTO_OK) {
+	    sotto_storeutil_set_src(&p.d->src, src, len, take) != SOTTO_OK) {
 		rc = nomem(e);
 		goto out;
 	}
@@ -216,6 +218,21 @@ out:
 	sotto_tree_node_free(p.meta, false);
 	sotto_tree_doc_free(p.d);
 	return rc;
+}
+
+static sotto_err
+dotenv_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return dotenv_parse_src(out, src, len, NULL, name, lim, e);
+}
+
+static sotto_err
+dotenv_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return dotenv_parse_src(out, in->data != NULL ? in->data :
+	    (const uint8_t *)"", in->len, in, name, lim, e);
 }
 
 /* sops ValToString for a scalar. */
@@ -413,4 +430,5 @@ const struct sotto_store sotto_store_dotenv = {
 	dotenv_emit,
 	dotenv_emit_value,
 	dpriv_free,
+	dotenv_parse_buf,
 };

@@ -550,9 +550,11 @@ mark_counts(struct sotto_node *b)
 			    (unsigned)(b->items[i].val->n + 1);
 }
 
+/* take: NULL to copy src, else the buffer holding it, moved into the doc */
 static sotto_err
-ini_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
-    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+ini_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
+    struct sotto_buf *take, const char *name, const struct sotto_limits *lim,
+    struct sotto_error *e)
 {
 	struct sotto_doc *d;
 	struct sotto_node *def;
@@ -577,7 +579,7 @@ ini_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 	def = sotto_tree_new_map();
 	if (p.branch == NULL || def == NULL ||
 	    sotto_tree_map_add(p.branch, "DEFAULT", 7, def) != SOTTO_OK ||
-	    sotto_buf_add(&d->src, src, len) != SOTTO_OK) {
+	    sotto_storeutil_set_src(&d->src, src, len, take) != SOTTO_OK) {
 		sotto_tree_node_free(def, false);
 		rc = nomem(e);
 		goto fail;
@@ -619,6 +621,21 @@ fail:
 	sotto_tree_node_free(p.branch, true);
 	sotto_tree_doc_free(d);
 	return rc;
+}
+
+static sotto_err
+ini_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return ini_parse_src(out, src, len, NULL, name, lim, e);
+}
+
+static sotto_err
+ini_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return ini_parse_src(out, in->data != NULL ? in->data :
+	    (const uint8_t *)"", in->len, in, name, lim, e);
 }
 
 /* ---- writing ---- */
@@ -1123,4 +1140,5 @@ const struct sotto_store sotto_store_ini = {
 	ini_emit,
 	ini_emit_value,
 	NULL,
+	ini_parse_buf,
 };

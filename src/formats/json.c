@@ -646,9 +646,11 @@ parse_value(struct jp *p, size_t depth, struct sotto_node **out)
 	}
 }
 
+/* take: NULL to copy src, else the buffer holding it, moved into the doc */
 static sotto_err
-json_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
-    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+json_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
+    struct sotto_buf *take, const char *name, const struct sotto_limits *lim,
+    struct sotto_error *e)
 {
 	struct sopspos sp = { NULL, SOTTO_SPAN_NONE, SOTTO_SPAN_NONE, false };
 	struct sotto_node *top = NULL;
@@ -670,7 +672,7 @@ json_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 	if (d == NULL)
 		return nomem(e);
 	d->store = &sotto_store_json;
-	if (sotto_buf_add(&d->src, src, len) != SOTTO_OK) {
+	if (sotto_storeutil_set_src(&d->src, src, len, take) != SOTTO_OK) {
 		rc = nomem(e);
 		goto fail;
 	}
@@ -707,6 +709,21 @@ json_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 fail:
 	sotto_tree_doc_free(d);
 	return rc;
+}
+
+static sotto_err
+json_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return json_parse_src(out, src, len, NULL, name, lim, e);
+}
+
+static sotto_err
+json_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return json_parse_src(out, in->data != NULL ? in->data :
+	    (const uint8_t *)"", in->len, in, name, lim, e);
 }
 
 /* ---- rendering ---- */
@@ -1278,4 +1295,5 @@ const struct sotto_store sotto_store_json = {
 	json_emit,
 	json_emit_value,
 	NULL,
+	json_parse_buf,
 };

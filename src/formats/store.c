@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
-/* Store registry: by name and by file extension (sops rules, §5). */
+/*
+ * Store registry: by name and by file extension (sops rules, §5), and the
+ * buffer-taking parse entry point.
+ */
 #include "sotto/store.h"
 
 #include <string.h>
@@ -53,4 +56,20 @@ sotto_store_for_path(const char *path)
 	if (has_suffix(path, plen, ".ini") && ini_store() != NULL)
 		return ini_store();
 	return &sotto_store_binary;
+}
+
+sotto_err
+sotto_store_parse_buf(const struct sotto_store *s, struct sotto_doc **out,
+    struct sotto_buf *in, const char *name, const struct sotto_limits *lim,
+    struct sotto_error *e)
+{
+	sotto_err err;
+
+	if (s->parse_buf != NULL)
+		err = s->parse_buf(out, in, name, lim, e);
+	else
+		err = s->parse(out, in->data != NULL ? in->data :
+		    (const uint8_t *)"", in->len, name, lim, e);
+	sotto_buf_release(in);
+	return err;
 }

@@ -22,6 +22,18 @@ sotto_storeutil_name(const char *name)
 	return name != NULL ? name : "<input>";
 }
 
+sotto_err
+sotto_storeutil_set_src(struct sotto_buf *dst, const uint8_t *src,
+    size_t len, struct sotto_buf *take)
+{
+	if (take == NULL || take->data == NULL || take->len != len)
+		return sotto_buf_add(dst, len > 0 ? src : (const uint8_t *)"",
+		    len);
+	*dst = *take;
+	*take = (struct sotto_buf)SOTTO_BUF_INIT;
+	return SOTTO_OK;
+}
+
 struct sotto_limits
 sotto_storeutil_limits(const struct sotto_limits *lim)
 {

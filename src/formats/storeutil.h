@@ -38,6 +38,14 @@ sotto_err sotto_storeutil_apply(struct sotto_buf *out, const uint8_t *src,
 /* Wipes and frees the edit list (reusable afterwards). */
 void sotto_storeutil_edits_free(struct sotto_edits *ed);
 
+/*
+ * Fills a new doc's src (empty) with the len bytes at src: copies them when
+ * take is NULL; otherwise moves *take (whose data is src) into it, leaving
+ * *take empty.  SOTTO_E_NOMEM on out-of-memory (nothing is moved then).
+ */
+sotto_err sotto_storeutil_set_src(struct sotto_buf *dst, const uint8_t *src,
+    size_t len, struct sotto_buf *take);
+
 /* Limits: lim, or the defaults when lim is NULL. */
 struct sotto_limits sotto_storeutil_limits(const struct sotto_limits *lim);
 

@@ -43,6 +43,8 @@
 
 #include "sotto/gofmt.h"
 
+#include "formats/storeutil.h"
+
 enum ystyle {
 	YS_PLAIN = 0,
 	YS_SINGLE = 1,
@@ -127,7 +129,14 @@ cmap_init(struct cmap *m, const uint8_t *s, size_t len)
 	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
 		m->base = 3;
 	m->ascii = true;
-	for (i = m->base; i < len; i++)
+	for (i = m->base; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	for (; i < len; i++)
 		if (s[i] >= 0x80) {
 			m->ascii = false;
 			break;
@@ -586,7 +595,8 @@ struct frame {
 	bool have_key, key_meta;
 	char *key;
 	size_t keylen, keyline;
-	char **keys;		/* for the duplicate check */
+	const char **keys;	/* for the duplicate check (borrowed: the
+				   keys handed to the map, or "sops") */
 	size_t *keylens, *keylines, nkeys, ckeys;
 	size_t *khash;		/* open-addressing index into keys (+1),
 				   built once a map grows past 8 keys */
@@ -622,6 +632,7 @@ struct pstate {
 	const struct sotto_limits *lim;
 	struct sotto_error *e;
 	struct sotto_doc *doc;
+	struct sotto_arena *arena;	/* the doc's node arena (borrowed) */
 	struct yaml_priv *priv;
 	struct cmap cm;
 	const uint8_t *src;
@@ -698,12 +709,16 @@ type_scalar(struct pstate *ps, struct sotto_node *n, const char *tag,
 	double fv;
 	int k;
 
+	n->type = SOTTO_T_STR;
+	if (tag == NULL && quoted)
+		return SOTTO_OK;	/* the common case, kept cheap */
 	memset(&v, 0, sizeof(v));
-	if (tag != NULL && strncmp(tag, "tag:yaml.org,2002:", 18) == 0)
+	if (tag == NULL)
+		stag[0] = '\0';
+	else if (strncmp(tag, "tag:yaml.org,2002:", 18) == 0)
 		snprintf(stag, sizeof(stag), "!!%s", tag + 18);
 	else
-		snprintf(stag, sizeof(stag), "%s", tag != NULL ? tag : "");
-	n->type = SOTTO_T_STR;
+		snprintf(stag, sizeof(stag), "%s", tag);
 	if (stag[0] == '\0' && quoted)
 		return SOTTO_OK;
 	if (strcmp(stag, "!!null") == 0) {
@@ -783,12 +798,8 @@ type_scalar(struct pstate *ps, struct sotto_node *n, const char *tag,
 static void
 frame_clear(struct frame *f)
 {
-	size_t i;
-
 	free(f->anchor);
 	free(f->key);
-	for (i = 0; i < f->nkeys; i++)
-		free(f->keys[i]);
 	free(f->keys);
 	free(f->keylens);
 	free(f->keylines);
@@ -1004,9 +1015,9 @@ key_index(struct frame *f)
 
 static sotto_err
 take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
-    size_t start, size_t line)
+    size_t start, size_t line, bool steal)
 {
-	size_t i, c1, c2;
+	size_t i, c1, c2, len = n->len;
 
 	i = key_find(f, n->text, n->len);
 	if (i != SIZE_MAX)
@@ -1024,27 +1035,33 @@ take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
 	f->keylines = grow_array(f->keylines, &c2, f->ckeys, sizeof(size_t));
 	if (f->keylines == NULL)
 		return nomem(ps);
-	f->keys[f->nkeys] = malloc(n->len + 1);
-	f->key = malloc(n->len + 1);
-	if (f->keys[f->nkeys] == NULL || f->key == NULL) {
-		free(f->keys[f->nkeys]);
-		return nomem(ps);
+	/* the pending key is handed to the map entry as it is; the
+	 * duplicate index borrows it (it outlives the frame) */
+	if (steal) {
+		f->key = n->text;
+		n->text = NULL;
+		n->len = 0;	/* the node is dropped next */
+	} else {
+		f->key = malloc(len + 1);
+		if (f->key == NULL)
+			return nomem(ps);
+		memcpy(f->key, n->text, len + 1);
 	}
-	memcpy(f->keys[f->nkeys], n->text, n->len + 1);
-	memcpy(f->key, n->text, n->len + 1);
-	f->keylens[f->nkeys] = n->len;
+	f->keys[f->nkeys] = f->key;
+	f->keylens[f->nkeys] = len;
 	f->keylines[f->nkeys] = line;
 	f->nkeys++;
 	if (key_index(f) != SOTTO_OK)
 		return nomem(ps);
-	f->keylen = n->len;
+	f->keylen = len;
 	f->keyline = line;
 	f->have_key = true;
 	f->key_meta = ps->nst == 1 && !f->meta &&
-	    streq(n->text, n->len, "sops");
+	    streq(f->key, len, "sops");
 	if (f->key_meta) {
 		size_t ls = line_start(ps->src, start), k;
 
+		f->keys[f->nkeys - 1] = "sops";	/* f->key is freed */
 		if (ls < ps->cm.base)
 			ls = ps->cm.base;
 		for (k = ls; k < start && is_blank(ps->src[k]); k++)
@@ -1098,7 +1115,10 @@ finish_node(struct pstate *ps, struct sotto_node *n, size_t start,
 			    "'%s' line %zu: tree contains a non-string key",
 			    ps->name, line);
 		}
-		err = take_key(ps, f, n, start, line);
+		/* a malloc()ed node that nobody else holds gives its
+		 * text away */
+		err = take_key(ps, f, n, start, line, aidx == SIZE_MAX &&
+		    n->arena == NULL);
 		drop_node(ps, n, aidx);
 		return err;
 	}
@@ -1113,13 +1133,15 @@ finish_node(struct pstate *ps, struct sotto_node *n, size_t start,
 		ps->meta_e = to_eol_incl(ps->src, ps->len, ps->content_end);
 		return SOTTO_OK;
 	}
-	err = sotto_tree_map_add(f->node, f->key, f->keylen, n);
-	free(f->key);
-	f->key = NULL;
+	err = sotto_tree_map_add(f->node, NULL, 0, n);
 	if (err != SOTTO_OK) {
 		sotto_tree_node_free(n, true);
 		return nomem(ps);
 	}
+	/* the entry takes the pending key instead of a copy */
+	f->node->items[f->node->n - 1].key = f->key;
+	f->node->items[f->node->n - 1].keylen = f->keylen;
+	f->key = NULL;
 	return SOTTO_OK;
 }
 
@@ -1193,7 +1215,8 @@ on_start(struct pstate *ps, const yaml_event_t *ev, bool map)
 		if (ps->st[ps->nst - 1].node->style == YS_FLOWCOLL)
 			flow = true;
 	}
-	n = map ? sotto_tree_new_map() : sotto_tree_new_seq();
+	n = map ? sotto_tree_new_map_in(ps->arena) :
+	    sotto_tree_new_seq_in(ps->arena);
 	if (n == NULL)
 		return nomem(ps);
 	n->src_start = start;
@@ -1335,7 +1358,11 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 		return err;
 	if ((err = begin_item(ps, start, line, false)) != SOTTO_OK)
 		return err;
-	n = sotto_tree_new_scalar(SOTTO_T_STR,
+	/* a map key only lends its text to the entry: keep it out of the
+	 * arena so that the node's memory is reused */
+	n = sotto_tree_new_scalar_in(ps->nst > 0 &&
+	    ps->st[ps->nst - 1].node->kind == SOTTO_NODE_MAP &&
+	    !ps->st[ps->nst - 1].have_key ? NULL : ps->arena, SOTTO_T_STR,
 	    (const char *)ev->data.scalar.value, ev->data.scalar.length);
 	if (n == NULL)
 		return nomem(ps);
@@ -1476,7 +1503,7 @@ finish_doc(struct pstate *ps, size_t ins, size_t rend)
 	d->rend = rend > d->rstart ? rend : d->rstart;
 	ps->root = NULL;
 	if (root == NULL) {
-		root = sotto_tree_new_map();
+		root = sotto_tree_new_map_in(ps->arena);
 		if (root == NULL)
 			return nomem(ps);
 		root->src_start = root->src_end = d->rstart;
@@ -1671,7 +1698,8 @@ place_comment(struct pstate *ps, struct cplace *cp, size_t s, size_t e,
 	if (ps->doc->meta_start[di] != SOTTO_SPAN_NONE &&
 	    s >= ps->doc->meta_start[di] && s < ps->doc->meta_end[di])
 		return SOTTO_OK;	/* inside the sops block: dropped */
-	c = sotto_tree_new_comment((const char *)src + s + 1, e - s - 1);
+	c = sotto_tree_new_comment_in(ps->arena, (const char *)src + s + 1,
+	    e - s - 1);
 	if (c == NULL)
 		return nomem(ps);
 	c->src_start = s;
@@ -1742,7 +1770,10 @@ find_comments(struct pstate *ps)
 	sotto_err err = SOTTO_OK;
 
 	memset(&cp, 0, sizeof(cp));
-	if (ps->nxs > 1)
+	/* events come in byte order, so xs is nearly always sorted */
+	for (i = 1; i < ps->nxs && ps->xs[i - 1].s <= ps->xs[i].s; i++)
+		;
+	if (i < ps->nxs)
 		qsort(ps->xs, ps->nxs, sizeof(*ps->xs), xspan_cmp);
 	i = lpos = ps->cm.base;
 	while (i < ps->len && err == SOTTO_OK) {
@@ -1752,7 +1783,15 @@ find_comments(struct pstate *ps)
 			i = ps->xs[j].e;
 			continue;
 		}
-		if (s[i] == '#' && (i == ps->cm.base || is_blank(s[i - 1]) ||
+		if (s[i] != '#') {
+			/* on to the next '#' before the next scalar */
+			size_t lim = j < ps->nxs ? ps->xs[j].s : ps->len;
+			const uint8_t *h = memchr(s + i, '#', lim - i);
+
+			i = h != NULL ? (size_t)(h - s) : lim;
+			continue;
+		}
+		if ((i == ps->cm.base || is_blank(s[i - 1]) ||
 		    s[i - 1] == '\n' || s[i - 1] == '\r')) {
 			for (e = i; e < ps->len && s[e] != '\n' && s[e] != '\r';
 			    e++)
@@ -1794,9 +1833,11 @@ count_all(const struct sotto_node *n)
 	return k;
 }
 
+/* take: NULL to copy src, else the buffer holding it, moved into the doc */
 static sotto_err
-yaml_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
-    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
+    struct sotto_buf *take, const char *name, const struct sotto_limits *lim,
+    struct sotto_error *e)
 {
 	struct sotto_limits dl = SOTTO_LIMITS_DEFAULT;
 	struct pstate ps;
@@ -1828,7 +1869,12 @@ yaml_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
 		goto out;
 	}
 	ps.doc->store = &sotto_store_yaml;
-	if (sotto_buf_add(&ps.doc->src, src, len) != SOTTO_OK) {
+	if ((ps.doc->arena = sotto_tree_arena_new()) == NULL) {
+		err = nomem(&ps);
+		goto out;
+	}
+	ps.arena = ps.doc->arena;
+	if (sotto_storeutil_set_src(&ps.doc->src, src, len, take) != SOTTO_OK) {
 		err = nomem(&ps);
 		goto out;
 	}
@@ -1891,6 +1937,21 @@ out:
 	return err;
 }
 
+static sotto_err
+yaml_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
+    const char *name, const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return yaml_parse_src(out, src, len, NULL, name, lim, e);
+}
+
+static sotto_err
+yaml_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e)
+{
+	return yaml_parse_src(out, in->data != NULL ? in->data :
+	    (const uint8_t *)"", in->len, in, name, lim, e);
+}
+
 /* ------------------------------------------------------------------ */
 /* scalar analysis and writers (go-yaml v3 emitterc.go rules) */
 
@@ -1941,6 +2002,21 @@ yprintable(const uint8_t *s, size_t n, size_t i)
 	    !(c1 == 0xbf && (c2 == 0xbe || c2 == 0xbf)));
 }
 
+/*
+ * A well-formed 4-byte UTF-8 sequence (U+10000..U+10FFFF).  go-yaml's
+ * emitter treats these as non-printable and escapes them, and emit()
+ * copies that; but when splicing a value back into the user's own file
+ * in its original style, libyaml reads them fine in every style, so the
+ * splice path accepts them and the round trip stays byte for byte.
+ */
+static bool
+astral(const uint8_t *s, size_t n, size_t i)
+{
+	return s[i] >= 0xf0 && s[i] <= 0xf4 && i + 3 < n &&
+	    (s[i + 1] & 0xc0) == 0x80 &&
+	    (s[i + 2] & 0xc0) == 0x80 && (s[i + 3] & 0xc0) == 0x80;
+}
+
 static size_t
 ybreak(const uint8_t *s, size_t n, size_t i)
 {
@@ -1966,7 +2042,7 @@ struct ana {
 };
 
 static void
-analyze(const uint8_t *s, size_t n, struct ana *a)
+analyze(const uint8_t *s, size_t n, struct ana *a, bool astral_ok)
 {
 	bool flow_ind = false, block_ind = false, lead_space = false,
 	    lead_break = false, trail_space = false, trail_break = false,
@@ -2011,7 +2087,7 @@ analyze(const uint8_t *s, size_t n, struct ana *a)
 				flow_ind = block_ind = true;
 			}
 		}
-		if (!yprintable(s, n, i))
+		if (!yprintable(s, n, i) && !(astral_ok && astral(s, n, i)))
 			special = true;
 		if (ybreak(s, n, i))
 			line_breaks = true;
@@ -2068,6 +2144,14 @@ write_double(struct em *m, const uint8_t *s, size_t n)
 	for (i = 0; i < n; i += w) {
 		uint8_t c = s[i];
 
+		/* a run of printable ASCII needing no escape goes at once */
+		for (w = 0; i + w < n && s[i + w] >= 0x20 && s[i + w] < 0x7f &&
+		    s[i + w] != '"' && s[i + w] != '\\'; w++)
+			;
+		if (w > 0) {
+			put(m, s + i, w);
+			continue;
+		}
 		w = u8len(c);
 		if (i + w > n)
 			w = n - i;
@@ -2155,7 +2239,7 @@ string_style(const uint8_t *s, size_t n, bool key, bool flow)
 	struct ana a;
 	bool can_plain;
 
-	analyze(s, n, &a);
+	analyze(s, n, &a, false);
 	if (memchr(s, '\n', n) != NULL) {
 		if (key || flow || !a.block)
 			return SS_DOUBLE;
@@ -2542,6 +2626,7 @@ struct edit {
 };
 
 struct scan {
+	const uint8_t *src;	/* doc->src, for block scalar bounds */
 	struct edit *ed;
 	size_t ned, ced;
 	size_t count;
@@ -2565,6 +2650,9 @@ push_edit(struct scan *sc, size_t s, size_t e, enum ekind k,
 	return true;
 }
 
+static void block_bounds(const uint8_t *, size_t, const struct sotto_node *,
+    size_t *, size_t *, size_t *);
+
 static void
 scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 {
@@ -2584,9 +2672,14 @@ scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 			if (n->kind == SOTTO_NODE_COMMENT)
 				push_edit(sc, n->src_start, n->src_end,
 				    E_COMMENT, n);
-			else if (st == YS_LITERAL || st == YS_FOLDED)
-				push_edit(sc, n->src_start, n->src_end,
-				    E_BHDR, n);
+			else if (st == YS_LITERAL || st == YS_FOLDED) {
+				/* header and body edits, in byte order */
+				size_t he, cs, ce;
+
+				block_bounds(sc->src, len, n, &he, &cs, &ce);
+				if (push_edit(sc, n->src_start, he, E_BHDR, n))
+					push_edit(sc, cs, ce, E_BBODY, n);
+			}
 			else
 				push_edit(sc, n->src_start, n->src_end,
 				    E_SCALAR, n);
@@ -2660,7 +2753,7 @@ plain_ok(const struct sotto_node *n, bool flow)
 
 	if (n->len == 0 || !resolves_to_str(n->text, n->len))
 		return false;
-	analyze((const uint8_t *)n->text, n->len, &a);
+	analyze((const uint8_t *)n->text, n->len, &a, true);
 	return flow ? a.flow_plain : a.block_plain;
 }
 
@@ -2670,7 +2763,8 @@ single_ok(const struct sotto_node *n)
 	size_t i;
 
 	for (i = 0; i < n->len; i += u8len((uint8_t)n->text[i]))
-		if (!yprintable((const uint8_t *)n->text, n->len, i) ||
+		if ((!yprintable((const uint8_t *)n->text, n->len, i) &&
+		    !astral((const uint8_t *)n->text, n->len, i)) ||
 		    ybreak((const uint8_t *)n->text, n->len, i))
 			return false;
 	return true;
@@ -2712,7 +2806,8 @@ block_ok(const struct sotto_node *n)
 			continue;
 		if (s[i] == '\t')
 			continue;
-		if (!yprintable(s, n->len, i) || ybreak(s, n->len, i))
+		if ((!yprintable(s, n->len, i) && !astral(s, n->len, i)) ||
+		    ybreak(s, n->len, i))
 			return false;
 	}
 	return true;
@@ -2824,6 +2919,9 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 	    src[len - 1] != '\r' && body > 0)
 		puts_(m, m->eol);
 	for (i = 0; i < body; i++) {
+		const uint8_t *nl;
+		size_t run;
+
 		if (s[i] == '\n') {
 			puts_(m, m->eol);
 			bol = true;
@@ -2832,7 +2930,10 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 		if (bol)
 			spaces(m, pl.ind);
 		bol = false;
-		put(m, s + i, 1);
+		nl = memchr(s + i, '\n', body - i);
+		run = nl != NULL ? (size_t)(nl - (s + i)) : body - i;
+		put(m, s + i, run);
+		i += run - 1;
 	}
 	if (ce == cs) {
 		/* nothing was there: terminate our own last line */
@@ -2884,7 +2985,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	const struct yaml_priv *yp = doc->store_priv;
 	const uint8_t *src = doc->src.data != NULL ? doc->src.data :
 	    (const uint8_t *)"";
-	size_t len = doc->src.len, i, pos = 0, nb;
+	size_t len = doc->src.len, i, pos = 0;
 	struct sotto_emit_opts o = { 4 };
 	struct scan sc;
 	struct em m;
@@ -2894,6 +2995,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	    yp->ndocs != doc->n)
 		return yaml_emit(out, doc, meta, &o, e);
 	memset(&sc, 0, sizeof(sc));
+	sc.src = src;
 	for (i = 0; i < doc->n; i++) {
 		if (yp->docs[i].flow)
 			sc.fallback = true;
@@ -2922,25 +3024,33 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 			push_edit(&sc, yp->docs[i].ins, yp->docs[i].ins,
 			    E_META, meta);
 	}
-	/* split block scalars into header and body edits */
-	nb = sc.ned;
-	for (i = 0; i < nb && !sc.nomem; i++) {
-		if (sc.ed[i].kind == E_BHDR) {
-			size_t he, cs, ce;
-			const struct sotto_node *n = sc.ed[i].n;
-
-			block_bounds(src, len, n, &he, &cs, &ce);
-			sc.ed[i].e = he;
-			push_edit(&sc, cs, ce, E_BBODY, n);
-		}
-	}
 	if (sc.nomem) {
 		free(sc.ed);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
 		    doc->name);
 	}
-	if (sc.ned > 1)
+	for (i = 1; i < sc.ned && edit_cmp(&sc.ed[i - 1], &sc.ed[i]) <= 0; i++)
+		;
+	if (i < sc.ned)
 		qsort(sc.ed, sc.ned, sizeof(*sc.ed), edit_cmp);
+	{
+		/* one allocation for the whole output, near enough: the
+		 * source minus the replaced spans plus the new texts */
+		size_t est = len, cut = 0;
+
+		for (i = 0; i < sc.ned; i++) {
+			cut += sc.ed[i].e - sc.ed[i].s;
+			if (sc.ed[i].n != NULL)
+				est += sc.ed[i].n->len + sc.ed[i].n->len / 8 +
+				    16;
+		}
+		est = cut < est ? est - cut : len;
+		if (sotto_buf_grow(out, est) != SOTTO_OK) {
+			free(sc.ed);
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "'%s': out of memory", doc->name);
+		}
+	}
 	m.b = out;
 	m.best = 4;
 	m.eol = yp->crlf ? "\r\n" : "\n";
@@ -2994,4 +3104,5 @@ const struct sotto_store sotto_store_yaml = {
 	yaml_emit,
 	yaml_emit_value,
 	yaml_free_priv,
+	yaml_parse_buf,
 };

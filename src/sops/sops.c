@@ -163,7 +163,8 @@ rules_init(struct rules *ru, const struct sotto_sops_rules *r,
 	if (ru->re_src != NULL) {
 		/* sops uses Go RE2; translate to POSIX ERE */
 		if (sotto_config_regex_compile(&ru->re, ru->re_src, e))
-			return SOTTO_E_CONFIG;
+			return sotto_error_set(e, SOTTO_E_BAD_REGEX,
+			    "invalid regular expression '%.80s'", ru->re_src);
 		ru->have_re = true;
 	}
 	return SOTTO_OK;
@@ -196,6 +197,9 @@ struct walk {
 	const uint8_t *key;		/* data key */
 	struct sotto_aead_gcm *gcm;	/* AES-GCM bound to key */
 	struct sotto_buf aad;
+	struct sotto_buf plain;		/* one leaf's plaintext (secret),
+					   reused from leaf to leaf */
+	struct sotto_buf out;		/* one leaf's ENC string, reused */
 	struct sotto_buf *warnings;
 	bool encrypting;
 	const char *name;		/* file name for messages */
@@ -306,6 +310,52 @@ path_str(struct walk *w, char *buf, size_t cap)
 /* ---- canonical forms -------------------------------------------------- */
 
 /*
+ * Fast path for the common float spelling -?(0|[1-9][0-9]*)\.[0-9]+ with
+ * at most 15 significant digits: such a decimal survives the trip through
+ * a double (DBL_DIG), so Go's shortest 'f' form is the same digits with
+ * the fraction's trailing zeros (and a bare '.') dropped, "-0.0" giving
+ * "-0" as Go does.  Returns false when the spelling is anything else.
+ */
+static bool
+float_fast(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i = 0, dot, end, sig = 0;
+	bool lead = true;
+
+	if (n >= cap || n == 0 || n > 40)	/* 40: far from subnormals */
+		return false;
+	if (s[0] == '-')
+		i++;
+	if (i >= n || s[i] < '0' || s[i] > '9' ||
+	    (s[i] == '0' && i + 1 < n && s[i + 1] != '.'))
+		return false;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		if (!(lead && s[i] == '0')) {
+			lead = false;
+			sig++;
+		}
+	if (i >= n || s[i] != '.')
+		return false;
+	dot = i++;
+	if (i >= n)
+		return false;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		if (!(lead && s[i] == '0')) {
+			lead = false;
+			sig++;
+		}
+	if (i != n || sig > 15)
+		return false;
+	for (end = n; s[end - 1] == '0'; end--)
+		;
+	if (end == dot + 1)
+		end = dot;
+	memcpy(out, s, end);
+	out[end] = '\0';
+	return true;
+}
+
+/*
  * Computes sops' canonical serialisation of a scalar into out (for the
  * MAC), and whether the user's spelling is one Go parses back.
  */
@@ -329,6 +379,8 @@ canonical(const struct sotto_node *n, char *out, size_t cap, bool *go_ok)
 		snprintf(out, cap, "%s", n->canon);
 		return SOTTO_OK;
 	case SOTTO_T_FLOAT:
+		if (float_fast(n->text, n->len, out, cap))
+			return SOTTO_OK;
 		if (sotto_gofmt_parse_float(n->text, n->len, &fv)) {
 			sotto_gofmt_float_f(out, cap, fv);
 			return SOTTO_OK;
@@ -371,7 +423,7 @@ type_name(enum sotto_scalar_type t)
 static sotto_err
 enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 {
-	struct sotto_buf out = SOTTO_BUF_INIT;
+	struct sotto_buf *out = &w->out;
 	char canon[400], pbuf[200];
 	const char *bytes = n->text;
 	size_t blen = n->len;
@@ -424,7 +476,8 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 			    w->aad.len, tn, (const uint8_t *)bytes, blen);
 			iv = stash_get(w->stash, h);
 		}
-		err = sotto_sops_value_encrypt_with(&out,
+		sotto_buf_truncate(out, 0);
+		err = sotto_sops_value_encrypt_with(out,
 		    (const uint8_t *)bytes, blen, tn, (const char *)w->aad.data,
 		    w->aad.len, w->gcm, iv, e);
 	}
@@ -432,11 +485,11 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		enum sotto_scalar_type t = n->type;
 
 		err = sotto_tree_set_text(n, n->kind == SOTTO_NODE_COMMENT ? t :
-		    SOTTO_T_STR, (const char *)out.data, out.len);
+		    SOTTO_T_STR, out->len ? (const char *)out->data : "",
+		    out->len);
 		if (err != SOTTO_OK)
 			sotto_error_set(e, err, "out of memory");
 	}
-	sotto_buf_release(&out);
 	return err;
 }
 
@@ -531,7 +584,7 @@ stash_record(struct walk *w, const struct sotto_node *n, const char *type,
 static sotto_err
 dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 {
-	struct sotto_buf plain = SOTTO_BUF_SECRET_INIT;
+	struct sotto_buf *plain = &w->plain;
 	char type[SOTTO_SOPS_TYPE_MAX], canon[400], pbuf[200];
 	bool enc, go_ok;
 	sotto_err err = SOTTO_OK;
@@ -558,7 +611,7 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		return SOTTO_OK;
 	}
 	if (n->kind == SOTTO_NODE_COMMENT) {
-		err = dec_comment(w, n, &plain, type, e);
+		err = dec_comment(w, n, plain, type, e);
 		if (err == SOTTO_E_DECRYPT) {
 			if (w->warnings != NULL)
 				sotto_buf_addf(w->warnings, "'%s': a comment "
@@ -569,9 +622,9 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 			err = SOTTO_OK;
 		} else if (err == SOTTO_OK) {
 			if (w->stash != NULL)
-				err = stash_record(w, n, type, &plain, e);
+				err = stash_record(w, n, type, plain, e);
 			if (err == SOTTO_OK)
-				err = set_plain(w, n, type, &plain, e);
+				err = set_plain(w, n, type, plain, e);
 		}
 		goto out;
 	}
@@ -579,10 +632,10 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
-	err = sotto_sops_value_decrypt_with(&plain, type, n->text, n->len,
+	err = sotto_sops_value_decrypt_with(plain, type, n->text, n->len,
 	    (const char *)w->aad.data, w->aad.len, w->gcm, e);
 	if (err == SOTTO_OK && w->stash != NULL)
-		err = stash_record(w, n, type, &plain, e);
+		err = stash_record(w, n, type, plain, e);
 	if (err != SOTTO_OK) {
 		sotto_error_prefix(e, "'%s': cannot decrypt the value at '%s'"
 		    "%s", w->name, path_str(w, pbuf, sizeof(pbuf)),
@@ -590,9 +643,9 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		    "");
 		goto out;
 	}
-	err = set_plain(w, n, type, &plain, e);
+	err = set_plain(w, n, type, plain, e);
 out:
-	sotto_buf_release(&plain);
+	sotto_buf_truncate(plain, 0);	/* wipes what was there */
 	return err;
 }
 
@@ -681,6 +734,8 @@ walk_free(struct walk *w)
 	rules_free(&w->ru);
 	free(w->comments);
 	sotto_buf_release(&w->aad);
+	sotto_buf_release(&w->plain);
+	sotto_buf_release(&w->out);
 	sodium_memzero(&w->mac, sizeof(w->mac));
 }
 
@@ -898,11 +953,16 @@ decrypt_impl(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
 	const char *mac, *lm, *name = doc->name ? doc->name : "-";
 	sotto_err err;
 
-	if (!sotto_sops_is_encrypted(doc))
+	/* a block without `mac` still decrypts: sops then reports a MAC
+	 * mismatch (51) unless --ignore-mac, as for current/no_mac.yaml */
+	if (doc->n == 0 || doc->meta == NULL || doc->meta[0] == NULL ||
+	    doc->meta[0]->kind != SOTTO_NODE_MAP)
 		return sotto_error_set(e, SOTTO_E_NOT_ENCRYPTED,
 		    "'%s': sops metadata not found", name);
 	m = doc->meta[0];
 	mac = meta_str(m, "mac");
+	if (mac == NULL)
+		mac = "";
 	lm = meta_str(m, "lastmodified");
 	if (lm == NULL)
 		return sotto_error_set(e, SOTTO_E_SOPS_METADATA,
@@ -910,6 +970,8 @@ decrypt_impl(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
 	meta_rules(&rules, m);
 	doc->secret = true;
 	w = calloc(1, sizeof(*w));
+	if (w != NULL)
+		w->plain.secret = true;
 	if (w == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	w->name = name;
@@ -937,8 +999,9 @@ decrypt_impl(struct sotto_doc *doc, const struct sotto_sops_decrypt_opts *o,
 	sotto_sops_mac_final(&w->mac, hex);
 	if (!o->ignore_mac) {
 		if (mac[0] == '\0') {
-			err = sotto_error_set(e, SOTTO_E_MAC_NOT_FOUND,
-			    "'%s': the file has no MAC", name);
+			err = sotto_error_set(e, SOTTO_E_MAC_MISMATCH,
+			    "'%s': the file has no MAC (was it stripped?); use "
+			    "--ignore-mac to decrypt anyway", name);
 			goto out;
 		}
 		err = sotto_sops_mac_check(mac, lm, hex, key->data, e);
@@ -1195,6 +1258,8 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 	    !rules.unencrypted_comment_regex && !rules.encrypted_comment_regex)
 		rules.unencrypted_suffix = "_unencrypted";
 	w = calloc(1, sizeof(*w));
+	if (w != NULL)
+		w->plain.secret = true;
 	key = sotto_secret_new(32);
 	if (w == NULL || key == NULL) {
 		free(w);
@@ -1204,8 +1269,10 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 	w->name = name;
 	w->warnings = o->warnings;
 	w->encrypting = true;
-	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK)
+	if ((err = rules_init(&w->ru, &rules, e)) != SOTTO_OK) {
+		sotto_error_prefix(e, "'%s'", name);
 		goto out;
+	}
 	randombytes_buf(key->data, 32);
 	w->key = key->data;
 	if ((w->gcm = sotto_aead_gcm_new(w->key)) == NULL) {
@@ -1255,6 +1322,8 @@ sotto_sops_reencrypt(struct sotto_node **meta, struct sotto_doc *doc,
 	*meta = NULL;
 	meta_rules(&rules, s->meta);
 	w = calloc(1, sizeof(*w));
+	if (w != NULL)
+		w->plain.secret = true;
 	if (w == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	w->name = doc->name ? doc->name : "-";

@@ -41,7 +41,7 @@ find_last(const char *s, size_t lo, size_t limit, const char *lit)
 	if (limit < m + 1 || limit - m - 1 < lo)
 		return -1;
 	for (k = limit - m - 1;; k--) {
-		if (memcmp(s + k, lit, m) == 0)
+		if (s[k] == ',' && memcmp(s + k, lit, m) == 0)
 			return (long)k;
 		if (k == lo)
 			break;
@@ -67,28 +67,22 @@ decode_part(struct sotto_buf *b, const char *s, size_t n, const char *what,
 	return SOTTO_OK;
 }
 
-sotto_err
-sotto_sops_value_parse(struct sotto_sops_enc *out, const char *s, size_t n,
-    struct sotto_error *e)
+/*
+ * Finds the four groups of an ENC string (no decoding, no allocation).
+ * Returns 0, or 1 for a missing prefix, 2 for missing fields.
+ */
+static int
+enc_split(struct sotto_sops_enc *out, const char *s, size_t n)
 {
-	struct sotto_buf tag = SOTTO_BUF_INIT;
 	const char *nl;
 	size_t line, p0 = sizeof(enc_data) - 1, k;
 	long br = -1, ty, tg, iv;
-	sotto_err err;
 
-	memset(out, 0, sizeof(*out));
-	out->data = (struct sotto_buf)SOTTO_BUF_INIT;
-	out->iv = (struct sotto_buf)SOTTO_BUF_INIT;
-	if (s == NULL)
-		n = 0;
 	/* '.' does not match '\n' and no literal contains one */
 	nl = n > 0 ? memchr(s, '\n', n) : NULL;
 	line = nl != NULL ? (size_t)(nl - s) : n;
 	if (line < p0 || memcmp(s, enc_data, p0) != 0)
-		return sotto_error_set(e, SOTTO_E_ENC_VALUE,
-		    "malformed 'ENC[AES256_GCM,...]' value: no "
-		    "'ENC[AES256_GCM,data:' prefix");
+		return 1;
 
 	/*
 	 * Greedy groups, leftmost-first: each group's end is the LAST
@@ -106,9 +100,7 @@ sotto_sops_value_parse(struct sotto_sops_enc *out, const char *s, size_t n,
 	tg = ty < 0 ? -1 : find_last(s, p0 + 1, (size_t)ty, ",tag:");
 	iv = tg < 0 ? -1 : find_last(s, p0 + 1, (size_t)tg, ",iv:");
 	if (br < 0 || ty < 0 || tg < 0 || iv < 0)
-		return sotto_error_set(e, SOTTO_E_ENC_VALUE,
-		    "malformed 'ENC[AES256_GCM,...]' value: expected "
-		    "data, iv, tag and type fields");
+		return 2;
 	out->data_b64 = s + p0;
 	out->data_b64len = (size_t)iv - p0;
 	out->iv_b64 = s + iv + 4;
@@ -117,6 +109,30 @@ sotto_sops_value_parse(struct sotto_sops_enc *out, const char *s, size_t n,
 	out->tag_b64len = (size_t)(ty - tg - 5);
 	out->type = s + ty + 6;
 	out->typelen = (size_t)(br - ty - 6);
+	return 0;
+}
+
+sotto_err
+sotto_sops_value_parse(struct sotto_sops_enc *out, const char *s, size_t n,
+    struct sotto_error *e)
+{
+	struct sotto_buf tag = SOTTO_BUF_INIT;
+	sotto_err err;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->data = (struct sotto_buf)SOTTO_BUF_INIT;
+	out->iv = (struct sotto_buf)SOTTO_BUF_INIT;
+	if (s == NULL)
+		n = 0;
+	if ((r = enc_split(out, s, n)) == 1)
+		return sotto_error_set(e, SOTTO_E_ENC_VALUE,
+		    "malformed 'ENC[AES256_GCM,...]' value: no "
+		    "'ENC[AES256_GCM,data:' prefix");
+	if (r != 0)
+		return sotto_error_set(e, SOTTO_E_ENC_VALUE,
+		    "malformed 'ENC[AES256_GCM,...]' value: expected "
+		    "data, iv, tag and type fields");
 
 	if ((err = decode_part(&out->data, out->data_b64, out->data_b64len,
 	    "data", e)) != SOTTO_OK ||
@@ -193,7 +209,7 @@ sotto_sops_value_encrypt_with(struct sotto_buf *out, const uint8_t *plain,
     struct sotto_error *e)
 {
 	uint8_t iv[SOTTO_SOPS_IV_BYTES], tag[SOTTO_SOPS_TAG_BYTES];
-	uint8_t *ct = NULL;
+	uint8_t *ct = NULL, small[256];	/* ciphertext: not secret */
 	size_t start = out->len;
 	sotto_err err = SOTTO_OK;
 
@@ -206,7 +222,7 @@ sotto_sops_value_encrypt_with(struct sotto_buf *out, const uint8_t *plain,
 		memcpy(iv, iv_or_null, sizeof(iv));
 	else
 		randombytes_buf(iv, sizeof(iv));
-	ct = malloc(n);
+	ct = n <= sizeof(small) ? small : malloc(n);
 	if (ct == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM,
 		    "cannot encrypt value: out of memory");
@@ -222,18 +238,37 @@ sotto_sops_value_encrypt_with(struct sotto_buf *out, const uint8_t *plain,
 	    sotto_b64_encode(out, iv, sizeof(iv), true) != 0 ||
 	    sotto_buf_addstr(out, ",tag:") != SOTTO_OK ||
 	    sotto_b64_encode(out, tag, sizeof(tag), true) != 0 ||
-	    sotto_buf_addf(out, ",type:%s]", type) != SOTTO_OK) {
+	    sotto_buf_addstr(out, ",type:") != SOTTO_OK ||
+	    sotto_buf_addstr(out, type) != SOTTO_OK ||
+	    sotto_buf_addch(out, ']') != SOTTO_OK) {
 		sotto_buf_truncate(out, start);
 		err = sotto_error_set(e, SOTTO_E_NOMEM,
 		    "cannot encrypt value: out of memory");
 		goto out;
 	}
 out:
-	free(ct);
+	if (ct != small)
+		free(ct);
 	return err;
 }
 
 /* Is the decrypted text acceptable to sops' decoder for its type? */
+static bool
+content_ok(const char *type, const uint8_t *p, size_t n);
+
+/* The same with a type that is not NUL-terminated (a known one). */
+static bool
+content_ok_n(const char *t, size_t tn, const uint8_t *p, size_t n)
+{
+	char type[SOTTO_SOPS_TYPE_MAX];
+
+	if (tn == 3 && memcmp(t, "str", 3) == 0)
+		return true;
+	memcpy(type, t, tn);
+	type[tn] = '\0';
+	return content_ok(type, p, n);
+}
+
 static bool
 content_ok(const char *type, const uint8_t *p, size_t n)
 {
@@ -276,10 +311,11 @@ sotto_sops_value_decrypt(struct sotto_buf *plain, char *type_out,
 	return err;
 }
 
-sotto_err
-sotto_sops_value_decrypt_with(struct sotto_buf *plain, char *type_out,
-    const char *s, size_t n, const char *aad, size_t aadlen,
-    struct sotto_aead_gcm *g, struct sotto_error *e)
+/* The general path: parse (allocating), then decrypt. */
+static sotto_err
+decrypt_slow(struct sotto_buf *plain, char *type_out, const char *s,
+    size_t n, const char *aad, size_t aadlen, struct sotto_aead_gcm *g,
+    struct sotto_error *e)
 {
 	struct sotto_sops_enc enc;
 	char type[SOTTO_SOPS_TYPE_MAX];
@@ -331,6 +367,67 @@ out:
 	}
 	sotto_sops_value_release(&enc);
 	return err;
+}
+
+/*
+ * The common case without allocation: IV and tag are decoded on the stack
+ * and the ciphertext straight into plain, where it is decrypted in place.
+ * Anything unusual (or any error) goes through decrypt_slow(), which
+ * reports exactly what the general parser reports.
+ */
+sotto_err
+sotto_sops_value_decrypt_with(struct sotto_buf *plain, char *type_out,
+    const char *s, size_t n, const char *aad, size_t aadlen,
+    struct sotto_aead_gcm *g, struct sotto_error *e)
+{
+	struct sotto_sops_enc enc;
+	uint8_t iv[72], tag[24];
+	size_t start = plain->len, ivlen, taglen, clen;
+	uint8_t *dst;
+
+	if (type_out != NULL)
+		type_out[0] = '\0';
+	plain->secret = true;
+	if (s == NULL || enc_split(&enc, s, n) != 0 || enc.iv_b64len > 84 ||
+	    enc.tag_b64len != 24 ||
+	    !sotto_b64_decode(iv, &ivlen, enc.iv_b64, enc.iv_b64len, true) ||
+	    ivlen == 0 ||
+	    !sotto_b64_decode(tag, &taglen, enc.tag_b64, enc.tag_b64len,
+	    true) || taglen != SOTTO_SOPS_TAG_BYTES ||
+	    !type_known(enc.type, enc.typelen, false) ||
+	    sotto_buf_grow(plain, SOTTO_B64_DECODED_MAX(enc.data_b64len)) !=
+	    SOTTO_OK)
+		return decrypt_slow(plain, type_out, s, n, aad, aadlen, g, e);
+	dst = plain->data + start;
+	if (!sotto_b64_decode(dst, &clen, enc.data_b64, enc.data_b64len,
+	    true))
+		return decrypt_slow(plain, type_out, s, n, aad, aadlen, g, e);
+	if (!sotto_aead_gcm_open(g, dst, dst, clen, tag,
+	    (const uint8_t *)aad, aad != NULL ? aadlen : 0, iv, ivlen)) {
+		sodium_memzero(dst, plain->cap - start);
+		plain->data[start] = '\0';
+		return sotto_error_set(e, SOTTO_E_DECRYPT,
+		    "cannot decrypt value: authentication failed (wrong key "
+		    "or path, or tampered value)");
+	}
+	plain->len = start + clen;
+	plain->data[plain->len] = '\0';
+	if (!content_ok_n(enc.type, enc.typelen, dst, clen)) {
+		char type[SOTTO_SOPS_TYPE_MAX];
+
+		memcpy(type, enc.type, enc.typelen);
+		type[enc.typelen] = '\0';
+		sodium_memzero(dst, plain->cap - start);
+		sotto_buf_truncate(plain, start);
+		return sotto_error_set(e, SOTTO_E_ENC_VALUE,
+		    "cannot decrypt value: plaintext is not a valid '%s'",
+		    type);
+	}
+	if (type_out != NULL) {
+		memcpy(type_out, enc.type, enc.typelen);
+		type_out[enc.typelen] = '\0';
+	}
+	return SOTTO_OK;
 }
 
 void

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* Ordered document tree; see sotto/tree.h. */
+/*
+ * Ordered document tree; see sotto/tree.h.  Also the node arena: bump
+ * allocation from a list of blocks, reference-counted by the nodes in it
+ * and by the doc, released (wiped first when any node asked for a wipe)
+ * when the count reaches zero.
+ */
 #include "sotto/tree.h"
 
 #include "sotto/store.h"
@@ -7,6 +12,132 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- arena ------------------------------------------------------------ */
+
+#define ARENA_MIN_BLOCK ((size_t)64 << 10)
+#define ARENA_MAX_BLOCK ((size_t)4 << 20)
+
+struct ablock {
+	struct ablock *next;	/* older block */
+	size_t size, used;	/* bytes of data[] */
+	_Alignas(max_align_t) unsigned char data[];
+};
+
+struct sotto_arena {
+	struct ablock *cur;	/* newest block (allocation happens here) */
+	size_t refs;		/* nodes in it + its owner */
+	size_t next_size;	/* size of the next block */
+	bool wipe;		/* wipe the blocks on release */
+};
+
+struct sotto_arena *
+sotto_tree_arena_new(void)
+{
+	struct sotto_arena *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->refs = 1;
+	a->next_size = ARENA_MIN_BLOCK;
+	return a;
+}
+
+void
+sotto_tree_arena_unref(struct sotto_arena *a)
+{
+	struct ablock *b, *nb;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	for (b = a->cur; b != NULL; b = nb) {
+		nb = b->next;
+		if (a->wipe)
+			sodium_memzero(b->data, b->used);
+		free(b);
+	}
+	free(a);
+}
+
+/* size bytes aligned to align (a power of two, at most max_align_t). */
+static void *
+arena_alloc(struct sotto_arena *a, size_t size, size_t align)
+{
+	struct ablock *b = a->cur, *nb;
+	size_t off, bs;
+
+	if (b != NULL) {
+		off = (b->used + align - 1) & ~(align - 1);
+		if (off <= b->size && size <= b->size - off) {
+			b->used = off + size;
+			return b->data + off;
+		}
+	}
+	if (size > SIZE_MAX - sizeof(*nb) - ARENA_MAX_BLOCK)
+		return NULL;
+	bs = a->next_size;
+	if (size > bs / 4) {
+		/* a big piece gets a block of its own, behind the current
+		 * one, so the current block's free tail is not wasted */
+		nb = malloc(sizeof(*nb) + size);
+		if (nb == NULL)
+			return NULL;
+		nb->size = nb->used = size;
+		if (b != NULL) {
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = NULL;
+			a->cur = nb;
+			nb->used = size;
+		}
+		return nb->data;
+	}
+	nb = malloc(sizeof(*nb) + bs);
+	if (nb == NULL)
+		return NULL;
+	nb->size = bs;
+	nb->used = size;
+	nb->next = b;
+	a->cur = nb;
+	if (a->next_size < ARENA_MAX_BLOCK)
+		a->next_size *= 2;
+	return nb->data;
+}
+
+static char *
+text_alloc(struct sotto_arena *a, size_t size)
+{
+	return a != NULL ? arena_alloc(a, size, 1) : malloc(size);
+}
+
+/* Drops a text or canon of a node (wiping it when asked). */
+static void
+text_free(const struct sotto_node *n, char *p, size_t len, bool wipe)
+{
+	if (p == NULL)
+		return;
+	if (wipe)
+		sodium_memzero(p, len);
+	if (n->arena == NULL)
+		free(p);
+}
+
+static char *
+dupmem_in(struct sotto_arena *a, const char *p, size_t len)
+{
+	char *s;
+
+	if (len == SIZE_MAX)
+		return NULL;
+	s = text_alloc(a, len + 1);
+	if (s == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
 
 static char *
 dupmem(const char *p, size_t len)
@@ -25,43 +156,64 @@ dupmem(const char *p, size_t len)
 }
 
 static struct sotto_node *
-node_new(enum sotto_node_kind kind)
+node_new(struct sotto_arena *a, enum sotto_node_kind kind)
 {
 	struct sotto_node *n;
 
-	n = calloc(1, sizeof(*n));
-	if (n == NULL)
-		return NULL;
+	if (a != NULL) {
+		n = arena_alloc(a, sizeof(*n), _Alignof(struct sotto_node));
+		if (n == NULL)
+			return NULL;
+		memset(n, 0, sizeof(*n));
+		n->arena = a;
+		a->refs++;
+	} else {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL)
+			return NULL;
+	}
 	n->kind = kind;
 	n->src_start = SOTTO_SPAN_NONE;
 	n->src_end = SOTTO_SPAN_NONE;
 	return n;
 }
 
-struct sotto_node *
-sotto_tree_new_map(void)
+/* Drops a node struct that holds nothing yet. */
+static void
+node_drop(struct sotto_node *n)
 {
-	return node_new(SOTTO_NODE_MAP);
+	if (n->arena != NULL)
+		sotto_tree_arena_unref(n->arena);
+	else
+		free(n);
 }
 
 struct sotto_node *
-sotto_tree_new_seq(void)
+sotto_tree_new_map_in(struct sotto_arena *a)
 {
-	return node_new(SOTTO_NODE_SEQ);
+	return node_new(a, SOTTO_NODE_MAP);
 }
 
 struct sotto_node *
-sotto_tree_new_scalar(enum sotto_scalar_type t, const char *text, size_t len)
+sotto_tree_new_seq_in(struct sotto_arena *a)
+{
+	return node_new(a, SOTTO_NODE_SEQ);
+}
+
+struct sotto_node *
+sotto_tree_new_scalar_in(struct sotto_arena *a, enum sotto_scalar_type t,
+    const char *text, size_t len)
 {
 	struct sotto_node *n;
 
-	n = node_new(SOTTO_NODE_SCALAR);
+	n = node_new(a, SOTTO_NODE_SCALAR);
 	if (n == NULL)
 		return NULL;
 	n->type = t;
-	n->text = dupmem(text != NULL ? text : "", text != NULL ? len : 0);
+	n->text = dupmem_in(a, text != NULL ? text : "", text != NULL ? len :
+	    0);
 	if (n->text == NULL) {
-		free(n);
+		node_drop(n);
 		return NULL;
 	}
 	n->len = text != NULL ? len : 0;
@@ -69,14 +221,39 @@ sotto_tree_new_scalar(enum sotto_scalar_type t, const char *text, size_t len)
 }
 
 struct sotto_node *
-sotto_tree_new_comment(const char *text, size_t len)
+sotto_tree_new_comment_in(struct sotto_arena *a, const char *text,
+    size_t len)
 {
 	struct sotto_node *n;
 
-	n = sotto_tree_new_scalar(SOTTO_T_STR, text, len);
+	n = sotto_tree_new_scalar_in(a, SOTTO_T_STR, text, len);
 	if (n != NULL)
 		n->kind = SOTTO_NODE_COMMENT;
 	return n;
+}
+
+struct sotto_node *
+sotto_tree_new_map(void)
+{
+	return node_new(NULL, SOTTO_NODE_MAP);
+}
+
+struct sotto_node *
+sotto_tree_new_seq(void)
+{
+	return node_new(NULL, SOTTO_NODE_SEQ);
+}
+
+struct sotto_node *
+sotto_tree_new_scalar(enum sotto_scalar_type t, const char *text, size_t len)
+{
+	return sotto_tree_new_scalar_in(NULL, t, text, len);
+}
+
+struct sotto_node *
+sotto_tree_new_comment(const char *text, size_t len)
+{
+	return sotto_tree_new_comment_in(NULL, text, len);
 }
 
 static sotto_err
@@ -141,23 +318,33 @@ sotto_tree_set_text(struct sotto_node *n, enum sotto_scalar_type t,
 	if (n == NULL || (n->kind != SOTTO_NODE_SCALAR &&
 	    n->kind != SOTTO_NODE_COMMENT))
 		return SOTTO_E_INTERNAL;
-	s = dupmem(text != NULL ? text : "", text != NULL ? len : 0);
+	s = dupmem_in(n->arena, text != NULL ? text : "", text != NULL ? len :
+	    0);
 	if (s == NULL)
 		return SOTTO_E_NOMEM;
-	if (n->text != NULL) {
-		sodium_memzero(n->text, n->len);
-		free(n->text);
-	}
+	sotto_tree_take_text(n, t, s, text != NULL ? len : 0);
+	return SOTTO_OK;
+}
+
+char *
+sotto_tree_text_alloc(struct sotto_node *n, size_t size)
+{
+	return text_alloc(n->arena, size);
+}
+
+void
+sotto_tree_take_text(struct sotto_node *n, enum sotto_scalar_type t,
+    char *text, size_t len)
+{
+	text_free(n, n->text, n->len, true);
 	if (n->canon != NULL) {
-		sodium_memzero(n->canon, strlen(n->canon));
-		free(n->canon);
+		text_free(n, n->canon, strlen(n->canon), true);
 		n->canon = NULL;
 	}
-	n->text = s;
-	n->len = text != NULL ? len : 0;
+	n->text = text;
+	n->len = len;
 	n->type = t;
 	n->dirty = true;
-	return SOTTO_OK;
 }
 
 sotto_err
@@ -168,14 +355,12 @@ sotto_tree_set_canon(struct sotto_node *n, const char *canon, size_t len)
 	if (n == NULL)
 		return SOTTO_E_INTERNAL;
 	if (canon != NULL) {
-		s = dupmem(canon, len);
+		s = dupmem_in(n->arena, canon, len);
 		if (s == NULL)
 			return SOTTO_E_NOMEM;
 	}
-	if (n->canon != NULL) {
-		sodium_memzero(n->canon, strlen(n->canon));
-		free(n->canon);
-	}
+	if (n->canon != NULL)
+		text_free(n, n->canon, strlen(n->canon), true);
 	n->canon = s;
 	return SOTTO_OK;
 }
@@ -204,7 +389,7 @@ sotto_tree_clone(const struct sotto_node *n)
 
 	if (n == NULL)
 		return NULL;
-	c = node_new(n->kind);
+	c = node_new(NULL, n->kind);
 	if (c == NULL)
 		return NULL;
 	c->type = n->type;
@@ -265,16 +450,16 @@ sotto_tree_node_free(struct sotto_node *n, bool wipe)
 		sotto_tree_node_free(n->items[i].val, wipe);
 	}
 	free(n->items);
-	if (n->text != NULL) {
+	if (n->arena != NULL) {
+		/* the arena wipes its blocks when it goes */
 		if (wipe)
-			sodium_memzero(n->text, n->len);
-		free(n->text);
+			n->arena->wipe = true;
+		sotto_tree_arena_unref(n->arena);
+		return;
 	}
-	if (n->canon != NULL) {
-		if (wipe)
-			sodium_memzero(n->canon, strlen(n->canon));
-		free(n->canon);
-	}
+	text_free(n, n->text, n->len, wipe);
+	if (n->canon != NULL)
+		text_free(n, n->canon, strlen(n->canon), wipe);
 	free(n);
 }
 
@@ -355,6 +540,9 @@ sotto_tree_doc_free(struct sotto_doc *d)
 	if (d->secret)
 		d->src.secret = true;
 	sotto_buf_release(&d->src);
+	if (d->arena != NULL && d->secret)
+		d->arena->wipe = true;
+	sotto_tree_arena_unref(d->arena);
 	free(d);
 }
 
