@@ -679,7 +679,7 @@ flush_chunk(struct sotto_age_writer *w, bool last, struct sotto_error *e)
 	    e);
 	if (err == SOTTO_OK)
 		err = w->sink(w->sinkctx, w->ct, w->npend + 16, e);
-	sodium_memzero(w->pend, w->npend);
+	/* pend is guarded memory, wiped by sodium_free() at the end */
 	w->npend = 0;
 	return err;
 }
@@ -697,6 +697,20 @@ sotto_age_writer_update(struct sotto_age_writer *w, const uint8_t *p,
 		if (w->npend == SOTTO_AGE_CHUNK &&
 		    (err = flush_chunk(w, false, e)) != SOTTO_OK)
 			return err;
+		/* more than a chunk in hand: seal it straight from the
+		 * caller's buffer (it cannot be the last one), no copy */
+		if (w->npend == 0 && n > SOTTO_AGE_CHUNK) {
+			err = age_stream_enc_chunk(w->stream, w->ct, p,
+			    SOTTO_AGE_CHUNK, false, e);
+			if (err == SOTTO_OK)
+				err = w->sink(w->sinkctx, w->ct,
+				    SOTTO_AGE_CHUNK + 16, e);
+			if (err != SOTTO_OK)
+				return err;
+			p += SOTTO_AGE_CHUNK;
+			n -= SOTTO_AGE_CHUNK;
+			continue;
+		}
 		k = SOTTO_AGE_CHUNK - w->npend;
 		if (k > n)
 			k = n;
