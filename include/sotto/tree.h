@@ -71,6 +71,13 @@ enum sotto_scalar_type {
  * encrypt canon instead of text (and may warn that it was normalised).
  */
 #define SOTTO_NODE_NONCANON 0x1u
+/*
+ * SOTTO_NODE_TEXT_REF: the scalar's text is borrowed from doc->src (see
+ * sotto_tree_new_scalar_ref_in()): exactly len bytes, NOT NUL-terminated.
+ * Read it as (text, len).  sotto_tree_set_text() and _take_text() drop the
+ * bit; sotto_tree_clone() gives the copy its own, NUL-terminated text.
+ */
+#define SOTTO_NODE_TEXT_REF 0x2u
 
 struct sotto_node;
 
@@ -89,7 +96,8 @@ struct sotto_node {
 	size_t n, cap;			/* count, allocated */
 	/* SCALAR and COMMENT */
 	enum sotto_scalar_type type;	/* scalar type */
-	char *text;			/* decoded text, NUL-terminated */
+	char *text;			/* decoded text, NUL-terminated
+					   unless SOTTO_NODE_TEXT_REF */
 	size_t len;			/* bytes of text */
 	char *canon;			/* canonical sops form or NULL */
 	/* source position (SOTTO_SPAN_NONE when built in memory) */
@@ -168,6 +176,16 @@ struct sotto_node *sotto_tree_new_scalar_in(struct sotto_arena *a,
     enum sotto_scalar_type t, const char *text, size_t len);
 struct sotto_node *sotto_tree_new_comment_in(struct sotto_arena *a,
     const char *text, size_t len);
+/*
+ * A scalar whose text is the len bytes at text, borrowed, not copied (the
+ * node is flagged SOTTO_NODE_TEXT_REF), for a parser keeping big values out
+ * of the arena.  text must lie in the doc->src of the doc that owns a (it
+ * is never written, wiped or freed through the node); a keeps that source
+ * alive, as long as any node in a lives, once sotto_tree_doc_free() has
+ * run.  a must not be NULL.  NULL on out-of-memory.
+ */
+struct sotto_node *sotto_tree_new_scalar_ref_in(struct sotto_arena *a,
+    enum sotto_scalar_type t, const char *text, size_t len);
 /*
  * n bytes of uninitialised memory from n's arena (malloc() when n->arena is
  * NULL), for a text about to be passed to sotto_tree_take_text().  NULL on

@@ -582,7 +582,7 @@ struct rec {			/* one collection seen by the parser */
 };
 
 struct ent {			/* every item start, in byte order */
-	size_t rec, start, line;
+	size_t rec, start;
 };
 
 struct frame {
@@ -830,7 +830,7 @@ new_rec(struct pstate *ps, struct sotto_node *n, size_t rstart, size_t col,
 }
 
 static sotto_err
-rec_add_start(struct pstate *ps, size_t rec, size_t start, size_t line)
+rec_add_start(struct pstate *ps, size_t rec, size_t start)
 {
 	struct rec *r = &ps->recs[rec];
 
@@ -841,7 +841,6 @@ rec_add_start(struct pstate *ps, size_t rec, size_t start, size_t line)
 		return nomem(ps);
 	ps->ents[ps->nent].rec = rec;
 	ps->ents[ps->nent].start = start;
-	ps->ents[ps->nent].line = line;
 	ps->nent++;
 	return SOTTO_OK;
 }
@@ -858,7 +857,7 @@ begin_item(struct pstate *ps, size_t start, size_t line, bool collection)
 	if (f->node->kind == SOTTO_NODE_SEQ) {
 		if (f->meta)
 			return SOTTO_OK;
-		return rec_add_start(ps, f->rec, start, line);
+		return rec_add_start(ps, f->rec, start);
 	}
 	if (!f->have_key && collection)
 		return sotto_error_set(ps->e, SOTTO_E_YAML,
@@ -1071,7 +1070,7 @@ take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
 	}
 	if (f->meta)
 		return SOTTO_OK;
-	return rec_add_start(ps, f->rec, start, line);
+	return rec_add_start(ps, f->rec, start);
 }
 
 /*
@@ -1343,11 +1342,51 @@ skip_props(struct pstate *ps, size_t p, size_t end)
 	return p;
 }
 
+/*
+ * Where in the source the text of an untagged "ENC[AES256_GCM," value
+ * (a map value or a sequence item, outside the sops metadata) lies byte for
+ * byte, as it does when it is plain or quoted without escapes; SIZE_MAX
+ * otherwise.  Such a value borrows its text from doc->src instead of a
+ * copy: in an encrypted file these are most of the bytes.  start is the
+ * scalar's span start after its properties.
+ */
+static size_t
+enc_ref(const struct pstate *ps, const yaml_event_t *ev, size_t start,
+    size_t end)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length, p;
+	const struct frame *f;
+
+	if (ps->arena == NULL || ps->nst == 0 || ev->data.scalar.tag != NULL ||
+	    len < 15 || memcmp(v, "ENC[AES256_GCM,", 15) != 0)
+		return SIZE_MAX;
+	f = &ps->st[ps->nst - 1];
+	if (f->meta || f->key_meta ||
+	    (f->node->kind == SOTTO_NODE_MAP && !f->have_key))
+		return SIZE_MAX;
+	switch (ev->data.scalar.style) {
+	case YAML_PLAIN_SCALAR_STYLE:
+		p = start;
+		break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		p = start + 1;
+		break;
+	default:
+		return SIZE_MAX;
+	}
+	if (p > end || end > ps->len || end - p < len ||
+	    memcmp(ps->src + p, v, len) != 0)
+		return SIZE_MAX;
+	return p;
+}
+
 static sotto_err
 on_scalar(struct pstate *ps, const yaml_event_t *ev)
 {
 	struct sotto_node *n;
-	size_t start, end, line, aidx, parent = 0;
+	size_t start, end, line, aidx, ref, parent = 0;
 	bool quoted, flow = false;
 	sotto_err err;
 
@@ -1358,16 +1397,21 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 		return err;
 	if ((err = begin_item(ps, start, line, false)) != SOTTO_OK)
 		return err;
-	/* a map key only lends its text to the entry: keep it out of the
-	 * arena so that the node's memory is reused */
-	n = sotto_tree_new_scalar_in(ps->nst > 0 &&
-	    ps->st[ps->nst - 1].node->kind == SOTTO_NODE_MAP &&
-	    !ps->st[ps->nst - 1].have_key ? NULL : ps->arena, SOTTO_T_STR,
-	    (const char *)ev->data.scalar.value, ev->data.scalar.length);
+	start = skip_props(ps, start, end);
+	if ((ref = enc_ref(ps, ev, start, end)) != SIZE_MAX)
+		n = sotto_tree_new_scalar_ref_in(ps->arena, SOTTO_T_STR,
+		    (const char *)ps->src + ref, ev->data.scalar.length);
+	else
+		/* a map key only lends its text to the entry: keep it out
+		 * of the arena so that the node's memory is reused */
+		n = sotto_tree_new_scalar_in(ps->nst > 0 &&
+		    ps->st[ps->nst - 1].node->kind == SOTTO_NODE_MAP &&
+		    !ps->st[ps->nst - 1].have_key ? NULL : ps->arena,
+		    SOTTO_T_STR, (const char *)ev->data.scalar.value,
+		    ev->data.scalar.length);
 	if (n == NULL)
 		return nomem(ps);
 	n->line = line;
-	start = skip_props(ps, start, end);
 	n->src_start = start;
 	if (ps->nst > 0) {
 		parent = ps->recs[ps->st[ps->nst - 1].rec].col;

@@ -29,6 +29,8 @@ struct sotto_arena {
 	size_t refs;		/* nodes in it + its owner */
 	size_t next_size;	/* size of the next block */
 	bool wipe;		/* wipe the blocks on release */
+	bool refs_src;		/* nodes borrow text from the doc's src */
+	struct sotto_buf src;	/* that src, once the doc is freed */
 };
 
 struct sotto_arena *
@@ -56,6 +58,9 @@ sotto_tree_arena_unref(struct sotto_arena *a)
 			sodium_memzero(b->data, b->used);
 		free(b);
 	}
+	if (a->wipe)
+		a->src.secret = true;
+	sotto_buf_release(&a->src);
 	free(a);
 }
 
@@ -115,8 +120,8 @@ text_alloc(struct sotto_arena *a, size_t size)
 static void
 text_free(const struct sotto_node *n, char *p, size_t len, bool wipe)
 {
-	if (p == NULL)
-		return;
+	if (p == NULL || (p == n->text && (n->flags & SOTTO_NODE_TEXT_REF)))
+		return;		/* borrowed: not ours to wipe */
 	if (wipe)
 		sodium_memzero(p, len);
 	if (n->arena == NULL)
@@ -217,6 +222,25 @@ sotto_tree_new_scalar_in(struct sotto_arena *a, enum sotto_scalar_type t,
 		return NULL;
 	}
 	n->len = text != NULL ? len : 0;
+	return n;
+}
+
+struct sotto_node *
+sotto_tree_new_scalar_ref_in(struct sotto_arena *a, enum sotto_scalar_type t,
+    const char *text, size_t len)
+{
+	struct sotto_node *n;
+
+	if (a == NULL || text == NULL)
+		return NULL;
+	n = node_new(a, SOTTO_NODE_SCALAR);
+	if (n == NULL)
+		return NULL;
+	n->type = t;
+	n->text = (char *)(uintptr_t)text;
+	n->len = len;
+	n->flags |= SOTTO_NODE_TEXT_REF;
+	a->refs_src = true;
 	return n;
 }
 
@@ -344,6 +368,7 @@ sotto_tree_take_text(struct sotto_node *n, enum sotto_scalar_type t,
 	n->text = text;
 	n->len = len;
 	n->type = t;
+	n->flags &= ~SOTTO_NODE_TEXT_REF;
 	n->dirty = true;
 }
 
@@ -397,7 +422,7 @@ sotto_tree_clone(const struct sotto_node *n)
 	c->src_end = n->src_end;
 	c->line = n->line;
 	c->style = n->style;
-	c->flags = n->flags;
+	c->flags = n->flags & ~SOTTO_NODE_TEXT_REF;	/* text is copied */
 	c->inline_comment = n->inline_comment;
 	c->dirty = n->dirty;
 	if (n->text != NULL) {
@@ -539,6 +564,12 @@ sotto_tree_doc_free(struct sotto_doc *d)
 		d->store->free_priv(d->store_priv);
 	if (d->secret)
 		d->src.secret = true;
+	if (d->arena != NULL && d->arena->refs_src) {
+		/* nodes may outlive the doc: the arena keeps what they
+		 * borrow */
+		d->arena->src = d->src;
+		d->src = (struct sotto_buf)SOTTO_BUF_INIT;
+	}
 	sotto_buf_release(&d->src);
 	if (d->arena != NULL && d->secret)
 		d->arena->wipe = true;

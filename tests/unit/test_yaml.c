@@ -825,6 +825,84 @@ test_alias(void **state)
 	sotto_tree_doc_free(d);
 }
 
+/* ---- parse_buf: the doc takes the buffer; ENC values borrow from it ---- */
+
+static void
+assert_ref(const struct sotto_node *n, const char *want)
+{
+	assert_non_null(n);
+	assert_true(n->flags & SOTTO_NODE_TEXT_REF);
+	assert_int_equal(n->len, strlen(want));
+	assert_memory_equal(n->text, want, n->len);
+}
+
+static void
+test_yaml_parse_buf_borrows_enc_values(void **state)
+{
+	static const char src[] =
+	    "a: ENC[AES256_GCM,data:a1,iv:x,tag:y,type:str]\n"
+	    "b: \"ENC[AES256_GCM,data:b1,iv:x,tag:y,type:int]\"\n"
+	    "c: \"ENC[AES256_GCM,data:\\tc]\"\n"
+	    "l:\n    - ENC[AES256_GCM,data:l1]\n"
+	    "ENC[AES256_GCM,key]: v\n"
+	    "sops:\n    mac: ENC[AES256_GCM,data:m]\n";
+	struct sotto_buf in = SOTTO_BUF_INIT, out = SOTTO_BUF_INIT;
+	struct sotto_error e;
+	struct sotto_doc *d = NULL;
+	struct sotto_node *b, *n, *c;
+	const uint8_t *p;
+
+	(void)state;
+	sotto_error_clear(&e);
+	assert_int_equal(sotto_buf_addstr(&in, src), SOTTO_OK);
+	p = in.data;
+	assert_int_equal(sotto_store_parse_buf(&sotto_store_yaml, &d, &in,
+	    "t.yaml", NULL, &e), SOTTO_OK);
+	assert_null(in.data);
+	assert_ptr_equal(d->src.data, p);	/* taken, not copied */
+	b = d->branches[0];
+	assert_ref(sotto_tree_map_get(b, "a"),
+	    "ENC[AES256_GCM,data:a1,iv:x,tag:y,type:str]");
+	assert_ptr_equal(sotto_tree_map_get(b, "a")->text, p + 3);
+	assert_ref(sotto_tree_map_get(b, "b"),
+	    "ENC[AES256_GCM,data:b1,iv:x,tag:y,type:int]");
+	assert_ref(sotto_tree_map_get(b, "l")->items[0].val,
+	    "ENC[AES256_GCM,data:l1]");
+	/* an escape means the text is not the source bytes: copied */
+	n = sotto_tree_map_get(b, "c");
+	assert_false(n->flags & SOTTO_NODE_TEXT_REF);
+	assert_string_equal(n->text, "ENC[AES256_GCM,data:\tc]");
+	/* metadata values are read as C strings: copied */
+	n = sotto_tree_map_get(d->meta[0], "mac");
+	assert_false(n->flags & SOTTO_NODE_TEXT_REF);
+	assert_string_equal(n->text, "ENC[AES256_GCM,data:m]");
+	/* unchanged: the splice is the source without the sops block; a
+	 * new text drops the ref */
+	assert_int_equal(sotto_store_yaml.emit_splice(&out, d, NULL, &e),
+	    SOTTO_OK);
+	assert_int_equal(out.len, (size_t)(strstr(src, "sops:") - src));
+	assert_memory_equal(out.data, src, out.len);
+	sotto_buf_release(&out);
+	n = sotto_tree_map_get(b, "a");
+	assert_int_equal(sotto_tree_set_text(n, SOTTO_T_STR, "x", 1),
+	    SOTTO_OK);
+	assert_false(n->flags & SOTTO_NODE_TEXT_REF);
+	assert_string_equal(n->text, "x");
+	/* a clone owns a NUL-terminated copy */
+	c = sotto_tree_clone(sotto_tree_map_get(b, "b"));
+	assert_non_null(c);
+	assert_false(c->flags & SOTTO_NODE_TEXT_REF);
+	assert_string_equal(c->text, "ENC[AES256_GCM,data:b1,iv:x,tag:y,"
+	    "type:int]");
+	sotto_tree_node_free(c, true);
+	/* a branch outliving its doc still reads the borrowed bytes */
+	d->branches[0] = NULL;
+	sotto_tree_doc_free(d);
+	assert_ref(sotto_tree_map_get(b, "b"),
+	    "ENC[AES256_GCM,data:b1,iv:x,tag:y,type:int]");
+	sotto_tree_node_free(b, true);
+}
+
 int
 main(void)
 {
@@ -838,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_meta_layout),
 		cmocka_unit_test(test_alias),
 		cmocka_unit_test(test_roundtrip_property),
+		cmocka_unit_test(test_yaml_parse_buf_borrows_enc_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
