@@ -48,6 +48,36 @@ valid_utf8(const uint8_t *p, size_t n)
 	return true;
 }
 
+/*
+ * kustomize's encodeBase64 (api/internal/generators): an encoding of 70
+ * characters or more is cut into lines of 70, each ending in a newline,
+ * the last one included.  The hash suffix is computed over this text.
+ */
+static sotto_err
+b64_lines(struct sotto_buf *out, const uint8_t *v, size_t n)
+{
+	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT;
+	sotto_err err = SOTTO_OK;
+	size_t i, k;
+
+	if (sotto_b64_encode(&raw, v, n, true) != 0) {
+		sotto_buf_release(&raw);
+		return SOTTO_E_NOMEM;
+	}
+	if (raw.len < 70) {
+		err = sotto_buf_add(out, raw.data, raw.len);
+		sotto_buf_release(&raw);
+		return err;
+	}
+	for (i = 0; i < raw.len && err == SOTTO_OK; i += 70) {
+		k = raw.len - i < 70 ? raw.len - i : 70;
+		if ((err = sotto_buf_add(out, raw.data + i, k)) == SOTTO_OK)
+			err = sotto_buf_addch(out, '\n');
+	}
+	sotto_buf_release(&raw);
+	return err;
+}
+
 /* Adds key=value to the generated object (data, or binaryData for a
  * ConfigMap value that is not UTF-8; base64 for a Secret). */
 static sotto_err
@@ -67,8 +97,7 @@ put_kv(struct sotto_node *obj, bool secret, const char *key,
 	if ((m = rn_ensure_map(obj, bin ? "binaryData" : "data")) == NULL)
 		return oom(e);
 	if (secret || bin)
-		err = sotto_b64_encode(&b, v, n, true) ? SOTTO_E_NOMEM :
-		    SOTTO_OK;
+		err = b64_lines(&b, v, n);
 	else
 		err = sotto_buf_add(&b, v, n);
 	if (err == SOTTO_OK)
@@ -224,6 +253,32 @@ add_envs(struct sotto_node *obj, bool secret, struct rctx *c,
 	return SOTTO_OK;
 }
 
+/* The deprecated single `env:` source, which kustomize appends to envs. */
+static sotto_err
+add_env1(struct sotto_node *obj, bool secret, struct rctx *c,
+    const char *dir, struct sotto_node *s, const char *kname,
+    struct sotto_error *e)
+{
+	struct sotto_node *seq;
+	sotto_err err;
+
+	if (s == NULL || (s->kind == SOTTO_NODE_SCALAR &&
+	    s->type == SOTTO_T_NULL))
+		return SOTTO_OK;
+	if (!rn_is_scalar(s))
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': 'env' must be "
+		    "a file path", kname);
+	if ((seq = sotto_tree_new_seq()) == NULL)
+		return oom(e);
+	if (sotto_tree_seq_add(seq, sotto_tree_clone(s)) != SOTTO_OK) {
+		sotto_tree_node_free(seq, true);
+		return oom(e);
+	}
+	err = add_envs(obj, secret, c, dir, seq, kname, e);
+	sotto_tree_node_free(seq, true);
+	return err;
+}
+
 static sotto_err
 merge_meta_map(struct sotto_node *obj, const char *what,
     const struct sotto_node *pairs)
@@ -264,9 +319,21 @@ make_object(struct sotto_node **out, bool *hash, struct rctx *c,
 	const char *type = rn_str(g, "type");
 	sotto_err err;
 
+	static const char *const gkeys[] = { "name", "namespace", "behavior",
+	    "files", "envs", "env", "literals", "type", "options", NULL };
+	static const char *const okeys[] = { "labels", "annotations",
+	    "disableNameSuffixHash", "immutable", NULL };
+
 	*out = NULL;
 	if (obj == NULL)
 		return oom(e);
+	if ((err = rc_check_keys(g, gkeys, "generator", kname, e)) !=
+	    SOTTO_OK || (err = rc_check_keys(opt, okeys, "generator option",
+	    kname, e)) != SOTTO_OK || (err = rc_check_keys(gopt, okeys,
+	    "generatorOptions", kname, e)) != SOTTO_OK) {
+		sotto_tree_node_free(obj, true);
+		return err;
+	}
 	if (name == NULL) {
 		sotto_tree_node_free(obj, true);
 		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': a generator "
@@ -291,6 +358,8 @@ make_object(struct sotto_node **out, bool *hash, struct rctx *c,
 	if ((err = add_files(obj, secret, c, dir, rn_get(g, "files"), kname,
 	    e)) != SOTTO_OK || (err = add_envs(obj, secret, c, dir,
 	    rn_get(g, "envs"), kname, e)) != SOTTO_OK ||
+	    (err = add_env1(obj, secret, c, dir, rn_get(g, "env"), kname,
+	    e)) != SOTTO_OK ||
 	    (err = add_literals(obj, secret, rn_get(g, "literals"), kname,
 	    e)) != SOTTO_OK) {
 		sotto_tree_node_free(obj, true);
@@ -307,8 +376,9 @@ make_object(struct sotto_node **out, bool *hash, struct rctx *c,
 		sotto_tree_node_free(obj, true);
 		return oom(e);
 	}
-	*hash = !(rn_get(opt, "disableNameSuffixHash") ?
-	    truthy(opt, "disableNameSuffixHash") :
+	/* kustomize ORs the local and global options: a local false does
+	 * not override a global true */
+	*hash = !(truthy(opt, "disableNameSuffixHash") ||
 	    truthy(gopt, "disableNameSuffixHash"));
 	*out = obj;
 	return SOTTO_OK;
@@ -332,31 +402,93 @@ find_existing(struct rlist *l, const char *kind, const char *name,
 	return -1;
 }
 
-static sotto_err
-merge_into(struct robj *dst, struct sotto_node *src, bool replace)
+static bool
+same_ns(const char *a, const char *b)
 {
-	static const char *const maps[] = { "data", "binaryData", NULL };
-	size_t k, i;
-	struct sotto_node *sm, *dm;
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
 
-	for (k = 0; maps[k] != NULL; k++) {
-		sm = rn_get(src, maps[k]);
-		if (replace)
-			rn_del(dst->n, maps[k]);
-		if (sm == NULL || sm->kind != SOTTO_NODE_MAP)
-			continue;
-		if ((dm = rn_ensure_map(dst->n, maps[k])) == NULL)
-			return SOTTO_E_NOMEM;
-		for (i = 0; i < sm->n; i++)
-			if (rn_set(dm, sm->items[i].key,
-			    sotto_tree_clone(sm->items[i].val)) != SOTTO_OK)
-				return SOTTO_E_NOMEM;
+/* kustomize refuses to add an object whose id (kind, current or original
+ * name, namespace) is already registered. */
+static bool
+id_taken(struct rlist *l, const char *kind, const char *name, const char *ns)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct robj *o = &l->v[i];
+
+		if (strcmp(robj_kind(o), kind) == 0 &&
+		    same_ns(robj_ns(o), ns) && (strcmp(robj_name(o), name) ==
+		    0 || (o->orig_name && strcmp(o->orig_name, name) == 0)))
+			return true;
 	}
-	if (merge_meta_map(dst->n, "metadata/labels",
-	    rn_path(src, "metadata/labels")) != SOTTO_OK ||
-	    merge_meta_map(dst->n, "metadata/annotations",
-	    rn_path(src, "metadata/annotations")) != SOTTO_OK)
+	return false;
+}
+
+/* Copies the entries of src/what missing from dst/what (dst wins). */
+static sotto_err
+fill_missing(struct sotto_node *dst, const struct sotto_node *src,
+    const char *what)
+{
+	const struct sotto_node *sm = rn_path(src, what);
+	struct sotto_node *dm;
+	size_t i;
+
+	if (sm == NULL || sm->kind != SOTTO_NODE_MAP || sm->n == 0)
+		return SOTTO_OK;
+	if ((dm = rn_ensure_path(dst, what)) == NULL ||
+	    dm->kind != SOTTO_NODE_MAP)
 		return SOTTO_E_NOMEM;
+	for (i = 0; i < sm->n; i++)
+		if (sm->items[i].key != NULL &&
+		    rn_get(dm, sm->items[i].key) == NULL &&
+		    rn_set(dm, sm->items[i].key,
+		    sotto_tree_clone(sm->items[i].val)) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+/*
+ * behavior merge or replace, as kustomize's appendReplaceOrMerge: the new
+ * object takes the old one's place, name and namespace; labels and
+ * annotations are the old ones updated by the new; for merge, data and
+ * binaryData keep the old keys the new object does not set.  Everything
+ * else (type, immutable, the hash option) is the new generator's.  Takes
+ * ownership of obj.
+ */
+static sotto_err
+merge_into(struct robj *dst, struct sotto_node *obj, bool replace)
+{
+	struct sotto_node *md = rn_ensure_map(obj, "metadata");
+	const char *name = robj_name(dst), *ns = robj_ns(dst);
+	sotto_err err = SOTTO_OK;
+
+	if (md == NULL)
+		err = SOTTO_E_NOMEM;
+	if (err == SOTTO_OK && !replace &&
+	    ((err = fill_missing(obj, dst->n, "data")) != SOTTO_OK ||
+	    (err = fill_missing(obj, dst->n, "binaryData")) != SOTTO_OK))
+		goto out;
+	if (err == SOTTO_OK)
+		err = fill_missing(obj, dst->n, "metadata/labels");
+	if (err == SOTTO_OK)
+		err = fill_missing(obj, dst->n, "metadata/annotations");
+	if (err == SOTTO_OK)
+		err = rn_set_str(md, "name", name);
+	if (err == SOTTO_OK && ns != NULL)
+		err = rn_set_str(md, "namespace", ns);
+	else if (err == SOTTO_OK)
+		rn_del(md, "namespace");
+out:
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(obj, true);
+		return err;
+	}
+	sotto_tree_node_free(dst->n, true);
+	dst->n = obj;
 	return SOTTO_OK;
 }
 
@@ -379,6 +511,15 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 		    kname, e)) != SOTTO_OK)
 			return err;
 		if (beh == NULL || strcmp(beh, "create") == 0) {
+			if (id_taken(l, secret ? "Secret" : "ConfigMap",
+			    rn_str(g, "name"), rn_str(g, "namespace"))) {
+				sotto_tree_node_free(obj, true);
+				return sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+				    "generator '%s' creates a %s that already "
+				    "exists (use behavior merge or replace)",
+				    kname, rn_str(g, "name"), secret ?
+				    "Secret" : "ConfigMap");
+			}
 			if ((err = rl_add(l, obj, kname, e)) != SOTTO_OK)
 				return err;
 			l->v[l->n - 1].hash = hash;
@@ -395,7 +536,7 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 			    "merge into" : "unknown behavior");
 		}
 		err = merge_into(&l->v[at], obj, strcmp(beh, "replace") == 0);
-		sotto_tree_node_free(obj, true);
+		l->v[at].hash = hash;
 		if (err != SOTTO_OK)
 			return oom(e);
 	}
@@ -469,6 +610,8 @@ run_generators_field(struct rlist *l, struct rctx *c, const char *dir,
 		    SOTTO_OK)
 			err = sotto_store_yaml.parse(&doc, in.data, in.len,
 			    rc_rel(c, abs), &lim, e);
+		for (j = 0; err == SOTTO_OK && j < doc->n; j++)
+			rn_strip_comments(doc->branches[j]);
 		for (j = 0; err == SOTTO_OK && j < doc->n; j++)
 			err = rg_sotto_generator(l, c, dir, doc->branches[j],
 			    rc_rel(c, abs), e);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/b64.h"
 #include "sotto/store.h"
 
 /* kustomize api/resid gvk.go: orderFirst and orderLast (v5). */
@@ -94,6 +95,33 @@ ro_sort(struct rlist *l)
 }
 
 /* Every object has apiVersion, kind, name; nothing encrypted is left. */
+/* Spec in-cluster.md §5.5: a Secret data value whose bytes still hold
+ * sops ciphertext after decryption (step 3 found no sops file there). */
+static bool
+data_has_ciphertext(const struct sotto_node *obj)
+{
+	static const char mark[] = "ENC[AES256_GCM,";
+	const struct sotto_node *data = rn_get(obj, "data");
+	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT;
+	bool found = false;
+	size_t i, j, dl;
+
+	for (i = 0; data && data->kind == SOTTO_NODE_MAP && i < data->n &&
+	    !found; i++) {
+		const struct sotto_node *v = data->items[i].val;
+
+		if (!rn_is_scalar(v) || sotto_buf_grow(&raw,
+		    SOTTO_B64_DECODED_MAX(v->len)) != SOTTO_OK ||
+		    !sotto_b64_decode(raw.data, &dl, v->text, v->len, true))
+			continue;
+		for (j = 0; j + sizeof(mark) - 1 <= dl && !found; j++)
+			found = memcmp(raw.data + j, mark,
+			    sizeof(mark) - 1) == 0;
+	}
+	sotto_buf_release(&raw);
+	return found;
+}
+
 sotto_err
 ro_check(struct rlist *l, struct sotto_error *e)
 {
@@ -107,7 +135,9 @@ ro_check(struct rlist *l, struct sotto_error *e)
 			return sotto_error_set(e, SOTTO_E_PARSE, "failed to "
 			    "decode Kubernetes apiVersion, kind and name from: "
 			    "'%s' object %zu", o->origin ? o->origin : "?", i);
-		if (rn_get(o->n, "sops") != NULL || rn_contains_marker(o->n))
+		if (rn_get(o->n, "sops") != NULL || rn_contains_marker(o->n) ||
+		    (strcmp(robj_kind(o), "Secret") == 0 &&
+		    !rc_disabled(o->n) && data_has_ciphertext(o->n)))
 			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
 			    "%s/%s/%s is SOPS encrypted, configuring decryption "
 			    "is required for this secret to be reconciled",

@@ -5,8 +5,11 @@
  * merge key as the built-in Kubernetes types declare it) and JSON 6902
  * (add, remove, replace, move, copy, test).  Targets select by group,
  * version, kind, name, namespace (anchored regular expressions, as in
- * kustomize) and simple label and annotation selectors.  A patch file
- * that is a sops document is decrypted in memory first.
+ * kustomize; name and namespace may match the original or the current
+ * one) and Kubernetes label and annotation selectors.  A patch without a
+ * target names its object by id and never renames it.  A patch file
+ * that is a sops document is decrypted in memory first.  Behaviour is
+ * checked against `kubectl kustomize` by tests/render/compare.sh.
  */
 #include "render/rint.h"
 
@@ -36,8 +39,12 @@ merge_key(const char *field, const struct sotto_node *patchseq)
 	    strcmp(field, "initContainers") == 0 ||
 	    strcmp(field, "ephemeralContainers") == 0 ||
 	    strcmp(field, "env") == 0 || strcmp(field, "volumes") == 0 ||
-	    strcmp(field, "imagePullSecrets") == 0)
+	    strcmp(field, "imagePullSecrets") == 0 ||
+	    strcmp(field, "resourceClaims") == 0 ||
+	    strcmp(field, "schedulingGates") == 0)
 		return "name";
+	if (strcmp(field, "hostAliases") == 0)
+		return "ip";
 	if (strcmp(field, "volumeMounts") == 0)
 		return "mountPath";
 	if (strcmp(field, "volumeDevices") == 0)
@@ -52,14 +59,21 @@ merge_key(const char *field, const struct sotto_node *patchseq)
 }
 
 static struct sotto_node *
-find_item(const struct sotto_node *seq, const char *key, const char *val,
-    size_t *at)
+find_item(const struct sotto_node *seq, const char *key,
+    const struct sotto_node *pit, size_t *at)
 {
+	const char *val = rn_str(pit, key), *pp = rn_str(pit, "protocol");
+	bool port = strcmp(key, "containerPort") == 0 ||
+	    strcmp(key, "port") == 0;
 	size_t i;
 
 	for (i = 0; i < seq->n; i++) {
 		const char *v = rn_str(seq->items[i].val, key);
+		const char *dp = rn_str(seq->items[i].val, "protocol");
 
+		/* a port is keyed by number and protocol (TCP if unset) */
+		if (port && strcmp(pp ? pp : "TCP", dp ? dp : "TCP") != 0)
+			continue;
 		if (v != NULL && strcmp(v, val) == 0) {
 			*at = i;
 			return seq->items[i].val;
@@ -80,45 +94,94 @@ seq_remove(struct sotto_node *seq, size_t i)
 static sotto_err smp_map(struct sotto_node *dst, const struct sotto_node *p,
     const char *path, struct sotto_error *e);
 
+static bool
+is_directive(const struct sotto_node *it, const char *what)
+{
+	const char *d = rn_str(it, "$patch");
+
+	return d != NULL && strcmp(d, what) == 0;
+}
+
+/*
+ * Merges a list by its merge key as kustomize (kyaml) does: the items the
+ * patch names come first, in patch order (merged into the existing item
+ * of that key, or new), then the existing items it does not name, in
+ * their order.  `$patch: delete` drops an item; a `{$patch: replace}`
+ * item replaces the whole list with the other patch items; an item
+ * carrying `$patch: replace` keeps the existing one unchanged, as kyaml
+ * does.
+ */
 static sotto_err
 smp_list(struct sotto_node *dst, const struct sotto_node *p, const char *key,
     const char *path, struct sotto_error *e)
 {
-	size_t i, at, ins = 0;
-	sotto_err err;
+	struct sotto_entry *out = NULL;
+	size_t i, at, no = 0, cap = dst->n + p->n;
+	bool replace = false;
+	sotto_err err = SOTTO_OK;
 
-	/* new items go first, in patch order, as kustomize's merge does */
-	for (i = 0; i < p->n; i++) {
+	for (i = 0; i < p->n; i++)
+		if (is_directive(p->items[i].val, "replace") &&
+		    rn_str(p->items[i].val, key) == NULL)
+			replace = true;
+	if (replace)
+		while (dst->n > 0)
+			seq_remove(dst, dst->n - 1);
+	if (cap > 0 && (out = calloc(cap, sizeof(*out))) == NULL)
+		return oom(e);
+	for (i = 0; i < p->n && err == SOTTO_OK; i++) {
 		const struct sotto_node *it = p->items[i].val;
-		const char *kv = rn_str(it, key), *dir = rn_str(it, "$patch");
+		const char *kv = rn_str(it, key);
 		struct sotto_node *cur;
 
 		if (kv == NULL)
 			continue;
-		cur = find_item(dst, key, kv, &at);
-		if (dir != NULL && strcmp(dir, "delete") == 0) {
+		cur = find_item(dst, key, it, &at);
+		if (is_directive(it, "delete")) {
 			if (cur != NULL)
 				seq_remove(dst, at);
 			continue;
 		}
 		if (cur != NULL) {
-			if ((err = smp_map(cur, it, path, e)) != SOTTO_OK)
-				return err;
+			/* take it out of dst, keeping it */
+			memmove(&dst->items[at], &dst->items[at + 1],
+			    (dst->n - at - 1) * sizeof(dst->items[0]));
+			dst->n--;
+		} else if (is_directive(it, "replace")) {
 			continue;
+		} else if ((cur = sotto_tree_new_map()) == NULL) {
+			err = oom(e);
+			break;
 		}
-		if ((cur = sotto_tree_new_map()) == NULL ||
-		    sotto_tree_seq_add(dst, cur) != SOTTO_OK) {
-			sotto_tree_node_free(cur, true);
-			return oom(e);
-		}
-		memmove(&dst->items[ins + 1], &dst->items[ins],
-		    (dst->n - 1 - ins) * sizeof(dst->items[0]));
-		dst->items[ins].key = NULL;
-		dst->items[ins++].val = cur;
-		if ((err = smp_map(cur, it, path, e)) != SOTTO_OK)
-			return err;
+		out[no].key = NULL;
+		out[no++].val = cur;
+		if (!is_directive(it, "replace"))
+			err = smp_map(cur, it, path, e);
 	}
-	return SOTTO_OK;
+	/* dst keeps the items the patch did not name; put ours first */
+	for (i = 0; i < no && err == SOTTO_OK; i++)
+		if (sotto_tree_seq_add(dst, out[i].val) == SOTTO_OK)
+			out[i].val = NULL;
+		else
+			err = oom(e);
+	if (err == SOTTO_OK && no > 0) {
+		struct sotto_entry *tmp = calloc(dst->n,
+		    sizeof(*tmp));
+		size_t rest = dst->n - no;
+
+		if (tmp != NULL) {
+			memcpy(tmp, &dst->items[rest], no * sizeof(*tmp));
+			memcpy(tmp + no, dst->items, rest * sizeof(*tmp));
+			memcpy(dst->items, tmp, dst->n * sizeof(*tmp));
+			free(tmp);
+		} else {
+			err = oom(e);
+		}
+	}
+	for (i = 0; i < no; i++)
+		sotto_tree_node_free(out[i].val, true);
+	free(out);
+	return err;
 }
 
 static sotto_err
@@ -142,8 +205,12 @@ smp_map(struct sotto_node *dst, const struct sotto_node *p, const char *path,
 		struct sotto_node *dv;
 		const char *mk;
 
-		if (k == NULL || k[0] == '$')
+		if (k == NULL || strcmp(k, "$patch") == 0)
 			continue;
+		if (k[0] == '$')
+			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+			    "unsupported strategic merge directive '%.64s'",
+			    path, k);
 		dv = rn_get(dst, k);
 		if (pv == NULL || (pv->kind == SOTTO_NODE_SCALAR &&
 		    pv->type == SOTTO_T_NULL)) {
@@ -322,8 +389,8 @@ ptr_add(struct sotto_node *root, char **segs, size_t n,
 	if (val == NULL)
 		return oom(e);
 	if (par != NULL && par->kind == SOTTO_NODE_MAP) {
-		if (replace && rn_get(par, segs[n - 1]) == NULL)
-			goto missing;
+		/* kustomize's json patch lets replace add a missing key
+		 * to an existing map */
 		return rn_set(par, segs[n - 1], val) == SOTTO_OK ? SOTTO_OK :
 		    oom(e);
 	}
@@ -344,7 +411,6 @@ ptr_add(struct sotto_node *root, char **segs, size_t n,
 		par->items[idx].val = val;
 		return SOTTO_OK;
 	}
-missing:
 	sotto_tree_node_free(val, true);
 	return sotto_error_set(e, SOTTO_E_NOTFOUND, "json patch: path "
 	    "'%.100s' not found", path);
@@ -369,6 +435,13 @@ ptr_remove(struct sotto_node *root, char **segs, size_t n, const char *path,
 	}
 	return sotto_error_set(e, SOTTO_E_NOTFOUND, "json patch: path "
 	    "'%.100s' not found", path);
+}
+
+static bool
+is_null(const struct sotto_node *n)
+{
+	return n == NULL || (n->kind == SOTTO_NODE_SCALAR &&
+	    n->type == SOTTO_T_NULL);
 }
 
 static sotto_err
@@ -411,11 +484,18 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 	} else if (strcmp(o, "test") == 0) {
 		struct sotto_buf a = SOTTO_BUF_SECRET_INIT,
 		    b = SOTTO_BUF_SECRET_INIT;
+		bool differ;
 
+		/* a missing path or value is null: kustomize's test of a
+		 * missing path against null passes */
 		src = ptr_get(obj, ps, pn);
-		if (src == NULL || rn_to_json(&a, src) != SOTTO_OK ||
-		    rn_to_json(&b, val) != SOTTO_OK || a.len != b.len ||
-		    memcmp(a.data, b.data, a.len) != 0)
+		if (src == NULL || val == NULL)
+			differ = !is_null(src) || !is_null(val);
+		else
+			differ = rn_to_json(&a, src) != SOTTO_OK ||
+			    rn_to_json(&b, val) != SOTTO_OK || a.len != b.len ||
+			    memcmp(a.data, b.data, a.len) != 0;
+		if (differ)
 			err = sotto_error_set(e, SOTTO_E_USAGE, "json patch: "
 			    "test failed at '%.100s'", path);
 		sotto_buf_release(&a);
@@ -437,11 +517,12 @@ target_re(const char *pat, const char *s)
 {
 	regex_t re;
 	char *a;
-	size_t n = strlen(pat) + 5;
+	size_t n;
 	bool ok;
 
 	if (pat == NULL)
 		return true;
+	n = strlen(pat) + 5;
 	if (s == NULL)
 		s = "";
 	if ((a = malloc(n)) == NULL)
@@ -457,36 +538,93 @@ target_re(const char *pat, const char *s)
 	return ok;
 }
 
+static const char *
+sel_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Copies a selector word (a key or a value) into w; returns the end. */
+static const char *
+sel_word(char *w, size_t cap, const char *p)
+{
+	size_t n = 0;
+
+	p = sel_ws(p);
+	while (*p != '\0' && strchr(" \t,=!()", *p) == NULL) {
+		if (n + 1 < cap)
+			w[n++] = *p;
+		p++;
+	}
+	w[n] = '\0';
+	return sel_ws(p);
+}
+
+/*
+ * A Kubernetes label selector (labels.Parse): requirements separated by
+ * commas, each `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)` or
+ * `k notin (a,b)`.  `!=` and `notin` hold when the key is absent.  A
+ * selector that does not parse matches nothing.
+ */
 static bool
 selector_match(const char *sel, const struct sotto_node *map)
 {
-	char *copy, *p, *q, *save = NULL, *eq;
-	bool ok = true;
+	char key[256], w[256];
+	const char *p = sel, *have;
+	bool neg, in, found;
 
 	if (sel == NULL)
 		return true;
-	if ((copy = strdup(sel)) == NULL)
-		return false;
-	for (p = strtok_r(copy, ",", &save); p && ok;
-	    p = strtok_r(NULL, ",", &save)) {
-		while (*p == ' ')
+	for (;;) {
+		p = sel_ws(p);
+		if (*p == '\0')
+			return true;
+		neg = *p == '!';
+		p = sel_word(key, sizeof(key), p + neg);
+		if (key[0] == '\0')
+			return false;
+		have = rn_str(map, key);
+		if (neg || *p == ',' || *p == '\0') {
+			if ((have != NULL || rn_get(map, key) != NULL) == neg)
+				return false;
+		} else if (*p == '=' || (p[0] == '!' && p[1] == '=')) {
+			neg = *p == '!';
+			p += neg ? 2 : p[1] == '=' ? 2 : 1;
+			p = sel_word(w, sizeof(w), p);
+			found = have != NULL && strcmp(have, w) == 0;
+			if (found == neg)
+				return false;
+		} else {
+			p = sel_word(w, sizeof(w), p);
+			if (strcmp(w, "in") != 0 && strcmp(w, "notin") != 0)
+				return false;
+			in = strcmp(w, "in") == 0;
+			if (*p++ != '(')
+				return false;
+			found = false;
+			for (;;) {
+				p = sel_word(w, sizeof(w), p);
+				if (have != NULL && strcmp(have, w) == 0)
+					found = true;
+				if (*p == ',') {
+					p++;
+					continue;
+				}
+				if (*p++ != ')')
+					return false;
+				break;
+			}
+			if (found != in)
+				return false;
+		}
+		p = sel_ws(p);
+		if (*p == ',')
 			p++;
-		if ((eq = strchr(p, '=')) == NULL) {
-			ok = rn_get(map, p) != NULL;
-			continue;
-		}
-		q = eq + 1 + (eq[1] == '=');
-		if (eq > p && eq[-1] == '!') {
-			eq[-1] = '\0';
-			ok = rn_str(map, p) == NULL ||
-			    strcmp(rn_str(map, p), q) != 0;
-			continue;
-		}
-		*eq = '\0';
-		ok = rn_str(map, p) != NULL && strcmp(rn_str(map, p), q) == 0;
+		else if (*p != '\0')
+			return false;
 	}
-	free(copy);
-	return ok;
 }
 
 static bool
@@ -507,8 +645,12 @@ target_match(const struct robj *o, const struct sotto_node *t)
 	if (rn_str(t, "name") && !target_re(rn_str(t, "name"), robj_name(o)) &&
 	    !(o->orig_name && target_re(rn_str(t, "name"), o->orig_name)))
 		return false;
+	/* like the name, the namespace may match the current or the
+	 * original one (kustomize's resWrangler.Select) */
 	if (rn_str(t, "namespace") && !target_re(rn_str(t, "namespace"),
-	    robj_ns(o) ? robj_ns(o) : "default"))
+	    robj_ns(o) ? robj_ns(o) : "default") && !(o->orig_name &&
+	    target_re(rn_str(t, "namespace"), o->orig_ns ? o->orig_ns :
+	    "default")))
 		return false;
 	return selector_match(rn_str(t, "labelSelector"),
 	    rn_path(o->n, "metadata/labels")) &&
@@ -552,13 +694,40 @@ parse_patch(struct sotto_doc **doc, struct sotto_node **ops,
 	return sotto_store_yaml.parse(doc, p, n, name, &lim, e);
 }
 
+static bool
+ns_eq(const char *a, const char *b)
+{
+	return strcmp(a && *a ? a : "default", b && *b ? b : "default") == 0;
+}
+
+/*
+ * A patch without a target applies to the object whose current or
+ * original id (apiVersion, kind, name, namespace; none = "default")
+ * equals the patch's, as kustomize's GetMatchingResourcesByAnyId does.
+ */
+static bool
+smp_id_match(const struct robj *o, const struct sotto_node *patch)
+{
+	const char *kind = rn_str(patch, "kind");
+	const char *av = rn_str(patch, "apiVersion");
+	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
+	const char *pns = rn_str(rn_get(patch, "metadata"), "namespace");
+
+	if (kind == NULL || pn == NULL || strcmp(robj_kind(o), kind) != 0 ||
+	    (av != NULL && strcmp(robj_apiversion(o), av) != 0))
+		return false;
+	if (strcmp(robj_name(o), pn) == 0 && ns_eq(robj_ns(o), pns))
+		return true;
+	return o->orig_name != NULL && strcmp(o->orig_name, pn) == 0 &&
+	    ns_eq(o->orig_ns, pns);
+}
+
 static sotto_err
 apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
     const struct sotto_node *target, const char *name, struct sotto_error *e)
 {
 	const char *kind = rn_str(patch, "kind");
 	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
-	const char *pns = rn_str(rn_get(patch, "metadata"), "namespace");
 	struct sotto_node *p = sotto_tree_clone(patch);
 	size_t i, hits = 0;
 	sotto_err err = SOTTO_OK;
@@ -566,22 +735,18 @@ apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
 	if (p == NULL)
 		return oom(e);
 	rn_strip_comments(p);
-	if (target != NULL) {
-		rn_del(rn_get(p, "metadata"), "name");
-		rn_del(rn_get(p, "metadata"), "namespace");
-		rn_del(p, "kind");
-		rn_del(p, "apiVersion");
-	}
+	/* the patch names its target; it never renames it (kustomize's
+	 * allowNameChange and allowKindChange are off) */
+	rn_del(rn_get(p, "metadata"), "name");
+	rn_del(rn_get(p, "metadata"), "namespace");
+	rn_del(p, "kind");
+	rn_del(p, "apiVersion");
 	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
 		struct robj *o = &l->v[i];
 		const char *dir = rn_str(patch, "$patch");
 
 		if (target ? !target_match(o, target) :
-		    (kind == NULL || pn == NULL ||
-		    strcmp(robj_kind(o), kind) != 0 ||
-		    (strcmp(robj_name(o), pn) != 0 && !(o->orig_name &&
-		    strcmp(o->orig_name, pn) == 0)) ||
-		    (pns && (!robj_ns(o) || strcmp(robj_ns(o), pns) != 0))))
+		    !smp_id_match(o, patch))
 			continue;
 		hits++;
 		if (dir != NULL && strcmp(dir, "delete") == 0) {
@@ -647,6 +812,8 @@ one_patch(struct rlist *l, struct rctx *c, const char *dir,
 	if ((err = parse_patch(&doc, &ops, text ? text : (const uint8_t *)"",
 	    tlen, name, e)) != SOTTO_OK)
 		goto out;
+	for (i = 0; i < doc->n; i++)
+		rn_strip_comments(doc->branches[i]);
 	if (ops != NULL) {
 		err = apply_json(l, ops, target, name, e);
 		goto out;
@@ -692,6 +859,33 @@ rp_patches(struct rlist *l, struct rctx *c, const char *dir,
 			    inl ? strlen(inl) : 0, inl ? NULL : p->text, NULL,
 			    false, kname, e);
 		} else {
+			static const char *const pkeys[] = { "path", "patch",
+			    "target", "options", NULL };
+			static const char *const tkeys[] = { "group",
+			    "version", "kind", "name", "namespace",
+			    "labelSelector", "annotationSelector", NULL };
+			const struct sotto_node *opt = rn_get(p, "options");
+			size_t k;
+
+			if ((err = rc_check_keys(p, pkeys, "patch", kname,
+			    e)) != SOTTO_OK || (err = rc_check_keys(
+			    rn_get(p, "target"), tkeys, "patch target", kname,
+			    e)) != SOTTO_OK)
+				return err;
+			/* kustomize keeps the name and kind unless told; we
+			 * implement only that */
+			for (k = 0; opt && opt->kind == SOTTO_NODE_MAP &&
+			    k < opt->n; k++) {
+				const struct sotto_node *v = opt->items[k].val;
+
+				if (opt->items[k].key != NULL &&
+				    !(rn_is_scalar(v) &&
+				    strcmp(v->text, "false") == 0))
+					return sotto_error_set(e,
+					    SOTTO_E_USAGE, "'%s': unsupported "
+					    "patch option '%.64s'", kname,
+					    opt->items[k].key);
+			}
 			path = rn_str(p, "path");
 			inl = rn_str(p, "patch");
 			if ((path == NULL) == (inl == NULL))

@@ -3,7 +3,7 @@
  * The kustomization walker: path safety (every path stays under the root,
  * symlinks included), file loading with sops decryption at load time (the
  * MAC is checked on the committed bytes), and the per-kustomization
- * pipeline in kustomize's order: resources, components, generators, then
+ * pipeline in kustomize's order: resources, generators, components, then
  * the built-in transformers.  Transformers live in transform.c, patches in
  * patch.c, generators in generate.c, ordering and output in output.c.
  */
@@ -216,7 +216,8 @@ rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
 		if ((err = add_branch(l, b, rel, e)) != SOTTO_OK)
 			goto out;
 	}
-	doc->n = 0;
+	/* branches are NULL now; doc->n stays so the sops metadata of
+	 * every document is freed with the doc */
 out:
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&in);
@@ -272,6 +273,77 @@ rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c, const char *name,
 		goto out;
 	err = st->emit_splice(out, doc, NULL, e);
 out:
+	sotto_tree_doc_free(doc);
+	return err;
+}
+
+/* Spec in-cluster.md §4.1: the format whose marker the bytes hold,
+ * preferring pref (the format the key names), or NULL. */
+static const struct sotto_store *
+detect_store(const uint8_t *p, size_t n, const struct sotto_store *pref)
+{
+	static const struct sotto_store *const all[] = {
+		&sotto_store_yaml, &sotto_store_json, &sotto_store_dotenv,
+		&sotto_store_ini
+	};
+	size_t i;
+
+	if (contains(p, n, marker_for(pref)))
+		return pref;
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (contains(p, n, marker_for(all[i])))
+			return all[i];
+	return NULL;
+}
+
+/*
+ * Spec in-cluster.md §4.3 step 3: a Secret data value holding a sops file
+ * is decrypted with the format its marker shows and re-emitted in the
+ * format the data key names (as `sops -d --input-type --output-type`).
+ * *found is false when no marker is there (out is then empty).
+ */
+static sotto_err
+decrypt_value(struct sotto_buf *out, bool *found, struct rctx *c,
+    const char *name, const char *key, const uint8_t *p, size_t n,
+    struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_emit_opts eo = { -1 };
+	const struct sotto_store *kst = sotto_store_for_path(key), *in;
+	struct sotto_doc *doc = NULL, *nd = NULL;
+	size_t kl = strlen(key), i;
+	sotto_err err;
+
+	if (kl >= 17 && strcmp(key + kl - 17, ".dockerconfigjson") == 0)
+		kst = &sotto_store_json;
+	*found = (in = detect_store(p, n, kst)) != NULL;
+	if (in == NULL)
+		return SOTTO_OK;
+	if (in == kst)
+		return rc_decrypt_bytes(out, c, name, key, p, n, e);
+	if ((err = in->parse(&doc, p, n, name, &lim, e)) != SOTTO_OK)
+		goto out;
+	doc->secret = true;
+	if ((err = rc_decrypt_doc(doc, c, name, e)) != SOTTO_OK)
+		goto out;
+	if ((nd = sotto_tree_doc_new(name)) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	nd->secret = true;
+	for (i = 0; i < doc->n && err == SOTTO_OK; i++) {
+		if (doc->branches[i] == NULL)
+			continue;
+		if ((err = sotto_tree_doc_add(nd, doc->branches[i])) !=
+		    SOTTO_OK)
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		else
+			doc->branches[i] = NULL;
+	}
+	if (err == SOTTO_OK)
+		err = kst->emit(out, nd, NULL, &eo, e);
+out:
+	sotto_tree_doc_free(nd);
 	sotto_tree_doc_free(doc);
 	return err;
 }
@@ -349,6 +421,33 @@ check_fields(const struct sotto_node *k, const char *name,
 	return SOTTO_OK;
 }
 
+/*
+ * Sub-fields get the same rule as kustomization fields (spec in-cluster.md
+ * §6.2): one we do not implement is an error, never skipped.  A non-map
+ * is left to the caller.
+ */
+sotto_err
+rc_check_keys(const struct sotto_node *map, const char *const *allowed,
+    const char *what, const char *kname, struct sotto_error *e)
+{
+	size_t i, j;
+
+	if (map == NULL || map->kind != SOTTO_NODE_MAP)
+		return SOTTO_OK;
+	for (i = 0; i < map->n; i++) {
+		if (map->items[i].key == NULL)
+			continue;
+		for (j = 0; allowed[j] != NULL; j++)
+			if (strcmp(map->items[i].key, allowed[j]) == 0)
+				break;
+		if (allowed[j] == NULL)
+			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+			    "unsupported %s field '%.64s'", kname, what,
+			    map->items[i].key);
+	}
+	return SOTTO_OK;
+}
+
 static sotto_err
 seq_of_strings(const struct sotto_node *s, const char *field,
     const char *name, struct sotto_error *e)
@@ -415,22 +514,28 @@ run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
 	    (err = rt_affix(acc, rn_str(k, "namePrefix"),
 	    rn_str(k, "nameSuffix"), e)) != SOTTO_OK)
 		return err;
-	if ((v = rn_get(k, "commonLabels")) != NULL &&
-	    (err = rt_labels(acc, v, true, true, e)) != SOTTO_OK)
-		return err;
+	/* kustomize runs each `labels` entry, then commonLabels */
 	labels = rn_get(k, "labels");
 	for (i = 0; labels && labels->kind == SOTTO_NODE_SEQ &&
 	    i < labels->n; i++) {
+		static const char *const lkeys[] = { "pairs",
+		    "includeSelectors", "includeTemplates", NULL };
 		const struct sotto_node *l = labels->items[i].val;
 		const char *sel = rn_str(l, "includeSelectors");
 		const char *tpl = rn_str(l, "includeTemplates");
 		bool bs = sel && strcmp(sel, "true") == 0;
 		bool bt = tpl && strcmp(tpl, "true") == 0;
 
+		if ((err = rc_check_keys(l, lkeys, "labels", rc_rel(c, dir),
+		    e)) != SOTTO_OK)
+			return err;
 		if ((err = rt_labels(acc, rn_get(l, "pairs"), bs, bs || bt,
 		    e)) != SOTTO_OK)
 			return err;
 	}
+	if ((v = rn_get(k, "commonLabels")) != NULL &&
+	    (err = rt_labels(acc, v, true, true, e)) != SOTTO_OK)
+		return err;
 	if ((v = rn_get(k, "commonAnnotations")) != NULL &&
 	    (err = rt_annotations(acc, v, e)) != SOTTO_OK)
 		return err;
@@ -446,6 +551,61 @@ run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
 	return SOTTO_OK;
 }
 
+static size_t
+group_len(const char *av)
+{
+	const char *sl = strchr(av, '/');
+
+	return sl ? (size_t)(sl - av) : 0;
+}
+
+/* Orders objects by id: kind, name, namespace ("" = "default"), group. */
+static int
+id_cmp(const void *pa, const void *pb)
+{
+	const struct robj *a = *(const struct robj *const *)pa;
+	const struct robj *b = *(const struct robj *const *)pb;
+	const char *ga = robj_apiversion(a), *gb = robj_apiversion(b);
+	size_t la = group_len(ga), lb = group_len(gb);
+	int r;
+
+	if ((r = strcmp(robj_kind(a), robj_kind(b))) != 0 ||
+	    (r = strcmp(robj_name(a), robj_name(b))) != 0 ||
+	    (r = strcmp(robj_ns(a) ? robj_ns(a) : "default",
+	    robj_ns(b) ? robj_ns(b) : "default")) != 0)
+		return r;
+	if ((r = memcmp(ga, gb, la < lb ? la : lb)) != 0)
+		return r;
+	return la < lb ? -1 : la > lb;
+}
+
+/* kustomize refuses a resource whose id (group, kind, current name and
+ * namespace, "" meaning "default") is already registered. */
+static sotto_err
+check_ids(const struct rlist *l, const char *kname, struct sotto_error *e)
+{
+	const struct robj **v;
+	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	if (l->n < 2)
+		return SOTTO_OK;
+	if ((v = calloc(l->n, sizeof(*v))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	for (i = 0; i < l->n; i++)
+		v[i] = &l->v[i];
+	qsort(v, l->n, sizeof(*v), id_cmp);
+	for (i = 1; i < l->n && err == SOTTO_OK; i++)
+		if (id_cmp(&v[i - 1], &v[i]) == 0)
+			err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': may not "
+			    "add resource with an already registered id: "
+			    "%s/%s in '%s'", kname, robj_kind(v[i]),
+			    robj_name(v[i]), robj_ns(v[i]) ? robj_ns(v[i]) :
+			    "default");
+	free(v);
+	return err;
+}
+
 static sotto_err
 apply_parsed(struct rlist *acc, struct rctx *c, const char *dir,
     const struct sotto_node *k, const char *kname, bool component,
@@ -459,6 +619,9 @@ apply_parsed(struct rlist *acc, struct rctx *c, const char *dir,
 
 	if ((err = check_fields(k, kname, e)) != SOTTO_OK)
 		return err;
+	/* a missing kind means Kustomization, which a component is not */
+	if (kind == NULL && component)
+		kind = "Kustomization";
 	if (kind != NULL && strcmp(kind, component ? "Component" :
 	    "Kustomization") != 0)
 		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': kind '%.40s' "
@@ -473,6 +636,13 @@ apply_parsed(struct rlist *acc, struct rctx *c, const char *dir,
 		if ((err = add_resource(acc, c, dir, res->items[i].val->text,
 		    kname, e)) != SOTTO_OK)
 			return err;
+	if ((err = check_ids(acc, kname, e)) != SOTTO_OK)
+		return err;
+	/* kustomize runs a kustomization's generators before its
+	 * components: a component may merge into a generated object and
+	 * its transformers see it */
+	if ((err = rg_generators(acc, c, dir, k, e)) != SOTTO_OK)
+		return err;
 	for (i = 0; comps && comps->kind == SOTTO_NODE_SEQ &&
 	    i < comps->n; i++) {
 		if ((err = rc_resolve(&cabs, c, dir, comps->items[i].val->text,
@@ -483,8 +653,6 @@ apply_parsed(struct rlist *acc, struct rctx *c, const char *dir,
 		if (err != SOTTO_OK)
 			return err;
 	}
-	if ((err = rg_generators(acc, c, dir, k, e)) != SOTTO_OK)
-		return err;
 	return run_transformers(acc, c, dir, k, e);
 }
 
@@ -532,6 +700,8 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
 		    "kustomization", kname);
 		goto out;
 	}
+	/* comments are items of their sequence: drop them before use */
+	rn_strip_comments(doc->branches[0]);
 	err = apply_parsed(acc, c, dir, doc->branches[0], kname, component,
 	    e);
 out:
@@ -740,6 +910,7 @@ rc_secret_value(struct sotto_node *obj, struct rctx *c, const char *origin,
 {
 	struct sotto_node *data = rn_get(obj, "data");
 	size_t i, dl;
+	bool found;
 	sotto_err err = SOTTO_OK;
 
 	if (strcmp(rn_str(obj, "kind") ? rn_str(obj, "kind") : "", "Secret") !=
@@ -759,8 +930,10 @@ rc_secret_value(struct sotto_node *obj, struct rctx *c, const char *origin,
 		raw.len = dl;
 		if (!contains(raw.data, raw.len, "ENC[AES256_GCM,"))
 			goto next;
-		err = rc_decrypt_bytes(&plain, c, origin, data->items[i].key,
-		    raw.data, raw.len, e);
+		err = decrypt_value(&plain, &found, c, origin,
+		    data->items[i].key, raw.data, raw.len, e);
+		if (err == SOTTO_OK && !found)
+			goto next;	/* no sops file: ro_check decides */
 		if (err == SOTTO_OK && sotto_b64_encode(&enc, plain.data,
 		    plain.len, true) != 0)
 			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");

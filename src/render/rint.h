@@ -83,6 +83,9 @@ sotto_err rc_secret_value(struct sotto_node *obj, struct rctx *c,
 sotto_err rc_secret_values(struct rlist *l, struct rctx *c,
     struct sotto_error *e);
 bool rc_disabled(const struct sotto_node *obj);
+sotto_err rc_check_keys(const struct sotto_node *map,
+    const char *const *allowed, const char *what, const char *kname,
+    struct sotto_error *e);
 sotto_err rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c,
     const char *name, const char *fmtname, const uint8_t *p, size_t n,
     struct sotto_error *e);

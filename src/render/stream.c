@@ -206,7 +206,7 @@ out:
 	if (*itemp == NULL && one != NULL && one->n > 0) {
 		/* put the (still encrypted) item back so the list stays whole */
 		*itemp = one->branches[0];
-		one->n = 0;
+		one->branches[0] = NULL;	/* the doc frees its meta */
 	}
 	sotto_tree_doc_free(one);
 	sotto_tree_doc_free(doc);

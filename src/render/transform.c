@@ -75,16 +75,21 @@ rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
 		    strcmp(kind, "ClusterRoleBinding") != 0)
 			continue;
 		subj = rn_path(o->n, "subjects");
+		/*
+		 * kustomize's default (setRoleBindingSubjects: defaultOnly):
+		 * only ServiceAccount subjects named "default" move; the
+		 * others follow their ServiceAccount in rt_namerefs.
+		 */
 		for (j = 0; subj && subj->kind == SOTTO_NODE_SEQ &&
 		    j < subj->n; j++) {
 			struct sotto_node *s = subj->items[j].val;
 			const char *sk = rn_str(s, "kind");
-			const char *sn = rn_str(s, "namespace");
+			const char *sn = rn_str(s, "name");
 
-			if (sk == NULL || strcmp(sk, "ServiceAccount") != 0)
+			if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 ||
+			    sn == NULL || strcmp(sn, "default") != 0)
 				continue;
-			if ((sn == NULL || strcmp(sn, "default") == 0) &&
-			    rn_set_str(s, "namespace", ns) != SOTTO_OK)
+			if (rn_set_str(s, "namespace", ns) != SOTTO_OK)
 				return oom(e);
 		}
 	}
@@ -183,6 +188,32 @@ template_paths(struct sotto_node *obj, const char *kind, const char *what,
 	return err;
 }
 
+/* NetworkPolicy: spec/podSelector and the podSelector of every ingress
+ * `from` and egress `to` peer, where present (kustomize's field specs). */
+static sotto_err
+netpol_peers(struct sotto_node *obj, const struct sotto_node *p)
+{
+	static const char *const rules[][2] = {
+		{ "spec/ingress", "from" }, { "spec/egress", "to" }
+	};
+	struct sotto_node *r, *peers;
+	size_t k, i, j;
+	sotto_err err = put_at(obj, "spec/podSelector/matchLabels", p, false);
+
+	for (k = 0; k < 2 && err == SOTTO_OK; k++) {
+		r = rn_path(obj, rules[k][0]);
+		for (i = 0; r && r->kind == SOTTO_NODE_SEQ && i < r->n &&
+		    err == SOTTO_OK; i++) {
+			peers = rn_get(r->items[i].val, rules[k][1]);
+			for (j = 0; peers && peers->kind == SOTTO_NODE_SEQ &&
+			    j < peers->n && err == SOTTO_OK; j++)
+				err = put_at(peers->items[j].val,
+				    "podSelector/matchLabels", p, false);
+		}
+	}
+	return err;
+}
+
 static sotto_err
 selector_paths(struct sotto_node *obj, const char *kind,
     const struct sotto_node *p)
@@ -203,7 +234,7 @@ selector_paths(struct sotto_node *obj, const char *kind,
 		return put_at(obj, "spec/jobTemplate/spec/selector/matchLabels",
 		    p, false);
 	if (strcmp(kind, "NetworkPolicy") == 0)
-		return put_at(obj, "spec/podSelector/matchLabels", p, false);
+		return netpol_peers(obj, p);
 	return SOTTO_OK;
 }
 
@@ -239,7 +270,7 @@ rt_labels(struct rlist *l, const struct sotto_node *pairs, bool selectors,
 			err = template_paths(obj, kind, "labels", pairs);
 		if (err == SOTTO_OK && selectors)
 			err = selector_paths(obj, kind, pairs);
-		if (err == SOTTO_OK && selectors &&
+		if (err == SOTTO_OK && templates &&
 		    strcmp(kind, "StatefulSet") == 0)
 			err = volume_claim_labels(obj, pairs);
 	}
@@ -293,6 +324,11 @@ retag(struct sotto_node *imgnode, const struct sotto_node *spec)
 	size_t nl = image_name_len(img);
 	struct sotto_buf b = SOTTO_BUF_INIT;
 	sotto_err err;
+
+	/* an empty value is unset, as in kustomize */
+	nn = nn && *nn ? nn : NULL;
+	tag = tag && *tag ? tag : NULL;
+	dg = dg && *dg ? dg : NULL;
 
 	if (name == NULL || strlen(name) != nl || strncmp(img, name, nl) != 0)
 		return SOTTO_OK;
@@ -355,6 +391,15 @@ rt_images(struct rlist *l, const struct sotto_node *images,
 	if (images->kind != SOTTO_NODE_SEQ)
 		return sotto_error_set(e, SOTTO_E_PARSE, "'images' must be a "
 		    "list");
+	for (i = 0; i < images->n; i++) {
+		static const char *const keys[] = { "name", "newName",
+		    "newTag", "digest", NULL };
+		sotto_err err = rc_check_keys(images->items[i].val, keys,
+		    "images", "images", e);
+
+		if (err != SOTTO_OK)
+			return err;
+	}
 	for (i = 0; i < l->n; i++)
 		if (walk_images(l->v[i].n, images) != SOTTO_OK)
 			return oom(e);
@@ -375,8 +420,14 @@ rt_replicas(struct rlist *l, const struct sotto_node *reps,
 		return sotto_error_set(e, SOTTO_E_PARSE, "'replicas' must be "
 		    "a list");
 	for (j = 0; j < reps->n; j++) {
+		static const char *const keys[] = { "name", "count", NULL };
 		const char *name = rn_str(reps->items[j].val, "name");
 		const char *count = rn_str(reps->items[j].val, "count");
+		sotto_err err = rc_check_keys(reps->items[j].val, keys,
+		    "replicas", "replicas", e);
+
+		if (err != SOTTO_OK)
+			return err;
 
 		if (name == NULL || count == NULL)
 			return sotto_error_set(e, SOTTO_E_PARSE, "replicas "
@@ -485,8 +536,15 @@ rt_hash_names(struct rlist *l, struct sotto_error *e)
 
 /* ---- name references ---- */
 
+/*
+ * An object whose name or namespace changed during the build.  References
+ * are matched by kind and original name (kustomize's nameReference field
+ * specs for the built-in kinds; namespaces are not compared except for
+ * RoleBinding subjects, which carry one).
+ */
 struct rename {
 	const char *kind, *from, *to;
+	const char *from_ns, *to_ns;	/* original and final, or NULL */
 };
 
 static const struct rename *
@@ -510,15 +568,37 @@ fix_name(struct sotto_node *map, const char *key, const char *kind,
 	const struct rename *x;
 
 	if (!rn_is_scalar(v) || (x = find_rename(r, nr, kind, v->text)) ==
-	    NULL)
+	    NULL || strcmp(x->from, x->to) == 0)
 		return SOTTO_OK;
 	return sotto_tree_set_text(v, SOTTO_T_STR, x->to, strlen(x->to));
 }
 
 static sotto_err
+fix_items(struct sotto_node *seq, const char *key, const char *kind,
+    const struct rename *r, size_t nr)
+{
+	size_t j;
+	sotto_err err = SOTTO_OK;
+
+	for (j = 0; seq && seq->kind == SOTTO_NODE_SEQ && j < seq->n &&
+	    err == SOTTO_OK; j++)
+		err = fix_name(seq->items[j].val, key, kind, r, nr);
+	return err;
+}
+
+/* A reference map naming its kind: roleRef, scaleTargetRef. */
+static sotto_err
+fix_kinded(struct sotto_node *ref, const struct rename *r, size_t nr)
+{
+	const char *k = rn_str(ref, "kind");
+
+	return k != NULL ? fix_name(ref, "name", k, r, nr) : SOTTO_OK;
+}
+
+static sotto_err
 walk_refs(struct sotto_node *n, const struct rename *r, size_t nr)
 {
-	size_t i, j;
+	size_t i;
 	sotto_err err = SOTTO_OK;
 
 	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
@@ -545,22 +625,72 @@ walk_refs(struct sotto_node *n, const struct rename *r, size_t nr)
 				err = fix_name(v, "name", "Secret", r, nr);
 		} else if (strcmp(k, "serviceAccountName") == 0)
 			err = fix_name(n, k, "ServiceAccount", r, nr);
-		else if (strcmp(k, "imagePullSecrets") == 0 &&
-		    v->kind == SOTTO_NODE_SEQ)
-			for (j = 0; j < v->n && err == SOTTO_OK; j++)
-				err = fix_name(v->items[j].val, "name",
-				    "Secret", r, nr);
+		else if (strcmp(k, "imagePullSecrets") == 0)
+			err = fix_items(v, "name", "Secret", r, nr);
+		else if (strcmp(k, "tls") == 0)
+			err = fix_items(v, "secretName", "Secret", r, nr);
+		else if (strcmp(k, "persistentVolumeClaim") == 0)
+			err = fix_name(v, "claimName", "PersistentVolumeClaim",
+			    r, nr);
+		else if (strcmp(k, "serviceName") == 0)
+			err = fix_name(n, k, "Service", r, nr);
+		else if (strcmp(k, "service") == 0)
+			err = fix_name(v, "name", "Service", r, nr);
+		else if (strcmp(k, "priorityClassName") == 0)
+			err = fix_name(n, k, "PriorityClass", r, nr);
+		else if (strcmp(k, "storageClassName") == 0)
+			err = fix_name(n, k, "StorageClass", r, nr);
+		else if (strcmp(k, "volumeName") == 0)
+			err = fix_name(n, k, "PersistentVolume", r, nr);
+		else if (strcmp(k, "scaleTargetRef") == 0)
+			err = fix_kinded(v, r, nr);
 		if (err == SOTTO_OK)
 			err = walk_refs(v, r, nr);
 	}
 	return err;
 }
 
+/*
+ * A ServiceAccount subject follows its ServiceAccount: name and
+ * namespace.  A subject with a namespace must name the original one.
+ */
+static sotto_err
+fix_subject(struct sotto_node *s, const struct rename *r, size_t nr)
+{
+	const char *sk = rn_str(s, "kind"), *sn = rn_str(s, "name");
+	const char *sns = rn_str(s, "namespace");
+	size_t i;
+	sotto_err err;
+
+	if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 || sn == NULL)
+		return SOTTO_OK;
+	for (i = 0; i < nr; i++) {
+		const char *fns = r[i].from_ns ? r[i].from_ns : "default";
+
+		if (strcmp(r[i].kind, "ServiceAccount") != 0 ||
+		    strcmp(r[i].from, sn) != 0 ||
+		    (sns != NULL && strcmp(sns, fns) != 0))
+			continue;
+		if ((err = rn_set_str(s, "name", r[i].to)) != SOTTO_OK)
+			return err;
+		if (r[i].to_ns != NULL)
+			return rn_set_str(s, "namespace", r[i].to_ns);
+		return SOTTO_OK;
+	}
+	return SOTTO_OK;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 sotto_err
 rt_namerefs(struct rlist *l, struct sotto_error *e)
 {
 	struct rename *r;
-	size_t i, nr = 0;
+	size_t i, j, nr = 0;
 	sotto_err err = SOTTO_OK;
 
 	if (l->n == 0)
@@ -568,32 +698,33 @@ rt_namerefs(struct rlist *l, struct sotto_error *e)
 	if ((r = calloc(l->n, sizeof(*r))) == NULL)
 		return oom(e);
 	for (i = 0; i < l->n; i++) {
-		const char *k = robj_kind(&l->v[i]);
-
 		if (l->v[i].orig_name == NULL ||
-		    strcmp(l->v[i].orig_name, robj_name(&l->v[i])) == 0)
+		    (strcmp(l->v[i].orig_name, robj_name(&l->v[i])) == 0 &&
+		    str_eq(l->v[i].orig_ns, robj_ns(&l->v[i]))))
 			continue;
-		if (strcmp(k, "ConfigMap") != 0 && strcmp(k, "Secret") != 0 &&
-		    strcmp(k, "ServiceAccount") != 0)
-			continue;
-		r[nr].kind = k;
+		r[nr].kind = robj_kind(&l->v[i]);
 		r[nr].from = l->v[i].orig_name;
 		r[nr].to = robj_name(&l->v[i]);
+		r[nr].from_ns = l->v[i].orig_ns;
+		r[nr].to_ns = robj_ns(&l->v[i]);
 		nr++;
 	}
 	for (i = 0; nr > 0 && i < l->n && err == SOTTO_OK; i++) {
-		struct sotto_node *subj = rn_get(l->v[i].n, "subjects");
-		size_t j;
+		struct sotto_node *o = l->v[i].n;
+		struct sotto_node *subj = rn_get(o, "subjects");
+		const char *kind = robj_kind(&l->v[i]);
 
-		err = walk_refs(rn_get(l->v[i].n, "spec"), r, nr);
+		err = walk_refs(rn_get(o, "spec"), r, nr);
+		if (err == SOTTO_OK && rn_get(o, "roleRef") != NULL)
+			err = fix_kinded(rn_get(o, "roleRef"), r, nr);
+		/* kustomize renames a ServiceAccount's imagePullSecrets but
+		 * not its (legacy) secrets list */
+		if (err == SOTTO_OK && strcmp(kind, "ServiceAccount") == 0)
+			err = fix_items(rn_get(o, "imagePullSecrets"), "name",
+			    "Secret", r, nr);
 		for (j = 0; err == SOTTO_OK && subj &&
-		    subj->kind == SOTTO_NODE_SEQ && j < subj->n; j++) {
-			const char *sk = rn_str(subj->items[j].val, "kind");
-
-			if (sk && strcmp(sk, "ServiceAccount") == 0)
-				err = fix_name(subj->items[j].val, "name",
-				    "ServiceAccount", r, nr);
-		}
+		    subj->kind == SOTTO_NODE_SEQ && j < subj->n; j++)
+			err = fix_subject(subj->items[j].val, r, nr);
 	}
 	free(r);
 	return err == SOTTO_OK ? SOTTO_OK : oom(e);

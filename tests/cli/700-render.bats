@@ -67,6 +67,25 @@ print("\n---\n".join(out))' "$1"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
+@test "a Secret data value holding a sops file takes its key's format; ciphertext left aborts" {
+	B=$(base64 -w0 app/secret.yaml)
+	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: v\ndata:\n  inner.json: %s\n' "$B" > app/v.yaml
+	printf 'resources:\n- v.yaml\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
+	python3 -c '
+import base64, json, sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+j = json.loads(base64.b64decode(d["data"]["inner.json"]))
+assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/out"
+	E=$(printf 'x: ENC[AES256_GCM,data:YQ==,iv:YQ==,tag:YQ==,type:str]' | base64 -w0)
+	printf '  bare: %s\n' "$E" >> app/v.yaml
+	run_io "$SOTTO" render app
+	assert_status 1
+	assert_out ""
+	assert_err_has "Secret//v is SOPS encrypted, configuring decryption is required"
+}
+
 @test "a tampered value fails with exit 1, empty stdout and no leak" {
 	python3 - <<-'PY'
 	import re
@@ -103,6 +122,30 @@ print("\n---\n".join(out))' "$1"
 	assert_status 2
 	assert_out ""
 	assert_err_has "unsupported kustomization field 'vars'"
+}
+
+@test "an unsupported sub-field is an error naming it, never skipped" {
+	printf -- '- name: x\n  env: app.env\n  fromUrl: y\n' > gen.txt
+	sed -i '/^secretGenerator:/r gen.txt' app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_out ""
+	assert_err_has "unsupported generator field 'fromUrl'"
+	cp plain/kustomization.yaml app/kustomization.yaml
+	printf 'patches:\n- path: cm.yaml\n  options: {allowNameChange: true}\n' >> app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err_has "unsupported patch option 'allowNameChange'"
+	cp plain/kustomization.yaml app/kustomization.yaml
+	printf 'labels:\n- pairs: {a: b}\n  fields: [{path: spec/x}]\n' >> app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err_has "unsupported labels field 'fields'"
+	cp plain/kustomization.yaml app/kustomization.yaml
+	printf 'patches:\n- patch: |-\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: cm}\n    $retainKeys: [data]\n' >> app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err_has "unsupported strategic merge directive '\$retainKeys'"
 }
 
 @test "remote bases are refused" {
