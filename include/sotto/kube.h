@@ -73,6 +73,12 @@ sotto_err sotto_kube_set_impersonation(struct sotto_kube *k,
     const char *user);
 /* User-Agent (copied). */
 sotto_err sotto_kube_set_user_agent(struct sotto_kube *k, const char *ua);
+/*
+ * Client-side timeout of each following request (each try of a retried
+ * one), e.g. a Kustomization's spec.timeout; 0 restores the 60 s default.
+ * A request that runs out fails with SOTTO_E_KUBE_TRANSPORT.
+ */
+void sotto_kube_set_timeout(struct sotto_kube *k, double seconds);
 /* Requests sent so far (retries included). */
 unsigned long sotto_kube_request_count(const struct sotto_kube *k);
 

@@ -394,6 +394,7 @@ kset_free(struct kset *s)
 
 	for (i = 0; i < s->n; i++) {
 		json_decref(s->v[i].o);
+		json_decref(s->v[i].cleanup);
 		free(s->v[i].group);
 		free(s->v[i].version);
 		free(s->v[i].id);
@@ -589,6 +590,106 @@ skip_obj(const struct kobj *ko, const json_t *live)
 	    live != NULL;
 }
 
+/* ---- managedFields clean-up (spec §7.3 step 7, as Flux does) ---------- */
+
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+/*
+ * Entries the apply removes first, so that a field kubectl (any of its
+ * managers: kubectl, kubectl-client-side-apply, kubectl-edit, ...) or an
+ * Update by our own manager took over is ours alone again and a manual
+ * edit is reverted.  before-first-apply is what the API server records
+ * for objects created before server-side apply existed.
+ */
+static bool
+stale_manager(const json_t *ent, const char *fm)
+{
+	const char *m = kjson_str(ent, "manager");
+	const char *op = kjson_str(ent, "operation");
+
+	if (m == NULL || op == NULL || kjson_str(ent, "subresource") != NULL)
+		return false;
+	if (strncmp(m, "kubectl", 7) == 0)
+		return true;
+	return strcmp(op, "Update") == 0 && (strcmp(m, "before-first-apply")
+	    == 0 || strcmp(m, fm) == 0);
+}
+
+/*
+ * The application/json-patch+json ops that drop those entries and
+ * kubectl's last-applied annotation; NULL when there is nothing to drop,
+ * the object is absent or annotated ssa: Merge.
+ */
+static json_t *
+cleanup_ops(const struct kobj *ko, const json_t *live, const char *fm)
+{
+	const char *ssa = annotation(ko->o, "kustomize.toolkit.fluxcd.io/ssa");
+	json_t *keep, *ops, *ent;
+	bool drop = false;
+	size_t i;
+
+	if (live == NULL || (ssa != NULL && strcasecmp(ssa, "Merge") == 0))
+		return NULL;
+	if ((keep = json_array()) == NULL || (ops = json_array()) == NULL) {
+		json_decref(keep);
+		return NULL;
+	}
+	json_array_foreach(kjson_get(live, "metadata.managedFields"), i, ent) {
+		if (stale_manager(ent, fm))
+			drop = true;
+		else
+			json_array_append(keep, ent);
+	}
+	/* an empty list leaves managedFields as they are; [{}] clears them */
+	if (drop && json_array_size(keep) == 0)
+		json_array_append_new(keep, json_object());
+	if (drop)
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op",
+		    "replace", "path", "/metadata/managedFields", "value",
+		    keep));
+	if (annotation(live, LAST_APPLIED) != NULL)
+		json_array_append_new(ops, json_pack("{s:s, s:s}", "op",
+		    "remove", "path", "/metadata/annotations/"
+		    "kubectl.kubernetes.io~1last-applied-configuration"));
+	json_decref(keep);
+	if (json_array_size(ops) == 0) {
+		json_decref(ops);
+		return NULL;
+	}
+	return ops;
+}
+
+static sotto_err
+send_cleanup(struct sotto_kube *k, const struct kobj *ko,
+    struct sotto_error *e)
+{
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	char *body = json_dumps(ko->cleanup, JSON_COMPACT), ref[512];
+	sotto_err rc;
+
+	if (body == NULL || kres_path(&path, ko->res, ko->ns, ko->name) !=
+	    SOTTO_OK) {
+		free(body);
+		sotto_buf_release(&path);
+		return oom(e);
+	}
+	rc = sotto_kube_request(k, &r, "PATCH", (char *)path.data,
+	    "application/json-patch+json", body, strlen(body), e);
+	obj_ref(ref, sizeof(ref), ko);
+	if (rc == SOTTO_OK && r.status >= 300) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "%s managedFields clean-up failed",
+		    ref);
+		rc = sotto_kube_status_error(e, &r, what);
+	}
+	free(body);
+	sotto_buf_release(&path);
+	sotto_kube_resp_release(&r);
+	return rc;
+}
+
 /* PATCH apply-patch; *out gets the response object when 200/201. */
 static sotto_err
 patch_apply(struct sotto_kube *k, const struct kobj *ko, bool dry,
@@ -634,99 +735,6 @@ out:
 	sotto_buf_release(&path);
 	sotto_kube_resp_release(&r);
 	return rc;
-}
-
-/* The live objects of one (kind, namespace) that carry our labels. */
-struct livecache {
-	const struct kres *res;
-	const char *ns;
-	json_t *byname;		/* name -> object */
-};
-
-static sotto_err
-list_live(struct livecache *lc, struct sotto_kube *k,
-    const struct kapply_opts *ao, struct sotto_error *e)
-{
-	struct sotto_buf path = SOTTO_BUF_INIT;
-	json_t *j = NULL, *items, *it;
-	size_t i;
-	sotto_err rc;
-
-	if ((lc->byname = json_object()) == NULL ||
-	    kres_path(&path, lc->res, lc->ns, NULL) != SOTTO_OK ||
-	    sotto_buf_addf(&path, "?labelSelector=" LBL_NAME "%%3D%s%%2C"
-	    LBL_NS "%%3D%s", ao->ks_name, ao->ks_ns) != SOTTO_OK) {
-		sotto_buf_release(&path);
-		return oom(e);
-	}
-	rc = get_json(&j, k, (char *)path.data, e);
-	sotto_buf_release(&path);
-	if (rc != SOTTO_OK)
-		return rc;
-	items = json_object_get(j, "items");
-	json_array_foreach(items, i, it) {
-		const char *n = kjson_str(it, "metadata.name");
-
-		if (n != NULL)
-			json_object_set(lc->byname, n, it);
-	}
-	json_decref(j);
-	return SOTTO_OK;
-}
-
-static json_t *
-find_live(struct livecache *lcs, size_t nlc, const struct kobj *ko)
-{
-	size_t i;
-
-	for (i = 0; i < nlc; i++)
-		if (lcs[i].res == ko->res && ((lcs[i].ns == NULL && ko->ns ==
-		    NULL) || (lcs[i].ns && ko->ns && strcmp(lcs[i].ns, ko->ns)
-		    == 0)))
-			return json_object_get(lcs[i].byname, ko->name);
-	return NULL;
-}
-
-static sotto_err
-load_lives(struct livecache **out, size_t *nout, struct kset *s, int stage,
-    struct sotto_kube *k, const struct kapply_opts *ao,
-    struct sotto_error *e)
-{
-	struct livecache *lcs = calloc(s->n + 1, sizeof(*lcs));
-	size_t i, j, n = 0;
-	sotto_err rc = SOTTO_OK;
-
-	if (lcs == NULL)
-		return oom(e);
-	for (i = 0; i < s->n && rc == SOTTO_OK; i++) {
-		struct kobj *ko = &s->v[i];
-
-		if (ko->stage != stage || ko->res == NULL)
-			continue;
-		for (j = 0; j < n; j++)
-			if (lcs[j].res == ko->res && ((!lcs[j].ns && !ko->ns) ||
-			    (lcs[j].ns && ko->ns && strcmp(lcs[j].ns, ko->ns) ==
-			    0)))
-				break;
-		if (j < n)
-			continue;
-		lcs[n].res = ko->res;
-		lcs[n].ns = ko->ns;
-		rc = list_live(&lcs[n++], k, ao, e);
-	}
-	*out = lcs;
-	*nout = n;
-	return rc;
-}
-
-static void
-free_lives(struct livecache *lcs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; lcs != NULL && i < n; i++)
-		json_decref(lcs[i].byname);
-	free(lcs);
 }
 
 static sotto_err
@@ -780,7 +788,10 @@ plan_obj(struct kobj *ko, json_t *live, struct sotto_kube *k,
 		ko->action = KA_SKIPPED;
 		return SOTTO_OK;
 	}
-	if (unchanged_locally(ko->o, live, ao->field_manager)) {
+	json_decref(ko->cleanup);
+	ko->cleanup = cleanup_ops(ko, live, ao->field_manager);
+	if (ko->cleanup == NULL && unchanged_locally(ko->o, live,
+	    ao->field_manager)) {
 		ko->action = KA_UNCHANGED;
 		return SOTTO_OK;
 	}
@@ -794,7 +805,7 @@ plan_obj(struct kobj *ko, json_t *live, struct sotto_kube *k,
 	}
 	if (rc != SOTTO_OK)
 		return rc;
-	if (live != NULL && same_object(res, live))
+	if (live != NULL && ko->cleanup == NULL && same_object(res, live))
 		ko->action = KA_UNCHANGED;
 	else
 		ko->pending = true;
@@ -824,7 +835,26 @@ apply_obj(struct kobj *ko, struct sotto_kube *k, const struct kapply_opts *ao,
 	char ref[512];
 	sotto_err rc;
 
+	if (ko->cleanup != NULL && (rc = send_cleanup(k, ko, e)) != SOTTO_OK)
+		return rc;
 	rc = patch_apply(k, ko, false, ao, &res, &st, e);
+	if (rc != SOTTO_OK && st == 409) {
+		/* a forced apply should not conflict; if it does (an update
+		 * raced us), retry once after a fresh GET (spec §7.4) */
+		json_t *live = NULL;
+		struct sotto_buf path = SOTTO_BUF_INIT;
+
+		sotto_error_clear(e);
+		if (kres_path(&path, ko->res, ko->ns, ko->name) != SOTTO_OK)
+			return oom(e);
+		if (get_json(&live, k, (char *)path.data, e) ==
+		    SOTTO_E_KUBE_NOTFOUND)
+			sotto_error_clear(e);
+		json_decref(live);
+		sotto_buf_release(&path);
+		st = 0;
+		rc = patch_apply(k, ko, false, ao, &res, &st, e);
+	}
 	if (rc != SOTTO_OK && st == 422 && force_wanted(ko, ao) &&
 	    strstr(e->msg, "immutable") != NULL) {
 		if ((rc = delete_and_wait(k, ko, ao->poll, e)) != SOTTO_OK)
@@ -901,20 +931,123 @@ wait_stage0(struct kset *s, struct sotto_kube *k,
 	return SOTTO_OK;
 }
 
+/* ---- planning against the live objects ---------------------------------- */
+
+#define LIST_PAGE 250	/* objects per LIST page: bounds the decoded JSON */
+
+static bool
+same_group(const struct kobj *a, const struct kobj *b)
+{
+	return a->res == b->res && ((a->ns == NULL && b->ns == NULL) ||
+	    (a->ns != NULL && b->ns != NULL && strcmp(a->ns, b->ns) == 0));
+}
+
+/* "…?labelSelector=<ours>&limit=N[&continue=<token, escaped>]" */
+static sotto_err
+page_path(struct sotto_buf *path, const struct kres *res, const char *ns,
+    const struct kapply_opts *ao, const char *cont)
+{
+	const char *p;
+
+	if (kres_path(path, res, ns, NULL) != SOTTO_OK ||
+	    sotto_buf_addf(path, "?labelSelector=" LBL_NAME "%%3D%s%%2C"
+	    LBL_NS "%%3D%s&limit=%d", ao->ks_name, ao->ks_ns, LIST_PAGE) !=
+	    SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	if (cont == NULL)
+		return SOTTO_OK;
+	if (sotto_buf_addstr(path, "&continue=") != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	for (p = cont; *p != '\0'; p++)
+		if ((strchr("-._~", *p) != NULL || (*p >= '0' && *p <= '9') ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ?
+		    sotto_buf_addf(path, "%c", *p) : sotto_buf_addf(path,
+		    "%%%02X", (unsigned char)*p)) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+/*
+ * Plans every object of stage that shares s->v[first]'s kind and
+ * namespace.  The live objects come from a label-selected LIST read a
+ * page at a time, and each page is released before the next is read, so
+ * memory stays bounded by LIST_PAGE however many objects there are.
+ * Objects no page names are absent and planned with live = NULL.
+ */
+static sotto_err
+plan_group(struct kset *s, size_t first, int stage, struct sotto_kube *k,
+    const struct kapply_opts *ao, struct sotto_error *e)
+{
+	json_t *idx = json_object(), *page = NULL, *it, *x;
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	const struct kobj *g = &s->v[first];
+	char *cont = NULL;
+	const char *key;
+	size_t i;
+	sotto_err rc = SOTTO_OK;
+
+	if (idx == NULL)
+		return oom(e);
+	for (i = first; i < s->n; i++)
+		if (s->v[i].stage == stage && !s->v[i].planned &&
+		    same_group(&s->v[i], g) && json_object_set_new(idx,
+		    s->v[i].name, json_integer((json_int_t)i)) != 0)
+			rc = oom(e);
+	do {
+		sotto_buf_truncate(&path, 0);
+		if (rc == SOTTO_OK && page_path(&path, g->res, g->ns, ao, cont)
+		    != SOTTO_OK)
+			rc = oom(e);
+		if (rc == SOTTO_OK)
+			rc = get_json(&page, k, (char *)path.data, e);
+		free(cont);
+		cont = NULL;
+		json_array_foreach(rc == SOTTO_OK ? json_object_get(page,
+		    "items") : NULL, i, it) {
+			key = kjson_str(it, "metadata.name");
+			if (key == NULL || (x = json_object_get(idx, key)) ==
+			    NULL)
+				continue;
+			s->v[json_integer_value(x)].planned = true;
+			rc = plan_obj(&s->v[json_integer_value(x)], it, k, ao,
+			    e);
+			json_object_del(idx, key);
+			if (rc != SOTTO_OK)
+				break;
+		}
+		if (rc == SOTTO_OK && kjson_str(page, "metadata.continue") &&
+		    kjson_str(page, "metadata.continue")[0] != '\0' &&
+		    (cont = strdup(kjson_str(page, "metadata.continue"))) ==
+		    NULL)
+			rc = oom(e);
+		json_decref(page);
+		page = NULL;
+	} while (rc == SOTTO_OK && cont != NULL);
+	json_object_foreach(idx, key, x) {
+		if (rc != SOTTO_OK)
+			break;
+		s->v[json_integer_value(x)].planned = true;
+		rc = plan_obj(&s->v[json_integer_value(x)], NULL, k, ao, e);
+	}
+	sotto_buf_release(&path);
+	json_decref(idx);
+	return rc;
+}
+
 static sotto_err
 run_stage(struct kset *s, int stage, struct sotto_kube *k,
     const struct kapply_opts *ao, struct sotto_error *e)
 {
-	struct livecache *lcs = NULL;
-	size_t nlc = 0, i;
-	sotto_err rc;
+	size_t i;
+	sotto_err rc = SOTTO_OK;
 
-	if ((rc = load_lives(&lcs, &nlc, s, stage, k, ao, e)) != SOTTO_OK)
-		goto out;
-	for (i = 0; i < s->n && rc == SOTTO_OK; i++)
+	for (i = 0; i < s->n; i++)
 		if (s->v[i].stage == stage)
-			rc = plan_obj(&s->v[i], find_live(lcs, nlc, &s->v[i]),
-			    k, ao, e);
+			s->v[i].planned = false;
+	for (i = 0; i < s->n && rc == SOTTO_OK; i++)
+		if (s->v[i].stage == stage && !s->v[i].planned &&
+		    s->v[i].res != NULL)
+			rc = plan_group(s, i, stage, k, ao, e);
 	for (i = 0; i < s->n && rc == SOTTO_OK; i++) {
 		if (s->v[i].stage != stage || !s->v[i].pending)
 			continue;
@@ -925,8 +1058,6 @@ run_stage(struct kset *s, int stage, struct sotto_kube *k,
 		}
 		rc = apply_obj(&s->v[i], k, ao, e);
 	}
-out:
-	free_lives(lcs, nlc);
 	return rc;
 }
 
@@ -1041,8 +1172,9 @@ kset_wait(struct kset *s, struct sotto_kube *k, const struct kapply_opts *ao,
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((double)(now.tv_sec - t0.tv_sec) + ao->poll > timeout ||
 		    (ao->stop && *ao->stop)) {
-			rc = sotto_error_set(e, SOTTO_E_RECONCILE, "timeout "
-			    "waiting for: [%.400s]", (char *)bad.data);
+			rc = sotto_error_set(e, SOTTO_E_RECONCILE, "health "
+			    "check failed after %.0fs: timeout waiting for: "
+			    "[%.400s]", timeout, (char *)bad.data);
 			break;
 		}
 		ts.tv_sec = (time_t)ao->poll;

@@ -41,6 +41,7 @@ struct sotto_kube {
 	struct sotto_kube_config cfg;	/* copies of TLS material */
 	unsigned long nreq;		/* requests sent */
 	long retry_after;		/* seconds from the last response */
+	long timeout_ms;		/* per request; 0: the 60 s default */
 	char errbuf[CURL_ERROR_SIZE];	/* curl's message */
 };
 
@@ -203,6 +204,15 @@ sotto_kube_set_user_agent(struct sotto_kube *k, const char *ua)
 	return replace_str(&k->ua, ua);
 }
 
+void
+sotto_kube_set_timeout(struct sotto_kube *k, double seconds)
+{
+	k->timeout_ms = seconds > 0 && seconds < 86400 ? (long)(seconds *
+	    1000) : 0;
+	if (seconds > 0 && k->timeout_ms == 0)
+		k->timeout_ms = 1;
+}
+
 unsigned long
 sotto_kube_request_count(const struct sotto_kube *k)
 {
@@ -303,6 +313,8 @@ perform(struct sotto_kube *k, struct sotto_kube_resp *r, const char *method,
 		c->p_curl_easy_setopt(k->h, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "GET") == 0 ? NULL : method);
 	}
+	c->p_curl_easy_setopt(k->h, CURLOPT_TIMEOUT_MS, k->timeout_ms > 0 ?
+	    k->timeout_ms : 60000L);
 	k->nreq++;
 	cc = c->p_curl_easy_perform(k->h);
 	c->p_curl_easy_setopt(k->h, CURLOPT_POSTFIELDS, NULL);

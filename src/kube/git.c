@@ -5,15 +5,26 @@
  * tree (ciphertext only: decryption happens in memory, later).  libgit2 is
  * loaded with dlopen() like src/git/lg2.c does, with the few calls a fetch
  * needs.  Revision strings follow Flux: "<branch>@sha1:<hex>".
+ *
+ * The fetch runs in a forked child: libgit2 and its TLS/SSH libraries are
+ * then never mapped into the long-running agent, and the memory a pack
+ * download takes goes back to the system when the child exits (issue #8's
+ * RSS goal).  The child hands back the result and the error over a pipe.
  */
 #include "kube/kint.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sotto/io.h"
 
 #define GIT_SONAME "libgit2.so.1.5"
 
@@ -179,8 +190,8 @@ resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 	return SOTTO_OK;
 }
 
-sotto_err
-kgit_sync(struct kgit_result *res, const char *cache_dir, const char *url,
+static sotto_err
+sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
     const struct kgit_ref *ref, struct sotto_error *e)
 {
 	struct kgit g;
@@ -216,4 +227,65 @@ out:
 		g.git_repository_free(repo);
 	/* libgit2 stays loaded: shutting it down per fetch costs more */
 	return rc;
+}
+
+/* What the fetch child writes back: the result, then the error. */
+struct kgit_reply {
+	struct kgit_result res;
+	struct sotto_error e;
+};
+
+static bool
+read_full(int fd, void *p, size_t n)
+{
+	ssize_t got;
+
+	while (n > 0) {
+		got = read(fd, p, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		p = (char *)p + got;
+		n -= (size_t)got;
+	}
+	return true;
+}
+
+sotto_err
+kgit_sync(struct kgit_result *res, const char *cache_dir, const char *url,
+    const struct kgit_ref *ref, struct sotto_error *e)
+{
+	struct kgit_reply rep;
+	int fds[2], st = 0;
+	pid_t pid;
+	bool ok;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return sync_here(res, cache_dir, url, ref, e);
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return sync_here(res, cache_dir, url, ref, e);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		memset(&rep, 0, sizeof(rep));
+		sync_here(&rep.res, cache_dir, url, ref, &rep.e);
+		_exit(sotto_io_write_all(fds[1], &rep, sizeof(rep)) ==
+		    SOTTO_OK ? 0 : 1);
+	}
+	close(fds[1]);
+	ok = read_full(fds[0], &rep, sizeof(rep));
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!ok)
+		return sotto_error_set(e, SOTTO_E_GIT, "the git fetch process "
+		    "died (status %d)", st);
+	*res = rep.res;
+	if (rep.e.code != SOTTO_OK)
+		*e = rep.e;
+	return rep.e.code;
 }

@@ -22,7 +22,11 @@ struct kgit_result {
 	char workdir[4096];	/* checkout root (ciphertext only) */
 	char revision[320];	/* "<branch>@sha1:<hex>" */
 };
-/* Fetches ref from url into cache_dir (incremental) and checks it out. */
+/*
+ * Fetches ref from url into cache_dir (incremental) and checks it out, in
+ * a forked child so libgit2 is never mapped into the agent (in-process
+ * when fork() fails).
+ */
 sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
     const char *url, const struct kgit_ref *ref, struct sotto_error *e);
 
@@ -70,6 +74,9 @@ struct kobj {
 	int stage;			/* 0: CRDs, Namespaces, classes */
 	enum kaction action;		/* what happened */
 	bool pending;			/* needs the real apply */
+	bool planned;			/* compared with the live object */
+	json_t *cleanup;		/* json-patch ops sent before the apply
+					   (managedFields, last-applied) */
 };
 
 struct kapply_opts {

@@ -81,6 +81,23 @@ assert m["generation"] == 1 and m["creationTimestamp"]'
 	[[ "$output" == *demo* ]]
 }
 
+@test "kubectl get --chunk-size follows the stand-in's continue tokens" {
+	for i in 1 2 3 4 5; do
+		printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c%s"},"data":{"k":"v"}}\n' "$i"
+	done >"$T/many.json"
+	$K apply --server-side -f "$T/many.json" >/dev/null
+	ctl_post /reset
+	run $K get configmaps --chunk-size=2 -o name
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'configmap/c%s\n' 1 2 3 4 5 | head -c -1)" ]
+	ctl_get /log | python3 -c '
+import json, sys
+q = [e["query"] for e in map(json.loads, sys.stdin)
+     if e["path"] == "/api/v1/namespaces/default/configmaps"]
+assert q == ["limit=2&timeout=20s", "continue=2&limit=2&timeout=20s",
+            "continue=4&limit=2&timeout=20s"], q'
+}
+
 @test "kubectl delete removes the object; a second delete is NotFound" {
 	$K apply --server-side -f "$T/cm.json"
 	run $K delete configmap demo

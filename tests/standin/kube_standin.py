@@ -19,7 +19,8 @@ endpoint:
                     user_agent); no bodies
     GET  /bodies    every request body, concatenated (leak assertions)
     GET  /objects   the store as JSON
-    POST /fault?code=500&n=2[&retry_after=1][&hang=3]
+    POST /fault?code=500&n=2[&retry_after=1][&hang=3][&match=/configmaps/x]
+                    (match: only requests whose path?query contains it)
     POST /reset     clears the log and bodies
     POST /quit
 The server exits by itself after --idle-timeout seconds without requests
@@ -516,7 +517,8 @@ def update_write(k, ns, name, new_body, q, sub, create=False):
             if old else []
         if "managedFields" in md and old is not None and \
                 md["managedFields"] != old["metadata"].get("managedFields"):
-            entries = md["managedFields"]  # explicit managedFields edit
+            # explicit managedFields edit; [{}] clears them all
+            entries = [e for e in md["managedFields"] if e.get("manager")]
         else:
             changed = set()
             for p in config_leaves(new, has_status and sub != "status"):
@@ -598,16 +600,30 @@ def match_fields(obj, sel):
 
 
 def list_objs(k, ns, q):
+    # Paging as the API server does it: `limit` items, an opaque
+    # `continue` token while more remain (here: the next offset).
+    try:
+        off = int(q.get("continue") or 0)
+        limit = int(q.get("limit") or 0)
+    except ValueError:
+        raise ApiError(400, "BadRequest", "invalid continue token")
     st = S.store
     with st.lock:
-        items = [copy.deepcopy(o) for key, o in sorted(st.objs.items())
-                 if key[0] == k[0] and key[1] == k[2] and
-                 (ns is None or key[2] == ns) and
-                 match_labels(o, q.get("labelSelector")) and
-                 match_fields(o, q.get("fieldSelector"))]
+        objs = [o for key, o in sorted(st.objs.items())
+                if key[0] == k[0] and key[1] == k[2] and
+                (ns is None or key[2] == ns) and
+                match_labels(o, q.get("labelSelector")) and
+                match_fields(o, q.get("fieldSelector"))]
+        rest = objs[off:]
+        page = rest[:limit] if limit > 0 else rest
+        items = [copy.deepcopy(o) for o in page]   # only the page
         rv = str(st.rv)
+    meta = {"resourceVersion": rv}
+    if limit > 0 and len(rest) > limit:
+        meta["continue"] = str(off + limit)
+        meta["remainingItemCount"] = len(rest) - limit
     return {"kind": k[3] + "List", "apiVersion": gv_str(k[0], k[1]),
-            "metadata": {"resourceVersion": rv}, "items": items}
+            "metadata": meta, "items": items}
 
 
 # ---- discovery and OpenAPI ------------------------------------------------
@@ -777,12 +793,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault(self):
         with S.lock:
-            if not S.faults:
+            fs = [f for f in S.faults
+                  if f.get("match", "") in self.path]
+            if not fs:
                 return None
-            f = S.faults[0]
+            f = fs[0]
             f["n"] -= 1
             if f["n"] <= 0:
-                S.faults.pop(0)
+                S.faults.remove(f)
         if f.get("hang"):
             time.sleep(float(f["hang"]))
         code = int(f.get("code", 0))

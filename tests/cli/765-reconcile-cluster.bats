@@ -1,0 +1,370 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# `sotto reconcile` in cluster mode (issue #8, spec in-cluster.md §2, §7.7,
+# §8): Flux-shaped GitRepository and Kustomization objects read from the
+# API stand-in, conditions and inventory written to the Kustomization's
+# status subresource, health checks when `wait: true`.
+
+load helpers
+load kube_helpers
+
+CANARY=sotto-canary-cluster-51c2e
+
+setup() {
+	sotto_setup
+	command -v kubectl >/dev/null || skip "kubectl not installed"
+	standin_start
+	export TMPDIR=$T/tmp
+	mkdir -p "$TMPDIR"
+	"$SOTTO" age-keygen -o "$T/key.txt" 2>/dev/null
+	PUB=$(grep -o 'age1[0-9a-z]*' "$T/key.txt" | head -1)
+	KEY=$(grep -o 'AGE-SECRET-KEY-1[0-9A-Z]*' "$T/key.txt")
+	$K create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
+	    --dry-run=client -o json >"$T/keysecret.json"
+	$K apply --server-side -f "$T/keysecret.json" >/dev/null
+	REPO=$T/repo
+	mkdir -p "$REPO/app"
+	git -C "$REPO" init -q -b main
+	git -C "$REPO" config user.email t@example.com
+	git -C "$REPO" config user.name t
+	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: %s\n' \
+	    "$CANARY" >"$T/secret.yaml"
+	"$SOTTO" encrypt --age "$PUB" "$T/secret.yaml" >"$REPO/app/secret.enc.yaml"
+	rm -f "$T/secret.yaml"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  color: blue\n' \
+	    >"$REPO/app/cm.yaml"
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n  - secret.enc.yaml\n' \
+	    >"$REPO/app/kustomization.yaml"
+	commit initial
+}
+
+teardown() {
+	standin_stop
+}
+
+commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
+
+apply_flux() { # [extra Kustomization spec lines]
+	cat >"$T/flux.yaml" <<Y
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: repo
+  namespace: default
+spec:
+  interval: 1m
+  url: file://$REPO
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+  namespace: default
+spec:
+  interval: 1m
+  path: ./app
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: repo
+  decryption:
+    provider: sops
+    secretRef:
+      name: sops-age
+${1:-}
+Y
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+}
+
+reconcile() {
+	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache" \
+	    --poll-interval 0.2s "$@"
+	cat "$T/err" >>"$T/all-logs"
+}
+
+# "<status> <reason> <message>" of condition TYPE of Kustomization app
+cond() {
+	$K get kustomization app -o json | python3 -c '
+import json, sys
+s = json.load(sys.stdin).get("status", {})
+c = [c for c in s.get("conditions", []) if c["type"] == sys.argv[1]]
+print("%s %s %s" % (c[0]["status"], c[0]["reason"], c[0]["message"]) if c else "none")' "$1"
+}
+
+ks_status() { # python expression over the status object `s`
+	$K get kustomization app -o json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["status"]
+print(eval(sys.argv[1]))' "$1"
+}
+
+# `! cmd` does not fail a bats test (errexit ignores it): say `refute cmd`
+
+assert_no_leak() {
+	refute grep -rq "$CANARY" "$T/all-logs"
+	refute grep -rq "$KEY" "$T/all-logs"
+	[ -z "$(ls -A "$TMPDIR")" ]
+	ctl_get /bodies >"$T/bodies"
+	refute grep -qa "$CANARY" "$T/bodies"
+	refute grep -qa "AGE-SECRET-KEY" "$T/bodies"
+}
+
+@test "a Kustomization read from the API is applied and its status subresource set" {
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	rev=main@sha1:$(git -C "$REPO" rev-parse HEAD)
+	[ "$(cond Ready)" = "True ReconciliationSucceeded Applied revision: $rev" ]
+	[ "$(cond Reconciling)" = none ]
+	[ "$(ks_status 's["lastAppliedRevision"]')" = "$rev" ]
+	[ "$(ks_status 's["lastAttemptedRevision"]')" = "$rev" ]
+	[ "$(ks_status 's["observedGeneration"]')" = 1 ]
+	[ "$(ks_status '[e["id"] + " " + e["v"] for e in s["inventory"]["entries"]]')" = \
+	    "['default_app-config__ConfigMap v1', 'default_creds__Secret v1']" ]
+	run $K get secret creds -o jsonpath='{.data.password}'
+	[ "$(printf %s "$output" | base64 -d)" = "$CANARY" ]
+	# the list, the source and the status went through the API
+	ctl_get /log | grep -q '"method": "GET", "path": "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"'
+	ctl_get /log | grep -q '"method": "GET", "path": "/apis/source.toolkit.fluxcd.io/v1/namespaces/default/gitrepositories/repo"'
+	ctl_get /log | grep -q '"method": "PATCH", "path": "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/default/kustomizations/app/status", "query": "fieldManager=sotto", "content_type": "application/merge-patch+json"'
+	# a new revision first reports Reconciling=True, Ready=Unknown
+	ctl_get /bodies | grep -a '"Reconciling"' | grep -q '"status":"Unknown"'
+	assert_no_leak
+}
+
+@test "a second pass keeps the inventory and prunes a removed manifest" {
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	git -C "$REPO" rm -q app/cm.yaml
+	sed -i '/cm.yaml/d' "$REPO/app/kustomization.yaml"
+	commit "drop cm"
+	reconcile
+	[ "$status" -eq 0 ]
+	run $K get configmap app-config
+	[ "$status" -eq 1 ]
+	[ "$(ks_status '[e["id"] for e in s["inventory"]["entries"]]')" = "['default_creds__Secret']" ]
+	grep -q '"msg":"ConfigMap/default/app-config deleted"' "$T/all-logs"
+	assert_no_leak
+}
+
+@test "a source that cannot be fetched sets Ready=False ArtifactFailed" {
+	apply_flux
+	sed -i "s|url: file://$REPO|url: file://$T/nowhere|" "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready)" == "False ArtifactFailed "* ]]
+	run $K get configmap app-config
+	[ "$status" -eq 1 ]
+}
+
+@test "an unsupported decryption provider stalls the Kustomization" {
+	apply_flux
+	sed -i 's/provider: sops/provider: vault/' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(cond Ready)" = "False BuildFailed decryption provider 'vault' is not supported (only 'sops')" ]
+	[[ "$(cond Stalled)" == "True BuildFailed "* ]]
+}
+
+@test "--namespace limits the agent to one namespace" {
+	apply_flux
+	reconcile --namespace other
+	[ "$status" -eq 0 ]
+	[ "$(cond Ready)" = none ]
+	ctl_get /log | grep -q '"path": "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/other/kustomizations"'
+}
+
+write_deployment() {
+	cat >"$REPO/app/deploy.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+Y
+	printf '  - deploy.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit deployment
+}
+
+@test "wait: a Deployment that is not rolled out makes Ready=False HealthCheckFailed" {
+	write_deployment
+	apply_flux "  wait: true
+  timeout: 1s"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready)" == "False HealthCheckFailed "*"Deployment/default/web"* ]]
+	[[ "$(cond Ready)" != *"ConfigMap/"* ]]
+	# applied all the same: health is checked after the apply
+	run $K get deployment web -o jsonpath='{.spec.replicas}'
+	[ "$output" = 1 ]
+}
+
+@test "wait: a rolled-out Deployment makes Ready=True" {
+	write_deployment
+	apply_flux "  wait: true
+  timeout: 5s"
+	reconcile
+	[ "$status" -eq 1 ]
+	# the stand-in has no controllers: play the Deployment controller
+	gen=$($K get deployment web -o jsonpath='{.metadata.generation}')
+	$K patch deployment web --subresource=status --type=merge -p \
+	    "{\"status\":{\"observedGeneration\":$gen,\"replicas\":1,\"updatedReplicas\":1,\"readyReplicas\":1,\"availableReplicas\":1}}" >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[[ "$(cond Ready)" == "True ReconciliationSucceeded Applied revision: main@sha1:"* ]]
+}
+
+@test "a 409 on the apply is retried once after a fresh GET" {
+	apply_flux
+	ctl_post "/fault?code=409&n=1&match=/configmaps/app-config%3FfieldManager"
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(cond Ready | cut -d' ' -f1-2)" = "True ReconciliationSucceeded" ]
+	ctl_get /log | python3 -c '
+import json, sys
+seq = [(e["method"], e["status"]) for e in map(json.loads, sys.stdin)
+       if e["path"] == "/api/v1/namespaces/default/configmaps/app-config"
+       and "dryRun" not in e["query"]]
+assert seq == [("PATCH", 409), ("GET", 404), ("PATCH", 201)], seq'
+}
+
+@test "a second 409 fails the apply with the API's reason" {
+	apply_flux
+	ctl_post "/fault?code=409&n=2&match=/configmaps/app-config%3FfieldManager"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready)" == "False ReconciliationFailed ConfigMap/default/app-config apply failed"* ]]
+}
+
+@test "spec.timeout bounds each API request of the Kustomization" {
+	apply_flux "  timeout: 1s"
+	ctl_post "/fault?hang=4&n=4&match=/configmaps/app-config%3FdryRun"
+	SECONDS=0
+	reconcile
+	[ "$status" -eq 1 ]
+	# four tries of 1 s plus 3.5 s of back-off, not four hangs of 4 s
+	[ "$SECONDS" -lt 14 ]
+	[[ "$(cond Ready)" == "False ReconciliationFailed "*"imed out"* ]]
+}
+
+@test "a kubectl edit is reverted and kubectl's managedFields entries are dropped" {
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	$K patch configmap app-config --type merge -p \
+	    '{"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"}},"data":{"color":"hacked"}}' >/dev/null
+	run $K get configmap app-config -o jsonpath='{.metadata.managedFields[*].manager}'
+	[[ "$output" == *kubectl-patch* ]]
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	run $K get configmap app-config -o jsonpath='{.data.color}'
+	[ "$output" = blue ]
+	run $K get configmap app-config -o jsonpath='{.metadata.managedFields[*].manager}'
+	[ "$output" = sotto ]
+	run $K get configmap app-config -o jsonpath='{.metadata.annotations}'
+	[[ "$output" != *last-applied-configuration* ]]
+	ctl_get /log | grep -q '"method": "PATCH", "path": "/api/v1/namespaces/default/configmaps/app-config", "query": "", "content_type": "application/json-patch+json", "status": 200'
+	grep -q '"msg":"ConfigMap/default/app-config configured"' "$T/err"
+	# the Secret was not touched by kubectl: no clean-up, no write
+	refute eval "ctl_get /log | grep -q 'secrets/creds.*json-patch'"
+}
+
+@test "wait: an unfinished Job fails the health check until it completes" {
+	cat >"$REPO/app/job.yaml" <<'Y'
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: m
+          image: busybox
+Y
+	printf '  - job.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit job
+	apply_flux "  wait: true
+  timeout: 1s"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(cond Ready)" = "False HealthCheckFailed health check failed after 1s: timeout waiting for: [Job/default/migrate]" ]
+	$K patch job migrate --subresource=status --type=merge -p \
+	    '{"status":{"succeeded":1,"conditions":[{"type":"Complete","status":"True"}]}}' >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[[ "$(cond Ready)" == "True ReconciliationSucceeded "* ]]
+}
+
+@test "live objects are read in pages; a restarted agent then writes nothing" {
+	for i in $(seq 1 260); do
+		printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many-%s\ndata:\n  i: "%s"\n' "$i" "$i"
+	done >"$REPO/app/many.yaml"
+	printf '  - many.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit many
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	grep -q '0 created, 0 configured, 262 unchanged' "$T/err"
+	ctl_get /log >"$T/log"
+	grep -q '"path": "/api/v1/namespaces/default/configmaps", "query": "labelSelector=.*&limit=250&continue=250"' "$T/log"
+	refute grep -q '"method": "PATCH"' "$T/log"
+}
+
+@test "wait: a StatefulSet counts as healthy once its replicas are ready" {
+	cat >"$REPO/app/sts.yaml" <<'Y'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: 2
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+        - name: db
+          image: postgres
+Y
+	printf '  - sts.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit statefulset
+	apply_flux "  wait: true
+  timeout: 1s"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready)" == "False HealthCheckFailed "*"[StatefulSet/default/db]" ]]
+	# one of two replicas ready is not enough
+	$K patch statefulset db --subresource=status --type=merge -p \
+	    '{"status":{"observedGeneration":1,"replicas":2,"updatedReplicas":2,"readyReplicas":1}}' >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	$K patch statefulset db --subresource=status --type=merge -p \
+	    '{"status":{"readyReplicas":2}}' >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[[ "$(cond Ready)" == "True ReconciliationSucceeded "* ]]
+}
