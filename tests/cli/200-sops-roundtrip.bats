@@ -45,7 +45,7 @@ EOF
 	grep -q 'type:bool\]' enc.a.yaml
 	grep -q '^    nothing: null$' enc.a.yaml
 	grep -q '^    empty: ""$' enc.a.yaml
-	! grep -q 's3cr3t' enc.a.yaml
+	refute grep -q 's3cr3t' enc.a.yaml
 }
 
 @test "yaml: block scalars (literal, folded, chomping) round-trip" {
@@ -67,7 +67,7 @@ pem: |
 after: x
 EOF
 	roundtrip b.yaml
-	! grep -q 'line one' enc.b.yaml
+	refute grep -q 'line one' enc.b.yaml
 }
 
 @test "yaml: multi-line folded scalar keeps its value (line breaks may move)" {
@@ -252,7 +252,7 @@ port = 8080
 EOF
 	roundtrip a.ini
 	grep -q '^\[sops\]' enc.a.ini
-	! grep -q 's3cr3t' enc.a.ini
+	refute grep -q 's3cr3t' enc.a.ini
 }
 
 @test "binary: random bytes round-trip exactly" {

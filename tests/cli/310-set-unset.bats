@@ -112,7 +112,7 @@ changed_lines() {
 		cp enc.yaml e.yaml
 		run_io "$p" unset e.yaml '["port"]'
 		assert_status 0
-		! grep -q '^port:' e.yaml
+		refute grep -q '^port:' e.yaml
 		grep -F "$(grep 'password:' enc.yaml)" e.yaml
 		run_io "$SOTTO" decrypt --extract '["db"]["password"]' e.yaml
 		assert_out hunter2

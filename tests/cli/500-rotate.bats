@@ -23,8 +23,8 @@ PY
 		run_io "$p" rotate enc.yaml
 		assert_status 0
 		cp "$T/out" r.yaml
-		! grep -F "$(grep 'password:' enc.yaml)" r.yaml
-		! grep -F "$(grep 'port:' enc.yaml)" r.yaml
+		refute grep -F "$(grep 'password:' enc.yaml)" r.yaml
+		refute grep -F "$(grep 'port:' enc.yaml)" r.yaml
 		run_io "$SOTTO" decrypt r.yaml
 		assert_out "$(cat plain.yaml)"
 	done
@@ -35,7 +35,7 @@ PY
 	run_io "$SOPS" rotate -i e.yaml
 	assert_status 0
 	[ -z "$out" ]
-	! same_bytes enc.yaml e.yaml 2>/dev/null
+	refute same_bytes enc.yaml e.yaml 2>/dev/null
 	run_io "$SOPS" rotate --output o.yaml e.yaml
 	assert_status 0
 	run_io "$SOTTO" decrypt o.yaml
@@ -71,7 +71,7 @@ PY
 	add_pgp enc.yaml pgp.yaml
 	run_io "$SOPS" rotate --rm-pgp ABCDEF0123 pgp.yaml
 	assert_status 0
-	! grep -q ABCDEF0123 "$T/out"
+	refute grep -q ABCDEF0123 "$T/out"
 }
 
 @test "rotate of several files needs -i and prints a summary" {

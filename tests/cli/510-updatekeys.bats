@@ -38,7 +38,7 @@ body() {
 	[[ "$out" == *"Group 1"* ]]
 	[[ "$out" == *"    $K1_PUB"* ]]
 	[[ "$out" == *"--- $K3_PUB"* ]]
-	! grep -q "$K3_PUB" e.yaml
+	refute grep -q "$K3_PUB" e.yaml
 }
 
 @test "updatekeys on an up-to-date file changes nothing" {
@@ -92,7 +92,7 @@ body() {
 	assert_err_has "2 file(s) done, 0 failed"
 	grep -q "$K2_PUB" d/a.yaml
 	grep -q "$K2_PUB" d/sub/b.yaml
-	! grep -q "$K2_PUB" d/.git/c.yaml
+	refute grep -q "$K2_PUB" d/.git/c.yaml
 }
 
 @test "updatekeys keeps master keys sotto cannot use" {
@@ -118,7 +118,7 @@ PY
 	cp enc.yaml e.yaml
 	SOPS_AGE_RECIPIENTS=$K3_PUB run_io "$SOPS" updatekeys -y e.yaml
 	assert_status 0
-	! grep -q "$K3_PUB" e.yaml
+	refute grep -q "$K3_PUB" e.yaml
 }
 
 @test "updatekeys --help lists its flags" {

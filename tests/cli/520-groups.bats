@@ -38,7 +38,7 @@ $K2_ID" run_io "$SOTTO" decrypt e.yaml
 $K2_ID"
 	run_io "$SOPS" groups delete --file e.yaml -i 1
 	assert_status 0
-	! grep -q 'key_groups:' e.yaml
+	refute grep -q 'key_groups:' e.yaml
 	unset SOPS_AGE_KEY
 	run_io "$SOTTO" decrypt e.yaml
 	assert_out "$(cat plain.yaml)"

@@ -54,7 +54,7 @@ print("\n---\n".join(out))' "$1"
 }
 
 @test "render of an encrypted tree equals kubectl kustomize of the plaintext tree" {
-	! grep -q canary app/secret.yaml app/app.env
+	refute grep -q canary app/secret.yaml app/app.env
 	kubectl kustomize plain > want.yaml
 	run_io "$SOTTO" render app
 	assert_status 0
@@ -96,7 +96,7 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	run_io "$SOTTO" render app
 	assert_status 1
 	assert_out ""
-	! grep -q -e canary -e AGE-SECRET-KEY "$T/err"
+	refute grep -q -e canary -e AGE-SECRET-KEY "$T/err"
 }
 
 @test "a wrong key fails without output; no leak in stderr" {
@@ -104,7 +104,7 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	SOPS_AGE_KEY_FILE=$T/other.txt run_io "$SOTTO" render app
 	[ "$status" -ne 0 ]
 	assert_out ""
-	! grep -q -e canary -e AGE-SECRET-KEY "$T/err"
+	refute grep -q -e canary -e AGE-SECRET-KEY "$T/err"
 }
 
 @test "no file is created during a render (empty TMPDIR) and no key or plaintext leaks" {
@@ -112,8 +112,8 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	TMPDIR=$T/tmpd run_io "$SOTTO" render app
 	assert_status 0
 	[ -z "$(ls -A tmpd)" ]
-	! grep -q -e canary -e "$KEYBODY" "$T/err"
-	! grep -rq -e canary -e "$KEYBODY" tmpd app
+	refute grep -q -e canary -e "$KEYBODY" "$T/err"
+	refute grep -rq -e canary -e "$KEYBODY" tmpd app
 }
 
 @test "an unsupported kustomization field is an error naming it" {
@@ -177,7 +177,7 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	grep -q '^# head comment' "$T/out"
 	grep -q 'name: first # keep' "$T/out"
 	grep -q 'password: canary-5e1f0a' "$T/out"
-	! grep -q 'sops:' "$T/out"
+	refute grep -q 'sops:' "$T/out"
 	[ "$(grep -o 'name: [a-z]*' "$T/out" | tr '\n' ' ')" = "name: first name: db name: last " ]
 }
 

@@ -148,3 +148,12 @@ PY
 mac_offset() {
 	python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d.index(b"\n--- ")+5)' "$1"
 }
+
+# `! cmd` does not fail a bats test (errexit ignores negated commands):
+# write `refute cmd ARGS...` for "cmd must fail".
+refute() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*" >&2
+		return 1
+	fi
+}
