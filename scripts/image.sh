@@ -48,8 +48,10 @@ dl=$( (grep -rhoE '"lib[a-z0-9_+-]+\.so\.[0-9.]+"' src include || :) |
     tr -d '"' | LC_ALL=C sort -u)
 objs=("$REL_BUILD/sotto")
 for so in $dl; do
-	p=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|aarch64|=>/ {
-	    print $NF; exit }')
+	# no early exit in awk: with pipefail, ldconfig's SIGPIPE would make
+	# this assignment fail (and set -e end the script without a word)
+	p=$(ldconfig -p | awk -v s="$so" '!f && $1 == s &&
+	    /x86-64|aarch64|=>/ { print $NF; f = 1 }')
 	[ -n "$p" ] || { echo "image: error: '$so' not installed" >&2; exit 1; }
 	objs+=("$p")
 	install -m 0644 "$(readlink -f "$p")" "$root/usr/lib/$ma/$so"
