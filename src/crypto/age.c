@@ -854,16 +854,72 @@ out:
 	return err;
 }
 
+/*
+ * Calls fn for each key line of a key file (LF or CRLF; empty lines and
+ * '#' comments skipped), NUL-terminated in a scratch buffer that is wiped
+ * (identity files hold secrets).  Errors from fn get "'NAME' line N"
+ * prefixed; a line longer than max is an error.
+ */
+typedef sotto_err (*key_line_fn)(void *ctx, const char *line, size_t lineno,
+    struct sotto_error *e);
+
+static sotto_err
+each_key_line(const uint8_t *data, size_t len, const char *name, size_t max,
+    key_line_fn fn, void *ctx, struct sotto_error *e)
+{
+	struct sotto_buf tmp = SOTTO_BUF_SECRET_INIT;
+	const char *line;
+	size_t off = 0, llen, lineno = 0;
+	sotto_err err = SOTTO_OK;
+
+	while (next_line(data, len, &off, &line, &llen)) {
+		lineno++;
+		if (llen == 0 || line[0] == '#')
+			continue;
+		if (llen > max) {
+			err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
+			    "'%s' line %zu: line too long", name, lineno);
+			break;
+		}
+		sotto_buf_truncate(&tmp, 0);
+		if (sotto_buf_add(&tmp, line, llen)) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			break;
+		}
+		if ((err = fn(ctx, (const char *)tmp.data, lineno, e))) {
+			if (err != SOTTO_E_NOMEM)
+				sotto_error_prefix(e, "'%s' line %zu", name,
+				    lineno);
+			break;
+		}
+	}
+	sotto_buf_release(&tmp);
+	return err;
+}
+
+static sotto_err
+identity_line(void *ctx, const char *line, size_t lineno,
+    struct sotto_error *e)
+{
+	struct sotto_age_identity *id;
+	sotto_err err;
+
+	(void)lineno;
+	if ((err = sotto_age_identity_parse(&id, line, e)) != SOTTO_OK)
+		return err;
+	if (sotto_age_idlist_add(ctx, id))
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
+}
+
 sotto_err
 sotto_age_identities_parse(struct sotto_age_idlist *list, const uint8_t *data,
     size_t len, const char *name, sotto_age_pass_cb cb, void *cbctx,
     struct sotto_error *e)
 {
 	struct sotto_age_identity *id;
-	struct sotto_buf tmp = SOTTO_BUF_SECRET_INIT;
-	const char *line;
-	size_t off = 0, llen, lineno = 0, before = list->n, i = 0;
-	sotto_err err = SOTTO_OK;
+	size_t before = list->n, i = 0;
+	sotto_err err;
 
 	if (len > KEYFILE_MAX)
 		return sotto_error_set(e, SOTTO_E_LIMIT,
@@ -871,7 +927,7 @@ sotto_age_identities_parse(struct sotto_age_idlist *list, const uint8_t *data,
 	while (i < len && is_space(data[i]))
 		i++;
 	if (len - i >= 14 && (memcmp(data + i, "age-encryption", 14) == 0 ||
-	    (len - i >= 14 && memcmp(data + i, "-----BEGIN AGE", 14) == 0)))
+	    memcmp(data + i, "-----BEGIN AGE", 14) == 0))
 		return parse_encrypted_identities(list, data, len, name, cb,
 		    cbctx, e);
 	if (len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) {
@@ -882,35 +938,39 @@ sotto_age_identities_parse(struct sotto_age_idlist *list, const uint8_t *data,
 			    "out of memory");
 		return err;
 	}
-	while (next_line(data, len, &off, &line, &llen)) {
-		lineno++;
-		if (llen == 0 || line[0] == '#')
-			continue;
-		if (llen > 65536) {
-			err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
-			    "'%s' line %zu: line too long", name, lineno);
-			break;
-		}
-		sotto_buf_truncate(&tmp, 0);
-		if (sotto_buf_add(&tmp, line, llen)) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-			break;
-		}
-		err = sotto_age_identity_parse(&id, (const char *)tmp.data, e);
-		if (err != SOTTO_OK) {
-			sotto_error_prefix(e, "'%s' line %zu", name, lineno);
-			break;
-		}
-		if (sotto_age_idlist_add(list, id)) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-			break;
-		}
-	}
-	sotto_buf_release(&tmp);
+	err = each_key_line(data, len, name, 65536, identity_line, list, e);
 	if (err == SOTTO_OK && list->n == before)
 		err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
 		    "no identities found in '%s'", name);
 	return err;
+}
+
+struct recipient_lines {
+	struct sotto_age_reclist *list;	/* where recipients go */
+	struct sotto_buf *warn;		/* warnings, or NULL */
+	const char *name;		/* file name for warnings */
+};
+
+static sotto_err
+recipient_line(void *ctx, const char *line, size_t lineno,
+    struct sotto_error *e)
+{
+	struct recipient_lines *rl = ctx;
+	struct sotto_age_recipient *r;
+	sotto_err err;
+
+	if (age_ssh_unsupported_type(line)) {
+		if (rl->warn != NULL)
+			sotto_buf_addf(rl->warn, "warning: '%s' line %zu: "
+			    "ignoring unsupported SSH key type\n", rl->name,
+			    lineno);
+		return SOTTO_OK;
+	}
+	if ((err = sotto_age_recipient_parse(&r, line, e)) != SOTTO_OK)
+		return err;
+	if (sotto_age_reclist_add(rl->list, r))
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
 }
 
 sotto_err
@@ -918,47 +978,14 @@ sotto_age_recipients_parse(struct sotto_age_reclist *list,
     const uint8_t *data, size_t len, const char *name, struct sotto_buf *warn,
     struct sotto_error *e)
 {
-	struct sotto_age_recipient *r;
-	struct sotto_buf tmp = SOTTO_BUF_INIT;
-	const char *line;
-	size_t off = 0, llen, lineno = 0, before = list->n;
-	sotto_err err = SOTTO_OK;
+	struct recipient_lines rl = { list, warn, name };
+	size_t before = list->n;
+	sotto_err err;
 
 	if (len > KEYFILE_MAX)
 		return sotto_error_set(e, SOTTO_E_LIMIT,
 		    "recipients file '%s' is larger than 16 MiB", name);
-	while (next_line(data, len, &off, &line, &llen)) {
-		lineno++;
-		if (llen == 0 || line[0] == '#')
-			continue;
-		if (llen > 8192) {
-			err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
-			    "'%s' line %zu: line too long", name, lineno);
-			break;
-		}
-		sotto_buf_truncate(&tmp, 0);
-		if (sotto_buf_add(&tmp, line, llen)) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-			break;
-		}
-		if (age_ssh_unsupported_type((const char *)tmp.data)) {
-			if (warn != NULL)
-				sotto_buf_addf(warn, "warning: '%s' line %zu: "
-				    "ignoring unsupported SSH key type\n",
-				    name, lineno);
-			continue;
-		}
-		err = sotto_age_recipient_parse(&r, (const char *)tmp.data, e);
-		if (err != SOTTO_OK) {
-			sotto_error_prefix(e, "'%s' line %zu", name, lineno);
-			break;
-		}
-		if (sotto_age_reclist_add(list, r)) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-			break;
-		}
-	}
-	sotto_buf_release(&tmp);
+	err = each_key_line(data, len, name, 8192, recipient_line, &rl, e);
 	if (err == SOTTO_OK && list->n == before)
 		err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
 		    "no recipients found in '%s'", name);
