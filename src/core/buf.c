@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sotto/io.h"
+
 sotto_err
 sotto_buf_grow(struct sotto_buf *b, size_t more)
 {
@@ -40,6 +42,24 @@ sotto_buf_grow(struct sotto_buf *b, size_t more)
 		n[0] = '\0';
 	b->data = n;
 	b->cap = ncap;
+	return SOTTO_OK;
+}
+
+sotto_err
+sotto_buf_drain(struct sotto_buf *b, size_t min)
+{
+	size_t n;
+
+	if (b->sink <= 0 || b->len < 2 || b->len < min)
+		return SOTTO_OK;
+	n = b->len - 1;
+	if (sotto_io_write_all(b->sink, b->data, n) != SOTTO_OK)
+		return SOTTO_E_IO;
+	b->data[0] = b->data[n];
+	if (b->secret)
+		sodium_memzero(b->data + 1, n);
+	b->len = 1;
+	b->data[1] = '\0';
 	return SOTTO_OK;
 }
 

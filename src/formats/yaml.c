@@ -571,6 +571,8 @@ is_base60_float(const char *s, size_t n)
 /* ------------------------------------------------------------------ */
 /* parse state */
 
+#define REC_INL 4		/* item starts a rec holds itself */
+
 struct rec {			/* one collection seen by the parser */
 	struct sotto_node *node;
 	size_t doc;		/* document index */
@@ -578,12 +580,16 @@ struct rec {			/* one collection seen by the parser */
 	size_t col;		/* column of its first item */
 	size_t depth;
 	bool flow, meta;
-	size_t *starts, n, cap;	/* byte start of each item, in order */
+	size_t *starts, n, cap;	/* byte start of each item, in order:
+				   NULL while they fit in inl */
+	size_t inl[REC_INL];	/* the first starts, kept here so that a
+				   small collection costs no allocation */
 };
 
 struct ent {			/* every item start, in byte order */
-	size_t rec, start;
-};
+	size_t start;
+	uint32_t rec;		/* new_rec() keeps recs below UINT32_MAX */
+} __attribute__((packed));	/* 12 bytes: there is one per item */
 
 struct frame {
 	struct sotto_node *node;
@@ -679,8 +685,17 @@ count_node(struct pstate *ps, size_t line)
 static sotto_err
 add_xspan(struct pstate *ps, size_t s, size_t e)
 {
+	struct xspan *l = ps->nxs > 0 ? &ps->xs[ps->nxs - 1] : NULL;
+
 	if (e <= s)
 		return SOTTO_OK;
+	/* find_comments() only looks for '#' outside the spans, so a span
+	 * that follows the last one across a gap without '#' extends it */
+	if (l != NULL && s >= l->e &&
+	    memchr(ps->src + l->e, '#', s - l->e) == NULL) {
+		l->e = e;
+		return SOTTO_OK;
+	}
 	if (!ARR_PUSH(ps->xs, ps->nxs, ps->cxs))
 		return nomem(ps);
 	ps->xs[ps->nxs].s = s;
@@ -813,6 +828,9 @@ new_rec(struct pstate *ps, struct sotto_node *n, size_t rstart, size_t col,
 {
 	struct rec *r;
 
+	if (ps->nrec >= UINT32_MAX)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s': too many collections", ps->name);
 	if (!ARR_PUSH(ps->recs, ps->nrec, ps->crec))
 		return nomem(ps);
 	r = &ps->recs[ps->nrec];
@@ -829,17 +847,43 @@ new_rec(struct pstate *ps, struct sotto_node *n, size_t rstart, size_t col,
 	return SOTTO_OK;
 }
 
+/* The item starts of r, wherever they are held. */
+static size_t *
+rec_starts(struct rec *r)
+{
+	return r->starts != NULL ? r->starts : r->inl;
+}
+
+/* Makes room for one more start: in r->inl while it fits, then on the heap. */
+static bool
+rec_room(struct rec *r)
+{
+	if (r->starts == NULL) {
+		size_t *p;
+
+		if (r->n < REC_INL)
+			return true;
+		p = malloc(2 * REC_INL * sizeof(*p));
+		if (p == NULL)
+			return false;
+		memcpy(p, r->inl, r->n * sizeof(*p));
+		r->starts = p;
+		r->cap = 2 * REC_INL;
+	}
+	return ARR_PUSH(r->starts, r->n, r->cap);
+}
+
 static sotto_err
 rec_add_start(struct pstate *ps, size_t rec, size_t start)
 {
 	struct rec *r = &ps->recs[rec];
 
-	if (!ARR_PUSH(r->starts, r->n, r->cap))
+	if (!rec_room(r))
 		return nomem(ps);
-	r->starts[r->n++] = start;
+	rec_starts(r)[r->n++] = start;
 	if (!ARR_PUSH(ps->ents, ps->nent, ps->cent))
 		return nomem(ps);
-	ps->ents[ps->nent].rec = rec;
+	ps->ents[ps->nent].rec = (uint32_t)rec;
 	ps->ents[ps->nent].start = start;
 	ps->nent++;
 	return SOTTO_OK;
@@ -1698,7 +1742,7 @@ rec_insert(struct pstate *ps, size_t ri, size_t k, size_t pos,
 		return sotto_error_set(ps->e, SOTTO_E_INTERNAL,
 		    "'%s': comment bookkeeping out of step", ps->name);
 	}
-	if (!ARR_PUSH(r->starts, r->n, r->cap)) {
+	if (!rec_room(r)) {
 		sotto_tree_node_free(c, true);
 		return nomem(ps);
 	}
@@ -1706,9 +1750,9 @@ rec_insert(struct pstate *ps, size_t ri, size_t k, size_t pos,
 		sotto_tree_node_free(c, true);
 		return nomem(ps);
 	}
-	memmove(&r->starts[k + 1], &r->starts[k], (r->n - k) *
+	memmove(&rec_starts(r)[k + 1], &rec_starts(r)[k], (r->n - k) *
 	    sizeof(size_t));
-	r->starts[k] = pos;
+	rec_starts(r)[k] = pos;
 	r->n++;
 	return SOTTO_OK;
 }
@@ -1775,7 +1819,7 @@ place_comment(struct pstate *ps, struct cplace *cp, size_t s, size_t e,
 		    memchr(src + en->start, '\r', s - en->start) == NULL) {
 			struct rec *r = &ps->recs[en->rec];
 
-			k = upper_bound(r->starts, r->n, en->start);
+			k = upper_bound(rec_starts(r), r->n, en->start);
 			return rec_insert(ps, en->rec, k, en->start, c);
 		}
 	}
@@ -1788,7 +1832,7 @@ place_comment(struct pstate *ps, struct cplace *cp, size_t s, size_t e,
 		 * comment belongs to the mapping around it */
 		if (!r->flow && r->node->kind == SOTTO_NODE_SEQ && i >= 2 &&
 		    ps->recs[cp->stack[i - 2]].col == r->col &&
-		    (r->n == 0 || r->starts[r->n - 1] < s))
+		    (r->n == 0 || rec_starts(r)[r->n - 1] < s))
 			continue;
 		if (r->flow || r->col <= col || r->depth == 0) {
 			ri = cp->stack[i - 1];
@@ -1801,7 +1845,7 @@ place_comment(struct pstate *ps, struct cplace *cp, size_t s, size_t e,
 		sotto_tree_node_free(c, true);
 		return SOTTO_OK;
 	}
-	k = upper_bound(ps->recs[ri].starts, ps->recs[ri].n, s);
+	k = upper_bound(rec_starts(&ps->recs[ri]), ps->recs[ri].n, s);
 	return rec_insert(ps, ri, k, s, c);
 }
 
@@ -1999,6 +2043,9 @@ yaml_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 /* ------------------------------------------------------------------ */
 /* scalar analysis and writers (go-yaml v3 emitterc.go rules) */
 
+/* a drained buffer (see sotto_buf_drain) goes out in chunks of this size */
+#define EM_DRAIN_BYTES (1024 * 1024)
+
 struct em {
 	struct sotto_buf *b;
 	size_t best;		/* indent step */
@@ -2011,6 +2058,9 @@ put(struct em *m, const void *p, size_t n)
 {
 	if (m->err == SOTTO_OK && sotto_buf_add(m->b, p, n) != SOTTO_OK)
 		m->err = SOTTO_E_NOMEM;
+	if (m->err == SOTTO_OK && m->b->sink > 0 &&
+	    sotto_buf_drain(m->b, EM_DRAIN_BYTES) != SOTTO_OK)
+		m->err = SOTTO_E_IO;
 }
 
 static void
@@ -2620,6 +2670,9 @@ yaml_emit(struct sotto_buf *out, const struct sotto_doc *doc,
 			puts_(&m, "---\n");
 		em_branch(&m, doc->branches[i], meta);
 	}
+	if (m.err == SOTTO_E_IO)
+		return sotto_error_set(e, m.err,
+		    "cannot write to standard output");
 	if (m.err != SOTTO_OK)
 		return sotto_error_set(e, m.err, "'%s': out of memory",
 		    doc->name != NULL ? doc->name : "-");
@@ -2653,6 +2706,9 @@ yaml_emit_value(struct sotto_buf *out, const struct sotto_node *n,
 		em_branch(&m, n, NULL);
 		break;
 	}
+	if (m.err == SOTTO_E_IO)
+		return sotto_error_set(e, m.err,
+		    "cannot write to standard output");
 	if (m.err != SOTTO_OK)
 		return sotto_error_set(e, m.err, "out of memory");
 	return SOTTO_OK;
@@ -2669,19 +2725,68 @@ struct edit {
 	const struct sotto_node *n;
 };
 
+/*
+ * The tree is walked twice.  The first walk (SC_COUNT) only checks that the
+ * edits come in byte order and sizes the output; the second (SC_EMIT)
+ * writes each edit as the walk meets it, merging in the few metadata edits
+ * (med), so no list of every edit is held.  Out-of-order edits (SC_STORE)
+ * are collected and sorted instead.
+ */
+enum smode { SC_STORE, SC_COUNT, SC_EMIT };
+
+struct em;
+
 struct scan {
 	const uint8_t *src;	/* doc->src, for block scalar bounds */
-	struct edit *ed;
-	size_t ned, ced;
+	size_t len;		/* bytes of src */
+	enum smode mode;	/* what push_edit does */
+	struct edit *ed;	/* SC_STORE: the edits */
+	size_t ned, ced;	/* edits seen (all modes), allocated */
 	size_t count;
 	bool fallback;
 	bool nomem;
+	bool unsorted;		/* SC_COUNT: an edit sorted before the last */
+	struct edit last;	/* SC_COUNT: previous edit */
+	size_t cut, add;	/* SC_COUNT: bytes replaced, new text estimate */
+	struct em *m;		/* SC_EMIT: output */
+	size_t pos;		/* SC_EMIT: source bytes consumed */
+	const struct edit *med;	/* SC_EMIT: metadata edits, sorted */
+	size_t nmed, imed;	/* SC_EMIT: count, next to write */
 };
+
+static int edit_cmp(const void *, const void *);
+static void apply_edit(struct em *, const uint8_t *, size_t, size_t *,
+    const struct edit *);
 
 static bool
 push_edit(struct scan *sc, size_t s, size_t e, enum ekind k,
     const struct sotto_node *n)
 {
+	struct edit ed;
+
+	ed.s = s;
+	ed.e = e;
+	ed.kind = k;
+	ed.n = n;
+	if (sc->mode == SC_COUNT) {
+		if (sc->ned > 0 && edit_cmp(&sc->last, &ed) > 0)
+			sc->unsorted = true;
+		sc->last = ed;
+		sc->ned++;
+		sc->cut += e - s;
+		if (n != NULL)
+			sc->add += n->len + n->len / 8 + 16;
+		return true;
+	}
+	if (sc->mode == SC_EMIT) {
+		/* a stable sort would put equal metadata edits after ours */
+		while (sc->imed < sc->nmed &&
+		    edit_cmp(&sc->med[sc->imed], &ed) < 0)
+			apply_edit(sc->m, sc->src, sc->len, &sc->pos,
+			    &sc->med[sc->imed++]);
+		apply_edit(sc->m, sc->src, sc->len, &sc->pos, &ed);
+		return true;
+	}
 	if (!ARR_PUSH(sc->ed, sc->ned, sc->ced)) {
 		sc->nomem = true;
 		return false;
@@ -3022,6 +3127,43 @@ block_bounds(const uint8_t *src, size_t len, const struct sotto_node *n,
 	*ce = n->src_end > c ? n->src_end : c;
 }
 
+/* Writes the source up to ed, then ed itself; *pos is the source consumed. */
+static void
+apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
+    const struct edit *ed)
+{
+	if (ed->s < *pos)
+		return;		/* inside a removed span */
+	put(m, src + *pos, ed->s - *pos);
+	*pos = ed->s;
+	switch (ed->kind) {
+	case E_SCALAR:
+		render_flat(m, ed->n, ed->n->style & YS_MASK);
+		break;
+	case E_BHDR: {
+		size_t he, cs, ce;
+
+		block_bounds(src, len, ed->n, &he, &cs, &ce);
+		render_bhdr(m, ed->n, src, len, he, cs, ce);
+		break;
+	}
+	case E_BBODY:
+		render_bbody(m, ed->n, src, len, ed->s, ed->e);
+		break;
+	case E_COMMENT:
+		render_comment(m, ed->n);
+		break;
+	case E_REMOVE:
+		break;
+	case E_META:
+		if (m->b->len > 0 && m->b->data[m->b->len - 1] != '\n')
+			puts_(m, m->eol);
+		em_meta(m, ed->n);
+		break;
+	}
+	*pos = ed->e;
+}
+
 static sotto_err
 yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
     const struct sotto_node *meta, struct sotto_error *e)
@@ -3029,9 +3171,9 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	const struct yaml_priv *yp = doc->store_priv;
 	const uint8_t *src = doc->src.data != NULL ? doc->src.data :
 	    (const uint8_t *)"";
-	size_t len = doc->src.len, i, pos = 0;
+	size_t len = doc->src.len, i, j, pos = 0;
 	struct sotto_emit_opts o = { 4 };
-	struct scan sc;
+	struct scan sc, ms;
 	struct em m;
 	sotto_err err = SOTTO_OK;
 
@@ -3040,6 +3182,8 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		return yaml_emit(out, doc, meta, &o, e);
 	memset(&sc, 0, sizeof(sc));
 	sc.src = src;
+	sc.len = len;
+	sc.mode = SC_COUNT;
 	for (i = 0; i < doc->n; i++) {
 		if (yp->docs[i].flow)
 			sc.fallback = true;
@@ -3047,13 +3191,13 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	}
 	if (sc.count != yp->nnodes)
 		sc.fallback = true;
-	if (sc.fallback || sc.nomem) {
-		free(sc.ed);
-		if (sc.nomem)
-			return sotto_error_set(e, SOTTO_E_NOMEM,
-			    "'%s': out of memory", doc->name);
+	if (sc.fallback)
 		return yaml_emit(out, doc, meta, &o, e);
-	}
+	/* the metadata edits, few, in a list of their own */
+	memset(&ms, 0, sizeof(ms));
+	ms.src = src;
+	ms.len = len;
+	ms.mode = SC_STORE;
 	for (i = 0; i < doc->n; i++) {
 		bool keep = meta != NULL && doc->meta[i] != NULL &&
 		    tree_equal(meta, doc->meta[i]) && !any_dirty(meta) &&
@@ -3062,35 +3206,40 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		if (keep)
 			continue;
 		if (doc->meta_start[i] != SOTTO_SPAN_NONE)
-			push_edit(&sc, doc->meta_start[i], doc->meta_end[i],
+			push_edit(&ms, doc->meta_start[i], doc->meta_end[i],
 			    E_REMOVE, NULL);
 		if (meta != NULL)
-			push_edit(&sc, yp->docs[i].ins, yp->docs[i].ins,
+			push_edit(&ms, yp->docs[i].ins, yp->docs[i].ins,
 			    E_META, meta);
 	}
-	if (sc.nomem) {
-		free(sc.ed);
+	if (ms.nomem) {
+		free(ms.ed);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
 		    doc->name);
 	}
-	for (i = 1; i < sc.ned && edit_cmp(&sc.ed[i - 1], &sc.ed[i]) <= 0; i++)
-		;
-	if (i < sc.ned)
-		qsort(sc.ed, sc.ned, sizeof(*sc.ed), edit_cmp);
+	/* insertion sort: stable, as the list is short */
+	for (i = 1; i < ms.ned; i++)
+		for (j = i; j > 0 && edit_cmp(&ms.ed[j - 1], &ms.ed[j]) > 0;
+		    j--) {
+			struct edit t = ms.ed[j];
+
+			ms.ed[j] = ms.ed[j - 1];
+			ms.ed[j - 1] = t;
+		}
 	{
 		/* one allocation for the whole output, near enough: the
 		 * source minus the replaced spans plus the new texts */
-		size_t est = len, cut = 0;
+		size_t est = len + sc.add, cut = sc.cut;
 
-		for (i = 0; i < sc.ned; i++) {
-			cut += sc.ed[i].e - sc.ed[i].s;
-			if (sc.ed[i].n != NULL)
-				est += sc.ed[i].n->len + sc.ed[i].n->len / 8 +
+		for (i = 0; i < ms.ned; i++) {
+			cut += ms.ed[i].e - ms.ed[i].s;
+			if (ms.ed[i].n != NULL)
+				est += ms.ed[i].n->len + ms.ed[i].n->len / 8 +
 				    16;
 		}
 		est = cut < est ? est - cut : len;
 		if (sotto_buf_grow(out, est) != SOTTO_OK) {
-			free(sc.ed);
+			free(ms.ed);
 			return sotto_error_set(e, SOTTO_E_NOMEM,
 			    "'%s': out of memory", doc->name);
 		}
@@ -3099,43 +3248,43 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	m.best = 4;
 	m.eol = yp->crlf ? "\r\n" : "\n";
 	m.err = SOTTO_OK;
-	for (i = 0; i < sc.ned; i++) {
-		const struct edit *ed = &sc.ed[i];
-
-		if (ed->s < pos)
-			continue;	/* inside a removed span */
-		put(&m, src + pos, ed->s - pos);
-		pos = ed->s;
-		switch (ed->kind) {
-		case E_SCALAR:
-			render_flat(&m, ed->n, ed->n->style & YS_MASK);
-			break;
-		case E_BHDR: {
-			size_t he, cs, ce;
-
-			block_bounds(src, len, ed->n, &he, &cs, &ce);
-			render_bhdr(&m, ed->n, src, len, he, cs, ce);
-			break;
+	if (!sc.unsorted) {
+		/* write each edit as the walk meets it */
+		sc.mode = SC_EMIT;
+		sc.ned = 0;
+		sc.m = &m;
+		sc.med = ms.ed;
+		sc.nmed = ms.ned;
+		for (i = 0; i < doc->n; i++)
+			scan_tree(&sc, doc->branches[i], len);
+		for (; sc.imed < sc.nmed; sc.imed++)
+			apply_edit(&m, src, len, &sc.pos, &sc.med[sc.imed]);
+		pos = sc.pos;
+	} else {
+		sc.mode = SC_STORE;
+		sc.ned = 0;
+		for (i = 0; i < doc->n; i++)
+			scan_tree(&sc, doc->branches[i], len);
+		for (i = 0; i < ms.ned && !sc.nomem; i++)
+			push_edit(&sc, ms.ed[i].s, ms.ed[i].e, ms.ed[i].kind,
+			    ms.ed[i].n);
+		if (sc.nomem) {
+			free(sc.ed);
+			free(ms.ed);
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "'%s': out of memory", doc->name);
 		}
-		case E_BBODY:
-			render_bbody(&m, ed->n, src, len, ed->s, ed->e);
-			break;
-		case E_COMMENT:
-			render_comment(&m, ed->n);
-			break;
-		case E_REMOVE:
-			break;
-		case E_META:
-			if (out->len > 0 && out->data[out->len - 1] != '\n')
-				puts_(&m, m.eol);
-			em_meta(&m, ed->n);
-			break;
-		}
-		pos = ed->e;
+		qsort(sc.ed, sc.ned, sizeof(*sc.ed), edit_cmp);
+		for (i = 0; i < sc.ned; i++)
+			apply_edit(&m, src, len, &pos, &sc.ed[i]);
+		free(sc.ed);
 	}
 	put(&m, src + pos, len - pos);
-	free(sc.ed);
-	if (m.err != SOTTO_OK)
+	free(ms.ed);
+	if (m.err == SOTTO_E_IO)
+		err = sotto_error_set(e, m.err,
+		    "cannot write to standard output");
+	else if (m.err != SOTTO_OK)
 		err = sotto_error_set(e, m.err, "'%s': out of memory",
 		    doc->name);
 	return err;
