@@ -182,7 +182,10 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 }
 
 @test "post-render of a tampered stream fails with nothing on stdout" {
-	sed 's/password: ENC\[AES256_GCM,data:./password: ENC[AES256_GCM,data:Z/' app/secret.yaml > bad.yaml
+	# change the first ciphertext character to a different one (a fixed
+	# replacement would be a no-op one time in 64)
+	python3 -c 'import re,sys;s=open(sys.argv[1]).read();i=re.search(r"password: ENC\[AES256_GCM,data:(.)",s).start(1);sys.stdout.write(s[:i]+("A" if s[i]!="A" else "B")+s[i+1:])' app/secret.yaml > bad.yaml
+	refute cmp -s app/secret.yaml bad.yaml
 	IN=bad.yaml run_io "$SOTTO" post-render
 	assert_status 1
 	assert_out ""
@@ -212,8 +215,10 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 }
 
 @test "krm: a ResourceList with a tampered item fails with exit 1 and no stdout" {
+	python3 -c 'import re,sys;s=open(sys.argv[1]).read();i=re.search(r"password: ENC\[AES256_GCM,data:(.)",s).start(1);sys.stdout.write(s[:i]+("A" if s[i]!="A" else "B")+s[i+1:])' app/secret.yaml > bad.yaml
+	refute cmp -s app/secret.yaml bad.yaml
 	{ printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- '
-	  sed 's/password: ENC\[AES256_GCM,data:./password: ENC[AES256_GCM,data:Z/' app/secret.yaml | sed '2,$s/^/  /'; } > rl.yaml
+	  sed '2,$s/^/  /' bad.yaml; } > rl.yaml
 	IN=rl.yaml run_io "$SOTTO" krm
 	assert_status 1
 	assert_out ""
