@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make demo`: the main job on an embedded default.  Generates a throwaway
 # age key, encrypts a sample with age and with sops value-level
-# encryption, decrypts both and shows the results.  Nothing is kept.
+# encryption, decrypts both, renders a kustomization whose Secret is
+# decrypted in memory, and shows the results.  Nothing is kept.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 S=$root/build/sotto
@@ -41,5 +42,23 @@ YAML
 	step "extract one value"
 	SOPS_AGE_KEY_FILE=$tmp/key.txt "$S" decrypt --extract '["db"]["password"]' app.enc.yaml
 	echo
+	step "render a kustomization, decrypting its Secret in memory"
+	mkdir -p k8s
+	cat > k8s/secret.yaml <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: hunter2
+YAML
+	printf 'resources:\n- secret.yaml\nnamespace: prod\nnamePrefix: demo-\n' \
+	    > k8s/kustomization.yaml
+	"$S" encrypt --age "$recipient" --encrypted-regex '^(data|stringData)$' \
+	    -i k8s/secret.yaml
+	echo "--- committed (encrypted) k8s/secret.yaml:"
+	sed -n 1,7p k8s/secret.yaml
+	echo "--- sotto render k8s (what would be applied):"
+	SOPS_AGE_KEY_FILE=$tmp/key.txt "$S" render --root "$tmp" k8s
 fi
 step "done: everything above lived in $tmp, now removed"
