@@ -345,6 +345,26 @@ check_blob(struct sotto_guard_report *r, struct sotto_guard_ctx *c,
 	return err;
 }
 
+/* Checks every regular file a diff adds or changes (deletions skipped). */
+static sotto_err
+check_diff(struct sotto_guard_report *r, struct sotto_guard_ctx *c,
+    struct repo *rp, const char *rev, git_diff *diff, struct sotto_error *e)
+{
+	const git_diff_delta *d;
+	size_t i, n = rp->g.git_diff_num_deltas(diff);
+	sotto_err err = SOTTO_OK;
+
+	for (i = 0; i < n && err == SOTTO_OK; i++) {
+		d = rp->g.git_diff_get_delta(diff, i);
+		if (d->status == GIT_DELTA_DELETED ||
+		    (d->new_file.mode & 0170000) != 0100000)
+			continue;
+		err = check_blob(r, c, rp, rev, d->new_file.path,
+		    &d->new_file.id, NULL, e);
+	}
+	return err;
+}
+
 static sotto_err
 run_staged(struct sotto_guard_report *r, struct repo *rp,
     const struct sotto_guard_opts *o, struct sotto_error *e)
@@ -354,8 +374,7 @@ run_staged(struct sotto_guard_report *r, struct repo *rp,
 	git_object *head = NULL;
 	git_diff *diff = NULL;
 	git_diff_options dopt;
-	const git_diff_delta *d;
-	size_t i, n;
+	size_t i;
 	sotto_err err;
 
 	memset(&s, 0, sizeof(s));
@@ -378,15 +397,7 @@ run_staged(struct sotto_guard_report *r, struct repo *rp,
 		    "with HEAD");
 		goto out;
 	}
-	n = rp->g.git_diff_num_deltas(diff);
-	for (i = 0; i < n && err == SOTTO_OK; i++) {
-		d = rp->g.git_diff_get_delta(diff, i);
-		if (d->status == GIT_DELTA_DELETED ||
-		    (d->new_file.mode & 0170000) != 0100000)
-			continue;
-		err = check_blob(r, c, rp, NULL, d->new_file.path,
-		    &d->new_file.id, NULL, e);
-	}
+	err = check_diff(r, c, rp, NULL, diff, e);
 out:
 	if (diff != NULL)
 		rp->g.git_diff_free(diff);
@@ -409,9 +420,7 @@ check_commit(struct sotto_guard_report *r, struct repo *rp,
 	git_tree *t = NULL, *pt = NULL;
 	git_diff *diff = NULL;
 	git_diff_options dopt;
-	const git_diff_delta *d;
 	char rev[GIT_OID_HEXSZ + 1];
-	size_t i, n;
 	sotto_err err = SOTTO_OK;
 
 	memset(&s, 0, sizeof(s));
@@ -436,15 +445,7 @@ check_commit(struct sotto_guard_report *r, struct repo *rp,
 		err = sotto_lg2_fail(&rp->g, e, "cannot diff a commit");
 		goto out;
 	}
-	n = rp->g.git_diff_num_deltas(diff);
-	for (i = 0; i < n && err == SOTTO_OK; i++) {
-		d = rp->g.git_diff_get_delta(diff, i);
-		if (d->status == GIT_DELTA_DELETED ||
-		    (d->new_file.mode & 0170000) != 0100000)
-			continue;
-		err = check_blob(r, c, rp, rev, d->new_file.path,
-		    &d->new_file.id, NULL, e);
-	}
+	err = check_diff(r, c, rp, rev, diff, e);
 out:
 	if (diff != NULL)
 		rp->g.git_diff_free(diff);
