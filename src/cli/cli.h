@@ -76,6 +76,15 @@ sotto_err cli_render_keys(struct sotto_age_idlist *ids,
     struct sotto_buf *sources, struct sotto_error *e);
 sotto_err cli_render_write(const struct sotto_buf *out,
     struct sotto_error *e);
+/*
+ * The stdin -> stdout hooks (krm, post-render): reads standard input,
+ * loads the identities, runs fn and writes its output.  Frees everything
+ * it read, decrypted or wrote; the caller maps the error to an exit code.
+ */
+struct sotto_render_opts;
+typedef sotto_err (*cli_render_fn)(struct sotto_buf *out, const uint8_t *in,
+    size_t len, const struct sotto_render_opts *o, struct sotto_error *e);
+sotto_err cli_render_filter(cli_render_fn fn, struct sotto_error *e);
 /* The sops personality: sops' subcommands and legacy flags. */
 int cli_sops_main(int argc, char **argv);
 

@@ -10,18 +10,20 @@
 
 #include <string.h>
 
-#include "sotto/io.h"
 #include "sotto/render.h"
+
+/* The KRM function runs in the package directory: cwd is the root. */
+static sotto_err
+krm_here(struct sotto_buf *out, const uint8_t *in, size_t len,
+    const struct sotto_render_opts *o, struct sotto_error *e)
+{
+	return sotto_render_krm(out, in, len, ".", o, e);
+}
 
 int
 cmd_krm(int argc, char **argv, enum cli_mode mode)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
-	struct sotto_age_idlist ids = { NULL, 0 };
-	struct sotto_buf sources = SOTTO_BUF_INIT, in = SOTTO_BUF_SECRET_INIT;
-	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
-	struct sotto_render_opts ro;
-	int rc = 0;
 
 	(void)mode;
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
@@ -33,24 +35,8 @@ cmd_krm(int argc, char **argv, enum cli_mode mode)
 		    "render.\n");
 		return 0;
 	}
-	memset(&ro, 0, sizeof(ro));
-	if (sotto_io_read_file(&in, "-", SOTTO_RENDER_MAX_STREAM, &e) ||
-	    cli_render_keys(&ids, &sources, &e))
-		goto fail;
-	ro.ids = ids.v;
-	ro.nids = ids.n;
-	ro.key_sources = sources.len ? (const char *)sources.data : NULL;
-	if (sotto_render_krm(&out, in.data, in.len, ".", &ro, &e) ||
-	    cli_render_write(&out, &e))
-		goto fail;
-	goto out;
-fail:
+	if (cli_render_filter(krm_here, &e) == SOTTO_OK)
+		return 0;
 	cli_error("sotto", &e);
-	rc = 1;
-out:
-	sotto_buf_release(&in);
-	sotto_buf_release(&out);
-	sotto_buf_release(&sources);
-	sotto_age_idlist_free(&ids);
-	return rc;
+	return 1;
 }

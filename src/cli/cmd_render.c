@@ -70,6 +70,32 @@ cli_render_write(const struct sotto_buf *out, struct sotto_error *e)
 	return SOTTO_OK;
 }
 
+sotto_err
+cli_render_filter(cli_render_fn fn, struct sotto_error *e)
+{
+	struct sotto_age_idlist ids = { NULL, 0 };
+	struct sotto_buf sources = SOTTO_BUF_INIT, in = SOTTO_BUF_SECRET_INIT;
+	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
+	struct sotto_render_opts ro;
+	sotto_err err;
+
+	memset(&ro, 0, sizeof(ro));
+	if ((err = sotto_io_read_file(&in, "-", SOTTO_RENDER_MAX_STREAM, e)) ||
+	    (err = cli_render_keys(&ids, &sources, e)))
+		goto out;
+	ro.ids = ids.v;
+	ro.nids = ids.n;
+	ro.key_sources = sources.len ? (const char *)sources.data : NULL;
+	if ((err = fn(&out, in.data, in.len, &ro, e)) == SOTTO_OK)
+		err = cli_render_write(&out, e);
+out:
+	sotto_buf_release(&in);
+	sotto_buf_release(&out);
+	sotto_buf_release(&sources);
+	sotto_age_idlist_free(&ids);
+	return err;
+}
+
 enum { O_REDACT = 256, O_ROOT, O_KEY_SECRET };
 
 static const struct option render_opts[] = {
