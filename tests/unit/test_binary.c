@@ -1,18 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Binary store: plain bytes, sops-encrypted JSON wrapper, emit. */
-#include "testutil.h"
-
-#include "sotto/store.h"
-#include "sotto/tree.h"
-
-static uint8_t *
-load(const char *rel, size_t *len)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/vectors/%s", test_shared_dir(), rel);
-	return test_read_file(path, len);
-}
+#include "storetest.h"
 
 static void
 test_binary_plain_round_trip(void **state)

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* JSON store: sops fixtures round trip, canonical emit, errors, property. */
-#include "testutil.h"
-
-#include "sotto/store.h"
-#include "sotto/tree.h"
+#include "storetest.h"
 
 static const char *fixtures[] = {
 	"sops/hist/example.json",
@@ -20,42 +17,10 @@ static const char *fixtures[] = {
 	"sops-oracle-check/humphd-sops-age/secret.json",
 };
 
-static uint8_t *
-load(const char *rel, size_t *len)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/vectors/%s", test_shared_dir(), rel);
-	return test_read_file(path, len);
-}
-
 static struct sotto_doc *
 parse_ok(const struct sotto_store *st, const void *src, size_t len)
 {
-	struct sotto_error e = { 0 };
-	struct sotto_doc *d = NULL;
-
-	if (st->parse(&d, src, len, "t.json", NULL, &e) != SOTTO_OK)
-		fail_msg("parse: %s", e.msg);
-	return d;
-}
-
-static void
-splice_eq(const struct sotto_doc *d, const struct sotto_node *meta,
-    const void *want, size_t wlen)
-{
-	struct sotto_buf out = SOTTO_BUF_INIT;
-	struct sotto_error e = { 0 };
-
-	if (d->store->emit_splice(&out, d, meta, &e) != SOTTO_OK)
-		fail_msg("splice: %s", e.msg);
-	if (out.len != wlen || (wlen > 0 &&
-	    memcmp(out.data, want, wlen) != 0)) {
-		fprintf(stderr, "--- got\n%.*s\n--- want\n%.*s\n",
-		    (int)out.len, (char *)out.data, (int)wlen, (char *)want);
-		fail_msg("splice output differs");
-	}
-	sotto_buf_release(&out);
+	return store_parse_ok(st, src, len, "t.json");
 }
 
 static bool
