@@ -75,21 +75,30 @@ snap_find(const struct snap *s, const char *path)
 	return bsearch(&key, s->v, s->n, sizeof(*s->v), entry_cmp);
 }
 
+/* The blob id names, or an error naming path. */
+static sotto_err
+lookup_blob(git_blob **b, struct repo *rp, const git_oid *id,
+    const char *path, struct sotto_error *e)
+{
+	char what[300];
+
+	*b = NULL;
+	if (rp->g.git_blob_lookup(b, rp->repo, id) == 0)
+		return SOTTO_OK;
+	snprintf(what, sizeof(what), "cannot read the blob of '%.200s'", path);
+	return sotto_lg2_fail(&rp->g, e, what);
+}
+
 static sotto_err
 read_blob(struct repo *rp, const git_oid *id, const char *path,
     struct sotto_buf *out, struct sotto_error *e)
 {
-	git_blob *b = NULL;
+	git_blob *b;
 	sotto_err err;
 	size_t n;
 
-	if (rp->g.git_blob_lookup(&b, rp->repo, id) < 0) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "cannot read the blob of '%.200s'",
-		    path);
-		return sotto_lg2_fail(&rp->g, e, what);
-	}
+	if ((err = lookup_blob(&b, rp, id, path, e)) != SOTTO_OK)
+		return err;
 	n = (size_t)rp->g.git_blob_rawsize(b);
 	err = sotto_buf_add(out, rp->g.git_blob_rawcontent(b), n);
 	rp->g.git_blob_free(b);
@@ -316,17 +325,12 @@ check_blob(struct sotto_guard_report *r, struct sotto_guard_ctx *c,
     struct repo *rp, const char *rev, const char *path, const git_oid *id,
     struct sotto_buf *buf, struct sotto_error *e)
 {
-	git_blob *b = NULL;
+	git_blob *b;
 	size_t n;
 	sotto_err err;
 
-	if (rp->g.git_blob_lookup(&b, rp->repo, id) < 0) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "cannot read the blob of '%.200s'",
-		    path);
-		return sotto_lg2_fail(&rp->g, e, what);
-	}
+	if ((err = lookup_blob(&b, rp, id, path, e)) != SOTTO_OK)
+		return err;
 	n = (size_t)rp->g.git_blob_rawsize(b);
 	if (n > SOTTO_GUARD_MAX_BLOB) {
 		rp->g.git_blob_free(b);
