@@ -290,6 +290,31 @@ write_result(const struct sops_opts *o, const char *path,
 	    plaintext ? 0600 : (0666 & ~sotto_io_umask()), true, e);
 }
 
+/*
+ * The stores for path (typed by name unless --input-type/--output-type say
+ * otherwise) and its parsed document, marked secret.  The document takes
+ * in's bytes as its source: no second copy.
+ */
+static sotto_err
+load_doc(struct sotto_doc **doc, const struct sotto_store **is,
+    const struct sotto_store **os, struct sotto_buf *in,
+    const struct sops_opts *o, const char *path, const char *name,
+    const struct sotto_limits *lim, struct sotto_error *e)
+{
+	sotto_err err;
+
+	if ((*is = pick_store(o->input_type, name, e)) == NULL ||
+	    (*os = pick_store(o->output_type ? o->output_type : (*is)->name,
+	    name, e)) == NULL)
+		return e->code;
+	if ((err = sotto_io_read_file(in, path, lim->max_bytes, e)) !=
+	    SOTTO_OK || (err = sotto_store_parse_buf(*is, doc, in,
+	    strcmp(path, "-") ? path : "stdin", lim, e)) != SOTTO_OK)
+		return err;
+	(*doc)->secret = true;
+	return SOTTO_OK;
+}
+
 static int
 encrypt_one(const struct sops_opts *o, const char *path)
 {
@@ -307,20 +332,11 @@ encrypt_one(const struct sops_opts *o, const char *path)
 	int rc;
 
 	memset(&eo, 0, sizeof(eo));
-	if ((is = pick_store(o->input_type, name, &e)) == NULL ||
-	    (os = pick_store(o->output_type ? o->output_type : is->name, name,
-	    &e)) == NULL) {
+	if (load_doc(&doc, &is, &os, &in, o, path, name, &lim, &e) !=
+	    SOTTO_OK) {
 		rc = fail(o, &e);
 		goto out;
 	}
-	/* the doc takes in's bytes as its source: no second copy */
-	if (sotto_io_read_file(&in, path, lim.max_bytes, &e) != SOTTO_OK ||
-	    sotto_store_parse_buf(is, &doc, &in, strcmp(path, "-") ? path :
-	    "stdin", &lim, &e) != SOTTO_OK) {
-		rc = fail(o, &e);
-		goto out;
-	}
-	doc->secret = true;
 	if (sotto_sops_is_encrypted(doc)) {
 		sotto_error_set(&e, SOTTO_E_ALREADY_ENCRYPTED,
 		    "'%s' is already encrypted", path);
@@ -397,21 +413,11 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	const char *name = o->filename_override ? o->filename_override : path;
 	int rc;
 
-	if ((is = pick_store(o->input_type, strcmp(name, "-") ? name :
-	    "stdin.bin", &e)) == NULL ||
-	    (os = pick_store(o->output_type ? o->output_type : is->name, name,
-	    &e)) == NULL) {
+	if (load_doc(&doc, &is, &os, &in, o, path, strcmp(name, "-") ? name :
+	    "stdin.bin", &lim, &e) != SOTTO_OK) {
 		rc = fail(o, &e);
 		goto out;
 	}
-	/* the doc takes in's bytes as its source: no second copy */
-	if (sotto_io_read_file(&in, path, lim.max_bytes, &e) != SOTTO_OK ||
-	    sotto_store_parse_buf(is, &doc, &in, strcmp(path, "-") ? path :
-	    "stdin", &lim, &e) != SOTTO_OK) {
-		rc = fail(o, &e);
-		goto out;
-	}
-	doc->secret = true;
 	memset(&dop, 0, sizeof(dop));
 	dop.ids = ids->v;
 	dop.nids = ids->n;
