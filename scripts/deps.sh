@@ -6,7 +6,7 @@
 set -eu
 mode=${1:-build}
 BUILD_PKGS="build-essential pkg-config libsodium-dev libssl-dev libyaml-dev libjansson-dev libgit2-dev libcurl4-openssl-dev zlib1g-dev"
-TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client tmux git pre-commit nodejs npm ca-certificates lintian umoci kubectl"
+TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client openssh-server tmux git pre-commit nodejs npm ca-certificates lintian umoci kubectl"
 
 have_build() {
 	command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 &&
@@ -18,6 +18,7 @@ have_test() {
 	pkg-config --exists cmocka 2>/dev/null && command -v bats >/dev/null &&
 	command -v age >/dev/null && command -v clang >/dev/null &&
 	command -v mandoc >/dev/null && command -v ssh-keygen >/dev/null &&
+	[ -x /usr/sbin/sshd ] &&
 	command -v tmux >/dev/null && command -v node >/dev/null &&
 	command -v npm >/dev/null && command -v pre-commit >/dev/null &&
 	command -v lintian >/dev/null && command -v umoci >/dev/null &&

@@ -41,7 +41,8 @@ struct sotto_kube_config {
  * KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.  context NULL
  * means current-context.  Supported user auth: token, tokenFile,
  * client-certificate(-data)/client-key(-data); exec and auth-provider
- * plugins are refused (SOTTO_E_KUBE_CONFIG).  Release with
+ * plugins are refused (SOTTO_E_KUBE_CONFIG).  Relative file names in it
+ * are taken from its directory, as client-go does.  Release with
  * sotto_kube_config_free().
  */
 sotto_err sotto_kube_config_load(struct sotto_kube_config *c,
@@ -137,6 +138,18 @@ sotto_err sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
  * JSON is parsed.
  */
 void sotto_kube_harden_json(void);
+
+/*
+ * Keeps the process's pages out of swap where the kernel allows it (spec
+ * §3.4): mlockall(MCL_CURRENT | MCL_ONFAULT), plus MCL_FUTURE when
+ * RLIMIT_MEMLOCK is unlimited (under a finite limit, every allocation past
+ * it would fail).  Pages are locked as they are touched, so the RSS does
+ * not grow.  Locks are not inherited by fork(): a child that handles keys
+ * or plaintext calls this again (verbose false: no log line).  Refusal
+ * (EPERM, or ENOMEM without CAP_IPC_LOCK) is logged at debug level when
+ * verbose and otherwise ignored.  Returns the flags locked, 0 if none.
+ */
+int sotto_kube_lock_memory(bool verbose);
 
 /* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
 

@@ -191,9 +191,11 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 		    "/tmp/sotto-cache");
 		o.cache_dir = cache;
 	}
-	/* key hygiene (spec §3.4): no core dumps, nothing ptrace-readable */
+	/* key hygiene (spec §3.4): no core dumps, nothing ptrace-readable,
+	 * no swap where the kernel lets us lock memory */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setrlimit(RLIMIT_CORE, &nocore);
+	sotto_kube_lock_memory(true);
 	sotto_kube_harden_json();
 	catch_signals();
 	o.stop = &stop_requested;

@@ -55,8 +55,8 @@ get_json(json_t **out, struct sotto_kube *k, const char *path,
 	return rc;
 }
 
-static sotto_err
-add_resources(struct kdisc *d, const json_t *list, const char *group,
+sotto_err
+kube_disc_add(struct kdisc *d, const json_t *list, const char *group,
     const char *version)
 {
 	json_t *res = json_object_get(list, "resources"), *r;
@@ -104,7 +104,7 @@ kdisc_load(struct kdisc *d, struct sotto_kube *k, struct sotto_error *e)
 	kdisc_free(d);
 	if ((rc = get_json(&j, k, "/api/v1", e)) != SOTTO_OK)
 		return rc;
-	rc = add_resources(d, j, "", "v1");
+	rc = kube_disc_add(d, j, "", "v1");
 	json_decref(j);
 	if (rc != SOTTO_OK || (rc = get_json(&j, k, "/apis", e)) != SOTTO_OK)
 		return rc == SOTTO_E_NOMEM ? oom(e) : rc;
@@ -123,7 +123,7 @@ kdisc_load(struct kdisc *d, struct sotto_kube *k, struct sotto_error *e)
 			snprintf(path, sizeof(path), "/apis/%s/%s", gn, ver);
 			if ((rc = get_json(&l, k, path, e)) != SOTTO_OK)
 				break;
-			rc = add_resources(d, l, gn, ver);
+			rc = kube_disc_add(d, l, gn, ver);
 			json_decref(l);
 			if (rc != SOTTO_OK)
 				break;
@@ -185,8 +185,8 @@ kres_path(struct sotto_buf *b, const struct kres *r, const char *ns,
 
 /* ---- building the set --------------------------------------------------- */
 
-static int
-stage_of(const char *group, const char *kind)
+int
+kube_stage_of(const char *group, const char *kind)
 {
 	static const char *const first[] = { "CustomResourceDefinition",
 	    "Namespace", "StorageClass", "IngressClass", "PriorityClass",
@@ -303,12 +303,17 @@ add_obj(struct kset *s, json_t *o, const struct kapply_opts *ao, size_t idx,
 	const char *name = kjson_str(o, "metadata.name");
 	struct kobj *ko;
 
-	if (apiv == NULL || kind == NULL || name == NULL) {
-		json_decref(o);
-		return sotto_error_set(e, SOTTO_E_PARSE, "failed to decode "
+	/* empty strings too: "" would make a collection URL and an inventory
+	 * id that kube_inventory_split() refuses (prune could not use it) */
+	if (apiv == NULL || kind == NULL || name == NULL || apiv[0] == '\0' ||
+	    kind[0] == '\0' || name[0] == '\0') {
+		/* kind and name point into o: the message first */
+		sotto_error_set(e, SOTTO_E_PARSE, "failed to decode "
 		    "Kubernetes apiVersion, kind and name from: %s%s%s",
 		    kind ? kind : "document ", kind ? "/" : "", name ? name :
 		    "");
+		json_decref(o);
+		return SOTTO_E_PARSE;
 	}
 	(void)idx;
 	if (s->n == s->cap) {
@@ -328,7 +333,7 @@ add_obj(struct kset *s, json_t *o, const struct kapply_opts *ao, size_t idx,
 	ko->kind = kind;
 	ko->name = name;
 	split_gv(apiv, &ko->group, &ko->version);
-	ko->stage = stage_of(ko->group, kind);
+	ko->stage = kube_stage_of(ko->group, kind);
 	if (ko->group == NULL || ko->version == NULL || set_owner(o, ao) !=
 	    SOTTO_OK || (strcmp(kind, "Secret") == 0 && ko->group[0] == '\0' &&
 	    fold_string_data(o) != SOTTO_OK))
@@ -383,6 +388,36 @@ kset_build(struct kset *s, const struct sotto_buf *yaml, struct kdisc *d,
 		    s->v[i].kind) == NULL && defined_by_crd(s, &s->v[i]))
 			continue;	/* resolved after stage 1 */
 		rc = resolve_obj(&s->v[i], d, o, e);
+	}
+	return rc;
+}
+
+sotto_err
+kset_from_refs(struct kset *s, const json_t *refs, const struct kdisc *d,
+    const struct kapply_opts *o, const char *def_ns, struct sotto_error *e)
+{
+	struct kapply_opts plain = *o;
+	const json_t *r;
+	json_t *j;
+	size_t i;
+	sotto_err rc = SOTTO_OK;
+
+	memset(s, 0, sizeof(*s));
+	plain.target_ns = NULL;	/* the refs name their own namespace */
+	json_array_foreach(refs, i, r) {
+		const char *ns = kjson_str(r, "namespace");
+
+		j = json_pack("{s:s?, s:s?, s:{s:s?, s:s?}}", "apiVersion",
+		    kjson_str(r, "apiVersion"), "kind", kjson_str(r, "kind"),
+		    "metadata", "name", kjson_str(r, "name"), "namespace",
+		    ns ? ns : def_ns);
+		if (j == NULL)
+			return oom(e);
+		if ((rc = add_obj(s, j, &plain, i, e)) != SOTTO_OK ||
+		    (rc = resolve_obj(&s->v[s->n - 1], d, &plain, e)) !=
+		    SOTTO_OK)
+			return sotto_error_prefix(e, "spec.healthChecks[%zu]", i);
+		s->v[s->n - 1].action = KA_UNCHANGED;
 	}
 	return rc;
 }
@@ -868,6 +903,9 @@ apply_obj(struct kobj *ko, struct sotto_kube *k, const struct kapply_opts *ao,
 	obj_ref(ref, sizeof(ref), ko);
 	klog("info", NULL, ao->revision, "%s %s", ref,
 	    action_name(ko->action));
+	if (ao->changes != NULL)
+		(void)sotto_buf_addf(ao->changes, "%s %s\n", ref,
+		    action_name(ko->action));
 	return SOTTO_OK;
 }
 
@@ -1160,11 +1198,17 @@ kset_wait(struct kset *s, struct sotto_kube *k, const struct kapply_opts *ao,
 			kres_path(&path, ko->res, ko->ns, ko->name);
 			rc = get_json(&o, k, (char *)path.data, e);
 			sotto_buf_release(&path);
-			if (rc == SOTTO_OK && !healthy(ko, o)) {
-				obj_ref(ref, sizeof(ref), ko);
-				sotto_buf_addf(&bad, "%s%s", bad.len ? ", " :
-				    "", ref);
+			if (rc == SOTTO_E_KUBE_NOTFOUND) {
+				/* not there (yet): not ready, keep waiting */
+				sotto_error_clear(e);
+				rc = SOTTO_OK;
+			} else if (rc != SOTTO_OK || healthy(ko, o)) {
+				json_decref(o);
+				continue;
 			}
+			obj_ref(ref, sizeof(ref), ko);
+			sotto_buf_addf(&bad, "%s%s%s", bad.len ? ", " : "", ref,
+			    o == NULL ? " (not found)" : "");
 			json_decref(o);
 		}
 		if (rc != SOTTO_OK || bad.len == 0)
@@ -1240,12 +1284,13 @@ prune_rank(const char *kind)
 {
 	if (strcmp(kind, "CustomResourceDefinition") == 0)
 		return 2;
-	return stage_of("", kind) == 0 ? 1 : 0;
+	return kube_stage_of("", kind) == 0 ? 1 : 0;
 }
 
 /* "<ns>_<name>_<group>_<Kind>" (ns and group may be empty). */
-static bool
-split_id(const char *id, char *ns, char *name, char *group, char *kind)
+bool
+kube_inventory_split(const char *id, char *ns, char *name, char *group,
+    char *kind)
 {
 	char *parts[4] = { ns, name, group, kind };
 	const char *p = id, *u;
@@ -1275,7 +1320,7 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 	sotto_err rc;
 
 	*kept = true;
-	if (!split_id(id, ns, name, group, kind))
+	if (!kube_inventory_split(id, ns, name, group, kind))
 		return SOTTO_OK;	/* foreign id: keep */
 	memset(&ko, 0, sizeof(ko));
 	ko.kind = kind;
@@ -1317,6 +1362,8 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 
 		obj_ref(ref, sizeof(ref), &ko);
 		klog("info", NULL, ao->revision, "%s deleted", ref);
+		if (ao->changes != NULL)
+			(void)sotto_buf_addf(ao->changes, "%s deleted\n", ref);
 	}
 	return SOTTO_OK;
 }

@@ -2,8 +2,9 @@
 /*
  * The HTTP client: libcurl loaded with dlopen() (one pointer per call we
  * make, <curl/curl.h> for types and constants only), one easy handle per
- * client so connections are kept alive, retries for 429/5xx.  Finding the
- * server belongs to config.c; what the requests mean to the callers.
+ * client so connections are kept alive, retries for 429/5xx, and streamed
+ * GETs on a multi handle for watches (their meaning is watch.c's).  Finding
+ * the server belongs to config.c; what the requests mean to the callers.
  */
 #define CURL_DISABLE_TYPECHECK 1
 #include "sotto/kube.h"
@@ -19,10 +20,15 @@
 
 #include <sodium.h>
 
+#include "kube/kint.h"
+
 #define CURL_FUNCS(X) \
 	X(curl_global_init) X(curl_easy_init) X(curl_easy_setopt) \
 	X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_cleanup) \
-	X(curl_slist_append) X(curl_slist_free_all) X(curl_easy_strerror)
+	X(curl_slist_append) X(curl_slist_free_all) X(curl_easy_strerror) \
+	X(curl_multi_init) X(curl_multi_add_handle) X(curl_multi_remove_handle) \
+	X(curl_multi_perform) X(curl_multi_poll) X(curl_multi_info_read) \
+	X(curl_multi_cleanup)
 
 /* Members get a prefix: curl.h may define curl_easy_setopt as a macro. */
 struct curlfn {
@@ -86,7 +92,7 @@ copy_buf(struct sotto_buf *dst, const struct sotto_buf *src, bool secret)
 }
 
 static void
-set_blob(struct sotto_kube *k, CURLoption opt, struct sotto_buf *b)
+set_blob(struct sotto_kube *k, CURL *h, CURLoption opt, struct sotto_buf *b)
 {
 	struct curl_blob blob;
 
@@ -95,13 +101,12 @@ set_blob(struct sotto_kube *k, CURLoption opt, struct sotto_buf *b)
 	blob.data = b->data;
 	blob.len = b->len;
 	blob.flags = CURL_BLOB_NOCOPY;
-	k->c.p_curl_easy_setopt(k->h, opt, &blob);
+	k->c.p_curl_easy_setopt(h, opt, &blob);
 }
 
 static sotto_err
-setup_handle(struct sotto_kube *k, struct sotto_error *e)
+setup_handle(struct sotto_kube *k, CURL *h, struct sotto_error *e)
 {
-	CURL *h = k->h;
 	struct curlfn *c = &k->c;
 
 	c->p_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -109,9 +114,9 @@ setup_handle(struct sotto_kube *k, struct sotto_error *e)
 	c->p_curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	c->p_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	c->p_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-	set_blob(k, CURLOPT_CAINFO_BLOB, &k->cfg.ca);
-	set_blob(k, CURLOPT_SSLCERT_BLOB, &k->cfg.cert);
-	set_blob(k, CURLOPT_SSLKEY_BLOB, &k->cfg.key);
+	set_blob(k, h, CURLOPT_CAINFO_BLOB, &k->cfg.ca);
+	set_blob(k, h, CURLOPT_SSLCERT_BLOB, &k->cfg.cert);
+	set_blob(k, h, CURLOPT_SSLKEY_BLOB, &k->cfg.key);
 	if (k->cfg.cert.len)
 		c->p_curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
 	if (k->cfg.insecure) {
@@ -156,7 +161,7 @@ sotto_kube_open(struct sotto_kube **out, const struct sotto_kube_config *cfg,
 		sotto_kube_close(k);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	}
-	if ((rc = setup_handle(k, e)) != SOTTO_OK) {
+	if ((rc = setup_handle(k, k->h, e)) != SOTTO_OK) {
 		sotto_kube_close(k);
 		return rc;
 	}
@@ -421,4 +426,233 @@ void
 sotto_kube_harden_json(void)
 {
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
+}
+
+/* ---- streamed GETs (watches) --------------------------------------------- */
+
+struct kstream {
+	struct kstreams *set;		/* owner (curl entry points) */
+	CURL *h;			/* easy handle while running */
+	struct curl_slist *hdr;		/* its headers */
+	struct sotto_buf line;		/* partial line, or an error body */
+	size_t max_line;		/* longer lines abort the transfer */
+	kstream_line_fn fn;		/* gets each complete line */
+	void *arg;			/* for fn */
+	long status;			/* HTTP status once known */
+	bool running, ended;		/* started; finished, not yet reset */
+	char errbuf[CURL_ERROR_SIZE];	/* curl's message */
+};
+
+struct kstreams {
+	struct sotto_kube *k;		/* client: TLS material, counters */
+	CURLM *m;			/* multi handle */
+	struct kstream s[KSTREAM_MAX];	/* slots */
+};
+
+sotto_err
+kstreams_open(struct kstreams **out, struct sotto_kube *k,
+    struct sotto_error *e)
+{
+	struct kstreams *s;
+	int i;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->m = k->c.p_curl_multi_init()) == NULL) {
+		free(s);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	s->k = k;
+	for (i = 0; i < KSTREAM_MAX; i++)
+		s->s[i].set = s;
+	*out = s;
+	return SOTTO_OK;
+}
+
+static void
+stream_reset(struct kstream *st)
+{
+	struct curlfn *c = &st->set->k->c;
+
+	if (st->h != NULL) {
+		c->p_curl_multi_remove_handle(st->set->m, st->h);
+		c->p_curl_easy_cleanup(st->h);
+	}
+	if (st->hdr != NULL)
+		c->p_curl_slist_free_all(st->hdr);
+	st->h = NULL;
+	st->hdr = NULL;
+	sotto_buf_release(&st->line);
+	st->running = st->ended = false;
+	st->status = 0;
+}
+
+void
+kstreams_close(struct kstreams *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < KSTREAM_MAX; i++)
+		stream_reset(&s->s[i]);
+	s->k->c.p_curl_multi_cleanup(s->m);
+	free(s);
+}
+
+void
+kstreams_stop(struct kstreams *s, int slot)
+{
+	stream_reset(&s->s[slot]);
+}
+
+/*
+ * Splits what arrives into lines.  Until the status line says 200 the
+ * bytes are kept whole (an error Status has no newline); a line longer
+ * than max_line, or fn returning false, ends the transfer.
+ */
+static size_t
+on_stream(char *p, size_t sz, size_t n, void *ctx)
+{
+	struct kstream *st = ctx;
+	size_t len = sz * n, left = len;
+	char *nl;
+
+	if (st->status == 0)
+		st->set->k->c.p_curl_easy_getinfo(st->h,
+		    CURLINFO_RESPONSE_CODE, &st->status);
+	while (st->status == 200 && left > 0 &&
+	    (nl = memchr(p, '\n', left)) != NULL) {
+		size_t part = (size_t)(nl - p);
+
+		if (st->line.len + part > st->max_line ||
+		    sotto_buf_add(&st->line, p, part) != SOTTO_OK)
+			return 0;
+		if (st->line.len > 0 && !st->fn(st->arg, (char *)
+		    st->line.data, st->line.len))
+			return 0;
+		if (st->line.cap > ((size_t)256 << 10))
+			sotto_buf_release(&st->line);	/* idle RSS */
+		else
+			sotto_buf_truncate(&st->line, 0);
+		p = nl + 1;
+		left -= part + 1;
+	}
+	if (st->line.len + left > st->max_line ||
+	    sotto_buf_add(&st->line, p, left) != SOTTO_OK)
+		return 0;
+	return len;
+}
+
+sotto_err
+kstreams_start(struct kstreams *s, int slot, const char *path,
+    long timeout_s, size_t max_line, kstream_line_fn fn, void *arg,
+    struct sotto_error *e)
+{
+	struct kstream *st = &s->s[slot];
+	struct sotto_kube *k = s->k;
+	struct curlfn *c = &k->c;
+	struct sotto_buf url = SOTTO_BUF_INIT;
+	sotto_err rc;
+
+	stream_reset(st);
+	st->max_line = max_line;
+	st->fn = fn;
+	st->arg = arg;
+	st->errbuf[0] = '\0';
+	if ((st->h = c->p_curl_easy_init()) == NULL ||
+	    (st->hdr = headers_for(k, NULL)) == NULL ||
+	    sotto_buf_addf(&url, "%s%s", k->server, path) != SOTTO_OK) {
+		stream_reset(st);
+		sotto_buf_release(&url);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	if ((rc = setup_handle(k, st->h, e)) != SOTTO_OK) {
+		stream_reset(st);
+		sotto_buf_release(&url);
+		return rc;
+	}
+	c->p_curl_easy_setopt(st->h, CURLOPT_ERRORBUFFER, st->errbuf);
+	c->p_curl_easy_setopt(st->h, CURLOPT_URL, (char *)url.data);
+	c->p_curl_easy_setopt(st->h, CURLOPT_HTTPHEADER, st->hdr);
+	c->p_curl_easy_setopt(st->h, CURLOPT_USERAGENT, k->ua);
+	c->p_curl_easy_setopt(st->h, CURLOPT_WRITEFUNCTION, on_stream);
+	c->p_curl_easy_setopt(st->h, CURLOPT_WRITEDATA, st);
+	/* the server ends the watch after timeoutSeconds; this is a
+	 * backstop for one that does not */
+	c->p_curl_easy_setopt(st->h, CURLOPT_TIMEOUT, timeout_s + 30);
+	/* a quiet watch is normal: notice a dead peer by TCP keepalive */
+	c->p_curl_easy_setopt(st->h, CURLOPT_TCP_KEEPALIVE, 1L);
+	c->p_curl_easy_setopt(st->h, CURLOPT_TCP_KEEPIDLE, 30L);
+	c->p_curl_easy_setopt(st->h, CURLOPT_TCP_KEEPINTVL, 10L);
+	sotto_buf_release(&url);	/* curl copied it */
+	if (c->p_curl_multi_add_handle(s->m, st->h) != CURLM_OK) {
+		stream_reset(st);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	st->running = true;
+	k->nreq++;
+	return SOTTO_OK;
+}
+
+void
+kstreams_run(struct kstreams *s, int ms)
+{
+	struct curlfn *c = &s->k->c;
+	CURLMsg *msg;
+	int running = 0, left, i;
+
+	c->p_curl_multi_perform(s->m, &running);
+	if (ms > 0)
+		c->p_curl_multi_poll(s->m, NULL, 0, ms, NULL);
+	c->p_curl_multi_perform(s->m, &running);
+	while ((msg = c->p_curl_multi_info_read(s->m, &left)) != NULL) {
+		/* msg lives in the easy handle: copy it before the cleanup */
+		CURL *done = msg->easy_handle;
+		CURLcode result = msg->data.result;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		for (i = 0; i < KSTREAM_MAX; i++) {
+			struct kstream *st = &s->s[i];
+
+			if (st->h == NULL || st->h != done)
+				continue;
+			c->p_curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE,
+			    &st->status);
+			if (result != CURLE_OK) {
+				if (st->errbuf[0] == '\0')
+					snprintf(st->errbuf, sizeof(st->errbuf),
+					    "%s", c->p_curl_easy_strerror(
+					    result));
+				st->status = 0;
+			}
+			c->p_curl_multi_remove_handle(s->m, st->h);
+			c->p_curl_easy_cleanup(st->h);
+			st->h = NULL;
+			st->running = false;
+			st->ended = true;
+			break;
+		}
+	}
+}
+
+bool
+kstreams_running(const struct kstreams *s, int slot)
+{
+	return s->s[slot].running;
+}
+
+bool
+kstreams_ended(struct kstreams *s, int slot, long *status,
+    const struct sotto_buf **rest, const char **err)
+{
+	struct kstream *st = &s->s[slot];
+
+	if (!st->ended)
+		return false;
+	*status = st->status;
+	*rest = &st->line;
+	*err = st->errbuf;
+	return true;
 }

@@ -66,24 +66,48 @@ b64_into(struct sotto_buf *out, const char *s, const char *what,
 	return SOTTO_OK;
 }
 
+/*
+ * Reads the file a kubeconfig at kc names: a relative name is taken from
+ * kc's directory, as client-go resolves it (so "-" is a file there, never
+ * stdin).
+ */
+static sotto_err
+read_ref(struct sotto_buf *out, const char *kc, const char *name,
+    struct sotto_error *e)
+{
+	struct sotto_buf p = SOTTO_BUF_INIT;
+	const char *slash = strrchr(kc, '/');
+	sotto_err err;
+
+	if (name[0] == '/')
+		return sotto_io_read_file(out, name, MAX_FILE, e);
+	if (sotto_buf_addf(&p, "%.*s/%s", slash ? (int)(slash - kc) : 1,
+	    slash ? kc : ".", name) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	err = sotto_io_read_file(out, (const char *)p.data, MAX_FILE, e);
+	sotto_buf_release(&p);
+	return err;
+}
+
 /* data (base64) wins over the file path, as in client-go. */
 static sotto_err
 data_or_file(struct sotto_buf *out, const struct sotto_node *m,
-    const char *data_key, const char *file_key, struct sotto_error *e)
+    const char *data_key, const char *file_key, const char *kc,
+    struct sotto_error *e)
 {
 	const char *s;
 
 	if ((s = str_at(m, data_key)) != NULL)
 		return b64_into(out, s, data_key, e);
 	if ((s = str_at(m, file_key)) != NULL &&
-	    sotto_io_read_file(out, s, MAX_FILE, e) != SOTTO_OK)
+	    read_ref(out, kc, s, e) != SOTTO_OK)
 		return sotto_error_prefix(e, "kubeconfig '%s'", file_key);
 	return SOTTO_OK;
 }
 
 static sotto_err
 read_user(struct sotto_kube_config *c, const struct sotto_node *u,
-    struct sotto_error *e)
+    const char *kc, struct sotto_error *e)
 {
 	const char *s;
 
@@ -98,16 +122,16 @@ read_user(struct sotto_kube_config *c, const struct sotto_node *u,
 		if (sotto_buf_addstr(&c->token, s) != SOTTO_OK)
 			return sotto_error_set(e, SOTTO_E_NOMEM, "oom");
 	} else if ((s = str_at(u, "tokenFile")) != NULL) {
-		if (sotto_io_read_file(&c->token, s, MAX_FILE, e) != SOTTO_OK)
+		if (read_ref(&c->token, kc, s, e) != SOTTO_OK)
 			return sotto_error_prefix(e, "kubeconfig tokenFile");
 	}
 	while (c->token.len && (c->token.data[c->token.len - 1] == '\n' ||
 	    c->token.data[c->token.len - 1] == '\r'))
 		sotto_buf_truncate(&c->token, c->token.len - 1);
 	if (data_or_file(&c->cert, u, "client-certificate-data",
-	    "client-certificate", e) != SOTTO_OK ||
-	    data_or_file(&c->key, u, "client-key-data", "client-key", e) !=
-	    SOTTO_OK)
+	    "client-certificate", kc, e) != SOTTO_OK ||
+	    data_or_file(&c->key, u, "client-key-data", "client-key", kc,
+	    e) != SOTTO_OK)
 		return e ? e->code : SOTTO_E_KUBE_CONFIG;
 	return SOTTO_OK;
 }
@@ -138,10 +162,10 @@ from_tree(struct sotto_kube_config *c, const struct sotto_node *root,
 	s = str_at(cl, "insecure-skip-tls-verify");
 	c->insecure = s != NULL && strcmp(s, "true") == 0;
 	if (data_or_file(&c->ca, cl, "certificate-authority-data",
-	    "certificate-authority", e) != SOTTO_OK)
+	    "certificate-authority", path, e) != SOTTO_OK)
 		return e ? e->code : SOTTO_E_KUBE_CONFIG;
 	return read_user(c, named(root, "users", str_at(ctx, "user"),
-	    "user"), e);
+	    "user"), path, e);
 }
 
 static sotto_err

@@ -10,6 +10,15 @@
  * then never mapped into the long-running agent, and the memory a pack
  * download takes goes back to the system when the child exits (issue #8's
  * RSS goal).  The child hands back the result and the error over a pipe.
+ *
+ * Authentication follows Flux's source-controller, with the Secret entries
+ * that reconcile.c decodes into struct kgit_ref: https basic auth or a
+ * bearer token, plus ca.crt checked in the certificate callback (the
+ * X.509 work is in crypto/hostverify.c); ssh keys from memory, and the
+ * server's host key checked against known_hosts here, since libgit2 1.5
+ * leaves that to the caller.  Credentials stay in memory: libgit2 copies
+ * the key into its credential object and wipes it when freed, and the
+ * child's copies of the parent's buffers die with the child.
  */
 #include "kube/kint.h"
 
@@ -17,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +34,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "crypto/b64.h"
+#include "crypto/hostverify.h"
 #include "sotto/io.h"
 
 #define GIT_SONAME "libgit2.so.1.5"
@@ -35,7 +49,10 @@
 	X(git_fetch_options_init) X(git_revparse_single) X(git_object_peel) \
 	X(git_object_free) X(git_object_id) X(git_oid_tostr) \
 	X(git_checkout_options_init) X(git_checkout_tree) \
-	X(git_repository_set_head_detached) X(git_credential_userpass_plaintext_new)
+	X(git_repository_set_head_detached) \
+	X(git_credential_userpass_plaintext_new) \
+	X(git_credential_ssh_key_memory_new) X(git_credential_username_new) \
+	X(git_tag_list) X(git_strarray_dispose)
 
 struct kgit {
 	void *handle;
@@ -78,26 +95,374 @@ kg_fail(struct kgit *g, struct sotto_error *e, const char *what)
 	    ge && ge->message ? ge->message : "unknown libgit2 error");
 }
 
-struct cred_ctx {
-	const char *user, *pass;	/* from the GitRepository Secret */
-	int tries;			/* libgit2 asks again on failure */
-	struct kgit *g;			/* for the credential constructor */
+/* ---- authentication ----------------------------------------------------- */
+
+/*
+ * State shared by the credential and certificate callbacks of one fetch.
+ * Callbacks that refuse leave their reason in msg, which then replaces
+ * libgit2's generic text ("user rejected certificate").
+ */
+struct auth_ctx {
+	const struct kgit_ref *ref;	/* credentials (borrowed) */
+	struct kgit *g;			/* credential constructors */
+	bool ssh;			/* ssh:// or scp-like URL */
+	char host[256];			/* URL host, lowercase */
+	int port;			/* URL port (22 or 443 when absent) */
+	int tries;			/* libgit2 asks again after a refusal */
+	bool hostkey_ok;		/* check_hostkey() accepted a key */
+	char msg[400];			/* why a callback refused, or "" */
 };
+
+static const char *
+secret_name(const struct auth_ctx *a)
+{
+	return a->ref->secret != NULL ? a->ref->secret : "(none)";
+}
+
+static char
+lower_char(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static void
+lower_copy(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap; i++)
+		out[i] = lower_char(s[i]);
+	out[i] = '\0';
+}
+
+/*
+ * Fills a->ssh, a->host and a->port from url: "ssh://[user@]host[:port]/p"
+ * (also ssh+git://, git+ssh://), scp-like "[user@]host:path", https://.
+ * Userinfo is skipped so a password in the URL never reaches a message.
+ */
+static void
+parse_url(struct auth_ctx *a, const char *url)
+{
+	const char *p = strstr(url, "://"), *h, *end, *colon = NULL;
+
+	a->port = 0;
+	a->ssh = false;
+	if (p == NULL) {
+		/* scp-like: a ':' before any '/' */
+		end = strchr(url, ':');
+		if (end == NULL || (strchr(url, '/') && strchr(url, '/') < end))
+			return;
+		h = memrchr(url, '@', (size_t)(end - url));
+		h = h ? h + 1 : url;
+		a->ssh = true;
+		a->port = 22;
+		lower_copy(a->host, sizeof(a->host), h, (size_t)(end - h));
+		return;
+	}
+	a->ssh = strncmp(url, "ssh://", 6) == 0 ||
+	    strncmp(url, "ssh+git://", 10) == 0 ||
+	    strncmp(url, "git+ssh://", 10) == 0;
+	a->port = a->ssh ? 22 : strncmp(url, "https://", 8) == 0 ? 443 : 80;
+	h = p + 3;
+	end = h + strcspn(h, "/?#");
+	p = memrchr(h, '@', (size_t)(end - h));	/* after the userinfo */
+	h = p ? p + 1 : h;
+	if (*h == '[') {	/* [v6]:port */
+		p = memchr(h, ']', (size_t)(end - h));
+		if (p != NULL) {
+			lower_copy(a->host, sizeof(a->host), h + 1,
+			    (size_t)(p - h - 1));
+			colon = p[1] == ':' ? p + 1 : NULL;
+		}
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		lower_copy(a->host, sizeof(a->host), h,
+		    (size_t)((colon ? colon : end) - h));
+	}
+	if (colon != NULL && colon + 1 < end)
+		a->port = (int)strtol(colon + 1, NULL, 10);
+}
+
+static int
+refuse(struct auth_ctx *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct auth_ctx *a, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->msg, sizeof(a->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
 
 static int
 cred_cb(git_credential **out, const char *url, const char *user_from_url,
     unsigned int allowed, void *payload)
 {
-	struct cred_ctx *c = payload;
-	struct kgit *g = c->g;
+	struct auth_ctx *a = payload;
+	const struct kgit_ref *r = a->ref;
+	const char *user = user_from_url && *user_from_url ? user_from_url :
+	    "git";	/* Flux's default ssh user */
+	const git_error *ge;
 
 	(void)url;
-	(void)user_from_url;
-	if (c->user == NULL || c->tries++ > 0 ||
-	    !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+	if (allowed & GIT_CREDENTIAL_USERNAME)	/* ssh, no user in the URL */
+		return a->g->git_credential_username_new(out, user);
+	if (a->tries++ > 0) {
+		/* libssh2's reason (wrong passphrase, key refused) */
+		ge = a->g->git_error_last();
+		return refuse(a, GIT_EAUTH, "authentication to '%s' failed "
+		    "with the credentials of Secret '%s'%s%s", a->host,
+		    secret_name(a), ge && ge->message ? ": " : "",
+		    ge && ge->message ? ge->message : "");
+	}
+	if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && r->identity != NULL)
+		return a->g->git_credential_ssh_key_memory_new(out, user,
+		    r->identity_pub, r->identity, r->password);
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
+	    r->username != NULL)
+		return a->g->git_credential_userpass_plaintext_new(out,
+		    r->username, r->password ? r->password : "");
+	if (r->bearer != NULL && !a->ssh)
+		return refuse(a, GIT_EAUTH, "authentication to '%s' failed "
+		    "with the bearerToken of Secret '%s'", a->host,
+		    secret_name(a));
+	if (a->ssh)
+		return refuse(a, GIT_EAUTH, "'%s' asks for an ssh key: Secret "
+		    "'%s' needs an 'identity' entry", a->host, secret_name(a));
+	return refuse(a, GIT_EAUTH, "'%s' asks for credentials: Secret '%s' "
+	    "needs 'username' and 'password' (or 'bearerToken')", a->host,
+	    secret_name(a));
+}
+
+static int
+check_x509(struct auth_ctx *a, const git_cert_x509 *c, int valid,
+    const char *host)
+{
+	struct sotto_error ve = { SOTTO_OK, "" };
+
+	/* like Flux, ca.crt adds to the system roots */
+	if (valid || a->ref->ca == NULL)
 		return GIT_PASSTHROUGH;
-	return g->git_credential_userpass_plaintext_new(out, c->user,
-	    c->pass ? c->pass : "");
+	if (sotto_hostverify_x509(c->data, c->len, a->ref->ca, a->ref->ca_len,
+	    host ? host : a->host, &ve) != SOTTO_OK)
+		return refuse(a, GIT_ECERTIFICATE, "TLS certificate check "
+		    "failed with the ca.crt of Secret '%s': %s", secret_name(a),
+		    ve.msg);
+	return 0;
+}
+
+/*
+ * Case-insensitive glob with '*' and '?' (known_hosts patterns).  Linear
+ * backtracking to the last '*': a tenant's known_hosts cannot make the
+ * fetch spin.
+ */
+static bool
+glob_match(const char *p, size_t pn, const char *s)
+{
+	size_t i = 0, star = (size_t)-1;
+	const char *mark = NULL;
+
+	while (*s != '\0') {
+		if (i < pn && p[i] == '*') {
+			star = i++;
+			mark = s;
+		} else if (i < pn && (p[i] == '?' ||
+		    lower_char(p[i]) == lower_char(*s))) {
+			i++;
+			s++;
+		} else if (mark != NULL) {
+			i = star + 1;
+			s = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (i < pn && p[i] == '*')
+		i++;
+	return i == pn;
+}
+
+/* "|1|salt|hmac": HMAC-SHA1(salt, name) == hmac */
+static bool
+hashed_match(const char *f, size_t n, const char *name)
+{
+	uint8_t salt[64], want[64], got[20];
+	const char *bar;
+	size_t sn = 0, wn = 0;
+
+	f += 3;
+	n -= 3;
+	if ((bar = memchr(f, '|', n)) == NULL ||
+	    SOTTO_B64_DECODED_MAX((size_t)(bar - f)) > sizeof(salt) ||
+	    SOTTO_B64_DECODED_MAX(n - (size_t)(bar - f) - 1) > sizeof(want) ||
+	    !sotto_b64_decode(salt, &sn, f, (size_t)(bar - f), true) ||
+	    !sotto_b64_decode(want, &wn, bar + 1, n - (size_t)(bar - f) - 1,
+	    true) || wn != sizeof(got) ||
+	    !sotto_hostverify_hmac_sha1(got, salt, sn, (const uint8_t *)name,
+	    strlen(name)))
+		return false;
+	return sodium_memcmp(got, want, sizeof(got)) == 0;
+}
+
+/*
+ * Does a known_hosts host field name `name`?  1: yes, 0: no, -1: a
+ * negated pattern ("!host") matched, which rules the line out.
+ */
+static int
+hosts_match(const char *f, size_t n, const char *name)
+{
+	const char *comma;
+	size_t len;
+	int hit = 0;
+
+	if (n > 3 && memcmp(f, "|1|", 3) == 0)
+		return hashed_match(f, n, name) ? 1 : 0;
+	while (n > 0) {
+		comma = memchr(f, ',', n);
+		len = comma ? (size_t)(comma - f) : n;
+		if (len > 1 && f[0] == '!' && glob_match(f + 1, len - 1, name))
+			return -1;
+		if (len > 0 && f[0] != '!' && glob_match(f, len, name))
+			hit = 1;
+		f += len + (comma != NULL);
+		n -= len + (comma != NULL);
+	}
+	return hit;
+}
+
+/* Next whitespace-separated field of line [*p, end); false at the end. */
+static bool
+next_field(const char **p, const char *end, const char **f, size_t *n)
+{
+	const char *s = *p;
+
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	if (s == end)
+		return false;
+	*f = s;
+	while (s < end && *s != ' ' && *s != '\t')
+		s++;
+	*n = (size_t)(s - *f);
+	*p = s;
+	return true;
+}
+
+enum kh_verdict { KH_UNKNOWN, KH_OTHER_KEY, KH_MATCH, KH_REVOKED };
+
+/* One known_hosts line against the offered key blob. */
+static enum kh_verdict
+kh_line(const char *p, const char *end, const char *name, const uint8_t *key,
+    size_t keylen)
+{
+	const char *f, *hosts, *type;
+	size_t n, hn, tn, got = 0;
+	bool revoked = false;
+	uint8_t blob[2048];
+
+	if (!next_field(&p, end, &f, &n) || f[0] == '#')
+		return KH_UNKNOWN;
+	if (f[0] == '@') {	/* markers: @revoked, @cert-authority */
+		if (n != 8 || memcmp(f, "@revoked", 8) != 0)
+			return KH_UNKNOWN;	/* CAs are not supported */
+		revoked = true;
+		if (!next_field(&p, end, &f, &n))
+			return KH_UNKNOWN;
+	}
+	hosts = f;
+	hn = n;
+	if (!next_field(&p, end, &type, &tn) || !next_field(&p, end, &f, &n) ||
+	    hosts_match(hosts, hn, name) != 1)
+		return KH_UNKNOWN;
+	if (SOTTO_B64_DECODED_MAX(n) > sizeof(blob) ||
+	    !sotto_b64_decode(blob, &got, f, n, true) || got != keylen ||
+	    sodium_memcmp(blob, key, keylen) != 0)
+		return revoked ? KH_UNKNOWN : KH_OTHER_KEY;
+	return revoked ? KH_REVOKED : KH_MATCH;
+}
+
+static const char *
+raw_type_name(git_cert_ssh_raw_type_t t)
+{
+	switch (t) {
+	case GIT_CERT_SSH_RAW_TYPE_RSA:
+		return "ssh-rsa";
+	case GIT_CERT_SSH_RAW_TYPE_DSS:
+		return "ssh-dss";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256:
+		return "ecdsa-sha2-nistp256";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384:
+		return "ecdsa-sha2-nistp384";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521:
+		return "ecdsa-sha2-nistp521";
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519:
+		return "ssh-ed25519";
+	default:
+		return "unknown";
+	}
+}
+
+/*
+ * The ssh host key against known_hosts, OpenSSH's way: the name looked up
+ * is "host" on port 22 and "[host]:port" otherwise; a matching @revoked
+ * line wins, then any line with this host and this key.
+ */
+static int
+check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
+{
+	const char *p = a->ref->known_hosts, *nl, *end;
+	enum kh_verdict v, best = KH_UNKNOWN;
+	char name[300];
+
+	if (a->port == 22)
+		snprintf(name, sizeof(name), "%s", a->host);
+	else
+		snprintf(name, sizeof(name), "[%s]:%d", a->host, a->port);
+	if (!(c->type & GIT_CERT_SSH_RAW) || c->hostkey == NULL)
+		return refuse(a, GIT_ECERTIFICATE, "host key verification "
+		    "failed for '%s': libgit2 gave no raw host key", name);
+	end = p + strlen(p);
+	for (; p < end && best != KH_REVOKED; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		v = kh_line(p, nl > p && nl[-1] == '\r' ? nl - 1 : nl, name,
+		    (const uint8_t *)c->hostkey, c->hostkey_len);
+		if (v > best)
+			best = v;
+	}
+	if (best == KH_MATCH) {
+		a->hostkey_ok = true;
+		return 0;
+	}
+	if (best == KH_REVOKED)
+		return refuse(a, GIT_ECERTIFICATE, "host key verification "
+		    "failed: the %s key of '%s' is @revoked in the "
+		    "known_hosts of Secret '%s'", raw_type_name(c->raw_type),
+		    name, secret_name(a));
+	if (best == KH_OTHER_KEY)
+		return refuse(a, GIT_ECERTIFICATE, "host key verification "
+		    "failed: the %s key of '%s' does not match the known_hosts "
+		    "of Secret '%s'", raw_type_name(c->raw_type), name,
+		    secret_name(a));
+	return refuse(a, GIT_ECERTIFICATE, "host key verification failed: "
+	    "'%s' is not in the known_hosts of Secret '%s'", name,
+	    secret_name(a));
+}
+
+static int
+cert_cb(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct auth_ctx *a = payload;
+
+	if (cert->cert_type == GIT_CERT_X509)
+		return check_x509(a, (const git_cert_x509 *)cert, valid, host);
+	if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2)
+		return check_hostkey(a, (const git_cert_hostkey *)cert);
+	return GIT_PASSTHROUGH;
 }
 
 /* Cache directory name for a URL: printable, no slashes. */
@@ -126,53 +491,145 @@ open_cache(struct kgit *g, git_repository **repo, const char *dir,
 	return SOTTO_OK;
 }
 
+/*
+ * The refspecs a fetch of ref needs (at most 2).  Flux's precedence:
+ * commit, then name, semver, tag, branch.  A commit is looked for on its
+ * branch when one is given, else on every branch and tag.
+ */
+static size_t
+refspecs_for(char spec[2][512], const struct kgit_ref *ref)
+{
+	if (ref->commit != NULL && ref->branch == NULL) {
+		snprintf(spec[0], 512, "+refs/heads/*:refs/remotes/origin/*");
+		snprintf(spec[1], 512, "+refs/tags/*:refs/tags/*");
+		return 2;
+	}
+	if (ref->commit == NULL && ref->name != NULL)
+		snprintf(spec[0], 512, "+%s:refs/sotto/ref", ref->name);
+	else if (ref->commit == NULL && ref->semver != NULL)
+		snprintf(spec[0], 512, "+refs/tags/*:refs/tags/*");
+	else if (ref->commit == NULL && ref->tag != NULL)
+		snprintf(spec[0], 512, "+refs/tags/%s:refs/tags/%s", ref->tag,
+		    ref->tag);
+	else
+		snprintf(spec[0], 512, "+refs/heads/%s:refs/remotes/origin/%s",
+		    ref->branch, ref->branch);
+	return 1;
+}
+
 static sotto_err
 do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
     const char *url, struct sotto_error *e)
 {
-	struct cred_ctx cc = { ref->username, ref->password, 0, g };
+	struct auth_ctx a;
+	struct sotto_buf hdr = SOTTO_BUF_SECRET_INIT;	/* bearer token */
+	char *hdrs[1];
 	git_remote *remote = NULL;
 	git_fetch_options fo;
-	char spec[512];
-	char *specs[1] = { spec };
+	char spec[2][512];
+	char *specs[2] = { spec[0], spec[1] };
 	git_strarray refspecs = { specs, 1 };
 	sotto_err rc = SOTTO_OK;
 
-	if (ref->branch != NULL)
-		snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/"
-		    "origin/%s", ref->branch, ref->branch);
-	else if (ref->tag != NULL)
-		snprintf(spec, sizeof(spec), "+refs/tags/%s:refs/tags/%s",
-		    ref->tag, ref->tag);
-	else
-		snprintf(spec, sizeof(spec), "+refs/heads/*:refs/remotes/"
-		    "origin/*");
+	memset(&a, 0, sizeof(a));
+	a.ref = ref;
+	a.g = g;
+	parse_url(&a, url);
+	if (a.ssh && ref->known_hosts == NULL)
+		return sotto_error_set(e, SOTTO_E_GIT, "ssh source '%s' needs "
+		    "'known_hosts' in Secret '%s': host keys are always "
+		    "verified", a.host, secret_name(&a));
+	if (ref->commit == NULL && ref->name != NULL &&
+	    strncmp(ref->name, "refs/", 5) != 0)
+		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.ref.name '%.200s'"
+		    " is not a full reference (refs/...)", ref->name);
+	refspecs.count = refspecs_for(spec, ref);
 	g->git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.callbacks.credentials = cred_cb;
-	fo.callbacks.payload = &cc;
+	fo.callbacks.certificate_check = cert_cb;
+	fo.callbacks.payload = &a;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	if (ref->commit == NULL && ref->name == NULL && ref->semver != NULL)
+		fo.prune = GIT_FETCH_PRUNE;	/* a deleted tag leaves */
+	/* Flux sends a bearer token only over https, and basic auth wins */
+	if (ref->bearer != NULL && ref->username == NULL &&
+	    strncmp(url, "https://", 8) == 0) {
+		if (sotto_buf_addf(&hdr, "Authorization: Bearer %s",
+		    ref->bearer) != SOTTO_OK)
+			return sotto_error_set(e, SOTTO_E_NOMEM, "out of "
+			    "memory");
+		hdrs[0] = (char *)hdr.data;
+		fo.custom_headers.strings = hdrs;
+		fo.custom_headers.count = 1;
+	}
 	if (g->git_remote_create_anonymous(&remote, repo, url) != 0 ||
 	    g->git_remote_fetch(remote, &refspecs, &fo, NULL) != 0)
-		rc = kg_fail(g, e, "failed to fetch");
+		rc = a.msg[0] != '\0' ? sotto_error_set(e, SOTTO_E_GIT,
+		    "failed to fetch: %s", a.msg) : kg_fail(g, e,
+		    "failed to fetch");
+	/* fail closed should a libgit2 build skip the certificate callback */
+	if (rc == SOTTO_OK && a.ssh && !a.hostkey_ok)
+		rc = sotto_error_set(e, SOTTO_E_GIT, "host key verification "
+		    "failed: '%s' presented no host key to check", a.host);
 	if (remote != NULL)
 		g->git_remote_free(remote);
+	sotto_buf_release(&hdr);
 	return rc;
 }
 
+/* spec.ref.semver: the highest tag in range (refs/tags/<tag> in spec). */
+static sotto_err
+semver_tag(struct kgit *g, git_repository *repo, const char *range,
+    char *tag, size_t tagcap, struct sotto_error *e)
+{
+	git_strarray tags = { NULL, 0 };
+	size_t best = 0;
+	sotto_err rc;
+
+	if (g->git_tag_list(&tags, repo) != 0)
+		return kg_fail(g, e, "cannot list tags");
+	rc = ksemver_best(&best, range, (const char *const *)tags.strings,
+	    tags.count, e);
+	if (rc == SOTTO_OK)
+		snprintf(tag, tagcap, "%s", tags.strings[best]);
+	g->git_strarray_dispose(&tags);
+	return rc;
+}
+
+/*
+ * The commit ref names and its Flux revision string: "<branch>@sha1:<hex>",
+ * "<tag>@sha1:…" (also for semver), "<name>@sha1:…", or "sha1:…" for a bare
+ * commit.
+ */
 static sotto_err
 resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
     git_object **commit, char *rev, size_t revcap, struct sotto_error *e)
 {
-	char spec[512], hex[GIT_OID_HEXSZ + 1];
+	char spec[512], hex[GIT_OID_HEXSZ + 1], tag[256] = "";
+	const char *label;
 	git_object *o = NULL;
+	sotto_err rc;
 
-	if (ref->branch != NULL)
+	if (ref->commit != NULL) {
+		snprintf(spec, sizeof(spec), "%s", ref->commit);
+		label = ref->branch;
+	} else if (ref->name != NULL) {
+		snprintf(spec, sizeof(spec), "refs/sotto/ref");
+		label = ref->name;
+	} else if (ref->semver != NULL) {
+		if ((rc = semver_tag(g, repo, ref->semver, tag, sizeof(tag),
+		    e)) != SOTTO_OK)
+			return rc;
+		snprintf(spec, sizeof(spec), "refs/tags/%s", tag);
+		label = tag;
+	} else if (ref->tag != NULL) {
+		snprintf(spec, sizeof(spec), "refs/tags/%s", ref->tag);
+		label = ref->tag;
+	} else {
 		snprintf(spec, sizeof(spec), "refs/remotes/origin/%s",
 		    ref->branch);
-	else if (ref->tag != NULL)
-		snprintf(spec, sizeof(spec), "refs/tags/%s", ref->tag);
-	else
-		snprintf(spec, sizeof(spec), "%s", ref->commit);
+		label = ref->branch;
+	}
 	if (g->git_revparse_single(&o, repo, spec) != 0)
 		return kg_fail(g, e, "cannot resolve the source reference");
 	if (g->git_object_peel(commit, o, GIT_OBJECT_COMMIT) != 0) {
@@ -181,10 +638,8 @@ resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 	}
 	g->git_object_free(o);
 	g->git_oid_tostr(hex, sizeof(hex), g->git_object_id(*commit));
-	if (ref->branch != NULL)
-		snprintf(rev, revcap, "%s@sha1:%s", ref->branch, hex);
-	else if (ref->tag != NULL)
-		snprintf(rev, revcap, "%s@sha1:%s", ref->tag, hex);
+	if (label != NULL)
+		snprintf(rev, revcap, "%s@sha1:%s", label, hex);
 	else
 		snprintf(rev, revcap, "sha1:%s", hex);
 	return SOTTO_OK;
@@ -220,6 +675,12 @@ sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
 	    g.git_repository_set_head_detached(repo,
 	    g.git_object_id(commit)) != 0)
 		rc = kg_fail(&g, e, "checkout failed");
+	else {
+		size_t dropped;
+
+		/* what Flux leaves out of the artifact (spec.ignore) */
+		rc = ksrc_ignore(&dropped, res->workdir, ref->ignore, e);
+	}
 out:
 	if (commit != NULL)
 		g.git_object_free(commit);

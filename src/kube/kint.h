@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Internal to src/kube/: the git source (git.c), discovery and the apply
- * engine (apply.c), JSON helpers and the JSON-lines logger (util.c).
+ * engine (apply.c), JSON helpers and the JSON-lines logger (util.c), the
+ * client's streamed GETs (client.c), the watch on Flux objects (watch.c)
+ * and the Events recorded on Kustomizations (events.c).
  * jansson types appear here only, never in include/sotto/.
  */
 #ifndef SOTTO_KUBE_KINT_H
@@ -14,9 +16,25 @@
 #include "sotto/tree.h"
 
 /* ---- git.c ---- */
+/*
+ * What to fetch and how to authenticate: the fields of the GitRepository's
+ * spec.secretRef Secret (Flux's keys), decoded, NUL-terminated, borrowed.
+ * The fetch child sees them through fork(); nothing goes to disk or argv.
+ */
 struct kgit_ref {
-	const char *branch, *tag, *commit;	/* one is set */
-	const char *username, *password;	/* https basic auth or NULL */
+	const char *branch, *tag, *commit;	/* Flux's precedence: commit, */
+	const char *name, *semver;		/* name, semver, tag, branch */
+	const char *ignore;		/* spec.ignore (gitignore) or NULL */
+	const char *secret;		/* "ns/name" of the Secret, messages */
+	const char *username;		/* https basic auth or NULL */
+	const char *password;		/* https password, or ssh key
+					   passphrase (Flux reuses it) */
+	const char *bearer;		/* https "bearerToken" or NULL */
+	const char *ca;			/* https "ca.crt" (or "caFile") PEM */
+	size_t ca_len;			/* bytes at ca */
+	const char *identity;		/* ssh private key (PEM/OpenSSH) */
+	const char *identity_pub;	/* ssh "identity.pub" or NULL */
+	const char *known_hosts;	/* ssh, required for ssh URLs */
 };
 struct kgit_result {
 	char workdir[4096];	/* checkout root (ciphertext only) */
@@ -25,10 +43,83 @@ struct kgit_result {
 /*
  * Fetches ref from url into cache_dir (incremental) and checks it out, in
  * a forked child so libgit2 is never mapped into the agent (in-process
- * when fork() fails).
+ * when fork() fails).  https: basic auth or a bearer token, and ref->ca as
+ * an extra trust anchor; ssh: ref->identity, with the server's host key
+ * checked against ref->known_hosts (an ssh URL without known_hosts is
+ * refused).  Errors are SOTTO_E_GIT with a message naming the host and
+ * the Secret, never a credential.
  */
 sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
     const char *url, const struct kgit_ref *ref, struct sotto_error *e);
+
+/* ---- client.c: streamed GETs (watches) ---- */
+#define KSTREAM_MAX 2	/* transfers at once: Kustomizations, sources */
+struct kstreams;
+/*
+ * Gets each complete line of a 200 response (NUL-terminated, newline
+ * dropped; the buffer is reused after the call); false ends the transfer.
+ */
+typedef bool (*kstream_line_fn)(void *arg, char *line, size_t len);
+sotto_err kstreams_open(struct kstreams **out, struct sotto_kube *k,
+    struct sotto_error *e);
+/* Ends every transfer and frees s; NULL is a no-op. */
+void kstreams_close(struct kstreams *s);
+/*
+ * Starts GET path in slot (0 .. KSTREAM_MAX-1), ending what ran there.
+ * timeout_s is the watch's timeoutSeconds (curl gives up 30 s later); a
+ * line longer than max_line ends the transfer with status 0.
+ */
+sotto_err kstreams_start(struct kstreams *s, int slot, const char *path,
+    long timeout_s, size_t max_line, kstream_line_fn fn, void *arg,
+    struct sotto_error *e);
+/* Ends the transfer in slot and forgets its result. */
+void kstreams_stop(struct kstreams *s, int slot);
+/* Moves data for up to ms milliseconds (0: only what is ready). */
+void kstreams_run(struct kstreams *s, int ms);
+bool kstreams_running(const struct kstreams *s, int slot);
+/*
+ * True once the transfer in slot has finished (until kstreams_stop or the
+ * next start): *status is its HTTP status (0 when the transport failed or
+ * it was ended; *err says why), *rest what followed the last newline (an
+ * error Status body when status is not 200).
+ */
+bool kstreams_ended(struct kstreams *s, int slot, long *status,
+    const struct sotto_buf **rest, const char **err);
+
+/* ---- watch.c ---- */
+struct kwatch;
+enum kwake {
+	KW_TIMEOUT,	/* the deadline passed, nothing to do */
+	KW_STOP,	/* *stop was set */
+	KW_FULL,	/* something changed that needs a full pass */
+	KW_SOME		/* only the Kustomizations in *due changed */
+};
+/*
+ * Watches kustomizations.kustomize.toolkit.fluxcd.io and
+ * gitrepositories.source.toolkit.fluxcd.io in ns (NULL: every namespace)
+ * through k's connection settings.  Nothing is sent until kwatch_wait.
+ */
+sotto_err kwatch_open(struct kwatch **out, struct sotto_kube *k,
+    const char *ns, struct sotto_error *e);
+void kwatch_close(struct kwatch *w);
+/*
+ * Records a Kustomization LIST that a pass is about to handle: the watch
+ * resumes from its resourceVersion and compares later events with these
+ * items' generation and reconcile.fluxcd.io/requestedAt.  w may be NULL.
+ */
+void kwatch_listed(struct kwatch *w, const json_t *list);
+/*
+ * Waits until the wall-clock time wake, or earlier when a Kustomization's
+ * generation or requestedAt changes, one is added or deleted, or a
+ * GitRepository changes (KW_FULL).  Status-only updates (ours) are
+ * ignored.  end is when the next full pass is due (it sets the watch's
+ * timeoutSeconds).  On KW_SOME *due is an array of the changed
+ * Kustomizations (new reference), else NULL.
+ */
+enum kwake kwatch_wait(struct kwatch *w, double end, double wake,
+    const volatile int *stop, json_t **due);
+/* metadata.annotations["reconcile.fluxcd.io/requestedAt"] or NULL. */
+const char *kwatch_requested_at(const json_t *obj);
 
 /* ---- util.c ---- */
 /* A tree branch as JSON (comments dropped); NULL on out-of-memory. */
@@ -43,6 +134,49 @@ void know(char *out, size_t cap, bool micro);
 /* One JSON line on stderr: ts, level, msg, kustomization, revision. */
 void klog(const char *level, const char *ks, const char *rev,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* secs as Go's time.Duration.String() does: "10m0s", "1h30m0s", "1.5s",
+ * "500ms", "0s". */
+void kduration_fmt(char *out, size_t cap, double secs);
+
+/* ---- events.c ---- */
+#define KEVENT_MEMO 8
+struct kevent_slot {
+	uint64_t key;		/* hash of type, reason and message */
+	uint64_t stamp;		/* name suffix of the Event sent (ns clock) */
+	unsigned long count;	/* count last sent; 0 = empty slot */
+};
+/* The last KEVENT_MEMO distinct Events sent for one object. */
+struct kevent_memo {
+	struct kevent_slot v[KEVENT_MEMO];
+	unsigned next;		/* slot to reuse next */
+};
+struct kevent {
+	const json_t *obj;	/* involved object (apiVersion, kind,
+				   metadata.name/namespace/uid/...) */
+	const char *type;	/* "Normal" or "Warning" */
+	const char *reason;	/* Flux reason, e.g. "BuildFailed" */
+	const char *message;	/* condition text or change set; never a
+				   value (cut at 1 KiB) */
+	const char *revision;	/* annotation; NULL for none */
+	const char *component;	/* source.component, reportingComponent */
+	const char *instance;	/* reportingInstance (the pod's name) */
+};
+/*
+ * Records ev in the object's namespace: POSTs a core/v1 Event named
+ * "<object>.<hex ns clock>", or, when memo (may be NULL) remembers the same
+ * type, reason and message, PATCHes that Event's count and lastTimestamp
+ * (a fresh Event if it has expired).  Best effort: errors are logged.
+ */
+void kevent_record(struct sotto_kube *k, struct kevent_memo *memo,
+    const struct kevent *ev);
+/* The Event body (count 1, both timestamps ts); NULL on out-of-memory. */
+json_t *kevent_json(const struct kevent *ev, const char *name,
+    const char *ts);
+/* "<obj_name>.<hex stamp>", the name cut so the whole is <= 253 bytes. */
+void kevent_name(char *out, size_t cap, const char *obj_name,
+    uint64_t stamp);
+/* Cuts msg to at most max bytes ending in "…", on a UTF-8 boundary. */
+void kevent_truncate(char *msg, size_t max);
 
 /* ---- apply.c ---- */
 struct kres {
@@ -57,6 +191,18 @@ sotto_err kdisc_load(struct kdisc *d, struct sotto_kube *k,
     struct sotto_error *e);
 const struct kres *kdisc_find(const struct kdisc *d, const char *group,
     const char *version, const char *kind);
+/* Adds the kinds of one APIResourceList (subresources skipped) to d. */
+sotto_err kube_disc_add(struct kdisc *d, const json_t *list,
+    const char *group, const char *version);
+/* 0 for CRDs, Namespaces and cluster-wide class kinds (applied first,
+ * spec §7.2), else 1. */
+int kube_stage_of(const char *group, const char *kind);
+/*
+ * Splits an inventory id "<ns>_<name>_<group>_<Kind>" (ns and group may be
+ * empty) into four buffers of 256 bytes; false when it is not one.
+ */
+bool kube_inventory_split(const char *id, char *ns, char *name, char *group,
+    char *kind);
 void kdisc_free(struct kdisc *d);
 /* "/api/v1/namespaces/ns/configmaps[/name]" */
 sotto_err kres_path(struct sotto_buf *b, const struct kres *r,
@@ -87,6 +233,9 @@ struct kapply_opts {
 	bool force;			/* spec.force */
 	double poll;			/* seconds between wait polls */
 	const volatile int *stop;	/* stop between objects */
+	struct sotto_buf *changes;	/* if not NULL, one "<ref> <action>\n"
+					   line per object created, configured
+					   or deleted (spec §7.5) */
 };
 
 struct kset {
@@ -107,6 +256,14 @@ sotto_err kset_apply(struct kset *s, struct sotto_kube *k, struct kdisc *d,
 /* Polls applied objects until healthy (spec §7.7) or timeout. */
 sotto_err kset_wait(struct kset *s, struct sotto_kube *k,
     const struct kapply_opts *o, double timeout, struct sotto_error *e);
+/*
+ * The objects spec.healthChecks names ([{apiVersion, kind, name,
+ * namespace}]; namespace defaults to def_ns), resolved but not applied,
+ * for kset_wait() when spec.wait is false.
+ */
+sotto_err kset_from_refs(struct kset *s, const json_t *refs,
+    const struct kdisc *d, const struct kapply_opts *o, const char *def_ns,
+    struct sotto_error *e);
 void kset_free(struct kset *s);
 /* Inventory entries [{id, v}] sorted by id (new reference). */
 json_t *kset_inventory(const struct kset *s);
@@ -117,5 +274,28 @@ json_t *kset_inventory(const struct kset *s);
 sotto_err kprune(json_t *keep, const json_t *old_entries,
     const json_t *new_entries, struct sotto_kube *k, struct kdisc *d,
     const struct kapply_opts *o, struct sotto_error *e);
+
+/* ---- sourceignore.c: what a GitRepository artifact leaves out ---------- */
+/*
+ * Removes from the checkout at root the files Flux would leave out of the
+ * artifact: its default patterns, .sourceignore files, then spec_ignore
+ * (may be NULL).  *removed counts them.
+ */
+sotto_err ksrc_ignore(size_t *removed, const char *root,
+    const char *spec_ignore, struct sotto_error *e);
+
+/* ---- semver.c: GitRepository spec.ref.semver ---------------------------- */
+struct ksemver {
+	long major, minor, patch;
+	char pre[64];			/* pre-release, "" if none */
+};
+/* "[v]1.2.3[-pre][+build]"; false if it is not a version. */
+bool ksemver_parse(struct ksemver *v, const char *s);
+int ksemver_cmp(const struct ksemver *a, const struct ksemver *b);
+/* 1 if v satisfies range, 0 if not, -1 if range is malformed. */
+int ksemver_match(const char *range, const struct ksemver *v);
+/* Index in tags of the highest version satisfying range. */
+sotto_err ksemver_best(size_t *best, const char *range,
+    const char *const *tags, size_t n, struct sotto_error *e);
 
 #endif

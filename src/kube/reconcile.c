@@ -46,7 +46,10 @@ struct ksstate {
 	bool done;		/* handled in this pass */
 	bool listed;		/* present in this pass's list */
 	bool ready;		/* Ready=True after this pass */
+	double next_due;	/* when its interval (or retryInterval,
+				   or the 30 s dependency requeue) is up */
 	char revision[320];	/* last applied revision */
+	struct kevent_memo events;	/* Events sent lately (dedupe) */
 };
 
 struct metrics {
@@ -65,10 +68,13 @@ struct rctx {
 	char *default_ns;		/* kubeconfig / service account ns */
 	char identity[256];		/* Lease holder identity */
 	bool leader;			/* we hold the Lease */
+	bool force_all;			/* next pass: every Kustomization,
+					   due or not (a source changed) */
 	struct metrics m;		/* shared with the health thread */
 	int listen_fd;			/* health server socket or -1 */
 	pthread_t health;		/* its thread */
 	volatile int health_stop;	/* ask it to return */
+	struct kwatch *w;		/* cluster mode: watch between passes */
 };
 
 static bool
@@ -245,9 +251,16 @@ write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
 	struct sotto_error e = { SOTTO_OK, "" };
 	json_t *prev = st->status ? st->status : kjson_get(ks, "status");
 	json_t *s = build_status(out, gen ? gen : 1, inv, prev);
+	const char *req = kwatch_requested_at(ks);
 
 	if (s == NULL)
 		return;
+	/* what `flux reconcile` waits for; kept when the annotation goes */
+	if (req == NULL)
+		req = kjson_str(prev, "lastHandledReconcileAt");
+	if (req != NULL)
+		json_object_set_new(s, "lastHandledReconcileAt",
+		    json_string(req));
 	if (same_status(s, prev) && !out->reconciling) {
 		json_decref(s);
 		return;
@@ -256,25 +269,6 @@ write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
 		klog("error", st->key, out->attempted, "%s", e.msg);
 	json_decref(st->status);
 	st->status = s;
-}
-
-/* Decodes a base64 Secret field into out (NUL-terminated, truncated). */
-static void
-b64field(char *out, size_t cap, const char *b64)
-{
-	size_t n, got = 0;
-	uint8_t *tmp;
-
-	out[0] = '\0';
-	if (b64 == NULL || (n = strlen(b64)) == 0 ||
-	    (tmp = calloc(1, SOTTO_B64_DECODED_MAX(n) + 1)) == NULL)
-		return;
-	if (sotto_b64_decode(tmp, &got, b64, n, true) && got < cap) {
-		memcpy(out, tmp, got);
-		out[got] = '\0';
-	}
-	explicit_bzero(tmp, SOTTO_B64_DECODED_MAX(n) + 1);
-	free(tmp);
 }
 
 /* ---- sources and keys ------------------------------------------------------ */
@@ -344,44 +338,144 @@ source_of(json_t **out, struct rctx *c, json_t *docs, const json_t *ks,
 	return get_object(out, c, path, e);
 }
 
+/*
+ * The GitRepository's spec.secretRef entries, decoded (Flux's keys).  The
+ * credential buffers are secret (wiped on release); the CA, public key and
+ * known_hosts are not secret but are kept the same way for simplicity.
+ */
+struct src_creds {
+	char name[600];			/* "ns/name", for messages */
+	struct sotto_buf user, pass;	/* username, password */
+	struct sotto_buf bearer;	/* bearerToken */
+	struct sotto_buf identity;	/* ssh private key */
+	struct sotto_buf pub, ca, known;	/* identity.pub, ca.crt, known_hosts */
+};
+
+static void
+src_creds_release(struct src_creds *sc)
+{
+	sotto_buf_release(&sc->user);
+	sotto_buf_release(&sc->pass);
+	sotto_buf_release(&sc->bearer);
+	sotto_buf_release(&sc->identity);
+	sotto_buf_release(&sc->pub);
+	sotto_buf_release(&sc->ca);
+	sotto_buf_release(&sc->known);
+}
+
+/* Decodes data[key] into out; an absent entry leaves out empty. */
+static sotto_err
+secret_entry(struct sotto_buf *out, json_t *data, const char *key,
+    const char *sname, struct sotto_error *e)
+{
+	json_t *v = json_object_get(data, key);
+	const char *s = json_string_value(v);
+	size_t n = s ? json_string_length(v) : 0, got = 0;
+
+	if (n == 0)
+		return SOTTO_OK;
+	if (sotto_buf_grow(out, SOTTO_B64_DECODED_MAX(n)) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if (!sotto_b64_decode(out->data, &got, s, n, true)) {
+		sotto_buf_truncate(out, 0);
+		return sotto_error_set(e, SOTTO_E_KEY_FORMAT, "entry '%s' of "
+		    "source Secret '%s' is not valid base64", key, sname);
+	}
+	out->len = got;
+	out->data[got] = '\0';
+	return SOTTO_OK;
+}
+
+/* Reads every entry kgit_sync() knows, then wipes the JSON copies. */
+static sotto_err
+read_source_secret(struct src_creds *sc, struct rctx *c, const json_t *gr,
+    const char *ns, struct sotto_error *e)
+{
+	const char *gns = kjson_str(gr, "metadata.namespace");
+	char path[700];
+	json_t *s = NULL, *data, *v;
+	const char *k;
+	sotto_err rc;
+
+	snprintf(sc->name, sizeof(sc->name), "%s/%s", gns ? gns : ns,
+	    kjson_str(gr, "spec.secretRef.name"));
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
+	    gns ? gns : ns, kjson_str(gr, "spec.secretRef.name"));
+	if ((rc = get_object(&s, c, path, e)) != SOTTO_OK)
+		return sotto_error_prefix(e, "cannot get source Secret '%s'",
+		    sc->name);
+	data = json_object_get(s, "data");
+	if ((rc = secret_entry(&sc->user, data, "username", sc->name, e)) ||
+	    (rc = secret_entry(&sc->pass, data, "password", sc->name, e)) ||
+	    (rc = secret_entry(&sc->bearer, data, "bearerToken", sc->name,
+	    e)) ||
+	    (rc = secret_entry(&sc->identity, data, "identity", sc->name,
+	    e)) ||
+	    (rc = secret_entry(&sc->pub, data, "identity.pub", sc->name, e)) ||
+	    (rc = secret_entry(&sc->known, data, "known_hosts", sc->name,
+	    e)) ||
+	    (rc = secret_entry(&sc->ca, data, "ca.crt", sc->name, e)))
+		goto out;
+	if (sc->ca.len == 0)	/* Flux's older name */
+		rc = secret_entry(&sc->ca, data, "caFile", sc->name, e);
+out:
+	json_object_foreach(data, k, v)
+		if (json_is_string(v))
+			explicit_bzero((char *)json_string_value(v),
+			    json_string_length(v));
+	json_decref(s);
+	return rc;
+}
+
+/* Points ref at the decoded entries (borrowed from sc). */
+static void
+src_creds_ref(struct kgit_ref *ref, const struct src_creds *sc)
+{
+#define SC_STR(b) ((b).len > 0 ? (const char *)(b).data : NULL)
+	ref->secret = sc->name;
+	ref->username = SC_STR(sc->user);
+	ref->password = SC_STR(sc->pass);
+	ref->bearer = SC_STR(sc->bearer);
+	ref->identity = SC_STR(sc->identity);
+	ref->identity_pub = SC_STR(sc->pub);
+	ref->known_hosts = SC_STR(sc->known);
+	ref->ca = SC_STR(sc->ca);
+	ref->ca_len = sc->ca.len;
+#undef SC_STR
+}
+
 static sotto_err
 fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
     const char *ns, struct sotto_error *e)
 {
 	struct kgit_ref ref;
+	struct src_creds sc = { "", SOTTO_BUF_SECRET_INIT,
+	    SOTTO_BUF_SECRET_INIT, SOTTO_BUF_SECRET_INIT,
+	    SOTTO_BUF_SECRET_INIT, SOTTO_BUF_INIT, SOTTO_BUF_INIT,
+	    SOTTO_BUF_INIT };
 	const char *url = kjson_str(gr, "spec.url");
-	const char *sec = kjson_str(gr, "spec.secretRef.name");
-	json_t *s = NULL;
-	char user[256] = "", pass[1024] = "";
-	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
 	sotto_err rc;
 
 	memset(&ref, 0, sizeof(ref));
 	ref.branch = kjson_str(gr, "spec.ref.branch");
 	ref.tag = kjson_str(gr, "spec.ref.tag");
 	ref.commit = kjson_str(gr, "spec.ref.commit");
-	if (!ref.branch && !ref.tag && !ref.commit)
+	ref.name = kjson_str(gr, "spec.ref.name");
+	ref.semver = kjson_str(gr, "spec.ref.semver");
+	ref.ignore = kjson_str(gr, "spec.ignore");
+	if (!ref.branch && !ref.tag && !ref.commit && !ref.name && !ref.semver)
 		ref.branch = "master";
 	if (url == NULL)
 		return sotto_error_set(e, SOTTO_E_CONFIG, "GitRepository has "
 		    "no spec.url");
-	if (sec != NULL) {
-		char path[600];
-
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
-		    kjson_str(gr, "metadata.namespace") ? kjson_str(gr,
-		    "metadata.namespace") : ns, sec);
-		if ((rc = get_object(&s, c, path, e)) != SOTTO_OK)
-			return sotto_error_prefix(e, "source credentials");
-		b64field(user, sizeof(user), kjson_str(s, "data.username"));
-		b64field(pass, sizeof(pass), kjson_str(s, "data.password"));
-		ref.username = user[0] ? user : NULL;
-		ref.password = pass;
-		json_decref(s);
+	if (kjson_str(gr, "spec.secretRef.name") != NULL) {
+		if ((rc = read_source_secret(&sc, c, gr, ns, e)) != SOTTO_OK)
+			goto out;
+		src_creds_ref(&ref, &sc);
 	}
 	rc = kgit_sync(res, c->o->cache_dir, url, &ref, e);
-	explicit_bzero(pass, sizeof(pass));
-	sotto_buf_release(&b);
+out:
+	src_creds_release(&sc);
 	return rc;
 }
 
@@ -533,6 +627,7 @@ render_isolated(struct sotto_buf *out, const char *dir,
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		(void)sotto_kube_lock_memory(false);	/* not inherited */
 		memset(&rep, 0, sizeof(rep));
 		sotto_render_dir(out, dir, ro, &rep.e);
 		rep.len = rep.e.code == SOTTO_OK ? out->len : 0;
@@ -672,6 +767,18 @@ deploy(struct rctx *c, struct run *r, struct ksstate *st, const json_t *ks,
 	    kset_wait(&r->set, c->k, ao, timeout, e) !=
 	    SOTTO_OK)
 		fail(out, "HealthCheckFailed", e);
+	else if (e->code == SOTTO_OK && !json_is_true(kjson_get(ks,
+	    "spec.wait")) && json_array_size(kjson_get(ks,
+	    "spec.healthChecks")) > 0) {
+		struct kset hc;
+
+		/* spec §2: without wait, only the listed objects */
+		if (kset_from_refs(&hc, kjson_get(ks, "spec.healthChecks"),
+		    &c->disc, ao, ao->ks_ns, e) != SOTTO_OK ||
+		    kset_wait(&hc, c->k, ao, timeout, e) != SOTTO_OK)
+			fail(out, "HealthCheckFailed", e);
+		kset_free(&hc);
+	}
 out:
 	sotto_kube_set_impersonation(c->k, NULL);
 	json_decref(keep);
@@ -690,6 +797,87 @@ log_changes(const struct kset *s, const char *key, const char *rev)
 	    n[KA_CONFIGURED], n[KA_UNCHANGED], n[KA_SKIPPED]);
 }
 
+/*
+ * Events, as kustomize-controller records them (cluster mode only: a local
+ * config has no Kustomization object to attach them to): the change set
+ * (reason Progressing), then the outcome with the Ready reason, Warning
+ * on failure.  Texts are those of the condition, already free of values.
+ */
+static void
+record_events(struct rctx *c, const json_t *ks, struct ksstate *st,
+    const struct outcome *out, const struct sotto_buf *changes)
+{
+	struct kevent ev;
+	char msg[MSG_MAX + 128], every[64], host[256] = "";
+	double iv = c->o->interval_override;
+
+	if (c->o->config_file != NULL)
+		return;
+	gethostname(host, sizeof(host) - 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.obj = ks;
+	ev.component = "sotto";
+	ev.instance = host;
+	ev.revision = out->attempted[0] ? out->attempted : NULL;
+	if (changes->len > 0) {
+		snprintf(msg, sizeof(msg), "%.*s", (int)(changes->len - 1),
+		    (const char *)changes->data);
+		ev.type = "Normal";
+		ev.reason = "Progressing";
+		ev.message = msg;
+		kevent_record(c->k, &st->events, &ev);
+	}
+	ev.reason = out->reason;
+	if (strcmp(out->ready, "True") == 0) {
+		/* Flux's text without the duration, so repeats aggregate */
+		if (iv <= 0)
+			iv = kduration(kjson_str(ks, "spec.interval"));
+		kduration_fmt(every, sizeof(every), iv > 0 ? iv : 600);
+		snprintf(msg, sizeof(msg), "Reconciliation finished revision "
+		    "%s, next run in %s", out->applied, every);
+		ev.type = "Normal";
+		ev.revision = out->applied;
+		ev.message = msg;
+	} else {
+		/* a dependency that is not ready yet is no fault (Flux
+		 * reports it as info) */
+		ev.type = strcmp(out->reason, "DependencyNotReady") == 0 ?
+		    "Normal" : "Warning";
+		ev.message = out->msg;
+	}
+	kevent_record(c->k, &st->events, &ev);
+}
+
+/*
+ * A suspended Kustomization is not reconciled even when requested (as in
+ * Flux, whose finalizeStatus still records the request): only
+ * status.lastHandledReconcileAt moves.
+ */
+static void
+suspended_request(struct rctx *c, const json_t *ks, struct ksstate *st)
+{
+	const char *req = kwatch_requested_at(ks);
+	json_t *prev = st->status ? st->status : kjson_get(ks, "status");
+	const char *had = kjson_str(prev, "lastHandledReconcileAt");
+	struct sotto_error e = { SOTTO_OK, "" };
+	json_t *s;
+
+	/* local mode keeps status and inventory in one ConfigMap that a
+	 * partial write would clobber; nobody annotates a local file */
+	if (c->o->config_file != NULL || req == NULL || (had != NULL &&
+	    strcmp(had, req) == 0))
+		return;
+	s = json_is_object(prev) ? json_deep_copy(prev) : json_object();
+	if (s == NULL)
+		return;
+	json_object_set_new(s, "lastHandledReconcileAt", json_string(req));
+	if (send_status(c, kjson_str(ks, "metadata.namespace"),
+	    kjson_str(ks, "metadata.name"), s, &e) != SOTTO_OK)
+		klog("error", st->key, NULL, "%s", e.msg);
+	json_decref(st->status);
+	st->status = s;
+}
+
 static sotto_err
 reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
     struct ksstate *st)
@@ -701,6 +889,7 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	struct kapply_opts ao;
 	struct run r;
 	json_t *inv = NULL, *deps, *d;
+	struct sotto_buf changes = SOTTO_BUF_INIT;
 	char which[600];
 	size_t i;
 
@@ -713,6 +902,7 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	if (json_is_true(kjson_get(ks, "spec.suspend"))) {
 		klog("info", st->key, NULL, "reconciliation is suspended");
 		st->ready = kjson_get(st->status, "lastAppliedRevision") != NULL;
+		suspended_request(c, ks, st);
 		return SOTTO_OK;
 	}
 	deps = kjson_get(ks, "spec.dependsOn");
@@ -750,8 +940,12 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		write_status(c, ks, st, &start, st->inventory);
 	}
 	apply_opts(&ao, c, ks, ns, name, r.src.revision);
+	ao.changes = &changes;
 	if (build(c, &r, ks, ns, &ao, &out, &e) != SOTTO_OK) {
-		fail(&out, "BuildFailed", &e);
+		/* like Flux: a missing spec.path is the artifact's fault */
+		fail(&out, e.code == SOTTO_E_NOTFOUND && strncmp(e.msg,
+		    "kustomization path not found", 28) == 0 ?
+		    "ArtifactFailed" : "BuildFailed", &e);
 		goto done;
 	}
 	if (deploy(c, &r, st, ks, &ao, &inv, &out, &e) != SOTTO_OK) {
@@ -780,7 +974,9 @@ done:
 	else
 		klog("info", st->key, out.applied, "%s", out.msg);
 	write_status(c, ks, st, &out, st->inventory);
+	record_events(c, ks, st, &out, &changes);
 stopped:
+	sotto_buf_release(&changes);
 	sotto_kube_set_timeout(c->k, 0);
 	json_decref(inv);
 	json_decref(r.gr);
@@ -849,6 +1045,7 @@ list_kustomizations(json_t **out, struct rctx *c, struct sotto_error *e)
 		snprintf(path, sizeof(path), KS_API "/kustomizations");
 	if ((rc = get_object(&l, c, path, e)) != SOTTO_OK)
 		return rc;
+	kwatch_listed(c->w, l);	/* the watch resumes from this LIST */
 	*out = json_incref(json_object_get(l, "items"));
 	json_decref(l);
 	return *out ? SOTTO_OK : sotto_error_set(e, SOTTO_E_KUBE_API,
@@ -863,6 +1060,48 @@ is_ks(const json_t *d)
 	return k != NULL && strcmp(k, "Kustomization") == 0 && kjson_str(d,
 	    "apiVersion") && strncmp(kjson_str(d, "apiVersion"),
 	    "kustomize.toolkit.fluxcd.io/", 28) == 0;
+}
+
+static double now_s(void);
+
+/* The Ready condition's reason in the status last written, or "". */
+static const char *
+ready_reason(const struct ksstate *st)
+{
+	json_t *conds = kjson_get(st->status, "conditions"), *cd;
+	size_t i;
+
+	json_array_foreach(conds, i, cd)
+		if (kjson_str(cd, "type") && strcmp(kjson_str(cd, "type"),
+		    "Ready") == 0)
+			return kjson_str(cd, "reason") ? kjson_str(cd,
+			    "reason") : "";
+	return "";
+}
+
+/*
+ * Spec §2 and §7.8: the next run is spec.interval after a success,
+ * spec.retryInterval (default: the interval) after a failure, 30 s while
+ * a dependency is not ready.  --interval overrides the first two.
+ */
+static void
+schedule(struct rctx *c, const json_t *ks, struct ksstate *st, sotto_err rc)
+{
+	double iv = kduration(kjson_str(ks, "spec.interval"));
+	double retry = kduration(kjson_str(ks, "spec.retryInterval"));
+
+	if (iv <= 0)
+		iv = 600;
+	if (retry <= 0)
+		retry = iv;
+	if (c->o->interval_override > 0)
+		iv = retry = c->o->interval_override;
+	if (rc == SOTTO_OK)
+		st->next_due = now_s() + iv;
+	else if (strcmp(ready_reason(st), "DependencyNotReady") == 0)
+		st->next_due = now_s() + (iv < 30 ? iv : 30);
+	else
+		st->next_due = now_s() + retry;
 }
 
 /* One pass: every Kustomization once, dependencies first. */
@@ -897,10 +1136,11 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 		if (st == NULL)
 			continue;
 		st->listed = true;
-		if (kduration(kjson_str(ks, "spec.interval")) > 0 &&
-		    kduration(kjson_str(ks, "spec.interval")) < *interval)
-			*interval = kduration(kjson_str(ks, "spec.interval"));
+		/* not due yet: its previous outcome stands for dependants */
+		if (!c->force_all && st->next_due > now_s())
+			st->done = true;
 	}
+	c->force_all = false;
 	for (;;) {
 		size_t remaining = 0;
 
@@ -920,6 +1160,7 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 				continue;
 			}
 			rc = reconcile_ks(c, docs, ks, st);
+			schedule(c, ks, st, rc);
 			st->done = true;
 			progress++;
 			pthread_mutex_lock(&c->m.mu);
@@ -940,6 +1181,12 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 	if (rc != SOTTO_OK)
 		sotto_error_set(e, rc, "one or more Kustomizations failed");
 out:
+	/* sleep until the first Kustomization is due again */
+	for (i = 0; i < c->nst; i++)
+		if (c->st[i].listed && c->st[i].next_due - now_s() < *interval)
+			*interval = c->st[i].next_due - now_s();
+	if (*interval < 1)
+		*interval = 1;
 	json_decref(items);
 	json_decref(docs);
 	return rc;
@@ -1162,6 +1409,78 @@ sleep_interruptible(struct rctx *c, double secs)
 	}
 }
 
+/* Kustomizations the watch woke us for, each on its own. */
+static void
+run_some(struct rctx *c, json_t *due)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct ksstate *st;
+	json_t *ks;
+	size_t i;
+	sotto_err rc;
+
+	if (c->disc.n == 0 && kdisc_load(&c->disc, c->k, &e) != SOTTO_OK) {
+		klog("error", NULL, NULL, "%s", e.msg);
+		return;
+	}
+	json_array_foreach(due, i, ks) {
+		const char *ns = kjson_str(ks, "metadata.namespace");
+
+		if (stopping(c) || !is_ks(ks) || ns == NULL || (st =
+		    state_for(c, ns, kjson_str(ks, "metadata.name"))) == NULL)
+			continue;
+		rc = reconcile_ks(c, NULL, ks, st);
+		schedule(c, ks, st, rc);
+		pthread_mutex_lock(&c->m.mu);
+		c->m.applied++;
+		if (rc == SOTTO_E_RECONCILE)
+			c->m.failures++;
+		c->m.requests = sotto_kube_request_count(c->k);
+		pthread_mutex_unlock(&c->m.mu);
+		if (rc == SOTTO_E_INTERRUPTED)
+			break;
+	}
+}
+
+/*
+ * Between passes.  Local mode sleeps; cluster mode watches the Flux
+ * objects (watch.c) and reconciles a changed Kustomization at once, or
+ * returns early for a full pass.  The Lease is renewed on the way.
+ */
+static void
+idle(struct rctx *c, double secs)
+{
+	double end = now_s() + secs, renew = now_s() + c->o->lease_seconds / 3;
+	json_t *due;
+
+	if (c->w == NULL) {
+		sleep_interruptible(c, secs);
+		return;
+	}
+	while (!stopping(c) && now_s() < end) {
+		switch (kwatch_wait(c->w, end, c->o->lease_namespace != NULL ?
+		    renew : end, c->o->stop, &due)) {
+		case KW_SOME:
+			run_some(c, due);
+			json_decref(due);
+			break;
+		case KW_FULL:
+			c->force_all = true;	/* a source moved: everyone */
+			return;
+		case KW_STOP:
+			return;
+		case KW_TIMEOUT:
+			break;
+		}
+		if (c->o->lease_namespace != NULL && now_s() > renew) {
+			c->leader = lease_try(c, false);
+			renew = now_s() + c->o->lease_seconds / 3;
+			if (!c->leader)
+				return;
+		}
+	}
+}
+
 /* The process's peak resident set so far (issue #8 sets a budget). */
 static long
 peak_rss_kb(void)
@@ -1211,6 +1530,9 @@ setup(struct rctx *c, const struct sotto_reconcile_opts *o,
 		    (long)getpid());
 	snprintf(ua, sizeof(ua), "sotto-reconcile (%s)", c->identity);
 	sotto_kube_set_user_agent(c->k, ua);
+	if (o->config_file == NULL && !o->once &&
+	    (rc = kwatch_open(&c->w, c->k, o->watch_namespace, e)) != SOTTO_OK)
+		return rc;
 	if (o->health_addr != NULL)
 		return health_start(c, o->health_addr, e);
 	return SOTTO_OK;
@@ -1226,6 +1548,7 @@ teardown(struct rctx *c)
 		pthread_join(c->health, NULL);
 		close(c->listen_fd);
 	}
+	kwatch_close(c->w);	/* before the client: it uses its libcurl */
 	if (c->leader && c->k != NULL)
 		lease_try(c, true);
 	for (i = 0; c->st != NULL && i < c->nst; i++) {
@@ -1273,8 +1596,6 @@ sotto_reconcile_run(const struct sotto_reconcile_opts *o,
 		sotto_error_clear(e);
 		rc = run_pass(&c, &interval, e);
 		malloc_trim(0);	/* give the pass's peak back between passes */
-		if (o->interval_override > 0)
-			interval = o->interval_override;
 		pthread_mutex_lock(&c.m.mu);
 		c.m.passes++;
 		c.m.ready = true;
@@ -1289,7 +1610,7 @@ sotto_reconcile_run(const struct sotto_reconcile_opts *o,
 			klog("error", NULL, NULL, "%s", e->msg);
 		if (o->once || rc == SOTTO_E_INTERRUPTED)
 			break;
-		sleep_interruptible(&c, interval);
+		idle(&c, interval);
 	}
 	if (stopping(&c)) {
 		klog("info", NULL, NULL, "stopping on signal");

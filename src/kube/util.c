@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -184,4 +186,84 @@ klog(const char *level, const char *ks, const char *rev, const char *fmt, ...)
 		free(line);
 	}
 	json_decref(j);
+}
+
+/* whole[.frac] with frac as `digits` decimals, trailing zeros dropped. */
+static void
+frac_fmt(char *out, size_t cap, long long whole, long long frac, int digits)
+{
+	char f[16];
+	int n;
+
+	if (frac == 0) {
+		snprintf(out, cap, "%lld", whole);
+		return;
+	}
+	snprintf(f, sizeof(f), "%0*lld", digits, frac);
+	for (n = (int)strlen(f); n > 0 && f[n - 1] == '0'; n--)
+		f[n - 1] = '\0';
+	snprintf(out, cap, "%lld.%s", whole, f);
+}
+
+void
+kduration_fmt(char *out, size_t cap, double secs)
+{
+	long long d = (long long)(secs * 1e9 + (secs < 0 ? -0.5 : 0.5));
+	long long h, m, s;
+	const char *sign = "";
+	char num[48];
+
+	if (d < 0) {
+		sign = "-";
+		d = -d;
+	}
+	if (d == 0) {
+		snprintf(out, cap, "0s");
+	} else if (d < 1000) {
+		snprintf(out, cap, "%s%lldns", sign, d);
+	} else if (d < 1000000) {
+		frac_fmt(num, sizeof(num), d / 1000, d % 1000, 3);
+		snprintf(out, cap, "%s%s\xc2\xb5s", sign, num);
+	} else if (d < 1000000000) {
+		frac_fmt(num, sizeof(num), d / 1000000, d % 1000000, 6);
+		snprintf(out, cap, "%s%sms", sign, num);
+	} else {
+		h = d / 3600000000000LL;
+		d -= h * 3600000000000LL;
+		m = d / 60000000000LL;
+		d -= m * 60000000000LL;
+		s = d / 1000000000LL;
+		frac_fmt(num, sizeof(num), s, d % 1000000000LL, 9);
+		if (h > 0)
+			snprintf(out, cap, "%s%lldh%lldm%ss", sign, h, m, num);
+		else if (m > 0)
+			snprintf(out, cap, "%s%lldm%ss", sign, m, num);
+		else
+			snprintf(out, cap, "%s%ss", sign, num);
+	}
+}
+
+int
+sotto_kube_lock_memory(bool verbose)
+{
+	struct rlimit ml;
+	int flags = MCL_CURRENT;
+
+#ifdef MCL_ONFAULT
+	flags |= MCL_ONFAULT;	/* lock on touch: no fault-in of it all */
+#endif
+	if (getrlimit(RLIMIT_MEMLOCK, &ml) == 0 && ml.rlim_cur ==
+	    RLIM_INFINITY)
+		flags |= MCL_FUTURE;
+	if (mlockall(flags) != 0) {
+		if (verbose)
+			klog("debug", NULL, NULL, "memory not locked "
+			    "(mlockall: %s); pages may be swapped",
+			    strerror(errno));
+		return 0;
+	}
+	if (verbose)
+		klog("debug", NULL, NULL, "memory locked (mlockall current%s)",
+		    flags & MCL_FUTURE ? " and future" : "");
+	return flags;
 }

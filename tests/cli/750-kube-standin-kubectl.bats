@@ -138,6 +138,41 @@ JSON
 	[ "$output" = 1 ]
 }
 
+@test "kubectl get --watch-only sees a patched Kustomization" {
+	cat >"$T/ks.json" <<'JSON'
+{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"app"},"spec":{"interval":"1m","path":"./a"}}
+JSON
+	$K apply --server-side -f "$T/ks.json" >/dev/null
+	# -v=6 logs the watch request once its response headers are in
+	timeout 25 $K get kustomizations --watch-only -v=6 \
+	    -o jsonpath='{.metadata.name} {.spec.path}{"\n"}' \
+	    >"$T/watch.out" 2>"$T/watch.err" &
+	pid=$!
+	for i in $(seq 1 100); do
+		grep -q 'watch=true.* 200 OK' "$T/watch.err" && break
+		sleep 0.2
+	done
+	grep -q 'kustomizations?resourceVersion=[0-9]*&.*watch=true' "$T/watch.err"
+	$K patch kustomization app --type=merge -p '{"spec":{"path":"./b"}}' >/dev/null
+	for i in $(seq 1 100); do
+		grep -q '^app ./b$' "$T/watch.out" && break
+		sleep 0.2
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" || true
+	[ "$(cat "$T/watch.out")" = "app ./b" ]
+}
+
+@test "a watch resumed from a compacted resourceVersion gets 410 Gone" {
+	$K apply --server-side -f "$T/cm.json" >/dev/null
+	rv=$($K get configmap demo -o jsonpath='{.metadata.resourceVersion}')
+	ctl_post /compact
+	port=$(cat "$T/api/port")
+	run curl -s --cacert "$T/api/ca.pem" -H "Authorization: Bearer standin-token" \
+	    "https://127.0.0.1:$port/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=5"
+	[[ "$output" == '{"type": "ERROR", "object": {'*'"reason": "Expired"'*'"code": 410}}' ]]
+}
+
 @test "an immutable field change is 422 Invalid" {
 	cat >"$T/im.json" <<'JSON'
 {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"im"},"immutable":true,"data":{"k":"v1"}}
@@ -163,4 +198,32 @@ JSON
 	[ "$output" = true ]
 	run $K apply --server-side -f "$SOTTO_ROOT/deploy/example-kustomization.yaml"
 	[ "$status" -eq 0 ]
+}
+
+@test "core/v1 Events: create, merge-patch the count, kubectl get events and events" {
+	ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	cat >"$T/ev.json" <<JSON
+{"apiVersion":"v1","kind":"Event","metadata":{"name":"demo.17f0a1","namespace":"default"},
+ "involvedObject":{"apiVersion":"v1","kind":"ConfigMap","name":"demo","namespace":"default"},
+ "reason":"Tested","message":"a test event","type":"Warning","source":{"component":"bats"},
+ "firstTimestamp":"$ts","lastTimestamp":"$ts","count":1}
+JSON
+	run $K create -f "$T/ev.json"
+	[ "$status" -eq 0 ]
+	ctl_get /log | grep -q '"method": "POST", "path": "/api/v1/namespaces/default/events".*"status": 201'
+	run $K patch event demo.17f0a1 --type merge -p '{"count":3}'
+	[ "$status" -eq 0 ]
+	run $K get events -n default
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "LAST SEEN"*"TYPE"*"REASON"*"OBJECT"*"MESSAGE" ]]
+	[[ "${lines[1]}" == *"Warning "*"Tested "*"configmap/demo "*"a test event" ]]
+	run $K get events -n default -o wide
+	[[ "$output" == *"bats"* ]]
+	run $K events -n default --for configmap/demo
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Warning "*"Tested "*"ConfigMap/demo "*"a test event" ]]
+	[[ "$output" == *"(x3 over "* ]]
+	run $K delete events --all -n default
+	[ "$status" -eq 0 ]
+	[ -z "$($K get events -n default -o name)" ]
 }

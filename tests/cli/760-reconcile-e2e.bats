@@ -281,6 +281,8 @@ spec:
 	reconcile
 	[ "$status" -eq 1 ]
 	grep -q 'kustomization path not found: nowhere' "$T/err"
+	# a missing spec.path is ArtifactFailed, as in Flux
+	grep 'kustomization path not found: nowhere' "$T/err" | grep -q ArtifactFailed
 	grep -q "dependency 'default/base' is not ready" "$T/err"
 	run $K get configmap app-config
 	[ "$status" -eq 1 ]
@@ -370,4 +372,143 @@ assert len(agents) == 1, agents'
 	reconcile
 	[ "$status" -eq 1 ]
 	[[ "$(ready_status)" == "False BuildFailed decryption Secret 'default/sops-age' has no '*.agekey' entries" ]]
+}
+
+@test "spec.healthChecks without wait: listed objects are polled, a missing one fails" {
+	write_config "  timeout: 3s
+  healthChecks:
+    - apiVersion: v1
+      kind: ConfigMap
+      name: app-config
+    - apiVersion: v1
+      kind: ConfigMap
+      name: never-there
+      namespace: default"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(ready_status)" == "False HealthCheckFailed health check failed after 3s: timeout waiting for: [ConfigMap/default/never-there (not found)]" ]]
+	# the objects were applied all the same
+	[ "$(secret_value)" = "$CANARY" ]
+	write_config "  timeout: 3s
+  healthChecks:
+    - apiVersion: v1
+      kind: ConfigMap
+      name: app-config"
+	reconcile
+	[ "$status" -eq 0 ]
+	[[ "$(ready_status)" == "True ReconciliationSucceeded "* ]]
+	assert_no_leak
+}
+
+# write_source REF_YAML [GitRepository spec lines] [path]: a GitRepository
+# with the given ref lines and a Kustomization "app" on path (./app).
+write_source() {
+	cat >"$T/config.yaml" <<Y
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: repo
+spec:
+  interval: 1m
+  url: file://$REPO
+  ref:
+$1
+${2:-}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+spec:
+  interval: 1m
+  path: ${3:-./app}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: repo
+  decryption:
+    provider: sops
+    secretRef:
+      name: sops-age
+Y
+}
+
+color() { $K get configmap app-config -o jsonpath='{.data.color}'; }
+
+@test "GitRepository refs: semver range, name, a commit on a branch (Flux's precedence and revisions)" {
+	v100=$(git -C "$REPO" rev-parse HEAD)
+	git -C "$REPO" tag v1.0.0
+	for c in green:v1.1.0 red:v2.0.0 yellow:; do
+		sed -i "s/color: .*/color: ${c%%:*}/" "$REPO/app/cm.yaml"
+		commit "${c%%:*}"
+		[ -z "${c#*:}" ] || git -C "$REPO" tag "${c#*:}"
+	done
+	git -C "$REPO" tag not-a-version
+	v110=$(git -C "$REPO" rev-parse v1.1.0)
+	write_source "    semver: '>=1.0.0 <2.0.0'
+    branch: main"
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(color)" = green ]
+	[ "$(ready_status)" = "True ReconciliationSucceeded Applied revision: v1.1.0@sha1:$v110" ]
+	write_source "    name: refs/tags/v2.0.0
+    semver: '*'"
+	reconcile
+	[ "$(color)" = red ]
+	[[ "$(ready_status)" == "True ReconciliationSucceeded Applied revision: refs/tags/v2.0.0@sha1:"* ]]
+	write_source "    commit: $v100
+    name: refs/tags/v2.0.0
+    branch: main"
+	reconcile
+	[ "$(color)" = blue ]
+	[ "$(ready_status)" = "True ReconciliationSucceeded Applied revision: main@sha1:$v100" ]
+	write_source "    commit: $v110"
+	reconcile
+	[ "$(color)" = green ]
+	[ "$(ready_status)" = "True ReconciliationSucceeded Applied revision: sha1:$v110" ]
+	write_source "    branch: main"
+	reconcile
+	[ "$(color)" = yellow ]
+	# errors: nothing in range, a malformed range, a short name
+	write_source "    semver: '>=5'"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(ready_status)" = "False ArtifactFailed no match found for semver: >=5" ]
+	write_source "    semver: '>>1'"
+	reconcile
+	[ "$(ready_status)" = "False ArtifactFailed semver parse error: improper constraint: >>1" ]
+	write_source "    name: main"
+	reconcile
+	[ "$(ready_status)" = "False ArtifactFailed spec.ref.name 'main' is not a full reference (refs/...)" ]
+	[ "$(color)" = yellow ]
+	assert_no_leak
+}
+
+@test "GitRepository spec.ignore and .sourceignore leave files out, like Flux's artifact" {
+	mkdir -p "$REPO/plain/skip"
+	for n in a b c; do
+		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-%s\ndata:\n  k: v\n' "$n" >"$REPO/plain/$n.yaml"
+	done
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-skip\n' >"$REPO/plain/skip/d.yaml"
+	printf '# not for the cluster\nskip/\n' >"$REPO/plain/.sourceignore"
+	# Flux leaves .sops.yaml out by default; it would not parse as a manifest
+	printf 'creation_rules:\n  - age: %s\n' "$PUB" >"$REPO/plain/.sops.yaml"
+	commit "plain"
+	write_source "    branch: main" "  ignore: |
+    /plain/b.yaml" ./plain
+	reconcile
+	[ "$status" -eq 0 ]
+	$K get configmap plain-a plain-c >/dev/null
+	run $K get configmap plain-b
+	[ "$status" -eq 1 ]
+	run $K get configmap plain-skip
+	[ "$status" -eq 1 ]
+	# without spec.ignore b comes back (the checkout is restored on every
+	# fetch); .sourceignore still holds skip/ back
+	write_source "    branch: main" "" ./plain
+	reconcile
+	[ "$status" -eq 0 ]
+	$K get configmap plain-b >/dev/null
+	run $K get configmap plain-skip
+	[ "$status" -eq 1 ]
 }

@@ -107,6 +107,8 @@ assert_no_leak() {
 	refute grep -rq "$KEY" "$T/all-logs"
 	[ -z "$(ls -A "$TMPDIR")" ]
 	ctl_get /bodies >"$T/bodies"
+	# the bodies scanned include the Events recorded on the Kustomization
+	grep -qa '"kind":"Event"' "$T/bodies"
 	refute grep -qa "$CANARY" "$T/bodies"
 	refute grep -qa "AGE-SECRET-KEY" "$T/bodies"
 }

@@ -7,9 +7,13 @@ self-signed certificate made at start with `openssl req`, reports server
 version 1.32, and implements the subset real kubectl and sotto reconcile
 use: legacy discovery, an OpenAPI v3 stub, server-side apply with
 managedFields and 409 conflicts, dry-run, GET/LIST/POST/PUT/DELETE,
-json-patch, merge-patch, the status subresource and Status error bodies.
+json-patch, merge-patch, the status subresource, Status error bodies and
+watches (?watch=1: chunked JSON-lines events from a per-collection log,
+resourceVersion, 410 Gone, bookmarks, timeoutSeconds), and the server-side
+Table that `kubectl get events` asks for.
 
     kube_standin.py --dir DIR [--token T] [--idle-timeout S]
+                    [--watch-max S] [--bookmark-interval S]
 
 writes into DIR: port, ctl_port, ca.pem, kubeconfig (server, CA data,
 bearer token).  A second, plain-HTTP port on 127.0.0.1 is the control
@@ -22,6 +26,8 @@ endpoint:
     POST /fault?code=500&n=2[&retry_after=1][&hang=3][&match=/configmaps/x]
                     (match: only requests whose path?query contains it)
     POST /reset     clears the log and bodies
+    POST /compact   forgets the watch event logs and ends open watches:
+                    resuming from an older resourceVersion is 410 Gone
     POST /quit
 The server exits by itself after --idle-timeout seconds without requests
 (default 120) or --max-lifetime seconds (default 1800).
@@ -253,16 +259,44 @@ def spec_of(obj):
             if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+EVENT_LOG_MAX = 1000   # events kept per collection for watches
+
+
 class Store:
     def __init__(self):
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # a new event
         self.objs = {}   # (group, plural, ns, name) -> obj
         self.rv = 100
         self.delete_delay = 0.0
+        self.events = {}  # (group, plural) -> [(rv, type, obj)], rv order
+        self.floor = {}   # (group, plural) -> oldest rv a watch may resume
+        self.epoch = 0    # bumped to end every open watch
 
     def next_rv(self):
         self.rv += 1
         return str(self.rv)
+
+    def record(self, key, etype, obj):
+        """Appends a watch event for the object stored under key."""
+        with self.lock:
+            col = (key[0], key[1])
+            log = self.events.setdefault(col, [])
+            log.append((int(obj["metadata"]["resourceVersion"]), etype,
+                        copy.deepcopy(obj)))
+            if len(log) > EVENT_LOG_MAX:
+                self.floor[col] = log.pop(0)[0]
+            self.changed.notify_all()
+
+    def compact(self):
+        """Forgets every event: resuming from an older rv is 410 Gone."""
+        with self.lock:
+            self.rv += 1
+            for col in set(self.events) | {(k[0], k[1]) for k in self.objs}:
+                self.floor[col] = self.rv
+            self.events.clear()
+            self.epoch += 1
+            self.changed.notify_all()
 
 
 class Standin:
@@ -464,6 +498,9 @@ def store_write(k, key, old, new, entries, dry):
     new = finish_write(k, old, new, entries, dry)
     if not dry:
         S.store.objs[key] = new
+        if old is None or old["metadata"]["resourceVersion"] != \
+                new["metadata"]["resourceVersion"]:
+            S.store.record(key, "ADDED" if old is None else "MODIFIED", new)
     return new
 
 
@@ -555,11 +592,17 @@ def delete_obj(k, ns, name, q):
 
 
 def gone(key):
+    def drop(k2):
+        o = S.store.objs.pop(k2, None)
+        if o is not None:
+            o = copy.deepcopy(o)
+            o["metadata"]["resourceVersion"] = S.store.next_rv()
+            S.store.record(k2, "DELETED", o)
     with S.store.lock:
-        S.store.objs.pop(key, None)
+        drop(key)
         if key[1] == "namespaces" and key[0] == "":
             for k2 in [k2 for k2 in S.store.objs if k2[2] == key[3]]:
-                del S.store.objs[k2]
+                drop(k2)
         S.store.rv += 1
 
 
@@ -624,6 +667,53 @@ def list_objs(k, ns, q):
         meta["remainingItemCount"] = len(rest) - limit
     return {"kind": k[3] + "List", "apiVersion": gv_str(k[0], k[1]),
             "metadata": meta, "items": items}
+
+
+def since(ts):
+    """Age of an RFC 3339 time as kubectl prints it: 5s, 3m, 2h."""
+    try:
+        t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return "<unknown>"
+    d = max(0, int((datetime.datetime.utcnow() - t).total_seconds()))
+    if d < 120:
+        return "%ds" % d
+    if d < 7200:
+        return "%dm" % (d // 60)
+    return "%dh" % (d // 3600)
+
+
+def event_table(lst):
+    """The server-side Table kubectl asks for with `kubectl get events`
+    (the API server's columns; the priority 1 ones show with -o wide)."""
+    cols = [("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0),
+            ("Subobject", 1), ("Source", 1), ("Message", 0),
+            ("First Seen", 1), ("Count", 1), ("Name", 1)]
+    rows = []
+    for e in lst["items"]:
+        o = e.get("involvedObject") or {}
+        src = (e.get("source") or {}).get("component") or \
+            e.get("reportingComponent", "")
+        md = {k: v for k, v in e["metadata"].items()
+              if k != "managedFields"}
+        rows.append({
+            "cells": [since(e.get("lastTimestamp")), e.get("type", ""),
+                      e.get("reason", ""), "%s/%s" % (
+                          o.get("kind", "").lower(), o.get("name", "")),
+                      o.get("fieldPath", ""), src, e.get("message", ""),
+                      since(e.get("firstTimestamp")), e.get("count", 1),
+                      e["metadata"]["name"]],
+            "object": {"kind": "PartialObjectMetadata",
+                       "apiVersion": "meta.k8s.io/v1", "metadata": md}})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": lst["metadata"][
+                "resourceVersion"]},
+            "columnDefinitions": [{"name": n, "type": "integer" if
+                                   n == "Count" else "string",
+                                   "format": "name" if n == "Name" else "",
+                                   "description": n, "priority": p}
+                                  for n, p in cols],
+            "rows": rows}
 
 
 # ---- discovery and OpenAPI ------------------------------------------------
@@ -846,7 +936,11 @@ class Handler(BaseHTTPRequestHandler):
             if name is None:
                 if q.get("watch") in ("1", "true"):
                     return self.watch(k, ns, q)
-                return self.send_json(200, list_objs(k, ns, q))
+                lst = list_objs(k, ns, q)
+                if k[3] == "Event" and "as=Table" in \
+                        self.headers.get("Accept", ""):
+                    return self.send_json(200, event_table(lst))
+                return self.send_json(200, lst)
             with S.store.lock:
                 o = S.store.objs.get((k[0], k[2], ns, name))
                 if o is None:
@@ -893,23 +987,79 @@ class Handler(BaseHTTPRequestHandler):
                        "merge-patch+json, application/apply-patch+yaml")
 
     def watch(self, k, ns, q):
-        """Streams DELETED events for objects that go away (kubectl wait)."""
-        timeout = min(float(q.get("timeoutSeconds", 30)), 30)
-        before = {key: o for key, o in list_items(k, ns, q)}
+        """A watch stream (chunked JSON lines) from the collection's event
+        log: synthetic ADDED events first when no resourceVersion is
+        given, then every event after it; 410 Gone as an ERROR event when
+        that version was compacted away; BOOKMARKs when asked for; ends
+        after timeoutSeconds (at most --watch-max seconds)."""
+        st = S.store
+        col = (k[0], k[2])
+        timeout = S.args.watch_max
+        if q.get("timeoutSeconds"):
+            timeout = min(float(q["timeoutSeconds"]), timeout)
+        elif q.get("timeout", "").endswith("s"):   # kubectl: timeout=20s
+            timeout = min(float(q["timeout"][:-1]), timeout)
+        bookmarks = q.get("allowWatchBookmarks") == "true"
+        want = q.get("resourceVersion") or ""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+
+        def send(etype, obj):
+            ev = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+
+        def match(o):
+            md = o.get("metadata", {})
+            return (ns is None or md.get("namespace", "") == ns) and \
+                match_labels(o, q.get("labelSelector")) and \
+                match_fields(o, q.get("fieldSelector"))
+
         end = time.time() + timeout
-        while time.time() < end and before:
-            time.sleep(0.1)
-            now = {key for key, _ in list_items(k, ns, q)}
-            for key in [key for key in before if key not in now]:
-                ev = json.dumps({"type": "DELETED",
-                                 "object": before.pop(key)}).encode() + b"\n"
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+        next_bm = time.time() + S.args.bookmark_interval
+        try:
+            with st.lock:
+                epoch = st.epoch
+                if want in ("", "0"):
+                    since = st.rv
+                    for _, o in list_items(k, ns, q):
+                        send("ADDED", o)
+                else:
+                    since = int(want)
+                    if since < st.floor.get(col, 0):
+                        send("ERROR", ApiError(
+                            410, "Expired", "too old resource version: %d "
+                            "(%d)" % (since, st.floor[col])).body())
+                        end = 0
+            self.wfile.flush()
+            while time.time() < end:
+                with st.lock:
+                    if st.epoch != epoch:
+                        break
+                    evs = [e for e in st.events.get(col, [])
+                           if e[0] > since]
+                    if not evs:
+                        st.changed.wait(min(0.5, max(0, end - time.time())))
+                        evs = [e for e in st.events.get(col, [])
+                               if e[0] > since]
+                    head = st.rv
+                for rv, etype, o in evs:
+                    since = rv
+                    if match(o):
+                        send(etype, o)
+                if bookmarks and time.time() >= next_bm:
+                    since = max(since, head)
+                    send("BOOKMARK", {"kind": k[3], "apiVersion": gv_str(
+                        k[0], k[1]), "metadata": {
+                            "resourceVersion": str(since)}})
+                    next_bm = time.time() + S.args.bookmark_interval
                 self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError,
+                OSError):
+            self.close_connection = True
         return 200
 
     def discovery(self, path):
@@ -1009,6 +1159,9 @@ class CtlHandler(BaseHTTPRequestHandler):
                 S.log.clear()
                 S.bodies.clear()
             return self.reply("{}")
+        if u.path == "/compact":
+            S.store.compact()
+            return self.reply("{}")
         if u.path == "/delete-delay":
             S.store.delete_delay = float(q.get("seconds", 0))
             return self.reply("{}")
@@ -1057,6 +1210,9 @@ def main():
     ap.add_argument("--namespace", default="default")
     ap.add_argument("--idle-timeout", type=float, default=120)
     ap.add_argument("--max-lifetime", type=float, default=1800)
+    ap.add_argument("--watch-max", type=float, default=30,
+                    help="longest watch stream, seconds")
+    ap.add_argument("--bookmark-interval", type=float, default=5)
     args = ap.parse_args()
     if args.token == "":
         args.token = None
