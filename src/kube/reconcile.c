@@ -48,6 +48,8 @@ struct ksstate {
 	bool ready;		/* Ready=True after this pass */
 	double next_due;	/* when its interval (or retryInterval,
 				   or the 30 s dependency requeue) is up */
+	double started;		/* when its last reconcile began */
+	double seconds;		/* how long that one took */
 	char revision[320];	/* last applied revision */
 	struct kevent_memo events;	/* Events sent lately (dedupe) */
 };
@@ -57,6 +59,7 @@ struct metrics {
 	unsigned long passes, failures, applied, requests;
 	double last_seconds;	/* duration of the last pass */
 	bool ready, leader;	/* /readyz, sotto_leader */
+	struct sotto_buf per_ks;	/* per-Kustomization series (text) */
 };
 
 struct rctx {
@@ -1079,6 +1082,60 @@ ready_reason(const struct ksstate *st)
 	return "";
 }
 
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+label_value(struct sotto_buf *b, const char *v)
+{
+	for (; *v != '\0'; v++)
+		(void)sotto_buf_addf(b, "%s", *v == '\\' ? "\\\\" : *v ==
+		    '"' ? "\\\"" : *v == '\n' ? "\\n" : (char[]){ *v, 0 });
+}
+
+/*
+ * The per-Kustomization series of /metrics, rebuilt by the main thread
+ * after each reconcile (the health thread only copies the text): Ready,
+ * the last applied revision (an info-style gauge, as Flux exposes it
+ * through kube-state-metrics) and the last reconcile's duration.
+ */
+static void
+metrics_refresh(struct rctx *c)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	size_t i;
+
+	(void)sotto_buf_addf(&b, "# TYPE sotto_kustomization_ready gauge\n");
+	for (i = 0; i < c->nst; i++) {
+		(void)sotto_buf_addf(&b, "sotto_kustomization_ready{"
+		    "kustomization=\"");
+		label_value(&b, c->st[i].key);
+		(void)sotto_buf_addf(&b, "\"} %d\n", c->st[i].ready);
+	}
+	(void)sotto_buf_addf(&b, "# TYPE sotto_kustomization_last_applied_"
+	    "revision gauge\n");
+	for (i = 0; i < c->nst; i++) {
+		if (c->st[i].revision[0] == '\0')
+			continue;
+		(void)sotto_buf_addf(&b, "sotto_kustomization_last_applied_"
+		    "revision{kustomization=\"");
+		label_value(&b, c->st[i].key);
+		(void)sotto_buf_addf(&b, "\",revision=\"");
+		label_value(&b, c->st[i].revision);
+		(void)sotto_buf_addf(&b, "\"} 1\n");
+	}
+	(void)sotto_buf_addf(&b, "# TYPE sotto_kustomization_reconcile_"
+	    "duration_seconds gauge\n");
+	for (i = 0; i < c->nst; i++) {
+		(void)sotto_buf_addf(&b, "sotto_kustomization_reconcile_"
+		    "duration_seconds{kustomization=\"");
+		label_value(&b, c->st[i].key);
+		(void)sotto_buf_addf(&b, "\"} %.6f\n", c->st[i].seconds);
+	}
+	pthread_mutex_lock(&c->m.mu);
+	sotto_buf_release(&c->m.per_ks);
+	c->m.per_ks = b;
+	pthread_mutex_unlock(&c->m.mu);
+}
+
 /*
  * Spec §2 and §7.8: the next run is spec.interval after a success,
  * spec.retryInterval (default: the interval) after a failure, 30 s while
@@ -1096,6 +1153,8 @@ schedule(struct rctx *c, const json_t *ks, struct ksstate *st, sotto_err rc)
 		retry = iv;
 	if (c->o->interval_override > 0)
 		iv = retry = c->o->interval_override;
+	st->seconds = now_s() - st->started;
+	metrics_refresh(c);
 	if (rc == SOTTO_OK)
 		st->next_due = now_s() + iv;
 	else if (strcmp(ready_reason(st), "DependencyNotReady") == 0)
@@ -1159,6 +1218,7 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 				remaining++;
 				continue;
 			}
+			st->started = now_s();
 			rc = reconcile_ks(c, docs, ks, st);
 			schedule(c, ks, st, rc);
 			st->done = true;
@@ -1290,6 +1350,7 @@ static void
 serve_one(struct rctx *c, int fd)
 {
 	char req[1024], body[2048], head[256];
+	struct sotto_buf mb = SOTTO_BUF_INIT;
 	ssize_t n = read(fd, req, sizeof(req) - 1);
 	int code = 200;
 	struct metrics *m = &c->m;
@@ -1318,17 +1379,28 @@ serve_one(struct rctx *c, int fd)
 		    "# TYPE sotto_leader gauge\nsotto_leader %d\n",
 		    m->passes, m->applied, m->failures, m->last_seconds,
 		    m->requests, m->leader ? 1 : 0);
+		if (sotto_buf_addf(&mb, "%s", body) != SOTTO_OK ||
+		    sotto_buf_add(&mb, m->per_ks.data, m->per_ks.len) !=
+		    SOTTO_OK)
+			code = 500;
+		if (code == 500)
+			sotto_buf_truncate(&mb, 0);
 	} else {
 		code = 404;
 		snprintf(body, sizeof(body), "not found\n");
 	}
 	pthread_mutex_unlock(&m->mu);
+	if (mb.len == 0 && sotto_buf_addf(&mb, "%s", code == 500 ?
+	    "out of memory\n" : body) != SOTTO_OK)
+		return;
 	snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: text/"
 	    "plain; version=0.0.4\r\nContent-Length: %zu\r\nConnection: "
 	    "close\r\n\r\n", code, code == 200 ? "OK" : code == 503 ?
-	    "Service Unavailable" : "Not Found", strlen(body));
+	    "Service Unavailable" : code == 500 ? "Internal Server Error" :
+	    "Not Found", mb.len);
 	if (sotto_io_write_all(fd, head, strlen(head)) == SOTTO_OK)
-		(void)sotto_io_write_all(fd, body, strlen(body));
+		(void)sotto_io_write_all(fd, mb.data, mb.len);
+	sotto_buf_release(&mb);
 }
 
 static void *
@@ -1429,6 +1501,7 @@ run_some(struct rctx *c, json_t *due)
 		if (stopping(c) || !is_ks(ks) || ns == NULL || (st =
 		    state_for(c, ns, kjson_str(ks, "metadata.name"))) == NULL)
 			continue;
+		st->started = now_s();
 		rc = reconcile_ks(c, NULL, ks, st);
 		schedule(c, ks, st, rc);
 		pthread_mutex_lock(&c->m.mu);
@@ -1559,6 +1632,7 @@ teardown(struct rctx *c)
 	kdisc_free(&c->disc);
 	sotto_kube_close(c->k);
 	free(c->default_ns);
+	sotto_buf_release(&c->m.per_ks);
 	pthread_mutex_destroy(&c->m.mu);
 }
 

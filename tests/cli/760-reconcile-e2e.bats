@@ -361,6 +361,23 @@ assert len(agents) == 1, agents'
 	[ "$output" = ok ]
 	run curl -sf "http://127.0.0.1:$port/metrics"
 	[[ "$output" == *"sotto_reconcile_passes_total"* ]]
+	# per Kustomization: Ready, last applied revision, duration
+	rev=$(git -C "$REPO" rev-parse HEAD)
+	for i in $(seq 1 50); do
+		curl -sf "http://127.0.0.1:$port/metrics" >"$T/metrics"
+		grep -q 'sotto_kustomization_ready{kustomization="default/app"} 1' "$T/metrics" && break
+		sleep 0.1
+	done
+	grep -qx 'sotto_kustomization_ready{kustomization="default/app"} 1' "$T/metrics"
+	grep -qx "sotto_kustomization_last_applied_revision{kustomization=\"default/app\",revision=\"main@sha1:$rev\"} 1" "$T/metrics"
+	grep -qE '^sotto_kustomization_reconcile_duration_seconds\{kustomization="default/app"\} [0-9]+\.[0-9]{6}$' "$T/metrics"
+	# the exposition format parses (promtool is not here: check each line)
+	python3 - "$T/metrics" <<'P'
+import re, sys
+for l in open(sys.argv[1]):
+    l = l.rstrip("\n")
+    assert l.startswith("# TYPE ") or re.fullmatch(r'[a-z_]+(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? -?[0-9.e+-]+', l), l
+P
 	kill -TERM $pid
 	wait $pid
 }
