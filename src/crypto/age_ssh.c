@@ -35,7 +35,11 @@
 #define SSH_KEYFILE_MAX (16u << 10)	/* private key file cap (as Go) */
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 16384
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define BCRYPT_MAX_ROUNDS 4		/* keeps libFuzzer fast (make fuzz) */
+#else
 #define BCRYPT_MAX_ROUNDS 65536		/* ssh-keygen default is 16 */
+#endif
 #define OPENSSH_MAGIC "openssh-key-v1"	/* followed by a NUL */
 #define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
 #define OPENSSH_END "-----END OPENSSH PRIVATE KEY-----"

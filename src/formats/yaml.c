@@ -2470,6 +2470,13 @@ write_inline(struct em *m, const struct sotto_node *n, bool key, bool flow)
 	}
 }
 
+/*
+ * Keys longer than this are written as explicit "? key" entries, as
+ * yaml.v3 and libyaml do (their simple-key limit): a YAML parser refuses
+ * an implicit key longer than 1024 characters.
+ */
+#define EM_SIMPLE_KEY_MAX 128
+
 static void
 write_key(struct em *m, const char *k, size_t kl)
 {
@@ -2583,6 +2590,25 @@ em_value(struct em *m, const struct sotto_node *v, size_t parent,
 	puts_(m, m->eol);
 }
 
+/*
+ * The value of an explicit "? key" entry, after its ":" at column ind:
+ * a collection starts on the same line at the child column, as yaml.v3
+ * writes it (":   a: 1"), unless the indent leaves no room for that.
+ */
+static void
+em_explicit_value(struct em *m, const struct sotto_node *v, size_t ind)
+{
+	size_t child = align_up(m, ind);
+
+	if ((v->kind == SOTTO_NODE_MAP || v->kind == SOTTO_NODE_SEQ) &&
+	    v->n > 0 && !only_comments(v) && child >= ind + 2) {
+		spaces(m, child - ind - 2);
+		em_value(m, v, ind, child, true);
+		return;
+	}
+	em_value(m, v, ind, child, false);
+}
+
 static void
 em_map_(struct em *m, const struct sotto_node *map, size_t ind, bool inl)
 {
@@ -2598,6 +2624,15 @@ em_map_(struct em *m, const struct sotto_node *map, size_t ind, bool inl)
 				write_comment_line(m, en->val);
 			else
 				puts_(m, m->eol);
+			continue;
+		}
+		if (en->keylen > EM_SIMPLE_KEY_MAX) {
+			put(m, "? ", 2);
+			write_key(m, en->key, en->keylen);
+			puts_(m, m->eol);
+			spaces(m, ind);
+			put(m, ":", 1);
+			em_explicit_value(m, en->val, ind);
 			continue;
 		}
 		write_key(m, en->key, en->keylen);

@@ -8,6 +8,7 @@
  */
 #include "sotto/guard.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +57,58 @@ match_class(const char *p, char c, const char **end)
 	return hit != neg && c != '/';
 }
 
+/*
+ * Pairs (pattern offset, path offset) already known not to match.  The
+ * star loops try the same pairs again and again, which made patterns such
+ * as "*a*a*a*a*b", or many "**" directories in a row, exponential in the
+ * path length (a hook that never ends); with the memo each pair is worked
+ * out once.
+ */
+struct gmemo {
+	const char *p0, *s0;	/* the whole pattern and path */
+	size_t plen, slen;	/* their lengths */
+	uint8_t *bits;		/* (plen + 1) * (slen + 1) bits, or NULL */
+	bool tried;		/* bits allocated, or found too large */
+};
+
+#define GMEMO_MAX_BITS ((size_t)1 << 26)	/* 8 MiB */
+
+/* Bit index of (p, s), or SIZE_MAX when there is no memo. */
+static size_t
+gmemo_bit(struct gmemo *g, const char *p, const char *s)
+{
+	if (!g->tried) {
+		g->tried = true;
+		g->plen = strlen(g->p0);
+		g->slen = strlen(g->s0);
+		if (g->plen + 1 <= GMEMO_MAX_BITS / (g->slen + 1))
+			g->bits = calloc(((g->plen + 1) * (g->slen + 1) + 7) /
+			    8, 1);
+	}
+	if (g->bits == NULL)
+		return SIZE_MAX;
+	return (size_t)(p - g->p0) * (g->slen + 1) + (size_t)(s - g->s0);
+}
+
+static bool glob_run(struct gmemo *g, const char *p, const char *s);
+
+/* glob_run for the star loops, remembering failures. */
 static bool
-glob_at(const char *p, const char *s)
+glob_at(struct gmemo *g, const char *p, const char *s)
+{
+	size_t bit = gmemo_bit(g, p, s);
+
+	if (bit != SIZE_MAX && (g->bits[bit / 8] & (1u << (bit % 8))) != 0)
+		return false;
+	if (glob_run(g, p, s))
+		return true;
+	if (bit != SIZE_MAX)
+		g->bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	return false;
+}
+
+static bool
+glob_run(struct gmemo *g, const char *p, const char *s)
 {
 	const char *end;
 
@@ -67,7 +118,7 @@ glob_at(const char *p, const char *s)
 				return true;	/* "**" at the end: anything */
 			/* "**\/": zero or more leading directories */
 			for (;;) {
-				if (glob_at(p + 3, s))
+				if (glob_at(g, p + 3, s))
 					return true;
 				s = strchr(s, '/');
 				if (s == NULL)
@@ -79,7 +130,7 @@ glob_at(const char *p, const char *s)
 			while (*p == '*')
 				p++;
 			for (;;) {
-				if (glob_at(p, s))
+				if (glob_at(g, p, s))
 					return true;
 				if (*s == '\0' || *s == '/')
 					return false;
@@ -115,7 +166,11 @@ glob_at(const char *p, const char *s)
 bool
 sotto_guard_glob(const char *pat, const char *path)
 {
-	return glob_at(pat, path);
+	struct gmemo g = { pat, path, 0, 0, NULL, false };
+	bool hit = glob_run(&g, pat, path);
+
+	free(g.bits);
+	return hit;
 }
 
 sotto_err
@@ -216,12 +271,12 @@ pattern_hits(const struct pattern *pt, const char *path)
 			break;
 		buf[k] = '\0';
 		if (pt->anchored) {
-			if (glob_at(pt->glob, buf))
+			if (sotto_guard_glob(pt->glob, buf))
 				return true;
 		} else {
 			base = strrchr(buf, '/');
 			base = base ? base + 1 : buf;
-			if (glob_at(pt->glob, base))
+			if (sotto_guard_glob(pt->glob, base))
 				return true;
 		}
 		if (k < len)

@@ -181,6 +181,17 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	[ "$(grep -o 'name: [a-z]*' "$T/out" | tr '\n' ' ')" = "name: first name: db name: last " ]
 }
 
+@test "post-render passes a JSON (flow) document through byte for byte" {
+	# found by tests/fuzz/fuzz_post_render.c: it was re-emitted in block
+	# style, with 1.0 written as 1
+	printf '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}, "x": 1.0}\n---\n' > stream.yaml
+	cat app/secret.yaml >> stream.yaml
+	IN=stream.yaml run_io "$SOTTO" post-render
+	assert_status 0
+	[ "$(head -1 "$T/out")" = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}, "x": 1.0}' ]
+	grep -q 'password: canary-5e1f0a' "$T/out"
+}
+
 @test "post-render of a tampered stream fails with nothing on stdout" {
 	# change the first ciphertext character to a different one (a fixed
 	# replacement would be a no-op one time in 64)

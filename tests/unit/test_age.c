@@ -773,6 +773,32 @@ test_age_decrypt_mem_wrong_identity_no_match(void **state)
 }
 
 /*
+ * A header with no stanza at all parses, as in Go's format.Parse, and then
+ * matches no identity (tests/fuzz/fuzz_age_header.c used to assume that a
+ * parsed header always has a stanza).
+ */
+static void
+test_age_decrypt_mem_header_without_stanzas_no_match(void **state)
+{
+	static const char ct[] = "age-encryption.org/v1\n"
+	    "--- +M2eEFbXSvJ8j+gW4TtQ8pu/PpF/Jj6nQLwi2uP94tk\n"
+	    "0123456789abcdef0123456789abcdef";
+	struct sotto_age_identity *id;
+	struct sotto_buf pt = SOTTO_BUF_INIT;
+	struct sotto_error e;
+
+	(void)state;
+	assert_int_equal(sotto_age_identity_parse(&id, test_identity, &e),
+	    SOTTO_OK);
+	assert_int_equal(sotto_age_decrypt_mem(&pt, (const uint8_t *)ct,
+	    sizeof(ct) - 1, &id, 1, &e), SOTTO_E_AGE_NO_MATCH);
+	assert_string_equal(e.msg, "no identity matched any of the recipients");
+	assert_int_equal(pt.len, 0);
+	sotto_age_identity_free(id);
+	sotto_buf_release(&pt);
+}
+
+/*
  * Every single-bit flip in the header is caught before any plaintext:
  * a header failure, a no match (a stanza's share or body changed) or an
  * HMAC failure, never success.
@@ -1014,6 +1040,8 @@ main(void)
 		cmocka_unit_test(test_age_encrypt_multiple_recipients),
 		cmocka_unit_test(test_age_scrypt_recipient_must_be_alone),
 		cmocka_unit_test(test_age_decrypt_mem_wrong_identity_no_match),
+		cmocka_unit_test(
+		    test_age_decrypt_mem_header_without_stanzas_no_match),
 		cmocka_unit_test(test_age_decrypt_mem_rejects_flipped_header_byte),
 		cmocka_unit_test(test_age_decrypt_rejects_flipped_payload_byte),
 		cmocka_unit_test(test_age_decrypt_rejects_truncated_and_extended),

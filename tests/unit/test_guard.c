@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "sotto/guard.h"
 #include "sotto/sops.h"
@@ -383,6 +384,45 @@ test_glob(void **state)
 	assert_false(sotto_guard_glob("t?st[0-9].[!x]", "test1.x"));
 }
 
+/*
+ * Star-heavy patterns answer at once (found by
+ * tests/fuzz/fuzz_sottoignore.c: the star loops were exponential, and a
+ * .sottoignore line could hang the hook).  SIGALRM fails the test if not.
+ */
+static void
+test_glob_stars_are_not_exponential(void **state)
+{
+	struct sotto_guard_ignore *ig;
+	struct sotto_error e;
+	char path[300], pat[300];
+	size_t i;
+
+	(void)state;
+	memset(path, 'a', 250);
+	path[250] = '\0';
+	for (i = 0; i < 20; i++)
+		memcpy(pat + 2 * i, "*a", 2);
+	memcpy(pat + 40, "*b", 3);
+	alarm(20);
+	assert_false(sotto_guard_glob(pat, path));
+	pat[41] = 'a';
+	assert_true(sotto_guard_glob(pat, path));
+	for (i = 0; i < 125; i++)
+		memcpy(path + 2 * i, "d/", 2);
+	path[249] = 'x';
+	for (i = 0; i < 30; i++)
+		memcpy(pat + 3 * i, "**/", 3);
+	memcpy(pat + 90, "*?y", 4);
+	assert_false(sotto_guard_glob(pat, path));
+	pat[92] = 'x';
+	assert_true(sotto_guard_glob(pat, path));
+	assert_int_equal(sotto_guard_ignore_parse(&ig, ".sottoignore",
+	    (const uint8_t *)pat, strlen(pat), &e), SOTTO_OK);
+	assert_non_null(sotto_guard_ignore_match(ig, path));
+	sotto_guard_ignore_free(ig);
+	alarm(0);
+}
+
 /* ---- false-positive corpus: every real sops file of the vectors ---------- */
 
 static size_t fp_files;
@@ -447,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_sops_rule),
 		cmocka_unit_test(test_escape_hatches),
 		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_glob_stars_are_not_exponential),
 		cmocka_unit_test(test_real_sops_files_pass),
 	};
 

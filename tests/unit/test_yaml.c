@@ -392,6 +392,55 @@ test_comment_vector(void **state)
 
 /* ---- emit ---- */
 
+/*
+ * Keys longer than 128 bytes are written as explicit "? key" entries, as
+ * yaml.v3 writes them; a plain key longer than 1024 did not parse back
+ * (found by tests/fuzz/fuzz_krm.c).
+ */
+static void
+test_emit_long_keys(void **state)
+{
+	struct sotto_buf src = SOTTO_BUF_INIT, want = SOTTO_BUF_INIT;
+	struct sotto_buf o = SOTTO_BUF_INIT, o2 = SOTTO_BUF_INIT;
+	struct sotto_emit_opts opt = { 4 };
+	struct sotto_doc *d, *d2;
+	struct sotto_error e;
+	char k128[129], k129[130], k1100[1101];
+
+	(void)state;
+	memset(k128, 'a', 128);
+	k128[128] = '\0';
+	memset(k129, 'b', 129);
+	k129[129] = '\0';
+	memset(k1100, 'c', 1100);
+	k1100[1100] = '\0';
+	assert_int_equal(sotto_buf_addf(&src, "%s: 1\n? %s\n: v\n"
+	    "? %s\n: {x: 1, z: [p, q]}\ns:\n- ? %s\n  : []\n", k128, k129,
+	    k1100, k129), SOTTO_OK);
+	assert_int_equal(sotto_buf_addf(&want, "%s: 1\n"
+	    "? %s\n: v\n"
+	    "? %s\n:   x: 1\n    z:\n        - p\n        - q\n"
+	    "s:\n    - ? %s\n      : []\n", k128, k129, k1100, k129),
+	    SOTTO_OK);
+	d = parse_str((const char *)src.data, &e);
+	assert_non_null(d);
+	assert_int_equal(sotto_store_yaml.emit(&o, d, NULL, &opt, &e),
+	    SOTTO_OK);
+	assert_string_equal((const char *)o.data, (const char *)want.data);
+	/* and it parses back to the same output */
+	d2 = parse_str((const char *)o.data, &e);
+	assert_non_null(d2);
+	assert_int_equal(sotto_store_yaml.emit(&o2, d2, NULL, &opt, &e),
+	    SOTTO_OK);
+	assert_string_equal((const char *)o2.data, (const char *)o.data);
+	sotto_tree_doc_free(d);
+	sotto_tree_doc_free(d2);
+	sotto_buf_release(&src);
+	sotto_buf_release(&want);
+	sotto_buf_release(&o);
+	sotto_buf_release(&o2);
+}
+
 static void
 test_emit(void **state)
 {
@@ -913,6 +962,7 @@ main(void)
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_comment_vector),
 		cmocka_unit_test(test_emit),
+		cmocka_unit_test(test_emit_long_keys),
 		cmocka_unit_test(test_meta_layout),
 		cmocka_unit_test(test_alias),
 		cmocka_unit_test(test_roundtrip_property),
