@@ -110,6 +110,8 @@ struct auth_ctx {
 	int port;			/* URL port (22 or 443 when absent) */
 	int tries;			/* libgit2 asks again after a refusal */
 	bool hostkey_ok;		/* check_hostkey() accepted a key */
+	bool auth;			/* msg is cred_cb's: the Secret's
+					   credentials were refused */
 	char msg[400];			/* why a callback refused, or "" */
 };
 
@@ -195,6 +197,7 @@ refuse(struct auth_ctx *a, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->msg, sizeof(a->msg), fmt, ap);
 	va_end(ap);
+	a->auth = code == GIT_EAUTH;
 	return code;
 }
 
@@ -517,9 +520,10 @@ refspecs_for(char spec[2][512], const struct kgit_ref *ref)
 	return 1;
 }
 
+/* *auth: the failure is the Secret's (missing or refused credentials). */
 static sotto_err
 do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
-    const char *url, struct sotto_error *e)
+    const char *url, bool *auth, struct sotto_error *e)
 {
 	struct auth_ctx a;
 	struct sotto_buf hdr = SOTTO_BUF_SECRET_INIT;	/* bearer token */
@@ -535,7 +539,8 @@ do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 	a.ref = ref;
 	a.g = g;
 	parse_url(&a, url);
-	if (a.ssh && ref->known_hosts == NULL)
+	*auth = a.ssh && ref->known_hosts == NULL;
+	if (*auth)
 		return sotto_error_set(e, SOTTO_E_GIT, "ssh source '%s' needs "
 		    "'known_hosts' in Secret '%s': host keys are always "
 		    "verified", a.host, secret_name(&a));
@@ -567,6 +572,7 @@ do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 		rc = a.msg[0] != '\0' ? sotto_error_set(e, SOTTO_E_GIT,
 		    "failed to fetch: %s", a.msg) : kg_fail(g, e,
 		    "failed to fetch");
+	*auth = rc != SOTTO_OK && a.msg[0] != '\0' && a.auth;
 	/* fail closed should a libgit2 build skip the certificate callback */
 	if (rc == SOTTO_OK && a.ssh && !a.hostkey_ok)
 		rc = sotto_error_set(e, SOTTO_E_GIT, "host key verification "
@@ -664,7 +670,8 @@ sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
 	snprintf(res->workdir, sizeof(res->workdir), "%s/%s", cache_dir,
 	    name);
 	if ((rc = open_cache(&g, &repo, res->workdir, e)) != SOTTO_OK ||
-	    (rc = do_fetch(&g, repo, ref, url, e)) != SOTTO_OK ||
+	    (rc = do_fetch(&g, repo, ref, url, &res->auth_failed, e)) !=
+	    SOTTO_OK ||
 	    (rc = resolve(&g, repo, ref, &commit, res->revision,
 	    sizeof(res->revision), e)) != SOTTO_OK)
 		goto out;

@@ -39,6 +39,9 @@ struct kgit_ref {
 struct kgit_result {
 	char workdir[4096];	/* checkout root (ciphertext only) */
 	char revision[320];	/* "<branch>@sha1:<hex>" */
+	bool auth_failed;	/* on error: the server refused the Secret's
+				   credentials, or the Secret lacks what the
+				   URL needs (Flux's AuthenticationFailed) */
 };
 /*
  * Fetches ref from url into cache_dir (incremental) and checks it out, in

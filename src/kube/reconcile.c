@@ -4,7 +4,8 @@
  * Flux-shaped Kustomizations (from the cluster or a local file), and for
  * each one: fetch -> render -> decrypt in memory with keys re-read from
  * the decryption Secret -> staged server-side apply -> inventory -> prune
- * -> health -> status.  Also leader election (a coordination.k8s.io/v1
+ * -> health -> status (also the GitRepository's, after each fetch in
+ * cluster mode).  Also leader election (a coordination.k8s.io/v1
  * Lease) and the /healthz, /readyz and /metrics endpoints.  The apply
  * itself is apply.c; the source is git.c.
  */
@@ -36,6 +37,7 @@
 #define GR_API "/apis/source.toolkit.fluxcd.io/v1"
 #define MSG_MAX 4096
 #define MAX_KS 512
+#define MAX_SRC 64	/* GitRepository statuses remembered */
 
 /* What we remember about one Kustomization between passes. */
 struct ksstate {
@@ -54,6 +56,12 @@ struct ksstate {
 	struct kevent_memo events;	/* Events sent lately (dedupe) */
 };
 
+/* The status last written to (or read from) one GitRepository. */
+struct srcstate {
+	char key[320];		/* "ns/name"; "" = free slot */
+	json_t *status;		/* status subresource, or NULL */
+};
+
 struct metrics {
 	pthread_mutex_t mu;	/* guards the fields below */
 	unsigned long passes, failures, applied, requests;
@@ -68,6 +76,8 @@ struct rctx {
 	struct kdisc disc;		/* discovery cache */
 	struct ksstate *st;		/* per Kustomization */
 	size_t nst;
+	struct srcstate src[MAX_SRC];	/* per GitRepository (cluster) */
+	unsigned src_next;		/* slot to reuse when all are taken */
 	char *default_ns;		/* kubeconfig / service account ns */
 	char identity[256];		/* Lease holder identity */
 	bool leader;			/* we hold the Lease */
@@ -193,49 +203,69 @@ local_cm_path(char *p, size_t cap, const char *ns, const char *name)
 	    ns, name);
 }
 
+/*
+ * Merge-patches {"status": status} into the status subresource of the
+ * Flux object api/namespaces/ns/plural/name (field manager --field-manager).
+ */
+static sotto_err
+patch_status(struct rctx *c, const char *api, const char *plural,
+    const char *ns, const char *name, json_t *status, struct sotto_error *e)
+{
+	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
+	char path[900], *body;
+	json_t *doc = json_pack("{s:O}", "status", status);
+	sotto_err rc;
+
+	snprintf(path, sizeof(path), "%s/namespaces/%s/%s/%s/status?"
+	    "fieldManager=%s", api, ns, plural, name, c->o->field_manager);
+	body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (body == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	rc = sotto_kube_request(c->k, &r, "PATCH", path,
+	    "application/merge-patch+json", body, strlen(body), e);
+	if (rc == SOTTO_OK && r.status >= 300)
+		rc = sotto_kube_status_error(e, &r, "cannot write status");
+	free(body);
+	sotto_kube_resp_release(&r);
+	return rc;
+}
+
+/*
+ * Writes a Kustomization's status: its status subresource in cluster mode,
+ * the sotto-inventory-<name> ConfigMap (status and inventory) in local mode.
+ */
 static sotto_err
 send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
     struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
-	char path[700], *body = NULL;
+	char path[700], *body = NULL, *st, *inv;
 	json_t *doc;
 	sotto_err rc;
 
-	if (c->o->config_file != NULL) {
-		char *st = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
-		char *inv = json_dumps(kjson_get(status, "inventory.entries") ?
-		    kjson_get(status, "inventory.entries") : json_array(),
-		    JSON_COMPACT);
-
-		doc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, "
-		    "s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
-		    "metadata", "name", "", "namespace", ns, "labels",
-		    "app.kubernetes.io/managed-by", "sotto", "data", "status",
-		    st ? st : "{}", "inventory", inv ? inv : "[]");
-		free(st);
-		free(inv);
-		local_cm_path(path, sizeof(path), ns, name);
-		json_object_set_new(json_object_get(doc, "metadata"), "name",
-		    json_string(strrchr(path, '/') + 1));
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-		    "?fieldManager=%s&force=true", c->o->field_manager);
-		body = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		rc = sotto_kube_request(c->k, &r, "PATCH", path,
-		    "application/apply-patch+yaml", body, body ? strlen(body) :
-		    0, e);
-	} else {
-		snprintf(path, sizeof(path), KS_API "/namespaces/%s/"
-		    "kustomizations/%s/status?fieldManager=%s", ns, name,
-		    c->o->field_manager);
-		doc = json_pack("{s:O}", "status", status);
-		body = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		rc = sotto_kube_request(c->k, &r, "PATCH", path,
-		    "application/merge-patch+json", body, body ? strlen(body) :
-		    0, e);
-	}
+	if (c->o->config_file == NULL)
+		return patch_status(c, KS_API, "kustomizations", ns, name,
+		    status, e);
+	st = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
+	inv = json_dumps(kjson_get(status, "inventory.entries") ?
+	    kjson_get(status, "inventory.entries") : json_array(),
+	    JSON_COMPACT);
+	doc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}",
+	    "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name", "",
+	    "namespace", ns, "labels", "app.kubernetes.io/managed-by", "sotto",
+	    "data", "status", st ? st : "{}", "inventory", inv ? inv : "[]");
+	free(st);
+	free(inv);
+	local_cm_path(path, sizeof(path), ns, name);
+	json_object_set_new(json_object_get(doc, "metadata"), "name",
+	    json_string(strrchr(path, '/') + 1));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path),
+	    "?fieldManager=%s&force=true", c->o->field_manager);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	rc = sotto_kube_request(c->k, &r, "PATCH", path,
+	    "application/apply-patch+yaml", body, body ? strlen(body) : 0, e);
 	if (rc == SOTTO_OK && r.status >= 300)
 		rc = sotto_kube_status_error(e, &r, "cannot write status");
 	free(body);
@@ -272,6 +302,102 @@ write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
 		klog("error", st->key, out->attempted, "%s", e.msg);
 	json_decref(st->status);
 	st->status = s;
+}
+
+/* ---- GitRepository status ----------------------------------------------- */
+
+/* The memo slot of GitRepository ns/name; the oldest is reused when full. */
+static struct srcstate *
+src_state_for(struct rctx *c, const char *ns, const char *name)
+{
+	char key[320];
+	struct srcstate *ss;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	for (i = 0; i < MAX_SRC; i++)
+		if (strcmp(c->src[i].key, key) == 0)
+			return &c->src[i];
+	for (i = 0; i < MAX_SRC && c->src[i].key[0] != '\0'; i++)
+		;
+	if (i == MAX_SRC)
+		i = c->src_next++ % MAX_SRC;
+	ss = &c->src[i];
+	json_decref(ss->status);
+	ss->status = NULL;
+	snprintf(ss->key, sizeof(ss->key), "%s", key);
+	return ss;
+}
+
+/*
+ * After each fetch in cluster mode, what source-controller would report
+ * on the GitRepository gr: Ready=True Succeeded "stored artifact for
+ * revision '<rev>'", or FetchFailed=True and Ready=False with reason
+ * AuthenticationFailed (the Secret's credentials) or GitOperationFailed
+ * and fe's message (hosts and Secret names, never a value);
+ * observedGeneration; lastHandledReconcileAt from the requestedAt
+ * annotation.  No status.artifact: Flux's CRD requires its path and url,
+ * and nothing is stored to serve from them.  Sent only when it differs
+ * from what was last written (or, after a restart, what the object holds),
+ * so a pass that changes nothing sends nothing, and Kustomizations sharing
+ * a source write one change once.
+ */
+static void
+source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
+    const struct sotto_error *fe)
+{
+	const char *ns = kjson_str(gr, "metadata.namespace");
+	const char *name = kjson_str(gr, "metadata.name");
+	const char *req = kwatch_requested_at(gr), *why;
+	json_int_t gen = json_integer_value(kjson_get(gr,
+	    "metadata.generation"));
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct srcstate *ss;
+	json_t *prev, *pc, *conds, *s;
+	char msg[MSG_MAX];
+
+	if (c->o->config_file != NULL || ns == NULL || name == NULL)
+		return;
+	ss = src_state_for(c, ns, name);
+	prev = ss->status ? ss->status : kjson_get(gr, "status");
+	pc = kjson_get(prev, "conditions");
+	if (gen == 0)
+		gen = 1;
+	if ((conds = json_array()) == NULL)
+		return;
+	if (fe->code == SOTTO_OK) {
+		snprintf(msg, sizeof(msg), "stored artifact for revision '%s'",
+		    src->revision);
+		json_array_append_new(conds, condition("Ready", "True",
+		    "Succeeded", msg, gen, pc));
+	} else {
+		why = src->auth_failed ? "AuthenticationFailed" :
+		    "GitOperationFailed";
+		json_array_append_new(conds, condition("Ready", "False", why,
+		    fe->msg, gen, pc));
+		json_array_append_new(conds, condition("FetchFailed", "True",
+		    why, fe->msg, gen, pc));
+	}
+	if ((s = json_pack("{s:o, s:I}", "conditions", conds,
+	    "observedGeneration", gen)) == NULL)
+		return;
+	/* what `flux reconcile source git` waits for */
+	if (req == NULL)
+		req = kjson_str(prev, "lastHandledReconcileAt");
+	if (req != NULL)
+		json_object_set_new(s, "lastHandledReconcileAt",
+		    json_string(req));
+	if (same_status(s, prev)) {
+		json_decref(s);
+		return;
+	}
+	if (patch_status(c, GR_API, "gitrepositories", ns, name, s, &e) !=
+	    SOTTO_OK)
+		klog("error", NULL, fe->code == SOTTO_OK ? src->revision :
+		    NULL, "cannot write the status of GitRepository %s: %s",
+		    ss->key, e.msg);
+	json_decref(ss->status);
+	ss->status = s;
 }
 
 /* ---- sources and keys ------------------------------------------------------ */
@@ -472,8 +598,10 @@ fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
 		return sotto_error_set(e, SOTTO_E_CONFIG, "GitRepository has "
 		    "no spec.url");
 	if (kjson_str(gr, "spec.secretRef.name") != NULL) {
-		if ((rc = read_source_secret(&sc, c, gr, ns, e)) != SOTTO_OK)
+		if ((rc = read_source_secret(&sc, c, gr, ns, e)) != SOTTO_OK) {
+			res->auth_failed = true;	/* as Flux reports it */
 			goto out;
+		}
 		src_creds_ref(&ref, &sc);
 	}
 	rc = kgit_sync(res, c->o->cache_dir, url, &ref, e);
@@ -926,8 +1054,11 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		fail(&out, "ReconciliationFailed", &e);
 		goto done;
 	}
-	if (source_of(&r.gr, c, docs, ks, ns, &e) != SOTTO_OK ||
-	    fetch_source(&r.src, c, r.gr, ns, &e) != SOTTO_OK) {
+	if (source_of(&r.gr, c, docs, ks, ns, &e) == SOTTO_OK) {
+		fetch_source(&r.src, c, r.gr, ns, &e);
+		source_status(c, r.gr, &r.src, &e);
+	}
+	if (e.code != SOTTO_OK) {
 		fail(&out, "ArtifactFailed", &e);
 		goto done;
 	}
@@ -1628,6 +1759,8 @@ teardown(struct rctx *c)
 		json_decref(c->st[i].inventory);
 		json_decref(c->st[i].status);
 	}
+	for (i = 0; i < MAX_SRC; i++)
+		json_decref(c->src[i].status);
 	free(c->st);
 	kdisc_free(&c->disc);
 	sotto_kube_close(c->k);

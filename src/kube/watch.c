@@ -6,7 +6,8 @@
  * JSON-lines events are compared with what the last pass handled.  A new
  * metadata.generation (a spec change), a new reconcile.fluxcd.io/
  * requestedAt (`flux reconcile ks`), an added or a deleted object wakes the
- * reconciler; the MODIFIED events of our own status writes do not.  410
+ * reconciler; the MODIFIED events of our own status writes, Kustomizations'
+ * and GitRepositories' alike, keep both and do not.  410
  * Gone and ERROR events mean a LIST again; a stream the server ends is
  * resumed from the last resourceVersion (BOOKMARKs move it).  The
  * transfers are client.c's; what a wake-up leads to is reconcile.c's.

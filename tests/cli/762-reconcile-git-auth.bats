@@ -233,6 +233,37 @@ client_key() { # TYPE [PASSPHRASE]: a key pair at $T/id, authorised
 	assert_no_leak "$PASSWORD" not-the-password
 }
 
+gr_ready() { # Ready and FetchFailed of GitRepository repo (cluster mode)
+	$K get gitrepository repo -o json | python3 -c '
+import json, sys
+c = {c["type"]: c for c in json.load(sys.stdin)["status"]["conditions"]}
+print("%s %s %s" % (c["Ready"]["status"], c["Ready"]["reason"], c["Ready"]["message"]))
+print("%s %s" % (c["FetchFailed"]["status"], c["FetchFailed"]["reason"]))'
+}
+
+@test "cluster mode: refused credentials make the GitRepository AuthenticationFailed" {
+	make_ca "$T/ca"
+	https_start "$T/ca" --user git --password "$PASSWORD"
+	git_secret --from-literal=username=git \
+	    --from-literal=password=not-the-password \
+	    --from-file=ca.crt="$T/ca/ca.crt"
+	write_config "$HTTPS_URL"
+	$K apply --server-side -f "$T/config.yaml" >/dev/null
+	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache"
+	cat "$T/err" >>"$T/all-logs"
+	[ "$status" -eq 1 ]
+	[ "$(gr_ready)" = "False AuthenticationFailed failed to fetch: authentication to '127.0.0.1' failed with the credentials of Secret 'default/git-auth'
+True AuthenticationFailed" ]
+	# a certificate the Secret's CA does not sign is no credentials problem
+	git_secret --from-literal=username=git \
+	    --from-literal=password="$PASSWORD"
+	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache"
+	cat "$T/err" >>"$T/all-logs"
+	[ "$status" -eq 1 ]
+	[[ "$(gr_ready)" == "False GitOperationFailed failed to fetch: "*certificate* ]]
+	assert_no_leak "$PASSWORD" not-the-password
+}
+
 @test "https: a Secret with only ca.crt is refused when the server asks for credentials" {
 	make_ca "$T/ca"
 	https_start "$T/ca" --user git --password "$PASSWORD"

@@ -85,8 +85,9 @@ reconcile() {
 }
 
 # "<status> <reason> <message>" of condition TYPE of Kustomization app
-cond() {
-	$K get kustomization app -o json | python3 -c '
+# (or of OBJECT, e.g. "gitrepository repo")
+cond() { # TYPE [OBJECT]
+	$K get ${2:-kustomization app} -o json | python3 -c '
 import json, sys
 s = json.load(sys.stdin).get("status", {})
 c = [c for c in s.get("conditions", []) if c["type"] == sys.argv[1]]
@@ -98,6 +99,21 @@ ks_status() { # python expression over the status object `s`
 import json, sys
 s = json.load(sys.stdin)["status"]
 print(eval(sys.argv[1]))' "$1"
+}
+
+gr_status() { # python expression over GitRepository repo's status `s`
+	$K get gitrepository repo -o json | python3 -c '
+import json, sys
+s = json.load(sys.stdin).get("status", {})
+print(eval(sys.argv[1]))' "$1"
+}
+
+# the stand-in's request log: "<method> <path>?<query>" per request
+requests() {
+	ctl_get /log | python3 -c '
+import json, sys
+for e in map(json.loads, sys.stdin):
+    print(e["method"], e["path"] + "?" + e["query"])'
 }
 
 # `! cmd` does not fail a bats test (errexit ignores it): say `refute cmd`
@@ -369,4 +385,133 @@ Y
 	reconcile
 	[ "$status" -eq 0 ]
 	[[ "$(cond Ready)" == "True ReconciliationSucceeded "* ]]
+}
+
+# ---- the GitRepository's status (what source-controller would write) ----
+
+@test "a fetched GitRepository reports Ready=True with its revision" {
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	rev=main@sha1:$(git -C "$REPO" rev-parse HEAD)
+	[ "$(cond Ready 'gitrepository repo')" = "True Succeeded stored artifact for revision '$rev'" ]
+	[ "$(cond FetchFailed 'gitrepository repo')" = none ]
+	[ "$(gr_status 's["observedGeneration"]')" = 1 ]
+	[ "$(gr_status 's["conditions"][0]["observedGeneration"]')" = 1 ]
+	# nothing is stored to serve, so no artifact (the CRD requires its url)
+	[ "$(gr_status '"artifact" in s')" = False ]
+	[ "$(gr_status '"lastHandledReconcileAt" in s')" = False ]
+	ctl_get /log | grep -q '"method": "PATCH", "path": "/apis/source.toolkit.fluxcd.io/v1/namespaces/default/gitrepositories/repo/status", "query": "fieldManager=sotto", "content_type": "application/merge-patch+json", "status": 200'
+	[ "$(requests | grep -c 'PATCH .*/gitrepositories/.*/status')" -eq 1 ]
+	assert_no_leak
+}
+
+@test "a pass with nothing new sends no GitRepository status" {
+	apply_flux
+	reconcile
+	[ "$status" -eq 0 ]
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	refute eval "requests | grep -q 'PATCH .*/gitrepositories/.*/status'"
+	# a new commit is a new status
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  k: v\n' >"$REPO/app/more.yaml"
+	printf '  - more.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit more
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(requests | grep -c 'PATCH .*/gitrepositories/repo/status')" -eq 1 ]
+	[ "$(cond Ready 'gitrepository repo')" = "True Succeeded stored artifact for revision 'main@sha1:$(git -C "$REPO" rev-parse HEAD)'" ]
+}
+
+@test "Kustomizations sharing a GitRepository write its status once" {
+	apply_flux
+	sed -e 's/^  name: app$/  name: app2/' -e 's/^  interval: 1m$/  interval: 2m/' \
+	    "$T/flux.yaml" | awk '/^kind: Kustomization/{k=1} k' |
+	    sed '1i apiVersion: kustomize.toolkit.fluxcd.io/v1' \
+	    >"$T/app2.yaml"
+	sed -i 's/^  path: .\/app$/  path: .\/app\n  targetNamespace: other/' "$T/app2.yaml"
+	$K apply --server-side -f "$T/app2.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(requests | grep -c 'GET .*/gitrepositories/repo?')" -eq 2 ]
+	[ "$(requests | grep -c 'PATCH .*/gitrepositories/repo/status')" -eq 1 ]
+}
+
+@test "a bad URL or a missing branch sets Ready=False GitOperationFailed" {
+	apply_flux
+	sed -i "s|url: file://$REPO|url: file://$T/nowhere|" "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready 'gitrepository repo')" == "False GitOperationFailed failed to fetch: "* ]]
+	[ "$(cond FetchFailed 'gitrepository repo')" = "$(cond Ready 'gitrepository repo' | sed 's/^False/True/')" ]
+	# the same text as the Kustomization's ArtifactFailed
+	[ "$(cond Ready | cut -d' ' -f3-)" = "$(cond Ready 'gitrepository repo' | cut -d' ' -f3-)" ]
+	[ "$(gr_status 's["observedGeneration"]')" = 2 ]
+	# a wrong ref
+	sed -i -e "s|url: file://$T/nowhere|url: file://$REPO|" \
+	    -e 's/branch: main/branch: nope/' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready 'gitrepository repo')" == "False GitOperationFailed "*nope* ]]
+	[ "$(gr_status 's["observedGeneration"]')" = 3 ]
+	# fixed: Ready again, FetchFailed gone
+	sed -i 's/branch: nope/branch: main/' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[[ "$(cond Ready 'gitrepository repo')" == "True Succeeded stored artifact for revision 'main@sha1:"* ]]
+	[ "$(cond FetchFailed 'gitrepository repo')" = none ]
+}
+
+@test "a source Secret that cannot be read sets Ready=False AuthenticationFailed" {
+	apply_flux
+	sed -i 's/^    branch: main$/    branch: main\n  secretRef:\n    name: no-such-secret/' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(cond Ready 'gitrepository repo')" == "False AuthenticationFailed cannot get source Secret 'default/no-such-secret'"* ]]
+	[[ "$(cond FetchFailed 'gitrepository repo')" == "True AuthenticationFailed "* ]]
+}
+
+@test "reconcile.fluxcd.io/requestedAt on the GitRepository is answered in its status" {
+	apply_flux
+	$K annotate gitrepository repo reconcile.fluxcd.io/requestedAt=ci-42 >/dev/null
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(gr_status 's["lastHandledReconcileAt"]')" = ci-42 ]
+	# kept when the annotation goes
+	$K annotate gitrepository repo reconcile.fluxcd.io/requestedAt- >/dev/null
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(gr_status 's["lastHandledReconcileAt"]')" = ci-42 ]
+	refute eval "requests | grep -q 'PATCH .*/gitrepositories/.*/status'"
+}
+
+@test "local mode writes no GitRepository status" {
+	apply_flux
+	reconcile --config "$T/flux.yaml"
+	[ "$status" -eq 0 ]
+	refute eval "requests | grep -q 'PATCH .*/gitrepositories/.*/status'"
+	[ "$(gr_status '"conditions" in s')" = False ]
+}
+
+@test "a password in the GitRepository's URL stays out of its status" {
+	apply_flux
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	sed -i "s|url: file://$REPO|url: https://git:sotto-url-password-77@127.0.0.1:$port/repo.git|" "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 1 ]
+	cond Ready "gitrepository repo" >&2	# shown when the test fails
+	[[ "$(cond Ready 'gitrepository repo')" == "False GitOperationFailed failed to fetch: "* ]]
+	ctl_get /bodies >"$T/bodies"
+	grep -qa GitOperationFailed "$T/bodies"
+	refute grep -qa sotto-url-password-77 "$T/bodies"
+	refute grep -q sotto-url-password-77 "$T/all-logs"
 }

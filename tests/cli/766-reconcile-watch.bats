@@ -105,6 +105,10 @@ ks_field() { # KUSTOMIZATION JSONPATH
 	$K get kustomization "$1" -o jsonpath="$2"
 }
 
+gr_field() { # JSONPATH of GitRepository repo
+	$K get gitrepository repo -o jsonpath="$1"
+}
+
 @test "a spec change is reconciled at once, without a full pass" {
 	start_agent
 	$K get configmap app-config >/dev/null
@@ -149,6 +153,24 @@ ks_field() { # KUSTOMIZATION JSONPATH
 	refute grep -q '"method": "PUT"' "$T/idle.log"
 	[ "$(log_count 'server-side apply completed')" -eq "$n" ]
 	[ "$(log_count '"msg":"pass finished')" -eq 1 ]
+}
+
+@test "requestedAt on the GitRepository is answered in its status, and its own writes wake nothing" {
+	start_agent
+	[ "$(gr_field '{.status.conditions[?(@.type=="Ready")].reason}')" = Succeeded ]
+	$K annotate gitrepository repo --overwrite \
+	    reconcile.fluxcd.io/requestedAt=2026-11-26T02:03:04Z >/dev/null
+	wait_for eval '[ "$(gr_field "{.status.lastHandledReconcileAt}")" = 2026-11-26T02:03:04Z ]'
+	log_has '"msg":"GitRepository default/repo reconcile requested at 2026-11-26T02:03:04Z"'
+	wait_for eval '[ "$(log_count "\"msg\":\"pass finished")" -eq 2 ]'
+	# that status write (a MODIFIED event on gitrepositories) starts nothing
+	ctl_post /reset
+	sleep 4
+	ctl_get /log >"$T/all.log"
+	grep -v '"path": "/api/v1/namespaces/default/events' "$T/all.log" >"$T/idle.log" || true
+	refute grep -q '"method": "PATCH"' "$T/idle.log"
+	[ "$(log_count '"msg":"pass finished')" -eq 2 ]
+	[ "$(gr_field '{.status.observedGeneration}')" = 1 ]
 }
 
 @test "an added Kustomization is reconciled; a GitRepository change starts a full pass" {
