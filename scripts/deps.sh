@@ -40,7 +40,10 @@ provided() {
 
 missing() {
 	for p in "$@"; do
-		dpkg -s "$p" >/dev/null 2>&1 || provided "$p" || printf '%s ' "$p"
+		# removed-but-not-purged packages still answer `dpkg -s`
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = \
+		    "install ok installed" ] || provided "$p" ||
+		    printf '%s ' "$p"
 	done
 }
 
