@@ -86,29 +86,58 @@ fix_for(const char *rule)
 	return "sotto encrypt -i '%s' && git add '%s'";
 }
 
+/*
+ * Text from the repository (paths, .sops.yaml patterns, ignore lines) for
+ * a terminal: control bytes become \xNN so a crafted name cannot drive
+ * the terminal.  keep_nl keeps newlines (the notes are lines).
+ */
+static const char *
+term_safe(struct sotto_buf *b, const char *s, bool keep_nl)
+{
+	const unsigned char *p;
+
+	sotto_buf_truncate(b, 0);
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p < 0x20 && !(keep_nl && *p == '\n') && *p != '\t') ||
+		    *p == 0x7f)
+			(void)sotto_buf_addf(b, "\\x%02x", *p);
+		else
+			(void)sotto_buf_add(b, p, 1);
+	if (sotto_buf_add(b, "", 1) != SOTTO_OK)
+		return "(out of memory)";
+	return (const char *)b->data;
+}
+
 static void
 print_text(FILE *f, const struct sotto_guard_report *r,
     enum sotto_guard_mode mode)
 {
 	const struct sotto_guard_finding *x;
 	size_t i, active = sotto_guard_report_active(r);
+	struct sotto_buf a = SOTTO_BUF_INIT, b = SOTTO_BUF_INIT;
+	const char *path;
 
 	for (i = 0; i < r->n; i++) {
 		x = &r->v[i];
 		if (x->rev != NULL)
-			fprintf(f, "%s:", x->rev);
-		fprintf(f, "%s:%zu: %s ", x->path, x->line, x->rule);
+			fprintf(f, "%s:", term_safe(&a, x->rev, false));
+		path = term_safe(&b, x->path, false);
+		fprintf(f, "%s:%zu: %s ", path, x->line, x->rule);
 		if (x->allowed_by != NULL) {
-			fprintf(f, "allowed by %s: %s\n", x->allowed_by,
-			    x->msg);
+			fprintf(f, "allowed by %s: ", term_safe(&a,
+			    x->allowed_by, false));
+			fprintf(f, "%s\n", term_safe(&a, x->msg, false));
 			continue;
 		}
-		fprintf(f, "%s\n    fix: ", x->msg);
-		fprintf(f, fix_for(x->rule), x->path, x->path);
+		fprintf(f, "%s\n    fix: ", term_safe(&a, x->msg, false));
+		fprintf(f, fix_for(x->rule), path, path);
 		fputc('\n', f);
 	}
+	sotto_buf_release(&b);
 	if (r->notes.len > 0)
-		fprintf(f, "%s", (const char *)r->notes.data);
+		fprintf(f, "%s", term_safe(&a, (const char *)r->notes.data,
+		    true));
+	sotto_buf_release(&a);
 	if (r->copy_skipped)
 		fprintf(f, "note: rule %s skipped: no age identity to decrypt "
 		    "with (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)\n",

@@ -377,7 +377,10 @@ kset_build(struct kset *s, const struct sotto_buf *yaml, struct kdisc *d,
 		if (doc->branches[i] == NULL || doc->branches[i]->n == 0)
 			continue;
 		if ((j = kjson_from_tree(doc->branches[i])) == NULL) {
-			rc = oom(e);
+			/* jansson refuses strings that are not UTF-8 */
+			rc = sotto_error_set(e, SOTTO_E_PARSE, "rendered "
+			    "document %zu cannot be sent as JSON (text that is "
+			    "not UTF-8, or out of memory)", i + 1);
 			break;
 		}
 		rc = add_obj(s, j, o, i, e);

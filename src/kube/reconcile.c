@@ -248,9 +248,8 @@ send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
 		return patch_status(c, KS_API, "kustomizations", ns, name,
 		    status, e);
 	st = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
-	inv = json_dumps(kjson_get(status, "inventory.entries") ?
-	    kjson_get(status, "inventory.entries") : json_array(),
-	    JSON_COMPACT);
+	inv = kjson_get(status, "inventory.entries") ? json_dumps(kjson_get(
+	    status, "inventory.entries"), JSON_COMPACT) : NULL;
 	doc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}",
 	    "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name", "",
 	    "namespace", ns, "labels", "app.kubernetes.io/managed-by", "sotto",

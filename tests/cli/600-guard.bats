@@ -367,3 +367,14 @@ commit_allowed() {
 	grep -v 'allowed by' "$T/out" >&2 || true
 	assert_status 0
 }
+
+@test "control bytes in repository names are escaped, never sent to the terminal" {
+	name=$(printf 'evil\033]0;pwned\007\033[31m.txt')
+	"$SOTTO" age-keygen -o "$name" 2>/dev/null
+	git add -- "$name"
+	run_io "$SOTTO" guard
+	assert_status 1
+	grep -qF 'evil\x1b]0;pwned\x07\x1b[31m.txt:' "$T/out"
+	refute grep -q "$(printf '\033')" "$T/out" "$T/err"
+	refute grep -q "$(printf '\007')" "$T/out" "$T/err"
+}
