@@ -669,10 +669,19 @@ sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
 	mkdir(cache_dir, 0700);
 	snprintf(res->workdir, sizeof(res->workdir), "%s/%s", cache_dir,
 	    name);
-	if ((rc = open_cache(&g, &repo, res->workdir, e)) != SOTTO_OK ||
-	    (rc = do_fetch(&g, repo, ref, url, &res->auth_failed, e)) !=
-	    SOTTO_OK ||
-	    (rc = resolve(&g, repo, ref, &commit, res->revision,
+	if (ref->offline && g.git_repository_open(&repo, res->workdir) != 0) {
+		/* like Flux: a suspended source serves its last artifact */
+		rc = sotto_error_set(e, SOTTO_E_GIT, "source is suspended and "
+		    "was never fetched: no artifact to apply");
+		goto out;
+	}
+	if (repo == NULL && (rc = open_cache(&g, &repo, res->workdir, e)) !=
+	    SOTTO_OK)
+		goto out;
+	if (!ref->offline && (rc = do_fetch(&g, repo, ref, url,
+	    &res->auth_failed, e)) != SOTTO_OK)
+		goto out;
+	if ((rc = resolve(&g, repo, ref, &commit, res->revision,
 	    sizeof(res->revision), e)) != SOTTO_OK)
 		goto out;
 	g.git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);

@@ -25,6 +25,8 @@ struct kgit_ref {
 	const char *branch, *tag, *commit;	/* Flux's precedence: commit, */
 	const char *name, *semver;		/* name, semver, tag, branch */
 	const char *ignore;		/* spec.ignore (gitignore) or NULL */
+	bool offline;			/* spec.suspend: no fetch, use the
+					   cache's last fetched refs */
 	const char *secret;		/* "ns/name" of the Secret, messages */
 	const char *username;		/* https basic auth or NULL */
 	const char *password;		/* https password, or ssh key

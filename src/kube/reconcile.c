@@ -591,6 +591,7 @@ fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
 	ref.name = kjson_str(gr, "spec.ref.name");
 	ref.semver = kjson_str(gr, "spec.ref.semver");
 	ref.ignore = kjson_str(gr, "spec.ignore");
+	ref.offline = json_is_true(kjson_get(gr, "spec.suspend"));
 	if (!ref.branch && !ref.tag && !ref.commit && !ref.name && !ref.semver)
 		ref.branch = "master";
 	if (url == NULL)
@@ -1055,7 +1056,9 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	}
 	if (source_of(&r.gr, c, docs, ks, ns, &e) == SOTTO_OK) {
 		fetch_source(&r.src, c, r.gr, ns, &e);
-		source_status(c, r.gr, &r.src, &e);
+		/* a suspended source is not reconciled: its status stays */
+		if (!json_is_true(kjson_get(r.gr, "spec.suspend")))
+			source_status(c, r.gr, &r.src, &e);
 	}
 	if (e.code != SOTTO_OK) {
 		fail(&out, "ArtifactFailed", &e);

@@ -529,3 +529,24 @@ color() { $K get configmap app-config -o jsonpath='{.data.color}'; }
 	run $K get configmap plain-skip
 	[ "$status" -eq 1 ]
 }
+
+@test "a suspended GitRepository is not fetched: its last fetched revision stays applied" {
+	write_source "    branch: main" "  suspend: true"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(ready_status)" = "False ArtifactFailed source is suspended and was never fetched: no artifact to apply" ]
+	write_source "    branch: main"
+	reconcile
+	[ "$status" -eq 0 ]
+	rev=$(git -C "$REPO" rev-parse HEAD)
+	sed -i 's/blue/green/' "$REPO/app/cm.yaml"
+	commit "green"
+	write_source "    branch: main" "  suspend: true"
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(color)" = blue ]
+	[ "$(ready_status)" = "True ReconciliationSucceeded Applied revision: main@sha1:$rev" ]
+	write_source "    branch: main" "  suspend: false"
+	reconcile
+	[ "$(color)" = green ]
+}
