@@ -289,6 +289,15 @@ sotto_err kprune(json_t *keep, const json_t *old_entries,
 sotto_err ksrc_ignore(size_t *removed, const char *root,
     const char *spec_ignore, struct sotto_error *e);
 
+/* ---- secret.c: Secret data ------------------------------------------- */
+/*
+ * The base64 Secret value v decoded into out, NUL-terminated (out keeps its
+ * own secrecy flag); SOTTO_E_KEY_FORMAT if v is not a base64 string.
+ */
+sotto_err ksecret_decode(struct sotto_buf *out, const json_t *v);
+/* Wipes every string of a Secret's data in place (they held secrets). */
+void ksecret_wipe(json_t *data);
+
 /* ---- semver.c: GitRepository spec.ref.semver ---------------------------- */
 struct ksemver {
 	long major, minor, patch;

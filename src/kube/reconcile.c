@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto/b64.h"
 #include "sotto/io.h"
 #include "sotto/render.h"
 #include "sotto/store.h"
@@ -272,6 +271,24 @@ send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
 	return rc;
 }
 
+/*
+ * Sets s.lastHandledReconcileAt, what `flux reconcile` waits for: the
+ * object's requestedAt annotation, else kept from prev when the
+ * annotation goes.  True when s then differs from prev (a write is due).
+ */
+static bool
+status_changed(json_t *s, const json_t *obj, const json_t *prev)
+{
+	const char *req = kwatch_requested_at(obj);
+
+	if (req == NULL)
+		req = kjson_str(prev, "lastHandledReconcileAt");
+	if (req != NULL)
+		json_object_set_new(s, "lastHandledReconcileAt",
+		    json_string(req));
+	return !same_status(s, prev);
+}
+
 static void
 write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
     const struct outcome *out, const json_t *inv)
@@ -283,17 +300,10 @@ write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
 	struct sotto_error e = { SOTTO_OK, "" };
 	json_t *prev = st->status ? st->status : kjson_get(ks, "status");
 	json_t *s = build_status(out, gen ? gen : 1, inv, prev);
-	const char *req = kwatch_requested_at(ks);
 
 	if (s == NULL)
 		return;
-	/* what `flux reconcile` waits for; kept when the annotation goes */
-	if (req == NULL)
-		req = kjson_str(prev, "lastHandledReconcileAt");
-	if (req != NULL)
-		json_object_set_new(s, "lastHandledReconcileAt",
-		    json_string(req));
-	if (same_status(s, prev) && !out->reconciling) {
+	if (!status_changed(s, ks, prev) && !out->reconciling) {
 		json_decref(s);
 		return;
 	}
@@ -347,7 +357,7 @@ source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
 {
 	const char *ns = kjson_str(gr, "metadata.namespace");
 	const char *name = kjson_str(gr, "metadata.name");
-	const char *req = kwatch_requested_at(gr), *why;
+	const char *why;
 	json_int_t gen = json_integer_value(kjson_get(gr,
 	    "metadata.generation"));
 	struct sotto_error e = { SOTTO_OK, "" };
@@ -380,13 +390,7 @@ source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
 	if ((s = json_pack("{s:o, s:I}", "conditions", conds,
 	    "observedGeneration", gen)) == NULL)
 		return;
-	/* what `flux reconcile source git` waits for */
-	if (req == NULL)
-		req = kjson_str(prev, "lastHandledReconcileAt");
-	if (req != NULL)
-		json_object_set_new(s, "lastHandledReconcileAt",
-		    json_string(req));
-	if (same_status(s, prev)) {
+	if (!status_changed(s, gr, prev)) {
 		json_decref(s);
 		return;
 	}
@@ -497,20 +501,15 @@ secret_entry(struct sotto_buf *out, json_t *data, const char *key,
     const char *sname, struct sotto_error *e)
 {
 	json_t *v = json_object_get(data, key);
-	const char *s = json_string_value(v);
-	size_t n = s ? json_string_length(v) : 0, got = 0;
+	sotto_err rc;
 
-	if (n == 0)
+	if (json_string_length(v) == 0)
 		return SOTTO_OK;
-	if (sotto_buf_grow(out, SOTTO_B64_DECODED_MAX(n)) != SOTTO_OK)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if (!sotto_b64_decode(out->data, &got, s, n, true)) {
-		sotto_buf_truncate(out, 0);
-		return sotto_error_set(e, SOTTO_E_KEY_FORMAT, "entry '%s' of "
-		    "source Secret '%s' is not valid base64", key, sname);
-	}
-	out->len = got;
-	out->data[got] = '\0';
+	if ((rc = ksecret_decode(out, v)) == SOTTO_E_NOMEM)
+		return sotto_error_set(e, rc, "out of memory");
+	if (rc != SOTTO_OK)
+		return sotto_error_set(e, rc, "entry '%s' of source Secret "
+		    "'%s' is not valid base64", key, sname);
 	return SOTTO_OK;
 }
 
@@ -521,8 +520,7 @@ read_source_secret(struct src_creds *sc, struct rctx *c, const json_t *gr,
 {
 	const char *gns = kjson_str(gr, "metadata.namespace");
 	char path[700];
-	json_t *s = NULL, *data, *v;
-	const char *k;
+	json_t *s = NULL, *data;
 	sotto_err rc;
 
 	snprintf(sc->name, sizeof(sc->name), "%s/%s", gns ? gns : ns,
@@ -547,10 +545,7 @@ read_source_secret(struct src_creds *sc, struct rctx *c, const json_t *gr,
 	if (sc->ca.len == 0)	/* Flux's older name */
 		rc = secret_entry(&sc->ca, data, "caFile", sc->name, e);
 out:
-	json_object_foreach(data, k, v)
-		if (json_is_string(v))
-			explicit_bzero((char *)json_string_value(v),
-			    json_string_length(v));
+	ksecret_wipe(data);
 	json_decref(s);
 	return rc;
 }

@@ -4,7 +4,7 @@
  * data entry is an identity file (spec in-cluster.md §3).  The key text is
  * parsed by crypto/age.c; this file only fetches, classifies and wipes.
  */
-#include "sotto/kube.h"
+#include "kube/kint.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -28,13 +28,35 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Wipes a jansson string in place (it held base64 of a key). */
-static void
-wipe_json_string(json_t *v)
+void
+ksecret_wipe(json_t *data)
 {
-	if (json_is_string(v))
-		sodium_memzero((char *)json_string_value(v),
-		    json_string_length(v));
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(data, k, v)
+		if (json_is_string(v))
+			sodium_memzero((char *)json_string_value(v),
+			    json_string_length(v));
+}
+
+sotto_err
+ksecret_decode(struct sotto_buf *out, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = s ? json_string_length(v) : 0, got = 0;
+
+	if (s == NULL)
+		return SOTTO_E_KEY_FORMAT;
+	if (sotto_buf_grow(out, SOTTO_B64_DECODED_MAX(n)) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	if (!sotto_b64_decode(out->data, &got, s, n, true)) {
+		sotto_buf_truncate(out, 0);
+		return SOTTO_E_KEY_FORMAT;
+	}
+	out->len = got;
+	out->data[got] = '\0';
+	return SOTTO_OK;
 }
 
 static sotto_err
@@ -42,19 +64,15 @@ import_entry(struct sotto_age_idlist *ids, json_t *v, const char *entry,
     const char *ns, const char *name, struct sotto_error *e)
 {
 	struct sotto_buf key = SOTTO_BUF_SECRET_INIT;
-	const char *s = json_string_value(v);
-	size_t n = s ? json_string_length(v) : 0, got = 0;
 	struct sotto_error pe = { SOTTO_OK, "" };
 	sotto_err rc = SOTTO_OK;
 
-	if (s == NULL || sotto_buf_grow(&key, SOTTO_B64_DECODED_MAX(n)) !=
-	    SOTTO_OK || !sotto_b64_decode(key.data, &got, s, n, true)) {
+	if (ksecret_decode(&key, v) != SOTTO_OK) {
 		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
 		    "'%s' data from sops decryption Secret '%s/%s': invalid "
 		    "base64", entry, ns, name);
 		goto out;
 	}
-	key.len = got;
 	if (sotto_age_identities_parse(ids, key.data, key.len, entry, NULL,
 	    NULL, &pe) != SOTTO_OK)
 		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
@@ -112,8 +130,7 @@ sotto_kube_secret_identities(struct sotto_age_idlist *ids,
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
 	struct sotto_buf path = SOTTO_BUF_INIT;
 	struct sotto_error pe = { SOTTO_OK, "" };
-	json_t *j = NULL, *data, *v;
-	const char *key;
+	json_t *j = NULL, *data;
 	sotto_err rc;
 
 	if (sotto_buf_addf(&path, "/api/v1/namespaces/%s/secrets/%s", ns,
@@ -146,8 +163,7 @@ sotto_kube_secret_identities(struct sotto_age_idlist *ids,
 	}
 	data = json_object_get(j, "data");
 	rc = import_all(ids, data, ns, name, report, e);
-	json_object_foreach(data, key, v)
-		wipe_json_string(v);
+	ksecret_wipe(data);
 out:
 	json_decref(j);
 	sotto_kube_resp_release(&r);
