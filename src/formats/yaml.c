@@ -2919,6 +2919,17 @@ tree_equal(const struct sotto_node *a, const struct sotto_node *b)
 	return true;
 }
 
+/* Document i's sops metadata stays as it is in the source (meta, the new
+ * one, equals it and neither was edited). */
+static bool
+meta_kept(const struct sotto_doc *doc, const struct sotto_node *meta,
+    size_t i)
+{
+	return meta != NULL && doc->meta[i] != NULL &&
+	    tree_equal(meta, doc->meta[i]) && !any_dirty(meta) &&
+	    !any_dirty(doc->meta[i]);
+}
+
 static int
 edit_cmp(const void *a, const void *b)
 {
@@ -3211,6 +3222,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	struct scan sc, ms;
 	struct em m;
 	sotto_err err = SOTTO_OK;
+	bool flow = false, untouched;
 
 	if (doc->store != &sotto_store_yaml || yp == NULL ||
 	    yp->ndocs != doc->n)
@@ -3220,13 +3232,22 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	sc.len = len;
 	sc.mode = SC_COUNT;
 	for (i = 0; i < doc->n; i++) {
-		if (yp->docs[i].flow)
-			sc.fallback = true;
+		flow |= yp->docs[i].flow;
 		scan_tree(&sc, doc->branches[i], len);
 	}
 	if (sc.count != yp->nnodes)
 		sc.fallback = true;
-	if (sc.fallback)
+	/* flow style ({...}, JSON) is not spliced but emitted again in block
+	 * style, unless nothing changed at all: then the source is the output */
+	untouched = !sc.fallback && sc.ned == 0;
+	for (i = 0; i < doc->n && untouched; i++)
+		untouched = meta_kept(doc, meta, i) || (meta == NULL &&
+		    doc->meta_start[i] == SOTTO_SPAN_NONE);
+	if (flow && untouched)
+		return sotto_buf_add(out, src, len) == SOTTO_OK ? SOTTO_OK :
+		    sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
+		    doc->name);
+	if (sc.fallback || flow)
 		return yaml_emit(out, doc, meta, &o, e);
 	/* the metadata edits, few, in a list of their own */
 	memset(&ms, 0, sizeof(ms));
@@ -3234,11 +3255,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	ms.len = len;
 	ms.mode = SC_STORE;
 	for (i = 0; i < doc->n; i++) {
-		bool keep = meta != NULL && doc->meta[i] != NULL &&
-		    tree_equal(meta, doc->meta[i]) && !any_dirty(meta) &&
-		    !any_dirty(doc->meta[i]);
-
-		if (keep)
+		if (meta_kept(doc, meta, i))
 			continue;
 		if (doc->meta_start[i] != SOTTO_SPAN_NONE)
 			push_edit(&ms, doc->meta_start[i], doc->meta_end[i],

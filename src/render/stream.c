@@ -22,24 +22,6 @@ is_sep(const uint8_t *p, size_t n)
 	    p[3] == '\n' || p[3] == '\r' || p[3] == '\t');
 }
 
-/* True if a scalar under n was changed (a Secret value decrypted). */
-static bool
-any_dirty(const struct sotto_node *n)
-{
-	size_t i;
-
-	if (n == NULL)
-		return false;
-	if (n->dirty)
-		return true;
-	if (n->kind != SOTTO_NODE_MAP && n->kind != SOTTO_NODE_SEQ)
-		return false;
-	for (i = 0; i < n->n; i++)
-		if (any_dirty(n->items[i].val))
-			return true;
-	return false;
-}
-
 /* Decrypts one document's text (YAML) into out. */
 static sotto_err
 stream_doc(struct sotto_buf *out, struct rctx *c, const uint8_t *p, size_t n,
@@ -50,7 +32,6 @@ stream_doc(struct sotto_buf *out, struct rctx *c, const uint8_t *p, size_t n,
 	char name[64];
 	sotto_err err;
 	size_t i;
-	bool unchanged = true;
 
 	snprintf(name, sizeof(name), "document %zu", idx);
 	if ((err = sotto_store_yaml.parse(&doc, p, n, name, &lim, e)) !=
@@ -76,13 +57,10 @@ stream_doc(struct sotto_buf *out, struct rctx *c, const uint8_t *p, size_t n,
 			err = sotto_error_set(e, SOTTO_E_UNSUPPORTED, "%s is "
 			    "SOPS encrypted, configuring decryption is "
 			    "required", name);
-	/* a document that holds no sops data goes out as it came in: the
-	 * splice would re-emit a flow mapping ({...}, JSON) in block style */
-	for (i = 0; i < doc->n && err == SOTTO_OK && unchanged; i++)
-		unchanged = doc->meta[i] == NULL &&
-		    !any_dirty(doc->branches[i]);
+	/* the splice gives a document with nothing to decrypt back as it
+	 * came in, flow style ({...}, JSON) too */
 	if (err == SOTTO_OK)
-		err = unchanged ? sotto_buf_add(out, p, n) :
+		err = doc->n == 0 ? sotto_buf_add(out, p, n) :
 		    sotto_store_yaml.emit_splice(out, doc, NULL, e);
 out:
 	sotto_tree_doc_free(doc);
