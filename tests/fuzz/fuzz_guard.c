@@ -22,6 +22,8 @@
 
 #include "sotto/guard.h"
 
+#include "fuzz_sodium_init.h"
+
 /* vectors/sops/hist/keys.txt: the published sops test identity */
 static const char key[] =
     "AGE-SECRET-KEY-1NJT5YCS2LWU4V4QAJQ6R4JNU7LXPDX602DZ9NUFANVU5GDTGUWCQ5T59M6";
@@ -160,18 +162,7 @@ check_report(const struct sotto_guard_report *r, size_t from,
 		abort();
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)	/* keys live in sodium_malloc */
-		abort();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

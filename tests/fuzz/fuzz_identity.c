@@ -25,6 +25,8 @@
 
 #include "sotto/age.h"
 
+#include "fuzz_sodium_init.h"
+
 #define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
 
 struct pass_ctx {
@@ -106,18 +108,7 @@ out:
 	sotto_buf_release(&s2);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)	/* keys live in sodium_malloc */
-		abort();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

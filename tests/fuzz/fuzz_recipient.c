@@ -16,6 +16,8 @@
 
 #include "sotto/age.h"
 
+#include "fuzz_sodium_init.h"
+
 /* A failure must say what failed. */
 static void
 check_err(sotto_err err, const struct sotto_error *e)
@@ -44,18 +46,7 @@ check_round_trip(const struct sotto_age_recipient *r)
 	sotto_age_recipient_free(r2);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)	/* keys live in sodium_malloc */
-		abort();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
