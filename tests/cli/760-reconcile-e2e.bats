@@ -14,17 +14,7 @@ setup() {
 	standin_start
 	export TMPDIR=$T/tmp
 	mkdir -p "$TMPDIR"
-	"$SOTTO" age-keygen -o "$T/key.txt" 2>/dev/null
-	PUB=$(grep -o 'age1[0-9a-z]*' "$T/key.txt" | head -1)
-	KEY=$(grep -o 'AGE-SECRET-KEY-1[0-9A-Z]*' "$T/key.txt")
-	$K create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
-	    --dry-run=client -o json >"$T/keysecret.json"
-	$K apply --server-side -f "$T/keysecret.json" >/dev/null
-	REPO=$T/repo
-	mkdir -p "$REPO/app" "$REPO/base"
-	git -C "$REPO" init -q -b main
-	git -C "$REPO" config user.email t@example.com
-	git -C "$REPO" config user.name t
+	kube_fixture app base
 	write_secret "$CANARY"
 	cat >"$REPO/app/cm.yaml" <<'Y'
 apiVersion: v1
@@ -84,8 +74,6 @@ Y
 	"$SOTTO" encrypt --age "$PUB" "$T/secret.yaml" >"$REPO/app/secret.enc.yaml"
 	rm -f "$T/secret.yaml"
 }
-
-commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
 
 write_config() { # [extra spec lines for app]
 	cat >"$T/config.yaml" <<Y

@@ -21,10 +21,7 @@ setup() {
 	export TMPDIR=$T/tmp
 	mkdir -p "$TMPDIR" "$T/git"
 	SRC=$T/src
-	mkdir -p "$SRC/app"
-	git -C "$SRC" init -q -b main
-	git -C "$SRC" config user.email t@example.com
-	git -C "$SRC" config user.name t
+	git_repo "$SRC" app
 	cat >"$SRC/app/cm.yaml" <<'Y'
 apiVersion: v1
 kind: ConfigMap

@@ -15,23 +15,14 @@ setup() {
 	sotto_setup
 	command -v kubectl >/dev/null || skip "kubectl not installed"
 	standin_start --watch-max 5 --bookmark-interval 1
-	"$SOTTO" age-keygen -o "$T/key.txt" 2>/dev/null
-	$K create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
-	    --dry-run=client -o json >"$T/keysecret.json"
-	$K apply --server-side -f "$T/keysecret.json" >/dev/null
-	REPO=$T/repo
-	mkdir -p "$REPO/app" "$REPO/app2"
-	git -C "$REPO" init -q -b main
-	git -C "$REPO" config user.email t@example.com
-	git -C "$REPO" config user.name t
+	kube_fixture app app2
 	for d in app app2; do
 		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-config\ndata:\n  color: blue\n' \
 		    "$d" >"$REPO/$d/cm.yaml"
 		printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n' \
 		    >"$REPO/$d/kustomization.yaml"
 	done
-	git -C "$REPO" add -A
-	git -C "$REPO" commit -qm initial
+	commit initial
 	apply_flux app
 }
 
@@ -251,8 +242,7 @@ Y
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].reason}")" = ArtifactFailed ]'
 	mkdir -p "$REPO/late"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late-config\ndata:\n  k: v\n' >"$REPO/late/cm.yaml"
-	git -C "$REPO" add -A
-	git -C "$REPO" commit -qm late
+	commit late
 	wait_for eval '$K get configmap late-config >/dev/null 2>&1'
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]'
 	# app was applied once: its 10m interval is not up

@@ -18,17 +18,7 @@ setup() {
 	standin_start
 	export TMPDIR=$T/tmp
 	mkdir -p "$TMPDIR"
-	"$SOTTO" age-keygen -o "$T/key.txt" 2>/dev/null
-	PUB=$(grep -o 'age1[0-9a-z]*' "$T/key.txt" | head -1)
-	KEY=$(grep -o 'AGE-SECRET-KEY-1[0-9A-Z]*' "$T/key.txt")
-	$K create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
-	    --dry-run=client -o json >"$T/keysecret.json"
-	$K apply --server-side -f "$T/keysecret.json" >/dev/null
-	REPO=$T/repo
-	mkdir -p "$REPO/app"
-	git -C "$REPO" init -q -b main
-	git -C "$REPO" config user.email t@example.com
-	git -C "$REPO" config user.name t
+	kube_fixture app
 	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: %s\n' \
 	    "$CANARY" >"$T/secret.yaml"
 	"$SOTTO" encrypt --age "$PUB" "$T/secret.yaml" >"$REPO/app/secret.enc.yaml"
@@ -74,8 +64,6 @@ teardown() {
 	[ -n "${AGENT:-}" ] && kill -TERM "$AGENT" 2>/dev/null
 	standin_stop
 }
-
-commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
 
 reconcile() {
 	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache" \

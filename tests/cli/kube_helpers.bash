@@ -8,6 +8,10 @@
 #                         fresh --cache-dir)
 #   standin_stop          asks it to quit (it also quits when idle)
 #   ctl_get PATH / ctl_post PATH   control endpoint (log, bodies, fault)
+#   kube_fixture [SUBDIR...]  age key $T/key.txt (PUB, KEY) applied as the
+#                         Secret sops-age, and the git repository $REPO
+#   git_repo DIR [SUBDIR...]  an empty repository, branch main, committer t
+#   commit MSG            commits everything in $REPO
 
 standin_start() {
 	STANDIN=$SOTTO_ROOT/tests/standin/kube_standin.py
@@ -34,3 +38,28 @@ standin_stop() {
 
 ctl_get() { curl -s -m 10 "$CTL$1"; }
 ctl_post() { curl -s -m 10 -X POST "$CTL$1" >/dev/null; }
+
+git_repo() { # DIR [SUBDIR...]
+	local d=$1 s
+	shift
+	mkdir -p "$d"
+	for s in "$@"; do
+		mkdir -p "$d/$s"
+	done
+	git -C "$d" init -q -b main
+	git -C "$d" config user.email t@example.com
+	git -C "$d" config user.name t
+}
+
+kube_fixture() { # [SUBDIR...] of $REPO
+	"$SOTTO" age-keygen -o "$T/key.txt" 2>/dev/null
+	PUB=$(grep -o 'age1[0-9a-z]*' "$T/key.txt" | head -1)
+	KEY=$(grep -o 'AGE-SECRET-KEY-1[0-9A-Z]*' "$T/key.txt")
+	$K create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
+	    --dry-run=client -o json >"$T/keysecret.json"
+	$K apply --server-side -f "$T/keysecret.json" >/dev/null
+	REPO=$T/repo
+	git_repo "$REPO" "$@"
+}
+
+commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
