@@ -82,6 +82,12 @@ struct rctx {
 	bool leader;			/* we hold the Lease */
 	bool force_all;			/* next pass: every Kustomization,
 					   due or not (a source changed) */
+	unsigned long round;		/* a pass, or a watch-started batch */
+	struct {			/* the checkout in the cache now */
+		unsigned long round;	/* 0: none to reuse */
+		char key[400];		/* GitRepository ns/name@version */
+		struct kgit_result res;
+	} fetched;
 	struct metrics m;		/* shared with the health thread */
 	int listen_fd;			/* health server socket or -1 */
 	pthread_t health;		/* its thread */
@@ -577,8 +583,23 @@ fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
 	    SOTTO_BUF_SECRET_INIT, SOTTO_BUF_INIT, SOTTO_BUF_INIT,
 	    SOTTO_BUF_INIT };
 	const char *url = kjson_str(gr, "spec.url");
+	const char *rv = kjson_str(gr, "metadata.resourceVersion");
+	char key[400];
 	sotto_err rc;
 
+	/* Kustomizations sharing a source in one pass share its fetch, as
+	 * long as the cache still holds that checkout */
+	snprintf(key, sizeof(key), "%s/%s@%s", kjson_str(gr,
+	    "metadata.namespace") ? kjson_str(gr, "metadata.namespace") : ns,
+	    kjson_str(gr, "metadata.name") ? kjson_str(gr, "metadata.name") :
+	    "", rv ? rv : "");
+	if (c->fetched.round == c->round && strcmp(c->fetched.key, key) == 0) {
+		*res = c->fetched.res;
+		klog("debug", NULL, res->revision, "GitRepository %s: this "
+		    "pass's fetch reused", key);
+		return SOTTO_OK;
+	}
+	c->fetched.round = 0;
 	memset(&ref, 0, sizeof(ref));
 	ref.branch = kjson_str(gr, "spec.ref.branch");
 	ref.tag = kjson_str(gr, "spec.ref.tag");
@@ -600,6 +621,11 @@ fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
 		src_creds_ref(&ref, &sc);
 	}
 	rc = kgit_sync(res, c->o->cache_dir, url, &ref, e);
+	if (rc == SOTTO_OK) {
+		c->fetched.round = c->round;
+		snprintf(c->fetched.key, sizeof(c->fetched.key), "%s", key);
+		c->fetched.res = *res;
+	}
 out:
 	src_creds_release(&sc);
 	return rc;
@@ -1282,7 +1308,6 @@ schedule(struct rctx *c, const json_t *ks, struct ksstate *st, sotto_err rc)
 	if (c->o->interval_override > 0)
 		iv = retry = c->o->interval_override;
 	st->seconds = now_s() - st->started;
-	metrics_refresh(c);
 	if (rc == SOTTO_OK)
 		st->next_due = now_s() + iv;
 	else if (strcmp(ready_reason(st), "DependencyNotReady") == 0)
@@ -1298,6 +1323,8 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 	json_t *docs = NULL, *items = NULL, *ks;
 	size_t i, progress, nks = 0;
 	bool force = false;
+
+	c->round++;
 	sotto_err rc, worst = SOTTO_OK;
 
 	if (c->o->config_file != NULL) {
@@ -1375,6 +1402,7 @@ out:
 			*interval = c->st[i].next_due - now_s();
 	if (*interval < 1)
 		*interval = 1;
+	metrics_refresh(c);
 	json_decref(items);
 	json_decref(docs);
 	return rc;
@@ -1619,6 +1647,7 @@ run_some(struct rctx *c, json_t *due)
 	size_t i;
 	sotto_err rc;
 
+	c->round++;
 	if (c->disc.n == 0 && kdisc_load(&c->disc, c->k, &e) != SOTTO_OK) {
 		klog("error", NULL, NULL, "%s", e.msg);
 		return;
@@ -1641,6 +1670,7 @@ run_some(struct rctx *c, json_t *due)
 		if (rc == SOTTO_E_INTERRUPTED)
 			break;
 	}
+	metrics_refresh(c);
 }
 
 /*
