@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "sotto/age.h"
@@ -69,10 +70,13 @@ sotto_err sotto_kube_open(struct sotto_kube **out,
     const struct sotto_kube_config *c, struct sotto_error *e);
 void sotto_kube_close(struct sotto_kube *k);
 
-/* Impersonate-User for the following requests (copied); NULL stops. */
+/*
+ * Impersonate-User for the following requests (copied); NULL stops.
+ * SOTTO_E_CONFIG (nothing changed) for "" or a value with control bytes.
+ */
 sotto_err sotto_kube_set_impersonation(struct sotto_kube *k,
     const char *user);
-/* User-Agent (copied). */
+/* User-Agent (copied); SOTTO_E_CONFIG for control bytes. */
 sotto_err sotto_kube_set_user_agent(struct sotto_kube *k, const char *ua);
 /*
  * Client-side timeout of each following request (each try of a retried
@@ -93,7 +97,11 @@ void sotto_kube_resp_release(struct sotto_kube_resp *r);
 
 /*
  * Sends method path (with its query; path starts with '/') with body of
- * content type ctype (NULL: no body) and Accept: application/json.  Any
+ * content type ctype (NULL: no body) and Accept: application/json.  The
+ * path is sent as is (CURLOPT_PATH_AS_IS) and must be plain visible ASCII
+ * without "." or ".." segments (src/kube/kpath.c builds every one), and
+ * no header value may hold a control byte: either is SOTTO_E_CONFIG and
+ * nothing is sent.  Any
  * HTTP status is SOTTO_OK (look at r->status); 429 and 5xx are retried
  * (0.5 s doubling, 4 tries, Retry-After honoured).  Transport failures
  * are SOTTO_E_KUBE_TRANSPORT.  The body is never quoted in messages.
@@ -169,11 +177,29 @@ struct sotto_reconcile_opts {
 	double lease_seconds;		/* lease duration, default 15 */
 	double interval_override;	/* > 0: use instead of spec.interval */
 	double poll_seconds;		/* health/wait polling, default 2 */
+	const char *default_sa;		/* --default-service-account: who a
+					   Kustomization without
+					   spec.serviceAccountName applies
+					   as (its namespace's account) */
+	bool no_cross_ns_refs;		/* --no-cross-namespace-refs */
 	bool once;			/* one pass, exit status = result */
 	bool insecure_skip_mac;		/* migration only */
 	const volatile int *stop;	/* set by SIGTERM/SIGINT: finish the
 					   current object and return */
 };
+
+/*
+ * Checks the names among o's flags (--namespace, --lease-namespace,
+ * --lease-name, --default-service-account) as the API server would:
+ * SOTTO_E_USAGE naming the flag.
+ */
+sotto_err sotto_reconcile_check_opts(const struct sotto_reconcile_opts *o,
+    struct sotto_error *e);
+/*
+ * Prints the Flux fields the agent implements or refuses (fields.c), as
+ * text or as the roff of sotto-reconcile(8)'s FIELDS section.
+ */
+void sotto_reconcile_list_fields(FILE *f, bool roff);
 
 /*
  * Runs the reconciler until *o->stop (or one pass with o->once).  Logs

@@ -23,6 +23,8 @@ static const char reconcile_usage[] =
     "HOST:PORT]\n"
     "           [--leader-elect --lease-namespace NS [--lease-name NAME]\n"
     "           [--lease-duration DURATION] [--identity ID]]\n"
+    "           [--no-cross-namespace-refs] [--default-service-account NAME]\n"
+    "       sotto reconcile --list-fields[=text|roff]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
     "memory, server-side apply, prune, status.  See sotto-reconcile(8).\n"
@@ -41,11 +43,20 @@ static const char reconcile_usage[] =
     "                        $XDG_CACHE_HOME/sotto or /tmp/sotto-cache)\n"
     "    --interval D        override every spec.interval (e.g. 30s)\n"
     "    --health-addr A     serve /healthz, /readyz, /metrics on A\n"
-    "    --leader-elect      only the holder of the Lease applies\n";
+    "    --leader-elect      only the holder of the Lease applies\n"
+    "    --no-cross-namespace-refs\n"
+    "                        refuse a spec.sourceRef in another namespace\n"
+    "                        (Stalled, reason AccessDenied), as Flux's flag\n"
+    "    --default-service-account NAME\n"
+    "                        a Kustomization without serviceAccountName\n"
+    "                        applies as NAME of its own namespace\n"
+    "    --list-fields       the Kustomization and GitRepository fields\n"
+    "                        sotto implements; any other field set makes\n"
+    "                        the object Stalled and nothing is applied\n";
 
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
-    O_LEASE_DUR, O_IDENTITY, O_POLL };
+    O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -63,6 +74,9 @@ static const struct option reconcile_opts[] = {
 	{ "lease-duration", required_argument, NULL, O_LEASE_DUR },
 	{ "identity", required_argument, NULL, O_IDENTITY },
 	{ "poll-interval", required_argument, NULL, O_POLL },
+	{ "no-cross-namespace-refs", no_argument, NULL, O_NO_XNS },
+	{ "default-service-account", required_argument, NULL, O_DEFAULT_SA },
+	{ "list-fields", optional_argument, NULL, O_FIELDS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -134,6 +148,18 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 		case O_LEASE_NS: o->lease_namespace = optarg; break;
 		case O_LEASE_NAME: o->lease_name = optarg; break;
 		case O_IDENTITY: o->identity = optarg; break;
+		case O_NO_XNS: o->no_cross_ns_refs = true; break;
+		case O_DEFAULT_SA: o->default_sa = optarg; break;
+		case O_FIELDS:
+			if (optarg != NULL && strcmp(optarg, "roff") != 0 &&
+			    strcmp(optarg, "text") != 0) {
+				cli_errorf("sotto", "--list-fields '%s': want "
+				    "text or roff", optarg);
+				return 2;
+			}
+			sotto_reconcile_list_fields(stdout, optarg != NULL &&
+			    strcmp(optarg, "roff") == 0);
+			return 0;
 		case O_INTERVAL:
 			if ((o->interval_override = parse_duration(optarg,
 			    "--interval")) < 0)
@@ -184,6 +210,10 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 	}
 	if (!leader)
 		o.lease_namespace = NULL;
+	if (sotto_reconcile_check_opts(&o, &e) != SOTTO_OK) {
+		cli_error("sotto", &e);
+		return 2;
+	}
 	if (o.cache_dir == NULL) {
 		const char *x = getenv("XDG_CACHE_HOME");
 

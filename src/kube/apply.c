@@ -168,19 +168,16 @@ sotto_err
 kres_path(struct sotto_buf *b, const struct kres *r, const char *ns,
     const char *name)
 {
-	sotto_err rc;
+	struct kref ref;
+	struct sotto_error e = { SOTTO_OK, "" };
 
-	if (r->group[0] == '\0')
-		rc = sotto_buf_addstr(b, "/api/v1");
-	else
-		rc = sotto_buf_addf(b, "/apis/%s/%s", r->group, r->version);
-	if (rc == SOTTO_OK && r->namespaced && ns != NULL)
-		rc = sotto_buf_addf(b, "/namespaces/%s", ns);
-	if (rc == SOTTO_OK)
-		rc = sotto_buf_addf(b, "/%s", r->plural);
-	if (rc == SOTTO_OK && name != NULL)
-		rc = sotto_buf_addf(b, "/%s", name);
-	return rc;
+	memset(&ref, 0, sizeof(ref));
+	ref.group = r->group;
+	ref.version = r->version;
+	ref.plural = r->plural;
+	ref.ns = r->namespaced ? ns : NULL;
+	ref.name = name;
+	return kpath_build(b, &ref, &e);
 }
 
 /* ---- building the set --------------------------------------------------- */
@@ -278,6 +275,14 @@ resolve_obj(struct kobj *ko, const struct kdisc *d,
 	if (ko->res->namespaced) {
 		ns = ao->target_ns ? ao->target_ns : kjson_str(md,
 		    "namespace");
+		if (ns != NULL && kname_check("metadata.namespace", ns,
+		    KN_LABEL, e) != SOTTO_OK) {
+			char q[96], qn[96];
+
+			kquote(q, sizeof(q), ko->kind);
+			kquote(qn, sizeof(qn), ko->name);
+			return sotto_error_prefix(e, "%s/%s", q, qn);
+		}
 		if (json_object_set_new(md, "namespace", json_string(ns ? ns :
 		    "default")) != 0)
 			return oom(e);
@@ -316,6 +321,15 @@ add_obj(struct kset *s, json_t *o, const struct kapply_opts *ao, size_t idx,
 		return SOTTO_E_PARSE;
 	}
 	(void)idx;
+	/* the name becomes a request path segment (kpath.c) */
+	if (kname_check("metadata.name", name, KN_SEGMENT, e) != SOTTO_OK) {
+		char q[96];
+
+		kquote(q, sizeof(q), kind);
+		sotto_error_prefix(e, "%s", q);
+		json_decref(o);
+		return SOTTO_E_CONFIG;
+	}
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		struct kobj *nv = realloc(s->v, nc * sizeof(*nv));
@@ -742,8 +756,9 @@ patch_apply(struct sotto_kube *k, const struct kobj *ko, bool dry,
 	*out = NULL;
 	obj_ref(ref, sizeof(ref), ko);
 	if (kres_path(&path, ko->res, ko->ns, ko->name) != SOTTO_OK ||
-	    sotto_buf_addf(&path, "?%sfieldManager=%s&force=true",
-	    dry ? "dryRun=All&" : "", ao->field_manager) != SOTTO_OK ||
+	    (dry && kpath_query(&path, "dryRun", "All") != SOTTO_OK) ||
+	    kpath_query(&path, "fieldManager", ao->field_manager) != SOTTO_OK ||
+	    kpath_query(&path, "force", "true") != SOTTO_OK ||
 	    (body = json_dumps(ko->o, JSON_COMPACT)) == NULL) {
 		rc = oom(e);
 		goto out;
@@ -983,29 +998,28 @@ same_group(const struct kobj *a, const struct kobj *b)
 	    (a->ns != NULL && b->ns != NULL && strcmp(a->ns, b->ns) == 0));
 }
 
-/* "…?labelSelector=<ours>&limit=N[&continue=<token, escaped>]" */
+/* "…?labelSelector=<ours>&limit=N[&continue=<token>]", values encoded */
 static sotto_err
 page_path(struct sotto_buf *path, const struct kres *res, const char *ns,
     const struct kapply_opts *ao, const char *cont)
 {
-	const char *p;
+	struct sotto_buf sel = SOTTO_BUF_INIT;
+	char limit[16];
+	sotto_err rc;
 
-	if (kres_path(path, res, ns, NULL) != SOTTO_OK ||
-	    sotto_buf_addf(path, "?labelSelector=" LBL_NAME "%%3D%s%%2C"
-	    LBL_NS "%%3D%s&limit=%d", ao->ks_name, ao->ks_ns, LIST_PAGE) !=
-	    SOTTO_OK)
-		return SOTTO_E_NOMEM;
-	if (cont == NULL)
-		return SOTTO_OK;
-	if (sotto_buf_addstr(path, "&continue=") != SOTTO_OK)
-		return SOTTO_E_NOMEM;
-	for (p = cont; *p != '\0'; p++)
-		if ((strchr("-._~", *p) != NULL || (*p >= '0' && *p <= '9') ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ?
-		    sotto_buf_addf(path, "%c", *p) : sotto_buf_addf(path,
-		    "%%%02X", (unsigned char)*p)) != SOTTO_OK)
-			return SOTTO_E_NOMEM;
-	return SOTTO_OK;
+	snprintf(limit, sizeof(limit), "%d", LIST_PAGE);
+	if ((rc = kres_path(path, res, ns, NULL)) != SOTTO_OK)
+		return rc;
+	rc = sotto_buf_addf(&sel, LBL_NAME "=%s," LBL_NS "=%s", ao->ks_name,
+	    ao->ks_ns);
+	if (rc == SOTTO_OK)
+		rc = kpath_query(path, "labelSelector", (char *)sel.data);
+	if (rc == SOTTO_OK)
+		rc = kpath_query(path, "limit", limit);
+	if (rc == SOTTO_OK && cont != NULL)
+		rc = kpath_query(path, "continue", cont);
+	sotto_buf_release(&sel);
+	return rc;
 }
 
 /*
@@ -1307,7 +1321,10 @@ kube_inventory_split(const char *id, char *ns, char *name, char *group,
 		parts[i][n] = '\0';
 		p = u + (i < 3);
 	}
-	return name[0] != '\0' && kind[0] != '\0';
+	/* a status can be edited: only names a request path may hold */
+	return name[0] != '\0' && kind[0] != '\0' && kname_invalid(name,
+	    KN_SEGMENT) == NULL && (ns[0] == '\0' || kname_invalid(ns,
+	    KN_LABEL) == NULL);
 }
 
 static sotto_err
@@ -1334,7 +1351,10 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 		*kept = false;	/* the kind is gone, so is the object */
 		return SOTTO_OK;
 	}
-	kres_path(&path, ko.res, ko.ns, name);
+	if (kres_path(&path, ko.res, ko.ns, name) != SOTTO_OK) {
+		sotto_buf_release(&path);
+		return SOTTO_OK;	/* not a path we may send: keep */
+	}
 	rc = get_json(&live, k, (char *)path.data, e);
 	sotto_buf_release(&path);
 	if (rc == SOTTO_E_KUBE_NOTFOUND) {

@@ -114,6 +114,11 @@ setup_handle(struct sotto_kube *k, CURL *h, struct sotto_error *e)
 	c->p_curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	c->p_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	c->p_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	c->p_curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https,http");
+	/* paths are built and checked by kpath.c: nothing may rewrite them
+	 * after that (no "../" squashing) */
+	c->p_curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	c->p_curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	set_blob(k, h, CURLOPT_CAINFO_BLOB, &k->cfg.ca);
 	set_blob(k, h, CURLOPT_SSLCERT_BLOB, &k->cfg.cert);
 	set_blob(k, h, CURLOPT_SSLKEY_BLOB, &k->cfg.key);
@@ -124,11 +129,13 @@ setup_handle(struct sotto_kube *k, CURL *h, struct sotto_error *e)
 		c->p_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (k->cfg.token.len) {
+		if (!kheader_ok((const char *)k->cfg.token.data))
+			return sotto_error_set(e, SOTTO_E_KUBE_CONFIG, "the "
+			    "bearer token holds control characters");
 		c->p_curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		c->p_curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER,
 		    (char *)k->cfg.token.data);
 	}
-	(void)e;
 	return SOTTO_OK;
 }
 
@@ -200,12 +207,16 @@ replace_str(char **dst, const char *src)
 sotto_err
 sotto_kube_set_impersonation(struct sotto_kube *k, const char *user)
 {
+	if (user != NULL && (user[0] == '\0' || !kheader_ok(user)))
+		return SOTTO_E_CONFIG;
 	return replace_str(&k->impersonate, user);
 }
 
 sotto_err
 sotto_kube_set_user_agent(struct sotto_kube *k, const char *ua)
 {
+	if (ua == NULL || !kheader_ok(ua))
+		return SOTTO_E_CONFIG;
 	return replace_str(&k->ua, ua);
 }
 
@@ -260,12 +271,25 @@ on_header(char *p, size_t sz, size_t n, void *ctx)
 	return len;
 }
 
+/*
+ * Every header value is checked again before each request: a CR or LF
+ * would start a new header (an injected Impersonate-Group, say).
+ */
+static bool
+headers_ok(const struct sotto_kube *k, const char *ctype)
+{
+	return (ctype == NULL || kheader_ok(ctype)) && (k->impersonate == NULL
+	    || kheader_ok(k->impersonate)) && kheader_ok(k->ua);
+}
+
 static struct curl_slist *
 headers_for(struct sotto_kube *k, const char *ctype)
 {
 	struct curl_slist *h = NULL, *t;
 	char line[512];
 
+	if (!headers_ok(k, ctype))
+		return NULL;
 	h = k->c.p_curl_slist_append(h, "Accept: application/json");
 	if (h == NULL)
 		return NULL;
@@ -353,6 +377,12 @@ sotto_kube_request(struct sotto_kube *k, struct sotto_kube_resp *r,
 	int attempt;
 
 	r->body.secret = true;
+	if (!kpath_safe(path))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "refusing to send "
+		    "%s: the request path is not a plain API path", method);
+	if (!headers_ok(k, ctype))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "refusing to send "
+		    "%s: a header value holds control characters", method);
 	if ((hdr = headers_for(k, ctype)) == NULL ||
 	    sotto_buf_addf(&url, "%s%s", k->server, path) != SOTTO_OK) {
 		rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
@@ -556,6 +586,9 @@ kstreams_start(struct kstreams *s, int slot, const char *path,
 	sotto_err rc;
 
 	stream_reset(st);
+	if (!kpath_safe(path))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "refusing to watch: "
+		    "the request path is not a plain API path");
 	st->max_line = max_line;
 	st->fn = fn;
 	st->arg = arg;

@@ -140,7 +140,9 @@ kevent_record(struct sotto_kube *k, struct kevent_memo *memo,
 	struct sotto_error e = { SOTTO_OK, "" };
 	const char *ns = kjson_str(ev->obj, "metadata.namespace");
 	const char *name = kjson_str(ev->obj, "metadata.name");
-	char ev_name[300], path[700], ts[48];
+	struct kref ref = { "", "v1", "events", ns, NULL, NULL };
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	char ev_name[300], ts[48];
 	uint64_t key = event_key(ev), stamp;
 	struct kevent_slot *slot = NULL;
 	json_t *body;
@@ -156,20 +158,23 @@ kevent_record(struct sotto_kube *k, struct kevent_memo *memo,
 	if (slot != NULL) {
 		/* the same event again: count it on the one already sent */
 		kevent_name(ev_name, sizeof(ev_name), name, slot->stamp);
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events/%s",
-		    ns, ev_name);
+		ref.name = ev_name;
+		sotto_buf_truncate(&path, 0);
 		body = json_pack("{s:I, s:s}", "count", (json_int_t)
 		    (slot->count + 1), "lastTimestamp", ts);
-		st = body ? send_event(k, "PATCH", path,
+		st = body && kpath_build(&path, &ref, &e) == SOTTO_OK ?
+		    send_event(k, "PATCH", (char *)path.data,
 		    "application/merge-patch+json", body, &e) : -1;
 		json_decref(body);
 		if (st >= 200 && st < 300) {
 			slot->count++;
+			sotto_buf_release(&path);
 			return;
 		}
 		if (st != 404) {
 			klog("warning", NULL, NULL, "%s", e.msg[0] ? e.msg :
 			    "cannot record event");
+			sotto_buf_release(&path);
 			return;
 		}
 		/* expired (event TTL) or deleted: record a fresh one */
@@ -182,11 +187,14 @@ kevent_record(struct sotto_kube *k, struct kevent_memo *memo,
 	}
 	stamp = now_ns();
 	kevent_name(ev_name, sizeof(ev_name), name, stamp);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
+	ref.name = NULL;
+	sotto_buf_truncate(&path, 0);
 	body = kevent_json(ev, ev_name, ts);
-	st = body ? send_event(k, "POST", path, "application/json", body,
+	st = body && kpath_build(&path, &ref, &e) == SOTTO_OK ?
+	    send_event(k, "POST", (char *)path.data, "application/json", body,
 	    &e) : -1;
 	json_decref(body);
+	sotto_buf_release(&path);
 	if (st < 200 || st >= 300) {
 		klog("warning", NULL, NULL, "%s", e.msg[0] ? e.msg :
 		    "cannot record event");

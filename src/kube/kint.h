@@ -11,9 +11,75 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "sotto/kube.h"
 #include "sotto/tree.h"
+
+/* ---- kpath.c: names and request paths (issue #14) -------------------- */
+enum kname_rule {
+	KN_LABEL,	/* DNS-1123 label, at most 63: namespaces */
+	KN_SUBDOMAIN,	/* DNS-1123 subdomain, at most 253: Secrets,
+			   ConfigMaps, Flux objects, ServiceAccounts */
+	KN_SEGMENT	/* what the API server takes as any kind's name:
+			   not "." or "..", no '/' or '%', no control
+			   bytes, at most 253 (RBAC names hold ':') */
+};
+/* NULL when s is a valid name under rule, else why not (static text). */
+const char *kname_invalid(const char *s, enum kname_rule rule);
+/*
+ * SOTTO_OK, or SOTTO_E_CONFIG with "<field> '<s, escaped>': <why>" in e
+ * (field is the spec path, e.g. "spec.decryption.secretRef.name").
+ */
+sotto_err kname_check(const char *field, const char *s, enum kname_rule rule,
+    struct sotto_error *e);
+/*
+ * s for a message: control bytes, quotes and backslashes as \xNN, cut
+ * with "…" to fit cap (NULL prints as "").
+ */
+void kquote(char *out, size_t cap, const char *s);
+
+/* An API path: /api/v1 or /apis/<group>/<version>, then the rest. */
+struct kref {
+	const char *group;	/* "" for the core group */
+	const char *version;	/* "v1" */
+	const char *plural;	/* "secrets"; NULL: the group-version root */
+	const char *ns;		/* namespace or NULL (cluster / all) */
+	const char *name;	/* object or NULL (collection) */
+	const char *sub;	/* "status" or NULL */
+};
+/*
+ * Appends r's path to b: every segment validated (group a subdomain,
+ * version a label, namespace a label, name the path-segment rule) and
+ * percent-encoded.  SOTTO_E_CONFIG naming the bad part, nothing appended.
+ * The only way the agent builds a request path.
+ */
+sotto_err kpath_build(struct sotto_buf *b, const struct kref *r,
+    struct sotto_error *e);
+/* Appends "?key=value" (or "&..." after a '?'), value percent-encoded. */
+sotto_err kpath_query(struct sotto_buf *b, const char *key,
+    const char *value);
+/*
+ * What sotto_kube_request() checks before it sends anything: starts with
+ * '/', visible ASCII only, no "." or ".." segment (raw or %2e), no '#'.
+ */
+bool kpath_safe(const char *path);
+/* A header value without control bytes (tab allowed). */
+bool kheader_ok(const char *v);
+
+/* ---- fields.c: the Flux fields the agent implements (issue #14) ------- */
+/*
+ * Checks obj's spec (kind "Kustomization" or "GitRepository") against the
+ * table: a field the agent does not implement (set to anything but its
+ * default), or one it does not know, is SOTTO_E_CONFIG with *reason
+ * "UnsupportedField"; a supported field of the wrong type or with an
+ * invalid name or duration is *reason "InvalidSpec".  The message names
+ * the field.
+ */
+sotto_err kfields_check(const char *kind, const json_t *obj,
+    const char **reason, struct sotto_error *e);
+/* The table, for `--list-fields` (text) or sotto-reconcile(8) (roff). */
+void kfields_print(FILE *f, bool roff);
 
 /* ---- git.c ---- */
 /*

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,8 @@
 #include "sotto/render.h"
 #include "sotto/store.h"
 
-#define KS_API "/apis/kustomize.toolkit.fluxcd.io/v1"
-#define GR_API "/apis/source.toolkit.fluxcd.io/v1"
+#define KS_GROUP "kustomize.toolkit.fluxcd.io"
+#define GR_GROUP "source.toolkit.fluxcd.io"
 #define MSG_MAX 4096
 #define MAX_KS 512
 #define MAX_SRC 64	/* GitRepository statuses remembered */
@@ -201,11 +202,19 @@ same_status(const json_t *a, const json_t *b)
 	return eq;
 }
 
-static void
-local_cm_path(char *p, size_t cap, const char *ns, const char *name)
+/* Local mode: the ConfigMap "sotto-inventory-<name>" holding the status. */
+static sotto_err
+local_cm_path(struct sotto_buf *p, const char *ns, const char *name,
+    struct sotto_error *e)
 {
-	snprintf(p, cap, "/api/v1/namespaces/%s/configmaps/sotto-inventory-%s",
-	    ns, name);
+	char cm[300];
+	struct kref ref = { "", "v1", "configmaps", ns, cm, NULL };
+
+	if ((size_t)snprintf(cm, sizeof(cm), "sotto-inventory-%s", name) >=
+	    sizeof(cm))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "metadata.name is "
+		    "too long");
+	return kpath_build(p, &ref, e);
 }
 
 /*
@@ -213,25 +222,36 @@ local_cm_path(char *p, size_t cap, const char *ns, const char *name)
  * Flux object api/namespaces/ns/plural/name (field manager --field-manager).
  */
 static sotto_err
-patch_status(struct rctx *c, const char *api, const char *plural,
+patch_status(struct rctx *c, const char *group, const char *plural,
     const char *ns, const char *name, json_t *status, struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
-	char path[900], *body;
-	json_t *doc = json_pack("{s:O}", "status", status);
+	struct kref ref = { group, "v1", plural, ns, name, "status" };
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	char *body;
+	json_t *doc;
 	sotto_err rc;
 
-	snprintf(path, sizeof(path), "%s/namespaces/%s/%s/%s/status?"
-	    "fieldManager=%s", api, ns, plural, name, c->o->field_manager);
+	if ((rc = kpath_build(&path, &ref, e)) != SOTTO_OK)
+		return rc;
+	if (kpath_query(&path, "fieldManager", c->o->field_manager) !=
+	    SOTTO_OK) {
+		sotto_buf_release(&path);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	doc = json_pack("{s:O}", "status", status);
 	body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	if (body == NULL)
+	if (body == NULL) {
+		sotto_buf_release(&path);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	rc = sotto_kube_request(c->k, &r, "PATCH", path,
+	}
+	rc = sotto_kube_request(c->k, &r, "PATCH", (char *)path.data,
 	    "application/merge-patch+json", body, strlen(body), e);
 	if (rc == SOTTO_OK && r.status >= 300)
 		rc = sotto_kube_status_error(e, &r, "cannot write status");
 	free(body);
+	sotto_buf_release(&path);
 	sotto_kube_resp_release(&r);
 	return rc;
 }
@@ -245,13 +265,16 @@ send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
     struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
-	char path[700], *body = NULL, *st, *inv;
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	char *body = NULL, *st, *inv;
 	json_t *doc;
 	sotto_err rc;
 
 	if (c->o->config_file == NULL)
-		return patch_status(c, KS_API, "kustomizations", ns, name,
+		return patch_status(c, KS_GROUP, "kustomizations", ns, name,
 		    status, e);
+	if ((rc = local_cm_path(&path, ns, name, e)) != SOTTO_OK)
+		return rc;
 	st = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
 	inv = kjson_get(status, "inventory.entries") ? json_dumps(kjson_get(
 	    status, "inventory.entries"), JSON_COMPACT) : NULL;
@@ -261,18 +284,21 @@ send_status(struct rctx *c, const char *ns, const char *name, json_t *status,
 	    "data", "status", st ? st : "{}", "inventory", inv ? inv : "[]");
 	free(st);
 	free(inv);
-	local_cm_path(path, sizeof(path), ns, name);
 	json_object_set_new(json_object_get(doc, "metadata"), "name",
-	    json_string(strrchr(path, '/') + 1));
-	snprintf(path + strlen(path), sizeof(path) - strlen(path),
-	    "?fieldManager=%s&force=true", c->o->field_manager);
+	    json_string(strrchr((char *)path.data, '/') + 1));
 	body = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	rc = sotto_kube_request(c->k, &r, "PATCH", path,
-	    "application/apply-patch+yaml", body, body ? strlen(body) : 0, e);
+	if (body == NULL || kpath_query(&path, "fieldManager",
+	    c->o->field_manager) != SOTTO_OK || kpath_query(&path, "force",
+	    "true") != SOTTO_OK)
+		rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	else
+		rc = sotto_kube_request(c->k, &r, "PATCH", (char *)path.data,
+		    "application/apply-patch+yaml", body, strlen(body), e);
 	if (rc == SOTTO_OK && r.status >= 300)
 		rc = sotto_kube_status_error(e, &r, "cannot write status");
 	free(body);
+	sotto_buf_release(&path);
 	sotto_kube_resp_release(&r);
 	return rc;
 }
@@ -359,7 +385,7 @@ src_state_for(struct rctx *c, const char *ns, const char *name)
  */
 static void
 source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
-    const struct sotto_error *fe)
+    const struct sotto_error *fe, const char *stalled)
 {
 	const char *ns = kjson_str(gr, "metadata.namespace");
 	const char *name = kjson_str(gr, "metadata.name");
@@ -385,6 +411,12 @@ source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
 		    src->revision);
 		json_array_append_new(conds, condition("Ready", "True",
 		    "Succeeded", msg, gen, pc));
+	} else if (stalled != NULL) {
+		/* a spec the agent refuses: nothing to retry until it changes */
+		json_array_append_new(conds, condition("Ready", "False",
+		    stalled, fe->msg, gen, pc));
+		json_array_append_new(conds, condition("Stalled", "True",
+		    stalled, fe->msg, gen, pc));
 	} else {
 		why = src->auth_failed ? "AuthenticationFailed" :
 		    "GitOperationFailed";
@@ -400,7 +432,7 @@ source_status(struct rctx *c, const json_t *gr, const struct kgit_result *src,
 		json_decref(s);
 		return;
 	}
-	if (patch_status(c, GR_API, "gitrepositories", ns, name, s, &e) !=
+	if (patch_status(c, GR_GROUP, "gitrepositories", ns, name, s, &e) !=
 	    SOTTO_OK)
 		klog("error", NULL, fe->code == SOTTO_OK ? src->revision :
 		    NULL, "cannot write the status of GitRepository %s: %s",
@@ -429,8 +461,9 @@ find_local(json_t *docs, const char *kind, const char *ns, const char *name)
 	return NULL;
 }
 
+/* GETs path; *out is the object (new reference) on 200. */
 static sotto_err
-get_object(json_t **out, struct rctx *c, const char *path,
+get_path(json_t **out, struct rctx *c, const char *path,
     struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
@@ -447,23 +480,38 @@ get_object(json_t **out, struct rctx *c, const char *path,
 	return rc;
 }
 
-/* The GitRepository a Kustomization points at (new reference). */
+/* GETs the object ref names (kpath.c builds and checks the path). */
+static sotto_err
+get_object(json_t **out, struct rctx *c, const struct kref *ref,
+    struct sotto_error *e)
+{
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	sotto_err rc;
+
+	*out = NULL;
+	if ((rc = kpath_build(&path, ref, e)) == SOTTO_OK)
+		rc = get_path(out, c, (char *)path.data, e);
+	sotto_buf_release(&path);
+	return rc;
+}
+
+/*
+ * The GitRepository a Kustomization points at (new reference).  The
+ * reference was checked by check_ks(): a name, a namespace, and not
+ * across namespaces with --no-cross-namespace-refs.
+ */
 static sotto_err
 source_of(json_t **out, struct rctx *c, json_t *docs, const json_t *ks,
     const char *ns, struct sotto_error *e)
 {
-	const char *kind = kjson_str(ks, "spec.sourceRef.kind");
 	const char *name = kjson_str(ks, "spec.sourceRef.name");
 	const char *sns = kjson_str(ks, "spec.sourceRef.namespace");
-	char path[600];
+	struct kref ref = { GR_GROUP, "v1", "gitrepositories", NULL, name,
+	    NULL };
 	json_t *g;
 
 	*out = NULL;
-	if (sns == NULL)
-		sns = ns;
-	if (kind == NULL || strcmp(kind, "GitRepository") != 0 || name == NULL)
-		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.sourceRef must "
-		    "name a GitRepository");
+	ref.ns = sns = sns ? sns : ns;
 	if (docs != NULL) {
 		if ((g = find_local(docs, "GitRepository", sns, name)) == NULL)
 			return sotto_error_set(e, SOTTO_E_KUBE_NOTFOUND,
@@ -471,9 +519,7 @@ source_of(json_t **out, struct rctx *c, json_t *docs, const json_t *ks,
 		*out = json_incref(g);
 		return SOTTO_OK;
 	}
-	snprintf(path, sizeof(path), GR_API "/namespaces/%s/gitrepositories/%s",
-	    sns, name);
-	return get_object(out, c, path, e);
+	return get_object(out, c, &ref, e);
 }
 
 /*
@@ -525,15 +571,14 @@ read_source_secret(struct src_creds *sc, struct rctx *c, const json_t *gr,
     const char *ns, struct sotto_error *e)
 {
 	const char *gns = kjson_str(gr, "metadata.namespace");
-	char path[700];
+	struct kref ref = { "", "v1", "secrets", gns ? gns : ns,
+	    kjson_str(gr, "spec.secretRef.name"), NULL };
 	json_t *s = NULL, *data;
 	sotto_err rc;
 
-	snprintf(sc->name, sizeof(sc->name), "%s/%s", gns ? gns : ns,
-	    kjson_str(gr, "spec.secretRef.name"));
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
-	    gns ? gns : ns, kjson_str(gr, "spec.secretRef.name"));
-	if ((rc = get_object(&s, c, path, e)) != SOTTO_OK)
+	/* the GitRepository's own namespace: check_gr() checked the name */
+	snprintf(sc->name, sizeof(sc->name), "%s/%s", ref.ns, ref.name);
+	if ((rc = get_object(&s, c, &ref, e)) != SOTTO_OK)
 		return sotto_error_prefix(e, "cannot get source Secret '%s'",
 		    sc->name);
 	data = json_object_get(s, "data");
@@ -631,6 +676,164 @@ out:
 	return rc;
 }
 
+/* ---- what the agent accepts (issue #14) --------------------------------- */
+
+static void
+stall(struct outcome *out, const char *reason, const struct sotto_error *e)
+{
+	out->ready = "False";
+	out->reason = reason;
+	out->stalled = true;
+	snprintf(out->msg, sizeof(out->msg), "%s", e->msg);
+}
+
+/*
+ * A git reference name as `git check-ref-format` takes it (so that a
+ * spec.ref cannot smuggle a second refspec, a glob or an option): no
+ * control bytes, space, ~ ^ : ? * [ \\, no "..", "@{", "//", no leading
+ * '-', '/' or '.', no trailing '/', '.' or ".lock".
+ */
+static bool
+refname_ok(const char *s)
+{
+	size_t n = strlen(s);
+	const unsigned char *p;
+
+	if (n == 0 || n > 255 || s[0] == '-' || s[0] == '/' || s[0] == '.' ||
+	    s[n - 1] == '/' || s[n - 1] == '.' || strstr(s, "..") ||
+	    strstr(s, "@{") || strstr(s, "//") || strstr(s, "/.") ||
+	    (n >= 5 && strcmp(s + n - 5, ".lock") == 0) || strcmp(s, "@") == 0)
+		return false;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f || strchr("~^:?*[\\", *p) != NULL)
+			return false;
+	return true;
+}
+
+/* 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. */
+static bool
+commit_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return s[n] == '\0' && (n == 40 || n == 64);
+}
+
+/* metadata.namespace/name of a Flux object: they go into paths. */
+static sotto_err
+check_meta(const json_t *o, struct sotto_error *e)
+{
+	sotto_err rc = kname_check("metadata.namespace", kjson_str(o,
+	    "metadata.namespace"), KN_LABEL, e);
+
+	return rc != SOTTO_OK ? rc : kname_check("metadata.name", kjson_str(o,
+	    "metadata.name"), KN_SUBDOMAIN, e);
+}
+
+/*
+ * Everything of a Kustomization the agent must refuse before it reads or
+ * applies anything: unsupported or unknown fields, names that would reach
+ * a request path or header, a source that is not a GitRepository, another
+ * provider than sops, and (with --no-cross-namespace-refs) a source in
+ * another namespace, with Flux's AccessDenied text.  False: out holds the
+ * Stalled outcome.
+ */
+static bool
+check_ks(struct rctx *c, const json_t *ks, const char *ns,
+    struct outcome *out)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	const char *reason = NULL, *v;
+	const char *sns = kjson_str(ks, "spec.sourceRef.namespace");
+	const char *sname = kjson_str(ks, "spec.sourceRef.name");
+	char q[96];
+
+	if (kfields_check("Kustomization", ks, &reason, &e) != SOTTO_OK) {
+		stall(out, reason, &e);
+		return false;
+	}
+	v = kjson_str(ks, "spec.sourceRef.kind");
+	if (v == NULL || strcmp(v, "GitRepository") != 0) {
+		kquote(q, sizeof(q), v);
+		sotto_error_set(&e, SOTTO_E_CONFIG, "spec.sourceRef.kind '%s' "
+		    "is not supported by sotto: only GitRepository", q);
+		stall(out, "UnsupportedField", &e);
+		return false;
+	}
+	v = kjson_str(ks, "spec.sourceRef.apiVersion");
+	if (v != NULL && strncmp(v, GR_GROUP "/", strlen(GR_GROUP) + 1) != 0) {
+		kquote(q, sizeof(q), v);
+		sotto_error_set(&e, SOTTO_E_CONFIG, "spec.sourceRef.apiVersion "
+		    "'%s' is not supported by sotto: want " GR_GROUP "/v1", q);
+		stall(out, "UnsupportedField", &e);
+		return false;
+	}
+	if (sname == NULL) {
+		sotto_error_set(&e, SOTTO_E_CONFIG, "spec.sourceRef.name is "
+		    "required");
+		stall(out, "InvalidSpec", &e);
+		return false;
+	}
+	v = kjson_str(ks, "spec.decryption.provider");
+	if (kjson_get(ks, "spec.decryption") != NULL && (v == NULL ||
+	    strcmp(v, "sops") != 0)) {
+		kquote(q, sizeof(q), v);
+		sotto_error_set(&e, SOTTO_E_CONFIG, "spec.decryption.provider "
+		    "'%s' is not supported (only 'sops')", q);
+		stall(out, "UnsupportedField", &e);
+		return false;
+	}
+	if (c->o->no_cross_ns_refs && sns != NULL && strcmp(sns, ns) != 0) {
+		/* Flux's text (kustomize-controller, acl.AccessDeniedError) */
+		sotto_error_set(&e, SOTTO_E_CONFIG, "can't access "
+		    "'GitRepository/%s/%s', cross-namespace references have "
+		    "been blocked", sns, sname);
+		stall(out, "AccessDenied", &e);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The GitRepository's side of the same rules; false with *reason and e
+ * set (the message names the field).
+ */
+static bool
+check_gr(const json_t *gr, const char **reason, struct sotto_error *e)
+{
+	static const char *const refs[] = { "branch", "tag", "name", NULL };
+	const char *v;
+	char field[32], q[96];
+	size_t i;
+
+	*reason = "InvalidSpec";
+	if (check_meta(gr, e) != SOTTO_OK)
+		return false;
+	if (kfields_check("GitRepository", gr, reason, e) != SOTTO_OK)
+		return false;
+	*reason = "InvalidSpec";
+	if (kjson_str(gr, "spec.url") == NULL) {
+		sotto_error_set(e, SOTTO_E_CONFIG, "spec.url is required");
+		return false;
+	}
+	for (i = 0; refs[i] != NULL; i++) {
+		snprintf(field, sizeof(field), "spec.ref.%s", refs[i]);
+		if ((v = kjson_str(gr, field)) != NULL && !refname_ok(v)) {
+			kquote(q, sizeof(q), v);
+			sotto_error_set(e, SOTTO_E_CONFIG, "%s '%s': not a "
+			    "valid git reference name", field, q);
+			return false;
+		}
+	}
+	if ((v = kjson_str(gr, "spec.ref.commit")) != NULL && !commit_ok(v)) {
+		kquote(q, sizeof(q), v);
+		sotto_error_set(e, SOTTO_E_CONFIG, "spec.ref.commit '%s': want "
+		    "a full commit id (40 or 64 lowercase hex digits)", q);
+		return false;
+	}
+	return true;
+}
+
 /* ---- one Kustomization -------------------------------------------------- */
 
 static bool
@@ -682,8 +885,8 @@ load_inventory(struct rctx *c, struct ksstate *st, const json_t *ks,
     const char *ns, const char *name)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
+	struct sotto_buf path = SOTTO_BUF_INIT;
 	json_t *cm = NULL;
-	char path[700];
 
 	if (st->loaded)
 		return SOTTO_OK;
@@ -699,8 +902,9 @@ load_inventory(struct rctx *c, struct ksstate *st, const json_t *ks,
 		st->loaded = true;
 		return SOTTO_OK;
 	}
-	local_cm_path(path, sizeof(path), ns, name);
-	if (get_object(&cm, c, path, &e) == SOTTO_OK) {
+	if (local_cm_path(&path, ns, name, &e) != SOTTO_OK)
+		return e.code;
+	if (get_path(&cm, c, (char *)path.data, &e) == SOTTO_OK) {
 		const char *s = kjson_str(cm, "data.inventory");
 
 		st->inventory = s ? json_loads(s, 0, NULL) : NULL;
@@ -712,9 +916,11 @@ load_inventory(struct rctx *c, struct ksstate *st, const json_t *ks,
 			    kjson_str(st->status, "lastAppliedRevision"));
 	} else if (e.code != SOTTO_E_KUBE_NOTFOUND) {
 		json_decref(cm);
+		sotto_buf_release(&path);
 		return e.code;
 	}
 	json_decref(cm);
+	sotto_buf_release(&path);
 	if (st->inventory == NULL)
 		st->inventory = json_array();
 	st->loaded = true;
@@ -729,14 +935,32 @@ struct run {
 	json_t *gr;
 };
 
+static double mono_s(void);
+static double ks_timeout(const json_t *ks);
+
+/*
+ * Reads n bytes from fd before the CLOCK_MONOTONIC time deadline; false
+ * on EOF, error or when the deadline passes (*late is then true).
+ */
 static bool
-read_all(int fd, void *p, size_t n)
+read_until(int fd, void *p, size_t n, double deadline, bool *late)
 {
+	struct pollfd pf;
 	ssize_t got;
+	double left;
 
 	while (n > 0) {
+		if ((left = deadline - mono_s()) <= 0) {
+			*late = true;
+			return false;
+		}
+		pf.fd = fd;
+		pf.events = POLLIN;
+		if (poll(&pf, 1, left > 3600 ? 3600000 : (int)(left * 1000) +
+		    1) == 0)
+			continue;
 		got = read(fd, p, n);
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (got <= 0)
 			return false;
@@ -759,23 +983,32 @@ struct render_reply {
  * long-running agent keeps only the stream and the objects it applies
  * (issue #8's memory goal).  The plaintext crosses a pipe, never a file;
  * the child inherits the no-core-dump settings and exits right after.
- * When fork() fails, the render runs here.
+ * The child is killed when it has not answered within timeout seconds
+ * (the Kustomization's spec.timeout: issue #14, one tenant must not stall
+ * the others).  When no child can be started, nothing is rendered.
  */
 static sotto_err
 render_isolated(struct sotto_buf *out, const char *dir,
-    const struct sotto_render_opts *ro, struct sotto_error *e)
+    const struct sotto_render_opts *ro, double timeout,
+    struct sotto_error *e)
 {
 	struct render_reply rep;
 	int fds[2], st = 0;
+	double deadline = mono_s() + timeout;
+	char tbuf[64];
+	bool ok, late = false;
 	pid_t pid;
-	bool ok;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return sotto_render_dir(out, dir, ro, e);
+		return sotto_error_set(e, SOTTO_E_IO, "cannot start the render "
+		    "process: %s", strerror(errno));
 	if ((pid = fork()) < 0) {
+		int err = errno;
+
 		close(fds[0]);
 		close(fds[1]);
-		return sotto_render_dir(out, dir, ro, e);
+		return sotto_error_set(e, SOTTO_E_IO, "cannot start the render "
+		    "process: %s", strerror(err));
 	}
 	if (pid == 0) {
 		close(fds[0]);
@@ -790,14 +1023,22 @@ render_isolated(struct sotto_buf *out, const char *dir,
 		_exit(ok ? 0 : 1);
 	}
 	close(fds[1]);
-	ok = read_all(fds[0], &rep, sizeof(rep)) && rep.len <= ((size_t)64 <<
-	    20) && sotto_buf_grow(out, rep.len) == SOTTO_OK &&
-	    read_all(fds[0], out->data, rep.len);
+	ok = read_until(fds[0], &rep, sizeof(rep), deadline, &late) &&
+	    rep.len <= ((size_t)64 << 20) && sotto_buf_grow(out, rep.len) ==
+	    SOTTO_OK && read_until(fds[0], out->data, rep.len, deadline,
+	    &late);
 	close(fds[0]);
+	if (!ok)
+		kill(pid, SIGKILL);	/* late, or it sent garbage */
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (!ok) {
 		sotto_buf_release(out);
+		kduration_fmt(tbuf, sizeof(tbuf), timeout);
+		if (late)
+			return sotto_error_set(e, SOTTO_E_RECONCILE, "build "
+			    "timed out after %s (spec.timeout): the render "
+			    "process was stopped", tbuf);
 		return sotto_error_set(e, SOTTO_E_IO, "the render process "
 		    "died (status %d)", st);
 	}
@@ -815,16 +1056,11 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 {
 	struct sotto_render_opts ro;
 	const char *path = kjson_str(ks, "spec.path");
-	const char *prov = kjson_str(ks, "spec.decryption.provider");
 	const char *sec = kjson_str(ks, "spec.decryption.secretRef.name");
 	char dir[8192];
 
-	if (prov != NULL && strcmp(prov, "sops") != 0) {
-		sotto_error_set(e, SOTTO_E_CONFIG, "decryption provider '%s' "
-		    "is not supported (only 'sops')", prov);
-		out->stalled = true;
-		return e->code;
-	}
+	(void)out;
+	/* the Kustomization's own namespace only (check_ks: a name) */
 	if (sec != NULL && sotto_kube_secret_identities(&r->ids, c->k, ns,
 	    sec, NULL, e) != SOTTO_OK)
 		return e->code;
@@ -840,7 +1076,8 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	ro.root = r->src.workdir;
 	ro.key_sources = sec ? "the decryption Secret" : "no decryption "
 	    "Secret (spec.decryption.secretRef)";
-	if (render_isolated(&r->rendered, dir, &ro, e) != SOTTO_OK)
+	if (render_isolated(&r->rendered, dir, &ro, ks_timeout(ks), e) !=
+	    SOTTO_OK)
 		return e->code;
 	sotto_age_idlist_free(&r->ids);	/* keys live no longer than needed */
 	if (kset_build(&r->set, &r->rendered, &c->disc, c->k, ao, e) ==
@@ -870,16 +1107,32 @@ apply_opts(struct kapply_opts *ao, struct rctx *c, const json_t *ks,
 	ao->stop = c->o->stop;
 }
 
+/*
+ * Who the apply runs as: spec.serviceAccountName, else
+ * --default-service-account, in the Kustomization's namespace (Flux's
+ * WithServiceAccount); else the agent itself.  Both names were checked
+ * (a DNS-1123 subdomain), and the client refuses control bytes again.
+ */
 static sotto_err
-impersonate(struct rctx *c, const json_t *ks, const char *ns)
+impersonate(struct rctx *c, const json_t *ks, const char *ns,
+    struct sotto_error *e)
 {
 	const char *sa = kjson_str(ks, "spec.serviceAccountName");
 	char user[600];
 
+	if (sa == NULL || sa[0] == '\0')
+		sa = c->o->default_sa;
 	if (sa == NULL)
 		return sotto_kube_set_impersonation(c->k, NULL);
+	if (kname_check("spec.serviceAccountName", sa, KN_SUBDOMAIN, e) !=
+	    SOTTO_OK || kname_check("metadata.namespace", ns, KN_LABEL, e) !=
+	    SOTTO_OK)
+		return e->code;
 	snprintf(user, sizeof(user), "system:serviceaccount:%s:%s", ns, sa);
-	return sotto_kube_set_impersonation(c->k, user);
+	if (sotto_kube_set_impersonation(c->k, user) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_CONFIG, "cannot impersonate "
+		    "'%s'", user);
+	return SOTTO_OK;
 }
 
 /* spec.timeout, else spec.interval, else 5 min (spec §2). */
@@ -902,7 +1155,11 @@ deploy(struct rctx *c, struct run *r, struct ksstate *st, const json_t *ks,
 	json_t *keep = json_array();
 	double timeout = ks_timeout(ks);
 
-	impersonate(c, ks, ao->ks_ns);
+	/* fail closed: never apply as the agent when asked not to */
+	if (impersonate(c, ks, ao->ks_ns, e) != SOTTO_OK) {
+		fail(out, "ReconciliationFailed", e);
+		goto out;
+	}
 	if (kset_apply(&r->set, c->k, &c->disc, ao, e) != SOTTO_OK) {
 		if (e->code != SOTTO_E_INTERRUPTED)
 			fail(out, "ReconciliationFailed", e);
@@ -1051,12 +1308,20 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	out.ready = "True";
 	out.reason = "ReconciliationSucceeded";
 	snprintf(out.applied, sizeof(out.applied), "%s", st->revision);
+	/* a name that cannot be a request path cannot even get a status */
+	if (check_meta(ks, &e) != SOTTO_OK) {
+		klog("error", st->key, NULL, "Kustomization skipped: %s", e.msg);
+		st->ready = false;
+		return SOTTO_E_RECONCILE;
+	}
 	if (json_is_true(kjson_get(ks, "spec.suspend"))) {
 		klog("info", st->key, NULL, "reconciliation is suspended");
 		st->ready = kjson_get(st->status, "lastAppliedRevision") != NULL;
 		suspended_request(c, ks, st);
 		return SOTTO_OK;
 	}
+	if (!check_ks(c, ks, ns, &out))
+		goto done;	/* Stalled: nothing read, nothing applied */
 	deps = kjson_get(ks, "spec.dependsOn");
 	json_array_foreach(deps, i, d) {
 		if (!dep_ready(c, d, ns, which, sizeof(which))) {
@@ -1076,10 +1341,23 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		goto done;
 	}
 	if (source_of(&r.gr, c, docs, ks, ns, &e) == SOTTO_OK) {
-		fetch_source(&r.src, c, r.gr, ns, &e);
-		/* a suspended source is not reconciled: its status stays */
-		if (!json_is_true(kjson_get(r.gr, "spec.suspend")))
-			source_status(c, r.gr, &r.src, &e);
+		const char *why = NULL;
+
+		if (!check_gr(r.gr, &why, &e)) {
+			/* the GitRepository is Stalled; this one cannot run */
+			source_status(c, r.gr, &r.src, &e, why);
+			sotto_error_prefix(&e, "GitRepository '%s/%s'",
+			    kjson_str(ks, "spec.sourceRef.namespace") ?
+			    kjson_str(ks, "spec.sourceRef.namespace") : ns,
+			    kjson_str(ks, "spec.sourceRef.name"));
+		} else {
+			fetch_source(&r.src, c, r.gr, ns, &e);
+			/* a suspended source is not reconciled: its status
+			 * stays */
+			if (!json_is_true(kjson_get(r.gr, "spec.suspend")))
+				source_status(c, r.gr, &r.src, &e, e.code ==
+				    SOTTO_E_CONFIG ? "InvalidSpec" : NULL);
+		}
 	}
 	if (e.code != SOTTO_OK) {
 		fail(&out, "ArtifactFailed", &e);
@@ -1191,16 +1469,12 @@ load_local(json_t **out, const char *path, struct sotto_error *e)
 static sotto_err
 list_kustomizations(json_t **out, struct rctx *c, struct sotto_error *e)
 {
-	char path[600];
+	struct kref ref = { KS_GROUP, "v1", "kustomizations",
+	    c->o->watch_namespace, NULL, NULL };
 	json_t *l = NULL;
 	sotto_err rc;
 
-	if (c->o->watch_namespace != NULL)
-		snprintf(path, sizeof(path), KS_API "/namespaces/%s/"
-		    "kustomizations", c->o->watch_namespace);
-	else
-		snprintf(path, sizeof(path), KS_API "/kustomizations");
-	if ((rc = get_object(&l, c, path, e)) != SOTTO_OK)
+	if ((rc = get_object(&l, c, &ref, e)) != SOTTO_OK)
 		return rc;
 	kwatch_listed(c->w, l);	/* the watch resumes from this LIST */
 	*out = json_incref(json_object_get(l, "items"));
@@ -1425,6 +1699,15 @@ parse_time(const char *s)
 }
 
 static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
 now_s(void)
 {
 	struct timespec ts;
@@ -1440,17 +1723,19 @@ lease_try(struct rctx *c, bool release)
 	const char *ns = c->o->lease_namespace, *name = c->o->lease_name;
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
 	struct sotto_error e = { SOTTO_OK, "" };
-	char path[600], ts[48];
+	struct kref ref = { "coordination.k8s.io", "v1", "leases", ns, name,
+	    NULL };
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	char ts[48];
 	json_t *l = NULL, *spec;
 	char *body = NULL;
 	bool held = false, create;
 	const char *holder;
 	int trans;
 
-	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/"
-	    "%s/leases/%s", ns, name);
-	if (sotto_kube_request(c->k, &r, "GET", path, NULL, NULL, 0, &e) !=
-	    SOTTO_OK)
+	if (kpath_build(&path, &ref, &e) != SOTTO_OK ||
+	    sotto_kube_request(c->k, &r, "GET", (char *)path.data, NULL, NULL,
+	    0, &e) != SOTTO_OK)
 		goto out;
 	create = r.status == 404;
 	if (!create && (r.status != 200 || (l = json_loadb((char *)
@@ -1483,37 +1768,41 @@ lease_try(struct rctx *c, bool release)
 	    ? 1 : (json_int_t)c->o->lease_seconds));
 	json_object_set_new(spec, "renewTime", json_string(ts));
 	body = json_dumps(l, JSON_COMPACT);
-	if (create)
-		path[strlen(path) - strlen(name) - 1] = '\0';
+	if (create) {
+		ref.name = NULL;	/* POST to the collection */
+		sotto_buf_truncate(&path, 0);
+		if (kpath_build(&path, &ref, &e) != SOTTO_OK)
+			goto out;
+	}
 	if (body == NULL || sotto_kube_request(c->k, &r, create ? "POST" :
-	    "PUT", path, "application/json", body, strlen(body), &e) !=
-	    SOTTO_OK)
+	    "PUT", (char *)path.data, "application/json", body, strlen(body),
+	    &e) != SOTTO_OK)
 		goto out;
 	held = !release && (r.status == 200 || r.status == 201);
 out:
 	if (held != c->leader && !release)
 		klog("info", NULL, NULL, held ? "acquired lease %s/%s" :
 		    "lease %s/%s is held by another replica", ns, name);
+	if (e.code != SOTTO_OK && e.code != SOTTO_E_KUBE_TRANSPORT)
+		klog("error", NULL, NULL, "lease: %s", e.msg);
 	free(body);
 	json_decref(l);
+	sotto_buf_release(&path);
 	sotto_kube_resp_release(&r);
 	return held;
 }
 
 /* ---- /healthz, /readyz, /metrics ------------------------------------------- */
 
+/* The response to one request line (req, NUL-terminated) into out. */
 static void
-serve_one(struct rctx *c, int fd)
+respond(struct rctx *c, const char *req, struct sotto_buf *out)
 {
-	char req[1024], body[2048], head[256];
+	char body[2048], head[256];
 	struct sotto_buf mb = SOTTO_BUF_INIT;
-	ssize_t n = read(fd, req, sizeof(req) - 1);
 	int code = 200;
 	struct metrics *m = &c->m;
 
-	if (n <= 0)
-		return;
-	req[n] = '\0';
 	pthread_mutex_lock(&m->mu);
 	if (strncmp(req, "GET /healthz", 12) == 0) {
 		snprintf(body, sizeof(body), "ok\n");
@@ -1554,28 +1843,139 @@ serve_one(struct rctx *c, int fd)
 	    "close\r\n\r\n", code, code == 200 ? "OK" : code == 503 ?
 	    "Service Unavailable" : code == 500 ? "Internal Server Error" :
 	    "Not Found", mb.len);
-	if (sotto_io_write_all(fd, head, strlen(head)) == SOTTO_OK)
-		(void)sotto_io_write_all(fd, mb.data, mb.len);
+	if (sotto_buf_addstr(out, head) == SOTTO_OK)
+		(void)sotto_buf_add(out, mb.data, mb.len);
 	sotto_buf_release(&mb);
+}
+
+/*
+ * The health server never waits on one client (issue #14: an idle
+ * connection must not fail the liveness probe): non-blocking sockets in
+ * one poll() loop, at most HEALTH_CLIENTS at once, each given
+ * HEALTH_DEADLINE seconds to send its request line and take the answer.
+ * When every slot is busy, the client closest to its deadline is dropped
+ * for the newcomer, so a flood of idle connections delays nobody.
+ */
+#define HEALTH_CLIENTS 16
+#define HEALTH_DEADLINE 5.0
+
+struct hclient {
+	int fd;				/* -1: free slot */
+	double deadline;		/* dropped after this */
+	char in[1024];			/* request so far */
+	size_t inlen;
+	struct sotto_buf out;		/* response, once the line is in */
+	size_t off;			/* bytes of out sent */
+};
+
+static double mono_s(void);
+
+static void
+hclient_close(struct hclient *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	h->inlen = h->off = 0;
+	sotto_buf_release(&h->out);
+}
+
+/* Reads what is there; once a full line is in, builds the response. */
+static void
+hclient_read(struct rctx *c, struct hclient *h)
+{
+	ssize_t n = recv(h->fd, h->in + h->inlen, sizeof(h->in) - 1 -
+	    h->inlen, MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		hclient_close(h);
+		return;
+	}
+	if (n < 0)
+		return;
+	h->inlen += (size_t)n;
+	h->in[h->inlen] = '\0';
+	if (memchr(h->in, '\n', h->inlen) == NULL && h->inlen + 1 <
+	    sizeof(h->in))
+		return;		/* the request line is not complete yet */
+	respond(c, h->in, &h->out);
+	if (h->out.len == 0)
+		hclient_close(h);
+}
+
+static void
+hclient_write(struct hclient *h)
+{
+	ssize_t n = send(h->fd, h->out.data + h->off, h->out.len - h->off,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (h->off += (size_t)n) == h->out.len)
+		hclient_close(h);
+}
+
+static void
+health_accept(struct rctx *c, struct hclient *cl)
+{
+	struct hclient *slot = NULL;
+	int fd, i;
+
+	fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < HEALTH_CLIENTS; i++) {
+		if (cl[i].fd < 0) {
+			slot = &cl[i];
+			break;
+		}
+		if (slot == NULL || cl[i].deadline < slot->deadline)
+			slot = &cl[i];
+	}
+	hclient_close(slot);	/* the oldest, when every slot is busy */
+	slot->fd = fd;
+	slot->deadline = mono_s() + HEALTH_DEADLINE;
 }
 
 static void *
 health_main(void *arg)
 {
 	struct rctx *c = arg;
-	struct pollfd p;
-	int fd;
+	struct hclient cl[HEALTH_CLIENTS];
+	struct pollfd p[HEALTH_CLIENTS + 1];
+	int i, n;
 
-	p.fd = c->listen_fd;
-	p.events = POLLIN;
-	while (!c->health_stop) {
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		if ((fd = accept(c->listen_fd, NULL, NULL)) < 0)
-			continue;
-		serve_one(c, fd);
-		close(fd);
+	for (i = 0; i < HEALTH_CLIENTS; i++) {
+		memset(&cl[i], 0, sizeof(cl[i]));
+		cl[i].fd = -1;
 	}
+	while (!c->health_stop) {
+		p[0].fd = c->listen_fd;
+		p[0].events = POLLIN;
+		for (i = 0; i < HEALTH_CLIENTS; i++) {
+			if (cl[i].fd >= 0 && mono_s() > cl[i].deadline)
+				hclient_close(&cl[i]);
+			p[i + 1].fd = cl[i].fd;
+			p[i + 1].events = cl[i].out.len > 0 ? POLLOUT : POLLIN;
+			p[i + 1].revents = 0;
+		}
+		if ((n = poll(p, HEALTH_CLIENTS + 1, 200)) <= 0)
+			continue;
+		for (i = 0; i < HEALTH_CLIENTS; i++) {
+			if (cl[i].fd < 0 || p[i + 1].revents == 0)
+				continue;
+			if (p[i + 1].revents & (POLLERR | POLLNVAL))
+				hclient_close(&cl[i]);
+			else if (cl[i].out.len > 0)
+				hclient_write(&cl[i]);
+			else
+				hclient_read(c, &cl[i]);
+		}
+		if (p[0].revents & POLLIN)
+			health_accept(c, cl);
+	}
+	for (i = 0; i < HEALTH_CLIENTS; i++)
+		hclient_close(&cl[i]);
 	return NULL;
 }
 
@@ -1797,6 +2197,27 @@ teardown(struct rctx *c)
 }
 
 sotto_err
+sotto_reconcile_check_opts(const struct sotto_reconcile_opts *o,
+    struct sotto_error *e)
+{
+	if ((o->watch_namespace != NULL && kname_check("--namespace",
+	    o->watch_namespace, KN_LABEL, e) != SOTTO_OK) ||
+	    (o->lease_namespace != NULL && kname_check("--lease-namespace",
+	    o->lease_namespace, KN_LABEL, e) != SOTTO_OK) ||
+	    (o->lease_namespace != NULL && o->lease_name != NULL &&
+	    kname_check("--lease-name", o->lease_name, KN_SUBDOMAIN, e) !=
+	    SOTTO_OK) ||
+	    (o->default_sa != NULL && kname_check("--default-service-account",
+	    o->default_sa, KN_SUBDOMAIN, e) != SOTTO_OK))
+		return e->code = SOTTO_E_USAGE;
+	if (o->field_manager != NULL && (o->field_manager[0] == '\0' ||
+	    !kheader_ok(o->field_manager) || strlen(o->field_manager) > 128))
+		return sotto_error_set(e, SOTTO_E_USAGE, "--field-manager: "
+		    "want 1 to 128 characters without control characters");
+	return SOTTO_OK;
+}
+
+sotto_err
 sotto_reconcile_run(const struct sotto_reconcile_opts *o,
     struct sotto_error *e)
 {
@@ -1805,6 +2226,11 @@ sotto_reconcile_run(const struct sotto_reconcile_opts *o,
 	double interval, t0;
 	unsigned long req0;
 
+	if ((rc = sotto_reconcile_check_opts(o, e)) != SOTTO_OK) {
+		memset(&c, 0, sizeof(c));
+		c.listen_fd = -1;
+		goto out;
+	}
 	if ((rc = setup(&c, o, e)) != SOTTO_OK)
 		goto out;
 	klog("info", NULL, NULL, "reconciler started (%s mode, field manager "

@@ -130,12 +130,16 @@ sotto_kube_secret_identities(struct sotto_age_idlist *ids,
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
 	struct sotto_buf path = SOTTO_BUF_INIT;
 	struct sotto_error pe = { SOTTO_OK, "" };
+	struct kref ref = { "", "v1", "secrets", ns, name, NULL };
 	json_t *j = NULL, *data;
 	sotto_err rc;
 
-	if (sotto_buf_addf(&path, "/api/v1/namespaces/%s/secrets/%s", ns,
-	    name) != SOTTO_OK)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	/* the names come from a spec: only a Secret of that namespace */
+	if ((rc = kname_check("decryption Secret namespace", ns, KN_LABEL,
+	    e)) != SOTTO_OK || (rc = kname_check("decryption Secret name",
+	    name, KN_SUBDOMAIN, e)) != SOTTO_OK || (rc = kpath_build(&path,
+	    &ref, e)) != SOTTO_OK)
+		return rc;
 	if ((rc = sotto_kube_request(k, &r, "GET", (char *)path.data, NULL,
 	    NULL, 0, e)) != SOTTO_OK) {
 		sotto_error_prefix(e, "cannot get sops decryption Secret "

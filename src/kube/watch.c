@@ -19,8 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KS_API "/apis/kustomize.toolkit.fluxcd.io/v1"
-#define GR_API "/apis/source.toolkit.fluxcd.io/v1"
 #define REQUESTED_AT "reconcile.fluxcd.io/requestedAt"
 /* one event line: etcd caps an object at 1.5 MiB, JSON adds a little */
 #define EVENT_MAX ((size_t)4 << 20)
@@ -337,7 +335,8 @@ kwatch_open(struct kwatch **out, struct sotto_kube *k, const char *ns,
     struct sotto_error *e)
 {
 	struct kwatch *w;
-	static const char *const api[NCOL] = { KS_API, GR_API };
+	static const char *const group[NCOL] = {
+	    "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io" };
 	static const char *const plural[NCOL] = { "kustomizations",
 	    "gitrepositories" };
 	static const char *const kind[NCOL] = { "Kustomization",
@@ -355,17 +354,25 @@ kwatch_open(struct kwatch **out, struct sotto_kube *k, const char *ns,
 	w->k = k;
 	for (i = 0; i < NCOL; i++) {
 		struct col *c = &w->c[i];
+		struct sotto_buf p = SOTTO_BUF_INIT;
+		struct kref ref = { group[i], "v1", plural[i], ns, NULL,
+		    NULL };
 
 		c->w = w;
 		c->idx = i;
 		c->kind = kind[i];
 		c->backoff = 1;
-		if (ns != NULL)
-			snprintf(c->path, sizeof(c->path), "%s/namespaces/%s/%s",
-			    api[i], ns, plural[i]);
-		else
-			snprintf(c->path, sizeof(c->path), "%s/%s", api[i],
-			    plural[i]);
+		if ((rc = kpath_build(&p, &ref, e)) == SOTTO_OK && p.len >=
+		    sizeof(c->path))
+			rc = sotto_error_set(e, SOTTO_E_CONFIG, "watch path "
+			    "too long");
+		if (rc == SOTTO_OK)
+			memcpy(c->path, p.data, p.len + 1);
+		sotto_buf_release(&p);
+		if (rc != SOTTO_OK) {
+			kwatch_close(w);
+			return rc;
+		}
 	}
 	*out = w;
 	return SOTTO_OK;
@@ -450,7 +457,8 @@ static void
 start(struct kwatch *w, struct col *c, double t, double end)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
-	char path[800];
+	struct sotto_buf path = SOTTO_BUF_INIT;
+	char tsecs[24];
 	long secs = (long)(end - t + 0.999);
 
 	if (c->rv[0] == '\0' && relist(c) != SOTTO_OK) {
@@ -461,13 +469,20 @@ start(struct kwatch *w, struct col *c, double t, double end)
 		c->retry_at = end;	/* the LIST has none: wait for the pass */
 		return;
 	}
-	snprintf(path, sizeof(path), "%s?watch=1&resourceVersion=%s&"
-	    "allowWatchBookmarks=true&timeoutSeconds=%ld", c->path, c->rv,
-	    secs < 1 ? 1 : secs);
+	snprintf(tsecs, sizeof(tsecs), "%ld", secs < 1 ? 1 : secs);
 	c->events = false;
 	c->started = t;
-	if (kstreams_start(w->s, c->idx, path, secs, EVENT_MAX, on_event, c,
-	    &e) != SOTTO_OK) {
+	if (sotto_buf_addstr(&path, c->path) != SOTTO_OK ||
+	    kpath_query(&path, "watch", "1") != SOTTO_OK ||
+	    kpath_query(&path, "resourceVersion", c->rv) != SOTTO_OK ||
+	    kpath_query(&path, "allowWatchBookmarks", "true") != SOTTO_OK ||
+	    kpath_query(&path, "timeoutSeconds", tsecs) != SOTTO_OK)
+		sotto_error_set(&e, SOTTO_E_NOMEM, "out of memory");
+	else
+		kstreams_start(w->s, c->idx, (char *)path.data, secs, EVENT_MAX,
+		    on_event, c, &e);
+	sotto_buf_release(&path);
+	if (e.code != SOTTO_OK) {
 		klog("error", NULL, NULL, "watch: %s", e.msg);
 		backoff(c, t);
 	}

@@ -173,8 +173,9 @@ assert_no_leak() {
 	$K apply --server-side -f "$T/flux.yaml" >/dev/null
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(cond Ready)" = "False BuildFailed decryption provider 'vault' is not supported (only 'sops')" ]
-	[[ "$(cond Stalled)" == "True BuildFailed "* ]]
+	# issue #14: refused before anything is read, with the field named
+	[ "$(cond Ready)" = "False UnsupportedField spec.decryption.provider 'vault' is not supported (only 'sops')" ]
+	[[ "$(cond Stalled)" == "True UnsupportedField "* ]]
 }
 
 @test "--namespace limits the agent to one namespace" {
