@@ -275,7 +275,16 @@ resolve_obj(struct kobj *ko, const struct kdisc *d,
 	if (ko->res->namespaced) {
 		ns = ao->target_ns ? ao->target_ns : kjson_str(md,
 		    "namespace");
-		if (ns != NULL && kname_check("metadata.namespace", ns,
+		if (ns != NULL && ns[0] == '\0')
+			ns = NULL;
+		if (ns == NULL) {
+			/* as Flux: no default namespace (run_stage fails it,
+			 * so a tenant's objects never land in "default") */
+			json_object_del(md, "namespace");
+			ko->ns = NULL;
+			goto id;
+		}
+		if (kname_check("metadata.namespace", ns,
 		    KN_LABEL, e) != SOTTO_OK) {
 			char q[96], qn[96];
 
@@ -283,14 +292,14 @@ resolve_obj(struct kobj *ko, const struct kdisc *d,
 			kquote(qn, sizeof(qn), ko->name);
 			return sotto_error_prefix(e, "%s/%s", q, qn);
 		}
-		if (json_object_set_new(md, "namespace", json_string(ns ? ns :
-		    "default")) != 0)
+		if (json_object_set_new(md, "namespace", json_string(ns)) != 0)
 			return oom(e);
 		ko->ns = kjson_str(md, "namespace");
 	} else {
 		json_object_del(md, "namespace");
 		ko->ns = NULL;
 	}
+id:
 	free(ko->id);
 	if (sotto_buf_addf(&id, "%s_%s_%s_%s", ko->ns ? ko->ns : "", ko->name,
 	    ko->group, ko->kind) != SOTTO_OK)
@@ -1096,9 +1105,18 @@ run_stage(struct kset *s, int stage, struct sotto_kube *k,
 	size_t i;
 	sotto_err rc = SOTTO_OK;
 
-	for (i = 0; i < s->n; i++)
-		if (s->v[i].stage == stage)
-			s->v[i].planned = false;
+	for (i = 0; i < s->n; i++) {
+		struct kobj *ko = &s->v[i];
+
+		if (ko->stage != stage)
+			continue;
+		ko->planned = false;
+		/* Flux's text: its dry-run of such an object gets a 404 */
+		if (ko->res != NULL && ko->res->namespaced && ko->ns == NULL)
+			return sotto_error_set(e, SOTTO_E_KUBE_NOTFOUND, "%s/%s "
+			    "namespace not specified: the server could not find "
+			    "the requested resource", ko->kind, ko->name);
+	}
 	for (i = 0; i < s->n && rc == SOTTO_OK; i++)
 		if (s->v[i].stage == stage && !s->v[i].planned &&
 		    s->v[i].res != NULL)
@@ -1276,7 +1294,8 @@ kset_inventory(const struct kset *s)
 	if (v == NULL)
 		return NULL;
 	for (i = 0; i < s->n; i++)
-		if (s->v[i].id != NULL)
+		if (s->v[i].id != NULL && !(s->v[i].res != NULL &&
+		    s->v[i].res->namespaced && s->v[i].ns == NULL))
 			v[n++] = json_pack("{s:s, s:s}", "id", s->v[i].id, "v",
 			    s->v[i].version);
 	arr = sorted_entries(v, n);

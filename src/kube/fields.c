@@ -342,14 +342,13 @@ kfields_print(FILE *f, bool roff)
 			    k->note ? "  " : "", k->note ? k->note : "");
 			continue;
 		}
-		fprintf(f, ".TP\n.B %s\\fR %s\n%s%s%s%s%s\n", k->path,
-		    k->kind, k->supported ? "Supported" : "Refused (the "
-		    "object is Stalled, nothing is applied)",
-		    k->unset ? "; \\fB" : "", k->unset ? k->unset : "",
-		    k->unset ? "\\fR is accepted as the default" : "",
-		    k->note ? "; " : ".");
-		if (k->note)
-			fprintf(f, "%s.\n", k->note);
+		/* mdoc items, between .Bl and .El in sotto-reconcile(8) */
+		fprintf(f, ".It Li %s\n%s: %s", k->path, k->kind,
+		    k->supported ? "supported" : "refused");
+		if (k->unset != NULL)
+			fprintf(f, " (the default, %s, is accepted)", k->unset);
+		fprintf(f, "%s%s.\n", k->note ? "; " : "", k->note ? k->note :
+		    "");
 	}
 }
 

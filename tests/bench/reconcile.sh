@@ -29,6 +29,7 @@ git -C "$R" init -q -b main
 {
 	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
 	echo "kind: Kustomization"
+	echo "namespace: default"
 	echo "resources:"
 } >"$R/app/kustomization.yaml"
 for i in $(seq 1 "$N"); do

@@ -200,6 +200,19 @@ JSON
 	[ "$status" -eq 0 ]
 }
 
+@test "deploy/multi-tenant locks the agent down for tenants (issue #14)" {
+	run $K apply --server-side -k "$SOTTO_ROOT/deploy/multi-tenant"
+	[ "$status" -eq 0 ]
+	run $K -n sotto-system get deployment sotto-reconcile -o jsonpath='{.spec.template.spec.containers[0].args}'
+	[[ "$output" == *'"--no-cross-namespace-refs"'* ]]
+	[[ "$output" == *'"--default-service-account=sotto-tenant"'* ]]
+	run $K -n team-a get rolebinding sotto-tenant -o jsonpath='{.roleRef.name} {.subjects[0].name}'
+	[ "$output" = "admin sotto-tenant" ]
+	# the flags the manifest passes are ones the agent takes
+	"$SOTTO" reconcile --help | grep -q -- --no-cross-namespace-refs
+	"$SOTTO" reconcile --help | grep -q -- --default-service-account
+}
+
 @test "core/v1 Events: create, merge-patch the count, kubectl get events and events" {
 	ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	cat >"$T/ev.json" <<JSON

@@ -35,6 +35,7 @@ Y
 	cat >"$REPO/app/kustomization.yaml" <<'Y'
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
+namespace: default
 resources:
   - cm.yaml
   - extra.yaml
@@ -494,7 +495,7 @@ color() { $K get configmap app-config -o jsonpath='{.data.color}'; }
 @test "GitRepository spec.ignore and .sourceignore leave files out, like Flux's artifact" {
 	mkdir -p "$REPO/plain/skip"
 	for n in a b c; do
-		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-%s\ndata:\n  k: v\n' "$n" >"$REPO/plain/$n.yaml"
+		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-%s\n  namespace: default\ndata:\n  k: v\n' "$n" >"$REPO/plain/$n.yaml"
 	done
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-skip\n' >"$REPO/plain/skip/d.yaml"
 	printf '# not for the cluster\nskip/\n' >"$REPO/plain/.sourceignore"

@@ -27,6 +27,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata:
   name: app-config
+  namespace: default
 data:
   color: blue
 Y

@@ -23,7 +23,7 @@ setup() {
 	rm -f "$T/secret.yaml"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  color: blue\n' \
 	    >"$REPO/app/cm.yaml"
-	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n  - secret.enc.yaml\n' \
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: default\nresources:\n  - cm.yaml\n  - secret.enc.yaml\n' \
 	    >"$REPO/app/kustomization.yaml"
 	commit initial
 }

@@ -19,7 +19,7 @@ setup() {
 	for d in app app2; do
 		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-config\ndata:\n  color: blue\n' \
 		    "$d" >"$REPO/$d/cm.yaml"
-		printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n' \
+		printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: default\nresources:\n  - cm.yaml\n' \
 		    >"$REPO/$d/kustomization.yaml"
 	done
 	commit initial
@@ -241,7 +241,7 @@ Y
 	AGENT=$!
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].reason}")" = ArtifactFailed ]'
 	mkdir -p "$REPO/late"
-	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late-config\ndata:\n  k: v\n' >"$REPO/late/cm.yaml"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late-config\n  namespace: default\ndata:\n  k: v\n' >"$REPO/late/cm.yaml"
 	commit late
 	wait_for eval '$K get configmap late-config >/dev/null 2>&1'
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]'

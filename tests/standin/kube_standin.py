@@ -20,7 +20,8 @@ bearer token).  A second, plain-HTTP port on 127.0.0.1 is the control
 endpoint:
     GET  /log       request log, JSON lines (method, path, query,
                     content_type, status, body_sha256, impersonate_user,
-                    user_agent); no bodies
+                    impersonate (every Impersonate-* header), raw_path
+                    (the request target as sent), user_agent); no bodies
     GET  /bodies    every request body, concatenated (leak assertions)
     GET  /objects   the store as JSON
     POST /fault?code=500&n=2[&retry_after=1][&hang=3][&match=/configmaps/x]
@@ -859,6 +860,12 @@ class Handler(BaseHTTPRequestHandler):
                  if body else "",
                  "impersonate_user": self.headers.get("Impersonate-User",
                                                       ""),
+                 # every Impersonate-* header as received (issue #14: an
+                 # injected Impersonate-Group must show), and the request
+                 # target exactly as sent (no client-side "../" folding)
+                 "impersonate": {k: v for k, v in self.headers.items()
+                                 if k.lower().startswith("impersonate-")},
+                 "raw_path": self.path,
                  "user_agent": self.headers.get("User-Agent", ""),
                  "time": time.time()}
         with S.lock:
