@@ -489,7 +489,6 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
 {
 	struct age_reader r;
 	struct age_armor_reader *ar = NULL;
-	size_t i;
 	sotto_err err;
 
 	memset(&r, 0, sizeof(r));
@@ -501,10 +500,7 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	if ((err = age_reader_fill(&r, ARMOR_PEEK, e)) != SOTTO_OK)
 		goto out;
-	for (i = r.off; i < r.len && is_space(r.buf[i]); i++)
-		;
-	if (r.len - i >= strlen(AGE_ARMOR_BEGIN) &&
-	    memcmp(r.buf + i, AGE_ARMOR_BEGIN, strlen(AGE_ARMOR_BEGIN)) == 0) {
+	if (age_armor_detect(r.buf + r.off, r.len - r.off)) {
 		err = age_armor_reader_new(&ar, src, srcctx, r.buf + r.off,
 		    r.len - r.off);
 		if (err != SOTTO_OK) {

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "crypto/age_internal.h"
+#include "crypto/b64.h"
 #include "crypto/bech32.h"
 #include "sotto/age.h"
 #include "sotto/secret.h"
@@ -985,16 +986,26 @@ test_age_decrypt_armored_errors(void **state)
 	keypair_new(&k);
 	assert_int_equal(sotto_age_encrypt_mem(&ct, (const uint8_t *)"hello",
 	    5, &k.rec, 1, true, &e), SOTTO_OK);
-	/* leading whitespace is fine */
+	/* whitespace lines around the armor are fine (Unicode spaces too) */
 	{
 		struct sotto_buf ws = SOTTO_BUF_INIT;
 
-		sotto_buf_addstr(&ws, "\n \r\n\t");
+		sotto_buf_addstr(&ws, "\n \r\n\t\xc2\xa0\n");
 		sotto_buf_add(&ws, ct.data, ct.len);
-		sotto_buf_addstr(&ws, "\n\n");
+		sotto_buf_addstr(&ws, "\n\xe3\x80\x80\n");
 		assert_int_equal(sotto_age_decrypt_mem(&pt, ws.data, ws.len,
 		    &k.id, 1, &e), SOTTO_OK);
 		assert_int_equal(pt.len, 5);
+		/* but not on the BEGIN line itself */
+		sotto_buf_truncate(&ws, 0);
+		sotto_buf_addstr(&ws, "\n\t");
+		sotto_buf_add(&ws, ct.data, ct.len);
+		sotto_buf_truncate(&pt, 0);
+		assert_int_equal(sotto_age_decrypt_mem(&pt, ws.data, ws.len,
+		    &k.id, 1, &e), SOTTO_E_AGE_ARMOR);
+		assert_string_equal(e.msg,
+		    "invalid armor: malformed BEGIN line");
+		assert_int_equal(pt.len, 0);
 		sotto_buf_release(&ws);
 	}
 	/* an invalid character inside the armor */
@@ -1013,6 +1024,71 @@ test_age_decrypt_armored_errors(void **state)
 	    &e), SOTTO_E_AGE_ARMOR);
 	assert_string_equal(e.msg, "invalid armor: missing END line");
 	sotto_buf_release(&ct);
+	sotto_buf_release(&pt);
+	keypair_free(&k);
+}
+
+/* Armors bin with a first line of `first` bytes, then 48-byte lines. */
+static void
+armor_split(struct sotto_buf *out, const struct sotto_buf *bin, size_t first)
+{
+	size_t off = 0, k = first;
+
+	sotto_buf_truncate(out, 0);
+	sotto_buf_addstr(out, AGE_ARMOR_BEGIN "\n");
+	while (off < bin->len) {
+		if (k > bin->len - off)
+			k = bin->len - off;
+		assert_int_equal(sotto_b64_encode(out, bin->data + off, k,
+		    true), 0);
+		sotto_buf_addch(out, '\n');
+		off += k;
+		k = 48;
+	}
+	sotto_buf_addstr(out, AGE_ARMOR_END "\n");
+}
+
+/*
+ * Go's armor reader: a line that decodes to fewer than 48 bytes is the
+ * last one, even when it fills 64 columns with '=' padding.
+ */
+static void
+test_age_decrypt_armor_short_line_must_be_last(void **state)
+{
+	static const struct {
+		size_t first;		/* bytes on the first line */
+		sotto_err want;
+	} rows[] = {
+		{ 48, SOTTO_OK },		/* canonical */
+		{ 47, SOTTO_E_AGE_ARMOR },	/* 64 columns, one '=' */
+		{ 46, SOTTO_E_AGE_ARMOR },	/* 64 columns, "==" */
+		{ 45, SOTTO_E_AGE_ARMOR },	/* 60 columns */
+	};
+	struct keypair k;
+	struct sotto_buf bin = SOTTO_BUF_INIT, arm = SOTTO_BUF_INIT;
+	struct sotto_buf pt = SOTTO_BUF_INIT;
+	struct sotto_error e;
+	size_t i;
+
+	(void)state;
+	keypair_new(&k);
+	assert_int_equal(sotto_age_encrypt_mem(&bin, (const uint8_t *)"hello",
+	    5, &k.rec, 1, false, &e), SOTTO_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		armor_split(&arm, &bin, rows[i].first);
+		sotto_buf_truncate(&pt, 0);
+		assert_int_equal(sotto_age_decrypt_mem(&pt, arm.data, arm.len,
+		    &k.id, 1, &e), rows[i].want);
+		if (rows[i].want == SOTTO_OK) {
+			assert_int_equal(pt.len, 5);
+			continue;
+		}
+		assert_string_equal(e.msg, "invalid armor: short line not "
+		    "followed by END line");
+		assert_int_equal(pt.len, 0);
+	}
+	sotto_buf_release(&bin);
+	sotto_buf_release(&arm);
 	sotto_buf_release(&pt);
 	keypair_free(&k);
 }
@@ -1046,6 +1122,7 @@ main(void)
 		cmocka_unit_test(test_age_decrypt_rejects_flipped_payload_byte),
 		cmocka_unit_test(test_age_decrypt_rejects_truncated_and_extended),
 		cmocka_unit_test(test_age_decrypt_armored_errors),
+		cmocka_unit_test(test_age_decrypt_armor_short_line_must_be_last),
 	};
 
 	if (sotto_secret_init() != SOTTO_OK)
