@@ -415,6 +415,77 @@ test_age_identities_parse_comments_crlf_multiple(void **state)
 	sotto_buf_release(&k2);
 }
 
+static sotto_err
+parse_native(struct sotto_age_idlist *l, const char *text,
+    struct sotto_error *e)
+{
+	return sotto_age_identities_parse_flags(l, (const uint8_t *)text,
+	    strlen(text), NULL, SOTTO_AGE_IDS_NATIVE_ONLY, NULL, NULL, e);
+}
+
+/*
+ * Native-only parsing (keys from a cluster Secret): X25519 and the hybrid
+ * pass; a plugin identity (its unwrap would run a program from PATH), an
+ * SSH key and a passphrase-encrypted file are refused by type.
+ */
+static void
+test_age_identities_parse_native_only(void **state)
+{
+	static const uint8_t data[16] = { 0x42 };
+	struct sotto_age_idlist l = { NULL, 0 };
+	struct sotto_age_identity *pq;
+	struct sotto_buf text = SOTTO_BUF_INIT, plug = SOTTO_BUF_INIT;
+	struct sotto_buf pqs = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error e;
+
+	(void)state;
+	assert_int_equal(sotto_age_identity_generate_pq(&pq, &e), SOTTO_OK);
+	assert_int_equal(sotto_age_identity_string(&pqs, pq, &e), SOTTO_OK);
+	sotto_age_identity_free(pq);
+	assert_int_equal(sotto_bech32_encode(&plug, "AGE-PLUGIN-X-", data,
+	    sizeof(data)), SOTTO_OK);
+	sotto_buf_addf(&text, "# native\r\n%s\n%s\n", test_identity,
+	    (const char *)pqs.data);
+	assert_int_equal(parse_native(&l, (const char *)text.data, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 2);
+	sotto_age_idlist_free(&l);
+	/* a plugin line after native ones: refused, the line named */
+	sotto_buf_addf(&text, "%s\n", (const char *)plug.data);
+	assert_int_equal(parse_native(&l, (const char *)text.data, &e),
+	    SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "line 4: plugin identities are not "
+	    "accepted in-cluster (only native age identities: "
+	    "AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)");
+	assert_null(strstr(e.msg, (const char *)plug.data));
+	sotto_age_idlist_free(&l);
+	/* the same text without the flag: the plugin identity is parsed */
+	assert_int_equal(parse_ids(&l, (const char *)text.data, &e), SOTTO_OK);
+	assert_int_equal(l.n, 3);
+	sotto_age_idlist_free(&l);
+	assert_int_equal(parse_native(&l, "\n-----BEGIN OPENSSH PRIVATE KEY"
+	    "-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", &e),
+	    SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "SSH and PEM private keys are not "
+	    "accepted in-cluster (only native age identities)");
+	assert_int_equal(parse_native(&l, "age-encryption.org/v1\n-> scrypt "
+	    "AAAA 18\n", &e), SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "passphrase-encrypted identity files are "
+	    "not accepted in-cluster (only native age identities)");
+	/* other errors keep their text, without a file name */
+	assert_int_equal(parse_native(&l, "# only a comment\n", &e),
+	    SOTTO_E_KEY_FORMAT);
+	assert_string_equal(e.msg, "no identities found");
+	assert_int_equal(parse_native(&l, "\nage1zzz\n", &e),
+	    SOTTO_E_KEY_FORMAT);
+	assert_string_equal(e.msg, "line 2: apparent recipient found: this "
+	    "is a public key (age1...), not an identity");
+	assert_int_equal(l.n, 0);
+	sotto_buf_release(&text);
+	sotto_buf_release(&plug);
+	sotto_buf_release(&pqs);
+}
+
 static void
 test_age_identities_parse_errors_name_the_line(void **state)
 {
@@ -1109,6 +1180,7 @@ main(void)
 		cmocka_unit_test(test_age_identity_string_roundtrip),
 		cmocka_unit_test(test_age_identities_parse_comments_crlf_multiple),
 		cmocka_unit_test(test_age_identities_parse_errors_name_the_line),
+		cmocka_unit_test(test_age_identities_parse_native_only),
 		cmocka_unit_test(test_age_recipients_parse_warns_unsupported_ssh),
 		cmocka_unit_test(test_age_recipients_parse_errors),
 		cmocka_unit_test(test_age_encrypt_mem_roundtrip_sizes),
