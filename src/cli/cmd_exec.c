@@ -122,23 +122,42 @@ env_overridden(const char *kv, const struct sotto_node *top)
 }
 
 /*
- * Builds the child's environment: the current one (unless pristine) with
- * the decrypted top-level values added last, as sops does.
+ * The variables that tell sotto where its age keys are (SOPS_AGE_KEY,
+ * SOPS_AGE_KEY_FILE, _FD, _CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE, _CMD and any
+ * other of those prefixes): the child needs the decrypted values, not the
+ * means to decrypt everything else.  sops passes them on; sotto does not.
+ */
+static bool
+is_key_var(const char *kv)
+{
+	return strncmp(kv, "SOPS_AGE_KEY", 12) == 0 ||
+	    strncmp(kv, "SOPS_AGE_SSH_PRIVATE_KEY", 24) == 0;
+}
+
+/*
+ * Builds the child's environment: the current one (unless pristine) less
+ * the key variables, with the decrypted top-level values of top (may be
+ * NULL: exec-file) added last, as sops does.  A decrypted value is passed
+ * whatever its name: the file asked for it.
  */
 static sotto_err
 build_env(char ***out, const struct sotto_node *top, bool pristine,
     struct sotto_error *e)
 {
+	static const struct sotto_node none;
 	size_t n = 0, i, j = 0;
 	char **env;
 
+	if (top == NULL)
+		top = &none;
 	for (i = 0; environ != NULL && environ[i] != NULL; i++)
 		n++;
 	env = calloc(n + top->n + 1, sizeof(*env));
 	if (env == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	for (i = 0; !pristine && i < n; i++)
-		if (!env_overridden(environ[i], top) &&
+		if (!is_key_var(environ[i]) &&
+		    !env_overridden(environ[i], top) &&
 		    (env[j++] = strdup(environ[i])) == NULL)
 			goto nomem;
 	for (i = 0; i < top->n; i++) {
@@ -317,11 +336,12 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 	const struct sotto_store *os;
 	struct sotto_emit_opts eo = { -1 };
 	char dir[PATH_MAX] = "", path[PATH_MAX];
-	char *full = NULL;
+	char *full = NULL, **env = NULL;
 	const char *name = o->filename ? o->filename : "tmp-file";
 	bool reaped = false;
 	pid_t pid;
 	int st = 0, rc = 1, sig;
+	sotto_err err;
 
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0 || name[0] == '\0') {
@@ -356,7 +376,12 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 		sotto_error_set(&e, SOTTO_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (spawn_shell(&pid, full, environ, &e) != SOTTO_OK)
+	if (build_env(&env, NULL, false, &e) != SOTTO_OK)
+		goto fail;
+	err = spawn_shell(&pid, full, env, &e);
+	free_env(env);
+	env = NULL;
+	if (err != SOTTO_OK)
 		goto fail;
 	if (o->background) {
 		/* sops leaves the file to the child; we cannot wait */
