@@ -357,8 +357,14 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 	cli_sfile_free(f);
 	signal(SIGPIPE, SIG_IGN);
 	cli_signals_catch();
-	if (cli_tmpdir_create(dir, sizeof(dir), &e) != SOTTO_OK)
+	if (cli_tmpdir_create(dir, sizeof(dir), o->mode, &e) != SOTTO_OK)
 		goto fail;
+	/* a FIFO's bytes never reach the disk; a --no-fifo file may */
+	if (o->no_fifo && !cli_tmpdir_on_tmpfs(dir))
+		cli_warnf(cli_prog(o->mode), "'%s' is not on tmpfs: the "
+		    "plaintext file is written to disk there; set "
+		    "XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm",
+		    dir);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
 		sotto_error_set(&e, SOTTO_E_IO, "file name too long");

@@ -105,6 +105,20 @@ yes $K2_PUB"
 	assert_run_empty
 }
 
+@test "exec-file --no-fifo warns when the file would be on disk; a FIFO does not" {
+	case $(stat -f -c %T "$RUN") in
+	tmpfs | ramfs) skip "$RUN is on tmpfs here" ;;
+	esac
+	run_io "$SOPS" exec-file --no-fifo flat.enc.yaml 'dirname {}'
+	assert_status 0
+	assert_err "sops: warning: '$out' is not on tmpfs: the plaintext file is written to disk there; set XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm"
+	[[ "$out" == "$RUN"/sotto-* ]]
+	run_io "$SOPS" exec-file flat.enc.yaml 'cat {} >/dev/null'
+	assert_status 0
+	assert_err ""
+	assert_run_empty
+}
+
 @test "exec-file --filename names the file and the child's status is ours" {
 	run_io "$SOPS" exec-file --no-fifo --filename app.yaml flat.enc.yaml 'basename {}; exit 4'
 	assert_status 4
