@@ -5,8 +5,9 @@
  * values in the child's environment (nothing touches the disk); exec-file
  * hands the child the plaintext through a FIFO (or, with --no-fifo, a
  * 0600 file) in a private tmpfs directory that is wiped and removed when
- * the child ends, on signals too.  CMD is a shell command string run with
- * /bin/sh -c: that is sops' contract, and the one place sotto uses a
+ * the child ends, on signals too.  The child inherits none of the
+ * variables that locate sotto's keys.  CMD is a shell command string run
+ * with /bin/sh -c: that is sops' contract, and the one place sotto uses a
  * shell.  The child's exit status becomes ours.
  */
 #include "cli/cli.h"
@@ -50,6 +51,7 @@ static const char exec_env_usage[] =
     "Decrypts FILE and runs COMMAND (with /bin/sh -c) with each top-level\n"
     "key of FILE as an environment variable.  Nothing is written to disk.\n"
     "Values must be strings (as in sops).  The exit status is COMMAND's.\n"
+    "COMMAND does not inherit the SOPS_AGE_KEY* variables.\n"
     "\n"
     "options:\n"
     "      --pristine          pass only the decrypted values, not the\n"
@@ -67,7 +69,8 @@ static const char exec_file_usage[] =
     "Decrypts FILE into a FIFO (default) or a 0600 file in a private tmpfs\n"
     "directory and runs COMMAND (with /bin/sh -c), where every '{}' is\n"
     "replaced by that path.  The directory is wiped and removed when\n"
-    "COMMAND ends.  The exit status is COMMAND's.\n"
+    "COMMAND ends.  The exit status is COMMAND's.  COMMAND does not\n"
+    "inherit the SOPS_AGE_KEY* variables.\n"
     "\n"
     "options:\n"
     "      --no-fifo           use a regular 0600 file instead of a FIFO\n"
