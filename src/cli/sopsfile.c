@@ -309,9 +309,8 @@ sweep_stale(const char *base, enum cli_mode mode)
 		cli_tmpdir_remove(path);
 		if (!sotto_io_exists(path))
 			cli_warnf(cli_prog(mode), "removed '%s': plaintext "
-			    "left behind by sotto process %llu, which no longer "
-			    "runs",
-			    path, o.pid);
+			    "left behind by sotto process %llu, which no "
+			    "longer runs", path, o.pid);
 	}
 	closedir(d);
 }

@@ -182,7 +182,8 @@ read_line(struct age_armor_reader *a, uint8_t *line, size_t max, long *len,
 static bool
 is_line(const uint8_t *line, long len, const char *want)
 {
-	return len == (long)strlen(want) && memcmp(line, want, (size_t)len) == 0;
+	return len == (long)strlen(want) &&
+	    memcmp(line, want, (size_t)len) == 0;
 }
 
 /*

@@ -1194,7 +1194,8 @@ main(void)
 		cmocka_unit_test(test_age_decrypt_rejects_flipped_payload_byte),
 		cmocka_unit_test(test_age_decrypt_rejects_truncated_and_extended),
 		cmocka_unit_test(test_age_decrypt_armored_errors),
-		cmocka_unit_test(test_age_decrypt_armor_short_line_must_be_last),
+		cmocka_unit_test(
+		    test_age_decrypt_armor_short_line_must_be_last),
 	};
 
 	if (sotto_secret_init() != SOTTO_OK)
