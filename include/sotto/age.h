@@ -105,6 +105,26 @@ sotto_err sotto_age_identities_parse(struct sotto_age_idlist *list,
     void *cbctx, struct sotto_error *e);
 
 /*
+ * Only the identity types whose unwrap is sotto's own code: X25519
+ * (AGE-SECRET-KEY-1...) and the ML-KEM-768 hybrid (AGE-SECRET-KEY-PQ-1...).
+ * A plugin identity (AGE-PLUGIN-..., whose unwrap runs age-plugin-NAME from
+ * PATH), an SSH or PEM private key, or a passphrase-encrypted identity file
+ * is refused with SOTTO_E_UNSUPPORTED, the message naming the type, never
+ * the key.  For keys read from a cluster Secret: the messages say
+ * "in-cluster".
+ */
+#define SOTTO_AGE_IDS_NATIVE_ONLY 0x1u
+
+/*
+ * sotto_age_identities_parse with flags (SOTTO_AGE_IDS_*).  With
+ * SOTTO_AGE_IDS_NATIVE_ONLY name may be NULL: messages then say
+ * "line N: ..." without a file name.
+ */
+sotto_err sotto_age_identities_parse_flags(struct sotto_age_idlist *list,
+    const uint8_t *data, size_t len, const char *name, unsigned flags,
+    sotto_age_pass_cb cb, void *cbctx, struct sotto_error *e);
+
+/*
  * Parses a recipients file (-R): one recipient per line, # comments, empty
  * lines.  Unsupported SSH key types are skipped with a warning written to
  * warn (may be NULL).  Appends to list.

@@ -155,12 +155,17 @@ sotto_err cli_write_encrypted(const char *path, const struct sotto_buf *out,
 void cli_sfile_free(struct cli_sfile *f);
 
 /*
- * A private 0700 directory for plaintext on tmpfs ($XDG_RUNTIME_DIR, else
- * /dev/shm).  _remove wipes and unlinks every file in it (editor swap
- * files included) and removes it; safe on "".
+ * A private 0700 directory for plaintext ($XDG_RUNTIME_DIR, else
+ * /dev/shm), named after the sotto process that made it.  _create first
+ * wipes and removes such directories left by a sotto of this user that
+ * was killed (a warning names each).  _remove wipes and unlinks every
+ * file in it (editor swap files included) and removes it; safe on "".
+ * _on_tmpfs says whether dir is on tmpfs or ramfs (true when unknown).
  */
-sotto_err cli_tmpdir_create(char *dir, size_t cap, struct sotto_error *e);
+sotto_err cli_tmpdir_create(char *dir, size_t cap, enum cli_mode mode,
+    struct sotto_error *e);
 void cli_tmpdir_remove(const char *dir);
+bool cli_tmpdir_on_tmpfs(const char *dir);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught (not restarted) while

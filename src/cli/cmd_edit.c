@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `sotto edit FILE` (and `sops FILE`): decrypts FILE into a 0600 file in a
- * private 0700 directory on tmpfs, runs $SOPS_EDITOR / $EDITOR (split
+ * private 0700 directory on tmpfs (a warning says so when the directory
+ * is not on tmpfs), runs $SOPS_EDITOR / $EDITOR (split
  * shell-like, started with posix_spawnp, never a shell) and re-encrypts on
  * save with the same data key, so every unchanged value keeps its exact
  * ciphertext (the session's IV stash) and only what the user changed, the
@@ -351,8 +352,15 @@ edit_file(const struct edit_opts *o, const char *path)
 		sotto_error_set(&e, SOTTO_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (cli_tmpdir_create(dir, sizeof(dir), &e) != SOTTO_OK)
+	if (cli_tmpdir_create(dir, sizeof(dir), o->mode, &e) != SOTTO_OK)
 		goto fail;
+	/* a warning, not a refusal: sops writes to $TMPDIR without a word,
+	 * and its users expect edit to work wherever they are */
+	if (!cli_tmpdir_on_tmpfs(dir))
+		cli_warnf(cli_prog(o->mode), "'%s' is not on tmpfs: the "
+		    "plaintext being edited is written to disk there; set "
+		    "XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm",
+		    dir);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", dir, basename(pc)) >=
 	    sizeof(tmp)) {
 		sotto_error_set(&e, SOTTO_E_IO, "'%s': file name too long",

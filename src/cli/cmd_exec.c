@@ -5,8 +5,9 @@
  * values in the child's environment (nothing touches the disk); exec-file
  * hands the child the plaintext through a FIFO (or, with --no-fifo, a
  * 0600 file) in a private tmpfs directory that is wiped and removed when
- * the child ends, on signals too.  CMD is a shell command string run with
- * /bin/sh -c: that is sops' contract, and the one place sotto uses a
+ * the child ends, on signals too.  The child inherits none of the
+ * variables that locate sotto's keys.  CMD is a shell command string run
+ * with /bin/sh -c: that is sops' contract, and the one place sotto uses a
  * shell.  The child's exit status becomes ours.
  */
 #include "cli/cli.h"
@@ -50,6 +51,7 @@ static const char exec_env_usage[] =
     "Decrypts FILE and runs COMMAND (with /bin/sh -c) with each top-level\n"
     "key of FILE as an environment variable.  Nothing is written to disk.\n"
     "Values must be strings (as in sops).  The exit status is COMMAND's.\n"
+    "COMMAND does not inherit the SOPS_AGE_KEY* variables.\n"
     "\n"
     "options:\n"
     "      --pristine          pass only the decrypted values, not the\n"
@@ -67,7 +69,8 @@ static const char exec_file_usage[] =
     "Decrypts FILE into a FIFO (default) or a 0600 file in a private tmpfs\n"
     "directory and runs COMMAND (with /bin/sh -c), where every '{}' is\n"
     "replaced by that path.  The directory is wiped and removed when\n"
-    "COMMAND ends.  The exit status is COMMAND's.\n"
+    "COMMAND ends.  The exit status is COMMAND's.  COMMAND does not\n"
+    "inherit the SOPS_AGE_KEY* variables.\n"
     "\n"
     "options:\n"
     "      --no-fifo           use a regular 0600 file instead of a FIFO\n"
@@ -122,23 +125,42 @@ env_overridden(const char *kv, const struct sotto_node *top)
 }
 
 /*
- * Builds the child's environment: the current one (unless pristine) with
- * the decrypted top-level values added last, as sops does.
+ * The variables that tell sotto where its age keys are (SOPS_AGE_KEY,
+ * SOPS_AGE_KEY_FILE, _FD, _CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE, _CMD and any
+ * other of those prefixes): the child needs the decrypted values, not the
+ * means to decrypt everything else.  sops passes them on; sotto does not.
+ */
+static bool
+is_key_var(const char *kv)
+{
+	return strncmp(kv, "SOPS_AGE_KEY", 12) == 0 ||
+	    strncmp(kv, "SOPS_AGE_SSH_PRIVATE_KEY", 24) == 0;
+}
+
+/*
+ * Builds the child's environment: the current one (unless pristine) less
+ * the key variables, with the decrypted top-level values of top (may be
+ * NULL: exec-file) added last, as sops does.  A decrypted value is passed
+ * whatever its name: the file asked for it.
  */
 static sotto_err
 build_env(char ***out, const struct sotto_node *top, bool pristine,
     struct sotto_error *e)
 {
+	static const struct sotto_node none;
 	size_t n = 0, i, j = 0;
 	char **env;
 
+	if (top == NULL)
+		top = &none;
 	for (i = 0; environ != NULL && environ[i] != NULL; i++)
 		n++;
 	env = calloc(n + top->n + 1, sizeof(*env));
 	if (env == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	for (i = 0; !pristine && i < n; i++)
-		if (!env_overridden(environ[i], top) &&
+		if (!is_key_var(environ[i]) &&
+		    !env_overridden(environ[i], top) &&
 		    (env[j++] = strdup(environ[i])) == NULL)
 			goto nomem;
 	for (i = 0; i < top->n; i++) {
@@ -317,11 +339,12 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 	const struct sotto_store *os;
 	struct sotto_emit_opts eo = { -1 };
 	char dir[PATH_MAX] = "", path[PATH_MAX];
-	char *full = NULL;
+	char *full = NULL, **env = NULL;
 	const char *name = o->filename ? o->filename : "tmp-file";
 	bool reaped = false;
 	pid_t pid;
 	int st = 0, rc = 1, sig;
+	sotto_err err;
 
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0 || name[0] == '\0') {
@@ -337,8 +360,14 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 	cli_sfile_free(f);
 	signal(SIGPIPE, SIG_IGN);
 	cli_signals_catch();
-	if (cli_tmpdir_create(dir, sizeof(dir), &e) != SOTTO_OK)
+	if (cli_tmpdir_create(dir, sizeof(dir), o->mode, &e) != SOTTO_OK)
 		goto fail;
+	/* a FIFO's bytes never reach the disk; a --no-fifo file may */
+	if (o->no_fifo && !cli_tmpdir_on_tmpfs(dir))
+		cli_warnf(cli_prog(o->mode), "'%s' is not on tmpfs: the "
+		    "plaintext file is written to disk there; set "
+		    "XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm",
+		    dir);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
 		sotto_error_set(&e, SOTTO_E_IO, "file name too long");
@@ -356,7 +385,12 @@ run_exec_file(const struct exec_opts *o, struct cli_sfile *f,
 		sotto_error_set(&e, SOTTO_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (spawn_shell(&pid, full, environ, &e) != SOTTO_OK)
+	if (build_env(&env, NULL, false, &e) != SOTTO_OK)
+		goto fail;
+	err = spawn_shell(&pid, full, env, &e);
+	free_env(env);
+	env = NULL;
+	if (err != SOTTO_OK)
 		goto fail;
 	if (o->background) {
 		/* sops leaves the file to the child; we cannot wait */

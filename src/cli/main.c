@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "crypto/prim.h"
 #include "crypto/version.h"
@@ -134,6 +135,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "sotto: error: cannot initialise libsodium\n");
 		return 1;
 	}
+	/*
+	 * Nearly every command holds a key or plaintext (decrypt, edit,
+	 * exec-*, set, rotate, updatekeys, encrypt, age, render, guard), so
+	 * all are non-dumpable from the start: no core dump, and no process
+	 * of the same user may ptrace sotto or read its /proc/PID/mem,
+	 * environ or fd.  A child sotto starts (editor, exec-env command)
+	 * is dumpable again after its exec().
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	{
 		/* links made by `kustomize-plugin install` and for KRM exec */
 		const char *b = strrchr(argv[0] ? argv[0] : "", '/');

@@ -9,6 +9,7 @@
  */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <sodium.h>
 
@@ -182,8 +186,138 @@ cli_sfile_free(struct cli_sfile *f)
 
 /* ---- private plaintext directory ------------------------------------ */
 
+/*
+ * A plaintext directory is named "sotto-NS-PID-START-XXXXXX": the pid
+ * namespace (its inode number), the pid and the process start time (clock
+ * ticks after boot, field 22 of /proc/PID/stat) of the sotto that made
+ * it.  A later sotto can so tell a directory left by a killed one (SIGKILL
+ * runs no handler) from a live one, even once the pid is reused, and never
+ * touches one made in another pid namespace (a container sharing
+ * /dev/shm), whose pids mean nothing here.
+ */
+struct tmp_owner {
+	unsigned long long ns;		/* pid namespace inode; 0: unknown */
+	unsigned long long pid;		/* process id */
+	unsigned long long start;	/* start time; 0: unknown */
+};
+
+static unsigned long long
+pid_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ?
+	    (unsigned long long)st.st_ino : 0;
+}
+
+/* The start time of pid, or 0 when it cannot be read. */
+static unsigned long long
+pid_start(unsigned long long pid)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct sotto_error e;
+	unsigned long long v = 0;
+	char path[64];
+	const char *p = NULL;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%llu/stat", pid);
+	if (sotto_io_read_file(&b, path, 4096, &e) == SOTTO_OK &&
+	    sotto_buf_addch(&b, '\0') == SOTTO_OK)
+		p = strrchr((const char *)b.data, ')');	/* ends field 2 */
+	for (field = 2; p != NULL && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL && p[1] >= '0' && p[1] <= '9')
+		v = strtoull(p + 1, NULL, 10);
+	sotto_buf_release(&b);
+	return v;
+}
+
+/* Reads "digits-" at *p. */
+static bool
+name_num(const char **p, unsigned long long *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(*p, &end, 10);
+	if (errno != 0 || *end != '-')
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+static bool
+parse_owner(const char *name, struct tmp_owner *o)
+{
+	const char *p = name + 6;
+	size_t i;
+
+	if (strncmp(name, "sotto-", 6) != 0 || !name_num(&p, &o->ns) ||
+	    !name_num(&p, &o->pid) || !name_num(&p, &o->start))
+		return false;
+	for (i = 0; i < 6; i++)
+		if (!isalnum((unsigned char)p[i]))
+			return false;
+	return p[6] == '\0';
+}
+
+/* Gone: no such process, or the pid now belongs to a later one. */
+static bool
+owner_gone(const struct tmp_owner *o)
+{
+	unsigned long long now;
+
+	if (o->pid == 0 || o->pid > INT_MAX)
+		return false;
+	if (kill((pid_t)o->pid, 0) != 0 && errno == ESRCH)
+		return true;
+	if (o->start == 0 || (now = pid_start(o->pid)) == 0)
+		return false;
+	return now != o->start;
+}
+
+/*
+ * Wipes and removes the plaintext directories in base that a sotto of
+ * this uid and pid namespace left behind when it was killed: ours by
+ * name, a real directory (not a symlink) owned by us with mode 0700, and
+ * its process gone.  Anything else is left alone.
+ */
+static void
+sweep_stale(const char *base, enum cli_mode mode)
+{
+	struct tmp_owner me = { pid_ns(), 0, 0 }, o;
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (me.ns == 0 || (d = opendir(base)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!parse_owner(de->d_name, &o) || o.ns != me.ns ||
+		    fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || (st.st_mode & 07777) != 0700 ||
+		    !owner_gone(&o))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", base,
+		    de->d_name) >= sizeof(path))
+			continue;
+		cli_tmpdir_remove(path);
+		if (!sotto_io_exists(path))
+			cli_warnf(cli_prog(mode), "removed '%s': plaintext "
+			    "left behind by sotto process %llu, which no "
+			    "longer runs", path, o.pid);
+	}
+	closedir(d);
+}
+
 sotto_err
-cli_tmpdir_create(char *dir, size_t cap, struct sotto_error *e)
+cli_tmpdir_create(char *dir, size_t cap, enum cli_mode mode,
+    struct sotto_error *e)
 {
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
@@ -197,7 +331,9 @@ cli_tmpdir_create(char *dir, size_t cap, struct sotto_error *e)
 		return sotto_error_set(e, SOTTO_E_IO, "no private tmpfs "
 		    "directory for plaintext: set XDG_RUNTIME_DIR or mount "
 		    "/dev/shm");
-	n = snprintf(dir, cap, "%s/sotto-XXXXXX", base);
+	sweep_stale(base, mode);
+	n = snprintf(dir, cap, "%s/sotto-%llu-%ld-%llu-XXXXXX", base,
+	    pid_ns(), (long)getpid(), pid_start((unsigned long long)getpid()));
 	if (n < 0 || (size_t)n >= cap)
 		return sotto_error_set(e, SOTTO_E_IO, "temporary directory "
 		    "path too long");
@@ -206,6 +342,16 @@ cli_tmpdir_create(char *dir, size_t cap, struct sotto_error *e)
 		    "private directory in '%s': %s", base, strerror(errno));
 	(void)chmod(dir, 0700);
 	return SOTTO_OK;
+}
+
+bool
+cli_tmpdir_on_tmpfs(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf) != 0)
+		return true;	/* unknown: no warning on a guess */
+	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
 }
 
 /*

@@ -182,9 +182,19 @@ sotto_age_recipient_parse(struct sotto_age_recipient **out, const char *s,
 	return age_x25519_recipient_from_bytes(out, data, e);
 }
 
-sotto_err
-sotto_age_identity_parse(struct sotto_age_identity **out, const char *s,
-    struct sotto_error *e)
+/* What native-only parsing says about a plugin identity. */
+#define NATIVE_ONLY_PLUGIN "plugin identities are not accepted in-cluster " \
+	"(only native age identities: AGE-SECRET-KEY-1..., " \
+	"AGE-SECRET-KEY-PQ-1...)"
+
+/*
+ * One identity string.  With SOTTO_AGE_IDS_NATIVE_ONLY a plugin identity is
+ * refused here, before anything is built for it: only its unwrap would run
+ * a program, but nothing of it should exist.
+ */
+static sotto_err
+identity_parse(struct sotto_age_identity **out, const char *s,
+    unsigned flags, struct sotto_error *e)
 {
 	char hrp[64];
 	uint8_t data[128];
@@ -194,8 +204,12 @@ sotto_age_identity_parse(struct sotto_age_identity **out, const char *s,
 	*out = NULL;
 	if (has_prefix(s, "AGE-SECRET-KEY-PQ-1"))
 		return age_pq_identity_parse(out, s, e);
-	if (has_prefix(s, "AGE-PLUGIN-"))
+	if (has_prefix(s, "AGE-PLUGIN-")) {
+		if (flags & SOTTO_AGE_IDS_NATIVE_ONLY)
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "%s",
+			    NATIVE_ONLY_PLUGIN);
 		return age_plugin_identity_parse(out, s, e);
+	}
 	if (!has_prefix(s, "AGE-SECRET-KEY-1")) {
 		if (has_prefix(s, "age1"))
 			return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
@@ -218,6 +232,13 @@ sotto_age_identity_parse(struct sotto_age_identity **out, const char *s,
 		sotto_error_prefix(e, "malformed secret key");
 	sodium_memzero(data, sizeof(data));
 	return err;
+}
+
+sotto_err
+sotto_age_identity_parse(struct sotto_age_identity **out, const char *s,
+    struct sotto_error *e)
+{
+	return identity_parse(out, s, 0, e);
 }
 
 sotto_err
@@ -489,7 +510,6 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
 {
 	struct age_reader r;
 	struct age_armor_reader *ar = NULL;
-	size_t i;
 	sotto_err err;
 
 	memset(&r, 0, sizeof(r));
@@ -501,10 +521,7 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	if ((err = age_reader_fill(&r, ARMOR_PEEK, e)) != SOTTO_OK)
 		goto out;
-	for (i = r.off; i < r.len && is_space(r.buf[i]); i++)
-		;
-	if (r.len - i >= strlen(AGE_ARMOR_BEGIN) &&
-	    memcmp(r.buf + i, AGE_ARMOR_BEGIN, strlen(AGE_ARMOR_BEGIN)) == 0) {
+	if (age_armor_detect(r.buf + r.off, r.len - r.off)) {
 		err = age_armor_reader_new(&ar, src, srcctx, r.buf + r.off,
 		    r.len - r.off);
 		if (err != SOTTO_OK) {
@@ -878,7 +895,9 @@ each_key_line(const uint8_t *data, size_t len, const char *name, size_t max,
 			continue;
 		if (llen > max) {
 			err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
-			    "'%s' line %zu: line too long", name, lineno);
+			    "line %zu: line too long", lineno);
+			if (name != NULL)
+				sotto_error_prefix(e, "'%s'", name);
 			break;
 		}
 		sotto_buf_truncate(&tmp, 0);
@@ -887,9 +906,11 @@ each_key_line(const uint8_t *data, size_t len, const char *name, size_t max,
 			break;
 		}
 		if ((err = fn(ctx, (const char *)tmp.data, lineno, e))) {
-			if (err != SOTTO_E_NOMEM)
+			if (err != SOTTO_E_NOMEM && name != NULL)
 				sotto_error_prefix(e, "'%s' line %zu", name,
 				    lineno);
+			else if (err != SOTTO_E_NOMEM)
+				sotto_error_prefix(e, "line %zu", lineno);
 			break;
 		}
 	}
@@ -897,17 +918,28 @@ each_key_line(const uint8_t *data, size_t len, const char *name, size_t max,
 	return err;
 }
 
+struct identity_lines {
+	struct sotto_age_idlist *list;	/* where identities go */
+	unsigned flags;			/* SOTTO_AGE_IDS_* */
+};
+
 static sotto_err
 identity_line(void *ctx, const char *line, size_t lineno,
     struct sotto_error *e)
 {
+	struct identity_lines *il = ctx;
 	struct sotto_age_identity *id;
 	sotto_err err;
 
 	(void)lineno;
-	if ((err = sotto_age_identity_parse(&id, line, e)) != SOTTO_OK)
+	if ((err = identity_parse(&id, line, il->flags, e)) != SOTTO_OK)
 		return err;
-	if (sotto_age_idlist_add(ctx, id))
+	if ((il->flags & SOTTO_AGE_IDS_NATIVE_ONLY) && !id->native) {
+		sotto_age_identity_free(id);
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "%s",
+		    NATIVE_ONLY_PLUGIN);
+	}
+	if (sotto_age_idlist_add(il->list, id))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;
 }
@@ -917,20 +949,42 @@ sotto_age_identities_parse(struct sotto_age_idlist *list, const uint8_t *data,
     size_t len, const char *name, sotto_age_pass_cb cb, void *cbctx,
     struct sotto_error *e)
 {
+	return sotto_age_identities_parse_flags(list, data, len, name, 0, cb,
+	    cbctx, e);
+}
+
+sotto_err
+sotto_age_identities_parse_flags(struct sotto_age_idlist *list,
+    const uint8_t *data, size_t len, const char *name, unsigned flags,
+    sotto_age_pass_cb cb, void *cbctx, struct sotto_error *e)
+{
+	struct identity_lines il = { list, flags };
 	struct sotto_age_identity *id;
 	size_t before = list->n, i = 0;
+	bool native = (flags & SOTTO_AGE_IDS_NATIVE_ONLY) != 0;
 	sotto_err err;
 
 	if (len > KEYFILE_MAX)
-		return sotto_error_set(e, SOTTO_E_LIMIT,
-		    "identity file '%s' is larger than 16 MiB", name);
+		return name != NULL ? sotto_error_set(e, SOTTO_E_LIMIT,
+		    "identity file '%s' is larger than 16 MiB", name) :
+		    sotto_error_set(e, SOTTO_E_LIMIT,
+		    "identity data is larger than 16 MiB");
 	while (i < len && is_space(data[i]))
 		i++;
 	if (len - i >= 14 && (memcmp(data + i, "age-encryption", 14) == 0 ||
-	    memcmp(data + i, "-----BEGIN AGE", 14) == 0))
+	    memcmp(data + i, "-----BEGIN AGE", 14) == 0)) {
+		if (native)
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
+			    "passphrase-encrypted identity files are not "
+			    "accepted in-cluster (only native age identities)");
 		return parse_encrypted_identities(list, data, len, name, cb,
 		    cbctx, e);
+	}
 	if (len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) {
+		if (native)
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
+			    "SSH and PEM private keys are not accepted "
+			    "in-cluster (only native age identities)");
 		err = age_ssh_identity_parse(&id, data, len, name, cb, cbctx,
 		    e);
 		if (err == SOTTO_OK && sotto_age_idlist_add(list, id))
@@ -938,10 +992,12 @@ sotto_age_identities_parse(struct sotto_age_idlist *list, const uint8_t *data,
 			    "out of memory");
 		return err;
 	}
-	err = each_key_line(data, len, name, 65536, identity_line, list, e);
+	err = each_key_line(data, len, name, 65536, identity_line, &il, e);
 	if (err == SOTTO_OK && list->n == before)
-		err = sotto_error_set(e, SOTTO_E_KEY_FORMAT,
-		    "no identities found in '%s'", name);
+		err = name != NULL ? sotto_error_set(e, SOTTO_E_KEY_FORMAT,
+		    "no identities found in '%s'", name) :
+		    sotto_error_set(e, SOTTO_E_KEY_FORMAT,
+		    "no identities found");
 	return err;
 }
 

@@ -176,6 +176,16 @@ sotto_err age_reader_read(struct age_reader *r, uint8_t *p, size_t n,
 
 /* Armor (armor.c). */
 struct age_armor_reader;
+/*
+ * The byte length of the whitespace character at p as Go's
+ * bytes.TrimSpace sees it (ASCII and the UTF-8 Unicode spaces), or 0.
+ */
+size_t age_armor_space(const uint8_t *p, size_t n);
+/*
+ * Go's detection: after leading whitespace within the first 1024 + 34
+ * bytes, does the BEGIN line start?  (The reader then decides.)
+ */
+bool age_armor_detect(const uint8_t *p, size_t n);
 sotto_err age_armor_reader_new(struct age_armor_reader **out,
     sotto_age_read_fn src, void *srcctx, const uint8_t *pre, size_t prelen);
 void age_armor_reader_free(struct age_armor_reader *a);

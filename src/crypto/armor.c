@@ -2,7 +2,10 @@
 /*
  * age ASCII armor (spec age-format.md §8): a strict RFC 7468 reader that
  * decodes while streaming, and the writer.  Every violation is an armor
- * failure, including ones found only at the end of the stream.
+ * failure, including ones found only at the end of the stream.  The reader
+ * accepts exactly what the reference (age's armor.go, v1.3) accepts: a
+ * line that decodes to fewer than 48 bytes is the last, even a 64-column
+ * one ending in '=', and whitespace is what Go's bytes.TrimSpace trims.
  */
 #include "crypto/age_internal.h"
 
@@ -13,6 +16,7 @@
 
 #define ARMOR_MAX_WS 1024
 #define ARMOR_COLS 64
+#define ARMOR_BYTES 48		/* decoded bytes of a full line */
 
 struct age_armor_reader {
 	sotto_age_read_fn src;	/* raw bytes */
@@ -20,17 +24,65 @@ struct age_armor_reader {
 	uint8_t *in;		/* raw read-ahead */
 	size_t in_cap, in_off, in_len;
 	bool in_eof;
-	uint8_t out[48];	/* decoded bytes of the current line */
+	uint8_t out[ARMOR_BYTES]; /* decoded bytes of the current line */
 	size_t out_off, out_len;
 	int state;		/* 0 begin, 1 data, 2 done */
-	bool short_seen;	/* previous data line was short */
 };
 
-static bool
-is_ws(uint8_t c)
+/*
+ * The byte length of the whitespace character at p (Go's unicode.IsSpace,
+ * as bytes.TrimSpace uses it: ASCII \t \n \v \f \r and space, and in UTF-8
+ * U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+ * U+3000), or 0.
+ */
+size_t
+age_armor_space(const uint8_t *p, size_t n)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
-	    c == '\r';
+	static const char *const wide[] = {
+		"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8",
+		"\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
+	};
+	size_t i, k;
+
+	if (n == 0)
+		return 0;
+	if (p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r'))
+		return 1;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 &&
+	    p[2] <= 0x8a)
+		return 3;
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+		k = strlen(wide[i]);
+		if (n >= k && memcmp(p, wide[i], k) == 0)
+			return k;
+	}
+	return 0;
+}
+
+/* True if p[0..n) is all whitespace (Go: bytes.TrimSpace(p) is empty). */
+static bool
+all_space(const uint8_t *p, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = age_armor_space(p + i, n - i)) == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+bool
+age_armor_detect(const uint8_t *p, size_t n)
+{
+	size_t i = 0, k, h = strlen(AGE_ARMOR_BEGIN);
+
+	if (n > ARMOR_MAX_WS + h)
+		n = ARMOR_MAX_WS + h;
+	while (i < n && (k = age_armor_space(p + i, n - i)) != 0)
+		i += k;
+	return n - i >= h && memcmp(p + i, AGE_ARMOR_BEGIN, h) == 0;
 }
 
 sotto_err
@@ -93,19 +145,19 @@ next_byte(struct age_armor_reader *a, int *c, struct sotto_error *e)
 }
 
 /*
- * Reads one line (without LF, one trailing CR stripped) of at most max
- * chars into line.  *len = -1 at EOF with nothing read.  *had_lf says
- * whether the line ended in LF.
+ * Reads one line as Go's armor reader does: up to LF, then that LF and one
+ * CR before it are removed; a last line without LF counts.  At most max
+ * bytes fit in line (longer: an armor failure with too_long as the
+ * message).  *len = -1 at EOF with nothing read.
  */
 static sotto_err
-read_line(struct age_armor_reader *a, char *line, size_t max, long *len,
-    bool *had_lf, struct sotto_error *e)
+read_line(struct age_armor_reader *a, uint8_t *line, size_t max, long *len,
+    const char *too_long, struct sotto_error *e)
 {
 	size_t n = 0;
 	int c;
 	sotto_err err;
 
-	*had_lf = false;
 	for (;;) {
 		if ((err = next_byte(a, &c, e)) != SOTTO_OK)
 			return err;
@@ -114,113 +166,148 @@ read_line(struct age_armor_reader *a, char *line, size_t max, long *len,
 			break;
 		}
 		if (c == '\n') {
-			*had_lf = true;
 			*len = (long)n;
 			break;
 		}
 		if (n == max)
 			return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
-			    "invalid armor: line too long");
-		line[n++] = (char)c;
+			    "invalid armor: %s", too_long);
+		line[n++] = (uint8_t)c;
 	}
 	if (*len > 0 && line[*len - 1] == '\r')
 		(*len)--;
 	return SOTTO_OK;
 }
 
+static bool
+is_line(const uint8_t *line, long len, const char *want)
+{
+	return len == (long)strlen(want) &&
+	    memcmp(line, want, (size_t)len) == 0;
+}
+
+/*
+ * Skips lines that are all whitespace (at most 1024 bytes counting one
+ * per line end, as Go does), then wants the exact BEGIN line.
+ */
 static sotto_err
 read_begin(struct age_armor_reader *a, struct sotto_error *e)
 {
-	char line[80];
+	uint8_t line[ARMOR_MAX_WS + 2];
 	size_t ws = 0;
 	long len;
-	bool lf;
-	int c;
 	sotto_err err;
 
-	for (;;) {	/* skip leading whitespace */
-		if ((err = next_byte(a, &c, e)) != SOTTO_OK)
+	for (;;) {
+		err = read_line(a, line, sizeof(line), &len,
+		    "malformed BEGIN line", e);
+		if (err != SOTTO_OK)
 			return err;
-		if (c < 0)
+		if (len < 0)
 			return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 			    "invalid armor: no BEGIN line");
-		if (!is_ws((uint8_t)c)) {
-			a->in_off--;	/* byte is still in the buffer */
+		if (!all_space(line, (size_t)len))
 			break;
-		}
-		if (++ws > ARMOR_MAX_WS)
+		ws += (size_t)len + 1;
+		if (ws > ARMOR_MAX_WS)
 			return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 			    "invalid armor: too much leading whitespace");
 	}
-	err = read_line(a, line, sizeof(line), &len, &lf, e);
-	if (err == SOTTO_E_AGE_ARMOR || (err == SOTTO_OK && (len !=
-	    (long)strlen(AGE_ARMOR_BEGIN) || memcmp(line, AGE_ARMOR_BEGIN,
-	    (size_t)len) != 0 || !lf)))
+	if (!is_line(line, len, AGE_ARMOR_BEGIN))
 		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 		    "invalid armor: malformed BEGIN line");
-	return err;
+	return SOTTO_OK;
 }
 
+/* After END: whitespace only, fewer than 1024 bytes. */
 static sotto_err
 check_trailer(struct age_armor_reader *a, struct sotto_error *e)
 {
+	uint8_t buf[ARMOR_MAX_WS];
 	size_t n = 0;
 	int c;
 	sotto_err err;
 
-	for (;;) {
+	while (n < sizeof(buf)) {
 		if ((err = next_byte(a, &c, e)) != SOTTO_OK)
 			return err;
 		if (c < 0)
-			return SOTTO_OK;
-		if (!is_ws((uint8_t)c))
-			return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
-			    "invalid armor: trailing data after END line");
-		if (++n >= ARMOR_MAX_WS)
-			return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
-			    "invalid armor: too much trailing whitespace");
+			break;
+		buf[n++] = (uint8_t)c;
 	}
+	if (!all_space(buf, n))
+		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
+		    "invalid armor: trailing data after END line");
+	if (n == sizeof(buf))
+		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
+		    "invalid armor: too much trailing whitespace");
+	return SOTTO_OK;
 }
 
-/* Decodes the next data line into a->out, or finishes at END. */
+/* Wants the END line next, then checks what follows it. */
 static sotto_err
-next_line(struct age_armor_reader *a, struct sotto_error *e)
+read_end(struct age_armor_reader *a, struct sotto_error *e)
 {
-	char line[ARMOR_COLS + 2];
-	size_t got;
+	uint8_t line[ARMOR_COLS + 2];
 	long len;
-	bool lf;
 	sotto_err err;
 
-	err = read_line(a, line, sizeof(line), &len, &lf, e);
+	err = read_line(a, line, sizeof(line), &len,
+	    "short line not followed by END line", e);
 	if (err != SOTTO_OK)
 		return err;
 	if (len < 0)
 		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 		    "invalid armor: missing END line");
-	if ((size_t)len == strlen(AGE_ARMOR_END) &&
-	    memcmp(line, AGE_ARMOR_END, (size_t)len) == 0) {
+	if (!is_line(line, len, AGE_ARMOR_END))
+		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
+		    "invalid armor: short line not followed by END line");
+	a->state = 2;
+	return check_trailer(a, e);
+}
+
+/*
+ * Decodes the next data line into a->out, or finishes at END.  A line is
+ * 1..64 columns of strict padded base64 (a CR inside it is skipped, as Go's
+ * decoder skips it); one that decodes to fewer than 48 bytes, padded or
+ * not, is the last and END must follow it at once.
+ */
+static sotto_err
+next_line(struct age_armor_reader *a, struct sotto_error *e)
+{
+	uint8_t line[ARMOR_COLS + 2];
+	char b64[ARMOR_COLS];
+	size_t got, i, k = 0;
+	long len;
+	sotto_err err;
+
+	err = read_line(a, line, sizeof(line), &len,
+	    "line longer than 64 columns", e);
+	if (err != SOTTO_OK)
+		return err;
+	if (len < 0)
+		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
+		    "invalid armor: missing END line");
+	if (is_line(line, len, AGE_ARMOR_END)) {
 		a->state = 2;
 		return check_trailer(a, e);
 	}
-	if (a->short_seen)
-		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
-		    "invalid armor: short line not followed by END line");
 	if (len == 0)
 		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 		    "invalid armor: empty line");
 	if (len > ARMOR_COLS)
 		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 		    "invalid armor: line longer than 64 columns");
-	if (!sotto_b64_decode(a->out, &got, line, (size_t)len, true))
+	for (i = 0; i < (size_t)len; i++)
+		if (line[i] != '\r')
+			b64[k++] = (char)line[i];
+	if (!sotto_b64_decode(a->out, &got, b64, k, true))
 		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
 		    "invalid armor: bad base64 line");
-	if (!lf)
-		return sotto_error_set(e, SOTTO_E_AGE_ARMOR,
-		    "invalid armor: missing END line");
 	a->out_off = 0;
 	a->out_len = got;
-	a->short_seen = len < ARMOR_COLS;
+	if (got < ARMOR_BYTES)
+		return read_end(a, e);
 	return SOTTO_OK;
 }
 

@@ -73,8 +73,9 @@ import_entry(struct sotto_age_idlist *ids, json_t *v, const char *entry,
 		    "base64", entry, ns, name);
 		goto out;
 	}
-	if (sotto_age_identities_parse(ids, key.data, key.len, entry, NULL,
-	    NULL, &pe) != SOTTO_OK)
+	/* native types only: an AGE-PLUGIN- line would run a program */
+	if (sotto_age_identities_parse_flags(ids, key.data, key.len, NULL,
+	    SOTTO_AGE_IDS_NATIVE_ONLY, NULL, NULL, &pe) != SOTTO_OK)
 		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
 		    "'%s' data from sops decryption Secret '%s/%s': %s", entry,
 		    ns, name, pe.msg);

@@ -454,6 +454,10 @@ from_fd(struct loadctx *c, const char *val)
 		if (r < 65536)
 			break;
 	}
+	/* read once: no child (editor, exec-env command, key command,
+	 * plugin) inherits the key descriptor; 0-2 stay the child's stdio */
+	if (fd > 2)
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	if (se.code != SOTTO_OK)
 		failed(c, "SOPS_AGE_KEY_FD", &se, false);
 	else

@@ -49,6 +49,39 @@ setup() { cmd_setup; }
 	[ ! -e ran ]
 }
 
+# What the child of exec-env/exec-file sees of sotto's key sources: the
+# SOPS_AGE_KEY* and SOPS_AGE_SSH_PRIVATE_KEY* variables, and whether the
+# SOPS_AGE_KEY_FD descriptor (3) is open in it.
+KEYS_SEEN='env | grep -E "^SOPS_AGE_(KEY|SSH)" | cut -d= -f1 | sort | tr "\n" " "; if [ -e /proc/$$/fd/3 ]; then echo fd3-open; else echo fd3-closed; fi; printf "%s %s" "$KEEPME" "$SOPS_AGE_RECIPIENTS"'
+
+@test "exec-env and exec-file pass no SOPS_AGE_KEY* variable and no key descriptor" {
+	# control: without sotto in between, the shell sees all of it
+	export KEEPME=yes SOPS_AGE_RECIPIENTS=$K2_PUB
+	export SOPS_AGE_KEY=$K1_ID SOPS_AGE_KEY_FD=3 SOPS_AGE_KEY_CMD="cat $T/k1.txt"
+	export SOPS_AGE_KEY_NEW=x SOPS_AGE_SSH_PRIVATE_KEY_FILE=$T/none
+	export SOPS_AGE_SSH_PRIVATE_KEY_CMD=true
+	run_io sh -c "$KEYS_SEEN" 3<"$T/k1.txt"
+	assert_out "SOPS_AGE_KEY SOPS_AGE_KEY_CMD SOPS_AGE_KEY_FD SOPS_AGE_KEY_FILE SOPS_AGE_KEY_NEW SOPS_AGE_SSH_PRIVATE_KEY_CMD SOPS_AGE_SSH_PRIVATE_KEY_FILE fd3-open
+yes $K2_PUB"
+	for p in $(both); do
+		for c in exec-env "exec-env --same-process" exec-file \
+		    "exec-file --no-fifo"; do
+			# shellcheck disable=SC2086
+			run_io "$p" $c flat.enc.yaml "$KEYS_SEEN" 3<"$T/k1.txt"
+			assert_status 0
+			assert_out "fd3-closed
+yes $K2_PUB"
+		done
+	done
+	# the values of the file reach the child whatever their names
+	printf 'SOPS_AGE_KEY_X: from-the-file\n' >k.yaml
+	"$SOTTO" encrypt --age "$K1_PUB" k.yaml >k.enc.yaml
+	run_io "$SOTTO" exec-env k.enc.yaml 'printf "%s" "$SOPS_AGE_KEY_X"' \
+	    3<"$T/k1.txt"
+	assert_status 0
+	assert_out from-the-file
+}
+
 @test "exec-env --same-process runs the command in place" {
 	run_io "$SOPS" exec-env --same-process flat.enc.yaml 'printf "%s" "$API_KEY"; exit 3'
 	assert_status 3
@@ -69,6 +102,20 @@ setup() { cmd_setup; }
 	assert_status 0
 	assert_out "$(printf '600\n1')"
 	[ ! -e "$(cat "$T/path")" ]
+	assert_run_empty
+}
+
+@test "exec-file --no-fifo warns when the file would be on disk; a FIFO does not" {
+	case $(stat -f -c %T "$RUN") in
+	tmpfs | ramfs) skip "$RUN is on tmpfs here" ;;
+	esac
+	run_io "$SOPS" exec-file --no-fifo flat.enc.yaml 'dirname {}'
+	assert_status 0
+	assert_err "sops: warning: '$out' is not on tmpfs: the plaintext file is written to disk there; set XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm"
+	[[ "$out" == "$RUN"/sotto-* ]]
+	run_io "$SOPS" exec-file flat.enc.yaml 'cat {} >/dev/null'
+	assert_status 0
+	assert_err ""
 	assert_run_empty
 }
 

@@ -179,3 +179,102 @@ setup() {
 		[[ "$out" == *"$f"* ]]
 	done
 }
+
+# on_tmpfs DIR: true if DIR is on tmpfs or ramfs.
+on_tmpfs() {
+	case $(stat -f -c %T "$1") in
+	tmpfs | ramfs) return 0 ;;
+	esac
+	return 1
+}
+
+NOT_TMPFS="is not on tmpfs: the plaintext being edited is written to disk there; set XDG_RUNTIME_DIR to a tmpfs directory such as /dev/shm"
+
+@test "edit warns, naming the directory, when the plaintext would be on disk" {
+	on_tmpfs "$RUN" && skip "$RUN is on tmpfs here"
+	cp enc.yaml e.yaml
+	EDITOR=$T/ed/wait "$SOTTO" edit e.yaml 2>"$T/err1" &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$T/edmode" ] && break; sleep 0.1; done
+	d=$(dirname "$(cat "$T/edpath")")
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[[ "$d" == "$RUN"/sotto-* ]]
+	[ "$(head -1 "$T/err1")" = "sotto: warning: '$d' $NOT_TMPFS" ]
+	EDITOR=true run_io "$SOPS" edit e.yaml
+	assert_status 200
+	assert_err "sops: warning: '$(sed -n "s/^sops: warning: '\([^']*\)'.*/\1/p" "$T/err")' $NOT_TMPFS
+sops: file has not been modified, exiting"
+	assert_run_empty
+}
+
+@test "edit on tmpfs says nothing about it" {
+	on_tmpfs /dev/shm && [ -w /dev/shm ] || skip "no writable tmpfs /dev/shm"
+	shm=$(mktemp -d /dev/shm/sotto-test.XXXXXX)
+	cp enc.yaml e.yaml
+	XDG_RUNTIME_DIR=$shm EDITOR=true run_io "$SOTTO" edit e.yaml
+	left=$(ls -A "$shm")
+	rmdir "$shm"
+	assert_status 200
+	assert_err "sotto: file has not been modified, exiting"
+	[ -z "$left" ]
+}
+
+@test "a plaintext directory left by a killed edit is wiped by the next one; others are left alone" {
+	ns=$(stat -L -c %i /proc/self/ns/pid)
+	me=$(cut -d' ' -f22 /proc/$$/stat)
+	# editor that records its file and its own pid, then waits
+	printf '#!/bin/sh\necho "$1" >"%s/hold.$$"\nexec sleep 60\n' "$T" \
+	    >"$T/ed/hold"
+	chmod +x "$T/ed/hold"
+	cp enc.yaml e.yaml
+	# edit A, to be killed, and edit B, alive throughout
+	EDITOR=$T/ed/hold "$SOTTO" edit e.yaml 2>/dev/null &
+	pid=$!
+	for _ in $(seq 50); do ls "$T"/hold.* >/dev/null 2>&1 && break; sleep 0.1; done
+	hold_a=$(ls "$T"/hold.*)
+	mv "$hold_a" "$T/a.${hold_a##*.}"
+	hold_a=$T/a.${hold_a##*.}
+	EDITOR=$T/ed/hold "$SOTTO" edit e.yaml 2>/dev/null &
+	live_pid=$!
+	for _ in $(seq 50); do ls "$T"/hold.* >/dev/null 2>&1 && break; sleep 0.1; done
+	hold=$(ls "$T"/hold.*)
+	live=$(cat "$hold")
+	stale=$(cat "$hold_a")
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	kill -TERM "${hold_a##*.}"
+	# A left its plaintext behind, in a directory named after it
+	[[ "$(dirname "$stale")" == "$RUN/sotto-$ns-$pid-"* ]]
+	grep -q hunter2 "$stale"
+	# look-alikes: the pid of this live shell with another start time (the
+	# pid was reused) is stale; with its own start time, a wrong mode,
+	# another pid namespace, a symlink or a foreign name it is not ours
+	mkdir -m 700 "$RUN/sotto-$ns-$$-1-aaaaaa" "$RUN/sotto-$ns-$$-$me-bbbbbb" \
+	    "$RUN/sotto-$((ns + 1))-999999-1-cccccc" "$RUN/sotto-$ns-1-x-dddddd"
+	mkdir -m 755 "$RUN/sotto-$ns-999999-1-eeeeee"
+	ln -s "$(dirname "$live")" "$RUN/sotto-$ns-999999-1-ffffff"
+	EDITOR=$T/ed/one run_io "$SOTTO" edit e.yaml
+	assert_status 0
+	[ ! -e "$(dirname "$stale")" ]
+	[ ! -e "$RUN/sotto-$ns-$$-1-aaaaaa" ]
+	assert_err_has "sotto: warning: removed '$(dirname "$stale")': plaintext left behind by sotto process $pid, which no longer runs"
+	assert_err_has "sotto: warning: removed '$RUN/sotto-$ns-$$-1-aaaaaa': plaintext left behind by sotto process $$, which no longer runs"
+	[ "$(grep -c 'warning: removed' "$T/err")" -eq 2 ]
+	[ -f "$live" ]
+	for d in "sotto-$ns-$$-$me-bbbbbb" "sotto-$((ns + 1))-999999-1-cccccc" \
+	    "sotto-$ns-1-x-dddddd" "sotto-$ns-999999-1-eeeeee"; do
+		[ -d "$RUN/$d" ]
+		rmdir "$RUN/$d"
+	done
+	[ -L "$RUN/sotto-$ns-999999-1-ffffff" ]
+	rm "$RUN/sotto-$ns-999999-1-ffffff"
+	# the new edit worked and the live one is undisturbed until it ends
+	run_io "$SOTTO" decrypt --extract '["db"]["user"]' e.yaml
+	assert_out app2
+	kill -TERM "$live_pid"
+	wait "$live_pid" || true
+	kill -TERM "${hold##*.}" 2>/dev/null || true
+	[ ! -e "$live" ]
+	assert_run_empty
+}

@@ -45,3 +45,54 @@ teardown() {
 	[[ "$stderr" == *"default/nope"* ]]
 	[[ "$stderr" != *canary-k7* ]]
 }
+
+# plugin_identity NAME: a well-formed AGE-PLUGIN-NAME-1... identity.
+plugin_identity() {
+	python3 -c 'import importlib.machinery as m, importlib.util as u, sys
+s = u.spec_from_loader("p", m.SourceFileLoader("p", sys.argv[1]))
+p = u.module_from_spec(s); s.loader.exec_module(p)
+print(p.bech32_encode("AGE-PLUGIN-" + sys.argv[2].upper() + "-", b"\x42" * 16))' \
+	    "$SOTTO_ROOT/tests/tools/age-plugin-sottotest" "$1"
+}
+
+@test "a plugin identity in the key Secret is refused and no plugin runs" {
+	mkdir -p "$T/pbin"
+	printf '#!/bin/sh\ntouch "%s"\nexit 1\n' "$T/plugin-ran" \
+	    >"$T/pbin/age-plugin-x"
+	chmod +x "$T/pbin/age-plugin-x"
+	export PATH="$T/pbin:$PATH"
+	plugin_identity x >"$T/plugin.txt"
+	# control: the CLI does use plugin identities, so the fake plugin runs
+	"$SOTTO" age -r "$PUB" -o "$T/m.age" "$T/key.txt" 2>/dev/null ||
+	    echo hi | "$SOTTO" age -r "$PUB" -o "$T/m.age"
+	run "$SOTTO" age -d -i "$T/plugin.txt" "$T/m.age"
+	[ "$status" -ne 0 ]
+	[ -e "$T/plugin-ran" ]
+	rm -f "$T/plugin-ran"
+	# a native key first, then the plugin line: the whole entry is refused
+	"$SOTTO" age-keygen 2>/dev/null >"$T/mixed.txt"
+	cat "$T/plugin.txt" >>"$T/mixed.txt"
+	$K create secret generic sops-plugin --namespace default \
+	    --from-file=age.agekey="$T/mixed.txt" --dry-run=client -o json |
+	    $K apply --server-side -f - >/dev/null
+	run --separate-stderr "$SOTTO" render --root "$T" \
+	    --key-secret default/sops-plugin "$T/app"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "sotto: error: failed to import 'age.agekey' data from sops decryption Secret 'default/sops-plugin': line 4: plugin identities are not accepted in-cluster (only native age identities: AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)" ]
+	[ ! -e "$T/plugin-ran" ]
+	[[ "$stderr" != *AGE-PLUGIN-X-1* ]]
+}
+
+@test "an SSH private key in the key Secret is refused" {
+	command -v ssh-keygen >/dev/null || skip "ssh-keygen not installed"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/id_ed25519"
+	$K create secret generic sops-ssh --namespace default \
+	    --from-file=ssh.agekey="$T/id_ed25519" --dry-run=client -o json |
+	    $K apply --server-side -f - >/dev/null
+	run --separate-stderr "$SOTTO" render --root "$T" \
+	    --key-secret default/sops-ssh "$T/app"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "sotto: error: failed to import 'ssh.agekey' data from sops decryption Secret 'default/sops-ssh': SSH and PEM private keys are not accepted in-cluster (only native age identities)" ]
+}

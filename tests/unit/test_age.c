@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "crypto/age_internal.h"
+#include "crypto/b64.h"
 #include "crypto/bech32.h"
 #include "sotto/age.h"
 #include "sotto/secret.h"
@@ -412,6 +413,77 @@ test_age_identities_parse_comments_crlf_multiple(void **state)
 	sotto_age_idlist_free(&l);
 	sotto_buf_release(&text);
 	sotto_buf_release(&k2);
+}
+
+static sotto_err
+parse_native(struct sotto_age_idlist *l, const char *text,
+    struct sotto_error *e)
+{
+	return sotto_age_identities_parse_flags(l, (const uint8_t *)text,
+	    strlen(text), NULL, SOTTO_AGE_IDS_NATIVE_ONLY, NULL, NULL, e);
+}
+
+/*
+ * Native-only parsing (keys from a cluster Secret): X25519 and the hybrid
+ * pass; a plugin identity (its unwrap would run a program from PATH), an
+ * SSH key and a passphrase-encrypted file are refused by type.
+ */
+static void
+test_age_identities_parse_native_only(void **state)
+{
+	static const uint8_t data[16] = { 0x42 };
+	struct sotto_age_idlist l = { NULL, 0 };
+	struct sotto_age_identity *pq;
+	struct sotto_buf text = SOTTO_BUF_INIT, plug = SOTTO_BUF_INIT;
+	struct sotto_buf pqs = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error e;
+
+	(void)state;
+	assert_int_equal(sotto_age_identity_generate_pq(&pq, &e), SOTTO_OK);
+	assert_int_equal(sotto_age_identity_string(&pqs, pq, &e), SOTTO_OK);
+	sotto_age_identity_free(pq);
+	assert_int_equal(sotto_bech32_encode(&plug, "AGE-PLUGIN-X-", data,
+	    sizeof(data)), SOTTO_OK);
+	sotto_buf_addf(&text, "# native\r\n%s\n%s\n", test_identity,
+	    (const char *)pqs.data);
+	assert_int_equal(parse_native(&l, (const char *)text.data, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 2);
+	sotto_age_idlist_free(&l);
+	/* a plugin line after native ones: refused, the line named */
+	sotto_buf_addf(&text, "%s\n", (const char *)plug.data);
+	assert_int_equal(parse_native(&l, (const char *)text.data, &e),
+	    SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "line 4: plugin identities are not "
+	    "accepted in-cluster (only native age identities: "
+	    "AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)");
+	assert_null(strstr(e.msg, (const char *)plug.data));
+	sotto_age_idlist_free(&l);
+	/* the same text without the flag: the plugin identity is parsed */
+	assert_int_equal(parse_ids(&l, (const char *)text.data, &e), SOTTO_OK);
+	assert_int_equal(l.n, 3);
+	sotto_age_idlist_free(&l);
+	assert_int_equal(parse_native(&l, "\n-----BEGIN OPENSSH PRIVATE KEY"
+	    "-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", &e),
+	    SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "SSH and PEM private keys are not "
+	    "accepted in-cluster (only native age identities)");
+	assert_int_equal(parse_native(&l, "age-encryption.org/v1\n-> scrypt "
+	    "AAAA 18\n", &e), SOTTO_E_UNSUPPORTED);
+	assert_string_equal(e.msg, "passphrase-encrypted identity files are "
+	    "not accepted in-cluster (only native age identities)");
+	/* other errors keep their text, without a file name */
+	assert_int_equal(parse_native(&l, "# only a comment\n", &e),
+	    SOTTO_E_KEY_FORMAT);
+	assert_string_equal(e.msg, "no identities found");
+	assert_int_equal(parse_native(&l, "\nage1zzz\n", &e),
+	    SOTTO_E_KEY_FORMAT);
+	assert_string_equal(e.msg, "line 2: apparent recipient found: this "
+	    "is a public key (age1...), not an identity");
+	assert_int_equal(l.n, 0);
+	sotto_buf_release(&text);
+	sotto_buf_release(&plug);
+	sotto_buf_release(&pqs);
 }
 
 static void
@@ -985,16 +1057,26 @@ test_age_decrypt_armored_errors(void **state)
 	keypair_new(&k);
 	assert_int_equal(sotto_age_encrypt_mem(&ct, (const uint8_t *)"hello",
 	    5, &k.rec, 1, true, &e), SOTTO_OK);
-	/* leading whitespace is fine */
+	/* whitespace lines around the armor are fine (Unicode spaces too) */
 	{
 		struct sotto_buf ws = SOTTO_BUF_INIT;
 
-		sotto_buf_addstr(&ws, "\n \r\n\t");
+		sotto_buf_addstr(&ws, "\n \r\n\t\xc2\xa0\n");
 		sotto_buf_add(&ws, ct.data, ct.len);
-		sotto_buf_addstr(&ws, "\n\n");
+		sotto_buf_addstr(&ws, "\n\xe3\x80\x80\n");
 		assert_int_equal(sotto_age_decrypt_mem(&pt, ws.data, ws.len,
 		    &k.id, 1, &e), SOTTO_OK);
 		assert_int_equal(pt.len, 5);
+		/* but not on the BEGIN line itself */
+		sotto_buf_truncate(&ws, 0);
+		sotto_buf_addstr(&ws, "\n\t");
+		sotto_buf_add(&ws, ct.data, ct.len);
+		sotto_buf_truncate(&pt, 0);
+		assert_int_equal(sotto_age_decrypt_mem(&pt, ws.data, ws.len,
+		    &k.id, 1, &e), SOTTO_E_AGE_ARMOR);
+		assert_string_equal(e.msg,
+		    "invalid armor: malformed BEGIN line");
+		assert_int_equal(pt.len, 0);
 		sotto_buf_release(&ws);
 	}
 	/* an invalid character inside the armor */
@@ -1017,6 +1099,71 @@ test_age_decrypt_armored_errors(void **state)
 	keypair_free(&k);
 }
 
+/* Armors bin with a first line of `first` bytes, then 48-byte lines. */
+static void
+armor_split(struct sotto_buf *out, const struct sotto_buf *bin, size_t first)
+{
+	size_t off = 0, k = first;
+
+	sotto_buf_truncate(out, 0);
+	sotto_buf_addstr(out, AGE_ARMOR_BEGIN "\n");
+	while (off < bin->len) {
+		if (k > bin->len - off)
+			k = bin->len - off;
+		assert_int_equal(sotto_b64_encode(out, bin->data + off, k,
+		    true), 0);
+		sotto_buf_addch(out, '\n');
+		off += k;
+		k = 48;
+	}
+	sotto_buf_addstr(out, AGE_ARMOR_END "\n");
+}
+
+/*
+ * Go's armor reader: a line that decodes to fewer than 48 bytes is the
+ * last one, even when it fills 64 columns with '=' padding.
+ */
+static void
+test_age_decrypt_armor_short_line_must_be_last(void **state)
+{
+	static const struct {
+		size_t first;		/* bytes on the first line */
+		sotto_err want;
+	} rows[] = {
+		{ 48, SOTTO_OK },		/* canonical */
+		{ 47, SOTTO_E_AGE_ARMOR },	/* 64 columns, one '=' */
+		{ 46, SOTTO_E_AGE_ARMOR },	/* 64 columns, "==" */
+		{ 45, SOTTO_E_AGE_ARMOR },	/* 60 columns */
+	};
+	struct keypair k;
+	struct sotto_buf bin = SOTTO_BUF_INIT, arm = SOTTO_BUF_INIT;
+	struct sotto_buf pt = SOTTO_BUF_INIT;
+	struct sotto_error e;
+	size_t i;
+
+	(void)state;
+	keypair_new(&k);
+	assert_int_equal(sotto_age_encrypt_mem(&bin, (const uint8_t *)"hello",
+	    5, &k.rec, 1, false, &e), SOTTO_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		armor_split(&arm, &bin, rows[i].first);
+		sotto_buf_truncate(&pt, 0);
+		assert_int_equal(sotto_age_decrypt_mem(&pt, arm.data, arm.len,
+		    &k.id, 1, &e), rows[i].want);
+		if (rows[i].want == SOTTO_OK) {
+			assert_int_equal(pt.len, 5);
+			continue;
+		}
+		assert_string_equal(e.msg, "invalid armor: short line not "
+		    "followed by END line");
+		assert_int_equal(pt.len, 0);
+	}
+	sotto_buf_release(&bin);
+	sotto_buf_release(&arm);
+	sotto_buf_release(&pt);
+	keypair_free(&k);
+}
+
 int
 main(void)
 {
@@ -1033,6 +1180,7 @@ main(void)
 		cmocka_unit_test(test_age_identity_string_roundtrip),
 		cmocka_unit_test(test_age_identities_parse_comments_crlf_multiple),
 		cmocka_unit_test(test_age_identities_parse_errors_name_the_line),
+		cmocka_unit_test(test_age_identities_parse_native_only),
 		cmocka_unit_test(test_age_recipients_parse_warns_unsupported_ssh),
 		cmocka_unit_test(test_age_recipients_parse_errors),
 		cmocka_unit_test(test_age_encrypt_mem_roundtrip_sizes),
@@ -1046,6 +1194,8 @@ main(void)
 		cmocka_unit_test(test_age_decrypt_rejects_flipped_payload_byte),
 		cmocka_unit_test(test_age_decrypt_rejects_truncated_and_extended),
 		cmocka_unit_test(test_age_decrypt_armored_errors),
+		cmocka_unit_test(
+		    test_age_decrypt_armor_short_line_must_be_last),
 	};
 
 	if (sotto_secret_init() != SOTTO_OK)
