@@ -23,6 +23,7 @@ static const char reconcile_usage[] =
     "HOST:PORT]\n"
     "           [--leader-elect --lease-namespace NS [--lease-name NAME]\n"
     "           [--lease-duration DURATION] [--identity ID]]\n"
+    "           [--allow-http-sources] [--allow-file-sources]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
     "memory, server-side apply, prune, status.  See sotto-reconcile(8).\n"
@@ -37,15 +38,21 @@ static const char reconcile_usage[] =
     "    --field-manager N   default 'sotto' (kustomize-controller takes "
     "over\n"
     "                        objects Flux applied)\n"
-    "    --cache-dir DIR     git cache, ciphertext only (default\n"
-    "                        $XDG_CACHE_HOME/sotto or /tmp/sotto-cache)\n"
+    "    --cache-dir DIR     git cache, ciphertext only, mode 0700 (default\n"
+    "                        $XDG_CACHE_HOME/sotto, else ~/.cache/sotto)\n"
     "    --interval D        override every spec.interval (e.g. 30s)\n"
     "    --health-addr A     serve /healthz, /readyz, /metrics on A\n"
-    "    --leader-elect      only the holder of the Lease applies\n";
+    "    --leader-elect      only the holder of the Lease applies\n"
+    "    --allow-http-sources\n"
+    "                        GitRepository http:// URLs (no TLS)\n"
+    "    --allow-file-sources\n"
+    "                        GitRepository file:// URLs: tests and local mode\n"
+    "                        only, unsafe on a shared cluster (any tenant can\n"
+    "                        read the agent's files)\n";
 
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
-    O_LEASE_DUR, O_IDENTITY, O_POLL };
+    O_LEASE_DUR, O_IDENTITY, O_POLL, O_ALLOW_HTTP, O_ALLOW_FILE };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -63,6 +70,8 @@ static const struct option reconcile_opts[] = {
 	{ "lease-duration", required_argument, NULL, O_LEASE_DUR },
 	{ "identity", required_argument, NULL, O_IDENTITY },
 	{ "poll-interval", required_argument, NULL, O_POLL },
+	{ "allow-http-sources", no_argument, NULL, O_ALLOW_HTTP },
+	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -112,6 +121,30 @@ parse_duration(const char *s, const char *flag)
 	return v * mult;
 }
 
+/* $XDG_CACHE_HOME/sotto, else $HOME/.cache/sotto: never a shared /tmp. */
+static int
+default_cache_dir(char *out, size_t cap)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	int n;
+
+	if (x != NULL && x[0] == '/')
+		n = snprintf(out, cap, "%s/sotto", x);
+	else if (h != NULL && h[0] == '/')
+		n = snprintf(out, cap, "%s/.cache/sotto", h);
+	else {
+		cli_errorf("sotto", "no cache directory: $XDG_CACHE_HOME and "
+		    "$HOME are not set (use --cache-dir)");
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		cli_errorf("sotto", "the default cache directory path is too "
+		    "long (use --cache-dir)");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
     char **argv)
@@ -134,6 +167,8 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 		case O_LEASE_NS: o->lease_namespace = optarg; break;
 		case O_LEASE_NAME: o->lease_name = optarg; break;
 		case O_IDENTITY: o->identity = optarg; break;
+		case O_ALLOW_HTTP: o->allow_http_sources = true; break;
+		case O_ALLOW_FILE: o->allow_file_sources = true; break;
 		case O_INTERVAL:
 			if ((o->interval_override = parse_duration(optarg,
 			    "--interval")) < 0)
@@ -184,12 +219,14 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 	}
 	if (!leader)
 		o.lease_namespace = NULL;
-	if (o.cache_dir == NULL) {
-		const char *x = getenv("XDG_CACHE_HOME");
-
-		snprintf(cache, sizeof(cache), "%s", x && x[0] ? x :
-		    "/tmp/sotto-cache");
+	if (o.cache_dir == NULL && default_cache_dir(cache, sizeof(cache)) !=
+	    0)
+		return 2;
+	if (o.cache_dir == NULL)
 		o.cache_dir = cache;
+	if (sotto_reconcile_cache_dir(o.cache_dir, &e) != SOTTO_OK) {
+		cli_error("sotto", &e);
+		return 2;
 	}
 	/* key hygiene (spec §3.4): no core dumps, nothing ptrace-readable,
 	 * no swap where the kernel lets us lock memory */
