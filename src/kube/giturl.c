@@ -42,26 +42,44 @@ kgit_esc(char *out, size_t cap, const char *s, size_t n, size_t max)
 
 /* ---- spec.url --------------------------------------------------------- */
 
+/*
+ * The '@' that ends the userinfo of url, NULL if none.  rest is what
+ * follows "scheme://" (or url itself when it has none).  Generous on
+ * purpose, so that even a malformed URL is shown without its password:
+ * with a scheme, the last '@' before the first '/', else, when that
+ * "host" has a ':' and no port after it (a '/' in a password), the next
+ * '@'; without one, the last '@' with a ':' after it.
+ */
+static const char *
+userinfo_end(const char *url, const char *rest)
+{
+	const char *end = rest + strcspn(rest, "/"), *at, *colon;
+
+	if (rest == url) {
+		for (at = NULL; (rest = strchr(rest, '@')) != NULL; rest++)
+			if (strchr(rest, ':') != NULL)
+				at = rest;
+		return at;
+	}
+	if ((at = memrchr(rest, '@', (size_t)(end - rest))) != NULL)
+		return at;
+	colon = memchr(rest, ':', (size_t)(end - rest));
+	if (colon != NULL && rest[0] != '[' && strspn(colon + 1,
+	    "0123456789") < (size_t)(end - colon - 1))
+		return strchr(end, '@');
+	return NULL;
+}
+
 void
 kgit_url_shown(char *out, size_t cap, const char *url)
 {
-	const char *p = strstr(url, "://"), *a, *end, *at;
-	char head[40] = "";
+	const char *p = strstr(url, "://"), *a = p ? p + 3 : url, *at;
 
-	if (p != NULL && (size_t)(p - url) < 24) {
-		/* scheme://[userinfo@]host...: drop the userinfo */
-		a = p + 3;
-		end = a + strcspn(a, "/");
-		kgit_esc(head, sizeof(head), url, (size_t)(a - url), 24);
-	} else {
-		/* [user[:password]@]host:path, or no URL at all */
-		a = url;
-		end = a + strcspn(a, "/");
-	}
-	at = memrchr(a, '@', (size_t)(end - a));
-	snprintf(out, cap, "%s", head);
-	kgit_esc(out + strlen(out), cap - strlen(out), at ? at + 1 : a,
-	    strlen(at ? at + 1 : a), 160);
+	at = userinfo_end(url, a);
+	/* scheme://, then what follows the userinfo */
+	kgit_esc(out, cap, url, (size_t)(a - url), 40);
+	a = at ? at + 1 : a;
+	kgit_esc(out + strlen(out), cap - strlen(out), a, strlen(a), 160);
 }
 
 void
@@ -194,7 +212,9 @@ parse_authority(struct kgit_url *u, const char *url, const char *scheme,
 	size_t hn;
 	long v = 0;
 
-	at = memrchr(rest, '@', (size_t)(end - rest));
+	if ((at = userinfo_end(url, rest)) != NULL && at > end)
+		return url_refuse(e, url, "the user name or password has a '/' "
+		    "(write it as %%2F)");
 	if (at != NULL) {
 		u->userinfo = true;
 		pass = memchr(rest, ':', (size_t)(at - rest));
@@ -269,14 +289,14 @@ parse_scp(struct kgit_url *u, const char *url, const char *colon,
     struct sotto_error *e)
 {
 	const char *at = memrchr(url, '@', (size_t)(colon - url));
-	const char *h = at ? at + 1 : url, *path = colon + 1;
+	const char *h = at ? at + 1 : url, *path = colon + 1, *ui;
 	char shown[80];
 	size_t i;
 
 	u->scheme = KGIT_SSH;
 	u->port = 22;
 	/* "user:password@host:path" reads as host "user" to git */
-	if (memchr(path, '@', strcspn(path, "/")) != NULL)
+	if ((ui = userinfo_end(url, url)) != NULL && ui > colon)
 		return url_refuse(e, url, "a password in an ssh URL is not "
 		    "allowed (the Secret's 'identity' authenticates)");
 	if (at != NULL) {

@@ -962,6 +962,14 @@ test_git_url_refused(void **state)
 		{ "https://u:%00@h/r", true, true, "spec.url 'https://h/r': the "
 		    "user name or password is not valid percent-encoding (or "
 		    "too long)" },
+		{ "https://u:p/w@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password has a '/' (write it as %2F)" },
+		{ "u:p/w@host:path", true, true, "spec.url 'host:path': a "
+		    "password in an ssh URL is not allowed (the Secret's "
+		    "'identity' authenticates)" },
+		{ "abcdefghijklmnopqrstuvwxyz://u:pw@h/r", true, true,
+		    "spec.url 'abcdefghijklmnopqrstuvwxyz://h/r': scheme "
+		    "'abcdefghijklmnop' is not allowed " H },
 		{ "file://host/srv/r", true, true, "spec.url "
 		    "'file://host/srv/r': a file:// URL takes no host "
 		    "(file:///path)" },
@@ -995,6 +1003,10 @@ test_git_url_shown(void **state)
 		{ "u:pw@host:org/r", "host:org/r" },
 		{ "host:org/r@v1", "host:org/r@v1" },
 		{ "/srv/x@y", "/srv/x@y" },
+		{ "https://u:p/w@h/r", "https://h/r" },
+		{ "u:p/w@host:path", "host:path" },
+		{ "https://h:8443/r@v1", "https://h:8443/r@v1" },
+		{ "https://[::1]/r@v1", "https://[::1]/r@v1" },
 		{ "https://h/\x1b[31m", "https://h/\\x1b[31m" },
 	};
 	char out[200], longurl[400];
