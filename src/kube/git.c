@@ -131,6 +131,7 @@ struct plan {
 	char shown[200];		/* u.url for messages */
 	const char *user, *pass;	/* https basic auth: the Secret's,
 					   else the URL's (Flux's rule) */
+	bool user_from_url;		/* user is the URL's */
 	const char *ssh_user;		/* the URL's user, else "git" */
 	char workdir[4096];		/* the cache repository */
 };
@@ -152,6 +153,7 @@ struct auth_ctx {
 	bool auth;			/* msg is cred_cb's: the Secret's
 					   credentials were refused */
 	char msg[400];			/* why a callback refused, or "" */
+	char src[300];			/* creds_of()'s text */
 };
 
 static char
@@ -164,6 +166,19 @@ static const char *
 secret_name(const struct auth_ctx *a)
 {
 	return a->ref->secret != NULL ? a->ref->secret : "(none)";
+}
+
+/* Where the credentials sent come from, for messages. */
+static const char *
+creds_of(struct auth_ctx *a)
+{
+	if (a->p->user_from_url && a->ref->password == NULL)
+		return "spec.url";
+	snprintf(a->src, sizeof(a->src), "Secret '%s'%s", secret_name(a),
+	    a->p->user_from_url || (a->p->user != NULL &&
+	    a->ref->password == NULL && a->p->u.pass[0] != '\0') ?
+	    " and spec.url" : "");
+	return a->src;
 }
 
 static int
@@ -221,11 +236,13 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 	if (a->tries++ > 0) {
 		/* libssh2's reason (wrong passphrase, key refused) */
 		ge = a->g->git_error_last();
-		kgit_esc(shown, sizeof(shown), ge && ge->message ? ge->message : "",
-		    ge && ge->message ? strlen(ge->message) : 0, 160);
+		shown[0] = '\0';
+		if (ge != NULL && ge->message != NULL)
+			kgit_esc(shown, sizeof(shown), ge->message,
+			    strlen(ge->message), 160);
 		return refuse(a, GIT_EAUTH, "authentication to '%s' failed "
-		    "with the credentials of Secret '%s'%s%s", a->host,
-		    secret_name(a), shown[0] ? ": " : "", shown);
+		    "with the credentials of %s%s%s", a->host, creds_of(a),
+		    shown[0] ? ": " : "", shown);
 	}
 	if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && r->identity != NULL)
 		return a->g->git_credential_ssh_key_memory_new(out, user,
@@ -884,6 +901,7 @@ make_plan(struct plan *p, const char *cache_dir, const char *url,
 		}
 		p->user = ref->username ? ref->username : p->u.userinfo ?
 		    p->u.user : NULL;
+		p->user_from_url = ref->username == NULL && p->u.userinfo;
 		p->pass = ref->password ? ref->password : p->u.pass;
 	}
 	if ((rc = kgit_private_dir(cache_dir, true, e)) != SOTTO_OK ||

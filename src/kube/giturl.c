@@ -235,7 +235,8 @@ parse_authority(struct kgit_url *u, const char *url, const char *scheme,
 
 		if (close == NULL || !v6_ok(h + 1, (size_t)(close - h - 1)) ||
 		    (close + 1 < end && close[1] != ':')) {
-			kgit_esc(shown, sizeof(shown), h, (size_t)(end - h), 60);
+			kgit_esc(shown, sizeof(shown), h,
+			    (size_t)(end - h), 60);
 			return url_refuse(e, url, "host '%s' is not a valid "
 			    "host name", shown);
 		}
@@ -559,9 +560,9 @@ kgit_cache_key(uint8_t key[KGIT_CACHE_KEY_BYTES], const char *root,
 		}
 		if (rc == SOTTO_OK) {
 			kgit_esc(shown, sizeof(shown), path, strlen(path), 160);
-			rc = sotto_error_set(&re, SOTTO_E_IO, "cache key '%s' is "
-			    "damaged: remove it (every source is then fetched "
-			    "afresh)", shown);
+			rc = sotto_error_set(&re, SOTTO_E_IO, "cache key '%s' "
+			    "is damaged: remove it (every source is then "
+			    "fetched afresh)", shown);
 			break;
 		}
 		if (rc != SOTTO_E_NOTFOUND)

@@ -250,7 +250,7 @@ git_secret() { # NS kubectl create secret generic args...
     name: git-auth"
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(ready tenant-a)" = "False failed to fetch: authentication to '127.0.0.1' failed with the credentials of Secret 'tenant-a/git-auth'" ]
+	[ "$(ready tenant-a)" = "False failed to fetch: authentication to '127.0.0.1' failed with the credentials of spec.url" ]
 	refute grep -rqaF -- "$PASSWORD" "$T/cache" "$T/all-logs"
 }
 

@@ -917,8 +917,8 @@ test_git_url_refused(void **state)
 		    "'https://h/a\\x09b': whitespace and control bytes are not "
 		    "allowed" },
 		{ "", true, true, "spec.url is empty" },
-		{ "https:///r", true, true, "spec.url 'https:///r': the host is "
-		    "empty" },
+		{ "https:///r", true, true, "spec.url 'https:///r': the host "
+		    "is empty" },
 		{ "https://u:pw@/r", true, true, "spec.url 'https:///r': the "
 		    "host is empty" },
 		{ ":repo", true, true, "spec.url ':repo': the host is empty" },
@@ -926,8 +926,8 @@ test_git_url_refused(void **state)
 		    "'-oProxyCommand=x:r': host '-oProxyCommand=x' is not a "
 		    "valid host name" },
 		{ "ssh://-oProxyCommand=x/r", true, true, "spec.url "
-		    "'ssh://-oProxyCommand=x/r': host '-oProxyCommand=x' is not "
-		    "a valid host name" },
+		    "'ssh://-oProxyCommand=x/r': host '-oProxyCommand=x' is "
+		    "not a valid host name" },
 		{ "https://h%2fx/r", true, true, "spec.url 'https://h%2fx/r': "
 		    "host 'h%2fx' is not a valid host name" },
 		{ "https://[zz]/r", true, true, "spec.url 'https://[zz]/r': "
@@ -936,8 +936,8 @@ test_git_url_refused(void **state)
 		    "'0' is not valid" },
 		{ "https://h:99999/r", true, true, "spec.url "
 		    "'https://h:99999/r': port '99999' is not valid" },
-		{ "https://h:/r", true, true, "spec.url 'https://h:/r': port '' "
-		    "is not valid" },
+		{ "https://h:/r", true, true, "spec.url 'https://h:/r': port "
+		    "'' is not valid" },
 		{ "https://h:x/r", true, true, "spec.url 'https://h:x/r': port "
 		    "'x' is not valid" },
 		{ "https://h", true, true, "spec.url 'https://h': the "
@@ -956,12 +956,12 @@ test_git_url_refused(void **state)
 		    "(') in an ssh path is not allowed" },
 		{ "h:r';x", true, true, "spec.url 'h:r';x': a quote (') in an "
 		    "ssh path is not allowed" },
-		{ "https://u:%zz@h/r", true, true, "spec.url 'https://h/r': the "
-		    "user name or password is not valid percent-encoding (or "
-		    "too long)" },
-		{ "https://u:%00@h/r", true, true, "spec.url 'https://h/r': the "
-		    "user name or password is not valid percent-encoding (or "
-		    "too long)" },
+		{ "https://u:%zz@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password is not valid percent-encoding "
+		    "(or too long)" },
+		{ "https://u:%00@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password is not valid percent-encoding "
+		    "(or too long)" },
 		{ "https://u:p/w@h/r", true, true, "spec.url 'https://h/r': "
 		    "the user name or password has a '/' (write it as %2F)" },
 		{ "u:p/w@host:path", true, true, "spec.url 'host:path': a "
@@ -974,8 +974,8 @@ test_git_url_refused(void **state)
 		    "'file://host/srv/r': a file:// URL takes no host "
 		    "(file:///path)" },
 		{ "file:///srv/%2e%2e/r", true, true, "spec.url "
-		    "'file:///srv/%2e%2e/r': percent-encoding is not allowed in "
-		    "a file:// path" },
+		    "'file:///srv/%2e%2e/r': percent-encoding is not allowed "
+		    "in a file:// path" },
 	};
 	struct kgit_url u;
 	struct sotto_error e = { SOTTO_OK, "" };
