@@ -184,6 +184,9 @@ struct sotto_reconcile_opts {
 	bool no_cross_ns_refs;		/* --no-cross-namespace-refs */
 	bool once;			/* one pass, exit status = result */
 	bool insecure_skip_mac;		/* migration only */
+	bool allow_http_sources;	/* GitRepository http:// URLs */
+	bool allow_file_sources;	/* file:// URLs: tests and local
+					   mode, unsafe on shared clusters */
 	const volatile int *stop;	/* set by SIGTERM/SIGINT: finish the
 					   current object and return */
 };
@@ -200,6 +203,13 @@ sotto_err sotto_reconcile_check_opts(const struct sotto_reconcile_opts *o,
  * text or as the roff of sotto-reconcile(8)'s FIELDS section.
  */
 void sotto_reconcile_list_fields(FILE *f, bool roff);
+/*
+ * Prepares the git cache directory dir: creates it (mode 0700, missing
+ * parents too) when absent, then refuses it (SOTTO_E_IO, the message names
+ * dir and the fault) when it is a symlink, not a directory, owned by
+ * another uid, or open to group or others.
+ */
+sotto_err sotto_reconcile_cache_dir(const char *dir, struct sotto_error *e);
 
 /*
  * Runs the reconciler until *o->stop (or one pass with o->once).  Logs

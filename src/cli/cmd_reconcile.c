@@ -24,6 +24,7 @@ static const char reconcile_usage[] =
     "           [--leader-elect --lease-namespace NS [--lease-name NAME]\n"
     "           [--lease-duration DURATION] [--identity ID]]\n"
     "           [--no-cross-namespace-refs] [--default-service-account NAME]\n"
+    "           [--allow-http-sources] [--allow-file-sources]\n"
     "       sotto reconcile --list-fields[=text|roff]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
@@ -39,8 +40,8 @@ static const char reconcile_usage[] =
     "    --field-manager N   default 'sotto' (kustomize-controller takes "
     "over\n"
     "                        objects Flux applied)\n"
-    "    --cache-dir DIR     git cache, ciphertext only (default\n"
-    "                        $XDG_CACHE_HOME/sotto or /tmp/sotto-cache)\n"
+    "    --cache-dir DIR     git cache, ciphertext only, mode 0700 (default\n"
+    "                        $XDG_CACHE_HOME/sotto, else ~/.cache/sotto)\n"
     "    --interval D        override every spec.interval (e.g. 30s)\n"
     "    --health-addr A     serve /healthz, /readyz, /metrics on A\n"
     "    --leader-elect      only the holder of the Lease applies\n"
@@ -52,11 +53,18 @@ static const char reconcile_usage[] =
     "                        applies as NAME of its own namespace\n"
     "    --list-fields       the Kustomization and GitRepository fields\n"
     "                        sotto implements; any other field set makes\n"
-    "                        the object Stalled and nothing is applied\n";
+    "                        the object Stalled and nothing is applied\n"
+    "    --allow-http-sources\n"
+    "                        GitRepository http:// URLs (no TLS)\n"
+    "    --allow-file-sources\n"
+    "                        GitRepository file:// URLs: tests and local mode\n"
+    "                        only, unsafe on a shared cluster (any tenant can\n"
+    "                        read the agent's files)\n";
 
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
-    O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS };
+    O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS,
+    O_ALLOW_HTTP, O_ALLOW_FILE };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -77,6 +85,8 @@ static const struct option reconcile_opts[] = {
 	{ "no-cross-namespace-refs", no_argument, NULL, O_NO_XNS },
 	{ "default-service-account", required_argument, NULL, O_DEFAULT_SA },
 	{ "list-fields", optional_argument, NULL, O_FIELDS },
+	{ "allow-http-sources", no_argument, NULL, O_ALLOW_HTTP },
+	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -126,6 +136,30 @@ parse_duration(const char *s, const char *flag)
 	return v * mult;
 }
 
+/* $XDG_CACHE_HOME/sotto, else $HOME/.cache/sotto: never a shared /tmp. */
+static int
+default_cache_dir(char *out, size_t cap)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	int n;
+
+	if (x != NULL && x[0] == '/')
+		n = snprintf(out, cap, "%s/sotto", x);
+	else if (h != NULL && h[0] == '/')
+		n = snprintf(out, cap, "%s/.cache/sotto", h);
+	else {
+		cli_errorf("sotto", "no cache directory: $XDG_CACHE_HOME and "
+		    "$HOME are not set (use --cache-dir)");
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		cli_errorf("sotto", "the default cache directory path is too "
+		    "long (use --cache-dir)");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
     char **argv)
@@ -160,6 +194,8 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 			sotto_reconcile_list_fields(stdout, optarg != NULL &&
 			    strcmp(optarg, "roff") == 0);
 			return 0;
+		case O_ALLOW_HTTP: o->allow_http_sources = true; break;
+		case O_ALLOW_FILE: o->allow_file_sources = true; break;
 		case O_INTERVAL:
 			if ((o->interval_override = parse_duration(optarg,
 			    "--interval")) < 0)
@@ -214,12 +250,14 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 		cli_error("sotto", &e);
 		return 2;
 	}
-	if (o.cache_dir == NULL) {
-		const char *x = getenv("XDG_CACHE_HOME");
-
-		snprintf(cache, sizeof(cache), "%s", x && x[0] ? x :
-		    "/tmp/sotto-cache");
+	if (o.cache_dir == NULL && default_cache_dir(cache, sizeof(cache)) !=
+	    0)
+		return 2;
+	if (o.cache_dir == NULL)
 		o.cache_dir = cache;
+	if (sotto_reconcile_cache_dir(o.cache_dir, &e) != SOTTO_OK) {
+		cli_error("sotto", &e);
+		return 2;
 	}
 	/* key hygiene (spec §3.4): no core dumps, nothing ptrace-readable,
 	 * no swap where the kernel lets us lock memory */

@@ -6,32 +6,47 @@
  * loaded with dlopen() like src/git/lg2.c does, with the few calls a fetch
  * needs.  Revision strings follow Flux: "<branch>@sha1:<hex>".
  *
+ * Every GitRepository spec.url passes one allowlist (kgit_url_parse())
+ * before anything else sees it, and loses its userinfo there: libgit2, the
+ * cache's name, its config and every message get the URL without it.  The
+ * cache of a GitRepository is its own directory, named by its namespace and
+ * name and a keyed hash of its URL and credentials, so a tenant's source
+ * (suspended or not) never reads another's checkout.
+ *
  * The fetch runs in a forked child: libgit2 and its TLS/SSH libraries are
- * then never mapped into the long-running agent, and the memory a pack
- * download takes goes back to the system when the child exits (issue #8's
- * RSS goal).  The child hands back the result and the error over a pipe.
+ * then never mapped into the long-running agent, the memory a pack download
+ * takes goes back to the system when the child exits, and a server that
+ * never answers costs one spec.timeout: the child is killed then.  The
+ * child hands back the result and the error over a pipe.
  *
  * Authentication follows Flux's source-controller, with the Secret entries
  * that reconcile.c decodes into struct kgit_ref: https basic auth or a
  * bearer token, plus ca.crt checked in the certificate callback (the
  * X.509 work is in crypto/hostverify.c); ssh keys from memory, and the
  * server's host key checked against known_hosts here, since libgit2 1.5
- * leaves that to the caller.  Credentials stay in memory: libgit2 copies
- * the key into its credential object and wipes it when freed, and the
- * child's copies of the parent's buffers die with the child.
+ * leaves that to the caller.  Credentials stay in memory and go only to
+ * the scheme, host and port of spec.url: libgit2 follows no redirect to
+ * another host.  libgit2 copies the key into its credential object and
+ * wipes it when freed, and the child's copies of the parent's buffers die
+ * with the child.
  */
 #include "kube/kint.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <git2.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -45,7 +60,9 @@
 #define KG_FUNCS(X) \
 	X(git_libgit2_init) X(git_error_last) X(git_repository_init) \
 	X(git_repository_open) X(git_repository_free) \
-	X(git_remote_create_anonymous) X(git_remote_fetch) X(git_remote_free) \
+	X(git_repository_config) X(git_config_set_bool) X(git_config_free) \
+	X(git_remote_create_options_init) X(git_remote_create_with_opts) \
+	X(git_remote_fetch) X(git_remote_free) \
 	X(git_fetch_options_init) X(git_revparse_single) X(git_object_peel) \
 	X(git_object_free) X(git_object_id) X(git_oid_tostr) \
 	X(git_checkout_options_init) X(git_checkout_tree) \
@@ -86,16 +103,38 @@ kg_open(struct kgit *g, struct sotto_error *e)
 	return SOTTO_OK;
 }
 
+/* libgit2's message (server text among it: ssh stderr), escaped. */
 static sotto_err
 kg_fail(struct kgit *g, struct sotto_error *e, const char *what)
 {
 	const git_error *ge = g->git_error_last();
+	const char *m = ge && ge->message ? ge->message :
+	    "unknown libgit2 error";
+	char msg[320];
 
-	return sotto_error_set(e, SOTTO_E_GIT, "%s: %s", what,
-	    ge && ge->message ? ge->message : "unknown libgit2 error");
+	kgit_esc(msg, sizeof(msg), m, strlen(m), 240);
+	return sotto_error_set(e, SOTTO_E_GIT, "%s: %s%s", what, msg,
+	    strncmp(m, "cannot redirect from", 20) == 0 ? " (redirects to "
+	    "another host are not followed: credentials go only to the "
+	    "host of spec.url)" : "");
 }
 
 /* ---- authentication ----------------------------------------------------- */
+
+/*
+ * One fetch: the parsed URL and the credentials that go with it.  The
+ * parent fills it; the child reads its copy.
+ */
+struct plan {
+	const struct kgit_ref *ref;	/* the spec and Secret (borrowed) */
+	struct kgit_url u;		/* spec.url taken apart */
+	char shown[200];		/* u.url for messages */
+	const char *user, *pass;	/* https basic auth: the Secret's,
+					   else the URL's (Flux's rule) */
+	bool user_from_url;		/* user is the URL's */
+	const char *ssh_user;		/* the URL's user, else "git" */
+	char workdir[4096];		/* the cache repository */
+};
 
 /*
  * State shared by the credential and certificate callbacks of one fetch.
@@ -104,6 +143,7 @@ kg_fail(struct kgit *g, struct sotto_error *e, const char *what)
  */
 struct auth_ctx {
 	const struct kgit_ref *ref;	/* credentials (borrowed) */
+	const struct plan *p;		/* URL and effective credentials */
 	struct kgit *g;			/* credential constructors */
 	bool ssh;			/* ssh:// or scp-like URL */
 	char host[256];			/* URL host, lowercase */
@@ -113,13 +153,8 @@ struct auth_ctx {
 	bool auth;			/* msg is cred_cb's: the Secret's
 					   credentials were refused */
 	char msg[400];			/* why a callback refused, or "" */
+	char src[300];			/* creds_of()'s text */
 };
-
-static const char *
-secret_name(const struct auth_ctx *a)
-{
-	return a->ref->secret != NULL ? a->ref->secret : "(none)";
-}
 
 static char
 lower_char(char c)
@@ -127,62 +162,23 @@ lower_char(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static void
-lower_copy(char *out, size_t cap, const char *s, size_t n)
+static const char *
+secret_name(const struct auth_ctx *a)
 {
-	size_t i;
-
-	for (i = 0; i < n && i + 1 < cap; i++)
-		out[i] = lower_char(s[i]);
-	out[i] = '\0';
+	return a->ref->secret != NULL ? a->ref->secret : "(none)";
 }
 
-/*
- * Fills a->ssh, a->host and a->port from url: "ssh://[user@]host[:port]/p"
- * (also ssh+git://, git+ssh://), scp-like "[user@]host:path", https://.
- * Userinfo is skipped so a password in the URL never reaches a message.
- */
-static void
-parse_url(struct auth_ctx *a, const char *url)
+/* Where the credentials sent come from, for messages. */
+static const char *
+creds_of(struct auth_ctx *a)
 {
-	const char *p = strstr(url, "://"), *h, *end, *colon = NULL;
-
-	a->port = 0;
-	a->ssh = false;
-	if (p == NULL) {
-		/* scp-like: a ':' before any '/' */
-		end = strchr(url, ':');
-		if (end == NULL || (strchr(url, '/') && strchr(url, '/') < end))
-			return;
-		h = memrchr(url, '@', (size_t)(end - url));
-		h = h ? h + 1 : url;
-		a->ssh = true;
-		a->port = 22;
-		lower_copy(a->host, sizeof(a->host), h, (size_t)(end - h));
-		return;
-	}
-	a->ssh = strncmp(url, "ssh://", 6) == 0 ||
-	    strncmp(url, "ssh+git://", 10) == 0 ||
-	    strncmp(url, "git+ssh://", 10) == 0;
-	a->port = a->ssh ? 22 : strncmp(url, "https://", 8) == 0 ? 443 : 80;
-	h = p + 3;
-	end = h + strcspn(h, "/?#");
-	p = memrchr(h, '@', (size_t)(end - h));	/* after the userinfo */
-	h = p ? p + 1 : h;
-	if (*h == '[') {	/* [v6]:port */
-		p = memchr(h, ']', (size_t)(end - h));
-		if (p != NULL) {
-			lower_copy(a->host, sizeof(a->host), h + 1,
-			    (size_t)(p - h - 1));
-			colon = p[1] == ':' ? p + 1 : NULL;
-		}
-	} else {
-		colon = memchr(h, ':', (size_t)(end - h));
-		lower_copy(a->host, sizeof(a->host), h,
-		    (size_t)((colon ? colon : end) - h));
-	}
-	if (colon != NULL && colon + 1 < end)
-		a->port = (int)strtol(colon + 1, NULL, 10);
+	if (a->p->user_from_url && a->ref->password == NULL)
+		return "spec.url";
+	snprintf(a->src, sizeof(a->src), "Secret '%s'%s", secret_name(a),
+	    a->p->user_from_url || (a->p->user != NULL &&
+	    a->ref->password == NULL && a->p->u.pass[0] != '\0') ?
+	    " and spec.url" : "");
+	return a->src;
 }
 
 static int
@@ -201,34 +197,60 @@ refuse(struct auth_ctx *a, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Is url (what libgit2 asks credentials for) spec.url's server? */
+static bool
+same_server(const struct auth_ctx *a, const char *url, char *shown,
+    size_t cap)
+{
+	struct kgit_url t;
+	struct sotto_error ignored = { SOTTO_OK, "" };
+	bool same;
+
+	kgit_url_shown(shown, cap, url ? url : "");
+	if (url == NULL || kgit_url_parse(&t, url, true, true, &ignored) !=
+	    SOTTO_OK)
+		return false;
+	same = t.scheme == a->p->u.scheme && t.port == a->p->u.port &&
+	    strcmp(t.host, a->p->u.host) == 0;
+	kgit_url_wipe(&t);
+	return same;
+}
+
 static int
 cred_cb(git_credential **out, const char *url, const char *user_from_url,
     unsigned int allowed, void *payload)
 {
 	struct auth_ctx *a = payload;
 	const struct kgit_ref *r = a->ref;
-	const char *user = user_from_url && *user_from_url ? user_from_url :
-	    "git";	/* Flux's default ssh user */
+	const char *user = a->p->ssh_user;
 	const git_error *ge;
+	char shown[200];
 
-	(void)url;
-	if (allowed & GIT_CREDENTIAL_USERNAME)	/* ssh, no user in the URL */
+	(void)user_from_url;	/* the URL libgit2 has carries no user */
+	if (!same_server(a, url, shown, sizeof(shown)))
+		return refuse(a, GIT_EAUTH, "credentials for '%s' refused: "
+		    "they go only to the scheme, host and port of spec.url "
+		    "('%s')", shown, a->p->shown);
+	if (allowed & GIT_CREDENTIAL_USERNAME)	/* ssh: the login first */
 		return a->g->git_credential_username_new(out, user);
 	if (a->tries++ > 0) {
 		/* libssh2's reason (wrong passphrase, key refused) */
 		ge = a->g->git_error_last();
+		shown[0] = '\0';
+		if (ge != NULL && ge->message != NULL)
+			kgit_esc(shown, sizeof(shown), ge->message,
+			    strlen(ge->message), 160);
 		return refuse(a, GIT_EAUTH, "authentication to '%s' failed "
-		    "with the credentials of Secret '%s'%s%s", a->host,
-		    secret_name(a), ge && ge->message ? ": " : "",
-		    ge && ge->message ? ge->message : "");
+		    "with the credentials of %s%s%s", a->host, creds_of(a),
+		    shown[0] ? ": " : "", shown);
 	}
 	if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && r->identity != NULL)
 		return a->g->git_credential_ssh_key_memory_new(out, user,
 		    r->identity_pub, r->identity, r->password);
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
-	    r->username != NULL)
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !a->ssh &&
+	    a->p->user != NULL)
 		return a->g->git_credential_userpass_plaintext_new(out,
-		    r->username, r->password ? r->password : "");
+		    a->p->user, a->p->pass ? a->p->pass : "");
 	if (r->bearer != NULL && !a->ssh)
 		return refuse(a, GIT_EAUTH, "authentication to '%s' failed "
 		    "with the bearerToken of Secret '%s'", a->host,
@@ -246,7 +268,15 @@ check_x509(struct auth_ctx *a, const git_cert_x509 *c, int valid,
     const char *host)
 {
 	struct sotto_error ve = { SOTTO_OK, "" };
+	char shown[80];
 
+	/* no redirect leaves spec.url's host; should one, it ends here */
+	if (host != NULL && strcasecmp(host, a->host) != 0) {
+		kgit_esc(shown, sizeof(shown), host, strlen(host), 60);
+		return refuse(a, GIT_ECERTIFICATE, "TLS connection to '%s' "
+		    "refused: it is not the host of spec.url ('%s')", shown,
+		    a->host);
+	}
 	/* like Flux, ca.crt adds to the system roots */
 	if (valid || a->ref->ca == NULL)
 		return GIT_PASSTHROUGH;
@@ -468,29 +498,30 @@ cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	return GIT_PASSTHROUGH;
 }
 
-/* Cache directory name for a URL: printable, no slashes. */
-static void
-cache_name(char *out, size_t cap, const char *url)
-{
-	size_t i, j = 0;
-	unsigned long h = 5381;
-
-	for (i = 0; url[i] != '\0'; i++)
-		h = h * 33 + (unsigned char)url[i];
-	for (i = 0; url[i] != '\0' && j + 20 < cap && j < 48; i++)
-		out[j++] = (url[i] >= 'a' && url[i] <= 'z') || (url[i] >= '0' &&
-		    url[i] <= '9') ? url[i] : '_';
-	snprintf(out + j, cap - j, "-%08lx", h & 0xffffffffUL);
-}
-
+/*
+ * The cache repository at dir, made on first use without reflogs: a
+ * reflog would keep every URL and ref update of the source on disk.
+ */
 static sotto_err
 open_cache(struct kgit *g, git_repository **repo, const char *dir,
     struct sotto_error *e)
 {
+	git_config *cfg = NULL;
+	int bad;
+
 	if (g->git_repository_open(repo, dir) == 0)
 		return SOTTO_OK;
 	if (g->git_repository_init(repo, dir, 0) != 0)
 		return kg_fail(g, e, "cannot create the git cache");
+	bad = g->git_repository_config(&cfg, *repo) != 0 ||
+	    g->git_config_set_bool(cfg, "core.logAllRefUpdates", 0) != 0;
+	if (cfg != NULL)
+		g->git_config_free(cfg);
+	g->git_repository_free(*repo);
+	*repo = NULL;
+	/* opened again: nothing cached from before the setting */
+	if (bad || g->git_repository_open(repo, dir) != 0)
+		return kg_fail(g, e, "cannot set up the git cache");
 	return SOTTO_OK;
 }
 
@@ -522,13 +553,15 @@ refspecs_for(char spec[2][512], const struct kgit_ref *ref)
 
 /* *auth: the failure is the Secret's (missing or refused credentials). */
 static sotto_err
-do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
-    const char *url, bool *auth, struct sotto_error *e)
+do_fetch(struct kgit *g, git_repository *repo, const struct plan *p,
+    bool *auth, struct sotto_error *e)
 {
+	const struct kgit_ref *ref = p->ref;
 	struct auth_ctx a;
 	struct sotto_buf hdr = SOTTO_BUF_SECRET_INIT;	/* bearer token */
 	char *hdrs[1];
 	git_remote *remote = NULL;
+	git_remote_create_options ro;
 	git_fetch_options fo;
 	char spec[2][512];
 	char *specs[2] = { spec[0], spec[1] };
@@ -537,28 +570,39 @@ do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 
 	memset(&a, 0, sizeof(a));
 	a.ref = ref;
+	a.p = p;
 	a.g = g;
-	parse_url(&a, url);
+	a.ssh = p->u.scheme == KGIT_SSH;
+	a.port = p->u.port;
+	snprintf(a.host, sizeof(a.host), "%s", p->u.host);
 	*auth = a.ssh && ref->known_hosts == NULL;
 	if (*auth)
 		return sotto_error_set(e, SOTTO_E_GIT, "ssh source '%s' needs "
 		    "'known_hosts' in Secret '%s': host keys are always "
 		    "verified", a.host, secret_name(&a));
-	if (ref->commit == NULL && ref->name != NULL &&
-	    strncmp(ref->name, "refs/", 5) != 0)
-		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.ref.name '%.200s'"
-		    " is not a full reference (refs/...)", ref->name);
 	refspecs.count = refspecs_for(spec, ref);
 	g->git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.certificate_check = cert_cb;
 	fo.callbacks.payload = &a;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;	/* FETCH_HEAD would name the URL */
+	/* a redirect may stay on the host (libgit2 then checks the scheme
+	 * only goes to https); the bearer header is sent on every request,
+	 * so no request may go to another host */
+	fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
 	if (ref->commit == NULL && ref->name == NULL && ref->semver != NULL)
 		fo.prune = GIT_FETCH_PRUNE;	/* a deleted tag leaves */
 	/* Flux sends a bearer token only over https, and basic auth wins */
-	if (ref->bearer != NULL && ref->username == NULL &&
-	    strncmp(url, "https://", 8) == 0) {
+	if (ref->bearer != NULL && p->user == NULL &&
+	    p->u.scheme == KGIT_HTTPS) {
+		/* a header value: a CR or LF would start another header */
+		if (!kheader_ok(ref->bearer)) {
+			*auth = true;
+			return sotto_error_set(e, SOTTO_E_GIT, "the bearerToken "
+			    "of Secret '%s' holds control characters",
+			    ref->secret != NULL ? ref->secret : "(none)");
+		}
 		if (sotto_buf_addf(&hdr, "Authorization: Bearer %s",
 		    ref->bearer) != SOTTO_OK)
 			return sotto_error_set(e, SOTTO_E_NOMEM, "out of "
@@ -567,7 +611,13 @@ do_fetch(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 		fo.custom_headers.strings = hdrs;
 		fo.custom_headers.count = 1;
 	}
-	if (g->git_remote_create_anonymous(&remote, repo, url) != 0 ||
+	g->git_remote_create_options_init(&ro,
+	    GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	/* the agent's own git config may not rewrite a tenant's URL */
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (g->git_remote_create_with_opts(&remote, p->u.url, &ro) != 0 ||
 	    g->git_remote_fetch(remote, &refspecs, &fo, NULL) != 0)
 		rc = a.msg[0] != '\0' ? sotto_error_set(e, SOTTO_E_GIT,
 		    "failed to fetch: %s", a.msg) : kg_fail(g, e,
@@ -651,24 +701,21 @@ resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 	return SOTTO_OK;
 }
 
+/* The fetch child's work: fetch (unless offline), resolve, check out. */
 static sotto_err
-sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
-    const struct kgit_ref *ref, struct sotto_error *e)
+sync_here(struct kgit_result *res, const struct plan *p,
+    struct sotto_error *e)
 {
+	const struct kgit_ref *ref = p->ref;
 	struct kgit g;
 	git_repository *repo = NULL;
 	git_object *commit = NULL;
 	git_checkout_options co;
-	char name[96];
 	sotto_err rc;
 
-	memset(res, 0, sizeof(*res));
+	snprintf(res->workdir, sizeof(res->workdir), "%s", p->workdir);
 	if ((rc = kg_open(&g, e)) != SOTTO_OK)
 		return rc;
-	cache_name(name, sizeof(name), url);
-	mkdir(cache_dir, 0700);
-	snprintf(res->workdir, sizeof(res->workdir), "%s/%s", cache_dir,
-	    name);
 	if (ref->offline && g.git_repository_open(&repo, res->workdir) != 0) {
 		/* like Flux: a suspended source serves its last artifact */
 		rc = sotto_error_set(e, SOTTO_E_GIT, "source is suspended and "
@@ -678,8 +725,8 @@ sync_here(struct kgit_result *res, const char *cache_dir, const char *url,
 	if (repo == NULL && (rc = open_cache(&g, &repo, res->workdir, e)) !=
 	    SOTTO_OK)
 		goto out;
-	if (!ref->offline && (rc = do_fetch(&g, repo, ref, url,
-	    &res->auth_failed, e)) != SOTTO_OK)
+	if (!ref->offline && (rc = do_fetch(&g, repo, p, &res->auth_failed,
+	    e)) != SOTTO_OK)
 		goto out;
 	if ((rc = resolve(&g, repo, ref, &commit, res->revision,
 	    sizeof(res->revision), e)) != SOTTO_OK)
@@ -712,57 +759,190 @@ struct kgit_reply {
 	struct sotto_error e;
 };
 
-static bool
-read_full(int fd, void *p, size_t n)
+static double
+now_mono(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Reads n bytes from fd until the deadline (CLOCK_MONOTONIC seconds): 1
+ * when they came, 0 at end of file or on an error, -1 past the deadline.
+ */
+static int
+read_until(int fd, void *p, size_t n, double deadline)
+{
+	struct pollfd pfd;
+	double left;
 	ssize_t got;
+	int r;
 
 	while (n > 0) {
+		if ((left = deadline - now_mono()) <= 0)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left > 3600 ? 3600000 : (int)(left * 1000) +
+		    1);
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (r <= 0)
+			continue;
 		got = read(fd, p, n);
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (got <= 0)
-			return false;
+			return 0;
 		p = (char *)p + got;
 		n -= (size_t)got;
 	}
-	return true;
+	return 1;
 }
 
-sotto_err
-kgit_sync(struct kgit_result *res, const char *cache_dir, const char *url,
-    const struct kgit_ref *ref, struct sotto_error *e)
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
+	    errno != ENOENT ? -1 : 0;
+}
+
+/* Runs sync_here() in a child killed at ref->timeout. */
+static sotto_err
+sync_child(struct kgit_result *res, const struct plan *p,
+    struct sotto_error *e)
 {
 	struct kgit_reply rep;
-	int fds[2], st = 0;
-	pid_t pid;
-	bool ok;
+	char took[32];
+	int fds[2], st = 0, got;
+	pid_t pid, parent = getpid();
 
-	memset(res, 0, sizeof(*res));
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return sync_here(res, cache_dir, url, ref, e);
+		return sotto_error_set(e, SOTTO_E_GIT, "cannot start the git "
+		    "fetch process: %s", strerror(errno));
 	if ((pid = fork()) < 0) {
+		sotto_err rc = sotto_error_set(e, SOTTO_E_GIT, "cannot start "
+		    "the git fetch process: %s", strerror(errno));
+
 		close(fds[0]);
 		close(fds[1]);
-		return sync_here(res, cache_dir, url, ref, e);
+		return rc;
 	}
 	if (pid == 0) {
+		/* no fetch outlives the agent */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(1);
 		close(fds[0]);
 		memset(&rep, 0, sizeof(rep));
-		sync_here(&rep.res, cache_dir, url, ref, &rep.e);
+		sync_here(&rep.res, p, &rep.e);
 		_exit(sotto_io_write_all(fds[1], &rep, sizeof(rep)) ==
 		    SOTTO_OK ? 0 : 1);
 	}
 	close(fds[1]);
-	ok = read_full(fds[0], &rep, sizeof(rep));
+	got = read_until(fds[0], &rep, sizeof(rep), now_mono() +
+	    p->ref->timeout);
 	close(fds[0]);
+	if (got < 0)
+		kill(pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!ok)
+	if (got < 0) {
+		/* locks and half a pack may be left: the next fetch starts
+		 * afresh */
+		nftw(p->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		kduration_fmt(took, sizeof(took), p->ref->timeout);
+		return sotto_error_set(e, SOTTO_E_GIT, "git fetch from '%s' "
+		    "timed out after %s (GitRepository spec.timeout)",
+		    p->u.scheme == KGIT_FILE ? p->shown : p->u.host, took);
+	}
+	if (got == 0)
 		return sotto_error_set(e, SOTTO_E_GIT, "the git fetch process "
 		    "died (status %d)", st);
 	*res = rep.res;
 	if (rep.e.code != SOTTO_OK)
 		*e = rep.e;
 	return rep.e.code;
+}
+
+/*
+ * Everything that can be refused without a fetch: the URL, spec.timeout
+ * and spec.ref.name, the credentials the URL adds, the cache directory.
+ */
+static sotto_err
+make_plan(struct plan *p, const char *cache_dir, const char *url,
+    const struct kgit_ref *ref, bool *auth, struct sotto_error *e)
+{
+	uint8_t key[KGIT_CACHE_KEY_BYTES];
+	char name[300];
+	sotto_err rc;
+
+	p->ref = ref;
+	if ((rc = kgit_url_parse(&p->u, url, ref->allow_http,
+	    ref->allow_file, e)) != SOTTO_OK)
+		return rc;
+	kgit_url_shown(p->shown, sizeof(p->shown), p->u.url);
+	if (!(ref->timeout > 0))
+		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.timeout is not "
+		    "a positive duration (such as 60s)");
+	if (ref->commit == NULL && ref->name != NULL &&
+	    strncmp(ref->name, "refs/", 5) != 0)
+		return sotto_error_set(e, SOTTO_E_CONFIG, "spec.ref.name "
+		    "'%.200s' is not a full reference (refs/...)", ref->name);
+	if (p->u.scheme == KGIT_SSH) {
+		p->ssh_user = p->u.user[0] != '\0' ? p->u.user : "git";
+	} else if (p->u.scheme != KGIT_FILE) {
+		/* Flux: the URL's user and password fill what the Secret
+		 * leaves out; with a bearer token they are an error */
+		if (ref->bearer != NULL && (p->u.user[0] || p->u.pass[0])) {
+			*auth = true;
+			return sotto_error_set(e, SOTTO_E_GIT, "spec.url has a "
+			    "user name and Secret '%s' a bearerToken: basic "
+			    "auth and a bearer token cannot be used together",
+			    ref->secret ? ref->secret : "(none)");
+		}
+		p->user = ref->username ? ref->username : p->u.userinfo ?
+		    p->u.user : NULL;
+		p->user_from_url = ref->username == NULL && p->u.userinfo;
+		p->pass = ref->password ? ref->password : p->u.pass;
+	}
+	if ((rc = kgit_private_dir(cache_dir, true, e)) != SOTTO_OK ||
+	    (rc = kgit_cache_key(key, cache_dir, e)) != SOTTO_OK)
+		return rc;
+	rc = kgit_cache_name(name, sizeof(name), ref, &p->u, key, e);
+	sodium_memzero(key, sizeof(key));
+	if (rc != SOTTO_OK)
+		return rc;
+	if (p->u.scheme == KGIT_FILE &&
+	    (rc = kgit_url_outside(&p->u, url, cache_dir, e)) != SOTTO_OK)
+		return rc;
+	if ((size_t)snprintf(p->workdir, sizeof(p->workdir), "%s/%s",
+	    cache_dir, name) >= sizeof(p->workdir))
+		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "
+		    "is too long");
+	/* a suspended source never fetched gets no directory either */
+	if (ref->offline && !sotto_io_exists(p->workdir))
+		return SOTTO_OK;
+	return kgit_private_dir(p->workdir, false, e);
+}
+
+sotto_err
+kgit_sync(struct kgit_result *res, const char *cache_dir, const char *url,
+    const struct kgit_ref *ref, struct sotto_error *e)
+{
+	struct plan p;
+	sotto_err rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
+	if ((rc = make_plan(&p, cache_dir, url ? url : "", ref,
+	    &res->auth_failed, e)) == SOTTO_OK)
+		rc = sync_child(res, &p, e);
+	kgit_url_wipe(&p.u);
+	return rc;
 }

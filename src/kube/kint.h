@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 
 #include "sotto/kube.h"
 #include "sotto/tree.h"
@@ -81,18 +82,23 @@ sotto_err kfields_check(const char *kind, const json_t *obj,
 /* The table, for `--list-fields` (text) or sotto-reconcile(8) (roff). */
 void kfields_print(FILE *f, bool roff);
 
-/* ---- git.c ---- */
+/* ---- git.c, giturl.c: the git source ---- */
 /*
  * What to fetch and how to authenticate: the fields of the GitRepository's
  * spec.secretRef Secret (Flux's keys), decoded, NUL-terminated, borrowed.
  * The fetch child sees them through fork(); nothing goes to disk or argv.
  */
 struct kgit_ref {
+	const char *src_ns, *src_name;	/* the GitRepository's metadata:
+					   its cache is its own */
 	const char *branch, *tag, *commit;	/* Flux's precedence: commit, */
 	const char *name, *semver;		/* name, semver, tag, branch */
 	const char *ignore;		/* spec.ignore (gitignore) or NULL */
+	double timeout;			/* spec.timeout in seconds (> 0) */
 	bool offline;			/* spec.suspend: no fetch, use the
 					   cache's last fetched refs */
+	bool allow_http, allow_file;	/* --allow-http-sources,
+					   --allow-file-sources */
 	const char *secret;		/* "ns/name" of the Secret, messages */
 	const char *username;		/* https basic auth or NULL */
 	const char *password;		/* https password, or ssh key
@@ -104,6 +110,7 @@ struct kgit_ref {
 	const char *identity_pub;	/* ssh "identity.pub" or NULL */
 	const char *known_hosts;	/* ssh, required for ssh URLs */
 };
+#define KGIT_TIMEOUT 60.0	/* Flux's default GitRepository spec.timeout */
 struct kgit_result {
 	char workdir[4096];	/* checkout root (ciphertext only) */
 	char revision[320];	/* "<branch>@sha1:<hex>" */
@@ -112,16 +119,101 @@ struct kgit_result {
 				   URL needs (Flux's AuthenticationFailed) */
 };
 /*
- * Fetches ref from url into cache_dir (incremental) and checks it out, in
- * a forked child so libgit2 is never mapped into the agent (in-process
- * when fork() fails).  https: basic auth or a bearer token, and ref->ca as
- * an extra trust anchor; ssh: ref->identity, with the server's host key
- * checked against ref->known_hosts (an ssh URL without known_hosts is
- * refused).  Errors are SOTTO_E_GIT with a message naming the host and
- * the Secret, never a credential.
+ * Fetches ref from url into its own directory of cache_dir (incremental)
+ * and checks it out, in a forked child so libgit2 is never mapped into
+ * the agent; the child is killed at ref->timeout.  The directory is
+ * <ns>_<name>_<hash>, the hash keyed by cache_dir's random key and taken
+ * over the URL and every credential: no two GitRepositories share one,
+ * and a suspended (offline) source reads only its own.
+ * The URL must pass kgit_url_parse(); userinfo never reaches libgit2, the
+ * disk or a message: an https user and password are basic auth when the
+ * Secret has none (Flux's rule), an ssh user is the login.  Credentials
+ * and the bearer header go only to the URL's scheme, host and port: no
+ * redirect to another host is followed.  https: basic auth or a bearer
+ * token, and ref->ca as an extra trust anchor; ssh: ref->identity, with
+ * the server's host key checked against ref->known_hosts (an ssh URL
+ * without known_hosts is refused).
+ * Errors: SOTTO_E_CONFIG for what the spec gets wrong (the URL, the
+ * GitRepository's namespace or name, spec.timeout), SOTTO_E_GIT for a
+ * failed or timed-out fetch, SOTTO_E_IO for the cache directory; messages
+ * name the host and the Secret, never a credential.
  */
 sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
     const char *url, const struct kgit_ref *ref, struct sotto_error *e);
+
+/* A GitRepository spec.url taken apart by kgit_url_parse(). */
+enum kgit_scheme { KGIT_HTTPS, KGIT_HTTP, KGIT_SSH, KGIT_FILE };
+struct kgit_url {
+	enum kgit_scheme scheme;	/* scp-like [user@]host:path is ssh */
+	char url[2048];		/* what libgit2 gets: no userinfo, the
+				   scheme lowercase (ssh+git:// and
+				   git+ssh:// become ssh://) */
+	char host[256];		/* lowercase, IPv6 without brackets; ""
+				   for file:// */
+	int port;		/* given, else the scheme's; 0 for file:// */
+	const char *path;	/* into url: the path (file:// only) */
+	bool userinfo;		/* the URL had "user[:password]@" */
+	char user[256];		/* its user, percent-decoded, or "" */
+	char pass[256];		/* its password, decoded, or "" (secret:
+				   kgit_url_wipe() clears it) */
+};
+#define KGIT_URL_HINT "(use https://, ssh:// or user@host:path; http:// " \
+	"needs --allow-http-sources, file:// needs --allow-file-sources)"
+/*
+ * The allowlist: https://, ssh:// (also ssh+git://, git+ssh://) and
+ * scp-like [user@]host:path; http:// only with allow_http, file:///path
+ * only with allow_file.  Refused with SOTTO_E_CONFIG and a message naming
+ * spec.url (shown without userinfo, control bytes escaped): any other
+ * scheme or a local path (KGIT_URL_HINT says what to use), whitespace or
+ * control bytes, an empty or malformed host (one starting with '-'), a
+ * bad port, an empty path, "transport::address", a password in an ssh
+ * URL, a quote in an ssh path, percent-encoding in a file:// path.
+ * u->pass may hold a password: wipe u with kgit_url_wipe().
+ */
+sotto_err kgit_url_parse(struct kgit_url *u, const char *url,
+    bool allow_http, bool allow_file, struct sotto_error *e);
+void kgit_url_wipe(struct kgit_url *u);
+/*
+ * A file:// u (spec.url as given: url) must not lead into the cache
+ * directory root, spelled lexically or through symlinks: SOTTO_E_CONFIG.
+ */
+sotto_err kgit_url_outside(const struct kgit_url *u, const char *url,
+    const char *root, struct sotto_error *e);
+/*
+ * url for a message: any "user[:password]@" dropped, control bytes as
+ * \xNN, cut to about 160 bytes ("..." marks the cut).
+ */
+void kgit_url_shown(char *out, size_t cap, const char *url);
+#define KGIT_CACHE_KEY_BYTES 32
+/*
+ * The cache directory name of ref fetched from u: "<ns>_<name>_<hex>"
+ * (name cut to fit 255 bytes), hex a 128-bit BLAKE2b keyed with key over
+ * the namespace, name, URL and every credential (Secret and URL).
+ * SOTTO_E_CONFIG when ref->src_ns is not a DNS-1123 label or
+ * ref->src_name not a DNS-1123 subdomain.
+ */
+sotto_err kgit_cache_name(char *out, size_t cap,
+    const struct kgit_ref *ref, const struct kgit_url *u,
+    const uint8_t key[KGIT_CACHE_KEY_BYTES], struct sotto_error *e);
+/*
+ * dir as a private directory: created (mode 0700, with missing parents
+ * when parents) if absent, then refused (SOTTO_E_IO, the message names
+ * dir and the fault) when it is a symlink, not a directory, owned by
+ * another uid, or open to group or others.
+ */
+sotto_err kgit_private_dir(const char *dir, bool parents,
+    struct sotto_error *e);
+/*
+ * The random key of root's directory names (root/cache-key, 0600), made
+ * on first use; SOTTO_E_IO if it cannot be read or made.
+ */
+sotto_err kgit_cache_key(uint8_t key[KGIT_CACHE_KEY_BYTES], const char *root,
+    struct sotto_error *e);
+/*
+ * Untrusted bytes s[0..n) for a message: control bytes as \xNN, at most
+ * max bytes of input ("..." marks a cut), NUL-terminated within cap.
+ */
+void kgit_esc(char *out, size_t cap, const char *s, size_t n, size_t max);
 
 /* ---- client.c: streamed GETs (watches) ---- */
 #define KSTREAM_MAX 2	/* transfers at once: Kustomizations, sources */

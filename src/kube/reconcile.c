@@ -653,6 +653,13 @@ fetch_source(struct kgit_result *res, struct rctx *c, const json_t *gr,
 	ref.semver = kjson_str(gr, "spec.ref.semver");
 	ref.ignore = kjson_str(gr, "spec.ignore");
 	ref.offline = json_is_true(kjson_get(gr, "spec.suspend"));
+	ref.src_ns = kjson_str(gr, "metadata.namespace") ?
+	    kjson_str(gr, "metadata.namespace") : ns;
+	ref.src_name = kjson_str(gr, "metadata.name");
+	ref.timeout = kjson_get(gr, "spec.timeout") == NULL ? KGIT_TIMEOUT :
+	    kduration(kjson_str(gr, "spec.timeout"));
+	ref.allow_http = c->o->allow_http_sources;
+	ref.allow_file = c->o->allow_file_sources;
 	if (!ref.branch && !ref.tag && !ref.commit && !ref.name && !ref.semver)
 		ref.branch = "master";
 	if (url == NULL)

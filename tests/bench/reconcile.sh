@@ -71,7 +71,8 @@ Y
 python3 - "$SOTTO" "$W" "$N" <<'P'
 import json, resource, signal, subprocess, sys, time
 sotto, w = sys.argv[1], sys.argv[2]
-p = subprocess.Popen([sotto, "reconcile", "--config", w + "/config.yaml",
+p = subprocess.Popen([sotto, "reconcile", "--allow-file-sources",
+                      "--config", w + "/config.yaml",
                       "--cache-dir", w + "/cache", "--interval", "1s"],
                      stderr=subprocess.PIPE, text=True)
 passes = []
@@ -125,8 +126,8 @@ $K apply --server-side -f "$W/flux.yaml" >/dev/null
 python3 - "$SOTTO" "$W" "$K" <<'P'
 import json, re, signal, subprocess, sys, time, threading
 sotto, w, k = sys.argv[1], sys.argv[2], sys.argv[3].split()
-p = subprocess.Popen([sotto, "reconcile", "--cache-dir", w + "/cache2",
-                      "--namespace", "default"],
+p = subprocess.Popen([sotto, "reconcile", "--allow-file-sources",
+                      "--cache-dir", w + "/cache2", "--namespace", "default"],
                      stderr=subprocess.PIPE, text=True)
 lines = []
 def reader():

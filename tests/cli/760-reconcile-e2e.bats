@@ -108,7 +108,7 @@ Y
 }
 
 reconcile() {
-	run_io "$SOTTO" reconcile --once --config "$T/config.yaml" \
+	run_io "$SOTTO" reconcile --allow-file-sources --once --config "$T/config.yaml" \
 	    --cache-dir "$T/cache" "$@"
 	cat "$T/err" >>"$T/all-logs"
 }
@@ -304,7 +304,7 @@ assert n >= 4, n'
 	done
 	commit "many"
 	ctl_post "/fault?hang=0.2&n=100000"
-	"$SOTTO" reconcile --once --config "$T/config.yaml" --cache-dir "$T/cache" 2>"$T/err" &
+	"$SOTTO" reconcile --allow-file-sources --once --config "$T/config.yaml" --cache-dir "$T/cache" 2>"$T/err" &
 	pid=$!
 	for i in $(seq 1 200); do
 		grep -q ' created"' "$T/err" && break
@@ -320,7 +320,7 @@ assert n >= 4, n'
 
 @test "two replicas: only the Lease holder applies" {
 	for r in r1 r2; do
-		"$SOTTO" reconcile --config "$T/config.yaml" --cache-dir "$T/cache-$r" \
+		"$SOTTO" reconcile --allow-file-sources --config "$T/config.yaml" --cache-dir "$T/cache-$r" \
 		    --interval 1s --leader-elect --lease-namespace default \
 		    --identity "$r" --lease-duration 10s 2>"$T/err-$r" &
 		eval "pid_$r=$!"
@@ -341,7 +341,7 @@ assert len(agents) == 1, agents'
 
 @test "health and metrics endpoints answer" {
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$SOTTO" reconcile --config "$T/config.yaml" --cache-dir "$T/cache" \
+	"$SOTTO" reconcile --allow-file-sources --config "$T/config.yaml" --cache-dir "$T/cache" \
 	    --interval 1s --health-addr "127.0.0.1:$port" 2>"$T/err" &
 	pid=$!
 	for i in $(seq 1 50); do

@@ -67,7 +67,7 @@ Y
 }
 
 reconcile() {
-	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache" \
+	run_io "$SOTTO" reconcile --allow-file-sources --once --cache-dir "$T/cache" \
 	    --poll-interval 0.2s "$@"
 	cat "$T/err" >>"$T/all-logs"
 }

@@ -86,7 +86,7 @@ log_count() { grep -c "$1" "$T/agent.err" || true; }
 # from the resourceVersion of the pass's LIST, so changes made as soon as
 # the pass has finished are seen even before the stream is connected.
 start_agent() {
-	"$SOTTO" reconcile --cache-dir "$T/cache" --interval 10m \
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" --interval 10m \
 	    --poll-interval 0.2s "$@" 2>"$T/agent.err" &
 	AGENT=$!
 	wait_for log_has '"msg":"pass finished'
@@ -200,7 +200,7 @@ gr_field() { # JSONPATH of GitRepository repo
 @test "--once records requestedAt too, and does not watch" {
 	$K annotate kustomization app --overwrite \
 	    reconcile.fluxcd.io/requestedAt=from-ci >/dev/null
-	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache"
+	run_io "$SOTTO" reconcile --allow-file-sources --once --cache-dir "$T/cache"
 	[ "$status" -eq 0 ]
 	[ "$(ks_field app "{.status.lastHandledReconcileAt}")" = from-ci ]
 	refute eval "ctl_get /log | grep -q 'watch=1'"
@@ -237,7 +237,7 @@ spec:
     name: repo
 Y
 	$K apply --server-side -f "$T/late.yaml" >/dev/null
-	"$SOTTO" reconcile --cache-dir "$T/cache" 2>"$T/agent.err" &
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" 2>"$T/agent.err" &
 	AGENT=$!
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].reason}")" = ArtifactFailed ]'
 	mkdir -p "$REPO/late"

@@ -66,7 +66,7 @@ teardown() {
 }
 
 reconcile() {
-	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache" \
+	run_io "$SOTTO" reconcile --allow-file-sources --once --cache-dir "$T/cache" \
 	    --poll-interval 0.2s "$@"
 	cat "$T/err" >>"$T/all-logs"
 }
@@ -95,7 +95,7 @@ for e in items:
 
 # a long-running agent: waits for N passes, then SIGTERM
 agent_passes() { # N
-	"$SOTTO" reconcile --cache-dir "$T/cache" --interval 0.3s \
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" --interval 0.3s \
 	    --poll-interval 0.2s 2>"$T/err" &
 	AGENT=$!
 	local i
@@ -199,7 +199,7 @@ print([c for c in json.load(sys.stdin)["status"]["conditions"] if c["type"] == "
 }
 
 @test "an Event that expired is recorded afresh" {
-	"$SOTTO" reconcile --cache-dir "$T/cache" --interval 0.3s 2>"$T/err" &
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" --interval 0.3s 2>"$T/err" &
 	AGENT=$!
 	for i in $(seq 1 100); do
 		[ "$(grep -c 'pass finished' "$T/err")" -ge 1 ] && break

@@ -56,11 +56,6 @@ setup() {
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b-config\n  namespace: tenant-b\ndata:\n  k: v\n' \
 	    >"$PLAIN/app/cm.yaml"
 	git -C "$PLAIN" add -A && git -C "$PLAIN" commit -qm plain
-	# the file:// sources of these tests need the opt-in flag
-	RFLAGS=()
-	if "$SOTTO" reconcile --help | grep -q -- --allow-file-sources; then
-		RFLAGS+=(--allow-file-sources)
-	fi
 }
 
 teardown() {
@@ -108,7 +103,7 @@ P
 reconcile() {
 	ctl_post /reset
 	run_io "$SOTTO" reconcile --once --cache-dir "$T/cache" \
-	    --poll-interval 0.2s "${RFLAGS[@]}" "$@"
+	    --poll-interval 0.2s --allow-file-sources "$@"
 	cat "$T/err" >>"$T/all-logs"
 }
 

@@ -5,7 +5,9 @@
 Runs /usr/lib/git-core/git-http-backend as a CGI for every request under
 GIT_PROJECT_ROOT=--root, after checking HTTP Basic credentials (--user,
 --password) or a bearer token (--token).  Anything else gets 401 with a
-Basic challenge, as a git host does.  The port goes to <--dir>/port, one
+Basic challenge, as a git host does.  With --redirect BASE every request
+is answered 302 to BASE plus its path and query instead (before any
+credentials are looked at).  The port goes to <--dir>/port, one
 line per request (method, path, status; never a header value) to
 <--dir>/log.  The server exits on its own after --idle-timeout seconds
 without a request.
@@ -78,6 +80,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_git(self):
         self.server.touch()
         body = self.read_body() if self.command == "POST" else b""
+        if self.server.args.redirect:
+            self.reply(302, [("Location",
+                              self.server.args.redirect + self.path),
+                             ("Content-Type", "text/plain")], b"moved\n")
+            return
         if not self.authorised():
             self.reply(401, [("WWW-Authenticate", 'Basic realm="git"'),
                              ("Content-Type", "text/plain")],
@@ -136,6 +143,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
     ap.add_argument("--token")
+    ap.add_argument("--redirect")
     ap.add_argument("--idle-timeout", type=float, default=60)
     args = ap.parse_args()
 

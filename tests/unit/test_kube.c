@@ -810,6 +810,367 @@ test_event_names(void **state)
 	assert_string_equal(msg, "short");
 }
 
+/* ---- git source: spec.url allowlist, userinfo, cache names ------------- */
+
+#define H KGIT_URL_HINT
+
+static void
+test_git_url_allowed(void **state)
+{
+	/* in, http, file: scheme, what libgit2 gets, host, port, user */
+	static const struct {
+		const char *in;
+		bool http, file;
+		enum kgit_scheme scheme;
+		const char *url, *host;
+		int port;
+		const char *user;
+	} ok[] = {
+		{ "https://github.com/org/repo.git", false, false, KGIT_HTTPS,
+		    "https://github.com/org/repo.git", "github.com", 443, "" },
+		{ "HTTPS://Git.Example.COM:8443/x", false, false, KGIT_HTTPS,
+		    "https://git.example.com:8443/x", "git.example.com", 8443,
+		    "" },
+		{ "https://user:p%40ss@host/r", false, false, KGIT_HTTPS,
+		    "https://host/r", "host", 443, "user" },
+		{ "https://tok@host/r", false, false, KGIT_HTTPS,
+		    "https://host/r", "host", 443, "tok" },
+		{ "https://[::1]:9/r", false, false, KGIT_HTTPS,
+		    "https://[::1]:9/r", "::1", 9, "" },
+		{ "https://a@b@host/r?x#y", false, false, KGIT_HTTPS,
+		    "https://host/r?x#y", "host", 443, "a@b" },
+		{ "http://10.0.0.1/r", true, false, KGIT_HTTP,
+		    "http://10.0.0.1/r", "10.0.0.1", 80, "" },
+		{ "ssh://git@host:2222/org/r", false, false, KGIT_SSH,
+		    "ssh://host:2222/org/r", "host", 2222, "git" },
+		{ "ssh+git://host/r", false, false, KGIT_SSH, "ssh://host/r",
+		    "host", 22, "" },
+		{ "git+ssh://me@host/~/r", false, false, KGIT_SSH,
+		    "ssh://host/~/r", "host", 22, "me" },
+		{ "git@github.com:org/repo.git", false, false, KGIT_SSH,
+		    "github.com:org/repo.git", "github.com", 22, "git" },
+		{ "host:/srv/r@v1", false, false, KGIT_SSH, "host:/srv/r@v1",
+		    "host", 22, "" },
+		{ "file:///srv/repo", false, true, KGIT_FILE,
+		    "file:///srv/repo", "", 0, "" },
+	};
+	struct kgit_url u;
+	struct sotto_error e = { SOTTO_OK, "" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (kgit_url_parse(&u, ok[i].in, ok[i].http, ok[i].file, &e) !=
+		    SOTTO_OK)
+			fail_msg("%s: %s", ok[i].in, e.msg);
+		assert_int_equal(u.scheme, ok[i].scheme);
+		assert_string_equal(u.url, ok[i].url);
+		assert_string_equal(u.host, ok[i].host);
+		assert_int_equal(u.port, ok[i].port);
+		assert_string_equal(u.user, ok[i].user);
+		kgit_url_wipe(&u);
+	}
+	assert_int_equal(kgit_url_parse(&u, "https://user:p%40ss@h/r", false,
+	    false, &e), SOTTO_OK);
+	assert_true(u.userinfo);
+	assert_string_equal(u.pass, "p@ss");
+	kgit_url_wipe(&u);
+	assert_int_equal(kgit_url_parse(&u, "file:///srv/repo", false, true,
+	    &e), SOTTO_OK);
+	assert_string_equal(u.path, "/srv/repo");
+	kgit_url_wipe(&u);
+}
+
+static void
+test_git_url_refused(void **state)
+{
+	/* in, --allow-http-sources, --allow-file-sources, message */
+	static const struct {
+		const char *in;
+		bool http, file;
+		const char *msg;
+	} bad[] = {
+		{ "git://example.com/x", true, true, "spec.url "
+		    "'git://example.com/x': scheme 'git' is not allowed " H },
+		{ "http://h/r", false, true, "spec.url 'http://h/r': scheme "
+		    "'http' is not allowed " H },
+		{ "http://u:pw@h/r", false, false, "spec.url 'http://h/r': "
+		    "scheme 'http' is not allowed " H },
+		{ "file:///srv/r", true, false, "spec.url 'file:///srv/r': "
+		    "scheme 'file' is not allowed " H },
+		{ "ftp://h/r", true, true, "spec.url 'ftp://h/r': scheme 'ftp' "
+		    "is not allowed " H },
+		{ "/srv/repo", true, true, "spec.url '/srv/repo': a local path "
+		    "is not a URL " H },
+		{ "./x", true, true, "spec.url './x': a local path is not a "
+		    "URL " H },
+		{ "repo", true, true, "spec.url 'repo': a local path is not a "
+		    "URL " H },
+		{ "ext::sh", true, true, "spec.url 'ext::sh': 'transport::"
+		    "address' URLs are not allowed " H },
+		{ "fd::17", true, true, "spec.url 'fd::17': 'transport::"
+		    "address' URLs are not allowed " H },
+		{ "https://h/a b", true, true, "spec.url 'https://h/a b': "
+		    "whitespace and control bytes are not allowed" },
+		{ "https://h/a\nb", true, true, "spec.url 'https://h/a\\x0ab': "
+		    "whitespace and control bytes are not allowed" },
+		{ "https://u:secret@h/a\tb", true, true, "spec.url "
+		    "'https://h/a\\x09b': whitespace and control bytes are not "
+		    "allowed" },
+		{ "", true, true, "spec.url is empty" },
+		{ "https:///r", true, true, "spec.url 'https:///r': the host "
+		    "is empty" },
+		{ "https://u:pw@/r", true, true, "spec.url 'https:///r': the "
+		    "host is empty" },
+		{ ":repo", true, true, "spec.url ':repo': the host is empty" },
+		{ "-oProxyCommand=x:r", true, true, "spec.url "
+		    "'-oProxyCommand=x:r': host '-oProxyCommand=x' is not a "
+		    "valid host name" },
+		{ "ssh://-oProxyCommand=x/r", true, true, "spec.url "
+		    "'ssh://-oProxyCommand=x/r': host '-oProxyCommand=x' is "
+		    "not a valid host name" },
+		{ "https://h%2fx/r", true, true, "spec.url 'https://h%2fx/r': "
+		    "host 'h%2fx' is not a valid host name" },
+		{ "https://[zz]/r", true, true, "spec.url 'https://[zz]/r': "
+		    "host '[zz]' is not a valid host name" },
+		{ "https://h:0/r", true, true, "spec.url 'https://h:0/r': port "
+		    "'0' is not valid" },
+		{ "https://h:99999/r", true, true, "spec.url "
+		    "'https://h:99999/r': port '99999' is not valid" },
+		{ "https://h:/r", true, true, "spec.url 'https://h:/r': port "
+		    "'' is not valid" },
+		{ "https://h:x/r", true, true, "spec.url 'https://h:x/r': port "
+		    "'x' is not valid" },
+		{ "https://h", true, true, "spec.url 'https://h': the "
+		    "repository path is empty" },
+		{ "https://h/", true, true, "spec.url 'https://h/': the "
+		    "repository path is empty" },
+		{ "host:", true, true, "spec.url 'host:': the repository path "
+		    "is empty" },
+		{ "ssh://git:pw@h/r", true, true, "spec.url 'ssh://h/r': a "
+		    "password in an ssh URL is not allowed (the Secret's "
+		    "'identity' authenticates)" },
+		{ "git:pw@h:r", true, true, "spec.url 'h:r': a password in an "
+		    "ssh URL is not allowed (the Secret's 'identity' "
+		    "authenticates)" },
+		{ "ssh://h/r'x", true, true, "spec.url 'ssh://h/r'x': a quote "
+		    "(') in an ssh path is not allowed" },
+		{ "h:r';x", true, true, "spec.url 'h:r';x': a quote (') in an "
+		    "ssh path is not allowed" },
+		{ "https://u:%zz@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password is not valid percent-encoding "
+		    "(or too long)" },
+		{ "https://u:%00@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password is not valid percent-encoding "
+		    "(or too long)" },
+		{ "https://u:p/w@h/r", true, true, "spec.url 'https://h/r': "
+		    "the user name or password has a '/' (write it as %2F)" },
+		{ "u:p/w@host:path", true, true, "spec.url 'host:path': a "
+		    "password in an ssh URL is not allowed (the Secret's "
+		    "'identity' authenticates)" },
+		{ "abcdefghijklmnopqrstuvwxyz://u:pw@h/r", true, true,
+		    "spec.url 'abcdefghijklmnopqrstuvwxyz://h/r': scheme "
+		    "'abcdefghijklmnop' is not allowed " H },
+		{ "file://host/srv/r", true, true, "spec.url "
+		    "'file://host/srv/r': a file:// URL takes no host "
+		    "(file:///path)" },
+		{ "file:///srv/%2e%2e/r", true, true, "spec.url "
+		    "'file:///srv/%2e%2e/r': percent-encoding is not allowed "
+		    "in a file:// path" },
+	};
+	struct kgit_url u;
+	struct sotto_error e = { SOTTO_OK, "" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (kgit_url_parse(&u, bad[i].in, bad[i].http, bad[i].file,
+		    &e) != SOTTO_E_CONFIG)
+			fail_msg("%s: accepted", bad[i].in);
+		if (strcmp(e.msg, bad[i].msg) != 0)
+			fail_msg("%s:\n got  %s\n want %s", bad[i].in, e.msg,
+			    bad[i].msg);
+		kgit_url_wipe(&u);
+	}
+}
+
+static void
+test_git_url_shown(void **state)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{ "https://user:pw@host/r", "https://host/r" },
+		{ "https://a:b@c@host:1/r@x", "https://host:1/r@x" },
+		{ "git@host:r", "host:r" },
+		{ "u:pw@host:org/r", "host:org/r" },
+		{ "host:org/r@v1", "host:org/r@v1" },
+		{ "/srv/x@y", "/srv/x@y" },
+		{ "https://u:p/w@h/r", "https://h/r" },
+		{ "u:p/w@host:path", "host:path" },
+		{ "https://h:8443/r@v1", "https://h:8443/r@v1" },
+		{ "https://[::1]/r@v1", "https://[::1]/r@v1" },
+		{ "https://h/\x1b[31m", "https://h/\\x1b[31m" },
+	};
+	char out[200], longurl[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		kgit_url_shown(out, sizeof(out), v[i].in);
+		assert_string_equal(out, v[i].out);
+	}
+	memset(longurl, 'a', sizeof(longurl) - 1);
+	longurl[sizeof(longurl) - 1] = '\0';
+	memcpy(longurl, "https://", 8);
+	kgit_url_shown(out, sizeof(out), longurl);
+	assert_true(strlen(out) < 200);
+	assert_string_equal(out + strlen(out) - 3, "...");
+}
+
+static void
+test_git_cache_name(void **state)
+{
+	static const uint8_t key[KGIT_CACHE_KEY_BYTES] = { 1, 2, 3 };
+	static const uint8_t key2[KGIT_CACHE_KEY_BYTES] = { 4 };
+	static const char *const bad_ns[] = { "", "a/b", "..", "A", "a_b",
+	    "-a", "a-", "a.b", "x\n", NULL };
+	static const char *const bad_name[] = { "", "a/b", "..", "a..b",
+	    ".a", "a.", "A", "a_b", "x\n", NULL };
+	struct kgit_ref r, r2;
+	struct kgit_url u, u2;
+	struct sotto_error e = { SOTTO_OK, "" };
+	char a[300], b[300];
+	size_t i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.src_ns = "tenant-a";
+	r.src_name = "repo";
+	assert_int_equal(kgit_url_parse(&u, "https://h/r", false, false, &e),
+	    SOTTO_OK);
+	assert_int_equal(kgit_cache_name(a, sizeof(a), &r, &u, key, &e),
+	    SOTTO_OK);
+	assert_int_equal(strlen(a), strlen("tenant-a_repo_") + 32);
+	assert_memory_equal(a, "tenant-a_repo_", 14);
+	/* the same GitRepository, URL, credentials and key: the same */
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r, &u, key, &e),
+	    SOTTO_OK);
+	assert_string_equal(a, b);
+	/* another namespace, name, key, URL or any credential: another */
+	r2 = r;
+	r2.src_ns = "tenant-b";
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a + 9, b + 9);
+	r2 = r;
+	r2.src_name = "repo2";
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a + 14, b + 15);
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r, &u, key2, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(kgit_url_parse(&u2, "https://h/r2", false, false,
+	    &e), SOTTO_OK);
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r, &u2, key, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a, b);
+	kgit_url_wipe(&u2);
+	assert_int_equal(kgit_url_parse(&u2, "https://x:y@h/r", false, false,
+	    &e), SOTTO_OK);
+	assert_string_equal(u2.url, u.url);
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r, &u2, key, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a, b);
+	assert_null(strstr(b, "y"));
+	kgit_url_wipe(&u2);
+#define DIFFERS(field, v) \
+	r2 = r; \
+	r2.field = v; \
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e), \
+	    SOTTO_OK); \
+	assert_string_not_equal(a, b);
+	DIFFERS(username, "u");
+	DIFFERS(password, "p");
+	DIFFERS(bearer, "t");
+	DIFFERS(identity, "k");
+	DIFFERS(known_hosts, "h");
+	DIFFERS(ca, "c");
+#undef DIFFERS
+	r2 = r;
+	r2.username = "ab";
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e),
+	    SOTTO_OK);
+	r2.username = "a";
+	r2.password = "b";
+	assert_int_equal(kgit_cache_name(a, sizeof(a), &r2, &u, key, &e),
+	    SOTTO_OK);
+	assert_string_not_equal(a, b);
+	/* names that could leave the cache or collide are refused */
+	for (i = 0; bad_ns[i] != NULL; i++) {
+		r2 = r;
+		r2.src_ns = bad_ns[i];
+		if (kgit_cache_name(b, sizeof(b), &r2, &u, key, &e) !=
+		    SOTTO_E_CONFIG)
+			fail_msg("namespace '%s' accepted", bad_ns[i]);
+	}
+	assert_string_equal(e.msg, "GitRepository namespace 'x\\x0a' is not a "
+	    "valid DNS-1123 label");
+	for (i = 0; bad_name[i] != NULL; i++) {
+		r2 = r;
+		r2.src_name = bad_name[i];
+		if (kgit_cache_name(b, sizeof(b), &r2, &u, key, &e) !=
+		    SOTTO_E_CONFIG)
+			fail_msg("name '%s' accepted", bad_name[i]);
+	}
+	assert_string_equal(e.msg, "GitRepository name 'x\\x0a' is not a "
+	    "valid DNS-1123 subdomain");
+	r2 = r;
+	r2.src_name = NULL;
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e),
+	    SOTTO_E_CONFIG);
+	/* a long name is cut; the hash still tells names apart */
+	r2 = r;
+	r2.src_name = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a."
+	    "b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g."
+	    "h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m."
+	    "n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g";
+	assert_int_equal(kgit_cache_name(b, sizeof(b), &r2, &u, key, &e),
+	    SOTTO_OK);
+	assert_true(strlen(b) <= 255);
+	kgit_url_wipe(&u);
+}
+
+static void
+test_git_private_dir(void **state)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	char p[200], want[400];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/c/d", dir);
+	assert_int_equal(kgit_private_dir(p, false, &e), SOTTO_E_IO);
+	assert_int_equal(kgit_private_dir(p, true, &e), SOTTO_OK);
+	assert_int_equal(kgit_private_dir(p, false, &e), SOTTO_OK);
+	assert_int_equal(chmod(p, 0750), 0);
+	assert_int_equal(kgit_private_dir(p, false, &e), SOTTO_E_IO);
+	snprintf(want, sizeof(want), "cache directory '%s' is open to group "
+	    "or others (mode 0750): it must be 0700", p);
+	assert_string_equal(e.msg, want);
+	snprintf(p, sizeof(p), "%s/c/link", dir);
+	assert_int_equal(symlink("d", p), 0);
+	assert_int_equal(kgit_private_dir(p, true, &e), SOTTO_E_IO);
+	snprintf(want, sizeof(want), "cache directory '%s' is a symlink", p);
+	assert_string_equal(e.msg, want);
+	snprintf(p, sizeof(p), "%s/c/file", dir);
+	put("c/file", "x");
+	assert_int_equal(kgit_private_dir(p, true, &e), SOTTO_E_IO);
+	snprintf(want, sizeof(want), "cache directory '%s' is not a "
+	    "directory", p);
+	assert_string_equal(e.msg, want);
+}
+
+#undef H
+
 int
 main(void)
 {
@@ -830,6 +1191,11 @@ main(void)
 		cmocka_unit_test(test_inventory_ids),
 		cmocka_unit_test(test_event_body),
 		cmocka_unit_test(test_event_names),
+		cmocka_unit_test(test_git_url_allowed),
+		cmocka_unit_test(test_git_url_refused),
+		cmocka_unit_test(test_git_url_shown),
+		cmocka_unit_test(test_git_cache_name),
+		cmocka_unit_test(test_git_private_dir),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
