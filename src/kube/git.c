@@ -37,15 +37,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <git2.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -759,50 +755,6 @@ struct kgit_reply {
 	struct sotto_error e;
 };
 
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Reads n bytes from fd until the deadline (CLOCK_MONOTONIC seconds): 1
- * when they came, 0 at end of file or on an error, -1 past the deadline.
- */
-static int
-read_until(int fd, void *p, size_t n, double deadline)
-{
-	struct pollfd pfd;
-	double left;
-	ssize_t got;
-	int r;
-
-	while (n > 0) {
-		if ((left = deadline - now_mono()) <= 0)
-			return -1;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left > 3600 ? 3600000 : (int)(left * 1000) +
-		    1);
-		if (r < 0 && errno != EINTR)
-			return 0;
-		if (r <= 0)
-			continue;
-		got = read(fd, p, n);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0)
-			return 0;
-		p = (char *)p + got;
-		n -= (size_t)got;
-	}
-	return 1;
-}
-
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -812,46 +764,38 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	    errno != ENOENT ? -1 : 0;
 }
 
-/* Runs sync_here() in a child killed at ref->timeout. */
+struct sync_job {
+	const struct plan *p;
+};
+
+/* In the child: fetch, then the reply to fd. */
+static void
+sync_child_main(void *arg, int fd)
+{
+	struct sync_job *j = arg;
+	struct kgit_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	sync_here(&rep.res, j->p, &rep.e);
+	_exit(sotto_io_write_all(fd, &rep, sizeof(rep)) == SOTTO_OK ? 0 : 1);
+}
+
+/* Runs sync_here() in a child killed at ref->timeout (child.c). */
 static sotto_err
 sync_child(struct kgit_result *res, const struct plan *p,
     struct sotto_error *e)
 {
+	struct sync_job job = { p };
 	struct kgit_reply rep;
+	struct kchild ch;
 	char took[32];
-	int fds[2], st = 0, got;
-	pid_t pid, parent = getpid();
+	int st, got;
 
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		return sotto_error_set(e, SOTTO_E_GIT, "cannot start the git "
-		    "fetch process: %s", strerror(errno));
-	if ((pid = fork()) < 0) {
-		sotto_err rc = sotto_error_set(e, SOTTO_E_GIT, "cannot start "
-		    "the git fetch process: %s", strerror(errno));
-
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		/* no fetch outlives the agent */
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != parent)
-			_exit(1);
-		close(fds[0]);
-		memset(&rep, 0, sizeof(rep));
-		sync_here(&rep.res, p, &rep.e);
-		_exit(sotto_io_write_all(fds[1], &rep, sizeof(rep)) ==
-		    SOTTO_OK ? 0 : 1);
-	}
-	close(fds[1]);
-	got = read_until(fds[0], &rep, sizeof(rep), now_mono() +
-	    p->ref->timeout);
-	close(fds[0]);
-	if (got < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (kchild_start(&ch, sync_child_main, &job, p->ref->timeout,
+	    "git fetch", e) != SOTTO_OK)
+		return e->code = SOTTO_E_GIT;
+	got = kchild_read(&ch, &rep, sizeof(rep));
+	st = kchild_end(&ch, got != 1);
 	if (got < 0) {
 		/* locks and half a pack may be left: the next fetch starts
 		 * afresh */

@@ -12,10 +12,38 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "sotto/kube.h"
 #include "sotto/tree.h"
+
+/* ---- child.c: forked work with a deadline (issue #14) ----------------- */
+/* Runs in the child: writes its reply to fd (the child then exits). */
+typedef void (*kchild_fn)(void *arg, int fd);
+struct kchild {
+	pid_t pid;		/* the child, 0 once reaped */
+	int fd;			/* read end of its pipe, -1 when closed */
+	double deadline;	/* kchild_now() time it is killed at */
+	bool late;		/* a read ran into the deadline */
+};
+/* CLOCK_MONOTONIC seconds. */
+double kchild_now(void);
+/*
+ * Forks a child that runs fn(arg, fd) and exits; it dies with the agent.
+ * timeout (seconds) starts now.  SOTTO_E_IO "cannot start the <what>
+ * process: ..." when no pipe or child can be made: the work is then not
+ * done at all (never in the agent, where it could not be bounded).
+ */
+sotto_err kchild_start(struct kchild *c, kchild_fn fn, void *arg,
+    double timeout, const char *what, struct sotto_error *e);
+/* Reads n bytes of the reply: 1 done, 0 end of file or error, -1 late. */
+int kchild_read(struct kchild *c, void *p, size_t n);
+/*
+ * Closes the pipe, kills the child when kill_it or it was late, reaps it;
+ * its wait status.
+ */
+int kchild_end(struct kchild *c, bool kill_it);
 
 /* ---- kpath.c: names and request paths (issue #14) -------------------- */
 enum kname_rule {

@@ -18,14 +18,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -942,46 +940,38 @@ struct run {
 	json_t *gr;
 };
 
-static double mono_s(void);
 static double ks_timeout(const json_t *ks);
-
-/*
- * Reads n bytes from fd before the CLOCK_MONOTONIC time deadline; false
- * on EOF, error or when the deadline passes (*late is then true).
- */
-static bool
-read_until(int fd, void *p, size_t n, double deadline, bool *late)
-{
-	struct pollfd pf;
-	ssize_t got;
-	double left;
-
-	while (n > 0) {
-		if ((left = deadline - mono_s()) <= 0) {
-			*late = true;
-			return false;
-		}
-		pf.fd = fd;
-		pf.events = POLLIN;
-		if (poll(&pf, 1, left > 3600 ? 3600000 : (int)(left * 1000) +
-		    1) == 0)
-			continue;
-		got = read(fd, p, n);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0)
-			return false;
-		p = (char *)p + got;
-		n -= (size_t)got;
-	}
-	return true;
-}
 
 /* The render child's reply header; the stream follows. */
 struct render_reply {
 	struct sotto_error e;	/* the render's error, if any */
 	size_t len;		/* bytes of rendered stream */
 };
+
+struct render_job {
+	struct sotto_buf *out;			/* the stream (child's copy) */
+	const char *dir;			/* what to render */
+	const struct sotto_render_opts *ro;	/* keys, root */
+};
+
+/* In the child: render, then the header and the stream to fd. */
+static void
+render_child(void *arg, int fd)
+{
+	struct render_job *j = arg;
+	struct render_reply rep;
+	bool ok;
+
+	(void)sotto_kube_lock_memory(false);	/* not inherited */
+	memset(&rep, 0, sizeof(rep));
+	sotto_render_dir(j->out, j->dir, j->ro, &rep.e);
+	rep.len = rep.e.code == SOTTO_OK ? j->out->len : 0;
+	ok = sotto_io_write_all(fd, &rep, sizeof(rep)) == SOTTO_OK &&
+	    (rep.len == 0 || sotto_io_write_all(fd, j->out->data, rep.len) ==
+	    SOTTO_OK);
+	sotto_buf_release(j->out);	/* wipes the plaintext */
+	_exit(ok ? 0 : 1);
+}
 
 /*
  * Renders dir in a forked child and reads the stream back through a pipe.
@@ -999,50 +989,24 @@ render_isolated(struct sotto_buf *out, const char *dir,
     const struct sotto_render_opts *ro, double timeout,
     struct sotto_error *e)
 {
+	struct render_job job = { out, dir, ro };
 	struct render_reply rep;
-	int fds[2], st = 0;
-	double deadline = mono_s() + timeout;
+	struct kchild ch;
 	char tbuf[64];
-	bool ok, late = false;
-	pid_t pid;
+	bool ok;
+	int st;
 
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		return sotto_error_set(e, SOTTO_E_IO, "cannot start the render "
-		    "process: %s", strerror(errno));
-	if ((pid = fork()) < 0) {
-		int err = errno;
-
-		close(fds[0]);
-		close(fds[1]);
-		return sotto_error_set(e, SOTTO_E_IO, "cannot start the render "
-		    "process: %s", strerror(err));
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		(void)sotto_kube_lock_memory(false);	/* not inherited */
-		memset(&rep, 0, sizeof(rep));
-		sotto_render_dir(out, dir, ro, &rep.e);
-		rep.len = rep.e.code == SOTTO_OK ? out->len : 0;
-		ok = sotto_io_write_all(fds[1], &rep, sizeof(rep)) ==
-		    SOTTO_OK && (rep.len == 0 || sotto_io_write_all(fds[1],
-		    out->data, rep.len) == SOTTO_OK);
-		sotto_buf_release(out);	/* wipes the plaintext */
-		_exit(ok ? 0 : 1);
-	}
-	close(fds[1]);
-	ok = read_until(fds[0], &rep, sizeof(rep), deadline, &late) &&
-	    rep.len <= ((size_t)64 << 20) && sotto_buf_grow(out, rep.len) ==
-	    SOTTO_OK && read_until(fds[0], out->data, rep.len, deadline,
-	    &late);
-	close(fds[0]);
-	if (!ok)
-		kill(pid, SIGKILL);	/* late, or it sent garbage */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (kchild_start(&ch, render_child, &job, timeout, "render", e) !=
+	    SOTTO_OK)
+		return e->code;
+	ok = kchild_read(&ch, &rep, sizeof(rep)) == 1 && rep.len <=
+	    ((size_t)64 << 20) && sotto_buf_grow(out, rep.len) == SOTTO_OK &&
+	    kchild_read(&ch, out->data, rep.len) == 1;
+	st = kchild_end(&ch, !ok);	/* late, or it sent garbage */
 	if (!ok) {
 		sotto_buf_release(out);
 		kduration_fmt(tbuf, sizeof(tbuf), timeout);
-		if (late)
+		if (ch.late)
 			return sotto_error_set(e, SOTTO_E_RECONCILE, "build "
 			    "timed out after %s (spec.timeout): the render "
 			    "process was stopped", tbuf);
@@ -1706,15 +1670,6 @@ parse_time(const char *s)
 }
 
 static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
 now_s(void)
 {
 	struct timespec ts;
@@ -1875,7 +1830,6 @@ struct hclient {
 	size_t off;			/* bytes of out sent */
 };
 
-static double mono_s(void);
 
 static void
 hclient_close(struct hclient *h)
@@ -1941,7 +1895,7 @@ health_accept(struct rctx *c, struct hclient *cl)
 	}
 	hclient_close(slot);	/* the oldest, when every slot is busy */
 	slot->fd = fd;
-	slot->deadline = mono_s() + HEALTH_DEADLINE;
+	slot->deadline = kchild_now() + HEALTH_DEADLINE;
 }
 
 static void *
@@ -1960,7 +1914,7 @@ health_main(void *arg)
 		p[0].fd = c->listen_fd;
 		p[0].events = POLLIN;
 		for (i = 0; i < HEALTH_CLIENTS; i++) {
-			if (cl[i].fd >= 0 && mono_s() > cl[i].deadline)
+			if (cl[i].fd >= 0 && kchild_now() > cl[i].deadline)
 				hclient_close(&cl[i]);
 			p[i + 1].fd = cl[i].fd;
 			p[i + 1].events = cl[i].out.len > 0 ? POLLOUT : POLLIN;

@@ -3,9 +3,14 @@
  * Issue #14, the classes made impossible: Kubernetes name rules, the one
  * request path builder (validated, percent-encoded segments), the last
  * check before a request is sent, header values, and the table of Flux
- * fields the agent implements (kpath.c, fields.c).
+ * fields the agent implements (kpath.c, fields.c), and the children
+ * killed at their deadline (child.c).
  */
 #include "testutil.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kube/kint.h"
 
@@ -287,6 +292,62 @@ test_fields(void **state)
 	}
 }
 
+static void
+child_replies(void *arg, int fd)
+{
+	(void)arg;
+	if (write(fd, "done", 4) != 4)
+		_exit(1);
+}
+
+static void
+child_hangs(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	for (;;)
+		pause();
+}
+
+static void
+child_dies(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	_exit(3);
+}
+
+static void
+test_children(void **state)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct kchild c;
+	char buf[8];
+	int st;
+
+	(void)state;
+	assert_int_equal(kchild_start(&c, child_replies, NULL, 30, "test", &e),
+	    SOTTO_OK);
+	assert_int_equal(kchild_read(&c, buf, 4), 1);
+	assert_memory_equal(buf, "done", 4);
+	st = kchild_end(&c, false);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* a child that never answers is killed at its deadline */
+	assert_int_equal(kchild_start(&c, child_hangs, NULL, 0.2, "test", &e),
+	    SOTTO_OK);
+	assert_int_equal(kchild_read(&c, buf, 4), -1);
+	assert_true(c.late);
+	st = kchild_end(&c, false);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	/* one that dies: end of file, its status */
+	assert_int_equal(kchild_start(&c, child_dies, NULL, 30, "test", &e),
+	    SOTTO_OK);
+	assert_int_equal(kchild_read(&c, buf, 4), 0);
+	assert_false(c.late);
+	st = kchild_end(&c, true);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+}
+
 int
 main(void)
 {
@@ -297,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_path_safe),
 		cmocka_unit_test(test_header_values),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_children),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
