@@ -444,9 +444,14 @@ is_null(const struct sotto_node *n)
 	    n->type == SOTTO_T_NULL);
 }
 
+/*
+ * One JSON 6902 operation on obj.  What it copies (or, for test,
+ * compares) is charged to c first: copy ops that each double a subtree
+ * would otherwise grow an object exponentially in the number of ops.
+ */
 static sotto_err
 json_op(struct sotto_node *obj, const struct sotto_node *op,
-    struct sotto_error *e)
+    struct rctx *c, const char *name, struct sotto_error *e)
 {
 	const char *o = rn_str(op, "op"), *path = rn_str(op, "path");
 	const char *from = rn_str(op, "from");
@@ -463,6 +468,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 	    (from && (err = ptr_parse(&fs, &fn, from, e)) != SOTTO_OK))
 		goto out;
 	if (strcmp(o, "add") == 0 || strcmp(o, "replace") == 0) {
+		if ((err = rc_charge(c, rn_cost(val ? val : op), 0, name,
+		    e)) != SOTTO_OK)
+			goto out;
 		err = ptr_add(obj, ps, pn, sotto_tree_clone(val ? val :
 		    op), strcmp(o, "replace") == 0, path, e);
 	} else if (strcmp(o, "remove") == 0) {
@@ -474,6 +482,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 			    "patch: from '%.100s' not found", from);
 			goto out;
 		}
+		if (strcmp(o, "copy") == 0 && (err = rc_charge(c,
+		    rn_cost(src), 0, name, e)) != SOTTO_OK)
+			goto out;
 		src = sotto_tree_clone(src);
 		if (strcmp(o, "move") == 0 &&
 		    (err = ptr_remove(obj, fs, fn, from, e)) != SOTTO_OK) {
@@ -489,6 +500,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 		/* a missing path or value is null: kustomize's test of a
 		 * missing path against null passes */
 		src = ptr_get(obj, ps, pn);
+		if ((err = rc_charge(c, rn_cost(src) + rn_cost(val), 0, name,
+		    e)) != SOTTO_OK)
+			goto out;
 		if (src == NULL || val == NULL)
 			differ = !is_null(src) || !is_null(val);
 		else
@@ -722,19 +736,22 @@ smp_id_match(const struct robj *o, const struct sotto_node *patch)
 	    ns_eq(o->orig_ns, pns);
 }
 
+/* Merges one strategic-merge patch document into its targets; each
+ * merge is charged to c as a copy of the patch. */
 static sotto_err
-apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
+apply_smp_doc(struct rlist *l, struct rctx *c, const struct sotto_node *patch,
     const struct sotto_node *target, const char *name, struct sotto_error *e)
 {
 	const char *kind = rn_str(patch, "kind");
 	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
 	struct sotto_node *p = sotto_tree_clone(patch);
-	size_t i, hits = 0;
+	size_t i, hits = 0, cost;
 	sotto_err err = SOTTO_OK;
 
 	if (p == NULL)
 		return oom(e);
 	rn_strip_comments(p);
+	cost = rn_cost(p);
 	/* the patch names its target; it never renames it (kustomize's
 	 * allowNameChange and allowKindChange are off) */
 	rn_del(rn_get(p, "metadata"), "name");
@@ -753,7 +770,8 @@ apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
 			rl_remove(l, i--);
 			continue;
 		}
-		err = smp_map(o->n, p, name, e);
+		if ((err = rc_charge(c, cost, 0, name, e)) == SOTTO_OK)
+			err = smp_map(o->n, p, name, e);
 	}
 	sotto_tree_node_free(p, true);
 	if (err == SOTTO_OK && hits == 0 && target == NULL)
@@ -764,7 +782,7 @@ apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
 }
 
 static sotto_err
-apply_json(struct rlist *l, const struct sotto_node *ops,
+apply_json(struct rlist *l, struct rctx *c, const struct sotto_node *ops,
     const struct sotto_node *target, const char *name, struct sotto_error *e)
 {
 	size_t i, j;
@@ -777,9 +795,10 @@ apply_json(struct rlist *l, const struct sotto_node *ops,
 		if (!target_match(&l->v[i], target))
 			continue;
 		for (j = 0; j < ops->n; j++)
-			if ((err = json_op(l->v[i].n, ops->items[j].val, e)) !=
-			    SOTTO_OK)
-				return sotto_error_prefix(e, "'%s'", name);
+			if ((err = json_op(l->v[i].n, ops->items[j].val, c,
+			    name, e)) != SOTTO_OK)
+				return err == SOTTO_E_LIMIT ? err :
+				    sotto_error_prefix(e, "'%s'", name);
 	}
 	return SOTTO_OK;
 }
@@ -815,7 +834,7 @@ one_patch(struct rlist *l, struct rctx *c, const char *dir,
 	for (i = 0; i < doc->n; i++)
 		rn_strip_comments(doc->branches[i]);
 	if (ops != NULL) {
-		err = apply_json(l, ops, target, name, e);
+		err = apply_json(l, c, ops, target, name, e);
 		goto out;
 	}
 	if (force_json) {
@@ -824,7 +843,7 @@ one_patch(struct rlist *l, struct rctx *c, const char *dir,
 		goto out;
 	}
 	for (i = 0; i < doc->n && err == SOTTO_OK; i++)
-		err = apply_smp_doc(l, doc->branches[i], target, name, e);
+		err = apply_smp_doc(l, c, doc->branches[i], target, name, e);
 out:
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&raw);
