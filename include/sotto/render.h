@@ -31,8 +31,9 @@
 /*
  * Largest rendered stream, and the render's byte budget: every file read
  * counts its size, a directory listed more than once counts its files
- * again, and what transformers, patches and generators copy into objects
- * counts its text (the output is checked against it too).
+ * again, what transformers, patches and generators copy into objects
+ * counts its text, and matching a patch against each object counts too
+ * (the output is checked against it as well).
  */
 #define SOTTO_RENDER_MAX_STREAM ((size_t)64 << 20)
 /*

@@ -131,6 +131,9 @@ struct sotto_doc {
 					   by the store; freed via store) */
 	struct sotto_arena *arena;	/* arena the store built the tree in
 					   (one reference), or NULL */
+	size_t alias_bytes;		/* bytes YAML aliases copied at parse
+					   (as max_alias_bytes counts them),
+					   for a caller's own budget */
 };
 
 /* Constructors.  All return NULL on out-of-memory. */

@@ -2104,6 +2104,7 @@ yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 		ps.priv->crlf = nl != NULL && nl > ps.src && nl[-1] == '\r';
 	}
 	ps.doc->store_priv = ps.priv;
+	ps.doc->alias_bytes = ps.alias_bytes;
 	ps.priv = NULL;
 	*out = ps.doc;
 	ps.doc = NULL;

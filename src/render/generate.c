@@ -507,8 +507,11 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 		bool hash = true;
 		ssize_t at;
 
-		if ((err = make_object(&obj, &hash, c, dir, g, gopt, secret,
-		    kname, e)) != SOTTO_OK)
+		/* the id check below scans the objects: charged like a
+		 * patch matched against each */
+		if ((err = rc_charge(c, l->n * RN_NODE_COST, 0, dir, e)) !=
+		    SOTTO_OK || (err = make_object(&obj, &hash, c, dir, g,
+		    gopt, secret, kname, e)) != SOTTO_OK)
 			return err;
 		if (beh == NULL || strcmp(beh, "create") == 0) {
 			if (id_taken(l, secret ? "Secret" : "ConfigMap",

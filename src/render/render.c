@@ -131,6 +131,27 @@ rc_charge(struct rctx *c, size_t bytes, size_t objects, const char *what,
 	return SOTTO_OK;
 }
 
+/*
+ * Parses a file the render keeps in memory (a resource, a kustomization)
+ * with st, and charges what its YAML aliases copied: the file's size
+ * alone would let many small alias bombs each expand to the parser's own
+ * limit.  (One file may go past the budget by that limit before it is
+ * refused and freed.)
+ */
+sotto_err
+rc_parse(struct sotto_doc **doc, const struct sotto_store *st,
+    const struct sotto_buf *in, struct rctx *c, const char *abs,
+    struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	sotto_err err;
+
+	if ((err = st->parse(doc, in->data, in->len, rc_rel(c, abs), &lim,
+	    e)) != SOTTO_OK)
+		return err;
+	return rc_charge(c, (*doc)->alias_bytes, 0, abs, e);
+}
+
 /* ---- decryption ---- */
 
 sotto_err
@@ -209,7 +230,6 @@ rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
     struct sotto_error *e)
 {
 	struct sotto_buf in = SOTTO_BUF_INIT;
-	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	const struct sotto_store *st = sotto_store_for_path(abs);
 	struct sotto_doc *doc = NULL;
 	const char *rel = rc_rel(c, abs);
@@ -220,7 +240,7 @@ rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
 		st = &sotto_store_yaml;
 	if ((err = rc_read(&in, c, abs, e)) != SOTTO_OK)
 		goto out;
-	if ((err = st->parse(&doc, in.data, in.len, rel, &lim, e)) != SOTTO_OK)
+	if ((err = rc_parse(&doc, st, &in, c, abs, e)) != SOTTO_OK)
 		goto out;
 	doc->secret = true;
 	if (has_meta(doc) && !(doc->n > 0 && rc_disabled(doc->branches[0]))) {
@@ -573,8 +593,10 @@ run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
 	if ((v = rn_get(k, "patchesJson6902")) != NULL &&
 	    (err = rp_patches(acc, c, dir, v, false, true, e)) != SOTTO_OK)
 		return err;
+	/* each replicas entry is tried on each object */
 	if ((v = rn_get(k, "replicas")) != NULL &&
-	    (err = rt_replicas(acc, v, e)) != SOTTO_OK)
+	    ((err = rc_charge(c, v->n * acc->n * RN_NODE_COST, 0, dir, e)) !=
+	    SOTTO_OK || (err = rt_replicas(acc, v, e)) != SOTTO_OK))
 		return err;
 	if ((v = rn_get(k, "images")) != NULL &&
 	    (err = rt_images(acc, c, dir, v, e)) != SOTTO_OK)
@@ -699,7 +721,6 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
     struct sotto_error *e)
 {
 	struct sotto_buf in = SOTTO_BUF_INIT;
-	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	struct sotto_doc *doc = NULL;
 	char *kpath = NULL, *kname = NULL;
 	sotto_err err;
@@ -731,8 +752,8 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
 		goto out;
 	}
 	if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
-	    (err = sotto_store_yaml.parse(&doc, in.data, in.len, kname, &lim,
-	    e)) != SOTTO_OK)
+	    (err = rc_parse(&doc, &sotto_store_yaml, &in, c, kpath, e)) !=
+	    SOTTO_OK)
 		goto out;
 	if (doc->n == 0) {
 		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': empty "

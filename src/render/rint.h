@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "sotto/render.h"
+#include "sotto/store.h"
 #include "sotto/tree.h"
 
 struct robj {
@@ -78,7 +79,7 @@ sotto_err rl_append(struct rlist *dst, struct rlist *src,
     struct sotto_error *e);
 sotto_err rl_clone(struct rlist *dst, const struct rlist *src,
     struct sotto_error *e);
-void rl_remove(struct rlist *l, size_t i);
+void robj_free(struct robj *o);		/* what it holds, not o itself */
 const char *robj_kind(const struct robj *o);
 const char *robj_name(const struct robj *o);
 const char *robj_ns(const struct robj *o);
@@ -95,6 +96,9 @@ sotto_err rc_read(struct sotto_buf *out, struct rctx *c, const char *abs,
     struct sotto_error *e);
 sotto_err rc_charge(struct rctx *c, size_t bytes, size_t objects,
     const char *what, struct sotto_error *e);
+sotto_err rc_parse(struct sotto_doc **doc, const struct sotto_store *st,
+    const struct sotto_buf *in, struct rctx *c, const char *abs,
+    struct sotto_error *e);
 sotto_err rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
     struct sotto_error *e);
 sotto_err rc_decrypt_doc(struct sotto_doc *doc, struct rctx *c,

@@ -357,21 +357,13 @@ rl_add(struct rlist *l, struct sotto_node *n, const char *origin,
 	return SOTTO_OK;
 }
 
-static void
+void
 robj_free(struct robj *o)
 {
 	sotto_tree_node_free(o->n, true);
 	free(o->orig_name);
 	free(o->orig_ns);
 	free(o->origin);
-}
-
-void
-rl_remove(struct rlist *l, size_t i)
-{
-	robj_free(&l->v[i]);
-	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
-	l->n--;
 }
 
 void

@@ -414,6 +414,10 @@ walk_images(const struct tx *t, struct sotto_node *n,
 				struct sotto_node *im = rn_get(v->items[j].val,
 				    "image");
 
+				/* each entry is tried on each container */
+				if ((err = charge(t, images->n *
+				    RN_NODE_COST)) != SOTTO_OK)
+					break;
 				for (k = 0; rn_is_scalar(im) &&
 				    k < images->n && err == SOTTO_OK; k++)
 					err = retag(t, im,

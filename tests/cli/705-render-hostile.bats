@@ -34,6 +34,14 @@ gen() {
 	        s += "  %s: &%s [%s]\n" % (n, n, ", ".join(["*" + prev] * 10))
 	        prev = n
 	    w("bomb.yaml", s)
+	elif what == "bombs":
+	    # twenty small bombs (1 MB each, 5 MB expanded): each is within
+	    # the parser's limit, together past the render's budget
+	    for i in range(20):
+	        s = cm % ("b%d" % i) + "data:\n  a: &a \"" + "x" * 100000 + "\"\n"
+	        s += "  b: &b [%s]\n" % ", ".join(["*a"] * 10)
+	        s += "  c: [%s]\n" % ", ".join(["*b"] * 5)
+	        w("b%02d.yaml" % i, s)
 	elif what == "anchors":
 	    n = 60000
 	    s = cm % "anchors" + "data:\n"
@@ -107,6 +115,14 @@ gen() {
 	assert_status 2
 	assert_err "sotto: error: 'app/bomb.yaml' line 8: alias expansion exceeds 67108864 bytes"
 	same_bytes orig.yaml app/bomb.yaml
+}
+
+@test "many small alias bombs are charged to the render's budget together" {
+	gen bombs app
+	run_io timeout 30 "$SOTTO" render app
+	assert_status 1
+	assert_err "sotto: error: 'app/b10.yaml': rendering exceeds 67108864 bytes"
+	assert_out ""
 }
 
 @test "60,000 anchors each aliased once render (anchor lookup is not a scan)" {

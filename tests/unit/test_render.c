@@ -263,6 +263,39 @@ test_render_json_patch_doubling_is_charged(void **state)
 	rm_tree(dir);
 }
 
+/* Each patch is matched against each object: 20,000 patches over 50,000
+ * objects (10^9 matches) stop at the budget after a few hundred. */
+static void
+test_render_patches_times_objects_is_charged(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX";
+	struct sotto_buf k = SOTTO_BUF_INIT, r = SOTTO_BUF_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sotto_buf_addstr(&k, "resources: [r.yaml]\n"
+	    "patches:\n"), SOTTO_OK);
+	for (i = 0; i < 20000; i++)
+		assert_int_equal(sotto_buf_addf(&k, "- target: {kind: Secret, "
+		    "name: x%zu}\n  patch: \"[]\"\n", i), SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&k, '\0'), SOTTO_OK);
+	for (i = 0; i < 50000; i++)
+		assert_int_equal(sotto_buf_addf(&r, "---\napiVersion: v1\n"
+		    "kind: ConfigMap\nmetadata:\n  name: c%zu\n", i),
+		    SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&r, '\0'), SOTTO_OK);
+	putp(dir, "kustomization.yaml", (const char *)k.data);
+	putp(dir, "r.yaml", (const char *)r.data);
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	sotto_buf_release(&k);
+	sotto_buf_release(&r);
+	rm_tree(dir);
+}
+
 /* A chain of kustomizations each listing the next stops at 64 levels,
  * naming the directory where it stopped. */
 static void
@@ -322,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_render_doubling_dag_hits_object_cap),
 		cmocka_unit_test(test_render_transformer_copies_are_charged),
 		cmocka_unit_test(test_render_json_patch_doubling_is_charged),
+		cmocka_unit_test(test_render_patches_times_objects_is_charged),
 		cmocka_unit_test(test_render_kustomization_chain_depth),
 		cmocka_unit_test(test_render_file_size_limit),
 	};

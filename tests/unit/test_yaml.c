@@ -923,6 +923,14 @@ test_alias_byte_budget(void **state)
 	assert_string_equal(e.msg,
 	    "'t.yaml' line 4: alias expansion exceeds 67108864 bytes");
 	assert_null(d);
+	/* what aliases copied is reported for the caller's own budget */
+	d = parse_str("a: &a xyz\nb: *a\nc: &m {k: v}\nd: *m\n", &e);
+	assert_non_null(d);
+	assert_int_equal(d->alias_bytes, sizeof(struct sotto_node) + 3 +
+	    2 * sizeof(struct sotto_node) + sizeof(struct sotto_entry) + 1 +
+	    1);
+	sotto_tree_doc_free(d);
+	d = NULL;
 	/* the budget is a limit like the others */
 	lim.max_alias_bytes = 150000;
 	assert_int_equal(sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml",
