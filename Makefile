@@ -76,7 +76,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsotto.a tests/unit/testutil.h
 	@$(CC) $(CFLAGS_ALL) -Wno-pedantic -Wno-format-truncation -Itests/unit -o $@ $< \
 	    $(BUILD)/libsotto.a $(LDLIBS_ALL) -lcmocka -lz
 
-unit: all $(UNIT_BIN)
+# the test binaries link build/libsotto.a: build it first, not alongside
+# (two makes archiving at once under -j2 gave spurious link errors)
+unit: all
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
 
 test: test-deps
 	@$(MAKE) --no-print-directory all

@@ -22,10 +22,29 @@
 #include "sotto/buf.h"
 #include "sotto/error.h"
 
-/* Largest file the renderer reads (spec in-cluster.md §5.2). */
+/*
+ * Largest file the renderer reads, whatever it holds (kustomization,
+ * resource, patch, generator source): spec in-cluster.md §5.2.  Checked on
+ * the file's size before a byte is read.
+ */
 #define SOTTO_RENDER_MAX_FILE ((size_t)5 << 20)
-/* Largest rendered stream. */
+/*
+ * Largest rendered stream, and the render's byte budget: every file read
+ * counts its size, a directory listed more than once counts its files
+ * again, what transformers, patches and generators copy into objects
+ * counts its text, and matching a patch against each object counts too
+ * (the output is checked against it as well).
+ */
 #define SOTTO_RENDER_MAX_STREAM ((size_t)64 << 20)
+/*
+ * Most objects one render builds: loaded, generated, or copied for a
+ * directory listed more than once (the copy it keeps included).  A parsed
+ * object costs about 1-2 KiB of memory however short its text, so the
+ * byte budget alone would let 64 MiB of tiny objects take gigabytes; no
+ * Flux Kustomization comes near this (its status inventory must fit in
+ * one etcd object of 1.5 MiB).
+ */
+#define SOTTO_RENDER_MAX_OBJECTS ((size_t)100000)
 
 struct sotto_render_opts {
 	struct sotto_age_identity *const *ids;	/* identities (borrowed) */

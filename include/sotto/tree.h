@@ -131,6 +131,9 @@ struct sotto_doc {
 					   by the store; freed via store) */
 	struct sotto_arena *arena;	/* arena the store built the tree in
 					   (one reference), or NULL */
+	size_t alias_bytes;		/* bytes YAML aliases copied at parse
+					   (as max_alias_bytes counts them),
+					   for a caller's own budget */
 };
 
 /* Constructors.  All return NULL on out-of-memory. */
@@ -205,14 +208,24 @@ void sotto_tree_take_text(struct sotto_node *n, enum sotto_scalar_type t,
 /* Name of a scalar type as sops writes it ("str", "int", ...). */
 const char *sotto_tree_type_name(enum sotto_scalar_type t);
 
-/* Limits for untrusted input, checked by every store's parser. */
+/*
+ * Limits for untrusted input, checked by every store's parser.  Start from
+ * SOTTO_LIMITS_DEFAULT and change fields: the initialiser is positional.
+ */
 struct sotto_limits {
 	size_t max_bytes;	/* whole input (default 256 MiB) */
 	size_t max_depth;	/* nesting depth (default 256) */
 	size_t max_nodes;	/* total nodes (default 10 million) */
 	size_t max_alias;	/* YAML alias expansions, in nodes (default
 				   1 million; billion-laughs guard) */
+	size_t max_alias_bytes;	/* YAML alias expansions, in bytes copied:
+				   nodes, entries, text and keys (default
+				   64 MiB, the rendered-stream cap: a
+				   document that grows past it through
+				   aliases cannot be rendered anyway, and
+				   the bound holds whatever the input size) */
 };
-#define SOTTO_LIMITS_DEFAULT { (size_t)256 << 20, 256, 10000000, 1000000 }
+#define SOTTO_LIMITS_DEFAULT \
+	{ (size_t)256 << 20, 256, 10000000, 1000000, (size_t)64 << 20 }
 
 #endif

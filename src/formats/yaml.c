@@ -651,10 +651,14 @@ struct pstate {
 	size_t nent, cent;
 	struct anchor *anch;
 	size_t nanch, canch;
+	size_t *ahash;		/* open-addressing index of anch by name
+				   (+1; the latest definition wins) */
+	size_t ahcap;		/* slots in ahash (power of two) */
 	struct xspan *xs;
 	size_t nxs, cxs;
 	size_t cdocs;
-	size_t nodes, aliased;
+	size_t nodes, aliased;	/* parsed nodes; nodes copied by aliases */
+	size_t alias_bytes;	/* bytes copied by aliases */
 	size_t content_end;	/* end of the last scalar/alias/flow end */
 	size_t prev_end;	/* end of the previous event */
 	size_t docno;		/* 1-based number of the current document */
@@ -910,10 +914,53 @@ begin_item(struct pstate *ps, size_t start, size_t line, bool collection)
 	return SOTTO_OK;
 }
 
+static size_t key_hash(const char *k, size_t n);
+
+/* Puts anchor i in the index, replacing an earlier one of the same name:
+ * YAML lets a name be redefined, and later aliases see the new node. */
+static void
+anchor_insert(struct pstate *ps, size_t i)
+{
+	const char *name = ps->anch[i].name;
+	size_t slot, j;
+
+	for (slot = key_hash(name, strlen(name)) & (ps->ahcap - 1);
+	    ps->ahash[slot] != 0; slot = (slot + 1) & (ps->ahcap - 1)) {
+		j = ps->ahash[slot] - 1;
+		if (strcmp(ps->anch[j].name, name) == 0)
+			break;
+	}
+	ps->ahash[slot] = i + 1;
+}
+
+/* The node an alias names (its latest definition), or NULL. */
+static struct sotto_node *
+anchor_find(const struct pstate *ps, const char *name)
+{
+	size_t slot, j;
+
+	if (ps->ahcap == 0)
+		return NULL;
+	for (slot = key_hash(name, strlen(name)) & (ps->ahcap - 1);
+	    ps->ahash[slot] != 0; slot = (slot + 1) & (ps->ahcap - 1)) {
+		j = ps->ahash[slot] - 1;
+		if (strcmp(ps->anch[j].name, name) == 0)
+			return ps->anch[j].node;
+	}
+	return NULL;
+}
+
+/*
+ * Records an anchor.  Lookups go through a hash index so that a document
+ * with tens of thousands of anchors is not a quadratic scan; the index
+ * holds at most half its slots (entries <= anchors).
+ */
 static sotto_err
 add_anchor(struct pstate *ps, const char *name, struct sotto_node *n,
     size_t *idx)
 {
+	size_t i;
+
 	*idx = SIZE_MAX;
 	if (name == NULL)
 		return SOTTO_OK;
@@ -925,9 +972,25 @@ add_anchor(struct pstate *ps, const char *name, struct sotto_node *n,
 	ps->anch[ps->nanch].node = n;
 	ps->anch[ps->nanch].owned = false;
 	*idx = ps->nanch++;
+	if (ps->nanch * 2 > ps->ahcap) {
+		size_t ncap = ps->ahcap ? ps->ahcap * 2 : 64;
+
+		free(ps->ahash);
+		if ((ps->ahash = calloc(ncap, sizeof(*ps->ahash))) == NULL) {
+			ps->ahcap = 0;
+			return nomem(ps);
+		}
+		ps->ahcap = ncap;
+		for (i = 0; i < ps->nanch; i++)
+			anchor_insert(ps, i);
+	} else {
+		anchor_insert(ps, *idx);
+	}
 	return SOTTO_OK;
 }
 
+/* Anchors do not cross documents.  The index is dropped, not cleared, so
+ * that many small documents after a big one cost nothing. */
 static void
 clear_anchors(struct pstate *ps)
 {
@@ -939,6 +1002,9 @@ clear_anchors(struct pstate *ps)
 			sotto_tree_node_free(ps->anch[i].node, true);
 	}
 	ps->nanch = 0;
+	free(ps->ahash);
+	ps->ahash = NULL;
+	ps->ahcap = 0;
 }
 
 /* Frees a node that is not going into the tree (unless anchored). */
@@ -951,14 +1017,35 @@ drop_node(struct pstate *ps, struct sotto_node *n, size_t aidx)
 		sotto_tree_node_free(n, true);
 }
 
-static size_t
-tree_size(const struct sotto_node *n)
-{
-	size_t i, k = 1;
+/*
+ * What a deep copy of n costs: nodes, bytes (each node and map entry as
+ * allocated, plus its text, canon and key) and height (levels of
+ * collections, 0 for a scalar).  n lies within the depth limit, which
+ * bounds the recursion.
+ */
+struct copy_cost {
+	size_t nodes, bytes, height;
+};
 
-	for (i = 0; i < n->n; i++)
-		k += tree_size(n->items[i].val);
-	return k;
+static void
+copy_cost(const struct sotto_node *n, struct copy_cost *c)
+{
+	size_t i, h = 0;
+
+	c->nodes++;
+	c->bytes += sizeof(*n) + n->len + (n->canon ? strlen(n->canon) : 0);
+	for (i = 0; i < n->n; i++) {
+		struct copy_cost k = { 0, 0, 0 };
+
+		c->bytes += sizeof(n->items[i]) + n->items[i].keylen;
+		copy_cost(n->items[i].val, &k);
+		c->nodes += k.nodes;
+		c->bytes += k.bytes;
+		if (k.height > h)
+			h = k.height;
+	}
+	if (n->kind == SOTTO_NODE_MAP || n->kind == SOTTO_NODE_SEQ)
+		c->height = h + 1;
 }
 
 static void
@@ -1518,31 +1605,47 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 	return finish_node(ps, n, start, line, aidx);
 }
 
+/*
+ * An alias becomes a deep copy of its anchor's node.  Three budgets keep a
+ * small file from expanding without bound: copied nodes (max_alias),
+ * copied bytes (max_alias_bytes: a few long scalars aliased in a tree of
+ * aliases cost few nodes and gigabytes), and the nesting depth of the
+ * copy where it lands (an alias of a deep anchor inside another deep
+ * anchor would otherwise nest past max_depth, and every recursive walk of
+ * the tree would follow it).
+ */
 static sotto_err
 on_alias(struct pstate *ps, const yaml_event_t *ev)
 {
 	const char *name = (const char *)ev->data.alias.anchor;
-	struct sotto_node *src = NULL, *n;
-	size_t i, start, line, k;
+	struct copy_cost k = { 0, 0, 0 };
+	struct sotto_node *src, *n;
+	size_t start, line;
 	sotto_err err;
 
 	start = mark_off(ps, &ev->start_mark);
 	line = ev->start_mark.line + 1;
-	for (i = ps->nanch; i > 0; i--)
-		if (strcmp(ps->anch[i - 1].name, name) == 0) {
-			src = ps->anch[i - 1].node;
-			break;
-		}
-	if (src == NULL)
+	if ((src = anchor_find(ps, name)) == NULL)
 		return sotto_error_set(ps->e, SOTTO_E_YAML,
 		    "'%s' line %zu: unknown anchor '%.64s' referenced",
 		    ps->name, line, name);
-	k = tree_size(src);
-	if (k > ps->lim->max_alias || ps->aliased > ps->lim->max_alias - k)
+	copy_cost(src, &k);
+	if (k.nodes > ps->lim->max_alias ||
+	    ps->aliased > ps->lim->max_alias - k.nodes)
 		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
 		    "'%s' line %zu: alias expansion exceeds %zu nodes",
 		    ps->name, line, ps->lim->max_alias);
-	ps->aliased += k;
+	if (k.bytes > ps->lim->max_alias_bytes ||
+	    ps->alias_bytes > ps->lim->max_alias_bytes - k.bytes)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: alias expansion exceeds %zu bytes",
+		    ps->name, line, ps->lim->max_alias_bytes);
+	if (k.height > ps->lim->max_depth - ps->nst)
+		return sotto_error_set(ps->e, SOTTO_E_LIMIT,
+		    "'%s' line %zu: nesting deeper than %zu levels", ps->name,
+		    line, ps->lim->max_depth);
+	ps->aliased += k.nodes;
+	ps->alias_bytes += k.bytes;
 	if ((err = begin_item(ps, start, line, src->kind != SOTTO_NODE_SCALAR))
 	    != SOTTO_OK)
 		return err;
@@ -2001,6 +2104,7 @@ yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 		ps.priv->crlf = nl != NULL && nl > ps.src && nl[-1] == '\r';
 	}
 	ps.doc->store_priv = ps.priv;
+	ps.doc->alias_bytes = ps.alias_bytes;
 	ps.priv = NULL;
 	*out = ps.doc;
 	ps.doc = NULL;

@@ -507,8 +507,11 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 		bool hash = true;
 		ssize_t at;
 
-		if ((err = make_object(&obj, &hash, c, dir, g, gopt, secret,
-		    kname, e)) != SOTTO_OK)
+		/* the id check below scans the objects: charged like a
+		 * patch matched against each */
+		if ((err = rc_charge(c, l->n * RN_NODE_COST, 0, dir, e)) !=
+		    SOTTO_OK || (err = make_object(&obj, &hash, c, dir, g,
+		    gopt, secret, kname, e)) != SOTTO_OK)
 			return err;
 		if (beh == NULL || strcmp(beh, "create") == 0) {
 			if (id_taken(l, secret ? "Secret" : "ConfigMap",
@@ -523,6 +526,11 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 			if ((err = rl_add(l, obj, kname, e)) != SOTTO_OK)
 				return err;
 			l->v[l->n - 1].hash = hash;
+			/* generatorOptions labels and annotations are copied
+			 * into every generated object */
+			if ((err = rc_charge(c, rn_cost(obj), 1, dir, e)) !=
+			    SOTTO_OK)
+				return err;
 			continue;
 		}
 		at = find_existing(l, secret ? "Secret" : "ConfigMap",
@@ -534,6 +542,11 @@ run_list(struct rlist *l, struct rctx *c, const char *dir,
 			    "behavior '%.20s' for '%s': %s", kname, beh,
 			    rn_str(g, "name"), at < 0 ? "no such object to "
 			    "merge into" : "unknown behavior");
+		}
+		if ((err = rc_charge(c, rn_cost(obj), 0, dir, e)) !=
+		    SOTTO_OK) {
+			sotto_tree_node_free(obj, true);
+			return err;
 		}
 		err = merge_into(&l->v[at], obj, strcmp(beh, "replace") == 0);
 		l->v[at].hash = hash;

@@ -56,42 +56,69 @@ gvk_string(char *out, size_t cap, const struct robj *o)
 		snprintf(out, cap, "~G_%s_%s", *av ? av : "~V", *k ? k : "~K");
 }
 
-static int
-obj_cmp(const void *a, const void *b)
-{
-	const struct robj *x = a, *y = b;
-	char gx[512], gy[512];
-	const char *nx, *ny;
-	int rx = kind_rank(robj_kind(x)), ry = kind_rank(robj_kind(y)), c;
+/* An object's sort key, computed once (the list may be long). */
+struct okey {
+	int rank;		/* kind_rank() */
+	char *gvk;		/* gvk_string() */
+	const char *ns;		/* namespace, "~X" (last) when unset */
+	const char *name;
+	size_t at;		/* list order, for a stable sort */
+};
 
-	gvk_string(gx, sizeof(gx), x);
-	gvk_string(gy, sizeof(gy), y);
-	if (strcmp(gx, gy) != 0) {
-		if (rx != ry)
-			return rx < ry ? -1 : 1;
-		return strcmp(gx, gy);
-	}
-	/* same GVK: namespace (empty sorts as "~X", last), then name */
-	nx = robj_ns(x) ? robj_ns(x) : "~X";
-	ny = robj_ns(y) ? robj_ns(y) : "~X";
-	if ((c = strcmp(nx, ny)) != 0)
+/* Kind rank, then GVK string (equal GVKs have equal ranks), namespace,
+ * name, and list order. */
+static int
+okey_cmp(const void *a, const void *b)
+{
+	const struct okey *x = a, *y = b;
+	int c;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if ((c = strcmp(x->gvk, y->gvk)) != 0 ||
+	    (c = strcmp(x->ns, y->ns)) != 0 ||
+	    (c = strcmp(x->name, y->name)) != 0)
 		return c;
-	return strcmp(robj_name(x), robj_name(y));
+	return x->at < y->at ? -1 : x->at > y->at;
 }
 
-void
-ro_sort(struct rlist *l)
+/* kustomize's legacy order, stable. */
+sotto_err
+ro_sort(struct rlist *l, struct sotto_error *e)
 {
-	size_t i, j;
+	struct okey *k;
+	struct robj *v;
+	char buf[512];
+	size_t i;
+	sotto_err err = SOTTO_OK;
 
-	/* insertion sort: stable, and lists are small */
-	for (i = 1; i < l->n; i++) {
-		struct robj t = l->v[i];
-
-		for (j = i; j > 0 && obj_cmp(&l->v[j - 1], &t) > 0; j--)
-			l->v[j] = l->v[j - 1];
-		l->v[j] = t;
+	if (l->n < 2)
+		return SOTTO_OK;
+	k = calloc(l->n, sizeof(*k));
+	v = calloc(l->n, sizeof(*v));
+	for (i = 0; k != NULL && v != NULL && i < l->n; i++) {
+		gvk_string(buf, sizeof(buf), &l->v[i]);
+		if ((k[i].gvk = strdup(buf)) == NULL)
+			break;
+		k[i].rank = kind_rank(robj_kind(&l->v[i]));
+		k[i].ns = robj_ns(&l->v[i]) ? robj_ns(&l->v[i]) : "~X";
+		k[i].name = robj_name(&l->v[i]);
+		k[i].at = i;
 	}
+	if (k == NULL || v == NULL || i < l->n) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto out;
+	}
+	qsort(k, l->n, sizeof(*k), okey_cmp);
+	for (i = 0; i < l->n; i++)
+		v[i] = l->v[k[i].at];
+	memcpy(l->v, v, l->n * sizeof(*v));
+out:
+	for (i = 0; k != NULL && i < l->n; i++)
+		free(k[i].gvk);
+	free(v);
+	free(k);
+	return err;
 }
 
 /* Every object has apiVersion, kind, name; nothing encrypted is left. */
@@ -170,34 +197,47 @@ redact(struct sotto_node *obj)
 	return SOTTO_OK;
 }
 
+/*
+ * Writes the objects as one YAML stream, one at a time (a sorted copy of
+ * each, so the peak is one copy, not the whole list twice), and stops at
+ * the stream cap (spec in-cluster.md §5.2).
+ */
 sotto_err
 ro_emit(struct sotto_buf *out, struct rlist *l, bool red,
     struct sotto_error *e)
 {
-	struct sotto_doc *d = sotto_tree_doc_new("render");
 	struct sotto_emit_opts eo = { 2 };
 	sotto_err err = SOTTO_OK;
 	size_t i;
 
-	if (d == NULL)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	d->secret = true;
 	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		struct sotto_doc *d = sotto_tree_doc_new("render");
 		struct sotto_node *c = rn_sorted_clone(l->v[i].n);
 
+		if (d != NULL)
+			d->secret = true;
 		if (c != NULL && red && strcmp(robj_kind(&l->v[i]), "Secret") ==
 		    0 && redact(c) != SOTTO_OK) {
 			sotto_tree_node_free(c, true);
 			c = NULL;
 		}
-		if (c == NULL || sotto_tree_doc_add(d, c) != SOTTO_OK) {
+		if (d == NULL || c == NULL || sotto_tree_doc_add(d, c) !=
+		    SOTTO_OK) {
 			sotto_tree_node_free(c, true);
 			err = sotto_error_set(e, SOTTO_E_NOMEM,
 			    "out of memory");
 		}
+		if (err == SOTTO_OK && i > 0 && sotto_buf_addstr(out, "---\n") !=
+		    SOTTO_OK)
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		if (err == SOTTO_OK)
+			err = sotto_store_yaml.emit(out, d, NULL, &eo, e);
+		if (err == SOTTO_OK && out->len > SOTTO_RENDER_MAX_STREAM)
+			err = sotto_error_set(e, SOTTO_E_LIMIT, "rendered "
+			    "output exceeds %zu bytes",
+			    SOTTO_RENDER_MAX_STREAM);
+		sotto_tree_doc_free(d);
 	}
-	if (err == SOTTO_OK && d->n > 0)
-		err = sotto_store_yaml.emit(out, d, NULL, &eo, e);
-	sotto_tree_doc_free(d);
 	return err;
 }

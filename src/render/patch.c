@@ -444,9 +444,14 @@ is_null(const struct sotto_node *n)
 	    n->type == SOTTO_T_NULL);
 }
 
+/*
+ * One JSON 6902 operation on obj.  What it copies (or, for test,
+ * compares) is charged to c first: copy ops that each double a subtree
+ * would otherwise grow an object exponentially in the number of ops.
+ */
 static sotto_err
 json_op(struct sotto_node *obj, const struct sotto_node *op,
-    struct sotto_error *e)
+    struct rctx *c, const char *name, struct sotto_error *e)
 {
 	const char *o = rn_str(op, "op"), *path = rn_str(op, "path");
 	const char *from = rn_str(op, "from");
@@ -463,6 +468,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 	    (from && (err = ptr_parse(&fs, &fn, from, e)) != SOTTO_OK))
 		goto out;
 	if (strcmp(o, "add") == 0 || strcmp(o, "replace") == 0) {
+		if ((err = rc_charge(c, rn_cost(val ? val : op), 0, name,
+		    e)) != SOTTO_OK)
+			goto out;
 		err = ptr_add(obj, ps, pn, sotto_tree_clone(val ? val :
 		    op), strcmp(o, "replace") == 0, path, e);
 	} else if (strcmp(o, "remove") == 0) {
@@ -474,6 +482,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 			    "patch: from '%.100s' not found", from);
 			goto out;
 		}
+		if (strcmp(o, "copy") == 0 && (err = rc_charge(c,
+		    rn_cost(src), 0, name, e)) != SOTTO_OK)
+			goto out;
 		src = sotto_tree_clone(src);
 		if (strcmp(o, "move") == 0 &&
 		    (err = ptr_remove(obj, fs, fn, from, e)) != SOTTO_OK) {
@@ -489,6 +500,9 @@ json_op(struct sotto_node *obj, const struct sotto_node *op,
 		/* a missing path or value is null: kustomize's test of a
 		 * missing path against null passes */
 		src = ptr_get(obj, ps, pn);
+		if ((err = rc_charge(c, rn_cost(src) + rn_cost(val), 0, name,
+		    e)) != SOTTO_OK)
+			goto out;
 		if (src == NULL || val == NULL)
 			differ = !is_null(src) || !is_null(val);
 		else
@@ -512,30 +526,70 @@ out:
 
 /* ---- targets ---- */
 
-static bool
-target_re(const char *pat, const char *s)
+/*
+ * A patch target's name patterns, compiled once per patch: a patch is
+ * matched against every object, and regcomp() per object made a
+ * kustomization of many patches over many objects crawl.  Each pattern
+ * is anchored, as kustomize anchors them; one that does not compile is
+ * compared as a literal.
+ */
+enum { TG_GROUP, TG_VERSION, TG_KIND, TG_NAME, TG_NS, TG_N };
+
+struct tgt {
+	const struct sotto_node *t;	/* the target map (borrowed) */
+	const char *pat[TG_N];		/* NULL: any value */
+	regex_t re[TG_N];
+	bool compiled[TG_N];
+};
+
+static void
+tgt_free(struct tgt *g)
 {
-	regex_t re;
+	int i;
+
+	for (i = 0; i < TG_N; i++)
+		if (g->compiled[i])
+			regfree(&g->re[i]);
+	memset(g, 0, sizeof(*g));
+}
+
+static sotto_err
+tgt_init(struct tgt *g, const struct sotto_node *t, struct sotto_error *e)
+{
+	static const char *const keys[TG_N] = { "group", "version", "kind",
+	    "name", "namespace" };
 	char *a;
 	size_t n;
-	bool ok;
+	int i;
 
-	if (pat == NULL)
+	memset(g, 0, sizeof(*g));
+	g->t = t;
+	for (i = 0; i < TG_N; i++) {
+		if ((g->pat[i] = rn_str(t, keys[i])) == NULL)
+			continue;
+		n = strlen(g->pat[i]) + 5;
+		if ((a = malloc(n)) == NULL) {
+			tgt_free(g);
+			return oom(e);
+		}
+		snprintf(a, n, "^(%s)$", g->pat[i]);
+		g->compiled[i] = regcomp(&g->re[i], a, REG_EXTENDED |
+		    REG_NOSUB) == 0;
+		free(a);
+	}
+	return SOTTO_OK;
+}
+
+static bool
+target_re(const struct tgt *g, int i, const char *s)
+{
+	if (g->pat[i] == NULL)
 		return true;
-	n = strlen(pat) + 5;
 	if (s == NULL)
 		s = "";
-	if ((a = malloc(n)) == NULL)
-		return false;
-	snprintf(a, n, "^(%s)$", pat);
-	if (regcomp(&re, a, REG_EXTENDED | REG_NOSUB) != 0) {
-		free(a);
-		return strcmp(pat, s) == 0;
-	}
-	ok = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
-	free(a);
-	return ok;
+	if (!g->compiled[i])
+		return strcmp(g->pat[i], s) == 0;
+	return regexec(&g->re[i], s, 0, NULL, 0) == 0;
 }
 
 static const char *
@@ -628,28 +682,26 @@ selector_match(const char *sel, const struct sotto_node *map)
 }
 
 static bool
-target_match(const struct robj *o, const struct sotto_node *t)
+target_match(const struct robj *o, const struct tgt *g)
 {
 	const char *av = robj_apiversion(o), *slash = strchr(av, '/');
+	const struct sotto_node *t = g->t;
 	char group[256] = "", version[256];
 
 	if (slash != NULL)
 		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
 	snprintf(version, sizeof(version), "%s", slash ? slash + 1 : av);
-	if (rn_str(t, "group") && !target_re(rn_str(t, "group"), group))
+	if (!target_re(g, TG_GROUP, group) ||
+	    !target_re(g, TG_VERSION, version) ||
+	    !target_re(g, TG_KIND, robj_kind(o)))
 		return false;
-	if (rn_str(t, "version") && !target_re(rn_str(t, "version"), version))
-		return false;
-	if (!target_re(rn_str(t, "kind"), robj_kind(o)))
-		return false;
-	if (rn_str(t, "name") && !target_re(rn_str(t, "name"), robj_name(o)) &&
-	    !(o->orig_name && target_re(rn_str(t, "name"), o->orig_name)))
+	if (!target_re(g, TG_NAME, robj_name(o)) &&
+	    !(o->orig_name && target_re(g, TG_NAME, o->orig_name)))
 		return false;
 	/* like the name, the namespace may match the current or the
 	 * original one (kustomize's resWrangler.Select) */
-	if (rn_str(t, "namespace") && !target_re(rn_str(t, "namespace"),
-	    robj_ns(o) ? robj_ns(o) : "default") && !(o->orig_name &&
-	    target_re(rn_str(t, "namespace"), o->orig_ns ? o->orig_ns :
+	if (!target_re(g, TG_NS, robj_ns(o) ? robj_ns(o) : "default") &&
+	    !(o->orig_name && target_re(g, TG_NS, o->orig_ns ? o->orig_ns :
 	    "default")))
 		return false;
 	return selector_match(rn_str(t, "labelSelector"),
@@ -722,40 +774,71 @@ smp_id_match(const struct robj *o, const struct sotto_node *patch)
 	    ns_eq(o->orig_ns, pns);
 }
 
+/*
+ * Matching a patch against every object is work like copying: a
+ * kustomization of many patches over many objects is charged RN_NODE_COST
+ * per object per patch, so it stops at the budget instead of crawling.
+ */
 static sotto_err
-apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
+charge_match(struct rctx *c, const struct rlist *l, const char *name,
+    struct sotto_error *e)
+{
+	return rc_charge(c, l->n * RN_NODE_COST, 0, name, e);
+}
+
+/* Merges one strategic-merge patch document into its targets; each
+ * merge is charged to c as a copy of the patch. */
+static sotto_err
+apply_smp_doc(struct rlist *l, struct rctx *c, const struct sotto_node *patch,
     const struct sotto_node *target, const char *name, struct sotto_error *e)
 {
 	const char *kind = rn_str(patch, "kind");
 	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
-	struct sotto_node *p = sotto_tree_clone(patch);
-	size_t i, hits = 0;
-	sotto_err err = SOTTO_OK;
+	const char *dir = rn_str(patch, "$patch");
+	bool del = dir != NULL && strcmp(dir, "delete") == 0;
+	struct sotto_node *p = NULL;
+	struct tgt g;
+	size_t i, w, hits = 0, cost;
+	sotto_err err;
 
-	if (p == NULL)
+	memset(&g, 0, sizeof(g));
+	if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
+	    (target != NULL && (err = tgt_init(&g, target, e)) != SOTTO_OK))
+		return err;
+	if ((p = sotto_tree_clone(patch)) == NULL) {
+		tgt_free(&g);
 		return oom(e);
+	}
 	rn_strip_comments(p);
+	cost = rn_cost(p);
 	/* the patch names its target; it never renames it (kustomize's
 	 * allowNameChange and allowKindChange are off) */
 	rn_del(rn_get(p, "metadata"), "name");
 	rn_del(rn_get(p, "metadata"), "namespace");
 	rn_del(p, "kind");
 	rn_del(p, "apiVersion");
-	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+	/* deleted objects are dropped as the list is compacted (w), not
+	 * one memmove each */
+	for (i = w = 0; i < l->n; i++) {
 		struct robj *o = &l->v[i];
-		const char *dir = rn_str(patch, "$patch");
+		bool hit = err == SOTTO_OK && (target ? target_match(o, &g) :
+		    smp_id_match(o, patch));
 
-		if (target ? !target_match(o, target) :
-		    !smp_id_match(o, patch))
-			continue;
-		hits++;
-		if (dir != NULL && strcmp(dir, "delete") == 0) {
-			rl_remove(l, i--);
+		if (hit && del) {
+			hits++;
+			robj_free(o);
 			continue;
 		}
-		err = smp_map(o->n, p, name, e);
+		if (hit) {
+			hits++;
+			if ((err = rc_charge(c, cost, 0, name, e)) == SOTTO_OK)
+				err = smp_map(o->n, p, name, e);
+		}
+		l->v[w++] = *o;
 	}
+	l->n = w;
 	sotto_tree_node_free(p, true);
+	tgt_free(&g);
 	if (err == SOTTO_OK && hits == 0 && target == NULL)
 		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': no resource "
 		    "matches patch for %s/%s", name, kind ? kind : "?",
@@ -764,24 +847,33 @@ apply_smp_doc(struct rlist *l, const struct sotto_node *patch,
 }
 
 static sotto_err
-apply_json(struct rlist *l, const struct sotto_node *ops,
+apply_json(struct rlist *l, struct rctx *c, const struct sotto_node *ops,
     const struct sotto_node *target, const char *name, struct sotto_error *e)
 {
+	struct tgt g;
 	size_t i, j;
-	sotto_err err;
+	sotto_err err = SOTTO_OK;
 
 	if (target == NULL)
 		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': a JSON 6902 "
 		    "patch needs a target", name);
-	for (i = 0; i < l->n; i++) {
-		if (!target_match(&l->v[i], target))
+	if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
+	    (err = tgt_init(&g, target, e)) != SOTTO_OK)
+		return err;
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		if (!target_match(&l->v[i], &g))
 			continue;
-		for (j = 0; j < ops->n; j++)
-			if ((err = json_op(l->v[i].n, ops->items[j].val, e)) !=
-			    SOTTO_OK)
-				return sotto_error_prefix(e, "'%s'", name);
+		/* every op walks a path, copying or not */
+		if ((err = rc_charge(c, ops->n * RN_NODE_COST, 0, name, e)) !=
+		    SOTTO_OK)
+			break;
+		for (j = 0; j < ops->n && err == SOTTO_OK; j++)
+			if ((err = json_op(l->v[i].n, ops->items[j].val, c,
+			    name, e)) != SOTTO_OK && err != SOTTO_E_LIMIT)
+				sotto_error_prefix(e, "'%s'", name);
 	}
-	return SOTTO_OK;
+	tgt_free(&g);
+	return err;
 }
 
 static sotto_err
@@ -815,7 +907,7 @@ one_patch(struct rlist *l, struct rctx *c, const char *dir,
 	for (i = 0; i < doc->n; i++)
 		rn_strip_comments(doc->branches[i]);
 	if (ops != NULL) {
-		err = apply_json(l, ops, target, name, e);
+		err = apply_json(l, c, ops, target, name, e);
 		goto out;
 	}
 	if (force_json) {
@@ -824,7 +916,7 @@ one_patch(struct rlist *l, struct rctx *c, const char *dir,
 		goto out;
 	}
 	for (i = 0; i < doc->n && err == SOTTO_OK; i++)
-		err = apply_smp_doc(l, doc->branches[i], target, name, e);
+		err = apply_smp_doc(l, c, doc->branches[i], target, name, e);
 out:
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&raw);

@@ -6,6 +6,8 @@
  * pipeline in kustomize's order: resources, generators, components, then
  * the built-in transformers.  Transformers live in transform.c, patches in
  * patch.c, generators in generate.c, ordering and output in output.c.
+ * Also the render's budget (rc_charge) and the memo that builds a
+ * directory listed more than once only once or twice.
  */
 #include "sotto/render.h"
 
@@ -99,11 +101,55 @@ rc_read(struct sotto_buf *out, struct rctx *c, const char *abs,
 	err = sotto_io_read_file(out, abs, SOTTO_RENDER_MAX_FILE, e);
 	if (err != SOTTO_OK)
 		return err;
-	c->bytes += out->len;
-	if (c->bytes > SOTTO_RENDER_MAX_STREAM)
-		return sotto_error_set(e, SOTTO_E_LIMIT, "rendered input "
-		    "exceeds %zu bytes", SOTTO_RENDER_MAX_STREAM);
+	return rc_charge(c, out->len, 0, abs, e);
+}
+
+/*
+ * The render's budget: bytes up to the stream cap (every file read; a
+ * directory reused from memo as often as it is listed, as if read again;
+ * what transformers, patches and generators copy into objects) and
+ * objects up to the object cap (loaded, generated or copied).  Both grow
+ * with the work, so a tree that multiplies its objects (a directory
+ * listed twice per level, with a namePrefix to keep the ids apart) or a
+ * value copied into every object stops at the cap, before the memory is
+ * taken.  what: the file or directory charged, for the message.
+ */
+sotto_err
+rc_charge(struct rctx *c, size_t bytes, size_t objects, const char *what,
+    struct sotto_error *e)
+{
+	if (bytes > SOTTO_RENDER_MAX_STREAM - c->bytes)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "'%s': rendering "
+		    "exceeds %zu bytes", rc_rel(c, what),
+		    SOTTO_RENDER_MAX_STREAM);
+	if (objects > SOTTO_RENDER_MAX_OBJECTS - c->objects)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "'%s': rendering "
+		    "exceeds %zu objects", rc_rel(c, what),
+		    SOTTO_RENDER_MAX_OBJECTS);
+	c->bytes += bytes;
+	c->objects += objects;
 	return SOTTO_OK;
+}
+
+/*
+ * Parses a file the render keeps in memory (a resource, a kustomization)
+ * with st, and charges what its YAML aliases copied: the file's size
+ * alone would let many small alias bombs each expand to the parser's own
+ * limit.  (One file may go past the budget by that limit before it is
+ * refused and freed.)
+ */
+sotto_err
+rc_parse(struct sotto_doc **doc, const struct sotto_store *st,
+    const struct sotto_buf *in, struct rctx *c, const char *abs,
+    struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	sotto_err err;
+
+	if ((err = st->parse(doc, in->data, in->len, rc_rel(c, abs), &lim,
+	    e)) != SOTTO_OK)
+		return err;
+	return rc_charge(c, (*doc)->alias_bytes, 0, abs, e);
 }
 
 /* ---- decryption ---- */
@@ -184,18 +230,17 @@ rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
     struct sotto_error *e)
 {
 	struct sotto_buf in = SOTTO_BUF_INIT;
-	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	const struct sotto_store *st = sotto_store_for_path(abs);
 	struct sotto_doc *doc = NULL;
 	const char *rel = rc_rel(c, abs);
 	sotto_err err;
-	size_t i;
+	size_t i, n0 = l->n;
 
 	if (st != &sotto_store_json)
 		st = &sotto_store_yaml;
 	if ((err = rc_read(&in, c, abs, e)) != SOTTO_OK)
 		goto out;
-	if ((err = st->parse(&doc, in.data, in.len, rel, &lim, e)) != SOTTO_OK)
+	if ((err = rc_parse(&doc, st, &in, c, abs, e)) != SOTTO_OK)
 		goto out;
 	doc->secret = true;
 	if (has_meta(doc) && !(doc->n > 0 && rc_disabled(doc->branches[0]))) {
@@ -218,6 +263,7 @@ rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
 	}
 	/* branches are NULL now; doc->n stays so the sops metadata of
 	 * every document is freed with the doc */
+	err = rc_charge(c, 0, l->n - n0, abs, e);
 out:
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&in);
@@ -349,6 +395,10 @@ out:
 }
 
 /* ---- kustomization ---- */
+
+/* Kustomizations that include each other deeper than this are refused:
+ * the walk recurses once per level. */
+#define MAX_NESTING 64
 
 static const char *const kust_names[] = {
 	"kustomization.yaml", "kustomization.yml", "Kustomization", NULL
@@ -508,10 +558,11 @@ run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
 	    (err = rp_patches(acc, c, dir, v, false, false, e)) != SOTTO_OK)
 		return err;
 	if (rn_str(k, "namespace") != NULL &&
-	    (err = rt_namespace(acc, rn_str(k, "namespace"), e)) != SOTTO_OK)
+	    (err = rt_namespace(acc, c, dir, rn_str(k, "namespace"), e)) !=
+	    SOTTO_OK)
 		return err;
 	if ((rn_str(k, "namePrefix") || rn_str(k, "nameSuffix")) &&
-	    (err = rt_affix(acc, rn_str(k, "namePrefix"),
+	    (err = rt_affix(acc, c, dir, rn_str(k, "namePrefix"),
 	    rn_str(k, "nameSuffix"), e)) != SOTTO_OK)
 		return err;
 	/* kustomize runs each `labels` entry, then commonLabels */
@@ -529,24 +580,26 @@ run_transformers(struct rlist *acc, struct rctx *c, const char *dir,
 		if ((err = rc_check_keys(l, lkeys, "labels", rc_rel(c, dir),
 		    e)) != SOTTO_OK)
 			return err;
-		if ((err = rt_labels(acc, rn_get(l, "pairs"), bs, bs || bt,
-		    e)) != SOTTO_OK)
+		if ((err = rt_labels(acc, c, dir, rn_get(l, "pairs"), bs,
+		    bs || bt, e)) != SOTTO_OK)
 			return err;
 	}
 	if ((v = rn_get(k, "commonLabels")) != NULL &&
-	    (err = rt_labels(acc, v, true, true, e)) != SOTTO_OK)
+	    (err = rt_labels(acc, c, dir, v, true, true, e)) != SOTTO_OK)
 		return err;
 	if ((v = rn_get(k, "commonAnnotations")) != NULL &&
-	    (err = rt_annotations(acc, v, e)) != SOTTO_OK)
+	    (err = rt_annotations(acc, c, dir, v, e)) != SOTTO_OK)
 		return err;
 	if ((v = rn_get(k, "patchesJson6902")) != NULL &&
 	    (err = rp_patches(acc, c, dir, v, false, true, e)) != SOTTO_OK)
 		return err;
+	/* each replicas entry is tried on each object */
 	if ((v = rn_get(k, "replicas")) != NULL &&
-	    (err = rt_replicas(acc, v, e)) != SOTTO_OK)
+	    ((err = rc_charge(c, v->n * acc->n * RN_NODE_COST, 0, dir, e)) !=
+	    SOTTO_OK || (err = rt_replicas(acc, v, e)) != SOTTO_OK))
 		return err;
 	if ((v = rn_get(k, "images")) != NULL &&
-	    (err = rt_images(acc, v, e)) != SOTTO_OK)
+	    (err = rt_images(acc, c, dir, v, e)) != SOTTO_OK)
 		return err;
 	return SOTTO_OK;
 }
@@ -559,24 +612,27 @@ group_len(const char *av)
 	return sl ? (size_t)(sl - av) : 0;
 }
 
-/* Orders objects by id: kind, name, namespace ("" = "default"), group. */
+/* An object's id, looked up once for the sort. */
+struct rid {
+	const char *kind, *name, *ns, *group;
+	size_t glen;
+};
+
+/* Orders ids: kind, name, namespace ("" = "default"), group. */
 static int
 id_cmp(const void *pa, const void *pb)
 {
-	const struct robj *a = *(const struct robj *const *)pa;
-	const struct robj *b = *(const struct robj *const *)pb;
-	const char *ga = robj_apiversion(a), *gb = robj_apiversion(b);
-	size_t la = group_len(ga), lb = group_len(gb);
+	const struct rid *a = pa, *b = pb;
 	int r;
 
-	if ((r = strcmp(robj_kind(a), robj_kind(b))) != 0 ||
-	    (r = strcmp(robj_name(a), robj_name(b))) != 0 ||
-	    (r = strcmp(robj_ns(a) ? robj_ns(a) : "default",
-	    robj_ns(b) ? robj_ns(b) : "default")) != 0)
+	if ((r = strcmp(a->kind, b->kind)) != 0 ||
+	    (r = strcmp(a->name, b->name)) != 0 ||
+	    (r = strcmp(a->ns, b->ns)) != 0)
 		return r;
-	if ((r = memcmp(ga, gb, la < lb ? la : lb)) != 0)
+	if ((r = memcmp(a->group, b->group, a->glen < b->glen ? a->glen :
+	    b->glen)) != 0)
 		return r;
-	return la < lb ? -1 : la > lb;
+	return a->glen < b->glen ? -1 : a->glen > b->glen;
 }
 
 /* kustomize refuses a resource whose id (group, kind, current name and
@@ -584,7 +640,7 @@ id_cmp(const void *pa, const void *pb)
 static sotto_err
 check_ids(const struct rlist *l, const char *kname, struct sotto_error *e)
 {
-	const struct robj **v;
+	struct rid *v;
 	size_t i;
 	sotto_err err = SOTTO_OK;
 
@@ -592,16 +648,20 @@ check_ids(const struct rlist *l, const char *kname, struct sotto_error *e)
 		return SOTTO_OK;
 	if ((v = calloc(l->n, sizeof(*v))) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	for (i = 0; i < l->n; i++)
-		v[i] = &l->v[i];
+	for (i = 0; i < l->n; i++) {
+		v[i].kind = robj_kind(&l->v[i]);
+		v[i].name = robj_name(&l->v[i]);
+		v[i].ns = robj_ns(&l->v[i]) ? robj_ns(&l->v[i]) : "default";
+		v[i].group = robj_apiversion(&l->v[i]);
+		v[i].glen = group_len(v[i].group);
+	}
 	qsort(v, l->n, sizeof(*v), id_cmp);
 	for (i = 1; i < l->n && err == SOTTO_OK; i++)
 		if (id_cmp(&v[i - 1], &v[i]) == 0)
 			err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': may not "
 			    "add resource with an already registered id: "
-			    "%s/%s in '%s'", kname, robj_kind(v[i]),
-			    robj_name(v[i]), robj_ns(v[i]) ? robj_ns(v[i]) :
-			    "default");
+			    "%s/%s in '%s'", kname, v[i].kind, v[i].name,
+			    v[i].ns);
 	free(v);
 	return err;
 }
@@ -661,7 +721,6 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
     struct sotto_error *e)
 {
 	struct sotto_buf in = SOTTO_BUF_INIT;
-	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	struct sotto_doc *doc = NULL;
 	char *kpath = NULL, *kname = NULL;
 	sotto_err err;
@@ -680,10 +739,11 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
 			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': cycle "
 			    "in kustomizations", rc_rel(c, dir));
 		}
-	if (c->nseen >= 64) {
+	if (c->nseen >= MAX_NESTING) {
 		free(kpath);
-		return sotto_error_set(e, SOTTO_E_LIMIT, "kustomizations "
-		    "nested too deeply");
+		return sotto_error_set(e, SOTTO_E_LIMIT, "'%s': kustomizations "
+		    "nested deeper than %d levels", rc_rel(c, dir),
+		    MAX_NESTING);
 	}
 	c->seen[c->nseen++] = (char *)dir;
 	kname = strdup(rc_rel(c, kpath));
@@ -692,8 +752,8 @@ apply_kust(struct rlist *acc, struct rctx *c, const char *dir, bool component,
 		goto out;
 	}
 	if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
-	    (err = sotto_store_yaml.parse(&doc, in.data, in.len, kname, &lim,
-	    e)) != SOTTO_OK)
+	    (err = rc_parse(&doc, &sotto_store_yaml, &in, c, kpath, e)) !=
+	    SOTTO_OK)
 		goto out;
 	if (doc->n == 0) {
 		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': empty "
@@ -713,11 +773,141 @@ out:
 	return err;
 }
 
+/* ---- memo of directories built as resources ---- */
+
+struct rmemo {
+	char *dir;		/* realpath */
+	bool kept;		/* res holds its objects */
+	struct rlist res;	/* what a build gives (kept from the second
+				   build on) */
+	size_t bytes;		/* input bytes a build reads */
+};
+
+static size_t
+str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static struct rmemo *
+memo_find(const struct rctx *c, const char *dir)
+{
+	size_t slot;
+
+	if (c->mhcap == 0)
+		return NULL;
+	for (slot = str_hash(dir) & (c->mhcap - 1); c->mhash[slot] != 0;
+	    slot = (slot + 1) & (c->mhcap - 1))
+		if (strcmp(c->memo[c->mhash[slot] - 1].dir, dir) == 0)
+			return &c->memo[c->mhash[slot] - 1];
+	return NULL;
+}
+
+static void
+memo_index(struct rctx *c, size_t i)
+{
+	size_t slot = str_hash(c->memo[i].dir) & (c->mhcap - 1);
+
+	while (c->mhash[slot] != 0)
+		slot = (slot + 1) & (c->mhcap - 1);
+	c->mhash[slot] = i + 1;
+}
+
+/* Records that dir was built once (bytes: what the build read). */
+static sotto_err
+memo_add(struct rctx *c, const char *dir, size_t bytes, struct sotto_error *e)
+{
+	struct rmemo *m;
+	size_t i;
+
+	if (c->nmemo == c->cmemo) {
+		size_t nc = c->cmemo ? c->cmemo * 2 : 16;
+
+		if ((m = realloc(c->memo, nc * sizeof(*m))) == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		c->memo = m;
+		c->cmemo = nc;
+	}
+	m = &c->memo[c->nmemo];
+	memset(m, 0, sizeof(*m));
+	if ((m->dir = strdup(dir)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	m->bytes = bytes;
+	c->nmemo++;
+	if (c->nmemo * 2 > c->mhcap) {
+		size_t nc = c->mhcap ? c->mhcap * 2 : 64;
+
+		free(c->mhash);
+		if ((c->mhash = calloc(nc, sizeof(*c->mhash))) == NULL) {
+			c->mhcap = 0;
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		}
+		c->mhcap = nc;
+		for (i = 0; i < c->nmemo; i++)
+			memo_index(c, i);
+	} else {
+		memo_index(c, c->nmemo - 1);
+	}
+	return SOTTO_OK;
+}
+
+static void
+memo_free(struct rctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmemo; i++) {
+		free(c->memo[i].dir);
+		rl_free(&c->memo[i].res);
+	}
+	free(c->memo);
+	free(c->mhash);
+	c->memo = NULL;
+	c->mhash = NULL;
+	c->nmemo = c->cmemo = c->mhcap = 0;
+}
+
+/*
+ * Builds the kustomization in dir into out (empty) as a resource.  What
+ * a resource directory builds does not depend on who lists it: kustomize
+ * builds it as a kustomization of its own, and only components work in
+ * the includer's context (they go through apply_kust(), never here).  So
+ * a directory listed again is not built again: the second build is kept,
+ * and every later listing gets a copy, charged to the budget as if its
+ * files were read again (the kept copy counts its objects too).  A
+ * directory listed once costs no copy.
+ * Without this, a tree where each level lists the next twice (a/ and b/
+ * both listing ../next) doubles the work per level.
+ */
 static sotto_err
 build_dir(struct rlist *out, struct rctx *c, const char *dir,
     struct sotto_error *e)
 {
-	return apply_kust(out, c, dir, false, e);
+	struct rmemo *m = memo_find(c, dir);
+	size_t b0 = c->bytes;
+	sotto_err err;
+
+	if (m != NULL && m->kept) {
+		if ((err = rc_charge(c, m->bytes, m->res.n, dir, e)) !=
+		    SOTTO_OK)
+			return err;
+		return rl_clone(out, &m->res, e);
+	}
+	if ((err = apply_kust(out, c, dir, false, e)) != SOTTO_OK)
+		return err;
+	if (m == NULL)
+		return memo_add(c, dir, c->bytes - b0, e);
+	/* the kept copy is memory like any other object */
+	if ((err = rc_charge(c, 0, out->n, dir, e)) != SOTTO_OK)
+		return err;
+	m->kept = true;
+	return rl_clone(&m->res, out, e);
 }
 
 /* ---- plain directories ---- */
@@ -843,7 +1033,7 @@ rc_init(struct rctx *c, const char *dir, char **absdir,
 	if (!under_root(c, *absdir))
 		return sotto_error_set(e, SOTTO_E_USAGE, "'%s' is outside "
 		    "the root '%s'", dir, o->root ? o->root : ".");
-	if ((c->seen = calloc(64, sizeof(*c->seen))) == NULL)
+	if ((c->seen = calloc(MAX_NESTING, sizeof(*c->seen))) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;
 }
@@ -851,6 +1041,7 @@ rc_init(struct rctx *c, const char *dir, char **absdir,
 void
 rc_fini(struct rctx *c)
 {
+	memo_free(c);
 	free(c->root);
 	free(c->seen);
 	memset(c, 0, sizeof(*c));
@@ -886,10 +1077,10 @@ sotto_render_dir(struct sotto_buf *out, const char *dir,
 		err = rc_secret_values(&l, &c, e);
 	if (err == SOTTO_OK)
 		err = ro_check(&l, e);
-	if (err == SOTTO_OK) {
-		ro_sort(&l);
+	if (err == SOTTO_OK)
+		err = ro_sort(&l, e);
+	if (err == SOTTO_OK)
 		err = ro_emit(out, &l, o->redact, e);
-	}
 out:
 	if (err != SOTTO_OK)
 		sotto_buf_release(out);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "sotto/render.h"
+#include "sotto/store.h"
 #include "sotto/tree.h"
 
 struct robj {
@@ -26,13 +27,22 @@ struct rlist {
 	size_t n, cap;
 };
 
+struct rmemo;
+
 struct rctx {
 	char *root;			/* realpath of the root */
 	size_t rootlen;
 	const struct sotto_render_opts *o;
 	char **seen;			/* kustomization dirs being built */
 	size_t nseen;
-	size_t bytes;			/* total read, for the stream cap */
+	size_t bytes;			/* bytes read or copied (rc_charge),
+					   for the stream cap */
+	size_t objects;			/* objects loaded, generated or copied
+					   from memo, for the object cap */
+	struct rmemo *memo;		/* kustomization dirs built as
+					   resources (render.c) */
+	size_t nmemo, cmemo;
+	size_t *mhash, mhcap;		/* index of memo by dir (+1) */
 };
 
 /* rnode.c: tree helpers (all return NULL / error on OOM) */
@@ -51,6 +61,14 @@ void rn_strip_comments(struct sotto_node *n);
 struct sotto_node *rn_sorted_clone(const struct sotto_node *n);
 bool rn_is_scalar(const struct sotto_node *n);
 bool rn_contains_marker(const struct sotto_node *n);
+/*
+ * What a copy of n adds to a rendered stream, for the budget: its keys
+ * and scalar text, and RN_NODE_COST per node (the indentation, ": " and
+ * line break a node takes at least), so that a copy of many empty nodes
+ * is not free.
+ */
+#define RN_NODE_COST 8
+size_t rn_cost(const struct sotto_node *n);
 sotto_err rn_to_json(struct sotto_buf *b, const struct sotto_node *n);
 
 /* objects */
@@ -59,7 +77,9 @@ sotto_err rl_add(struct rlist *l, struct sotto_node *n, const char *origin,
 void rl_free(struct rlist *l);
 sotto_err rl_append(struct rlist *dst, struct rlist *src,
     struct sotto_error *e);
-void rl_remove(struct rlist *l, size_t i);
+sotto_err rl_clone(struct rlist *dst, const struct rlist *src,
+    struct sotto_error *e);
+void robj_free(struct robj *o);		/* what it holds, not o itself */
 const char *robj_kind(const struct robj *o);
 const char *robj_name(const struct robj *o);
 const char *robj_ns(const struct robj *o);
@@ -73,6 +93,11 @@ sotto_err rc_resolve(char **out, struct rctx *c, const char *dir,
     const char *rel, struct sotto_error *e);
 const char *rc_rel(const struct rctx *c, const char *abs);
 sotto_err rc_read(struct sotto_buf *out, struct rctx *c, const char *abs,
+    struct sotto_error *e);
+sotto_err rc_charge(struct rctx *c, size_t bytes, size_t objects,
+    const char *what, struct sotto_error *e);
+sotto_err rc_parse(struct sotto_doc **doc, const struct sotto_store *st,
+    const struct sotto_buf *in, struct rctx *c, const char *abs,
     struct sotto_error *e);
 sotto_err rc_load_file(struct rlist *l, struct rctx *c, const char *abs,
     struct sotto_error *e);
@@ -90,16 +115,19 @@ sotto_err rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c,
     const char *name, const char *fmtname, const uint8_t *p, size_t n,
     struct sotto_error *e);
 
-/* transform.c */
-sotto_err rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e);
-sotto_err rt_affix(struct rlist *l, const char *prefix, const char *suffix,
+/* transform.c: what a transformer writes is charged to c (dir: the
+ * kustomization, for the message) */
+sotto_err rt_namespace(struct rlist *l, struct rctx *c, const char *dir,
+    const char *ns, struct sotto_error *e);
+sotto_err rt_affix(struct rlist *l, struct rctx *c, const char *dir,
+    const char *prefix, const char *suffix, struct sotto_error *e);
+sotto_err rt_labels(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *pairs, bool selectors, bool templates,
     struct sotto_error *e);
-sotto_err rt_labels(struct rlist *l, const struct sotto_node *pairs,
-    bool selectors, bool templates, struct sotto_error *e);
-sotto_err rt_annotations(struct rlist *l, const struct sotto_node *pairs,
-    struct sotto_error *e);
-sotto_err rt_images(struct rlist *l, const struct sotto_node *images,
-    struct sotto_error *e);
+sotto_err rt_annotations(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *pairs, struct sotto_error *e);
+sotto_err rt_images(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *images, struct sotto_error *e);
 sotto_err rt_replicas(struct rlist *l, const struct sotto_node *reps,
     struct sotto_error *e);
 sotto_err rt_hash_names(struct rlist *l, struct sotto_error *e);
@@ -121,7 +149,7 @@ sotto_err rg_sotto_generator(struct rlist *l, struct rctx *c, const char *dir,
     struct sotto_error *e);
 
 /* output.c */
-void ro_sort(struct rlist *l);
+sotto_err ro_sort(struct rlist *l, struct sotto_error *e);
 sotto_err ro_check(struct rlist *l, struct sotto_error *e);
 sotto_err ro_emit(struct sotto_buf *out, struct rlist *l, bool redact,
     struct sotto_error *e);

@@ -184,38 +184,34 @@ entry_cmp(const void *a, const void *b)
 	return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
 }
 
+/* Sorts map keys at every level and drops spans (recursion as deep as
+ * the tree, which the parsers keep within their depth limit). */
+static void
+sort_keys(struct sotto_node *x)
+{
+	size_t i;
+
+	x->src_start = x->src_end = SOTTO_SPAN_NONE;
+	x->style = 0;
+	if (x->kind != SOTTO_NODE_MAP && x->kind != SOTTO_NODE_SEQ)
+		return;
+	if (x->kind == SOTTO_NODE_MAP && x->n > 1)
+		qsort(x->items, x->n, sizeof(x->items[0]), entry_cmp);
+	for (i = 0; i < x->n; i++)
+		sort_keys(x->items[i].val);
+}
+
 /* A clone with map keys sorted bytewise (Go's map order), no comments,
  * and no source spans, so the store renders it from scratch. */
 struct sotto_node *
 rn_sorted_clone(const struct sotto_node *n)
 {
 	struct sotto_node *c;
-	size_t i;
 
 	if ((c = sotto_tree_clone(n)) == NULL)
 		return NULL;
 	rn_strip_comments(c);
-	/* sort recursively */
-	{
-		struct sotto_node *stack[512];
-		size_t sp = 0;
-
-		stack[sp++] = c;
-		while (sp > 0) {
-			struct sotto_node *x = stack[--sp];
-
-			x->src_start = x->src_end = SOTTO_SPAN_NONE;
-			x->style = 0;
-			if (x->kind == SOTTO_NODE_MAP && x->n > 1)
-				qsort(x->items, x->n, sizeof(x->items[0]),
-				    entry_cmp);
-			if (x->kind != SOTTO_NODE_MAP &&
-			    x->kind != SOTTO_NODE_SEQ)
-				continue;
-			for (i = 0; i < x->n && sp < 512; i++)
-				stack[sp++] = x->items[i].val;
-		}
-	}
+	sort_keys(c);
 	return c;
 }
 
@@ -313,6 +309,19 @@ rn_to_json(struct sotto_buf *b, const struct sotto_node *n)
 	return err;
 }
 
+size_t
+rn_cost(const struct sotto_node *n)
+{
+	size_t i, k;
+
+	if (n == NULL)
+		return 0;
+	k = RN_NODE_COST + n->len;
+	for (i = 0; i < n->n; i++)
+		k += n->items[i].keylen + rn_cost(n->items[i].val);
+	return k;
+}
+
 /* ---- object list ---- */
 
 static char *
@@ -348,21 +357,13 @@ rl_add(struct rlist *l, struct sotto_node *n, const char *origin,
 	return SOTTO_OK;
 }
 
-static void
+void
 robj_free(struct robj *o)
 {
 	sotto_tree_node_free(o->n, true);
 	free(o->orig_name);
 	free(o->orig_ns);
 	free(o->origin);
-}
-
-void
-rl_remove(struct rlist *l, size_t i)
-{
-	robj_free(&l->v[i]);
-	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
-	l->n--;
 }
 
 void
@@ -411,20 +412,57 @@ robj_ns(const struct robj *o)
 sotto_err
 rl_append(struct rlist *dst, struct rlist *src, struct sotto_error *e)
 {
-	size_t need = dst->n + src->n;
+	size_t need = dst->n + src->n, nc;
 
 	if (need > dst->cap) {
-		struct robj *v = realloc(dst->v, need * sizeof(*v));
+		struct robj *v;
 
-		if (v == NULL)
+		/* doubling: a kustomization listing many small resources
+		 * appends them one list at a time */
+		nc = dst->cap ? dst->cap : 16;
+		while (nc < need)
+			nc *= 2;
+		if ((v = realloc(dst->v, nc * sizeof(*v))) == NULL)
 			return sotto_error_set(e, SOTTO_E_NOMEM,
 			    "out of memory");
 		dst->v = v;
-		dst->cap = need;
+		dst->cap = nc;
 	}
 	if (src->n > 0)
 		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
 	dst->n = need;
 	src->n = 0;
 	return SOTTO_OK;
+}
+
+/* Appends deep copies of src's objects to dst (src is unchanged). */
+sotto_err
+rl_clone(struct rlist *dst, const struct rlist *src, struct sotto_error *e)
+{
+	struct rlist t = { NULL, 0, 0 };
+	sotto_err err;
+	size_t i;
+
+	if (src->n == 0)
+		return SOTTO_OK;
+	if ((t.v = calloc(src->n, sizeof(*t.v))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	t.cap = src->n;
+	for (i = 0; i < src->n; i++) {
+		const struct robj *s = &src->v[i];
+		struct robj *d = &t.v[t.n++];
+
+		d->hash = s->hash;
+		if ((d->n = sotto_tree_clone(s->n)) == NULL ||
+		    (s->orig_name && !(d->orig_name = strdup(s->orig_name))) ||
+		    (s->orig_ns && !(d->orig_ns = strdup(s->orig_ns))) ||
+		    (s->origin && !(d->origin = strdup(s->origin)))) {
+			rl_free(&t);
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		}
+	}
+	err = rl_append(dst, &t, e);
+	rl_free(&t);
+	return err;
 }

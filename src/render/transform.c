@@ -51,10 +51,31 @@ oom(struct sotto_error *e)
 	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 }
 
-sotto_err
-rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
+/*
+ * What a transformer writes is charged to the render's budget before it
+ * is written (rc_charge): a value in a kustomization is copied into every
+ * object, or every container, so a short file could otherwise build
+ * gigabytes.
+ */
+struct tx {
+	struct rctx *c;
+	const char *dir;		/* the kustomization, for messages */
+	struct sotto_error *e;
+};
+
+static sotto_err
+charge(const struct tx *t, size_t bytes)
 {
-	size_t i, j;
+	return rc_charge(t->c, bytes, 0, t->dir, t->e);
+}
+
+sotto_err
+rt_namespace(struct rlist *l, struct rctx *c, const char *dir, const char *ns,
+    struct sotto_error *e)
+{
+	struct tx t = { c, dir, e };
+	size_t i, j, nl = strlen(ns) + RN_NODE_COST;
+	sotto_err err;
 
 	for (i = 0; i < l->n; i++) {
 		struct robj *o = &l->v[i];
@@ -63,6 +84,8 @@ rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
 
 		if (md == NULL)
 			return oom(e);
+		if ((err = charge(&t, nl)) != SOTTO_OK)
+			return err;
 		if (strcmp(kind, "Namespace") == 0) {
 			if (rn_set_str(md, "name", ns) != SOTTO_OK)
 				return oom(e);
@@ -89,6 +112,8 @@ rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
 			if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 ||
 			    sn == NULL || strcmp(sn, "default") != 0)
 				continue;
+			if ((err = charge(&t, nl)) != SOTTO_OK)
+				return err;
 			if (rn_set_str(s, "namespace", ns) != SOTTO_OK)
 				return oom(e);
 		}
@@ -97,10 +122,13 @@ rt_namespace(struct rlist *l, const char *ns, struct sotto_error *e)
 }
 
 sotto_err
-rt_affix(struct rlist *l, const char *prefix, const char *suffix,
-    struct sotto_error *e)
+rt_affix(struct rlist *l, struct rctx *c, const char *dir, const char *prefix,
+    const char *suffix, struct sotto_error *e)
 {
-	size_t i, n;
+	struct tx t = { c, dir, e };
+	size_t i, n, al = (prefix ? strlen(prefix) : 0) +
+	    (suffix ? strlen(suffix) : 0);
+	sotto_err err;
 	char *nn;
 
 	for (i = 0; i < l->n; i++) {
@@ -110,8 +138,9 @@ rt_affix(struct rlist *l, const char *prefix, const char *suffix,
 		if (strcmp(kind, "Namespace") == 0 ||
 		    strcmp(kind, "CustomResourceDefinition") == 0)
 			continue;
-		n = strlen(name) + (prefix ? strlen(prefix) : 0) +
-		    (suffix ? strlen(suffix) : 0) + 1;
+		if ((err = charge(&t, al)) != SOTTO_OK)
+			return err;
+		n = strlen(name) + al + 1;
 		if ((nn = malloc(n)) == NULL)
 			return oom(e);
 		snprintf(nn, n, "%s%s%s", prefix ? prefix : "", name,
@@ -127,12 +156,14 @@ rt_affix(struct rlist *l, const char *prefix, const char *suffix,
 }
 
 static sotto_err
-merge_pairs(struct sotto_node *dst, const struct sotto_node *pairs)
+merge_pairs(const struct tx *t, struct sotto_node *dst,
+    const struct sotto_node *pairs)
 {
 	size_t i;
+	sotto_err err;
 
-	if (dst == NULL)
-		return SOTTO_E_NOMEM;
+	if ((err = charge(t, rn_cost(pairs))) != SOTTO_OK)
+		return err;
 	for (i = 0; i < pairs->n; i++) {
 		const struct sotto_node *v = pairs->items[i].val;
 
@@ -141,24 +172,24 @@ merge_pairs(struct sotto_node *dst, const struct sotto_node *pairs)
 		if (rn_set_str(dst, pairs->items[i].key, v &&
 		    v->kind == SOTTO_NODE_SCALAR && v->type != SOTTO_T_NULL ?
 		    v->text : "") != SOTTO_OK)
-			return SOTTO_E_NOMEM;
+			return oom(t->e);
 	}
 	return SOTTO_OK;
 }
 
 /* Sets pairs at path: create, or only where the map exists. */
 static sotto_err
-put_at(struct sotto_node *obj, const char *path, const struct sotto_node *p,
-    bool create)
+put_at(const struct tx *t, struct sotto_node *obj, const char *path,
+    const struct sotto_node *p, bool create)
 {
 	struct sotto_node *m = create ? rn_ensure_path(obj, path) :
 	    rn_path(obj, path);
 
 	if (m == NULL)
-		return create ? SOTTO_E_NOMEM : SOTTO_OK;
+		return create ? oom(t->e) : SOTTO_OK;
 	if (m->kind != SOTTO_NODE_MAP)
 		return SOTTO_OK;
-	return merge_pairs(m, p);
+	return merge_pairs(t, m, p);
 }
 
 static const char *const pod_owner_kinds[] = {
@@ -167,23 +198,23 @@ static const char *const pod_owner_kinds[] = {
 };
 
 static sotto_err
-template_paths(struct sotto_node *obj, const char *kind, const char *what,
-    const struct sotto_node *p)
+template_paths(const struct tx *t, struct sotto_node *obj, const char *kind,
+    const char *what, const struct sotto_node *p)
 {
 	char path[128];
 	sotto_err err = SOTTO_OK;
 
 	if (kind_in(kind, pod_owner_kinds)) {
 		snprintf(path, sizeof(path), "spec/template/metadata/%s", what);
-		err = put_at(obj, path, p, true);
+		err = put_at(t, obj, path, p, true);
 	} else if (strcmp(kind, "CronJob") == 0) {
 		snprintf(path, sizeof(path), "spec/jobTemplate/metadata/%s",
 		    what);
-		err = put_at(obj, path, p, true);
+		err = put_at(t, obj, path, p, true);
 		snprintf(path, sizeof(path),
 		    "spec/jobTemplate/spec/template/metadata/%s", what);
 		if (err == SOTTO_OK)
-			err = put_at(obj, path, p, true);
+			err = put_at(t, obj, path, p, true);
 	}
 	return err;
 }
@@ -191,14 +222,16 @@ template_paths(struct sotto_node *obj, const char *kind, const char *what,
 /* NetworkPolicy: spec/podSelector and the podSelector of every ingress
  * `from` and egress `to` peer, where present (kustomize's field specs). */
 static sotto_err
-netpol_peers(struct sotto_node *obj, const struct sotto_node *p)
+netpol_peers(const struct tx *t, struct sotto_node *obj,
+    const struct sotto_node *p)
 {
 	static const char *const rules[][2] = {
 		{ "spec/ingress", "from" }, { "spec/egress", "to" }
 	};
 	struct sotto_node *r, *peers;
 	size_t k, i, j;
-	sotto_err err = put_at(obj, "spec/podSelector/matchLabels", p, false);
+	sotto_err err = put_at(t, obj, "spec/podSelector/matchLabels", p,
+	    false);
 
 	for (k = 0; k < 2 && err == SOTTO_OK; k++) {
 		r = rn_path(obj, rules[k][0]);
@@ -207,7 +240,7 @@ netpol_peers(struct sotto_node *obj, const struct sotto_node *p)
 			peers = rn_get(r->items[i].val, rules[k][1]);
 			for (j = 0; peers && peers->kind == SOTTO_NODE_SEQ &&
 			    j < peers->n && err == SOTTO_OK; j++)
-				err = put_at(peers->items[j].val,
+				err = put_at(t, peers->items[j].val,
 				    "podSelector/matchLabels", p, false);
 		}
 	}
@@ -215,7 +248,7 @@ netpol_peers(struct sotto_node *obj, const struct sotto_node *p)
 }
 
 static sotto_err
-selector_paths(struct sotto_node *obj, const char *kind,
+selector_paths(const struct tx *t, struct sotto_node *obj, const char *kind,
     const struct sotto_node *p)
 {
 	static const char *const sel_create[] = {
@@ -224,22 +257,23 @@ selector_paths(struct sotto_node *obj, const char *kind,
 
 	if (strcmp(kind, "Service") == 0 ||
 	    strcmp(kind, "ReplicationController") == 0)
-		return put_at(obj, "spec/selector", p, true);
+		return put_at(t, obj, "spec/selector", p, true);
 	if (kind_in(kind, sel_create))
-		return put_at(obj, "spec/selector/matchLabels", p, true);
+		return put_at(t, obj, "spec/selector/matchLabels", p, true);
 	if (strcmp(kind, "Job") == 0 || strcmp(kind, "PodDisruptionBudget") ==
 	    0)
-		return put_at(obj, "spec/selector/matchLabels", p, false);
+		return put_at(t, obj, "spec/selector/matchLabels", p, false);
 	if (strcmp(kind, "CronJob") == 0)
-		return put_at(obj, "spec/jobTemplate/spec/selector/matchLabels",
-		    p, false);
+		return put_at(t, obj,
+		    "spec/jobTemplate/spec/selector/matchLabels", p, false);
 	if (strcmp(kind, "NetworkPolicy") == 0)
-		return netpol_peers(obj, p);
+		return netpol_peers(t, obj, p);
 	return SOTTO_OK;
 }
 
 static sotto_err
-volume_claim_labels(struct sotto_node *obj, const struct sotto_node *p)
+volume_claim_labels(const struct tx *t, struct sotto_node *obj,
+    const struct sotto_node *p)
 {
 	struct sotto_node *v = rn_path(obj, "spec/volumeClaimTemplates");
 	size_t i;
@@ -247,14 +281,16 @@ volume_claim_labels(struct sotto_node *obj, const struct sotto_node *p)
 
 	for (i = 0; v && v->kind == SOTTO_NODE_SEQ && i < v->n &&
 	    err == SOTTO_OK; i++)
-		err = put_at(v->items[i].val, "metadata/labels", p, true);
+		err = put_at(t, v->items[i].val, "metadata/labels", p, true);
 	return err;
 }
 
 sotto_err
-rt_labels(struct rlist *l, const struct sotto_node *pairs, bool selectors,
-    bool templates, struct sotto_error *e)
+rt_labels(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *pairs, bool selectors, bool templates,
+    struct sotto_error *e)
 {
+	struct tx t = { c, dir, e };
 	size_t i;
 	sotto_err err = SOTTO_OK;
 
@@ -265,22 +301,23 @@ rt_labels(struct rlist *l, const struct sotto_node *pairs, bool selectors,
 		struct sotto_node *obj = l->v[i].n;
 		const char *kind = robj_kind(&l->v[i]);
 
-		err = put_at(obj, "metadata/labels", pairs, true);
+		err = put_at(&t, obj, "metadata/labels", pairs, true);
 		if (err == SOTTO_OK && templates)
-			err = template_paths(obj, kind, "labels", pairs);
+			err = template_paths(&t, obj, kind, "labels", pairs);
 		if (err == SOTTO_OK && selectors)
-			err = selector_paths(obj, kind, pairs);
+			err = selector_paths(&t, obj, kind, pairs);
 		if (err == SOTTO_OK && templates &&
 		    strcmp(kind, "StatefulSet") == 0)
-			err = volume_claim_labels(obj, pairs);
+			err = volume_claim_labels(&t, obj, pairs);
 	}
-	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+	return err;
 }
 
 sotto_err
-rt_annotations(struct rlist *l, const struct sotto_node *pairs,
-    struct sotto_error *e)
+rt_annotations(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *pairs, struct sotto_error *e)
 {
+	struct tx t = { c, dir, e };
 	size_t i;
 	sotto_err err = SOTTO_OK;
 
@@ -289,12 +326,13 @@ rt_annotations(struct rlist *l, const struct sotto_node *pairs,
 		    sotto_error_set(e, SOTTO_E_PARSE, "commonAnnotations must "
 		    "be a map");
 	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
-		err = put_at(l->v[i].n, "metadata/annotations", pairs, true);
+		err = put_at(&t, l->v[i].n, "metadata/annotations", pairs,
+		    true);
 		if (err == SOTTO_OK)
-			err = template_paths(l->v[i].n, robj_kind(&l->v[i]),
-			    "annotations", pairs);
+			err = template_paths(&t, l->v[i].n,
+			    robj_kind(&l->v[i]), "annotations", pairs);
 	}
-	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+	return err;
 }
 
 /* ---- images ---- */
@@ -316,7 +354,8 @@ image_name_len(const char *img)
 }
 
 static sotto_err
-retag(struct sotto_node *imgnode, const struct sotto_node *spec)
+retag(const struct tx *t, struct sotto_node *imgnode,
+    const struct sotto_node *spec)
 {
 	const char *img = imgnode->text, *name = rn_str(spec, "name");
 	const char *nn = rn_str(spec, "newName"), *tag = rn_str(spec,
@@ -344,15 +383,19 @@ retag(struct sotto_node *imgnode, const struct sotto_node *spec)
 		else
 			err = sotto_buf_addstr(&b, img + nl);
 	}
-	if (err == SOTTO_OK)
-		err = sotto_tree_set_text(imgnode, SOTTO_T_STR,
-		    (const char *)b.data, b.len);
+	if (err != SOTTO_OK)
+		err = oom(t->e);
+	else if ((err = charge(t, b.len)) == SOTTO_OK &&
+	    sotto_tree_set_text(imgnode, SOTTO_T_STR, (const char *)b.data,
+	    b.len) != SOTTO_OK)
+		err = oom(t->e);
 	sotto_buf_release(&b);
 	return err;
 }
 
 static sotto_err
-walk_images(struct sotto_node *n, const struct sotto_node *images)
+walk_images(const struct tx *t, struct sotto_node *n,
+    const struct sotto_node *images)
 {
 	size_t i, j, k;
 	sotto_err err = SOTTO_OK;
@@ -371,22 +414,29 @@ walk_images(struct sotto_node *n, const struct sotto_node *images)
 				struct sotto_node *im = rn_get(v->items[j].val,
 				    "image");
 
+				/* each entry is tried on each container */
+				if ((err = charge(t, images->n *
+				    RN_NODE_COST)) != SOTTO_OK)
+					break;
 				for (k = 0; rn_is_scalar(im) &&
 				    k < images->n && err == SOTTO_OK; k++)
-					err = retag(im, images->items[k].val);
+					err = retag(t, im,
+					    images->items[k].val);
 			}
 			continue;
 		}
-		err = walk_images(v, images);
+		err = walk_images(t, v, images);
 	}
 	return err;
 }
 
 sotto_err
-rt_images(struct rlist *l, const struct sotto_node *images,
-    struct sotto_error *e)
+rt_images(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *images, struct sotto_error *e)
 {
+	struct tx t = { c, dir, e };
 	size_t i;
+	sotto_err err;
 
 	if (images->kind != SOTTO_NODE_SEQ)
 		return sotto_error_set(e, SOTTO_E_PARSE, "'images' must be a "
@@ -394,15 +444,14 @@ rt_images(struct rlist *l, const struct sotto_node *images,
 	for (i = 0; i < images->n; i++) {
 		static const char *const keys[] = { "name", "newName",
 		    "newTag", "digest", NULL };
-		sotto_err err = rc_check_keys(images->items[i].val, keys,
-		    "images", "images", e);
 
-		if (err != SOTTO_OK)
+		if ((err = rc_check_keys(images->items[i].val, keys,
+		    "images", "images", e)) != SOTTO_OK)
 			return err;
 	}
 	for (i = 0; i < l->n; i++)
-		if (walk_images(l->v[i].n, images) != SOTTO_OK)
-			return oom(e);
+		if ((err = walk_images(&t, l->v[i].n, images)) != SOTTO_OK)
+			return err;
 	return SOTTO_OK;
 }
 
@@ -545,18 +594,44 @@ rt_hash_names(struct rlist *l, struct sotto_error *e)
 struct rename {
 	const char *kind, *from, *to;
 	const char *from_ns, *to_ns;	/* original and final, or NULL */
+	size_t at;			/* index in the object list */
 };
 
+/* Renames are sorted by kind, original name, then list order, so that a
+ * lookup is a binary search (a render of 80,000 objects has as many
+ * references and renames) and finds the first object as a scan would. */
+static int
+rename_cmp(const void *pa, const void *pb)
+{
+	const struct rename *a = pa, *b = pb;
+	int r;
+
+	if ((r = strcmp(a->kind, b->kind)) != 0 ||
+	    (r = strcmp(a->from, b->from)) != 0)
+		return r;
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* The first rename of kind/from (further ones follow it), or NULL. */
 static const struct rename *
 find_rename(const struct rename *r, size_t n, const char *kind,
     const char *from)
 {
-	size_t i;
+	size_t lo = 0, hi = n, mid;
+	int c;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(r[i].kind, kind) == 0 &&
-		    strcmp(r[i].from, from) == 0)
-			return &r[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(r[mid].kind, kind)) == 0)
+			c = strcmp(r[mid].from, from);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n && strcmp(r[lo].kind, kind) == 0 &&
+	    strcmp(r[lo].from, from) == 0)
+		return &r[lo];
 	return NULL;
 }
 
@@ -659,22 +734,22 @@ fix_subject(struct sotto_node *s, const struct rename *r, size_t nr)
 {
 	const char *sk = rn_str(s, "kind"), *sn = rn_str(s, "name");
 	const char *sns = rn_str(s, "namespace");
-	size_t i;
+	const struct rename *x, *end = r + nr;
 	sotto_err err;
 
-	if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 || sn == NULL)
+	if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 || sn == NULL ||
+	    (x = find_rename(r, nr, "ServiceAccount", sn)) == NULL)
 		return SOTTO_OK;
-	for (i = 0; i < nr; i++) {
-		const char *fns = r[i].from_ns ? r[i].from_ns : "default";
+	for (; x < end && strcmp(x->kind, "ServiceAccount") == 0 &&
+	    strcmp(x->from, sn) == 0; x++) {
+		const char *fns = x->from_ns ? x->from_ns : "default";
 
-		if (strcmp(r[i].kind, "ServiceAccount") != 0 ||
-		    strcmp(r[i].from, sn) != 0 ||
-		    (sns != NULL && strcmp(sns, fns) != 0))
+		if (sns != NULL && strcmp(sns, fns) != 0)
 			continue;
-		if ((err = rn_set_str(s, "name", r[i].to)) != SOTTO_OK)
+		if ((err = rn_set_str(s, "name", x->to)) != SOTTO_OK)
 			return err;
-		if (r[i].to_ns != NULL)
-			return rn_set_str(s, "namespace", r[i].to_ns);
+		if (x->to_ns != NULL)
+			return rn_set_str(s, "namespace", x->to_ns);
 		return SOTTO_OK;
 	}
 	return SOTTO_OK;
@@ -707,8 +782,10 @@ rt_namerefs(struct rlist *l, struct sotto_error *e)
 		r[nr].to = robj_name(&l->v[i]);
 		r[nr].from_ns = l->v[i].orig_ns;
 		r[nr].to_ns = robj_ns(&l->v[i]);
+		r[nr].at = i;
 		nr++;
 	}
+	qsort(r, nr, sizeof(*r), rename_cmp);
 	for (i = 0; nr > 0 && i < l->n && err == SOTTO_OK; i++) {
 		struct sotto_node *o = l->v[i].n;
 		struct sotto_node *subj = rn_get(o, "subjects");

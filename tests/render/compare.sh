@@ -14,11 +14,12 @@ SOTTO=${1:-$here/../../build/sotto}
 fail=0
 cases="basic/overlay generators patches/overlay components/app legacy
 stack/top labels images replicas genmerge/overlay secrets/overlay
-json6902 smp targets compstack/app namespace sottogen/app:sottogen/want"
+json6902 smp targets compstack/app namespace sottogen/app:sottogen/want
+diamond/top delete"
 errors="errors/json-test errors/merge-missing errors/smp-no-match
 errors/json-missing-path errors/dup-id errors/component-as-resource
 errors/gen-dup-key errors/bad-literal errors/dup-resource errors/smp-wrong-ns
-errors/component-no-kind"
+errors/component-no-kind errors/dup-dir"
 cmp_yaml() {
 	python3 - "$1" "$2" <<'PY'
 import difflib, sys, yaml

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/render: the generator hash suffix and base64 line
- * breaks against values `kubectl kustomize` (v5.5) printed, and refusal
- * of unsupported fields.
+ * breaks against values `kubectl kustomize` (v5.5) printed, refusal of
+ * unsupported fields, and the render's budget against inputs that build
+ * far more than they hold.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <ftw.h>
 
 #include "sotto/render.h"
 
@@ -106,6 +108,242 @@ test_render_secret_base64_lines_match_kustomize(void **state)
 	rmdir(dir);
 }
 
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes dir/rel (parents made as needed). */
+static void
+putp(const char *dir, const char *rel, const char *text)
+{
+	char path[512];
+	char *s;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	for (s = path + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		mkdir(path, 0700);
+		*s = '/';
+	}
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Renders root/sub with root as the root; no output on error. */
+static sotto_err
+render(const char *root, const char *sub, struct sotto_error *e)
+{
+	struct sotto_render_opts o;
+	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
+	char dir[128];
+	sotto_err err;
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, sub);
+	memset(&o, 0, sizeof(o));
+	o.root = root;
+	err = sotto_render_dir(&out, dir, &o, e);
+	if (err != SOTTO_OK)
+		assert_int_equal(out.len, 0);
+	sotto_buf_release(&out);
+	return err;
+}
+
+/*
+ * Each level lists the next twice (a/ and b/ with their own namePrefix,
+ * so the ids stay apart): the output doubles per level.  Directories
+ * listed again are copied, not rebuilt, and the copies count against the
+ * object cap, so 17 levels (131,072 objects) stop at the cap.
+ */
+static void
+test_render_doubling_dag_hits_object_cap(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX", rel[64], text[128];
+	struct sotto_error e = { SOTTO_OK, "" };
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 17; i++) {
+		snprintf(rel, sizeof(rel), "l%d/kustomization.yaml", i);
+		putp(dir, rel, "resources: [a, b]\n");
+		snprintf(rel, sizeof(rel), "l%d/a/kustomization.yaml", i);
+		snprintf(text, sizeof(text), "resources: [../../l%d]\n"
+		    "namePrefix: a%d-\n", i + 1, i);
+		putp(dir, rel, text);
+		snprintf(rel, sizeof(rel), "l%d/b/kustomization.yaml", i);
+		snprintf(text, sizeof(text), "resources: [../../l%d]\n"
+		    "namePrefix: b%d-\n", i + 1, i);
+		putp(dir, rel, text);
+	}
+	putp(dir, "l17/kustomization.yaml", "resources: [cm.yaml]\n");
+	putp(dir, "l17/cm.yaml", "apiVersion: v1\nkind: ConfigMap\n"
+	    "metadata:\n  name: cm\n");
+	/* 13 levels (8,192 objects) render */
+	if (render(dir, "l4", &e) != SOTTO_OK)
+		fail_msg("%s", e.msg);
+	if (render(dir, "l0", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'l3': rendering exceeds 100000 objects");
+	rm_tree(dir);
+}
+
+/* A kustomization value is copied into every object: a 1 MiB annotation
+ * on 100 objects is charged 100 MiB before it is written. */
+static void
+test_render_transformer_copies_are_charged(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX";
+	struct sotto_buf k = SOTTO_BUF_INIT, r = SOTTO_BUF_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sotto_buf_addstr(&k, "resources: [r.yaml]\n"
+	    "commonAnnotations:\n  big: "), SOTTO_OK);
+	for (i = 0; i < ((size_t)1 << 20); i++)
+		assert_int_equal(sotto_buf_addch(&k, 'x'), SOTTO_OK);
+	assert_int_equal(sotto_buf_addstr(&k, "\n"), SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&k, '\0'), SOTTO_OK);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sotto_buf_addf(&r, "---\napiVersion: v1\n"
+		    "kind: ConfigMap\nmetadata:\n  name: c%zu\n", i),
+		    SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&r, '\0'), SOTTO_OK);
+	putp(dir, "kustomization.yaml", (const char *)k.data);
+	putp(dir, "r.yaml", (const char *)r.data);
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	sotto_buf_release(&k);
+	sotto_buf_release(&r);
+	rm_tree(dir);
+}
+
+/* JSON 6902 copy ops that each double a subtree: 40 ops would build a
+ * terabyte; the copies are charged before they are made. */
+static void
+test_render_json_patch_doubling_is_charged(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX";
+	struct sotto_buf k = SOTTO_BUF_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sotto_buf_addstr(&k, "resources: [cm.yaml]\n"
+	    "patches:\n- target: {kind: ConfigMap}\n  patch: |-\n"),
+	    SOTTO_OK);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(sotto_buf_addf(&k, "    - {op: copy, "
+		    "from: /data, path: /data/d%d}\n", i), SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&k, '\0'), SOTTO_OK);
+	putp(dir, "kustomization.yaml", (const char *)k.data);
+	putp(dir, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+	    "  name: cm\ndata:\n  k: "
+	    "0123456789012345678901234567890123456789\n");
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	sotto_buf_release(&k);
+	rm_tree(dir);
+}
+
+/* Each patch is matched against each object: 20,000 patches over 50,000
+ * objects (10^9 matches) stop at the budget after a few hundred. */
+static void
+test_render_patches_times_objects_is_charged(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX";
+	struct sotto_buf k = SOTTO_BUF_INIT, r = SOTTO_BUF_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sotto_buf_addstr(&k, "resources: [r.yaml]\n"
+	    "patches:\n"), SOTTO_OK);
+	for (i = 0; i < 20000; i++)
+		assert_int_equal(sotto_buf_addf(&k, "- target: {kind: Secret, "
+		    "name: x%zu}\n  patch: \"[]\"\n", i), SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&k, '\0'), SOTTO_OK);
+	for (i = 0; i < 50000; i++)
+		assert_int_equal(sotto_buf_addf(&r, "---\napiVersion: v1\n"
+		    "kind: ConfigMap\nmetadata:\n  name: c%zu\n", i),
+		    SOTTO_OK);
+	assert_int_equal(sotto_buf_addch(&r, '\0'), SOTTO_OK);
+	putp(dir, "kustomization.yaml", (const char *)k.data);
+	putp(dir, "r.yaml", (const char *)r.data);
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	sotto_buf_release(&k);
+	sotto_buf_release(&r);
+	rm_tree(dir);
+}
+
+/* A chain of kustomizations each listing the next stops at 64 levels,
+ * naming the directory where it stopped. */
+static void
+test_render_kustomization_chain_depth(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX", rel[64], text[64];
+	struct sotto_error e = { SOTTO_OK, "" };
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 100; i++) {
+		snprintf(rel, sizeof(rel), "d%03d/kustomization.yaml", i);
+		snprintf(text, sizeof(text), "resources: [../d%03d]\n", i + 1);
+		putp(dir, rel, text);
+	}
+	putp(dir, "d100/kustomization.yaml", "resources: []\n");
+	if (render(dir, "d000", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'d064': kustomizations nested deeper "
+	    "than 64 levels");
+	/* 64 levels are fine */
+	if (render(dir, "d037", &e) != SOTTO_OK)
+		fail_msg("%s", e.msg);
+	rm_tree(dir);
+}
+
+/* A resource file past 5 MiB is refused on its size, with sops' message,
+ * before a byte of it is read. */
+static void
+test_render_file_size_limit(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX", path[128];
+	struct sotto_error e = { SOTTO_OK, "" };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	putp(dir, "kustomization.yaml", "resources: [big.yaml]\n");
+	putp(dir, "big.yaml", "");
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	assert_int_equal(truncate(path, ((off_t)5 << 20) + 1), 0);
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_string_equal(e.msg, "'big.yaml': cannot decrypt file with "
+	    "size (5242881 bytes) exceeding limit (5242880)");
+	rm_tree(dir);
+}
+
 int
 main(void)
 {
@@ -114,6 +352,12 @@ main(void)
 		cmocka_unit_test(test_render_dir_rejects_unknown_field),
 		cmocka_unit_test(
 		    test_render_secret_base64_lines_match_kustomize),
+		cmocka_unit_test(test_render_doubling_dag_hits_object_cap),
+		cmocka_unit_test(test_render_transformer_copies_are_charged),
+		cmocka_unit_test(test_render_json_patch_doubling_is_charged),
+		cmocka_unit_test(test_render_patches_times_objects_is_charged),
+		cmocka_unit_test(test_render_kustomization_chain_depth),
+		cmocka_unit_test(test_render_file_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,9 +258,17 @@ test_errors(void **state)
 	    "'t.yaml' line 1: unknown anchor");
 	expect_err("k: !!int abc\n", SOTTO_E_YAML,
 	    "'t.yaml' line 1: cannot decode value as !!int");
-	/* billion laughs fails fast on the alias budget */
+	/* billion laughs fails fast on the alias budgets: bytes first with
+	 * the defaults (a copied node costs more than 64 bytes), nodes
+	 * when that limit is the lower one */
 	expect_err(bl, SOTTO_E_LIMIT,
-	    "'t.yaml' line 7: alias expansion exceeds 1000000 nodes");
+	    "'t.yaml' line 6: alias expansion exceeds 67108864 bytes");
+	lim.max_alias = 1000;
+	assert_int_equal(sotto_store_yaml.parse(&d, (const uint8_t *)bl,
+	    strlen(bl), "t.yaml", &lim, &e), SOTTO_E_LIMIT);
+	assert_string_equal(e.msg,
+	    "'t.yaml' line 4: alias expansion exceeds 1000 nodes");
+	lim = (struct sotto_limits)SOTTO_LIMITS_DEFAULT;
 	/* depth */
 	for (i = 0; i < 300; i++)
 		deep[i] = '[';
@@ -874,6 +882,169 @@ test_alias(void **state)
 	sotto_tree_doc_free(d);
 }
 
+/*
+ * An alias bomb of long scalars: few nodes, gigabytes if expanded.  The
+ * byte budget stops it at the first level past 64 MiB, before copying.
+ */
+static void
+test_alias_byte_budget(void **state)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_doc *d = NULL;
+	struct sotto_error e;
+	const char *lv = "abcdefgh";
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(sotto_buf_add(&b, "a: &a \"", 7), SOTTO_OK);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(sotto_buf_add(&b, "x", 1), SOTTO_OK);
+	assert_int_equal(sotto_buf_add(&b, "\"\n", 2), SOTTO_OK);
+	for (i = 1; i < 8; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "%c: &%c [", lv[i], lv[i]);
+		assert_int_equal(sotto_buf_add(&b, line, strlen(line)),
+		    SOTTO_OK);
+		for (j = 0; j < 10; j++) {
+			snprintf(line, sizeof(line), "%s*%c", j ? ", " : "",
+			    lv[i - 1]);
+			assert_int_equal(sotto_buf_add(&b, line,
+			    strlen(line)), SOTTO_OK);
+		}
+		assert_int_equal(sotto_buf_add(&b, "]\n", 2), SOTTO_OK);
+	}
+	sotto_error_clear(&e);
+	/* b: 1 MB, c: 10 MB, d: 100 MB, refused at the 7th alias of d
+	 * (11 MB + 7 * 10 MB > 64 MiB) */
+	assert_int_equal(sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml",
+	    NULL, &e), SOTTO_E_LIMIT);
+	assert_string_equal(e.msg,
+	    "'t.yaml' line 4: alias expansion exceeds 67108864 bytes");
+	assert_null(d);
+	/* what aliases copied is reported for the caller's own budget */
+	d = parse_str("a: &a xyz\nb: *a\nc: &m {k: v}\nd: *m\n", &e);
+	assert_non_null(d);
+	assert_int_equal(d->alias_bytes, sizeof(struct sotto_node) + 3 +
+	    2 * sizeof(struct sotto_node) + sizeof(struct sotto_entry) + 1 +
+	    1);
+	sotto_tree_doc_free(d);
+	d = NULL;
+	/* the budget is a limit like the others */
+	lim.max_alias_bytes = 150000;
+	assert_int_equal(sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml",
+	    &lim, &e), SOTTO_E_LIMIT);
+	assert_string_equal(e.msg,
+	    "'t.yaml' line 2: alias expansion exceeds 150000 bytes");
+	sotto_buf_release(&b);
+}
+
+/*
+ * A copy lands at the alias's depth: anchors of 200-deep lists aliased
+ * inside each other would nest without bound (and every recursive walk
+ * of the tree with them), so the copy is held to max_depth too.
+ */
+static void
+test_alias_depth(void **state)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct sotto_doc *d = NULL;
+	struct sotto_error e;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sotto_buf_add(&b, "a: &a ", 6), SOTTO_OK);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(sotto_buf_add(&b, "[", 1), SOTTO_OK);
+	assert_int_equal(sotto_buf_add(&b, "x", 1), SOTTO_OK);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(sotto_buf_add(&b, "]", 1), SOTTO_OK);
+	/* 50 more levels hold it (250 <= 256) */
+	assert_int_equal(sotto_buf_add(&b, "\nb: ", 4), SOTTO_OK);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(sotto_buf_add(&b, "[", 1), SOTTO_OK);
+	assert_int_equal(sotto_buf_add(&b, "*a", 2), SOTTO_OK);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(sotto_buf_add(&b, "]", 1), SOTTO_OK);
+	sotto_error_clear(&e);
+	assert_int_equal(sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml",
+	    NULL, &e), SOTTO_OK);
+	sotto_tree_doc_free(d);
+	d = NULL;
+	/* 100 more do not */
+	assert_int_equal(sotto_buf_add(&b, "\nc:\n  - ", 8), SOTTO_OK);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sotto_buf_add(&b, "[", 1), SOTTO_OK);
+	assert_int_equal(sotto_buf_add(&b, "*a", 2), SOTTO_OK);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sotto_buf_add(&b, "]", 1), SOTTO_OK);
+	assert_int_equal(sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml",
+	    NULL, &e), SOTTO_E_LIMIT);
+	assert_string_equal(e.msg,
+	    "'t.yaml' line 4: nesting deeper than 256 levels");
+	assert_null(d);
+	sotto_buf_release(&b);
+}
+
+/*
+ * Anchors are found through a hash index: 60,000 anchors each aliased
+ * once parse in linear time; a redefined anchor serves the aliases after
+ * it (YAML 1.2 §3.2.2.2), across index growth; anchors end with their
+ * document.
+ */
+static void
+test_alias_many_anchors(void **state)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct sotto_doc *d = NULL;
+	struct sotto_error e;
+	char line[64], key[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 60000; i++) {
+		snprintf(line, sizeof(line), "a%zu: &n%zu v%zu\n", i, i, i);
+		assert_int_equal(sotto_buf_add(&b, line, strlen(line)),
+		    SOTTO_OK);
+	}
+	/* redefine the first 100 after the index has grown */
+	for (i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "r%zu: &n%zu w%zu\n", i, i, i);
+		assert_int_equal(sotto_buf_add(&b, line, strlen(line)),
+		    SOTTO_OK);
+	}
+	for (i = 0; i < 60000; i++) {
+		snprintf(line, sizeof(line), "b%zu: *n%zu\n", i, i);
+		assert_int_equal(sotto_buf_add(&b, line, strlen(line)),
+		    SOTTO_OK);
+	}
+	sotto_error_clear(&e);
+	if (sotto_store_yaml.parse(&d, b.data, b.len, "t.yaml", NULL, &e) !=
+	    SOTTO_OK)
+		fail_msg("%s", e.msg);
+	assert_string_equal(sotto_tree_map_get(d->branches[0], "b0")->text,
+	    "w0");
+	assert_string_equal(sotto_tree_map_get(d->branches[0], "b99")->text,
+	    "w99");
+	assert_string_equal(sotto_tree_map_get(d->branches[0], "b100")->text,
+	    "v100");
+	snprintf(key, sizeof(key), "b%d", 59999);
+	assert_string_equal(sotto_tree_map_get(d->branches[0], key)->text,
+	    "v59999");
+	sotto_tree_doc_free(d);
+	sotto_buf_release(&b);
+	d = parse_str("a: &x 1\nb: *x\nc: &x [2]\nd: *x\n", &e);
+	assert_non_null(d);
+	assert_string_equal(sotto_tree_map_get(d->branches[0], "b")->text,
+	    "1");
+	assert_int_equal(sotto_tree_map_get(d->branches[0], "d")->kind,
+	    SOTTO_NODE_SEQ);
+	sotto_tree_doc_free(d);
+	expect_err("a: &x 1\n---\nb: *x\n", SOTTO_E_YAML,
+	    "'t.yaml' line 3: unknown anchor 'x' referenced");
+}
+
 /* ---- parse_buf: the doc takes the buffer; ENC values borrow from it ---- */
 
 static void
@@ -965,6 +1136,9 @@ main(void)
 		cmocka_unit_test(test_emit_long_keys),
 		cmocka_unit_test(test_meta_layout),
 		cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_alias_byte_budget),
+		cmocka_unit_test(test_alias_depth),
+		cmocka_unit_test(test_alias_many_anchors),
 		cmocka_unit_test(test_roundtrip_property),
 		cmocka_unit_test(test_yaml_parse_buf_borrows_enc_values),
 	};
