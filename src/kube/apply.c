@@ -97,7 +97,7 @@ sotto_err
 kdisc_load(struct kdisc *d, struct sotto_kube *k, struct sotto_error *e)
 {
 	json_t *j = NULL, *groups, *g, *vs, *v;
-	char path[512];
+	struct sotto_buf path = SOTTO_BUF_INIT;
 	size_t i, x;
 	sotto_err rc;
 
@@ -116,12 +116,19 @@ kdisc_load(struct kdisc *d, struct sotto_kube *k, struct sotto_error *e)
 		json_array_foreach(vs, x, v) {
 			const char *ver = json_string_value(json_object_get(v,
 			    "version"));
+			struct kref ref = { gn, ver, NULL, NULL, NULL, NULL };
 			json_t *l = NULL;
 
-			if (gn == NULL || ver == NULL)
+			if (gn == NULL || ver == NULL || gn[0] == '\0')
 				continue;
-			snprintf(path, sizeof(path), "/apis/%s/%s", gn, ver);
-			if ((rc = get_json(&l, k, path, e)) != SOTTO_OK)
+			/* a group the server names oddly is skipped, not sent */
+			sotto_buf_truncate(&path, 0);
+			if (kpath_build(&path, &ref, e) != SOTTO_OK) {
+				sotto_error_clear(e);
+				continue;
+			}
+			if ((rc = get_json(&l, k, (char *)path.data, e)) !=
+			    SOTTO_OK)
 				break;
 			rc = kube_disc_add(d, l, gn, ver);
 			json_decref(l);
@@ -132,6 +139,7 @@ kdisc_load(struct kdisc *d, struct sotto_kube *k, struct sotto_error *e)
 			break;
 	}
 	json_decref(j);
+	sotto_buf_release(&path);
 	return rc == SOTTO_E_NOMEM ? oom(e) : rc;
 }
 
