@@ -200,6 +200,13 @@ git_secret() { # NS kubectl create secret generic args...
 		applied tenant-a
 		refused tenant-b "spec.url '$url': the path is inside the agent's git cache directory"
 	done
+	# tenant b alone: nothing it makes the agent send leaves tenant-b
+	: >"$T/config.yaml"
+	tenant tenant-b "file://$a"
+	ctl_post /reset
+	reconcile --allow-file-sources
+	[ "$status" -eq 1 ]
+	assert_confined tenant-b
 }
 
 # ---- one cache per GitRepository ----------------------------------------
@@ -214,6 +221,13 @@ git_secret() { # NS kubectl create secret generic args...
 	[ "$status" -eq 1 ]
 	applied tenant-a
 	refused tenant-b "source is suspended and was never fetched: no artifact to apply"
+	# tenant b alone: its requests stay in its namespace
+	: >"$T/config.yaml"
+	tenant tenant-b "file://$REPO" "  suspend: true"
+	ctl_post /reset
+	reconcile --allow-file-sources
+	[ "$status" -eq 1 ]
+	assert_confined tenant-b
 	# one private directory per GitRepository, the key beside them
 	[ "$(ls "$T/cache" | sed 's/_[0-9a-f]\{32\}$/_HASH/' | sort | tr '\n' ' ')" = "cache-key tenant-a_repo_HASH " ]
 	[ "$(stat -c %a "$T/cache" "$T"/cache/tenant-a_repo_* "$T/cache/cache-key" | tr '\n' ' ')" = "700 700 600 " ]
@@ -229,8 +243,10 @@ git_secret() { # NS kubectl create secret generic args...
 	tenant tenant-a "https://git:$PASSWORD@127.0.0.1:$(cat "$T/srv/port")/repo.git" \
 	    "  secretRef:
     name: git-auth"
+	ctl_post /reset
 	reconcile
 	[ "$status" -eq 0 ]
+	assert_confined tenant-a
 	applied tenant-a
 	grep -q ' 200$' "$T/srv/log"
 	dir=$(ls -d "$T"/cache/tenant-a_repo_*)

@@ -12,6 +12,9 @@
 #                         Secret sops-age, and the git repository $REPO
 #   git_repo DIR [SUBDIR...]  an empty repository, branch main, committer t
 #   commit MSG            commits everything in $REPO
+#   assert_confined NS [USER]  the stand-in's log since its last /reset
+#                         stays in namespace NS, has no dot segment and no
+#                         Impersonate-* header but Impersonate-User USER
 
 standin_start() {
 	STANDIN=$SOTTO_ROOT/tests/standin/kube_standin.py
@@ -63,3 +66,36 @@ kube_fixture() { # [SUBDIR...] of $REPO
 }
 
 commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
+
+# Every request the agent sent (kubectl's are not in the log after the
+# reset) stayed in NS or was cluster-wide discovery / the Flux lists, had
+# no dot segment, and carried no Impersonate-* header but an expected
+# Impersonate-User.  Prints the offenders; fails if any.
+assert_confined() { # NS [IMPERSONATE_USER]
+	ctl_get /log | python3 -c '
+import json, re, sys
+ns, want = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""
+bad = []
+for line in sys.stdin:
+    e = json.loads(line)
+    raw = e.get("raw_path", e["path"])
+    p = raw.split("?")[0]
+    segs = p.split("/")
+    m = re.search(r"/namespaces/([^/]*)", p)
+    if m and m.group(1) != ns:
+        bad.append("other namespace: " + raw)
+    if any(s in (".", "..") or s.lower().startswith("%2e") for s in segs):
+        bad.append("dot segment: " + raw)
+    if not m and not (p in ("/api", "/apis", "/api/v1", "/version") or
+                      re.fullmatch(r"/apis/[^/]+/[^/]+", p) or
+                      p.endswith("/kustomizations")):
+        bad.append("cluster-wide: " + raw)
+    for k, v in e.get("impersonate", {}).items():
+        if k.lower() != "impersonate-user":
+            bad.append("header %s: %s" % (k, v))
+        elif v != want:
+            bad.append("impersonated %r" % v)
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)' "$@"
+}
