@@ -145,6 +145,9 @@ install: all
 	@if ls man/*.5 >/dev/null 2>&1; then \
 	    install -d $(DESTDIR)$(PREFIX)/share/man/man5; \
 	    install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/; fi
+	@if ls man/*.8 >/dev/null 2>&1; then \
+	    install -d $(DESTDIR)$(PREFIX)/share/man/man8; \
+	    install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/; fi
 	@if [ -d completions ]; then \
 	    install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	        $(DESTDIR)$(PREFIX)/share/zsh/site-functions; \

@@ -89,12 +89,30 @@ add_attribute(const char *start, const char *pattern)
 	char *root = NULL;
 	int rc = 2;
 
+	size_t n = strlen(pattern);
+
+	/* "secrets/(glob) diff=sotto" is the pattern a user copies from a
+	 * .gitattributes line: take it without doubling the attribute */
+	while (n > 0 && (pattern[n - 1] == ' ' || pattern[n - 1] == '\t'))
+		n--;
+	if (n >= 10 && memcmp(pattern + n - 10, "diff=sotto", 10) == 0) {
+		n -= 10;
+		while (n > 0 && (pattern[n - 1] == ' ' || pattern[n - 1] ==
+		    '\t'))
+			n--;
+	}
+	if (n == 0 || memchr(pattern, ' ', n) || memchr(pattern, '\t', n) ||
+	    memchr(pattern, '\n', n)) {
+		cli_errorf("sotto git-setup", "--attributes '%s': want one "
+		    "gitattributes pattern, such as 'secrets/**'", pattern);
+		return 2;
+	}
 	if (sotto_guard_repo_root(&root, start, &e) != SOTTO_OK) {
 		cli_error("sotto git-setup", &e);
 		return 2;
 	}
 	if (sotto_buf_addf(&path, "%s/.gitattributes", root) ||
-	    sotto_buf_addf(&line, "%s diff=sotto\n", pattern))
+	    sotto_buf_addf(&line, "%.*s diff=sotto\n", (int)n, pattern))
 		goto out;
 	if (sotto_io_exists((const char *)path.data) &&
 	    sotto_io_read_file(&cur, (const char *)path.data, (size_t)1 << 24,
@@ -115,7 +133,8 @@ add_attribute(const char *start, const char *pattern)
 		cli_error("sotto git-setup", &e);
 		goto out;
 	}
-	printf("sotto: added '%s diff=sotto' to .gitattributes\n", pattern);
+	printf("sotto: added '%.*s diff=sotto' to .gitattributes\n", (int)n,
+	    pattern);
 	rc = 0;
 out:
 	free(root);

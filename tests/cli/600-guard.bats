@@ -318,7 +318,13 @@ commit_allowed() {
 	run_io "$SOTTO" git-setup --attributes 'secrets/** diff=sotto'
 	assert_status 0
 	[ "$(git config diff.sotto.cachetextconv)" = false ]
-	grep -q 'diff=sotto' .gitattributes
+	# the attribute is not doubled; the bare pattern adds nothing more
+	[ "$(cat .gitattributes)" = 'secrets/** diff=sotto' ]
+	"$SOTTO" git-setup --attributes 'secrets/**' >/dev/null
+	[ "$(cat .gitattributes)" = 'secrets/** diff=sotto' ]
+	run_io "$SOTTO" git-setup --attributes 'a b'
+	assert_status 2
+	assert_err_has "--attributes 'a b': want one gitattributes pattern, such as 'secrets/**'"
 	printf 'password: first\n' >secrets/t.yaml
 	"$SOTTO" encrypt -i secrets/t.yaml
 	git add .gitattributes secrets/t.yaml

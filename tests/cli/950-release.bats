@@ -216,3 +216,20 @@ print(c["user"]["uid"], c["user"]["gid"], " ".join(c["args"]))' \
 	run "$S" version
 	[ "${lines[1]}" = "sops format 3.13.2" ]
 }
+
+@test "make install puts the binary, completions and every man section in place" {
+	S=${SOTTO:-$R/build/sotto}
+	[ -x "$S" ] || skip "no build/sotto"
+	b=$(basename "$(dirname "$S")")
+	make -s -C "$R" BUILD="$b" install PREFIX="$BATS_TEST_TMPDIR/inst" >/dev/null
+	I=$BATS_TEST_TMPDIR/inst
+	[ -x "$I/bin/sotto" ]
+	[ -f "$I/share/man/man1/sotto.1" ]
+	[ -f "$I/share/man/man5/sotto-config.5" ]
+	[ -f "$I/share/man/man8/sotto-reconcile.8" ]
+	# every page in man/ is installed
+	for m in "$R"/man/*.[1-8]; do
+		s=${m##*.}
+		[ -f "$I/share/man/man$s/${m##*/}" ]
+	done
+}
