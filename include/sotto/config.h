@@ -78,14 +78,26 @@ struct sotto_config {
 };
 
 /*
- * Looks for ".sops.yaml" in start_dir (made absolute against the cwd),
- * then its parents, up to 100 levels, as sops does.  *path_out is a new
+ * Looks for ".sops.yaml" in start_dir (made absolute against the cwd,
+ * read as Go's os.Getwd: $PWD when it names it), then its parents, up to
+ * 100 levels, as sops' LookupConfigFile does.  *path_out is a new
  * string (free()) or NULL when nothing was found (not an error).  When a
  * ".sops.yml" was seen on the way, *warning_out (if warning_out is not
  * NULL) gets a new message saying it is ignored; else NULL.
  */
 sotto_err sotto_config_find(char **path_out, char **warning_out,
     const char *start_dir, struct sotto_error *e);
+
+/*
+ * The config a sops command uses, as sops finds it: given (--config or
+ * SOPS_CONFIG) when not NULL, else the first ".sops.yaml" from the
+ * working directory upwards (not from the file's directory: sops runs
+ * LookupConfigFile(".")).  Results as sotto_config_find().  Callers that
+ * look relative to something else (the guard: the nearest .sops.yaml
+ * above each staged path) call sotto_config_find() themselves.
+ */
+sotto_err sotto_config_locate(char **path_out, char **warning_out,
+    const char *given, struct sotto_error *e);
 
 /*
  * Reads and parses the config at path.  Returns a new config (free with

@@ -9,7 +9,6 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,26 +121,6 @@ pick_store(const char *type, const char *path, struct sotto_error *e)
 	return sotto_store_for_path(path ? path : "");
 }
 
-/* The directory to start the .sops.yaml search from. */
-static char *
-start_dir(const char *path)
-{
-	char *copy, *d, *res;
-	char cwd[PATH_MAX];
-
-	if (path == NULL || strcmp(path, "-") == 0)
-		return getcwd(cwd, sizeof(cwd)) ? strdup(cwd) : strdup(".");
-	copy = strdup(path);
-	if (copy == NULL)
-		return NULL;
-	d = dirname(copy);
-	res = realpath(d, NULL);
-	if (res == NULL)
-		res = strdup(d);
-	free(copy);
-	return res;
-}
-
 static void
 free_groups(struct sotto_age_reclist *g, size_t n)
 {
@@ -164,28 +143,22 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 	const char *age = o->age ? o->age : getenv("SOPS_AGE_RECIPIENTS");
 	const struct sotto_config_rule *rule = NULL;
 	struct sotto_config *cfg = NULL;
-	char *cfgpath = NULL, *dir, *warning = NULL;
+	char *cfgpath = NULL, *warning = NULL;
 	size_t i, j;
 	sotto_err err = SOTTO_OK;
 
 	memset(eo, 0, sizeof(*eo));
 	*cfg_out = NULL;
 	eo->rules = o->rules;
-	if (o->config != NULL || getenv("SOPS_CONFIG") != NULL) {
-		cfgpath = strdup(o->config ? o->config : getenv("SOPS_CONFIG"));
-	} else {
-		dir = start_dir(path);
-		if (dir == NULL)
-			return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		err = sotto_config_find(&cfgpath, &warning, dir, e);
-		free(dir);
-		if (warning != NULL) {
-			cli_warnf(o->prog, "%s", warning);
-			free(warning);
-		}
-		if (err != SOTTO_OK)
-			return err;
+	/* as sops: --config, SOPS_CONFIG, else from the working directory */
+	err = sotto_config_locate(&cfgpath, &warning, o->config ? o->config :
+	    getenv("SOPS_CONFIG"), e);
+	if (warning != NULL) {
+		cli_warnf(o->prog, "%s", warning);
+		free(warning);
 	}
+	if (err != SOTTO_OK)
+		return err;
 	if (cfgpath != NULL) {
 		err = sotto_config_load(&cfg, cfgpath, e);
 		free(cfgpath);

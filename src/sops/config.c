@@ -32,6 +32,26 @@
 /* ------------------------------------------------------------------ */
 /* paths                                                                */
 
+/*
+ * The working directory as Go's os.Getwd gives it (sops' filepath.Abs):
+ * $PWD when it is absolute and names the working directory, else
+ * getcwd().  Writes it to cwd (cap bytes); false on failure.
+ */
+static bool
+go_getwd(char *cwd, size_t cap)
+{
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+
+	if (pwd != NULL && pwd[0] == '/' && strlen(pwd) < cap &&
+	    stat(pwd, &a) == 0 && stat(".", &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		memcpy(cwd, pwd, strlen(pwd) + 1);
+		return true;
+	}
+	return getcwd(cwd, cap) != NULL;
+}
+
 /* Makes p absolute against the cwd and removes ".", ".." and "//". */
 static char *
 abs_clean(const char *p)
@@ -42,7 +62,7 @@ abs_clean(const char *p)
 	size_t n, cut;
 
 	if (p[0] != '/') {
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
+		if (!go_getwd(cwd, sizeof(cwd)))
 			return NULL;
 		if (sotto_buf_addstr(&in, cwd) || sotto_buf_addch(&in, '/'))
 			goto fail;
@@ -161,6 +181,22 @@ out:
 	free(hit);
 	free(alt);
 	return err;
+}
+
+sotto_err
+sotto_config_locate(char **path_out, char **warning_out, const char *given,
+    struct sotto_error *e)
+{
+	*path_out = NULL;
+	if (warning_out != NULL)
+		*warning_out = NULL;
+	if (given != NULL) {
+		if ((*path_out = strdup(given)) == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		return SOTTO_OK;
+	}
+	return sotto_config_find(path_out, warning_out, ".", e);
 }
 
 /* ------------------------------------------------------------------ */

@@ -623,6 +623,32 @@ test_find(void **state)
 	sotto_config_free(c);
 	free(found);
 
+	/* locate: from the working directory, as sops; given wins */
+	{
+		char old[PATH_MAX], want[PATH_MAX];
+
+		assert_non_null(getcwd(old, sizeof(old)));
+		assert_int_equal(chdir(deep), 0);
+		unsetenv("PWD");
+		assert_int_equal(sotto_config_locate(&found, &warn, NULL,
+		    &e), SOTTO_OK);
+		snprintf(want, sizeof(want), "%s/a/.sops.yaml", root);
+		assert_non_null(found);
+		assert_string_equal(found, want);
+		free(found);
+		free(warn);
+		assert_int_equal(sotto_config_locate(&found, &warn, "x.yaml",
+		    &e), SOTTO_OK);
+		assert_string_equal(found, "x.yaml");
+		assert_null(warn);
+		free(found);
+		assert_int_equal(chdir("/"), 0);
+		assert_int_equal(sotto_config_locate(&found, &warn, NULL,
+		    &e), SOTTO_OK);
+		assert_null(found);
+		assert_int_equal(chdir(old), 0);
+	}
+
 	assert_int_equal(sotto_config_load(&c, "/nonexistent/.sops.yaml",
 	    &e), SOTTO_E_NOTFOUND);
 
