@@ -99,10 +99,17 @@ static const char decrypt_usage[] =
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519, ~/.ssh/id_rsa and\n"
     "$XDG_CONFIG_HOME/sops/age/keys.txt; see sotto-decrypt(1).\n";
 
+/* What sops says of a key group without keys, and how sops ends. */
+#define SOPS_EMPTY_GROUP "Could not generate data key: [empty key group provided]"
+
 static int
 fail(const struct sops_opts *o, const struct sotto_error *e)
 {
-	cli_error(o->prog, e);
+	if (o->mode == CLI_SOPS && e->code == SOTTO_E_EMPTY_GROUP)
+		/* the drop-in prints sops' words alone, as sops does */
+		fprintf(stderr, "%s\n", SOPS_EMPTY_GROUP);
+	else
+		cli_error(o->prog, e);
 	return cli_exit_status(e->code, o->mode);
 }
 
@@ -189,7 +196,14 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 			for (j = 0; j < rule->groups[i].nage && !err; j++)
 				err = sotto_keys_parse_recipients(&eo->groups[i],
 				    rule->groups[i].age[j], e);
-			if (err == SOTTO_OK && rule->groups[i].nage == 0)
+			if (err == SOTTO_OK && rule->groups[i].nage == 0 &&
+			    rule->groups[i].nother == 0)
+				/* sops' text: `sops` prints it alone (fail()) */
+				err = sotto_error_set(e, SOTTO_E_EMPTY_GROUP,
+				    "'%s' creation_rules[%zu]: key group %zu "
+				    "has no keys: %s", cfg->path, rule->index,
+				    i, SOPS_EMPTY_GROUP);
+			else if (err == SOTTO_OK && rule->groups[i].nage == 0)
 				err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
 				    "'%s': the matching creation rule has no "
 				    "age recipients%s", cfg->path,

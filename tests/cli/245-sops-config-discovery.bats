@@ -78,3 +78,30 @@ encrypt to (use --age, SOPS_AGE_RECIPIENTS or a .sops.yaml creation rule)"
 	assert_err "sotto: error: no .sops.yaml found from the working \
 directory '$W/elsewhere' upwards"
 }
+
+@test "a rule without keys, key_groups: [] or a {} group: sops' empty key group, exit 1" {
+	cat >.sops.yaml <<-'EOF2'
+	creation_rules:
+	  - path_regex: none\.yaml$
+	  - path_regex: zero\.yaml$
+	    key_groups: []
+	  - path_regex: empty\.yaml$
+	    key_groups:
+	      - {}
+	EOF2
+	for f in none zero empty; do
+		printf 'a: secret\n' >$f.yaml
+		before=$(sha $f.yaml)
+		run_io "$SOPS" encrypt -i $f.yaml
+		assert_status 1
+		assert_err "Could not generate data key: [empty key group provided]"
+		[ "$(sha $f.yaml)" = "$before" ]
+	done
+	run_io "$SOTTO" encrypt zero.yaml
+	assert_status 1
+	assert_err "sotto: error: '$W/.sops.yaml' creation_rules[1]: key \
+group 0 has no keys: Could not generate data key: [empty key group provided]"
+	# keys on the command line replace the rule's, as in sops
+	run_io "$SOTTO" encrypt --age "$K1_PUB" zero.yaml
+	assert_status 0
+}
