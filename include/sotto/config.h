@@ -75,6 +75,11 @@ struct sotto_config {
 	int yaml_indent;		/* stores.yaml.indent (default 4) */
 	int json_indent;		/* stores.json.indent (-1 = tab) */
 	int json_binary_indent;		/* stores.json_binary.indent */
+	char **unknown;			/* keys sops does not read and so
+					   ignores ("creation_rules[0].foo"),
+					   escaped; at most 100 */
+	size_t nunknown;		/* count of unknown */
+	size_t nunknown_more;		/* unknown keys past the 100 */
 };
 
 /*

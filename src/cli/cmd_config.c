@@ -87,6 +87,12 @@ explain(const char *file, const char *config, enum cli_mode mode)
 	printf("config: %s\n", path);
 	if (sotto_config_load(&cfg, path, &e) != SOTTO_OK)
 		goto fail;
+	/* sops reads the file into structs: other keys are ignored */
+	for (i = 0; i < cfg->nunknown; i++)
+		printf("ignored: '%s' is not a key sops reads (sops ignores "
+		    "it)\n", cfg->unknown[i]);
+	if (cfg->nunknown_more > 0)
+		printf("ignored: %zu more unknown keys\n", cfg->nunknown_more);
 	if (!cfg->has_creation_rules || cfg->nrules == 0) {
 		printf("no creation_rules: the config counts as absent "
 		    "(keys come from --age or SOPS_AGE_RECIPIENTS)\n");

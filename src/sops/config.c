@@ -666,6 +666,147 @@ store_indent(struct sotto_error *e, const char *path,
 	return SOTTO_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* keys sops reads (its yaml struct tags): anything else it ignores     */
+
+static const char *const k_top[] = { "creation_rules", "destination_rules",
+	"stores", NULL };
+static const char *const k_stores[] = { "yaml", "json", "json_binary",
+	"dotenv", "ini", NULL };
+static const char *const k_indent[] = { "indent", NULL };
+static const char *const k_none[] = { NULL };
+static const char *const k_rule[] = { "path_regex", "kms", "aws_profile",
+	"age", "pgp", "gcp_kms", "hckms", "azure_keyvault",
+	"hc_vault_transit_uri", "key_groups", "shamir_threshold",
+	"unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
+	"encrypted_regex", "unencrypted_comment_regex",
+	"encrypted_comment_regex", "mac_only_encrypted", NULL };
+static const char *const k_group[] = { "merge", "kms", "gcp_kms", "hckms",
+	"azure_keyvault", "hc_vault", "age", "pgp", NULL };
+static const char *const k_kms[] = { "arn", "role", "context",
+	"aws_profile", NULL };
+static const char *const k_gcp[] = { "resource_id", NULL };
+static const char *const k_azure[] = { "vaultUrl", "key", "version", NULL };
+static const char *const k_hckms[] = { "key_id", NULL };
+static const char *const k_dest[] = { "path_regex", "s3_bucket", "s3_prefix",
+	"gcs_bucket", "gcs_prefix", "vault_path", "vault_address",
+	"vault_kv_mount_name", "vault_kv_version", "recreation_rule",
+	"omit_extensions", NULL };
+
+#define UNKNOWN_MAX	100	/* keys named; the rest are counted */
+
+/* Records "<where>.<key>" (escaped, truncated) as a key sops ignores. */
+static sotto_err
+unknown_add(struct sotto_config *c, const char *where, const char *key,
+    size_t keylen)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	char **nv;
+	size_t i;
+
+	if (c->nunknown >= UNKNOWN_MAX) {
+		c->nunknown_more++;
+		return SOTTO_OK;
+	}
+	if (where[0] != '\0' && (sotto_buf_addstr(&b, where) ||
+	    sotto_buf_addch(&b, '.')))
+		goto nomem;
+	for (i = 0; i < keylen && i < 80; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		if ((ch < 0x20 || ch == 0x7f ? sotto_buf_addf(&b, "\\x%02x", ch) :
+		    sotto_buf_addch(&b, ch)) != SOTTO_OK)
+			goto nomem;
+	}
+	if (i < keylen && sotto_buf_addstr(&b, "..."))
+		goto nomem;
+	if ((nv = realloc(c->unknown, (c->nunknown + 1) * sizeof(*nv))) == NULL)
+		goto nomem;
+	c->unknown = nv;
+	nv[c->nunknown++] = (char *)sotto_buf_detach(&b, NULL);
+	return SOTTO_OK;
+nomem:
+	sotto_buf_release(&b);
+	return SOTTO_E_NOMEM;
+}
+
+static sotto_err scan_keys(struct sotto_config *c, const struct sotto_node *m,
+    const char *const *known, const char *where, int depth);
+
+/* Each map in the list n, as "<where>[i]". */
+static sotto_err
+scan_list(struct sotto_config *c, const struct sotto_node *n,
+    const char *const *known, const char *where, int depth)
+{
+	const struct sotto_entry *it;
+	char w[256];
+	size_t i = 0, k = 0;
+	sotto_err err;
+
+	if (is_null(n) || n->kind != SOTTO_NODE_SEQ)
+		return SOTTO_OK;
+	while ((it = next_item(n, &i)) != NULL) {
+		snprintf(w, sizeof(w), "%s[%zu]", where, k++);
+		if ((err = scan_keys(c, it->val, known, w, depth)))
+			return err;
+	}
+	return SOTTO_OK;
+}
+
+/* The keys of map m (at where) that sops does not read, recursively. */
+static sotto_err
+scan_keys(struct sotto_config *c, const struct sotto_node *m,
+    const char *const *known, const char *where, int depth)
+{
+	const struct sotto_entry *it;
+	const char *const *k;
+	const char *key;
+	char w[256];
+	size_t i = 0;
+	sotto_err err = SOTTO_OK;
+
+	if (is_null(m) || m->kind != SOTTO_NODE_MAP || depth > MERGE_MAX_DEPTH)
+		return SOTTO_OK;
+	while (err == SOTTO_OK && (it = next_item(m, &i)) != NULL) {
+		key = it->key;
+		for (k = known; *k != NULL; k++)
+			if (strlen(*k) == it->keylen &&
+			    memcmp(*k, key, it->keylen) == 0)
+				break;
+		if (*k == NULL) {
+			err = unknown_add(c, where, key, it->keylen);
+			continue;
+		}
+		snprintf(w, sizeof(w), "%s%s%s", where, where[0] ? "." : "",
+		    *k);
+		if (known == k_top && strcmp(*k, "stores") == 0)
+			err = scan_keys(c, it->val, k_stores, w, depth + 1);
+		else if (known == k_top && strcmp(*k, "creation_rules") == 0)
+			err = scan_list(c, it->val, k_rule, w, depth + 1);
+		else if (known == k_top)
+			err = scan_list(c, it->val, k_dest, w, depth + 1);
+		else if (known == k_stores)
+			err = scan_keys(c, it->val, strcmp(*k, "dotenv") == 0 ||
+			    strcmp(*k, "ini") == 0 ? k_none : k_indent, w,
+			    depth + 1);
+		else if (known == k_dest && strcmp(*k, "recreation_rule") == 0)
+			err = scan_keys(c, it->val, k_rule, w, depth + 1);
+		else if (known == k_rule && strcmp(*k, "key_groups") == 0)
+			err = scan_list(c, it->val, k_group, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "merge") == 0)
+			err = scan_list(c, it->val, k_group, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "kms") == 0)
+			err = scan_list(c, it->val, k_kms, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "gcp_kms") == 0)
+			err = scan_list(c, it->val, k_gcp, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "azure_keyvault") == 0)
+			err = scan_list(c, it->val, k_azure, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "hckms") == 0)
+			err = scan_list(c, it->val, k_hckms, w, depth + 1);
+	}
+	return err;
+}
+
 sotto_err
 sotto_config_from_doc(struct sotto_config **out, const struct sotto_doc *doc,
     const char *path, struct sotto_error *e)
@@ -705,6 +846,10 @@ sotto_config_from_doc(struct sotto_config **out, const struct sotto_doc *doc,
 	if (root->kind != SOTTO_NODE_MAP) {
 		err = sotto_error_set(e, SOTTO_E_CONFIG,
 		    "'%s': the config must be a map", path);
+		goto out;
+	}
+	if (scan_keys(c, root, k_top, "", 0) != SOTTO_OK) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
 	stores = sotto_tree_map_get(root, "stores");
@@ -982,6 +1127,9 @@ sotto_config_free(struct sotto_config *c)
 		free(r->re_msg);
 		free(r->msg);
 	}
+	for (i = 0; i < c->nunknown; i++)
+		free(c->unknown[i]);
+	free(c->unknown);
 	free(c->rules);
 	free(c->path);
 	free(c->dir);

@@ -538,6 +538,31 @@ test_re2(void **state)
 	sotto_regex_free(NULL);
 }
 
+/* Keys sops does not read are listed (sops ignores them), not refused. */
+static void
+test_unknown_keys(void **state)
+{
+	static const char y[] = "creation_rules:\n"
+	    "  - pathregex: x\n    age: []\n"
+	    "    key_groups:\n      - merge:\n          - agee: [x]\n"
+	    "destination_rules:\n  - recreation_rule: {foo: 1}\n"
+	    "stores: {ini: {indent: 2}}\n";
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct sotto_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(sotto_config_parse(&c, (const uint8_t *)y,
+	    strlen(y), "/d/.sops.yaml", &e), SOTTO_OK);
+	assert_int_equal(c->nunknown, 4);
+	assert_string_equal(c->unknown[0], "creation_rules[0].pathregex");
+	assert_string_equal(c->unknown[1],
+	    "creation_rules[0].key_groups[0].merge[0].agee");
+	assert_string_equal(c->unknown[2],
+	    "destination_rules[0].recreation_rule.foo");
+	assert_string_equal(c->unknown[3], "stores.ini.indent");
+	sotto_config_free(c);
+}
+
 /* A bad path_regex is a config error naming the rule (exit 5). */
 static void
 test_bad_path_regex(void **state)
@@ -677,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_from_doc),
 		cmocka_unit_test(test_re2),
 		cmocka_unit_test(test_bad_path_regex),
+		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_find),
 	};
 
