@@ -5,12 +5,12 @@
 # apt-get (update once, then install); otherwise it prints the exact line.
 set -eu
 mode=${1:-build}
-BUILD_PKGS="build-essential pkg-config libsodium-dev libssl-dev libyaml-dev libjansson-dev libgit2-dev libcurl4-openssl-dev zlib1g-dev"
+BUILD_PKGS="build-essential pkg-config libsodium-dev libssl-dev libyaml-dev libjansson-dev libpcre2-dev libgit2-dev libcurl4-openssl-dev zlib1g-dev"
 TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client openssh-server tmux git pre-commit nodejs npm ca-certificates lintian umoci kubectl"
 
 have_build() {
 	command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 &&
-	pkg-config --exists libsodium libcrypto yaml-0.1 jansson 2>/dev/null &&
+	pkg-config --exists libsodium libcrypto yaml-0.1 jansson libpcre2-8 2>/dev/null &&
 	[ -e /usr/include/zlib.h ]
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The .sops.yaml configuration: lookup, loading, creation-rule matching
- * and the RE2 -> POSIX regex translator (spec sops-format.md §7).
+ * The .sops.yaml configuration: lookup, loading and creation-rule
+ * matching (spec sops-format.md §7).  Regexes are Go's (sotto/regex.h).
  *
  * Loading goes through the YAML store (libyaml stays in formats/yaml.c).
  * Like sops, problems that sops only reports once a rule is used are
@@ -18,12 +18,12 @@
 #ifndef SOTTO_CONFIG_H
 #define SOTTO_CONFIG_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "sotto/buf.h"
 #include "sotto/error.h"
+#include "sotto/regex.h"
 #include "sotto/tree.h"
 
 /* Key types other than age, as bits of sotto_config_group.other_types. */
@@ -59,7 +59,7 @@ struct sotto_config_rule {
 	char *encrypted_comment_regex;
 	bool mac_only_encrypted;	/* MAC covers encrypted values only */
 	/* private */
-	void *re;			/* compiled path_regex (regex_t *) */
+	struct sotto_regex *re;		/* compiled path_regex */
 	sotto_err re_code;		/* path_regex compile error, or OK */
 	char *re_msg;			/* its message */
 	sotto_err code;			/* deferred rule error, or OK */
@@ -75,17 +75,34 @@ struct sotto_config {
 	int yaml_indent;		/* stores.yaml.indent (default 4) */
 	int json_indent;		/* stores.json.indent (-1 = tab) */
 	int json_binary_indent;		/* stores.json_binary.indent */
+	char **unknown;			/* keys sops does not read and so
+					   ignores ("creation_rules[0].foo"),
+					   escaped; at most 100 */
+	size_t nunknown;		/* count of unknown */
+	size_t nunknown_more;		/* unknown keys past the 100 */
 };
 
 /*
- * Looks for ".sops.yaml" in start_dir (made absolute against the cwd),
- * then its parents, up to 100 levels, as sops does.  *path_out is a new
+ * Looks for ".sops.yaml" in start_dir (made absolute against the cwd,
+ * read as Go's os.Getwd: $PWD when it names it), then its parents, up to
+ * 100 levels, as sops' LookupConfigFile does.  *path_out is a new
  * string (free()) or NULL when nothing was found (not an error).  When a
  * ".sops.yml" was seen on the way, *warning_out (if warning_out is not
  * NULL) gets a new message saying it is ignored; else NULL.
  */
 sotto_err sotto_config_find(char **path_out, char **warning_out,
     const char *start_dir, struct sotto_error *e);
+
+/*
+ * The config a sops command uses, as sops finds it: given (--config or
+ * SOPS_CONFIG) when not NULL, else the first ".sops.yaml" from the
+ * working directory upwards (not from the file's directory: sops runs
+ * LookupConfigFile(".")).  Results as sotto_config_find().  Callers that
+ * look relative to something else (the guard: the nearest .sops.yaml
+ * above each staged path) call sotto_config_find() themselves.
+ */
+sotto_err sotto_config_locate(char **path_out, char **warning_out,
+    const char *given, struct sotto_error *e);
 
 /*
  * Reads and parses the config at path.  Returns a new config (free with
@@ -148,19 +165,6 @@ sotto_err sotto_config_validate(const struct sotto_config *c,
  * comma-separated ("pgp, kms").
  */
 sotto_err sotto_config_key_types(struct sotto_buf *b, unsigned types);
-
-/*
- * Compiles a Go RE2 regex as a POSIX extended regex (unanchored search
- * semantics are the same).  Translated: \d \D \w \W \s \S (also inside
- * [...]), \A \z, escapes of punctuation, \n \t \r \f \v \xHH \x{H}, \Q..\E,
- * (?:...) and named groups as (...), lazy quantifiers (same match set),
- * '.' as [^\n], a literal '{' that is not a repetition, and leading flags
- * (?i) (REG_ICASE) and (?s).  Rejected with SOTTO_E_CONFIG naming the
- * regex: lookarounds, other flags, \p classes, backreferences, \D \S \W
- * inside [...].  On success *out must be freed with regfree().
- */
-sotto_err sotto_config_regex_compile(regex_t *out, const char *re2,
-    struct sotto_error *e);
 
 /* Frees c; NULL is a no-op. */
 void sotto_config_free(struct sotto_config *c);

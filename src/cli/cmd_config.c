@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,11 @@
 static const char config_usage[] =
     "usage: {P} config explain [--config PATH] FILE\n"
     "\n"
-    "Shows which .sops.yaml applies to FILE (searched from FILE's directory\n"
-    "upwards, or --config / SOPS_CONFIG), the path its rules see, and for\n"
-    "each creation rule whether it was selected, did not match, or was not\n"
-    "reached.  FILE need not exist.\n"
+    "Shows which .sops.yaml applies to FILE (searched, as sops does, from\n"
+    "the working directory upwards, or --config / SOPS_CONFIG), the path its\n"
+    "rules see, for each creation rule whether it was selected, did not\n"
+    "match, or was not reached, and the keys sops ignores (unknown keys).\n"
+    "FILE need not exist.\n"
     "\n"
     "options:\n"
     "      --config PATH   use this .sops.yaml\n"
@@ -36,21 +36,6 @@ verdict_name(enum sotto_config_verdict v)
 	case SOTTO_CONFIG_BAD_REGEX: return "invalid path_regex";
 	default: return "not reached";
 	}
-}
-
-static char *
-dir_of(const char *path)
-{
-	char *copy = strdup(path), *d, *r;
-
-	if (copy == NULL)
-		return NULL;
-	d = dirname(copy);
-	r = realpath(d, NULL);
-	if (r == NULL)
-		r = strdup(d);
-	free(copy);
-	return r;
 }
 
 static void
@@ -88,23 +73,26 @@ explain(const char *file, const char *config, enum cli_mode mode)
 	sotto_err err;
 	int rc = 0;
 
-	if (config != NULL || getenv("SOPS_CONFIG") != NULL) {
-		path = strdup(config ? config : getenv("SOPS_CONFIG"));
-	} else {
-		if ((dir = dir_of(file)) == NULL ||
-		    sotto_config_find(&path, &warning, dir, &e) != SOTTO_OK)
-			goto fail;
-		if (warning != NULL)
-			cli_warnf(cli_prog(mode), "%s", warning);
-	}
+	if (sotto_config_locate(&path, &warning, config ? config :
+	    getenv("SOPS_CONFIG"), &e) != SOTTO_OK)
+		goto fail;
+	if (warning != NULL)
+		cli_warnf(cli_prog(mode), "%s", warning);
 	if (path == NULL) {
 		sotto_error_set(&e, SOTTO_E_CONFIG_NOT_FOUND, "no .sops.yaml "
-		    "found from '%s' upwards", dir ? dir : ".");
+		    "found from the working directory '%s' upwards",
+		    (dir = getcwd(NULL, 0)) != NULL ? dir : ".");
 		goto fail;
 	}
 	printf("config: %s\n", path);
 	if (sotto_config_load(&cfg, path, &e) != SOTTO_OK)
 		goto fail;
+	/* sops reads the file into structs: other keys are ignored */
+	for (i = 0; i < cfg->nunknown; i++)
+		printf("ignored: '%s' is not a key sops reads (sops ignores "
+		    "it)\n", cfg->unknown[i]);
+	if (cfg->nunknown_more > 0)
+		printf("ignored: %zu more unknown keys\n", cfg->nunknown_more);
 	if (!cfg->has_creation_rules || cfg->nrules == 0) {
 		printf("no creation_rules: the config counts as absent "
 		    "(keys come from --age or SOPS_AGE_RECIPIENTS)\n");

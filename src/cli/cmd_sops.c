@@ -9,7 +9,6 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +99,17 @@ static const char decrypt_usage[] =
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519, ~/.ssh/id_rsa and\n"
     "$XDG_CONFIG_HOME/sops/age/keys.txt; see sotto-decrypt(1).\n";
 
+/* What sops says of a key group without keys, and how sops ends. */
+#define SOPS_EMPTY_GROUP "Could not generate data key: [empty key group provided]"
+
 static int
 fail(const struct sops_opts *o, const struct sotto_error *e)
 {
-	cli_error(o->prog, e);
+	if (o->mode == CLI_SOPS && e->code == SOTTO_E_EMPTY_GROUP)
+		/* the drop-in prints sops' words alone, as sops does */
+		fprintf(stderr, "%s\n", SOPS_EMPTY_GROUP);
+	else
+		cli_error(o->prog, e);
 	return cli_exit_status(e->code, o->mode);
 }
 
@@ -120,26 +126,6 @@ pick_store(const char *type, const char *path, struct sotto_error *e)
 		return s;
 	}
 	return sotto_store_for_path(path ? path : "");
-}
-
-/* The directory to start the .sops.yaml search from. */
-static char *
-start_dir(const char *path)
-{
-	char *copy, *d, *res;
-	char cwd[PATH_MAX];
-
-	if (path == NULL || strcmp(path, "-") == 0)
-		return getcwd(cwd, sizeof(cwd)) ? strdup(cwd) : strdup(".");
-	copy = strdup(path);
-	if (copy == NULL)
-		return NULL;
-	d = dirname(copy);
-	res = realpath(d, NULL);
-	if (res == NULL)
-		res = strdup(d);
-	free(copy);
-	return res;
 }
 
 static void
@@ -164,28 +150,22 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 	const char *age = o->age ? o->age : getenv("SOPS_AGE_RECIPIENTS");
 	const struct sotto_config_rule *rule = NULL;
 	struct sotto_config *cfg = NULL;
-	char *cfgpath = NULL, *dir, *warning = NULL;
+	char *cfgpath = NULL, *warning = NULL;
 	size_t i, j;
 	sotto_err err = SOTTO_OK;
 
 	memset(eo, 0, sizeof(*eo));
 	*cfg_out = NULL;
 	eo->rules = o->rules;
-	if (o->config != NULL || getenv("SOPS_CONFIG") != NULL) {
-		cfgpath = strdup(o->config ? o->config : getenv("SOPS_CONFIG"));
-	} else {
-		dir = start_dir(path);
-		if (dir == NULL)
-			return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		err = sotto_config_find(&cfgpath, &warning, dir, e);
-		free(dir);
-		if (warning != NULL) {
-			cli_warnf(o->prog, "%s", warning);
-			free(warning);
-		}
-		if (err != SOTTO_OK)
-			return err;
+	/* as sops: --config, SOPS_CONFIG, else from the working directory */
+	err = sotto_config_locate(&cfgpath, &warning, o->config ? o->config :
+	    getenv("SOPS_CONFIG"), e);
+	if (warning != NULL) {
+		cli_warnf(o->prog, "%s", warning);
+		free(warning);
 	}
+	if (err != SOTTO_OK)
+		return err;
 	if (cfgpath != NULL) {
 		err = sotto_config_load(&cfg, cfgpath, e);
 		free(cfgpath);
@@ -216,7 +196,14 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 			for (j = 0; j < rule->groups[i].nage && !err; j++)
 				err = sotto_keys_parse_recipients(&eo->groups[i],
 				    rule->groups[i].age[j], e);
-			if (err == SOTTO_OK && rule->groups[i].nage == 0)
+			if (err == SOTTO_OK && rule->groups[i].nage == 0 &&
+			    rule->groups[i].nother == 0)
+				/* sops' text: `sops` prints it alone (fail()) */
+				err = sotto_error_set(e, SOTTO_E_EMPTY_GROUP,
+				    "'%s' creation_rules[%zu]: key group %zu "
+				    "has no keys: %s", cfg->path, rule->index,
+				    i, SOPS_EMPTY_GROUP);
+			else if (err == SOTTO_OK && rule->groups[i].nage == 0)
 				err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
 				    "'%s': the matching creation rule has no "
 				    "age recipients%s", cfg->path,

@@ -14,6 +14,7 @@
 #include "crypto/prim.h"
 #include "crypto/version.h"
 #include "formats/version.h"
+#include "sotto/regex.h"
 #include "sotto/secret.h"
 #include "sotto/sops.h"
 
@@ -67,6 +68,8 @@ const struct cli_cmd cli_commands[] = {
 static int
 cmd_version(int argc, char **argv, enum cli_mode mode)
 {
+	char pcre[64];
+
 	(void)argc;
 	(void)argv;
 	(void)mode;
@@ -78,6 +81,8 @@ cmd_version(int argc, char **argv, enum cli_mode mode)
 	printf("%s\n", sotto_openssl_version());
 	printf("libyaml %s\n", sotto_yaml_version());
 	printf("jansson %s\n", sotto_json_version());
+	sotto_regex_version(pcre, sizeof(pcre));
+	printf("pcre2 %s\n", pcre);
 	return 0;
 }
 

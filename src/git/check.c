@@ -8,13 +8,13 @@
  */
 #include "sotto/guard.h"
 
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sotto/config.h"
+#include "sotto/regex.h"
 #include "sotto/sops.h"
 #include "sotto/sops_value.h"
 #include "sotto/store.h"
@@ -389,8 +389,7 @@ scan_pem(struct file *f)
 
 struct sel {
 	const char *unenc_suffix, *enc_suffix;
-	regex_t re;
-	bool have_re;
+	struct sotto_regex *re;	/* the regex rule, or NULL */
 	bool re_unenc;		/* regex names values to leave in clear */
 	bool comment_re;	/* regex applies to comments */
 };
@@ -408,20 +407,16 @@ struct walk {
 	bool any_value;
 };
 
-static bool
-rx(const regex_t *re, const char *s, size_t n)
+/* 1: re matches s[0..n), 0: it does not, -1: it could not be matched. */
+static int
+rx(const struct sotto_regex *re, const char *s, size_t n)
 {
-	char small[256], *p = small;
+	struct sotto_error e = { SOTTO_OK, "" };
 	bool m;
 
-	if (n >= sizeof(small) && (p = malloc(n + 1)) == NULL)
-		return false;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	m = regexec(re, p, 0, NULL, 0) == 0;
-	if (p != small)
-		free(p);
-	return m;
+	if (sotto_regex_match(&m, re, s, n, &e) != SOTTO_OK)
+		return -1;
+	return m ? 1 : 0;
 }
 
 static bool
@@ -438,6 +433,7 @@ must_encrypt(const struct walk *w)
 {
 	const struct sel *s = w->sel;
 	size_t i;
+	int m;
 
 	if (s->unenc_suffix != NULL) {
 		for (i = 0; i < w->depth; i++)
@@ -451,17 +447,18 @@ must_encrypt(const struct walk *w)
 				return true;
 		return false;
 	}
-	if (s->have_re && !s->comment_re) {
+	/* a regex that cannot be matched: ask for encryption (strict) */
+	if (s->re != NULL && !s->comment_re) {
 		for (i = 0; i < w->depth; i++)
-			if (rx(&s->re, w->path[i], w->pathlen[i]))
-				return !s->re_unenc;
+			if ((m = rx(s->re, w->path[i], w->pathlen[i])) != 0)
+				return m < 0 || !s->re_unenc;
 		return s->re_unenc;
 	}
-	if (s->have_re) {
+	if (s->re != NULL) {
 		for (i = 0; i < w->ncomments; i++)
-			if (rx(&s->re, w->comments[i]->text,
-			    w->comments[i]->len))
-				return !s->re_unenc;
+			if ((m = rx(s->re, w->comments[i]->text,
+			    w->comments[i]->len)) != 0)
+				return m < 0 || !s->re_unenc;
 		return s->re_unenc;
 	}
 	return true;
@@ -588,10 +585,7 @@ sel_init(struct sel *s, const struct sotto_config_rule *rule,
 	re = ur ? ur : er ? er : ucr ? ucr : ecr;
 	s->re_unenc = ur != NULL || (!er && ucr != NULL);
 	s->comment_re = !ur && !er;
-	if (sotto_config_regex_compile(&s->re, re, e) != SOTTO_OK)
-		return e->code;
-	s->have_re = true;
-	return SOTTO_OK;
+	return sotto_regex_compile(&s->re, re, e);
 }
 
 static sotto_err
@@ -626,8 +620,8 @@ check_sops(struct file *f, const struct sotto_config_rule *rule,
 		memset(w, 0, sizeof(*w));
 		w->sel = &sel;
 		walk_node(w, d->branches[i]);
-		if (sel.have_re)
-			regfree(&sel.re);
+		sotto_regex_free(sel.re);
+		sel.re = NULL;
 		if (meta == NULL || meta->kind != SOTTO_NODE_MAP) {
 			if (!w->any_value)
 				continue;	/* nothing to protect */

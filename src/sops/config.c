@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * .sops.yaml: lookup, loading into struct sotto_config, creation-rule
- * matching and the RE2 -> POSIX ERE translator.  The YAML itself is parsed
- * by the YAML store; what the rules mean for encryption belongs to the
- * sops layer that calls sotto_config_match().
+ * .sops.yaml: lookup, loading into struct sotto_config and creation-rule
+ * matching.  The YAML itself is parsed by the YAML store, regexes by
+ * regex.c (Go's RE2 syntax); what the rules mean for encryption belongs to
+ * the sops layer that calls sotto_config_match().
  */
 #include "sotto/config.h"
 
@@ -20,6 +20,7 @@
 
 #include "sotto/age.h"
 #include "sotto/io.h"
+#include "sotto/regex.h"
 #include "sotto/store.h"
 
 #define CONFIG_NAME	".sops.yaml"
@@ -27,611 +28,29 @@
 #define CONFIG_MAX_DEPTH 100
 #define CONFIG_MAX_BYTES ((size_t)16 << 20)
 #define MERGE_MAX_DEPTH	32
-#define RE2_MAX_REPEAT	1000
-#define RE2_MAX_DEPTH	100
-
-static const char WORD_CHARS[] = "0-9A-Za-z_";
-static const char SPACE_CHARS[] = "\t\n\f\r ";
-
-/* ------------------------------------------------------------------ */
-/* RE2 -> POSIX ERE                                                     */
-
-static sotto_err
-re_fail(struct sotto_error *e, const char *re2, const char *what)
-{
-	return sotto_error_set(e, SOTTO_E_CONFIG, "regex '%.100s%s': %s",
-	    re2, strlen(re2) > 100 ? "..." : "", what);
-}
-
-/* Appends byte c as a literal outside brackets. */
-static sotto_err
-re_lit(struct sotto_buf *b, unsigned char c)
-{
-	if (c != '\0' && strchr(".[{()\\*+?^$|", c) != NULL &&
-	    sotto_buf_addch(b, '\\'))
-		return SOTTO_E_NOMEM;
-	return sotto_buf_addch(b, c);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Parses \xHH or \x{H..} at *pp (pointing after the 'x'); writes the code
- * point's UTF-8 bytes to u8 and their count to *n.
- */
-static bool
-re_hex(const char **pp, unsigned char u8[4], size_t *n)
-{
-	const char *p = *pp;
-	unsigned long cp = 0;
-	int h, digits = 0;
-
-	if (*p == '{') {
-		for (p++; *p != '}'; p++) {
-			if ((h = hexval((unsigned char)*p)) < 0 || ++digits > 6)
-				return false;
-			cp = cp * 16 + (unsigned long)h;
-		}
-		if (digits == 0)
-			return false;
-		p++;
-	} else {
-		if (hexval((unsigned char)p[0]) < 0 ||
-		    hexval((unsigned char)p[1]) < 0)
-			return false;
-		cp = (unsigned long)(hexval((unsigned char)p[0]) * 16 +
-		    hexval((unsigned char)p[1]));
-		p += 2;
-	}
-	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return false;
-	if (cp < 0x80) {
-		u8[0] = (unsigned char)cp;
-		*n = 1;
-	} else if (cp < 0x800) {
-		u8[0] = (unsigned char)(0xC0 | (cp >> 6));
-		u8[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		*n = 2;
-	} else if (cp < 0x10000) {
-		u8[0] = (unsigned char)(0xE0 | (cp >> 12));
-		u8[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u8[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		*n = 3;
-	} else {
-		u8[0] = (unsigned char)(0xF0 | (cp >> 18));
-		u8[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		u8[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u8[3] = (unsigned char)(0x80 | (cp & 0x3F));
-		*n = 4;
-	}
-	*pp = p;
-	return true;
-}
-
-/* Control-character escapes shared by both contexts; -1 if not one. */
-static int
-re_ctl(int c)
-{
-	switch (c) {
-	case 'n': return '\n';
-	case 't': return '\t';
-	case 'r': return '\r';
-	case 'f': return '\f';
-	case 'v': return '\v';
-	case 'a': return '\a';
-	default: return -1;
-	}
-}
-
-static void
-set_range(unsigned char set[256], int lo, int hi)
-{
-	int c;
-
-	for (c = lo; c <= hi; c++)
-		set[c] = 1;
-}
-
-static void
-set_chars(unsigned char set[256], const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (s[1] == '-' && s[2] != '\0') {
-			set_range(set, (unsigned char)s[0],
-			    (unsigned char)s[2]);
-			s += 2;
-		} else {
-			set[(unsigned char)*s] = 1;
-		}
-	}
-}
-
-static const struct {
-	const char *name;
-	int (*fn)(int);
-} posix_classes[] = {
-	{ "alnum", isalnum }, { "alpha", isalpha }, { "blank", isblank },
-	{ "cntrl", iscntrl }, { "digit", isdigit }, { "graph", isgraph },
-	{ "lower", islower }, { "print", isprint }, { "punct", ispunct },
-	{ "space", isspace }, { "upper", isupper }, { "xdigit", isxdigit },
-};
-#define NPOSIX (sizeof(posix_classes) / sizeof(posix_classes[0]))
-
-/*
- * One class item at *pp: a single char (*lo == *hi, *single true) or a
- * multi-char set already added to set (*single false).
- */
-static sotto_err
-re_class_item(const char **pp, unsigned char set[256], int *ch, bool *single,
-    const char *re2, struct sotto_error *e)
-{
-	const char *p = *pp;
-	unsigned char u8[4];
-	size_t n, i;
-	int c;
-
-	*single = false;
-	if (p[0] == '[' && p[1] == ':') {
-		const char *end = strstr(p + 2, ":]");
-
-		if (end == NULL)
-			return re_fail(e, re2,
-			    "missing ':]' in character class");
-		n = (size_t)(end - (p + 2));
-		if (n == 5 && memcmp(p + 2, "ascii", 5) == 0) {
-			set_range(set, 1, 127);
-		} else if (n == 4 && memcmp(p + 2, "word", 4) == 0) {
-			set_chars(set, WORD_CHARS);
-		} else {
-			for (i = 0; i < NPOSIX; i++)
-				if (strlen(posix_classes[i].name) == n &&
-				    memcmp(p + 2, posix_classes[i].name,
-				    n) == 0)
-					break;
-			if (i == NPOSIX)
-				return re_fail(e, re2,
-				    "unsupported character class name");
-			for (c = 1; c < 128; c++)
-				if (posix_classes[i].fn(c))
-					set[c] = 1;
-		}
-		*pp = end + 2;
-		return SOTTO_OK;
-	}
-	if ((unsigned char)*p >= 0x80)
-		return re_fail(e, re2,
-		    "non-ASCII characters in [...] are not supported");
-	if (*p != '\\') {
-		*ch = (unsigned char)*p;
-		*single = true;
-		*pp = p + 1;
-		return SOTTO_OK;
-	}
-	p++;
-	c = (unsigned char)*p;
-	if (c == '\0')
-		return re_fail(e, re2, "trailing backslash");
-	p++;
-	switch (c) {
-	case 'd':
-		set_chars(set, "0-9");
-		break;
-	case 'w':
-		set_chars(set, WORD_CHARS);
-		break;
-	case 's':
-		set_chars(set, SPACE_CHARS);
-		break;
-	case 'D': case 'W': case 'S':
-		return re_fail(e, re2, "\\D, \\W and \\S inside [...] are not "
-		    "supported");
-	case 'p': case 'P':
-		return re_fail(e, re2, "unicode classes (\\p) are not "
-		    "supported");
-	case 'x':
-		if (!re_hex(&p, u8, &n) || n != 1)
-			return re_fail(e, re2, "invalid or non-ASCII \\x "
-			    "escape in [...]");
-		*ch = u8[0];
-		*single = true;
-		break;
-	default:
-		if (re_ctl(c) >= 0) {
-			*ch = re_ctl(c);
-			*single = true;
-		} else if (ispunct(c)) {
-			*ch = c;
-			*single = true;
-		} else {
-			return re_fail(e, re2, "invalid escape in [...]");
-		}
-	}
-	*pp = p;
-	return SOTTO_OK;
-}
-
-/* Translates a [...] class at *pp (pointing at '[') into b. */
-static sotto_err
-re_class(struct sotto_buf *b, const char **pp, const char *re2,
-    struct sotto_error *e)
-{
-	unsigned char set[256];
-	const char *p = *pp + 1;
-	bool neg = false, single, first = true;
-	int lo, hi, c, run, count = 0, only = 0;
-	sotto_err err;
-
-	memset(set, 0, sizeof(set));
-	if (*p == '^') {
-		neg = true;
-		p++;
-	}
-	for (;;) {
-		if (*p == '\0')
-			return re_fail(e, re2, "missing ']'");
-		if (*p == ']' && !first)
-			break;
-		first = false;
-		if (*p == ']') {
-			lo = ']';
-			single = true;
-			p++;
-		} else if ((err = re_class_item(&p, set, &lo, &single, re2,
-		    e)) != SOTTO_OK) {
-			return err;
-		}
-		if (!single)
-			continue;
-		if (p[0] == '-' && p[1] != ']' && p[1] != '\0') {
-			p++;
-			if ((err = re_class_item(&p, set, &hi, &single, re2,
-			    e)) != SOTTO_OK)
-				return err;
-			if (!single)
-				return re_fail(e, re2,
-				    "invalid range in [...]");
-			if (hi < lo)
-				return re_fail(e, re2,
-				    "invalid range order in [...]");
-			set_range(set, lo, hi);
-		} else {
-			set[lo] = 1;
-		}
-	}
-	*pp = p + 1;
-	set[0] = 0;
-	for (c = 1; c < 256; c++)
-		if (set[c]) {
-			count++;
-			only = c;
-		}
-	if (count == 0)
-		/* an empty class cannot come out of the parser above */
-		return re_fail(e, re2, "empty character class");
-	if (count == 1 && !neg)
-		return re_lit(b, (unsigned char)only) ? SOTTO_E_NOMEM :
-		    SOTTO_OK;
-	/* ERE order: ']' first, '[' '^' '-' last, no escapes inside */
-	if (sotto_buf_addstr(b, neg ? "[^" : "["))
-		return SOTTO_E_NOMEM;
-	if (set[']'] && sotto_buf_addch(b, ']'))
-		return SOTTO_E_NOMEM;
-	for (c = 1; c < 256; c++) {
-		if (!set[c] || c == ']' || c == '[' || c == '^' || c == '-')
-			continue;
-		run = c;
-		while (run + 1 < 256 && set[run + 1] && run + 1 != ']' &&
-		    run + 1 != '[' && run + 1 != '^' && run + 1 != '-')
-			run++;
-		if (sotto_buf_addch(b, c))
-			return SOTTO_E_NOMEM;
-		if (run - c >= 2 && sotto_buf_addf(b, "-%c", run))
-			return SOTTO_E_NOMEM;
-		else if (run - c == 1 && sotto_buf_addch(b, run))
-			return SOTTO_E_NOMEM;
-		c = run;
-	}
-	if (set['['] && sotto_buf_addch(b, '['))
-		return SOTTO_E_NOMEM;
-	if (set['^'] && sotto_buf_addch(b, '^'))
-		return SOTTO_E_NOMEM;
-	if (set['-'] && sotto_buf_addch(b, '-'))
-		return SOTTO_E_NOMEM;
-	return sotto_buf_addch(b, ']');
-}
-
-/* True if p (after '{') is n}, n,} or n,m} with n <= m <= 1000. */
-static bool
-re_interval(const char *p, size_t *len, bool *toolarge, long *plo,
-    long *phi)
-{
-	const char *s = p;
-	long lo = 0, hi = -1;
-
-	*toolarge = false;
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		if ((lo = lo * 10 + (*p++ - '0')) > 100000)
-			return false;
-	if (*p == ',') {
-		p++;
-		if (isdigit((unsigned char)*p)) {
-			hi = 0;
-			while (isdigit((unsigned char)*p))
-				if ((hi = hi * 10 + (*p++ - '0')) > 100000)
-					return false;
-		}
-	} else {
-		hi = lo;
-	}
-	if (*p != '}')
-		return false;
-	if (lo > RE2_MAX_REPEAT || hi > RE2_MAX_REPEAT ||
-	    (hi >= 0 && hi < lo))
-		*toolarge = true;
-	*len = (size_t)(p + 1 - s);
-	*plo = lo;
-	*phi = hi;
-	return true;
-}
-
-/* What the translator emitted last, for RE2's repetition checks. */
-enum re_last { L_NONE, L_ATOM, L_ASSERT, L_GROUP, L_QUANT };
-
-static sotto_err
-re_repeat_ok(enum re_last last, const char *re2, struct sotto_error *e)
-{
-	switch (last) {
-	case L_NONE:
-		return re_fail(e, re2, "missing argument to repetition "
-		    "operator");
-	case L_ASSERT:
-		return re_fail(e, re2, "repeating an anchor is not "
-		    "supported");
-	case L_QUANT:
-		return re_fail(e, re2, "invalid nested repetition operator");
-	default:
-		return SOTTO_OK;
-	}
-}
-
-static sotto_err
-re_translate(struct sotto_buf *b, int *cflags, const char *re2,
-    struct sotto_error *e)
-{
-	const char *p = re2;
-	bool dotall = false, toolarge;
-	unsigned char u8[4];
-	size_t n, i, depth = 0;
-	long prod[RE2_MAX_DEPTH + 1], grp = 1, lo, hi, tot;
-	enum re_last last = L_NONE;
-	int c;
-	sotto_err err;
-
-	prod[0] = 1;
-
-	/* leading flag group: (?i) (?s) (?is) */
-	if (p[0] == '(' && p[1] == '?' && (p[2] == 'i' || p[2] == 's')) {
-		const char *q = p + 2;
-
-		while (*q == 'i' || *q == 's')
-			q++;
-		if (*q == ')') {
-			for (q = p + 2; *q != ')'; q++)
-				if (*q == 'i')
-					*cflags |= REG_ICASE;
-				else
-					dotall = true;
-			p = q + 1;
-		}
-	}
-	while (*p != '\0') {
-		c = (unsigned char)*p;
-		switch (c) {
-		case '\\':
-			p++;
-			c = (unsigned char)*p;
-			if (c == '\0')
-				return re_fail(e, re2, "trailing backslash");
-			p++;
-			switch (c) {
-			case 'd': err = sotto_buf_addstr(b, "[0-9]"); break;
-			case 'D': err = sotto_buf_addstr(b, "[^0-9]"); break;
-			case 'w': err = sotto_buf_addstr(b, "[0-9A-Za-z_]");
-				break;
-			case 'W': err = sotto_buf_addstr(b, "[^0-9A-Za-z_]");
-				break;
-			case 's': err = sotto_buf_addstr(b, "[\t\n\f\r ]");
-				break;
-			case 'S': err = sotto_buf_addstr(b, "[^\t\n\f\r ]");
-				break;
-			case 'A': err = sotto_buf_addch(b, '^'); break;
-			case 'z': err = sotto_buf_addch(b, '$'); break;
-			case 'b': err = sotto_buf_addstr(b, "\\b"); break;
-			case 'B': err = sotto_buf_addstr(b, "\\B"); break;
-			case 'x':
-				if (!re_hex(&p, u8, &n))
-					return re_fail(e, re2,
-					    "invalid \\x escape");
-				err = SOTTO_OK;
-				for (i = 0; i < n && err == SOTTO_OK; i++)
-					err = re_lit(b, u8[i]);
-				break;
-			case 'Q':
-				err = SOTTO_OK;
-				while (*p != '\0' && err == SOTTO_OK &&
-				    !(p[0] == '\\' && p[1] == 'E'))
-					err = re_lit(b, (unsigned char)*p++);
-				if (*p != '\0')
-					p += 2;
-				break;
-			case 'p': case 'P':
-				return re_fail(e, re2, "unicode classes (\\p) "
-				    "are not supported");
-			default:
-				if (re_ctl(c) >= 0)
-					err = re_lit(b,
-					    (unsigned char)re_ctl(c));
-				else if (ispunct(c))
-					err = re_lit(b, (unsigned char)c);
-				else if (isdigit(c))
-					return re_fail(e, re2, "backreferences "
-					    "and octal escapes are not "
-					    "supported");
-				else
-					return re_fail(e, re2,
-					    "invalid escape sequence");
-			}
-			if (err != SOTTO_OK)
-				return SOTTO_E_NOMEM;
-			last = strchr("AzbB", c) != NULL ? L_ASSERT : L_ATOM;
-			continue;
-		case '[':
-			if ((err = re_class(b, &p, re2, e)) != SOTTO_OK)
-				return err;
-			last = L_ATOM;
-			continue;
-		case ')':
-			if (depth == 0)
-				return re_fail(e, re2, "unexpected ')'");
-			grp = prod[depth--];
-			if (grp > prod[depth])
-				prod[depth] = grp;
-			p++;
-			last = L_GROUP;
-			if (sotto_buf_addch(b, ')'))
-				return SOTTO_E_NOMEM;
-			continue;
-		case '|':
-			p++;
-			last = L_NONE;
-			if (sotto_buf_addch(b, '|'))
-				return SOTTO_E_NOMEM;
-			continue;
-		case '(':
-			if (depth == RE2_MAX_DEPTH)
-				return re_fail(e, re2, "nested too deeply");
-			prod[++depth] = 1;
-			last = L_NONE;
-			if (p[1] != '?') {
-				p++;
-				if (sotto_buf_addch(b, '('))
-					return SOTTO_E_NOMEM;
-				continue;
-			}
-			if (p[2] == ':') {
-				p += 3;
-			} else if ((p[2] == 'P' && p[3] == '<') ||
-			    (p[2] == '<' && isalpha((unsigned char)p[3]))) {
-				const char *q = strchr(p, '>');
-
-				if (q == NULL)
-					return re_fail(e, re2,
-					    "invalid named group");
-				p = q + 1;
-			} else if (p[2] == '=' || p[2] == '!' || (p[2] == '<' &&
-			    (p[3] == '=' || p[3] == '!'))) {
-				return re_fail(e, re2, "lookarounds are not "
-				    "supported");
-			} else {
-				return re_fail(e, re2, "flags other than a "
-				    "leading (?i) or (?s) are not supported");
-			}
-			if (sotto_buf_addch(b, '('))
-				return SOTTO_E_NOMEM;
-			continue;
-		case '*': case '+': case '?':
-			if ((err = re_repeat_ok(last, re2, e)) != SOTTO_OK)
-				return err;
-			last = L_QUANT;
-			p++;
-			if (sotto_buf_addch(b, c))
-				return SOTTO_E_NOMEM;
-			if (*p == '?')		/* lazy: same match set */
-				p++;
-			continue;
-		case '{':
-			if (!re_interval(p + 1, &n, &toolarge, &lo, &hi)) {
-				p++;
-				last = L_ATOM;
-				if (sotto_buf_addstr(b, "\\{"))
-					return SOTTO_E_NOMEM;
-				continue;
-			}
-			if ((err = re_repeat_ok(last, re2, e)) != SOTTO_OK)
-				return err;
-			/* like Go: nested counted repeats multiply */
-			tot = (hi > lo ? hi : lo) * (last == L_GROUP ? grp : 1);
-			if (toolarge || tot > RE2_MAX_REPEAT)
-				return re_fail(e, re2, "invalid repeat count");
-			if (tot > prod[depth])
-				prod[depth] = tot;
-			last = L_QUANT;
-			if (sotto_buf_add(b, p, n + 1))
-				return SOTTO_E_NOMEM;
-			p += n + 1;
-			if (*p == '?')
-				p++;
-			continue;
-		case '.':
-			p++;
-			last = L_ATOM;
-			if (sotto_buf_addstr(b, dotall ? "." : "[^\n]"))
-				return SOTTO_E_NOMEM;
-			continue;
-		default:
-			p++;
-			last = c == '^' || c == '$' ? L_ASSERT : L_ATOM;
-			if (sotto_buf_addch(b, c))
-				return SOTTO_E_NOMEM;
-		}
-	}
-	if (depth > 0)
-		return re_fail(e, re2, "missing ')'");
-	return SOTTO_OK;
-}
-
-sotto_err
-sotto_config_regex_compile(regex_t *out, const char *re2,
-    struct sotto_error *e)
-{
-	struct sotto_buf b = SOTTO_BUF_INIT;
-	char msg[128];
-	int cflags = REG_EXTENDED | REG_NOSUB, rc;
-	sotto_err err;
-
-	if (sotto_buf_grow(&b, strlen(re2) * 2 + 16)) {
-		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		goto out;
-	}
-	err = re_translate(&b, &cflags, re2, e);
-	if (err == SOTTO_E_NOMEM)
-		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if (err != SOTTO_OK)
-		goto out;
-	rc = regcomp(out, (const char *)b.data, cflags);
-	if (rc != 0) {
-		regerror(rc, NULL, msg, sizeof(msg));
-		err = re_fail(e, re2, msg);
-	}
-out:
-	sotto_buf_release(&b);
-	return err;
-}
 
 /* ------------------------------------------------------------------ */
 /* paths                                                                */
+
+/*
+ * The working directory as Go's os.Getwd gives it (sops' filepath.Abs):
+ * $PWD when it is absolute and names the working directory, else
+ * getcwd().  Writes it to cwd (cap bytes); false on failure.
+ */
+static bool
+go_getwd(char *cwd, size_t cap)
+{
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+
+	if (pwd != NULL && pwd[0] == '/' && strlen(pwd) < cap &&
+	    stat(pwd, &a) == 0 && stat(".", &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		memcpy(cwd, pwd, strlen(pwd) + 1);
+		return true;
+	}
+	return getcwd(cwd, cap) != NULL;
+}
 
 /* Makes p absolute against the cwd and removes ".", ".." and "//". */
 static char *
@@ -643,7 +62,7 @@ abs_clean(const char *p)
 	size_t n, cut;
 
 	if (p[0] != '/') {
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
+		if (!go_getwd(cwd, sizeof(cwd)))
 			return NULL;
 		if (sotto_buf_addstr(&in, cwd) || sotto_buf_addch(&in, '/'))
 			goto fail;
@@ -762,6 +181,22 @@ out:
 	free(hit);
 	free(alt);
 	return err;
+}
+
+sotto_err
+sotto_config_locate(char **path_out, char **warning_out, const char *given,
+    struct sotto_error *e)
+{
+	*path_out = NULL;
+	if (warning_out != NULL)
+		*warning_out = NULL;
+	if (given != NULL) {
+		if ((*path_out = strdup(given)) == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		return SOTTO_OK;
+	}
+	return sotto_config_find(path_out, warning_out, ".", e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1194,26 +629,17 @@ parse_rule(struct loader *l, const struct sotto_node *m,
 		}
 		dedup_group(g);
 	}
-	if (r->path_regex != NULL) {
-		regex_t *re = calloc(1, sizeof(*re));
-
-		if (re == NULL)
+	if (r->path_regex != NULL &&
+	    sotto_regex_compile(&r->re, r->path_regex, &re_e) != SOTTO_OK) {
+		if (re_e.code == SOTTO_E_NOMEM)
 			return sotto_error_set(l->e, SOTTO_E_NOMEM,
 			    "out of memory");
-		if (sotto_config_regex_compile(re, r->path_regex, &re_e)) {
-			free(re);
-			if (re_e.code == SOTTO_E_NOMEM)
-				return sotto_error_set(l->e, SOTTO_E_NOMEM,
-				    "out of memory");
-			r->re_code = re_e.code;
-			if (asprintf(&r->re_msg, "'%s' creation_rules[%zu]: "
-			    "path_regex: %s", l->path, l->rule, re_e.msg) < 0) {
-				r->re_msg = NULL;
-				return sotto_error_set(l->e, SOTTO_E_NOMEM,
-				    "out of memory");
-			}
-		} else {
-			r->re = re;
+		r->re_code = SOTTO_E_CONFIG;
+		if (asprintf(&r->re_msg, "'%s' creation_rules[%zu]: "
+		    "path_regex: %s", l->path, l->rule, re_e.msg) < 0) {
+			r->re_msg = NULL;
+			return sotto_error_set(l->e, SOTTO_E_NOMEM,
+			    "out of memory");
 		}
 	}
 	return check_rule(l, r);
@@ -1238,6 +664,147 @@ store_indent(struct sotto_error *e, const char *path,
 		    "'%s' stores.%s.indent: must be an integer >= %d", path,
 		    name, min);
 	return SOTTO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* keys sops reads (its yaml struct tags): anything else it ignores     */
+
+static const char *const k_top[] = { "creation_rules", "destination_rules",
+	"stores", NULL };
+static const char *const k_stores[] = { "yaml", "json", "json_binary",
+	"dotenv", "ini", NULL };
+static const char *const k_indent[] = { "indent", NULL };
+static const char *const k_none[] = { NULL };
+static const char *const k_rule[] = { "path_regex", "kms", "aws_profile",
+	"age", "pgp", "gcp_kms", "hckms", "azure_keyvault",
+	"hc_vault_transit_uri", "key_groups", "shamir_threshold",
+	"unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
+	"encrypted_regex", "unencrypted_comment_regex",
+	"encrypted_comment_regex", "mac_only_encrypted", NULL };
+static const char *const k_group[] = { "merge", "kms", "gcp_kms", "hckms",
+	"azure_keyvault", "hc_vault", "age", "pgp", NULL };
+static const char *const k_kms[] = { "arn", "role", "context",
+	"aws_profile", NULL };
+static const char *const k_gcp[] = { "resource_id", NULL };
+static const char *const k_azure[] = { "vaultUrl", "key", "version", NULL };
+static const char *const k_hckms[] = { "key_id", NULL };
+static const char *const k_dest[] = { "path_regex", "s3_bucket", "s3_prefix",
+	"gcs_bucket", "gcs_prefix", "vault_path", "vault_address",
+	"vault_kv_mount_name", "vault_kv_version", "recreation_rule",
+	"omit_extensions", NULL };
+
+#define UNKNOWN_MAX	100	/* keys named; the rest are counted */
+
+/* Records "<where>.<key>" (escaped, truncated) as a key sops ignores. */
+static sotto_err
+unknown_add(struct sotto_config *c, const char *where, const char *key,
+    size_t keylen)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	char **nv;
+	size_t i;
+
+	if (c->nunknown >= UNKNOWN_MAX) {
+		c->nunknown_more++;
+		return SOTTO_OK;
+	}
+	if (where[0] != '\0' && (sotto_buf_addstr(&b, where) ||
+	    sotto_buf_addch(&b, '.')))
+		goto nomem;
+	for (i = 0; i < keylen && i < 80; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		if ((ch < 0x20 || ch == 0x7f ? sotto_buf_addf(&b, "\\x%02x", ch) :
+		    sotto_buf_addch(&b, ch)) != SOTTO_OK)
+			goto nomem;
+	}
+	if (i < keylen && sotto_buf_addstr(&b, "..."))
+		goto nomem;
+	if ((nv = realloc(c->unknown, (c->nunknown + 1) * sizeof(*nv))) == NULL)
+		goto nomem;
+	c->unknown = nv;
+	nv[c->nunknown++] = (char *)sotto_buf_detach(&b, NULL);
+	return SOTTO_OK;
+nomem:
+	sotto_buf_release(&b);
+	return SOTTO_E_NOMEM;
+}
+
+static sotto_err scan_keys(struct sotto_config *c, const struct sotto_node *m,
+    const char *const *known, const char *where, int depth);
+
+/* Each map in the list n, as "<where>[i]". */
+static sotto_err
+scan_list(struct sotto_config *c, const struct sotto_node *n,
+    const char *const *known, const char *where, int depth)
+{
+	const struct sotto_entry *it;
+	char w[256];
+	size_t i = 0, k = 0;
+	sotto_err err;
+
+	if (is_null(n) || n->kind != SOTTO_NODE_SEQ)
+		return SOTTO_OK;
+	while ((it = next_item(n, &i)) != NULL) {
+		snprintf(w, sizeof(w), "%s[%zu]", where, k++);
+		if ((err = scan_keys(c, it->val, known, w, depth)))
+			return err;
+	}
+	return SOTTO_OK;
+}
+
+/* The keys of map m (at where) that sops does not read, recursively. */
+static sotto_err
+scan_keys(struct sotto_config *c, const struct sotto_node *m,
+    const char *const *known, const char *where, int depth)
+{
+	const struct sotto_entry *it;
+	const char *const *k;
+	const char *key;
+	char w[256];
+	size_t i = 0;
+	sotto_err err = SOTTO_OK;
+
+	if (is_null(m) || m->kind != SOTTO_NODE_MAP || depth > MERGE_MAX_DEPTH)
+		return SOTTO_OK;
+	while (err == SOTTO_OK && (it = next_item(m, &i)) != NULL) {
+		key = it->key;
+		for (k = known; *k != NULL; k++)
+			if (strlen(*k) == it->keylen &&
+			    memcmp(*k, key, it->keylen) == 0)
+				break;
+		if (*k == NULL) {
+			err = unknown_add(c, where, key, it->keylen);
+			continue;
+		}
+		snprintf(w, sizeof(w), "%s%s%s", where, where[0] ? "." : "",
+		    *k);
+		if (known == k_top && strcmp(*k, "stores") == 0)
+			err = scan_keys(c, it->val, k_stores, w, depth + 1);
+		else if (known == k_top && strcmp(*k, "creation_rules") == 0)
+			err = scan_list(c, it->val, k_rule, w, depth + 1);
+		else if (known == k_top)
+			err = scan_list(c, it->val, k_dest, w, depth + 1);
+		else if (known == k_stores)
+			err = scan_keys(c, it->val, strcmp(*k, "dotenv") == 0 ||
+			    strcmp(*k, "ini") == 0 ? k_none : k_indent, w,
+			    depth + 1);
+		else if (known == k_dest && strcmp(*k, "recreation_rule") == 0)
+			err = scan_keys(c, it->val, k_rule, w, depth + 1);
+		else if (known == k_rule && strcmp(*k, "key_groups") == 0)
+			err = scan_list(c, it->val, k_group, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "merge") == 0)
+			err = scan_list(c, it->val, k_group, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "kms") == 0)
+			err = scan_list(c, it->val, k_kms, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "gcp_kms") == 0)
+			err = scan_list(c, it->val, k_gcp, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "azure_keyvault") == 0)
+			err = scan_list(c, it->val, k_azure, w, depth + 1);
+		else if (known == k_group && strcmp(*k, "hckms") == 0)
+			err = scan_list(c, it->val, k_hckms, w, depth + 1);
+	}
+	return err;
 }
 
 sotto_err
@@ -1279,6 +846,10 @@ sotto_config_from_doc(struct sotto_config **out, const struct sotto_doc *doc,
 	if (root->kind != SOTTO_NODE_MAP) {
 		err = sotto_error_set(e, SOTTO_E_CONFIG,
 		    "'%s': the config must be a map", path);
+		goto out;
+	}
+	if (scan_keys(c, root, k_top, "", 0) != SOTTO_OK) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
 	stores = sotto_tree_map_get(root, "stores");
@@ -1405,6 +976,7 @@ sotto_config_explain(struct sotto_config_explain *ex, char **rel_out,
 	const struct sotto_config_rule *r, *sel = NULL;
 	char *rel = NULL;
 	size_t i;
+	bool m;
 	sotto_err err = SOTTO_OK;
 
 	if (rel_out != NULL)
@@ -1437,7 +1009,13 @@ sotto_config_explain(struct sotto_config_explain *ex, char **rel_out,
 				ex[i].verdict = SOTTO_CONFIG_BAD_REGEX;
 				ex[i].reason = "path_regex is invalid";
 			}
-		} else if (regexec(r->re, rel, 0, NULL, 0) == 0) {
+		} else if ((err = sotto_regex_match(&m, r->re, rel,
+		    strlen(rel), e)) != SOTTO_OK) {
+			if (ex != NULL) {
+				ex[i].verdict = SOTTO_CONFIG_BAD_REGEX;
+				ex[i].reason = "path_regex could not be matched";
+			}
+		} else if (m) {
 			sel = r;
 			if (ex != NULL) {
 				ex[i].verdict = SOTTO_CONFIG_SELECTED;
@@ -1470,6 +1048,7 @@ sotto_config_match(const struct sotto_config_rule **out,
 	const struct sotto_config_rule *r;
 	char *rel = NULL;
 	size_t i;
+	bool m;
 	sotto_err err = SOTTO_OK;
 
 	*out = NULL;
@@ -1485,7 +1064,10 @@ sotto_config_match(const struct sotto_config_rule **out,
 				    r->re_msg);
 				goto out;
 			}
-			if (regexec(r->re, rel, 0, NULL, 0) != 0)
+			if ((err = sotto_regex_match(&m, r->re, rel,
+			    strlen(rel), e)) != SOTTO_OK)
+				goto out;
+			if (!m)
 				continue;
 		}
 		if (r->code != SOTTO_OK) {
@@ -1541,13 +1123,13 @@ sotto_config_free(struct sotto_config *c)
 		free(r->encrypted_regex);
 		free(r->unencrypted_comment_regex);
 		free(r->encrypted_comment_regex);
-		if (r->re != NULL) {
-			regfree(r->re);
-			free(r->re);
-		}
+		sotto_regex_free(r->re);
 		free(r->re_msg);
 		free(r->msg);
 	}
+	for (i = 0; i < c->nunknown; i++)
+		free(c->unknown[i]);
+	free(c->unknown);
 	free(c->rules);
 	free(c->path);
 	free(c->dir);

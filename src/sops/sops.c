@@ -7,7 +7,6 @@
  */
 #include "sotto/sops.h"
 
-#include <regex.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +129,8 @@ stash_free(struct stash *st)
 
 struct rules {
 	const struct sotto_sops_rules *r;
-	regex_t re;		/* compiled regex rule, when one is set */
-	bool have_re;
-	const char *re_src;	/* which rule the regex is */
+	struct sotto_regex *re;	/* compiled regex rule, or NULL */
+	const char *re_name;	/* which rule the regex is */
 };
 
 static sotto_err
@@ -156,16 +154,15 @@ rules_init(struct rules *ru, const struct sotto_sops_rules *r,
 		return sotto_error_set(e, SOTTO_E_CONFLICT,
 		    "cannot use more than one of %s and %s", which[0],
 		    which[1]);
-	ru->re_src = r->unencrypted_regex ? r->unencrypted_regex :
-	    r->encrypted_regex ? r->encrypted_regex :
-	    r->unencrypted_comment_regex ? r->unencrypted_comment_regex :
-	    r->encrypted_comment_regex;
-	if (ru->re_src != NULL) {
-		/* sops uses Go RE2; translate to POSIX ERE */
-		if (sotto_config_regex_compile(&ru->re, ru->re_src, e))
-			return sotto_error_set(e, SOTTO_E_BAD_REGEX,
-			    "invalid regular expression '%.80s'", ru->re_src);
-		ru->have_re = true;
+	if (n == 1 && strstr(which[0], "regex") != NULL) {
+		const char *src = r->unencrypted_regex ? r->unencrypted_regex :
+		    r->encrypted_regex ? r->encrypted_regex :
+		    r->unencrypted_comment_regex ?
+		    r->unencrypted_comment_regex : r->encrypted_comment_regex;
+
+		ru->re_name = which[0];
+		if (sotto_regex_compile(&ru->re, src, e) != SOTTO_OK)
+			return sotto_error_prefix(e, "%s", which[0]);
 	}
 	return SOTTO_OK;
 }
@@ -173,9 +170,8 @@ rules_init(struct rules *ru, const struct sotto_sops_rules *r,
 static void
 rules_free(struct rules *ru)
 {
-	if (ru->have_re)
-		regfree(&ru->re);
-	ru->have_re = false;
+	sotto_regex_free(ru->re);
+	ru->re = NULL;
 }
 
 static bool
@@ -186,12 +182,23 @@ ends_with(const char *s, size_t n, const char *suf)
 	return n >= m && memcmp(s + n - m, suf, m) == 0;
 }
 
+/*
+ * A comment in scope for the values after it.  Its text as the walk found
+ * it (plaintext when encrypting, the file's text when decrypting, as in
+ * sops' commentsStack): the walk rewrites the node itself.
+ */
+struct active {
+	const struct sotto_node *node;
+	char *text;
+	size_t len;
+};
+
 struct walk {
 	struct rules ru;
 	const char *path[MAX_DEPTH];	/* keys from the root */
 	size_t pathlen[MAX_DEPTH];
 	size_t depth;
-	struct sotto_node **comments;	/* active comments, all levels */
+	struct active *comments;	/* active comments, all levels */
 	size_t ncomments, capcomments;
 	struct sotto_sops_mac mac;
 	const uint8_t *key;		/* data key */
@@ -206,67 +213,80 @@ struct walk {
 	struct stash *stash;		/* IV stash, or NULL */
 };
 
-static bool
-rx_match(const regex_t *re, const char *s, size_t n)
+/* *m = whether the regex rule matches s[0..n). */
+static sotto_err
+rx_match(bool *m, struct walk *w, const char *s, size_t n,
+    struct sotto_error *e)
 {
-	char small[256], *p = small;
-	bool m;
-
-	if (n >= sizeof(small)) {
-		p = malloc(n + 1);
-		if (p == NULL)
-			return false;
-	}
-	memcpy(p, s, n);
-	p[n] = '\0';
-	m = regexec(re, p, 0, NULL, 0) == 0;
-	if (p != small)
-		free(p);
-	return m;
+	if (sotto_regex_match(m, w->ru.re, s, n, e) != SOTTO_OK)
+		return sotto_error_prefix(e, "'%s': %s", w->name,
+		    w->ru.re_name);
+	return SOTTO_OK;
 }
 
-/* Decides whether the leaf at the current path is (to be) encrypted. */
-static bool
-should_encrypt(struct walk *w, const struct sotto_node *self)
+/*
+ * Decides whether the leaf self at the current path is (to be) encrypted,
+ * as sops' shouldBeEncrypted: a comment being walked is the last active
+ * comment; unencrypted_comment_regex sees it, encrypted_comment_regex
+ * does not (a marker comment stays clear).
+ */
+static sotto_err
+should_encrypt(bool *enc, struct walk *w, const struct sotto_node *self,
+    struct sotto_error *e)
 {
 	const struct sotto_sops_rules *r = w->ru.r;
-	size_t i;
-	bool enc = true;
+	bool m, unenc;
+	size_t i, n;
+	sotto_err err;
 
+	*enc = true;
 	if (r->unencrypted_suffix != NULL) {
 		for (i = 0; i < w->depth; i++)
 			if (ends_with(w->path[i], w->pathlen[i],
 			    r->unencrypted_suffix))
-				return false;
-		return true;
+				*enc = false;
+		return SOTTO_OK;
 	}
 	if (r->encrypted_suffix != NULL) {
+		*enc = false;
 		for (i = 0; i < w->depth; i++)
 			if (ends_with(w->path[i], w->pathlen[i],
 			    r->encrypted_suffix))
-				return true;
-		return false;
+				*enc = true;
+		return SOTTO_OK;
 	}
+	if (w->ru.re == NULL)
+		return SOTTO_OK;
 	if (r->unencrypted_regex != NULL || r->encrypted_regex != NULL) {
-		enc = r->unencrypted_regex != NULL;
-		for (i = 0; i < w->depth; i++)
-			if (rx_match(&w->ru.re, w->path[i], w->pathlen[i]))
-				return !enc;
-		return enc;
-	}
-	if (r->unencrypted_comment_regex != NULL ||
-	    r->encrypted_comment_regex != NULL) {
-		enc = r->unencrypted_comment_regex != NULL;
-		for (i = 0; i < w->ncomments; i++) {
-			if (w->comments[i] == self)
-				continue;
-			if (rx_match(&w->ru.re, w->comments[i]->text,
-			    w->comments[i]->len))
-				return !enc;
+		unenc = r->unencrypted_regex != NULL;
+		*enc = unenc;
+		for (i = 0; i < w->depth; i++) {
+			if ((err = rx_match(&m, w, w->path[i], w->pathlen[i],
+			    e)) != SOTTO_OK)
+				return err;
+			if (m) {
+				*enc = !unenc;
+				break;
+			}
 		}
-		return enc;
+		return SOTTO_OK;
 	}
-	return true;
+	unenc = r->unencrypted_comment_regex != NULL;
+	*enc = unenc;
+	n = w->ncomments;
+	if (!unenc && self->kind == SOTTO_NODE_COMMENT && n > 0 &&
+	    w->comments[n - 1].node == self)
+		n--;
+	for (i = 0; i < n; i++) {
+		if ((err = rx_match(&m, w, w->comments[i].text,
+		    w->comments[i].len, e)) != SOTTO_OK)
+			return err;
+		if (m) {
+			*enc = !unenc;
+			break;
+		}
+	}
+	return SOTTO_OK;
 }
 
 static sotto_err
@@ -434,7 +454,8 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		return SOTTO_OK;
 	if (n->len == 0)	/* empty values are never encrypted */
 		return SOTTO_OK;
-	enc = should_encrypt(w, n);
+	if ((err = should_encrypt(&enc, w, n, e)) != SOTTO_OK)
+		return err;
 	if (n->kind == SOTTO_NODE_SCALAR && n->type != SOTTO_T_STR &&
 	    n->type != SOTTO_T_TIME && n->type != SOTTO_T_BYTES) {
 		if (canonical(n, canon, sizeof(canon), &go_ok) != SOTTO_OK)
@@ -480,6 +501,25 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		err = sotto_sops_value_encrypt_with(out,
 		    (const uint8_t *)bytes, blen, tn, (const char *)w->aad.data,
 		    w->aad.len, w->gcm, iv, e);
+	}
+	if (err == SOTTO_OK && n->kind == SOTTO_NODE_COMMENT &&
+	    w->ru.r->unencrypted_comment_regex != NULL) {
+		bool m;
+
+		/*
+		 * sops' rule: decryption matches the regex against the
+		 * encrypted comment, so one it matches would be left
+		 * encrypted and the MAC would not verify.
+		 */
+		if ((err = rx_match(&m, w, out->len ? (const char *)out->data :
+		    "", out->len, e)) == SOTTO_OK && m)
+			err = sotto_error_set(e, SOTTO_E_ENCRYPT, "'%s': the "
+			    "encrypted comment at '%s' matches "
+			    "UnencryptedCommentRegex '%.80s': make sure that "
+			    "unencrypted_comment_regex cannot match an "
+			    "encrypted comment (ENC[...])", w->name,
+			    path_str(w, pbuf, sizeof(pbuf)),
+			    w->ru.r->unencrypted_comment_regex);
 	}
 	if (err == SOTTO_OK) {
 		enum sotto_scalar_type t = n->type;
@@ -591,7 +631,8 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 
 	if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_NULL)
 		return SOTTO_OK;
-	enc = should_encrypt(w, n);
+	if ((err = should_encrypt(&enc, w, n, e)) != SOTTO_OK)
+		return err;
 	if (!sotto_sops_value_is_enc(n->text, n->len)) {
 		if (n->kind == SOTTO_NODE_COMMENT || n->len == 0 ||
 		    (w->ru.r->mac_only_encrypted && !enc))
@@ -655,19 +696,40 @@ typedef sotto_err (*leaf_fn)(struct walk *, struct sotto_node *,
     struct sotto_error *);
 
 static sotto_err
-push_comment(struct walk *w, struct sotto_node *c)
+push_comment(struct walk *w, const struct sotto_node *c)
 {
+	struct active *a;
+
 	if (w->ncomments == w->capcomments) {
 		size_t nc = w->capcomments ? w->capcomments * 2 : 16;
-		struct sotto_node **n = realloc(w->comments, nc * sizeof(*n));
 
-		if (n == NULL)
+		if ((a = realloc(w->comments, nc * sizeof(*a))) == NULL)
 			return SOTTO_E_NOMEM;
-		w->comments = n;
+		w->comments = a;
 		w->capcomments = nc;
 	}
-	w->comments[w->ncomments++] = c;
+	a = &w->comments[w->ncomments];
+	if ((a->text = malloc(c->len + 1)) == NULL)
+		return SOTTO_E_NOMEM;
+	memcpy(a->text, c->text, c->len);
+	a->text[c->len] = '\0';
+	a->len = c->len;
+	a->node = c;
+	w->ncomments++;
 	return SOTTO_OK;
+}
+
+/* Drops the active comments past level_start. */
+static void
+pop_comments(struct walk *w, size_t level_start)
+{
+	struct active *a;
+
+	while (w->ncomments > level_start) {
+		a = &w->comments[--w->ncomments];
+		sodium_memzero(a->text, a->len);	/* may be a secret */
+		free(a->text);
+	}
 }
 
 static sotto_err
@@ -676,25 +738,30 @@ walk_node(struct walk *w, struct sotto_node *n, leaf_fn fn,
 {
 	size_t i, level_start = w->ncomments;
 	struct sotto_entry *it;
-	sotto_err err;
+	sotto_err err = SOTTO_OK;
 
 	if (n->kind == SOTTO_NODE_SCALAR || n->kind == SOTTO_NODE_COMMENT)
 		return fn(w, n, e);
 	for (i = 0; i < n->n; i++) {
 		it = &n->items[i];
 		if (it->val->kind == SOTTO_NODE_COMMENT) {
-			if ((err = fn(w, it->val, e)) != SOTTO_OK)
-				return err;
-			if (push_comment(w, it->val))
-				return sotto_error_set(e, SOTTO_E_NOMEM,
+			/* in scope for itself too, with its text as found */
+			if (push_comment(w, it->val)) {
+				err = sotto_error_set(e, SOTTO_E_NOMEM,
 				    "out of memory");
+				break;
+			}
+			if ((err = fn(w, it->val, e)) != SOTTO_OK)
+				break;
 			continue;
 		}
 		if (n->kind == SOTTO_NODE_MAP) {
-			if (w->depth == MAX_DEPTH)
-				return sotto_error_set(e, SOTTO_E_LIMIT,
+			if (w->depth == MAX_DEPTH) {
+				err = sotto_error_set(e, SOTTO_E_LIMIT,
 				    "'%s': nesting deeper than %d levels",
 				    w->name, MAX_DEPTH);
+				break;
+			}
 			w->path[w->depth] = it->key ? it->key : "";
 			w->pathlen[w->depth] = it->key ? it->keylen : 0;
 			w->depth++;
@@ -703,11 +770,11 @@ walk_node(struct walk *w, struct sotto_node *n, leaf_fn fn,
 		if (n->kind == SOTTO_NODE_MAP)
 			w->depth--;
 		if (err != SOTTO_OK)
-			return err;
-		w->ncomments = level_start;	/* reset after a value */
+			break;
+		pop_comments(w, level_start);	/* reset after a value */
 	}
-	w->ncomments = level_start;
-	return SOTTO_OK;
+	pop_comments(w, level_start);
+	return err;
 }
 
 static sotto_err
@@ -719,7 +786,7 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 
 	for (i = 0; i < doc->n; i++) {
 		w->depth = 0;
-		w->ncomments = 0;
+		pop_comments(w, 0);
 		if ((err = walk_node(w, doc->branches[i], fn, e)) != SOTTO_OK)
 			return err;
 	}
@@ -732,6 +799,7 @@ walk_free(struct walk *w)
 	sotto_aead_gcm_free(w->gcm);
 	w->gcm = NULL;
 	rules_free(&w->ru);
+	pop_comments(w, 0);
 	free(w->comments);
 	sotto_buf_release(&w->aad);
 	sotto_buf_release(&w->plain);

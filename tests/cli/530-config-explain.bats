@@ -24,7 +24,7 @@ setup() {
 	[[ "$out" == *"rule 2: not reached"* ]]
 }
 
-@test "config explain searches from the file's directory upwards" {
+@test "config explain searches from the working directory upwards" {
 	cd dev
 	run_io "$SOTTO" config explain x.yaml
 	assert_status 0
@@ -59,4 +59,33 @@ setup() {
 	[[ "$out" == *"config explain"* ]]
 	run_io "$SOTTO" config frobnicate
 	[ "$status" -ne 0 ]
+}
+
+@test "config explain names the keys sops ignores; encrypt still works" {
+	cat >.sops.yaml <<-EOF
+	creation_rules:
+	  - path_regex: ^dev/
+	    agee: typo
+	    age: $K2_PUB
+	    key_groups:
+	      - age: [$K1_PUB]
+	        kms:
+	          - arn: x
+	            rol: y
+	stores:
+	  json:
+	    indnet: 2
+	creation_rule: []
+	EOF
+	run_io "$SOTTO" config explain dev/x.yaml
+	assert_status 0
+	[ "$(printf '%s\n' "$out" | grep '^ignored: ')" = "\
+ignored: 'creation_rules[0].agee' is not a key sops reads (sops ignores it)
+ignored: 'creation_rules[0].key_groups[0].kms[0].rol' is not a key sops reads (sops ignores it)
+ignored: 'stores.json.indnet' is not a key sops reads (sops ignores it)
+ignored: 'creation_rule' is not a key sops reads (sops ignores it)" ]
+	printf 'a: b\n' >dev/x.yaml
+	run_io "$SOTTO" encrypt dev/x.yaml
+	assert_status 0
+	[ -z "$err" ]
 }

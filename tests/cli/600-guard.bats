@@ -384,3 +384,22 @@ commit_allowed() {
 	refute grep -q "$(printf '\033')" "$T/out" "$T/err"
 	refute grep -q "$(printf '\007')" "$T/out" "$T/err"
 }
+
+@test "Go regexes in .sops.yaml: the encrypted_regex template and a (?i) path_regex" {
+	cat >>.sops.yaml <<-EOF
+	  - path_regex: ^apps/.*\.(?i:YA?ML)$
+	    encrypted_regex: ((?i)(pass|secret(\$|[^N])|key|token|^data\$|^stringData))
+	    age: $P
+	EOF
+	git add .sops.yaml
+	git commit -qm rules
+	mkdir -p apps
+	printf 'kind: x\npassword: hunter2\n' >apps/a.yaml
+	git add apps/a.yaml
+	commit_blocked plain apps/a.yaml
+	assert_err_has "sops-plaintext"
+	"$SOTTO" encrypt -i apps/a.yaml
+	grep -q '^kind: x$' apps/a.yaml
+	git add apps/a.yaml
+	commit_allowed encrypted
+}

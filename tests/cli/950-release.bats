@@ -77,7 +77,7 @@ built() { # what: deb | image
 @test "deb: Depends from dpkg-shlibdeps; no sops/age/age-keygen in /usr/bin" {
 	deb=$(built deb a)
 	run dpkg-deb -f "$deb" Depends
-	for p in libc6 libsodium23 libssl3 libyaml-0-2 libjansson4; do
+	for p in libc6 libsodium23 libssl3 libyaml-0-2 libjansson4 libpcre2-8-0; do
 		[[ $output == *"$p"* ]] || { echo "no $p in: $output"; false; }
 	done
 	run dpkg-deb -c "$deb"
@@ -213,6 +213,7 @@ print(c["user"]["uid"], c["user"]["gid"], " ".join(c["args"]))' \
 	[[ ${lines[3]} =~ ^OpenSSL\ [0-9] ]]
 	[[ ${lines[4]} =~ ^libyaml\ [0-9.]+$ ]]
 	[[ ${lines[5]} =~ ^jansson\ [0-9.]+$ ]]
+	[[ ${lines[6]} =~ ^pcre2\ [0-9]+\.[0-9]+ ]]
 	run "$S" version
 	[ "${lines[1]}" = "sops format 3.13.2" ]
 }

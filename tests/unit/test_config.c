@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* .sops.yaml lookup, loading, rule matching and the RE2 translator. */
+/* .sops.yaml lookup, loading, rule matching and Go (RE2) regexes. */
 #include "testutil.h"
 
 #include <limits.h>
@@ -10,6 +10,7 @@
 
 #include "sotto/age.h"
 #include "sotto/config.h"
+#include "sotto/regex.h"
 #include "sotto/tree.h"
 
 /* Two valid X25519 recipients (generated once in setup). */
@@ -255,7 +256,8 @@ test_errors(void **state)
 	assert_int_equal(sotto_config_match(&r, c, "/p/y", &e),
 	    SOTTO_E_CONFIG);
 	assert_non_null(strstr(e.msg, "creation_rules[1]: path_regex: "
-	    "regex '(?=foo)': lookarounds"));
+	    "regex '(?=foo)': error parsing regexp: invalid or unsupported "
+	    "Perl syntax: `(?=`"));
 	sotto_config_free(c);
 
 	assert_int_equal(parse(&c,
@@ -368,86 +370,218 @@ test_from_doc(void **state)
 	sotto_tree_doc_free(d);
 }
 
-static bool
-rx_match(const char *re2, const char *s)
-{
-	struct sotto_error e = { SOTTO_OK, "" };
-	regex_t re;
+/* Go's regexp.MatchString results (what sops sees), case by case. */
+static const struct {
+	const char *re;
+	const char *s;
 	bool m;
+} re_cases[] = {
+	/* the widely copied encrypted_regex template */
+#define TEMPLATE "((?i)(pass|secret($|[^N])|key|token|^data$|^stringData))"
+	{ TEMPLATE, "password", true },
+	{ TEMPLATE, "SECRET", true },
+	{ TEMPLATE, "secretName", false },
+	{ TEMPLATE, "secret_key", true },
+	{ TEMPLATE, "data", true },
+	{ TEMPLATE, "mydata", false },
+	{ TEMPLATE, "stringData", true },
+	{ TEMPLATE, "apiVersion", false },
+	{ "\\d{3}", "ab123", true },
+	{ "\\d{3}", "ab12x", false },
+	{ "^\\w+$", "a_Z9", true },
+	{ "\\w", "\xc3\xa9", false },			/* ASCII \w */
+	{ "\\b\xc3\xa9", "x\xc3\xa9", true },		/* ASCII \b */
+	{ "\\s", "\v", false },				/* no \v in \s */
+	{ "\\S", "\v", true },
+	{ "[[:space:]]", "\v", true },			/* but in [:space:] */
+	{ "a$", "a\n", false },				/* $ is \z */
+	{ "(?m)a$", "a\nb", true },
+	{ "(?m)^b", "a\nb", true },
+	{ "(?m)^$", "a\n", true },
+	{ "a.b", "a\nb", false },
+	{ "(?s)a.b", "a\nb", true },
+	{ "(?i)k", "\xe2\x84\xaa", true },		/* KELVIN SIGN */
+	{ "(?i)[^k]", "\xe2\x84\xaa", false },
+	{ "(?i)\\W", "\xc5\xbf", false },		/* LONG S */
+	{ "\\W", "\xc5\xbf", true },
+	{ "a(?i)b|c", "C", true },			/* flags cross | */
+	{ "(?i:a)b", "AB", false },
+	{ "(?U)a+", "aa", true },
+	{ "\\x{fffd}", "a\xff" "b", true },		/* bad UTF-8 */
+	{ "^a.b$", "a\xff" "b", true },
+	{ "\\12", "\n", true },				/* octal */
+	{ "x{,3}", "x{,3}", true },			/* not a repeat */
+	{ "x{,3}", "xxx", false },
+	{ "\\pL+", "\xc3\xa9", true },
+	{ "\\p{Greek}", "\xce\xb1", true },
+	{ "\\P{Greek}", "\xce\xb1", false },
+	{ "\\p{^Greek}", "a", true },
+	{ "[^\\x00-\\x{10FFFF}]", "a", false },
+	{ "(?P<env>prod)\\.yaml$", "prod.yaml", true },
+	{ "(?<a>x)(?<a>y)", "xy", true },		/* Go allows it */
+	{ "\\Q.*\\E", "a.*b", true },
+	{ "\\Q.*\\E", "ab", false },
+	{ "[[:^alpha:]]", "1", true },
+	{ "[\\d-z]", "-", true },
+	{ "[]a]", "]", true },
+	{ "^*a", "a", true },				/* repeated anchor */
+	{ "x(?i)*", "", true },				/* x* */
+	{ "^(a{10}){2}$", "aaaaaaaaaaaaaaaaaaaa", true },
+	{ "", "", true },
+	{ "\\.enc\\.(ya?ml|json)$", "x.enc.yml", true },
+};
 
-	if (sotto_config_regex_compile(&re, re2, &e) != SOTTO_OK)
-		fail_msg("compile '%s': %s", re2, e.msg);
-	m = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
-	return m;
-}
+/* Go's refusals, with the whole message. */
+static const struct {
+	const char *re;
+	const char *msg;
+} re_bad[] = {
+	{ "(?=x)", "regex '(?=x)': error parsing regexp: invalid or "
+	    "unsupported Perl syntax: `(?=` (lookaheads are not in RE2)" },
+	{ "(?<!x)", "regex '(?<!x)': error parsing regexp: invalid named "
+	    "capture: `(?<!x)` (lookbehinds are not in RE2)" },
+	{ "(a)\\1", "regex '(a)\\1': error parsing regexp: invalid escape "
+	    "sequence: `\\1` (backreferences are not in RE2)" },
+	{ "\\C", "regex '\\C': error parsing regexp: invalid escape "
+	    "sequence: `\\C` (\\C (any byte) is not in RE2)" },
+	{ "a*+", "regex 'a*+': error parsing regexp: invalid nested "
+	    "repetition operator: `*+` (possessive quantifiers are not in "
+	    "RE2)" },
+	{ "(?>x)", "regex '(?>x)': error parsing regexp: invalid or "
+	    "unsupported Perl syntax: `(?>` (atomic groups are not in RE2)" },
+	{ "(?R)", "regex '(?R)': error parsing regexp: invalid or "
+	    "unsupported Perl syntax: `(?R` (recursion is not in RE2)" },
+	{ "(*FAIL)", "regex '(*FAIL)': error parsing regexp: missing "
+	    "argument to repetition operator: `*` (backtracking verbs are "
+	    "not in RE2)" },
+	{ "\\Z", "regex '\\Z': error parsing regexp: invalid escape "
+	    "sequence: `\\Z` (RE2 has \\z for the end of the text)" },
+	{ "a**", "regex 'a**': error parsing regexp: invalid nested "
+	    "repetition operator: `**`" },
+	{ "x{1001}", "regex 'x{1001}': error parsing regexp: invalid repeat "
+	    "count: `{1001}`" },
+	{ "(a{100}){11}", "regex '(a{100}){11}': error parsing regexp: "
+	    "invalid repeat count: `{11}`" },
+	{ "[z-a]", "regex '[z-a]': error parsing regexp: invalid character "
+	    "class range: `z-a`" },
+	{ "[[:foo:]]", "regex '[[:foo:]]': error parsing regexp: invalid "
+	    "character class range: `[:foo:]`" },
+	{ "\\p{Grek}", "regex '\\p{Grek}': error parsing regexp: invalid "
+	    "character class range: `\\p{Grek}`" },
+	{ "[a", "regex '[a': error parsing regexp: missing closing ]: `[a`" },
+	{ "a)", "regex 'a)': error parsing regexp: unexpected ): `a)`" },
+	{ "(a", "regex '(a': error parsing regexp: missing closing ): `(a`" },
+	{ "ab\\", "regex 'ab\\': error parsing regexp: trailing backslash "
+	    "at end of expression: ``" },
+	{ "*a", "regex '*a': error parsing regexp: missing argument to "
+	    "repetition operator: `*`" },
+	{ "(?x)a", "regex '(?x)a': error parsing regexp: invalid or "
+	    "unsupported Perl syntax: `(?x` (RE2's flags are i, m, s and "
+	    "U)" },
+	{ "a\x01(", "regex 'a\\x01(': error parsing regexp: missing closing "
+	    "): `a\\x01(`" },
+	{ "\xff", "regex '\\xff': error parsing regexp: invalid UTF-8: "
+	    "`\\xff`" },
+	{ "(?i)\\p{Lu}", "regex '(?i)\\p{Lu}': case-insensitive \\p{Lu} is "
+	    "not supported (Go adds the case-folded forms of its characters; "
+	    "PCRE2 cannot)" },
+};
 
 static void
 test_re2(void **state)
 {
-	static const char *bad[] = {
-		"(?=x)", "(?!x)", "(?<=x)", "(?<!x)", "a(?i)b", "(?m)^a",
-		"\\pL", "\\p{Greek}", "(a)\\1", "[\\D]", "[\\S]", "x{2000}",
-		"[a", "abc\\", "[[:foo:]]", "\\k", "(?i:a)", "[z-a]",
-		"a**", "a++", "*a", "(|*)", "(a{100}){100}", "a)", "(a",
-		"^*",
-	};
 	struct sotto_error e = { SOTTO_OK, "" };
-	regex_t re;
+	struct sotto_regex *re;
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	char big[100001];
 	size_t i;
+	bool m;
 
 	(void)state;
-	assert_true(rx_match("\\d{3}", "ab123"));
-	assert_false(rx_match("\\d{3}", "ab12x"));
-	assert_true(rx_match("^\\D+$", "abc"));
-	assert_false(rx_match("^\\D+$", "a1c"));
-	assert_true(rx_match("^\\w+$", "a_Z9"));
-	assert_false(rx_match("^\\w+$", "a-b"));
-	assert_true(rx_match("\\W", "a-b"));
-	assert_true(rx_match("a\\sb", "a\tb"));
-	assert_true(rx_match("^\\S+$", "ab"));
-	assert_false(rx_match("^\\S+$", "a b"));
-	assert_true(rx_match("^[\\w.-]+$", "my-file.v2_x"));
-	assert_false(rx_match("^[\\w.-]+$", "a/b"));
-	assert_true(rx_match("^[\\d\\s]+$", "1 2\t3"));
-	assert_true(rx_match("(?:prod|stage)/", "env/stage/x"));
-	assert_true(rx_match("(?P<env>prod)\\.yaml$", "prod.yaml"));
-	assert_true(rx_match("(?i)^PROD", "production"));
-	assert_false(rx_match("^PROD", "production"));
-	assert_true(rx_match("a.*?b", "axxb"));
-	assert_true(rx_match("^a+?$", "aaa"));
-	assert_true(rx_match("\\.yaml$", "x.yaml"));
-	assert_false(rx_match("\\.yaml$", "xyaml"));
-	assert_true(rx_match("\\Aabc\\z", "abc"));
-	assert_true(rx_match("[\\]]", "]"));
-	assert_true(rx_match("[\\[\\]^-]", "^"));
-	assert_true(rx_match("[\\[\\]^-]", "-"));
-	assert_false(rx_match("[\\[\\]^-]", "a"));
-	assert_true(rx_match("[^\\]]", "a"));
-	assert_false(rx_match("^[^\\]]$", "]"));
-	assert_true(rx_match("[\\.]", "."));
-	assert_false(rx_match("[\\.]", "\\"));
-	assert_true(rx_match("a{2,}", "aa"));
-	assert_true(rx_match("x{", "x{"));
-	assert_true(rx_match("\\x41", "A"));
-	assert_true(rx_match("\\x{e9}", "caf\xc3\xa9"));
-	assert_true(rx_match("\\Q.*\\E", "a.*b"));
-	assert_false(rx_match("\\Q.*\\E", "ab"));
-	assert_true(rx_match("^[[:alpha:]]+$", "abc"));
-	assert_false(rx_match("a.b", "a\nb"));
-	assert_true(rx_match("(?s)a.b", "a\nb"));
-	assert_true(rx_match("\\/x", "a/x"));
-	assert_true(rx_match("", "anything"));
-	assert_true(rx_match("^(a{10}){2}$", "aaaaaaaaaaaaaaaaaaaa"));
-	assert_true(rx_match("(a|b)*c", "ababc"));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (sotto_config_regex_compile(&re, bad[i], &e) == SOTTO_OK) {
-			regfree(&re);
-			fail_msg("'%s' should be rejected", bad[i]);
-		}
-		assert_int_equal(e.code, SOTTO_E_CONFIG);
-		assert_non_null(strstr(e.msg, "regex '"));
+	for (i = 0; i < sizeof(re_cases) / sizeof(re_cases[0]); i++) {
+		if (sotto_regex_compile(&re, re_cases[i].re, &e) != SOTTO_OK)
+			fail_msg("compile '%s': %s", re_cases[i].re, e.msg);
+		assert_int_equal(sotto_regex_match(&m, re, re_cases[i].s,
+		    strlen(re_cases[i].s), &e), SOTTO_OK);
+		if (m != re_cases[i].m)
+			fail_msg("'%s' on '%s': want %d", re_cases[i].re,
+			    re_cases[i].s, re_cases[i].m);
+		sotto_regex_free(re);
 	}
+	for (i = 0; i < sizeof(re_bad) / sizeof(re_bad[0]); i++) {
+		re = NULL;
+		assert_int_equal(sotto_regex_compile(&re, re_bad[i].re, &e),
+		    SOTTO_E_BAD_REGEX);
+		assert_null(re);
+		assert_string_equal(e.msg, re_bad[i].msg);
+	}
+	/* the PCRE2 forms of the constructs whose meaning differs */
+	assert_int_equal(sotto_regex_translate(&b, "^a$|(?m)^b$|\\s|.", &e),
+	    SOTTO_OK);
+	assert_string_equal((char *)b.data, "\\Aa\\z|(?m:^)b(?m:$)|"
+	    "[\\x{9}-\\x{a}\\x{c}-\\x{d}\\x{20}]|[^\\x{a}]");
+	sotto_buf_release(&b);
+	/* no backtracking: classic blow-ups finish, and do not match */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sotto_regex_compile(&re, "(a*)*b", &e), SOTTO_OK);
+	assert_int_equal(sotto_regex_match(&m, re, big, strlen(big), &e),
+	    SOTTO_OK);
+	assert_false(m);
+	sotto_regex_free(re);
+	assert_int_equal(sotto_regex_compile(&re, "(x+x+)+y|(a|aa)+$c", &e),
+	    SOTTO_OK);
+	assert_int_equal(sotto_regex_match(&m, re, big, strlen(big), &e),
+	    SOTTO_OK);
+	assert_false(m);
+	sotto_regex_free(re);
+	sotto_regex_free(NULL);
+}
+
+/* Keys sops does not read are listed (sops ignores them), not refused. */
+static void
+test_unknown_keys(void **state)
+{
+	static const char y[] = "creation_rules:\n"
+	    "  - pathregex: x\n    age: []\n"
+	    "    key_groups:\n      - merge:\n          - agee: [x]\n"
+	    "destination_rules:\n  - recreation_rule: {foo: 1}\n"
+	    "stores: {ini: {indent: 2}}\n";
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct sotto_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(sotto_config_parse(&c, (const uint8_t *)y,
+	    strlen(y), "/d/.sops.yaml", &e), SOTTO_OK);
+	assert_int_equal(c->nunknown, 4);
+	assert_string_equal(c->unknown[0], "creation_rules[0].pathregex");
+	assert_string_equal(c->unknown[1],
+	    "creation_rules[0].key_groups[0].merge[0].agee");
+	assert_string_equal(c->unknown[2],
+	    "destination_rules[0].recreation_rule.foo");
+	assert_string_equal(c->unknown[3], "stores.ini.indent");
+	sotto_config_free(c);
+}
+
+/* A bad path_regex is a config error naming the rule (exit 5). */
+static void
+test_bad_path_regex(void **state)
+{
+	static const char y[] = "creation_rules:\n"
+	    "  - path_regex: '(?<=x)y'\n    age: x\n";
+	struct sotto_error e = { SOTTO_OK, "" };
+	const struct sotto_config_rule *r;
+	struct sotto_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(sotto_config_parse(&c, (const uint8_t *)y,
+	    strlen(y), "/d/.sops.yaml", &e), SOTTO_OK);
+	assert_int_equal(sotto_config_match(&r, c, "/d/x", &e),
+	    SOTTO_E_CONFIG);
+	assert_string_equal(e.msg, "'/d/.sops.yaml' creation_rules[0]: "
+	    "path_regex: regex '(?<=x)y': error parsing regexp: invalid "
+	    "named capture: `(?<=x)y` (lookbehinds are not in RE2)");
+	sotto_config_free(c);
 }
 
 static void
@@ -514,6 +648,32 @@ test_find(void **state)
 	sotto_config_free(c);
 	free(found);
 
+	/* locate: from the working directory, as sops; given wins */
+	{
+		char old[PATH_MAX], want[PATH_MAX];
+
+		assert_non_null(getcwd(old, sizeof(old)));
+		assert_int_equal(chdir(deep), 0);
+		unsetenv("PWD");
+		assert_int_equal(sotto_config_locate(&found, &warn, NULL,
+		    &e), SOTTO_OK);
+		snprintf(want, sizeof(want), "%s/a/.sops.yaml", root);
+		assert_non_null(found);
+		assert_string_equal(found, want);
+		free(found);
+		free(warn);
+		assert_int_equal(sotto_config_locate(&found, &warn, "x.yaml",
+		    &e), SOTTO_OK);
+		assert_string_equal(found, "x.yaml");
+		assert_null(warn);
+		free(found);
+		assert_int_equal(chdir("/"), 0);
+		assert_int_equal(sotto_config_locate(&found, &warn, NULL,
+		    &e), SOTTO_OK);
+		assert_null(found);
+		assert_int_equal(chdir(old), 0);
+	}
+
 	assert_int_equal(sotto_config_load(&c, "/nonexistent/.sops.yaml",
 	    &e), SOTTO_E_NOTFOUND);
 
@@ -541,6 +701,8 @@ main(void)
 		cmocka_unit_test(test_absent_rules),
 		cmocka_unit_test(test_from_doc),
 		cmocka_unit_test(test_re2),
+		cmocka_unit_test(test_bad_path_regex),
+		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_find),
 	};
 
