@@ -13,6 +13,7 @@
 #include "sotto/age.h"
 #include "sotto/buf.h"
 #include "sotto/error.h"
+#include "sotto/keys.h"
 #include "sotto/sops.h"
 #include "sotto/store.h"
 
@@ -118,9 +119,26 @@ int cli_fail(enum cli_mode mode, const struct sotto_error *e);
 /* Store by --input-type name, else by path; NULL with e set. */
 const struct sotto_store *cli_pick_store(const char *type, const char *path,
     struct sotto_error *e);
-/* Every identity sops would use (prompting on the terminal if needed). */
+/*
+ * Every identity sops would use for a file with metadata meta (NULL: the
+ * key commands run once, without SOPS_AGE_RECIPIENT), prompting on the
+ * terminal if needed.  As in sops a failing source is only reported in
+ * sources: the caller fails with cli_no_identity() when none loaded.
+ * which: the sources to read (SOTTO_KEYS_ALL, _NO_CMDS, _CMDS_ONLY).
+ */
 sotto_err cli_load_identities(struct sotto_age_idlist *ids,
-    struct sotto_buf *sources, struct sotto_error *e);
+    struct sotto_buf *sources, const struct sotto_node *meta,
+    enum sotto_keys_which which, struct sotto_error *e);
+/*
+ * SOTTO_E_NO_KEY (exit 128, as sops) for path when no identity loaded;
+ * the next error printed is followed by the places tried (sources).
+ */
+sotto_err cli_no_identity(const char *path, const struct sotto_buf *sources,
+    struct sotto_error *e);
+/* Lists sources ("age identities tried:") after the next error printed. */
+void cli_note_sources(const struct sotto_buf *sources);
+/* Text printed (once) after the next cli_error()/cli_errorf() message. */
+void cli_error_note(const char *text);
 
 /* An encrypted file loaded for change: free with cli_sfile_free(). */
 struct cli_sfile {

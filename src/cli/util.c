@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,11 +26,32 @@ cli_version(void)
 	return SOTTO_VERSION " (git " SOTTO_GITREV ")";
 }
 
+/* What the next error message is followed by (cli_error_note()). */
+static char *error_note;
+
+void
+cli_error_note(const char *text)
+{
+	free(error_note);
+	error_note = text != NULL && text[0] != '\0' ? strdup(text) : NULL;
+}
+
+static void
+flush_note(const char *prog)
+{
+	if (error_note == NULL)
+		return;
+	fprintf(stderr, "%s: %s", prog, error_note);
+	free(error_note);
+	error_note = NULL;
+}
+
 void
 cli_error(const char *prog, const struct sotto_error *e)
 {
 	fprintf(stderr, "%s: error: %s\n", prog,
 	    e->msg[0] ? e->msg : sotto_strerror(e->code));
+	flush_note(prog);
 }
 
 void
@@ -42,6 +64,7 @@ cli_errorf(const char *prog, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	flush_note(prog);
 }
 
 void

@@ -214,7 +214,7 @@ test_missing_file(void **state)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_age_idlist l = { NULL, 0 };
-	struct sotto_keys_opts o = { NULL, NULL, false, true, NULL };
+	struct sotto_keys_opts o = { .strict = true };
 	struct sotto_buf src = SOTTO_BUF_INIT;
 
 	(void)state;
