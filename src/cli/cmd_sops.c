@@ -416,9 +416,8 @@ file_identities(struct sotto_age_identity ***all, size_t *nall,
 	if (common->len > 0 && sotto_buf_add(sources, common->data,
 	    common->len) != SOTTO_OK)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if ((err = cli_load_identities(own, sources, doc->n > 0 &&
-	    doc->meta != NULL ? doc->meta[0] : NULL, SOTTO_KEYS_CMDS_ONLY,
-	    e)) != SOTTO_OK)
+	if ((err = cli_load_identities(own, sources, doc->meta[0],
+	    SOTTO_KEYS_CMDS_ONLY, e)) != SOTTO_OK)
 		return err;
 	if (ids->n + own->n == 0)
 		return SOTTO_OK;
@@ -453,7 +452,8 @@ decrypt_one(const struct sops_opts *o, const char *path,
 		rc = fail(o, &e);
 		goto out;
 	}
-	if (sotto_sops_is_encrypted(doc)) {
+	/* (a file without a MAC is decrypted with --ignore-mac) */
+	if (doc->n > 0 && doc->meta != NULL && doc->meta[0] != NULL) {
 		if (file_identities(&all, &nall, &own, &sources, ids, common,
 		    doc, &e) != SOTTO_OK ||
 		    (nall == 0 && cli_no_identity(strcmp(path, "-") ? path :
