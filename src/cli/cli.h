@@ -167,6 +167,9 @@ sotto_err cli_sfile_encrypted_bytes(struct sotto_buf *out,
     struct cli_sfile *f, const struct sotto_store *os, struct sotto_error *e);
 /* _encrypted_bytes, then an atomic write over f->path. */
 sotto_err cli_sfile_save(struct cli_sfile *f, struct sotto_error *e);
+/* The same, written in store os's format (NULL: the input's). */
+sotto_err cli_sfile_save_as(struct cli_sfile *f, const struct sotto_store *os,
+    struct sotto_error *e);
 /* Atomic write of encrypted bytes, keeping the target's mode. */
 sotto_err cli_write_encrypted(const char *path, const struct sotto_buf *out,
     struct sotto_error *e);
@@ -204,6 +207,20 @@ int cli_wait_child(pid_t pid, int *status, bool kill_on_signal);
 /* A child's exit status as a shell reports it (128+N for signal N). */
 int cli_child_exit_code(int status);
 bool cli_is_global_flag(const char *name);
+
+/*
+ * Moves the options in argv[1..argc-1] before the operands, as sops'
+ * command-line library does for a subcommand, so that a flag written
+ * after the file name is parsed: getopt_long (with "+") then stops at the
+ * first operand.  With all, every argument that starts with '-' (but "-"
+ * alone) counts as an option, so an unknown one is refused by getopt and
+ * never taken for a file name; otherwise only the options of
+ * shortopts/lo move, and an operand may start with '-' (set's VALUE -5).
+ * Nothing after "--" moves.
+ */
+struct option;
+void cli_reorder_args(int argc, char **argv, const char *shortopts,
+    const struct option *lo, bool all);
 
 /* Key selection for a new encryption (flags of encrypt/edit/rotate). */
 struct cli_keyopts {

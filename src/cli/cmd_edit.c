@@ -450,6 +450,7 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.keys.prog = cli_prog(mode);
+	cli_reorder_args(argc, argv, "a:sh", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+a:sh", lo, NULL)) != -1) {
 		switch (c) {

@@ -540,6 +540,9 @@ exec_main(int argc, char **argv, enum cli_mode mode, bool file)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.file = file;
+	/* flags after FILE are parsed, as sops does; COMMAND may start
+	 * with '-' */
+	cli_reorder_args(argc, argv, "h", lo, false);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {

@@ -330,6 +330,7 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
+	cli_reorder_args(argc, argv, "ih", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+ih", lo, NULL)) != -1) {
 		if (c >= O_RM0 && c < O_RM0 + NTYPES) {

@@ -583,8 +583,6 @@ static const struct option sops_longopts[] = {
 	{ "decryption-order", required_argument, NULL, O_DECRYPTION_ORDER },
 	{ "disable-version-check", no_argument, NULL, O_IGNORED },
 	{ "enable-local-keyservice", no_argument, NULL, O_IGNORED },
-	{ "encrypt", no_argument, NULL, 'e' },
-	{ "decrypt", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -611,15 +609,16 @@ parse_opts(struct sops_opts *o, int argc, char **argv)
 	struct sotto_error e = { SOTTO_OK, "" };
 	int c;
 
+	/* flags after the file name are parsed (as sops does), an unknown
+	 * one is refused: never taken for one more file */
+	cli_reorder_args(argc, argv, "ia:h", sops_longopts, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ia:edh", sops_longopts,
+	while ((c = getopt_long(argc, argv, "+ia:h", sops_longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'i': o->in_place = true; break;
 		case O_OUTPUT: o->output = optarg; break;
 		case 'a': o->age = optarg; break;
-		case 'e': o->encrypt = true; break;
-		case 'd': o->encrypt = false; break;
 		case O_INPUT_TYPE: o->input_type = optarg; break;
 		case O_OUTPUT_TYPE: o->output_type = optarg; break;
 		case O_FILENAME_OVERRIDE: o->filename_override = optarg; break;

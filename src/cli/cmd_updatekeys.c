@@ -301,6 +301,7 @@ cmd_updatekeys(int argc, char **argv, enum cli_mode mode)
 
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
+	cli_reorder_args(argc, argv, "yrh", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+yrh", lo, NULL)) != -1) {
 		switch (c) {

@@ -204,10 +204,17 @@ cli_sfile_encrypted_bytes(struct sotto_buf *out, struct cli_sfile *f,
 sotto_err
 cli_sfile_save(struct cli_sfile *f, struct sotto_error *e)
 {
+	return cli_sfile_save_as(f, NULL, e);
+}
+
+sotto_err
+cli_sfile_save_as(struct cli_sfile *f, const struct sotto_store *os,
+    struct sotto_error *e)
+{
 	struct sotto_buf out = SOTTO_BUF_INIT;
 	sotto_err err;
 
-	err = cli_sfile_encrypted_bytes(&out, f, NULL, e);
+	err = cli_sfile_encrypted_bytes(&out, f, os, e);
 	if (err == SOTTO_OK)
 		err = cli_write_encrypted(f->path, &out, e);
 	sotto_buf_release(&out);
