@@ -63,6 +63,8 @@ typedef enum {
 	SOTTO_E_UNCHANGED = 59,		/* edit: file has not been modified */
 	SOTTO_E_NO_EDITOR = 60,		/* edit: no editor found */
 	SOTTO_E_CONFIG_NOT_FOUND = 61,	/* no .sops.yaml */
+	SOTTO_E_WRITE = 62,		/* an output file cannot be written
+					   (sops CouldNotWriteOutputFile) */
 	/* git */
 	SOTTO_E_GIT = 70,		/* a libgit2 call failed */
 	SOTTO_E_GIT_LOAD = 71,		/* libgit2.so.1.5 cannot be loaded */

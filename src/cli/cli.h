@@ -165,12 +165,16 @@ sotto_err cli_sfile_open(struct cli_sfile *f, const char *path,
  */
 sotto_err cli_sfile_encrypted_bytes(struct sotto_buf *out,
     struct cli_sfile *f, const struct sotto_store *os, struct sotto_error *e);
-/* _encrypted_bytes, then an atomic write over f->path. */
+/* _encrypted_bytes, then sotto_io_write_replace() over f->path. */
 sotto_err cli_sfile_save(struct cli_sfile *f, struct sotto_error *e);
 /* The same, written in store os's format (NULL: the input's). */
 sotto_err cli_sfile_save_as(struct cli_sfile *f, const struct sotto_store *os,
     struct sotto_error *e);
-/* Atomic write of encrypted bytes, keeping the target's mode. */
+/*
+ * Writes encrypted bytes over path with sotto_io_write_replace(): a
+ * symbolic link's target is replaced, its mode kept; read-only and
+ * hard-linked files are refused (SOTTO_E_WRITE, exit 3).
+ */
 sotto_err cli_write_encrypted(const char *path, const struct sotto_buf *out,
     struct sotto_error *e);
 void cli_sfile_free(struct cli_sfile *f);

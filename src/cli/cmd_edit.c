@@ -335,6 +335,10 @@ edit_file(const struct edit_opts *o, const char *path)
 
 	memset(&eo, 0, sizeof(eo));
 	memset(&f, 0, sizeof(f));
+	/* a file that cannot be written back is refused before the editor
+	 * opens, not after the user's work (read-only, hard links) */
+	if (sotto_io_replace_check(path, &e) != SOTTO_OK)
+		goto fail;
 	if (created) {
 		f.path = path;
 		if ((f.store = cli_pick_store(o->input_type, path, &e)) ==

@@ -285,9 +285,10 @@ write_result(const struct sops_opts *o, const char *path,
 			    "cannot write to standard output");
 		return SOTTO_OK;
 	}
-	/* new plaintext files are 0600; encrypted ones 0666 & ~umask */
-	return sotto_io_write_atomic(target, out->data, out->len,
-	    plaintext ? 0600 : (0666 & ~sotto_io_umask()), true, e);
+	/* new plaintext files are 0600; encrypted ones 0666 & ~umask; an
+	 * existing file keeps its mode, a symbolic link its target */
+	return sotto_io_write_replace(target, out->data, out->len,
+	    plaintext ? 0600 : (0666 & ~sotto_io_umask()), e);
 }
 
 /*

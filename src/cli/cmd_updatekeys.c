@@ -184,6 +184,8 @@ update_one(const void *ctx, const char *path)
 		goto out;
 	}
 	fflush(stdout);
+	if (sotto_io_replace_check(path, &e) != SOTTO_OK)
+		goto fail;
 	if (!o->yes && !isatty(STDIN_FILENO)) {
 		sotto_error_set(&e, SOTTO_E_TTY, "'%s': not updated: no "
 		    "terminal to confirm on (use -y)", path);

@@ -225,8 +225,8 @@ sotto_err
 cli_write_encrypted(const char *path, const struct sotto_buf *out,
     struct sotto_error *e)
 {
-	return sotto_io_write_atomic(path, out->data, out->len,
-	    0666 & ~sotto_io_umask(), true, e);
+	return sotto_io_write_replace(path, out->data, out->len,
+	    0666 & ~sotto_io_umask(), e);
 }
 
 void
