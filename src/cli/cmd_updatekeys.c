@@ -51,8 +51,9 @@ has(const struct cli_rgroup *g, const char *r)
 {
 	size_t i;
 
+	/* an SSH key's comment is a label: the same key with or without */
 	for (i = 0; i < g->nage; i++)
-		if (strcmp(g->age[i], r) == 0)
+		if (sotto_keys_recipient_equal(g->age[i], r))
 			return true;
 	return false;
 }

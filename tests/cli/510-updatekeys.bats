@@ -151,3 +151,14 @@ PY
 		[[ "$out" == *"$f"* ]]
 	done
 }
+
+@test "updatekeys: an ssh recipient with or without its comment is the same key" {
+	ssh-keygen -q -t ed25519 -N '' -C 'me@host' -f "$T/id" || skip "no ssh-keygen"
+	"$SOTTO" encrypt --age "$K1_PUB,$(cut -d' ' -f1,2 "$T/id.pub")" plain.yaml >e.yaml
+	cp e.yaml e0.yaml
+	printf 'creation_rules:\n  - age: %s,%s\n' "$K1_PUB" "$(cat "$T/id.pub")" >.sops.yaml
+	run_io "$SOTTO" updatekeys -y e.yaml
+	assert_status 0
+	assert_err "File e.yaml already up to date"
+	same_bytes e0.yaml e.yaml
+}
