@@ -424,8 +424,10 @@ file_identities(struct sotto_age_identity ***all, size_t *nall,
 		return SOTTO_OK;
 	if ((*all = calloc(ids->n + own->n, sizeof(**all))) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	memcpy(*all, ids->v, ids->n * sizeof(**all));
-	memcpy(*all + ids->n, own->v, own->n * sizeof(**all));
+	if (ids->n > 0)
+		memcpy(*all, ids->v, ids->n * sizeof(**all));
+	if (own->n > 0)
+		memcpy(*all + ids->n, own->v, own->n * sizeof(**all));
 	*nall = ids->n + own->n;
 	return SOTTO_OK;
 }
