@@ -34,7 +34,7 @@ enum sotto_keys_which {
 /* One age entry of a sops file's metadata (strings borrowed). */
 struct sotto_keys_target {
 	const char *recipient;		/* as written in the file */
-	size_t group;			/* key group index (0: flat form) */
+	size_t group;			/* key group (0: the flat form) */
 };
 
 struct sotto_keys_opts {

@@ -418,13 +418,14 @@ replace_target(const char *path, char **target, struct stat *st, char *via,
 
 			lt = link_text(path);
 			if (er == ENOENT)
-				err = sotto_error_set(e, SOTTO_E_WRITE, "cannot "
-				    "write '%s': it is a symbolic link to '%s', "
-				    "which does not exist", path, lt ? lt : "?");
+				err = sotto_error_set(e, SOTTO_E_WRITE,
+				    "cannot write '%s': it is a symbolic link "
+				    "to '%s', which does not exist", path,
+				    lt ? lt : "?");
 			else
-				err = sotto_error_set(e, SOTTO_E_WRITE, "cannot "
-				    "write '%s': cannot resolve the symbolic "
-				    "link: %s", path, strerror(er));
+				err = sotto_error_set(e, SOTTO_E_WRITE,
+				    "cannot write '%s': cannot resolve the "
+				    "symbolic link: %s", path, strerror(er));
 			free(lt);
 			return err;
 		}
