@@ -59,7 +59,12 @@ sotto_err sotto_age_reclist_add(struct sotto_age_reclist *l,
 sotto_err sotto_age_recipient_parse(struct sotto_age_recipient **out,
     const char *s, struct sotto_error *e);
 void sotto_age_recipient_free(struct sotto_age_recipient *r);
-/* The canonical string form (age1..., "ssh-ed25519 AAAA..."); borrowed. */
+/*
+ * The string form (age1..., "ssh-ed25519 AAAA... comment"); borrowed.  A
+ * parsed SSH recipient keeps the text it was given, comment included (as
+ * sops writes it to a file's metadata); one derived from an identity has
+ * no comment.
+ */
 const char *sotto_age_recipient_string(const struct sotto_age_recipient *r);
 
 /* Parses one AGE-SECRET-KEY-1... string (touches secret bytes). */

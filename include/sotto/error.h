@@ -63,7 +63,8 @@ typedef enum {
 	SOTTO_E_UNCHANGED = 59,		/* edit: file has not been modified */
 	SOTTO_E_NO_EDITOR = 60,		/* edit: no editor found */
 	SOTTO_E_CONFIG_NOT_FOUND = 61,	/* no .sops.yaml */
-	/* 62 is taken on another branch (SOTTO_E_WRITE) */
+	SOTTO_E_WRITE = 62,		/* an output file cannot be written
+					   (sops CouldNotWriteOutputFile) */
 	SOTTO_E_EMPTY_GROUP = 63,	/* a key group with no keys at all */
 	/* git */
 	SOTTO_E_GIT = 70,		/* a libgit2 call failed */

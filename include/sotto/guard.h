@@ -53,6 +53,9 @@ struct sotto_guard_finding {
 	size_t line;		/* 1-based */
 	char *msg;		/* what is wrong; never a value */
 	char *allowed_by;	/* NULL, or why it is suppressed */
+	char *fix;		/* a suggested fix (lines after the first
+				   indented by 9 spaces), or NULL: the
+				   report prints the rule's usual one */
 };
 
 struct sotto_guard_report {

@@ -43,6 +43,9 @@ struct sotto_out {
 	bool keep_mode;		/* reuse the existing target's mode */
 	bool lazy;		/* open only on first write/commit */
 	bool opened;		/* lazy open done */
+	bool keep_owner;	/* give the temp file uid/gid (best effort) */
+	uid_t uid;
+	gid_t gid;
 };
 
 /*
@@ -66,6 +69,34 @@ bool sotto_io_out_is_stream(const struct sotto_out *o);
 /* Writes a whole buffer atomically to path with the given mode. */
 sotto_err sotto_io_write_atomic(const char *path, const void *p, size_t n,
     mode_t mode, bool keep_mode, struct sotto_error *e);
+
+/*
+ * Writes p as the new content of path, for a command that changes a file
+ * in place (encrypt -i, set, edit, rotate, updatekeys...) or writes
+ * --output over an existing file, with what a user expects of "this
+ * file" and no window where it is half written:
+ *   - a symbolic link is followed (every level) and its final target is
+ *     replaced, the link kept: the temporary file is made in the target's
+ *     directory, fsync'd, given the target's mode (and owner and group
+ *     where permitted) and renamed over the target;
+ *   - a path that does not exist is created with new_mode, atomically;
+ *   - a target that is not a regular file (FIFO, device) is written
+ *     through.
+ * Refused with SOTTO_E_WRITE, the original untouched, the message naming
+ * the file and why: a file we may not write (read-only, as sops' own
+ * open for writing fails there), a file with other hard links (renaming
+ * over it would leave the old content, plaintext perhaps, under its
+ * other names), a symbolic link to nothing, a directory where no
+ * temporary file can be made.  Other write errors are SOTTO_E_WRITE too.
+ */
+sotto_err sotto_io_write_replace(const char *path, const void *p, size_t n,
+    mode_t new_mode, struct sotto_error *e);
+/*
+ * The refusals of sotto_io_write_replace() without writing: run before
+ * work that would be lost (an edit session).  SOTTO_OK if path does not
+ * exist.
+ */
+sotto_err sotto_io_replace_check(const char *path, struct sotto_error *e);
 
 /* Creates path exclusively (O_EXCL|O_NOFOLLOW) with mode, writes p. */
 sotto_err sotto_io_write_new(const char *path, const void *p, size_t n,

@@ -18,9 +18,24 @@
 #include "sotto/age.h"
 #include "sotto/buf.h"
 #include "sotto/error.h"
+#include "sotto/tree.h"
 
 /* Largest identity text read from a file, descriptor or command. */
 #define SOTTO_KEYS_MAX_BYTES ((size_t)16 << 20)
+
+/* Which identity sources sotto_keys_load_identities() reads. */
+enum sotto_keys_which {
+	SOTTO_KEYS_ALL = 0,		/* every source */
+	SOTTO_KEYS_NO_CMDS,		/* all but the two key commands */
+	SOTTO_KEYS_CMDS_ONLY,		/* only SOPS_AGE_KEY_CMD and
+					   SOPS_AGE_SSH_PRIVATE_KEY_CMD */
+};
+
+/* One age entry of a sops file's metadata (strings borrowed). */
+struct sotto_keys_target {
+	const char *recipient;		/* as written in the file */
+	size_t group;			/* key group (0: the flat form) */
+};
 
 struct sotto_keys_opts {
 	sotto_age_pass_cb cb;		/* passphrase prompt or NULL */
@@ -29,31 +44,64 @@ struct sotto_keys_opts {
 	bool strict;			/* any failing source is an error */
 	const char *recipient;		/* SOPS_AGE_RECIPIENT for the key
 					   commands, or NULL */
+	bool report_only;		/* a failing source is only reported
+					   in sources, even when nothing
+					   loads (as sops: decryption then
+					   fails for want of a key) */
+	enum sotto_keys_which which;	/* sources to read */
+	const struct sotto_keys_target *targets; /* the file's recipients,
+					   for the key commands, or NULL */
+	size_t ntargets;
 };
 
 /*
  * Appends to out the identities of every source that is set, in this
  * order: SOPS_AGE_KEY (inline; several whitespace-separated keys per line
  * allowed), SOPS_AGE_KEY_FD (read to EOF: consumed), SOPS_AGE_KEY_FILE,
- * SOPS_AGE_KEY_CMD (run without a shell, stdout is an identity file),
- * SOPS_AGE_SSH_PRIVATE_KEY_FILE, SOPS_AGE_SSH_PRIVATE_KEY_CMD, then
- * (if o->include_ssh_defaults) ~/.ssh/id_ed25519 and ~/.ssh/id_rsa when
- * they exist and parse without a passphrase, and the default
- * $XDG_CONFIG_HOME/sops/age/keys.txt or ~/.config/sops/age/keys.txt when
- * it exists.  o may be NULL (no prompt, no SSH defaults).
+ * SOPS_AGE_SSH_PRIVATE_KEY_FILE, then (if o->include_ssh_defaults)
+ * ~/.ssh/id_ed25519 and ~/.ssh/id_rsa when they exist and parse without
+ * a passphrase, the default $XDG_CONFIG_HOME/sops/age/keys.txt or
+ * ~/.config/sops/age/keys.txt when it exists, and last the key commands
+ * SOPS_AGE_KEY_CMD and SOPS_AGE_SSH_PRIVATE_KEY_CMD (run without a shell,
+ * stdout is an identity file).  o may be NULL (no prompt, no SSH
+ * defaults, every source).
  *
- * sources (may be NULL) gets one line per source tried, e.g.
- * "SOPS_AGE_KEY_FILE=/x: 2 keys" or "SOPS_AGE_KEY_CMD 'pass': exit status
- * 1", for error messages; never key material.  A failed source is an
- * error only with o->strict, or when nothing was loaded at all: then the
- * first failure's code and message are returned (a missing
- * SOPS_AGE_KEY_FILE gives SOTTO_E_NOTFOUND naming the path).  Nothing
- * set and no default file: SOTTO_OK with no identities.  Key material
- * read lives in secret buffers and is wiped.
+ * The key commands run as sops runs them: with targets, once per
+ * recipient of the file in order, with SOPS_AGE_RECIPIENT set to it,
+ * until a key group has an identity whose recipient is one of its own
+ * (a command that ignores SOPS_AGE_RECIPIENT so runs once per group);
+ * without, once, with o->recipient if set.
+ *
+ * sources (may be NULL) gets one "LABEL: STATUS" line per place tried,
+ * set or not, e.g. "SOPS_AGE_KEY: not set", "SOPS_AGE_KEY_FILE=/x: 2
+ * keys", "SOPS_AGE_KEY_FILE=/x: no such file", "/h/.ssh/id_rsa: not
+ * found", "command 'pass' from SOPS_AGE_KEY_CMD failed: exit status 1"
+ * (SOPS_AGE_KEY_FD only when set); never key material.  A failed source
+ * is an error only with o->strict, or when nothing was loaded at all and
+ * not o->report_only: then the first failure's code and message are
+ * returned, the message naming the source (a missing SOPS_AGE_KEY_FILE
+ * gives SOTTO_E_NOTFOUND naming the variable and the path).  Nothing set
+ * and no default file: SOTTO_OK with no identities.  Key material read
+ * lives in secret buffers and is wiped.
  */
 sotto_err sotto_keys_load_identities(struct sotto_age_idlist *out,
     const struct sotto_keys_opts *o, struct sotto_buf *sources,
     struct sotto_error *e);
+
+/*
+ * The age entries of a file's metadata (the flat form or every key
+ * group), in order, for o->targets.  Strings are borrowed from meta.
+ * Free *out with free().  Fails only with SOTTO_E_NOMEM.
+ */
+sotto_err sotto_keys_targets(struct sotto_keys_target **out, size_t *n,
+    const struct sotto_node *meta);
+
+/*
+ * True when a and b name the same recipient: equal strings, or SSH
+ * public keys with the same type and base64 blob (comments, which sops
+ * keeps in a file's metadata, are labels).
+ */
+bool sotto_keys_recipient_equal(const char *a, const char *b);
 
 /*
  * Parses "age1a, age1b,ssh-ed25519 AAAA..." into out (appending): split on

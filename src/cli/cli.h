@@ -13,6 +13,7 @@
 #include "sotto/age.h"
 #include "sotto/buf.h"
 #include "sotto/error.h"
+#include "sotto/keys.h"
 #include "sotto/sops.h"
 #include "sotto/store.h"
 
@@ -118,9 +119,26 @@ int cli_fail(enum cli_mode mode, const struct sotto_error *e);
 /* Store by --input-type name, else by path; NULL with e set. */
 const struct sotto_store *cli_pick_store(const char *type, const char *path,
     struct sotto_error *e);
-/* Every identity sops would use (prompting on the terminal if needed). */
+/*
+ * Every identity sops would use for a file with metadata meta (NULL: the
+ * key commands run once, without SOPS_AGE_RECIPIENT), prompting on the
+ * terminal if needed.  As in sops a failing source is only reported in
+ * sources: the caller fails with cli_no_identity() when none loaded.
+ * which: the sources to read (SOTTO_KEYS_ALL, _NO_CMDS, _CMDS_ONLY).
+ */
 sotto_err cli_load_identities(struct sotto_age_idlist *ids,
-    struct sotto_buf *sources, struct sotto_error *e);
+    struct sotto_buf *sources, const struct sotto_node *meta,
+    enum sotto_keys_which which, struct sotto_error *e);
+/*
+ * SOTTO_E_NO_KEY (exit 128, as sops) for path when no identity loaded;
+ * the next error printed is followed by the places tried (sources).
+ */
+sotto_err cli_no_identity(const char *path, const struct sotto_buf *sources,
+    struct sotto_error *e);
+/* Lists sources ("age identities tried:") after the next error printed. */
+void cli_note_sources(const struct sotto_buf *sources);
+/* Text printed (once) after the next cli_error()/cli_errorf() message. */
+void cli_error_note(const char *text);
 
 /* An encrypted file loaded for change: free with cli_sfile_free(). */
 struct cli_sfile {
@@ -147,9 +165,16 @@ sotto_err cli_sfile_open(struct cli_sfile *f, const char *path,
  */
 sotto_err cli_sfile_encrypted_bytes(struct sotto_buf *out,
     struct cli_sfile *f, const struct sotto_store *os, struct sotto_error *e);
-/* _encrypted_bytes, then an atomic write over f->path. */
+/* _encrypted_bytes, then sotto_io_write_replace() over f->path. */
 sotto_err cli_sfile_save(struct cli_sfile *f, struct sotto_error *e);
-/* Atomic write of encrypted bytes, keeping the target's mode. */
+/* The same, written in store os's format (NULL: the input's). */
+sotto_err cli_sfile_save_as(struct cli_sfile *f, const struct sotto_store *os,
+    struct sotto_error *e);
+/*
+ * Writes encrypted bytes over path with sotto_io_write_replace(): a
+ * symbolic link's target is replaced, its mode kept; read-only and
+ * hard-linked files are refused (SOTTO_E_WRITE, exit 3).
+ */
 sotto_err cli_write_encrypted(const char *path, const struct sotto_buf *out,
     struct sotto_error *e);
 void cli_sfile_free(struct cli_sfile *f);
@@ -186,6 +211,20 @@ int cli_wait_child(pid_t pid, int *status, bool kill_on_signal);
 /* A child's exit status as a shell reports it (128+N for signal N). */
 int cli_child_exit_code(int status);
 bool cli_is_global_flag(const char *name);
+
+/*
+ * Moves the options in argv[1..argc-1] before the operands, as sops'
+ * command-line library does for a subcommand, so that a flag written
+ * after the file name is parsed: getopt_long (with "+") then stops at the
+ * first operand.  With all, every argument that starts with '-' (but "-"
+ * alone) counts as an option, so an unknown one is refused by getopt and
+ * never taken for a file name; otherwise only the options of
+ * shortopts/lo move, and an operand may start with '-' (set's VALUE -5).
+ * Nothing after "--" moves.
+ */
+struct option;
+void cli_reorder_args(int argc, char **argv, const char *shortopts,
+    const struct option *lo, bool all);
 
 /* Key selection for a new encryption (flags of encrypt/edit/rotate). */
 struct cli_keyopts {

@@ -335,6 +335,10 @@ edit_file(const struct edit_opts *o, const char *path)
 
 	memset(&eo, 0, sizeof(eo));
 	memset(&f, 0, sizeof(f));
+	/* a file that cannot be written back is refused before the editor
+	 * opens, not after the user's work (read-only, hard links) */
+	if (sotto_io_replace_check(path, &e) != SOTTO_OK)
+		goto fail;
 	if (created) {
 		f.path = path;
 		if ((f.store = cli_pick_store(o->input_type, path, &e)) ==
@@ -450,6 +454,7 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.keys.prog = cli_prog(mode);
+	cli_reorder_args(argc, argv, "a:sh", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+a:sh", lo, NULL)) != -1) {
 		switch (c) {

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "sotto/gofmt.h"
 #include "sotto/io.h"
 
 extern char **environ;
@@ -50,7 +52,8 @@ static const char exec_env_usage[] =
     "\n"
     "Decrypts FILE and runs COMMAND (with /bin/sh -c) with each top-level\n"
     "key of FILE as an environment variable.  Nothing is written to disk.\n"
-    "Values must be strings (as in sops).  The exit status is COMMAND's.\n"
+    "Numbers, booleans and times are printed as sops prints them; a list\n"
+    "or map value is refused (as in sops).  The exit status is COMMAND's.\n"
     "COMMAND does not inherit the SOPS_AGE_KEY* variables.\n"
     "\n"
     "options:\n"
@@ -82,18 +85,110 @@ static const char exec_file_usage[] =
     "      --user NAME         (not supported by sotto)\n"
     "  -h, --help              show this help\n";
 
-/* Go's %T of the value sops would have decoded. */
-static const char *
-go_type(const struct sotto_node *n)
+static bool
+digits(const char *s, size_t n)
 {
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * A timestamp as Go's t.Format(time.RFC3339) prints it: seconds, no
+ * fraction, "Z" for a zero offset.  s is what the YAML store or sops'
+ * MarshalText gave: "2006-01-02", "2006-01-02T15:04:05.5+07:00",
+ * "2006-01-02 15:04:05" (no zone: UTC).  Anything else as it is.
+ */
+static sotto_err
+rfc3339(struct sotto_buf *out, const char *s, size_t n)
+{
+	const char *p = s + 10, *end = s + n, *zone;
+
+	if (n < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
+	    s[7] != '-' || !digits(s + 8, 2))
+		return sotto_buf_add(out, s, n);
+	if (p == end)
+		return sotto_buf_add(out, s, 10) ||
+		    sotto_buf_addstr(out, "T00:00:00Z") ? SOTTO_E_NOMEM :
+		    SOTTO_OK;
+	if ((*p != 'T' && *p != 't' && *p != ' ') || end - p < 9 ||
+	    !digits(p + 1, 2) || p[3] != ':' || !digits(p + 4, 2) ||
+	    p[6] != ':' || !digits(p + 7, 2))
+		return sotto_buf_add(out, s, n);
+	zone = p + 9;
+	if (zone < end && *zone == '.')
+		for (zone++; zone < end && *zone >= '0' && *zone <= '9';)
+			zone++;
+	while (zone < end && *zone == ' ')
+		zone++;
+	if (sotto_buf_add(out, s, 10) || sotto_buf_addch(out, 'T') ||
+	    sotto_buf_add(out, p + 1, 8))
+		return SOTTO_E_NOMEM;
+	if (zone == end || *zone == 'Z' || *zone == 'z' ||
+	    ((end - zone == 6 || end - zone == 3) &&
+	    strncmp(zone + 1, "00:00", (size_t)(end - zone - 1)) == 0))
+		return sotto_buf_addch(out, 'Z');
+	return sotto_buf_add(out, zone, (size_t)(end - zone));
+}
+
+/*
+ * sops' stores.ValToString, which exec-env uses for a value that is not
+ * a string: an int in decimal, a float as strconv.FormatFloat(v, 'G',
+ * -1, 64) with ".0" added when that reads as an integer ("2E-10",
+ * "200000.0", "1.234567E+06"), a bool "true"/"false", a time in RFC 3339,
+ * null as Go prints nil ("<nil>") and bytes as Go prints []byte.
+ * NOTE: a local copy; fold it into the stores' shared ValToString.
+ */
+static sotto_err
+val_to_string(struct sotto_buf *out, const struct sotto_node *n)
+{
+	char b[SOTTO_GOFMT_FLOAT_MAX];
+	const char *t = n->canon != NULL ? n->canon : n->text;
+	size_t tl = n->canon != NULL ? strlen(n->canon) : n->len, i;
+	int64_t iv;
+	double d;
+	bool bv;
+	int k;
+
 	switch (n->type) {
-	case SOTTO_T_INT: return "int";
-	case SOTTO_T_FLOAT: return "float64";
-	case SOTTO_T_BOOL: return "bool";
-	case SOTTO_T_NULL: return "<nil>";
-	case SOTTO_T_TIME: return "time.Time";
-	case SOTTO_T_BYTES: return "[]uint8";
-	default: return "string";
+	case SOTTO_T_INT:
+		if (!sotto_gofmt_parse_int(t, tl, &iv))
+			return sotto_buf_add(out, n->text, n->len);
+		k = sotto_gofmt_int(b, sizeof(b), iv);
+		return k < 0 ? SOTTO_E_INTERNAL : sotto_buf_add(out, b,
+		    (size_t)k);
+	case SOTTO_T_FLOAT:
+		if (!sotto_gofmt_parse_float(t, tl, &d))
+			return sotto_buf_add(out, n->text, n->len);
+		if ((k = sotto_gofmt_float_g(b, sizeof(b), d)) < 0)
+			return SOTTO_E_INTERNAL;
+		for (i = 0; i < (size_t)k; i++)
+			if (b[i] == 'e')
+				b[i] = 'E';
+		if (isfinite(d) && memchr(b, '.', (size_t)k) == NULL &&
+		    memchr(b, 'E', (size_t)k) == NULL)
+			return sotto_buf_addf(out, "%.1f", d);
+		return sotto_buf_add(out, b, (size_t)k);
+	case SOTTO_T_BOOL:
+		return sotto_buf_addstr(out, sotto_gofmt_parse_bool(n->text,
+		    n->len, &bv) && bv ? "true" : "false");
+	case SOTTO_T_TIME:
+		return rfc3339(out, n->text, n->len);
+	case SOTTO_T_NULL:
+		return sotto_buf_addstr(out, "<nil>");
+	case SOTTO_T_BYTES:
+		if (sotto_buf_addch(out, '['))
+			return SOTTO_E_NOMEM;
+		for (i = 0; i < n->len; i++)
+			if (sotto_buf_addf(out, "%s%u", i ? " " : "",
+			    (unsigned)(unsigned char)n->text[i]))
+				return SOTTO_E_NOMEM;
+		return sotto_buf_addch(out, ']');
+	default:
+		return sotto_buf_add(out, n->text, n->len);
 	}
 }
 
@@ -165,30 +260,28 @@ build_env(char ***out, const struct sotto_node *top, bool pristine,
 			goto nomem;
 	for (i = 0; i < top->n; i++) {
 		const struct sotto_entry *it = &top->items[i];
-		struct sotto_buf kv = SOTTO_BUF_INIT;
+		struct sotto_buf kv = SOTTO_BUF_SECRET_INIT;
 
 		if (it->key == NULL || it->val->kind == SOTTO_NODE_COMMENT)
 			continue;
 		if (it->val->kind != SOTTO_NODE_SCALAR) {
 			free_env(env);
 			return sotto_error_set(e, SOTTO_E_USAGE, "cannot use "
-			    "complex value in environment: '%.64s'", it->key);
+			    "complex value in environment; offending key "
+			    "'%.64s' (a %s)", it->key, it->val->kind ==
+			    SOTTO_NODE_SEQ ? "list" : "map");
 		}
 		if (memchr(it->key, '=', it->keylen) != NULL) {
 			free_env(env);
 			return sotto_error_set(e, SOTTO_E_USAGE, "cannot use "
 			    "keys with '=' in environment: '%.64s'", it->key);
 		}
-		if (it->val->type != SOTTO_T_STR) {
-			free_env(env);
-			return sotto_error_set(e, SOTTO_E_USAGE, "cannot use "
-			    "non-string values in environment, got %s (key "
-			    "'%.64s')", go_type(it->val), it->key);
-		}
 		if (sotto_buf_add(&kv, it->key, it->keylen) ||
 		    sotto_buf_addch(&kv, '=') ||
-		    sotto_buf_add(&kv, it->val->text, it->val->len))
+		    val_to_string(&kv, it->val)) {
+			sotto_buf_release(&kv);
 			goto nomem;
+		}
 		env[j++] = (char *)sotto_buf_detach(&kv, NULL);
 	}
 	env[j] = NULL;
@@ -447,6 +540,9 @@ exec_main(int argc, char **argv, enum cli_mode mode, bool file)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.file = file;
+	/* flags after FILE are parsed, as sops does; COMMAND may start
+	 * with '-' */
+	cli_reorder_args(argc, argv, "h", lo, false);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {

@@ -36,6 +36,7 @@ cmd_filestatus(int argc, char **argv, enum cli_mode mode)
 	bool enc;
 	int c;
 
+	cli_reorder_args(argc, argv, "h", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {

@@ -130,7 +130,10 @@ print_text(FILE *f, const struct sotto_guard_report *r,
 			continue;
 		}
 		fprintf(f, "%s\n    fix: ", term_safe(&a, x->msg, false));
-		fprintf(f, fix_for(x->rule), path, path);
+		if (x->fix != NULL)
+			fputs(term_safe(&a, x->fix, true), f);
+		else
+			fprintf(f, fix_for(x->rule), path, path);
 		fputc('\n', f);
 	}
 	sotto_buf_release(&b);

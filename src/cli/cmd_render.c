@@ -54,8 +54,32 @@ cli_render_keys(struct sotto_age_idlist *ids, struct sotto_buf *sources,
 {
 	struct sotto_keys_opts ko;
 
+	struct sotto_buf all = SOTTO_BUF_INIT;
+	const char *p;
+	size_t n;
+	sotto_err err;
+
 	memset(&ko, 0, sizeof(ko));
-	return sotto_keys_load_identities(ids, &ko, sources, e);
+	err = sotto_keys_load_identities(ids, &ko, sources ? &all : NULL, e);
+	/* for a one-line message: the sources that are set, "; "-joined */
+	for (p = all.data ? (const char *)all.data : ""; sources && *p;
+	    p += n + (p[n] == '\n')) {
+		n = strcspn(p, "\n");
+		if ((n >= 9 && memcmp(p + n - 9, ": not set", 9) == 0) ||
+		    (n >= 11 && memcmp(p + n - 11, ": not found", 11) == 0))
+			continue;
+		if ((sources->len && sotto_buf_addstr(sources, "; ")) ||
+		    sotto_buf_add(sources, p, n)) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+			break;
+		}
+	}
+	if (sources != NULL && sources->len == 0 && sotto_buf_addstr(sources,
+	    "no SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or other source is set"))
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	sotto_buf_release(&all);
+	return err;
 }
 
 sotto_err

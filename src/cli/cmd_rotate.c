@@ -21,6 +21,15 @@
 #define NTYPES 6
 static const char *const type_names[NTYPES] = { "pgp", "kms", "gcp_kms",
     "azure_kv", "hc_vault", "hckms" };
+/* their --rm-<flag> names */
+static const char *const flag_names[NTYPES] = { "pgp", "kms", "gcp-kms",
+    "azure-kv", "hc-vault-transit", "hckms" };
+
+/* The items of a comma-separated list, trimmed; empty ones skipped. */
+struct items {
+	char **v;
+	size_t n;
+};
 
 struct rotate_opts {
 	enum cli_mode mode;
@@ -28,6 +37,8 @@ struct rotate_opts {
 	const char *output;
 	const char *add_age, *rm_age;
 	const char *rm_other[NTYPES];	/* --rm-<type> lists */
+	struct items rm_agev;		/* rm_age, split */
+	struct items rm_otherv[NTYPES];	/* rm_other, split */
 	const char *input_type, *output_type;
 	bool ignore_mac;
 };
@@ -56,36 +67,81 @@ static const char rotate_usage[] =
     "Files that also carry keys of types sotto cannot use are refused,\n"
     "naming those types, unless they are removed with --rm-<type>.\n";
 
-/* True when list (comma-separated) holds s. */
-static bool
-in_list(const char *list, const char *s)
+static void
+items_free(struct items *it)
 {
-	size_t n = strlen(s);
-	const char *p;
+	size_t i;
 
-	for (p = list; p != NULL && *p != '\0';) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (strncmp(p, s, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
-		    p[n] == ' '))
-			return true;
-		p = strchr(p, ',');
+	for (i = 0; i < it->n; i++)
+		free(it->v[i]);
+	free(it->v);
+	it->v = NULL;
+	it->n = 0;
+}
+
+static sotto_err
+items_parse(struct items *it, const char *list)
+{
+	const char *p = list, *a, *b;
+	char **nv;
+
+	memset(it, 0, sizeof(*it));
+	while (p != NULL && *p != '\0') {
+		a = p;
+		b = a + strcspn(a, ",");
+		p = *b == ',' ? b + 1 : b;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (a == b)
+			continue;
+		if ((nv = realloc(it->v, (it->n + 1) * sizeof(*nv))) == NULL)
+			return SOTTO_E_NOMEM;
+		it->v = nv;
+		if ((it->v[it->n] = strndup(a, (size_t)(b - a))) == NULL)
+			return SOTTO_E_NOMEM;
+		it->n++;
 	}
+	return SOTTO_OK;
+}
+
+/* True when an item of it names recipient r (an SSH comment aside). */
+static bool
+rm_listed(const struct items *it, const char *r)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++)
+		if (sotto_keys_recipient_equal(r, it->v[i]))
+			return true;
+	return false;
+}
+
+/* True when some scalar field of entry (fp, arn, ...) is s. */
+static bool
+entry_is(const struct sotto_node *ent, const char *s)
+{
+	size_t i;
+
+	if (ent->kind != SOTTO_NODE_MAP)
+		return false;
+	for (i = 0; i < ent->n; i++)
+		if (ent->items[i].val->kind == SOTTO_NODE_SCALAR &&
+		    ent->items[i].val->len > 0 &&
+		    strcmp(ent->items[i].val->text, s) == 0)
+			return true;
 	return false;
 }
 
 /* True when some scalar field of entry equals an item of list. */
 static bool
-entry_listed(const struct sotto_node *ent, const char *list)
+entry_listed(const struct sotto_node *ent, const struct items *it)
 {
 	size_t i;
 
-	if (list == NULL || ent->kind != SOTTO_NODE_MAP)
-		return false;
-	for (i = 0; i < ent->n; i++)
-		if (ent->items[i].val->kind == SOTTO_NODE_SCALAR &&
-		    ent->items[i].val->len > 0 &&
-		    in_list(list, ent->items[i].val->text))
+	for (i = 0; i < it->n; i++)
+		if (entry_is(ent, it->v[i]))
 			return true;
 	return false;
 }
@@ -102,7 +158,7 @@ kept_others(const struct sotto_node *grp, const struct rotate_opts *o)
 		v = sotto_tree_map_get(grp, type_names[t]);
 		for (i = 0; v != NULL && v->kind == SOTTO_NODE_SEQ && i < v->n;
 		    i++)
-			if (!entry_listed(v->items[i].val, o->rm_other[t]))
+			if (!entry_listed(v->items[i].val, &o->rm_otherv[t]))
 				bits |= 1u << t;
 	}
 	return bits;
@@ -133,6 +189,73 @@ check_others(const struct sotto_node *meta, const struct rotate_opts *o,
 	return SOTTO_E_UNSUPPORTED;
 }
 
+/* The key groups of meta: key_groups[i], or meta itself (flat form). */
+static const struct sotto_node *
+group_at(const struct sotto_node *meta, size_t i, size_t *n)
+{
+	const struct sotto_node *kg = sotto_tree_map_get(meta, "key_groups");
+
+	if (kg != NULL && kg->kind == SOTTO_NODE_SEQ && kg->n > 0) {
+		*n = kg->n;
+		return kg->items[i].val;
+	}
+	*n = 1;
+	return meta;
+}
+
+/*
+ * Every key that --rm-age / --rm-<type> names must be in the file: a typo
+ * would otherwise remove nothing and look like success.
+ */
+static sotto_err
+check_removals(const struct sotto_node *meta, const struct rotate_opts *o,
+    const char *path, struct sotto_error *e)
+{
+	const struct sotto_node *grp, *v, *r;
+	size_t i, g, ng, k, t;
+	bool found;
+
+	for (i = 0; i < o->rm_agev.n; i++) {
+		found = false;
+		for (g = 0, ng = 1; g < ng && !found; g++) {
+			grp = group_at(meta, g, &ng);
+			v = sotto_tree_map_get(grp, "age");
+			for (k = 0; v != NULL && v->kind == SOTTO_NODE_SEQ &&
+			    k < v->n && !found; k++) {
+				r = v->items[k].val->kind == SOTTO_NODE_MAP ?
+				    sotto_tree_map_get(v->items[k].val,
+				    "recipient") : NULL;
+				found = r != NULL && r->kind ==
+				    SOTTO_NODE_SCALAR &&
+				    sotto_keys_recipient_equal(r->text,
+				    o->rm_agev.v[i]);
+			}
+		}
+		if (!found)
+			return sotto_error_set(e, SOTTO_E_PATH_MISSING, "'%s': "
+			    "--rm-age '%.80s' is not a recipient of the file; "
+			    "nothing was changed", path, o->rm_agev.v[i]);
+	}
+	for (t = 0; t < NTYPES; t++)
+		for (i = 0; i < o->rm_otherv[t].n; i++) {
+			found = false;
+			for (g = 0, ng = 1; g < ng && !found; g++) {
+				grp = group_at(meta, g, &ng);
+				v = sotto_tree_map_get(grp, type_names[t]);
+				for (k = 0; v != NULL && v->kind ==
+				    SOTTO_NODE_SEQ && k < v->n && !found; k++)
+					found = entry_is(v->items[k].val,
+					    o->rm_otherv[t].v[i]);
+			}
+			if (!found)
+				return sotto_error_set(e, SOTTO_E_PATH_MISSING,
+				    "'%s': --rm-%s '%.80s' is not a key of the "
+				    "file; nothing was changed", path,
+				    flag_names[t], o->rm_otherv[t].v[i]);
+		}
+	return SOTTO_OK;
+}
+
 static const char *
 meta_text(const struct sotto_node *m, const char *k)
 {
@@ -158,7 +281,7 @@ rotate_setup(struct sotto_sops_encrypt_opts *eo, const struct sotto_node *m,
 		return err;
 	for (i = 0; i < n; i++)
 		for (j = 0; j < g[i].nage;)
-			if (o->rm_age && in_list(o->rm_age, g[i].age[j]))
+			if (rm_listed(&o->rm_agev, g[i].age[j]))
 				cli_rgroup_remove(&g[i], g[i].age[j]);
 			else
 				j++;
@@ -218,7 +341,10 @@ rotate_one(const struct rotate_opts *o, const char *path)
 	int rc = 0;
 
 	memset(&eo, 0, sizeof(eo));
-	if (cli_sfile_open(&f, path, o->input_type, o->ignore_mac, &e) ||
+	if (cli_sfile_load(&f, path, o->input_type, &e) ||
+	    (f.doc->n > 0 && f.doc->meta != NULL && f.doc->meta[0] != NULL &&
+	    check_removals(f.doc->meta[0], o, path, &e)) ||
+	    cli_sfile_decrypt(&f, o->ignore_mac, &e) ||
 	    check_others(sotto_sops_session_meta(f.sess), o, path, &e) ||
 	    rotate_setup(&eo, sotto_sops_session_meta(f.sess), o, &e) ||
 	    (os = cli_pick_store(o->output_type ? o->output_type :
@@ -326,10 +452,11 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rotate_opts o;
-	int c;
+	int c, i;
 
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
+	cli_reorder_args(argc, argv, "ih", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+ih", lo, NULL)) != -1) {
 		if (c >= O_RM0 && c < O_RM0 + NTYPES) {
@@ -361,12 +488,25 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		cli_errorf(cli_prog(mode), "no file specified");
 		return cli_exit_status(SOTTO_E_NOTFOUND, mode);
 	}
+	if (items_parse(&o.rm_agev, o.rm_age) != SOTTO_OK) {
+		cli_errorf(cli_prog(mode), "out of memory");
+		return 1;
+	}
+	for (c = 0; c < NTYPES; c++)
+		if (items_parse(&o.rm_otherv[c], o.rm_other[c]) != SOTTO_OK) {
+			cli_errorf(cli_prog(mode), "out of memory");
+			return 1;
+		}
 	if ((o.in_place && o.output) || (argc - optind > 1 && !o.in_place)) {
 		cli_errorf(cli_prog(mode), "%s", o.output && o.in_place ?
 		    "cannot use --in-place and --output together" :
 		    "several files need --in-place");
 		return cli_exit_status(SOTTO_E_CONFLICT, mode);
 	}
-	return cli_run_files(argv + optind, argc - optind, "rotate",
-	    rotate_cb, &o);
+	c = cli_run_files(argv + optind, argc - optind, "rotate", rotate_cb,
+	    &o);
+	items_free(&o.rm_agev);
+	for (i = 0; i < NTYPES; i++)
+		items_free(&o.rm_otherv[i]);
+	return c;
 }

@@ -24,6 +24,7 @@ struct set_opts {
 					   changes */
 	bool ignore_mac;
 	const char *input_type;
+	const char *output_type;	/* rewrite FILE in this format */
 };
 
 static const char set_usage[] =
@@ -42,7 +43,7 @@ static const char set_usage[] =
     "                          already there\n"
     "      --ignore-mac        do not verify the MAC\n"
     "      --input-type T      yaml, json, dotenv, ini or binary\n"
-    "      --output-type T     accepted for sops compatibility (in place)\n"
+    "      --output-type T     rewrite FILE in format T (as sops does)\n"
     "  -h, --help              show this help\n";
 
 static const char unset_usage[] =
@@ -55,7 +56,7 @@ static const char unset_usage[] =
     "      --idempotent        no error (and no write) when PATH is absent\n"
     "      --ignore-mac        do not verify the MAC\n"
     "      --input-type T      yaml, json, dotenv, ini or binary\n"
-    "      --output-type T     accepted for sops compatibility (in place)\n"
+    "      --output-type T     rewrite FILE in format T (as sops does)\n"
     "  -h, --help              show this help\n";
 
 /* Parses a JSON value into a new in-memory node (no source spans). */
@@ -319,6 +320,7 @@ run_set(const struct set_opts *o, char **args, int nargs)
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_path p = { NULL, 0 };
 	struct sotto_node *val = NULL;
+	const struct sotto_store *os = NULL;
 	struct cli_sfile f;
 	bool changed = false;
 	int need = o->unset || o->value_stdin ? 2 : 3, rc;
@@ -332,6 +334,9 @@ run_set(const struct set_opts *o, char **args, int nargs)
 		cli_error(cli_prog(o->mode), &e);
 		return o->unset ? 1 : 7;
 	}
+	if (o->output_type != NULL &&
+	    (os = cli_pick_store(o->output_type, args[0], &e)) == NULL)
+		return set_fail(o, &e);
 	if (sotto_path_parse(&p, args[1], &e) != SOTTO_OK)
 		return set_fail(o, &e);
 	if (p.n == 0) {
@@ -369,7 +374,9 @@ run_set(const struct set_opts *o, char **args, int nargs)
 		rc = 0;
 		goto out;
 	}
-	rc = cli_sfile_save(&f, &e) == SOTTO_OK ? 0 : set_fail(o, &e);
+	/* as sops: FILE is rewritten in the output format, in place */
+	rc = cli_sfile_save_as(&f, os == f.store ? NULL : os, &e) ==
+	    SOTTO_OK ? 0 : set_fail(o, &e);
 out:
 	sotto_tree_node_free(val, true);
 	sotto_path_free(&p);
@@ -401,6 +408,9 @@ set_main(int argc, char **argv, enum cli_mode mode, bool unset)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.unset = unset;
+	/* flags after FILE are parsed, as sops does; PATH and VALUE may
+	 * start with '-' (a negative number) */
+	cli_reorder_args(argc, argv, "h", lo, false);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {
@@ -409,7 +419,8 @@ set_main(int argc, char **argv, enum cli_mode mode, bool unset)
 		case 'I': o.idempotent = true; break;
 		case 'm': o.ignore_mac = true; break;
 		case 't': o.input_type = optarg; break;
-		case 'o': case 'V': break;
+		case 'o': o.output_type = optarg; break;
+		case 'V': break;
 		case 'h':
 			cli_print_template(stdout, unset ? unset_usage :
 			    set_usage, cli_prog(mode), "");

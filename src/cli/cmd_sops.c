@@ -272,9 +272,10 @@ write_result(const struct sops_opts *o, const char *path,
 			    "cannot write to standard output");
 		return SOTTO_OK;
 	}
-	/* new plaintext files are 0600; encrypted ones 0666 & ~umask */
-	return sotto_io_write_atomic(target, out->data, out->len,
-	    plaintext ? 0600 : (0666 & ~sotto_io_umask()), true, e);
+	/* new plaintext files are 0600; encrypted ones 0666 & ~umask; an
+	 * existing file keeps its mode, a symbolic link its target */
+	return sotto_io_write_replace(target, out->data, out->len,
+	    plaintext ? 0600 : (0666 & ~sotto_io_umask()), e);
 }
 
 /*
@@ -385,19 +386,55 @@ extract(struct sotto_buf *out, const struct sops_opts *o,
 	return err;
 }
 
+/*
+ * The identities for one file: those loaded once for every file (ids)
+ * and those the key commands give for this file's recipients (*own).
+ * *all points into both; sources gets both reports.
+ */
+static sotto_err
+file_identities(struct sotto_age_identity ***all, size_t *nall,
+    struct sotto_age_idlist *own, struct sotto_buf *sources,
+    const struct sotto_age_idlist *ids, const struct sotto_buf *common,
+    const struct sotto_doc *doc, struct sotto_error *e)
+{
+	sotto_err err;
+
+	*all = NULL;
+	*nall = 0;
+	if (common->len > 0 && sotto_buf_add(sources, common->data,
+	    common->len) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if ((err = cli_load_identities(own, sources, doc->meta[0],
+	    SOTTO_KEYS_CMDS_ONLY, e)) != SOTTO_OK)
+		return err;
+	if (ids->n + own->n == 0)
+		return SOTTO_OK;
+	if ((*all = calloc(ids->n + own->n, sizeof(**all))) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if (ids->n > 0)
+		memcpy(*all, ids->v, ids->n * sizeof(**all));
+	if (own->n > 0)
+		memcpy(*all + ids->n, own->v, own->n * sizeof(**all));
+	*nall = ids->n + own->n;
+	return SOTTO_OK;
+}
+
 static int
 decrypt_one(const struct sops_opts *o, const char *path,
-    struct sotto_age_idlist *ids, const char *sources)
+    const struct sotto_age_idlist *ids, const struct sotto_buf *common)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_buf in = SOTTO_BUF_INIT, out = SOTTO_BUF_SECRET_INIT;
-	struct sotto_buf warn = SOTTO_BUF_INIT;
+	struct sotto_buf warn = SOTTO_BUF_INIT, sources = SOTTO_BUF_INIT;
 	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	struct sotto_sops_decrypt_opts dop;
+	struct sotto_age_idlist own = { NULL, 0 };
+	struct sotto_age_identity **all = NULL;
 	const struct sotto_store *is, *os;
 	struct sotto_doc *doc = NULL;
 	struct sotto_emit_opts eopt = { o->indent };
 	const char *name = o->filename_override ? o->filename_override : path;
+	size_t nall = 0;
 	int rc;
 
 	if (load_doc(&doc, &is, &os, &in, o, path, strcmp(name, "-") ? name :
@@ -405,11 +442,20 @@ decrypt_one(const struct sops_opts *o, const char *path,
 		rc = fail(o, &e);
 		goto out;
 	}
+	/* (a file without a MAC is decrypted with --ignore-mac) */
+	if (doc->n > 0 && doc->meta != NULL && doc->meta[0] != NULL) {
+		if (file_identities(&all, &nall, &own, &sources, ids, common,
+		    doc, &e) != SOTTO_OK ||
+		    (nall == 0 && cli_no_identity(strcmp(path, "-") ? path :
+		    "stdin", &sources, &e) != SOTTO_OK)) {
+			rc = fail(o, &e);
+			goto out;
+		}
+	}
 	memset(&dop, 0, sizeof(dop));
-	dop.ids = ids->v;
-	dop.nids = ids->n;
+	dop.ids = all;
+	dop.nids = nall;
 	dop.ignore_mac = o->ignore_mac;
-	dop.key_sources = sources;
 	dop.warnings = &warn;
 	/* a spliced plaintext goes to stdout as it is made, in chunks */
 	if (!o->extract && os == is && !o->in_place &&
@@ -420,6 +466,8 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	    os->emit_splice(&out, doc, NULL, &e) :
 	    os->emit(&out, doc, NULL, &eopt, &e)) != SOTTO_OK ||
 	    write_result(o, path, &out, true, &e) != SOTTO_OK) {
+		if (e.code == SOTTO_E_NO_KEY)
+			cli_note_sources(&sources);
 		rc = fail(o, &e);
 		goto out;
 	}
@@ -427,6 +475,9 @@ decrypt_one(const struct sops_opts *o, const char *path,
 out:
 	if (warn.len > 0)
 		fprintf(stderr, "%s", (const char *)warn.data);
+	free(all);
+	sotto_age_idlist_free(&own);
+	sotto_buf_release(&sources);
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&in);
 	sotto_buf_release(&out);
@@ -440,7 +491,6 @@ run(struct sops_opts *o)
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_age_idlist ids = { NULL, 0 };
 	struct sotto_buf sources = SOTTO_BUF_INIT;
-	struct sotto_keys_opts ko;
 	static char *dash[] = { "-" };
 	int i, rc = 0, r;
 
@@ -472,14 +522,12 @@ run(struct sops_opts *o)
 		    "input file");
 		return fail(o, &e);
 	}
-	if (!o->encrypt) {
-		memset(&ko, 0, sizeof(ko));
-		ko.cb = cli_pass_cb;
-		ko.include_ssh_defaults = true;
-		if (sotto_keys_load_identities(&ids, &ko, &sources, &e)) {
-			rc = fail(o, &e);
-			goto out;
-		}
+	/* identities every file may use, once (the key commands run per
+	 * file, for its recipients) */
+	if (!o->encrypt && cli_load_identities(&ids, &sources, NULL,
+	    SOTTO_KEYS_NO_CMDS, &e) != SOTTO_OK) {
+		rc = fail(o, &e);
+		goto out;
 	}
 	for (i = 0; i < o->nfiles; i++) {
 		if (strcmp(o->files[i], "-") != 0 &&
@@ -489,8 +537,7 @@ run(struct sops_opts *o)
 			r = fail(o, &e);
 		} else {
 			r = o->encrypt ? encrypt_one(o, o->files[i]) :
-			    decrypt_one(o, o->files[i], &ids,
-			    sources.len ? (const char *)sources.data : NULL);
+			    decrypt_one(o, o->files[i], &ids, &sources);
 		}
 		if (r != 0 && rc == 0)
 			rc = r;
@@ -526,8 +573,6 @@ static const struct option sops_longopts[] = {
 	{ "decryption-order", required_argument, NULL, O_DECRYPTION_ORDER },
 	{ "disable-version-check", no_argument, NULL, O_IGNORED },
 	{ "enable-local-keyservice", no_argument, NULL, O_IGNORED },
-	{ "encrypt", no_argument, NULL, 'e' },
-	{ "decrypt", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -554,15 +599,16 @@ parse_opts(struct sops_opts *o, int argc, char **argv)
 	struct sotto_error e = { SOTTO_OK, "" };
 	int c;
 
+	/* flags after the file name are parsed (as sops does), an unknown
+	 * one is refused: never taken for one more file */
+	cli_reorder_args(argc, argv, "ia:h", sops_longopts, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ia:edh", sops_longopts,
+	while ((c = getopt_long(argc, argv, "+ia:h", sops_longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'i': o->in_place = true; break;
 		case O_OUTPUT: o->output = optarg; break;
 		case 'a': o->age = optarg; break;
-		case 'e': o->encrypt = true; break;
-		case 'd': o->encrypt = false; break;
 		case O_INPUT_TYPE: o->input_type = optarg; break;
 		case O_OUTPUT_TYPE: o->output_type = optarg; break;
 		case O_FILENAME_OVERRIDE: o->filename_override = optarg; break;

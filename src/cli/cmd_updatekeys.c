@@ -51,8 +51,9 @@ has(const struct cli_rgroup *g, const char *r)
 {
 	size_t i;
 
+	/* an SSH key's comment is a label: the same key with or without */
 	for (i = 0; i < g->nage; i++)
-		if (strcmp(g->age[i], r) == 0)
+		if (sotto_keys_recipient_equal(g->age[i], r))
 			return true;
 	return false;
 }
@@ -97,24 +98,38 @@ print_diff(FILE *out, const struct cli_rgroup *old, size_t nold,
 	return true;
 }
 
-static bool
+/*
+ * sops' question: "Is this okay? (y/n):" on standard output, the answer
+ * read from standard input, a terminal or not (`yes | sotto updatekeys`),
+ * asked again until it is "y" or "n".  Returns 1 for y, 0 for n, -1 when
+ * the input ends first.
+ */
+static int
 confirm(void)
 {
-	char c = 0, first = 0;
-	ssize_t r;
+	char line[256];
+	size_t a, b;
 
-	fprintf(stderr, "Is this okay? (y/n):");
-	fflush(stderr);
 	for (;;) {
-		r = read(STDIN_FILENO, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || c == '\n')
-			break;
-		if (first == 0)
-			first = c;
+		printf("Is this okay? (y/n):");
+		fflush(stdout);
+		if (fgets(line, sizeof(line), stdin) == NULL) {
+			printf("\n");
+			return -1;
+		}
+		if (strchr(line, '\n') == NULL && !feof(stdin)) {
+			int c;
+
+			while ((c = getchar()) != EOF && c != '\n')
+				;
+			continue;	/* too long: not y or n */
+		}
+		a = strspn(line, " \t");
+		b = a + strcspn(line + a, " \t\r\n");
+		if (b - a == 1 && (line[a] == 'y' || line[a] == 'n') &&
+		    line[b + strspn(line + b, " \t\r\n")] == '\0')
+			return line[a] == 'y';
 	}
-	return first == 'y' || first == 'Y';
 }
 
 /* The creation rule's groups for path, as strings. */
@@ -184,14 +199,21 @@ update_one(const void *ctx, const char *path)
 		goto out;
 	}
 	fflush(stdout);
-	if (!o->yes && !isatty(STDIN_FILENO)) {
-		sotto_error_set(&e, SOTTO_E_TTY, "'%s': not updated: no "
-		    "terminal to confirm on (use -y)", path);
+	if (sotto_io_replace_check(path, &e) != SOTTO_OK)
 		goto fail;
-	}
-	if (!o->yes && !confirm()) {
-		fprintf(stderr, "Changes not applied\n");
-		goto out;
+	if (!o->yes) {
+		int yes = confirm();
+
+		if (yes < 0) {
+			sotto_error_set(&e, SOTTO_E_TTY, "'%s': not updated: "
+			    "standard input ended before an answer (y or n; "
+			    "-y does not ask)", path);
+			goto fail;
+		}
+		if (yes == 0) {
+			fprintf(stderr, "File %s left unchanged\n", path);
+			goto out;
+		}
 	}
 	if (cli_meta_rewrap(&meta, sotto_sops_session_meta(f.sess), new, nnew,
 	    tnew, sotto_sops_session_key(f.sess), &e) ||
@@ -301,6 +323,7 @@ cmd_updatekeys(int argc, char **argv, enum cli_mode mode)
 
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
+	cli_reorder_args(argc, argv, "yrh", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+yrh", lo, NULL)) != -1) {
 		switch (c) {

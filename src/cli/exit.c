@@ -24,6 +24,7 @@ cli_exit_status(sotto_err code, enum cli_mode mode)
 	case SOTTO_E_JSON:
 	case SOTTO_E_DOTENV:
 	case SOTTO_E_INI: return 2;		/* CouldNotReadInputFile */
+	case SOTTO_E_WRITE: return 3;	/* CouldNotWriteOutputFile */
 	case SOTTO_E_EMIT: return 4;		/* ErrorDumpingTree */
 	case SOTTO_E_CONFIG: return 5;		/* ErrorReadingConfig */
 	case SOTTO_E_CONFLICT: return 8;	/* ConflictingParameters */

@@ -245,6 +245,21 @@ sops_usage(FILE *f)
 	    "each command's options.\n");
 }
 
+/* The mode a legacy flag selects ("set" for --set), or NULL. */
+static const char *
+legacy_mode(const char *a)
+{
+	if (strcmp(a, "-e") == 0 || strcmp(a, "--encrypt") == 0)
+		return "encrypt";
+	if (strcmp(a, "-d") == 0 || strcmp(a, "--decrypt") == 0)
+		return "decrypt";
+	if (strcmp(a, "-r") == 0 || strcmp(a, "--rotate") == 0)
+		return "rotate";
+	if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0)
+		return "set";
+	return NULL;
+}
+
 /*
  * Builds the argument vector for a legacy `sops --set 'PATH VALUE' FILE`:
  * set, the other flags, FILE, PATH, VALUE.
@@ -276,10 +291,27 @@ int
 cli_sops_main(int argc, char **argv)
 {
 	const struct cli_cmd *c, *cmd = NULL;
-	const char *legacy = NULL, *setspec = NULL;
+	const char *legacy = NULL, *setspec = NULL, *first = NULL;
 	char **nargv;
 	int i, j, sub = -1, rc;
 
+	/* two modes at once: sops only warns and the last one wins */
+	for (i = 1; i < argc; i++) {
+		const char *mode = legacy_mode(argv[i]);
+
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (mode != NULL && first != NULL && strcmp(mode, first)) {
+			fprintf(stderr, "sops: error: cannot use more than one "
+			    "of --encrypt (-e), --decrypt (-d), --rotate (-r) "
+			    "and --set\n");
+			return 8;	/* ConflictingParameters */
+		}
+		if (mode != NULL)
+			first = mode;
+		if (argv[i][0] == '-' && takes_value(argv[i]))
+			i++;
+	}
 	for (i = 1; i < argc && sub < 0; i++) {
 		const char *a = argv[i];
 
@@ -341,6 +373,11 @@ cli_sops_main(int argc, char **argv)
 			i++;
 			continue;
 		}
+		/* --set always writes in place: -i is implied, as in sops */
+		if (setspec != NULL && legacy == NULL &&
+		    (strcmp(argv[i], "-i") == 0 ||
+		    strcmp(argv[i], "--in-place") == 0))
+			continue;
 		nargv[j++] = argv[i];
 	}
 	if (setspec != NULL && legacy == NULL &&

@@ -222,7 +222,7 @@ age_seq(struct sotto_node **out, const struct cli_rgroup *g,
 		for (j = 0; reuse && old != NULL && j < old->n && !ent; j++) {
 			rv = sotto_tree_map_get(old->items[j].val, "recipient");
 			if (rv != NULL && rv->kind == SOTTO_NODE_SCALAR &&
-			    strcmp(rv->text, g->age[i]) == 0)
+			    sotto_keys_recipient_equal(rv->text, g->age[i]))
 				ent = sotto_tree_clone(old->items[j].val);
 		}
 		if (ent == NULL) {

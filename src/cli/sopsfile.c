@@ -59,14 +59,55 @@ cli_pick_store(const char *type, const char *path, struct sotto_error *e)
 
 sotto_err
 cli_load_identities(struct sotto_age_idlist *ids, struct sotto_buf *sources,
+    const struct sotto_node *meta, enum sotto_keys_which which,
     struct sotto_error *e)
 {
 	struct sotto_keys_opts ko;
+	struct sotto_keys_target *t = NULL;
+	size_t nt = 0;
+	sotto_err err;
 
 	memset(&ko, 0, sizeof(ko));
 	ko.cb = cli_pass_cb;
 	ko.include_ssh_defaults = true;
-	return sotto_keys_load_identities(ids, &ko, sources, e);
+	ko.report_only = true;
+	ko.which = which;
+	if (meta != NULL && sotto_keys_targets(&t, &nt, meta) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	ko.targets = t;
+	ko.ntargets = nt;
+	err = sotto_keys_load_identities(ids, &ko, sources, e);
+	free(t);
+	return err;
+}
+
+void
+cli_note_sources(const struct sotto_buf *sources)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	const char *p;
+	size_t n;
+
+	if (sources == NULL || sources->len == 0)
+		return;
+	(void)sotto_buf_addstr(&b, "age identities tried:\n");
+	for (p = (const char *)sources->data; *p != '\0'; p += n) {
+		n = strcspn(p, "\n");
+		(void)sotto_buf_addf(&b, "    %.*s\n", (int)n, p);
+		if (p[n] == '\n')
+			n++;
+	}
+	cli_error_note(b.data != NULL ? (const char *)b.data : NULL);
+	sotto_buf_release(&b);
+}
+
+sotto_err
+cli_no_identity(const char *path, const struct sotto_buf *sources,
+    struct sotto_error *e)
+{
+	cli_note_sources(sources);
+	return sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': failed to get the "
+	    "data key: no age identity could be loaded", path);
 }
 
 sotto_err
@@ -104,15 +145,21 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 	if (!sotto_sops_is_encrypted(f->doc))
 		return sotto_error_set(e, SOTTO_E_NOT_ENCRYPTED, "'%s': sops "
 		    "metadata not found", f->path);
-	if ((err = cli_load_identities(&ids, &sources, e)) != SOTTO_OK)
+	if ((err = cli_load_identities(&ids, &sources, f->doc->meta[0],
+	    SOTTO_KEYS_ALL, e)) != SOTTO_OK)
 		goto out;
+	if (ids.n == 0) {
+		err = cli_no_identity(f->path, &sources, e);
+		goto out;
+	}
 	memset(&dop, 0, sizeof(dop));
 	dop.ids = ids.v;
 	dop.nids = ids.n;
 	dop.ignore_mac = ignore_mac;
-	dop.key_sources = sources.len ? (const char *)sources.data : NULL;
 	dop.warnings = &warn;
 	err = sotto_sops_decrypt_session(&f->sess, f->doc, &dop, e);
+	if (err == SOTTO_E_NO_KEY)
+		cli_note_sources(&sources);
 out:
 	if (warn.len > 0)
 		fputs((const char *)warn.data, stderr);
@@ -157,10 +204,17 @@ cli_sfile_encrypted_bytes(struct sotto_buf *out, struct cli_sfile *f,
 sotto_err
 cli_sfile_save(struct cli_sfile *f, struct sotto_error *e)
 {
+	return cli_sfile_save_as(f, NULL, e);
+}
+
+sotto_err
+cli_sfile_save_as(struct cli_sfile *f, const struct sotto_store *os,
+    struct sotto_error *e)
+{
 	struct sotto_buf out = SOTTO_BUF_INIT;
 	sotto_err err;
 
-	err = cli_sfile_encrypted_bytes(&out, f, NULL, e);
+	err = cli_sfile_encrypted_bytes(&out, f, os, e);
 	if (err == SOTTO_OK)
 		err = cli_write_encrypted(f->path, &out, e);
 	sotto_buf_release(&out);
@@ -171,8 +225,8 @@ sotto_err
 cli_write_encrypted(const char *path, const struct sotto_buf *out,
     struct sotto_error *e)
 {
-	return sotto_io_write_atomic(path, out->data, out->len,
-	    0666 & ~sotto_io_umask(), true, e);
+	return sotto_io_write_replace(path, out->data, out->len,
+	    0666 & ~sotto_io_umask(), e);
 }
 
 void

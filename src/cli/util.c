@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,11 +27,32 @@ cli_version(void)
 	return SOTTO_VERSION " (git " SOTTO_GITREV ")";
 }
 
+/* What the next error message is followed by (cli_error_note()). */
+static char *error_note;
+
+void
+cli_error_note(const char *text)
+{
+	free(error_note);
+	error_note = text != NULL && text[0] != '\0' ? strdup(text) : NULL;
+}
+
+static void
+flush_note(const char *prog)
+{
+	if (error_note == NULL)
+		return;
+	fprintf(stderr, "%s: %s", prog, error_note);
+	free(error_note);
+	error_note = NULL;
+}
+
 void
 cli_error(const char *prog, const struct sotto_error *e)
 {
 	fprintf(stderr, "%s: error: %s\n", prog,
 	    e->msg[0] ? e->msg : sotto_strerror(e->code));
+	flush_note(prog);
 }
 
 void
@@ -42,6 +65,7 @@ cli_errorf(const char *prog, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	flush_note(prog);
 }
 
 void
@@ -143,4 +167,94 @@ cli_print_template(FILE *f, const char *tmpl, const char *p, const char *k)
 			fputc(*s, f);
 		}
 	}
+}
+
+/* The option of lo named by "--name[=value]" (exact name), or NULL. */
+static const struct option *
+long_opt(const struct option *lo, const char *a)
+{
+	size_t n = strcspn(a + 2, "=");
+
+	for (; lo != NULL && lo->name != NULL; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, a + 2, n) == 0)
+			return lo;
+	return NULL;
+}
+
+/*
+ * Is a an option (of shortopts/lo unless all), and does it take the next
+ * argument as its value?
+ */
+static bool
+is_option(const char *a, const char *shortopts, const struct option *lo,
+    bool all, bool *takes_next)
+{
+	const struct option *o;
+	const char *c, *p;
+
+	*takes_next = false;
+	if (a[0] != '-' || a[1] == '\0')
+		return false;
+	if (a[1] == '-') {
+		o = long_opt(lo, a);
+		if (o == NULL)
+			return all;
+		*takes_next = o->has_arg == required_argument &&
+		    strchr(a, '=') == NULL;
+		return true;
+	}
+	for (c = a + 1; *c != '\0'; c++) {
+		p = *c != ':' && *c != '+' ? strchr(shortopts, *c) : NULL;
+		if (p == NULL)
+			return all;
+		if (p[1] == ':') {
+			*takes_next = c[1] == '\0';
+			return true;
+		}
+	}
+	return true;
+}
+
+void
+cli_reorder_args(int argc, char **argv, const char *shortopts,
+    const struct option *lo, bool all)
+{
+	char **opts, **ops, *dashes = NULL;
+	int i, no = 0, np = 0, k = 1;
+	bool next;
+
+	if (argc < 3 || (opts = calloc((size_t)argc, sizeof(*opts))) == NULL)
+		return;
+	if ((ops = calloc((size_t)argc, sizeof(*ops))) == NULL) {
+		free(opts);
+		return;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			dashes = argv[i];
+			for (i++; i < argc; i++)
+				ops[np++] = argv[i];
+			break;
+		}
+		if (is_option(argv[i], shortopts, lo, all, &next)) {
+			opts[no++] = argv[i];
+			if (next && i + 1 < argc)
+				opts[no++] = argv[++i];
+		} else {
+			ops[np++] = argv[i];
+		}
+	}
+	/*
+	 * getopt stops at the first operand; one that looks like an option
+	 * is refused there (as sops refuses an unknown flag before the file)
+	 * and taken as it is further on (set's VALUE -5).
+	 */
+	for (i = 0; i < no; i++)
+		argv[k++] = opts[i];
+	if (dashes != NULL)
+		argv[k++] = dashes;
+	for (i = 0; i < np; i++)
+		argv[k++] = ops[i];
+	free(opts);
+	free(ops);
 }

@@ -106,6 +106,7 @@ sotto_strerror(sotto_err code)
 	case SOTTO_E_UNCHANGED: return "file has not been modified";
 	case SOTTO_E_NO_EDITOR: return "no editor found";
 	case SOTTO_E_CONFIG_NOT_FOUND: return "config file not found";
+	case SOTTO_E_WRITE: return "cannot write the output file";
 	case SOTTO_E_EMPTY_GROUP: return "empty key group provided";
 	case SOTTO_E_GIT: return "git operation failed";
 	case SOTTO_E_GIT_LOAD: return "libgit2 cannot be loaded";

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,11 @@ sotto_io_out_commit(struct sotto_out *o, struct sotto_error *e)
 		out_free(o);
 		return SOTTO_OK;
 	}
+	/* the replaced file's owner and group, as far as we may give them */
+	if (o->keep_owner && fchown(o->fd, o->uid, o->gid) != 0 &&
+	    fchown(o->fd, (uid_t)-1, o->gid) != 0) {
+		/* not permitted: the file becomes ours (see sotto-set(1)) */
+	}
 	if (fsync(o->fd) != 0 || fchmod(o->fd, o->mode) != 0) {
 		err = sotto_error_set(e, SOTTO_E_IO, "cannot write '%s': %s",
 		    o->path, strerror(errno));
@@ -357,6 +363,170 @@ sotto_io_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
 		return err;
 	}
 	return sotto_io_out_commit(&o, e);
+}
+
+/* SOTTO_E_IO from the temp-file machinery becomes SOTTO_E_WRITE. */
+static sotto_err
+as_write_error(sotto_err err, struct sotto_error *e)
+{
+	if (err == SOTTO_E_IO) {
+		if (e != NULL)
+			e->code = SOTTO_E_WRITE;
+		return SOTTO_E_WRITE;
+	}
+	return err;
+}
+
+/* The link's text, for a message ("?" if unreadable); free() it. */
+static char *
+link_text(const char *path)
+{
+	char buf[4096];
+	ssize_t r = readlink(path, buf, sizeof(buf) - 1);
+
+	if (r < 0)
+		return strdup("?");
+	buf[r] = '\0';
+	return strdup(buf);
+}
+
+/*
+ * The checks of sotto_io_write_replace() for an existing path: *target
+ * gets the file to replace (the final target of a symbolic link; free()
+ * it), *st its status and via the words naming the link, for messages.
+ * SOTTO_OK with *target NULL: path does not exist.
+ */
+static sotto_err
+replace_target(const char *path, char **target, struct stat *st, char *via,
+    size_t vcap, struct sotto_error *e)
+{
+	struct stat lst;
+	char *dir = NULL, *lt;
+	sotto_err err = SOTTO_OK;
+
+	*target = NULL;
+	via[0] = '\0';
+	if (lstat(path, &lst) != 0) {
+		if (errno != ENOENT)
+			return sotto_error_set(e, SOTTO_E_WRITE, "cannot write "
+			    "'%s': %s", path, strerror(errno));
+		return SOTTO_OK;
+	}
+	if (S_ISLNK(lst.st_mode)) {
+		if ((*target = realpath(path, NULL)) == NULL) {
+			int er = errno;
+
+			lt = link_text(path);
+			if (er == ENOENT)
+				err = sotto_error_set(e, SOTTO_E_WRITE,
+				    "cannot write '%s': it is a symbolic link "
+				    "to '%s', which does not exist", path,
+				    lt ? lt : "?");
+			else
+				err = sotto_error_set(e, SOTTO_E_WRITE,
+				    "cannot write '%s': cannot resolve the "
+				    "symbolic link: %s", path, strerror(er));
+			free(lt);
+			return err;
+		}
+		snprintf(via, vcap, " (the target of the symbolic link '%s')",
+		    path);
+	} else if ((*target = strdup(path)) == NULL) {
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	if (stat(*target, st) != 0) {
+		err = sotto_error_set(e, SOTTO_E_WRITE, "cannot write '%s'%s: "
+		    "%s", *target, via, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		err = sotto_error_set(e, SOTTO_E_WRITE, "cannot write '%s'%s: "
+		    "is a directory", *target, via);
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode))
+		return SOTTO_OK;	/* FIFO, device: written through */
+	if (faccessat(AT_FDCWD, *target, W_OK, AT_EACCESS) != 0) {
+		err = sotto_error_set(e, SOTTO_E_WRITE, "cannot write '%s'%s: "
+		    "%s", *target, via, strerror(errno));
+		goto fail;
+	}
+	if (st->st_nlink > 1) {
+		err = sotto_error_set(e, SOTTO_E_WRITE, "cannot write '%s'%s "
+		    "in place: it has %ju hard links, and replacing it would "
+		    "leave the old content under the other names (copy it to "
+		    "a file of its own first)", *target, via,
+		    (uintmax_t)st->st_nlink);
+		goto fail;
+	}
+	if ((dir = dir_of(*target)) == NULL) {
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		err = sotto_error_set(e, SOTTO_E_WRITE, "cannot write '%s'%s "
+		    "in place: its directory is not writable (%s); sotto "
+		    "writes a temporary file there and renames it over the "
+		    "file", *target, via, strerror(errno));
+		goto fail;
+	}
+	free(dir);
+	return SOTTO_OK;
+fail:
+	free(dir);
+	free(*target);
+	*target = NULL;
+	return err;
+}
+
+sotto_err
+sotto_io_replace_check(const char *path, struct sotto_error *e)
+{
+	struct stat st;
+	char *target, via[4200];
+	sotto_err err;
+
+	err = replace_target(path, &target, &st, via, sizeof(via), e);
+	free(target);
+	return err;
+}
+
+sotto_err
+sotto_io_write_replace(const char *path, const void *p, size_t n,
+    mode_t new_mode, struct sotto_error *e)
+{
+	struct sotto_out o;
+	struct stat st;
+	char *target, via[4200];
+	sotto_err err;
+
+	if ((err = replace_target(path, &target, &st, via, sizeof(via), e)))
+		return err;
+	if (target == NULL)		/* a new file */
+		return as_write_error(sotto_io_write_atomic(path, p, n,
+		    new_mode, false, e), e);
+	if (!S_ISREG(st.st_mode)) {
+		err = as_write_error(sotto_io_write_atomic(target, p, n,
+		    new_mode, true, e), e);
+		free(target);
+		return err;
+	}
+	if ((err = sotto_io_out_open(&o, target, st.st_mode & 07777, true,
+	    false, e)) != SOTTO_OK) {
+		free(target);
+		return as_write_error(err, e);
+	}
+	o.keep_owner = st.st_uid != geteuid() || st.st_gid != getegid();
+	o.uid = st.st_uid;
+	o.gid = st.st_gid;
+	if ((err = sotto_io_out_write(&o, p, n, e)) != SOTTO_OK) {
+		sotto_io_out_abort(&o);
+		free(target);
+		return as_write_error(err, e);
+	}
+	err = as_write_error(sotto_io_out_commit(&o, e), e);
+	free(target);
+	return err;
 }
 
 sotto_err

@@ -89,7 +89,7 @@ struct sotto_age_identity {
 struct sotto_age_recipient {
 	const struct age_recipient_ops *ops;	/* type */
 	void *priv;				/* type-specific, owned */
-	char *str;				/* canonical string */
+	char *str;				/* string form (see age.h) */
 	bool exclusive;				/* scrypt: must be alone */
 };
 

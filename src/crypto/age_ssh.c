@@ -575,6 +575,29 @@ split_line(const char *line, const char **type, size_t *tlen,
 	return true;
 }
 
+/*
+ * The recipient's string is the line as given, less trailing blanks: an
+ * authorized_keys comment stays, as sops keeps it in a file's metadata
+ * ("ssh-ed25519 AAAA... user@host"), so that files, .sops.yaml and
+ * --rm-age compare the same strings sops does.
+ */
+static sotto_err
+keep_as_given(struct sotto_age_recipient *r, const char *line,
+    struct sotto_error *e)
+{
+	size_t n = strlen(line);
+	char *s;
+
+	while (n > 0 && (is_blank(line[n - 1]) || line[n - 1] == '\r' ||
+	    line[n - 1] == '\n'))
+		n--;
+	if ((s = strndup(line, n)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	free(r->str);
+	r->str = s;
+	return SOTTO_OK;
+}
+
 sotto_err
 age_ssh_recipient_parse(struct sotto_age_recipient **out, const char *line,
     struct sotto_error *e)
@@ -606,6 +629,11 @@ age_ssh_recipient_parse(struct sotto_age_recipient **out, const char *line,
 	err = key_from_pub_blob(&k, blob.data, blob.len, "SSH recipient", e);
 	if (err == SOTTO_OK)
 		err = recipient_from_key(out, k, e);
+	if (err == SOTTO_OK && (err = keep_as_given(*out, line, e)) !=
+	    SOTTO_OK) {
+		sotto_age_recipient_free(*out);
+		*out = NULL;
+	}
 out:
 	sotto_buf_release(&blob);
 	return err;

@@ -73,6 +73,7 @@ sotto_guard_report_release(struct sotto_guard_report *r)
 		free(r->v[i].path);
 		free(r->v[i].msg);
 		free(r->v[i].allowed_by);
+		free(r->v[i].fix);
 	}
 	free(r->v);
 	sotto_buf_release(&r->notes);
@@ -702,6 +703,75 @@ has_values(const struct sotto_node *n)
 	return false;
 }
 
+static const struct cfg_entry *config_for(const struct sotto_guard_ctx *c,
+    const char *path);
+
+/* s as an RE2 literal ('.' -> "\\.") in YAML single quotes. */
+static sotto_err
+add_regex_literal(struct sotto_buf *b, const char *s)
+{
+	sotto_err err = sotto_buf_addstr(b, "'^");
+
+	for (; err == SOTTO_OK && *s != '\0'; s++) {
+		if (strchr("\\.+*?()|[]{}^$", *s) != NULL)
+			err = sotto_buf_addch(b, '\\');
+		if (err == SOTTO_OK)
+			err = *s == '\'' ? sotto_buf_addstr(b, "''") :
+			    sotto_buf_addch(b, *s);
+	}
+	return err ? err : sotto_buf_addstr(b, "$'");
+}
+
+/*
+ * The fix for a Secret outside every creation rule: `sotto encrypt -i`
+ * alone fails there (no rule gives recipients), so the rule to add to the
+ * nearest .sops.yaml (path relative to it, the recipients of its first
+ * rule that has some) and the command that then works.
+ */
+static char *
+k8s_fix(const struct file *f)
+{
+	const struct cfg_entry *ce = config_for(f->c, f->path);
+	const struct sotto_config_rule *r;
+	struct sotto_buf b = SOTTO_BUF_INIT, rcp = SOTTO_BUF_INIT;
+	const char *rel = f->path, *cfg = ".sops.yaml";
+	size_t i, g, k;
+	sotto_err err = SOTTO_OK;
+
+	if (ce != NULL) {
+		if (ce->dir[0] != '\0')
+			rel = f->path + strlen(ce->dir) + 1;
+		if (strlen(ce->cfg->path) > strlen(f->c->root))
+			cfg = ce->cfg->path + strlen(f->c->root) + 1;
+		for (i = 0; i < ce->cfg->nrules && rcp.len == 0; i++) {
+			r = &ce->cfg->rules[i];
+			for (g = 0; g < r->ngroups && !err; g++)
+				for (k = 0; k < r->groups[g].nage && !err; k++)
+					err = sotto_buf_addf(&rcp, "%s%s",
+					    rcp.len ? "," : "",
+					    r->groups[g].age[k]);
+		}
+	}
+	if (!err)
+		err = sotto_buf_addf(&b, "add a creation rule for it to %s, "
+		    "e.g.\n           - path_regex: ", cfg);
+	if (!err)
+		err = add_regex_literal(&b, rel);
+	if (!err)
+		err = sotto_buf_addf(&b, "\n             encrypted_regex: "
+		    "'^(data|stringData)$'\n             age: %s\n"
+		    "         then: sotto encrypt -i '%s' && git add '%s'",
+		    rcp.len ? (const char *)rcp.data : "AGE_RECIPIENT "
+		    "# your public key: sotto age-keygen -y KEYFILE",
+		    f->path, f->path);
+	sotto_buf_release(&rcp);
+	if (err) {
+		sotto_buf_release(&b);
+		return NULL;
+	}
+	return (char *)sotto_buf_detach(&b, NULL);
+}
+
 static sotto_err
 check_k8s(struct file *f)
 {
@@ -740,6 +810,9 @@ check_k8s(struct file *f)
 			    SOTTO_NODE_SCALAR ? name->text : "?", fields[k]);
 			if (err)
 				return err;
+			/* no creation rule covers it (else check_sops) */
+			if (meta == NULL)
+				f->r->v[f->r->n - 1].fix = k8s_fix(f);
 			break;
 		}
 	}

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "sotto/io.h"
+#include "sotto/tree.h"
 
 extern char **environ;
 
@@ -281,13 +282,13 @@ struct loadctx {
 	struct sotto_error first_e;	/* its message */
 };
 
+/* One "LABEL: STATUS" line of the sources report. */
 static void
-note(struct loadctx *c, const char *fmt, const char *a, const char *b)
+note(struct loadctx *c, const char *label, const char *status)
 {
 	if (c->sources == NULL)
 		return;
-	(void)sotto_buf_addf(c->sources, fmt, a, b);
-	(void)sotto_buf_addch(c->sources, '\n');
+	(void)sotto_buf_addf(c->sources, "%s: %s\n", label, status);
 }
 
 /* True when the text has a line that is neither blank nor a comment. */
@@ -309,14 +310,16 @@ has_content(const uint8_t *p, size_t n)
 }
 
 /*
- * Records a source's failure: the first becomes the error returned when
- * nothing loads; optional sources (the SSH defaults) are only noted.
+ * Records a source's failure.  se's message names the source (callers
+ * see to it) and is the report line.  The first failure becomes the
+ * error returned when nothing loads (unless report_only); optional
+ * sources (the SSH defaults) are only reported.
  */
 static void
-failed(struct loadctx *c, const char *label, const struct sotto_error *se,
-    bool optional)
+failed(struct loadctx *c, const struct sotto_error *se, bool optional)
 {
-	note(c, "%s: %s", label, se->msg);
+	if (c->sources != NULL)
+		(void)sotto_buf_addf(c->sources, "%s\n", se->msg);
 	if (optional || c->first != SOTTO_OK)
 		return;
 	c->first = se->code != SOTTO_OK ? se->code : SOTTO_E_INTERNAL;
@@ -335,18 +338,18 @@ take(struct loadctx *c, const char *label, const uint8_t *p, size_t n,
 	char count[32];
 
 	if (!has_content(p, n)) {
-		note(c, "%s: %s", label, "no keys");
+		note(c, label, "no keys");
 		return;
 	}
 	if (sotto_age_identities_parse(c->out, p, n, label,
 	    prompt && c->o != NULL ? c->o->cb : NULL,
 	    c->o != NULL ? c->o->cbctx : NULL, &se) != SOTTO_OK) {
-		failed(c, label, &se, optional);
+		failed(c, &se, optional);
 		return;
 	}
 	got = c->out->n - before;
 	snprintf(count, sizeof(count), "%zu key%s", got, got == 1 ? "" : "s");
-	note(c, "%s: %s", label, count);
+	note(c, label, count);
 }
 
 /*
@@ -394,22 +397,30 @@ from_file(struct loadctx *c, const char *label, const char *path,
 	struct sotto_error se = { SOTTO_OK, "" };
 
 	if (sotto_io_read_file(&b, path, SOTTO_KEYS_MAX_BYTES, &se) !=
-	    SOTTO_OK)
-		failed(c, label, &se, optional);
-	else
+	    SOTTO_OK) {
+		/* the message names the variable that gave the path */
+		if (se.code == SOTTO_E_NOTFOUND)
+			sotto_error_set(&se, SOTTO_E_NOTFOUND, "%s: no such "
+			    "file", label);
+		else if (strcmp(label, path) != 0)
+			sotto_error_prefix(&se, "%s", label);
+		failed(c, &se, optional);
+	} else {
 		take(c, label, b.data, b.len, prompt, optional);
+	}
 	sotto_buf_release(&b);
 }
 
 static void
-from_cmd(struct loadctx *c, const char *label, const char *cmd)
+from_cmd(struct loadctx *c, const char *label, const char *cmd,
+    const char *recipient)
 {
 	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
 	struct sotto_error se = { SOTTO_OK, "" };
 
-	if (sotto_keys_run_command(&b, cmd, label, c->o != NULL ?
-	    c->o->recipient : NULL, SOTTO_KEYS_MAX_BYTES, &se) != SOTTO_OK)
-		failed(c, label, &se, false);
+	if (sotto_keys_run_command(&b, cmd, label, recipient,
+	    SOTTO_KEYS_MAX_BYTES, &se) != SOTTO_OK)
+		failed(c, &se, false);
 	else
 		take(c, label, b.data, b.len, true, false);
 	sotto_buf_release(&b);
@@ -428,9 +439,9 @@ from_fd(struct loadctx *c, const char *val)
 	fd = strtol(val, &end, 10);
 	if (errno != 0 || end == val || *end != '\0' || fd < 0 ||
 	    fd > 1048576) {
-		sotto_error_set(&se, SOTTO_E_USAGE,
-		    "not a file descriptor number");
-		failed(c, "SOPS_AGE_KEY_FD", &se, false);
+		sotto_error_set(&se, SOTTO_E_USAGE, "SOPS_AGE_KEY_FD: not a "
+		    "file descriptor number");
+		failed(c, &se, false);
 		return;
 	}
 	for (;;) {
@@ -440,14 +451,14 @@ from_fd(struct loadctx *c, const char *val)
 		}
 		r = sotto_io_read_full((int)fd, b.data + b.len, 65536);
 		if (r < 0) {
-			sotto_error_set(&se, SOTTO_E_IO, "read: %s",
-			    strerror(errno));
+			sotto_error_set(&se, SOTTO_E_IO, "SOPS_AGE_KEY_FD: "
+			    "read: %s", strerror(errno));
 			break;
 		}
 		b.len += (size_t)r;
 		b.data[b.len] = '\0';
 		if (b.len > SOTTO_KEYS_MAX_BYTES) {
-			sotto_error_set(&se, SOTTO_E_LIMIT,
+			sotto_error_set(&se, SOTTO_E_LIMIT, "SOPS_AGE_KEY_FD: "
 			    "larger than %zu bytes", SOTTO_KEYS_MAX_BYTES);
 			break;
 		}
@@ -459,7 +470,7 @@ from_fd(struct loadctx *c, const char *val)
 	if (fd > 2)
 		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	if (se.code != SOTTO_OK)
-		failed(c, "SOPS_AGE_KEY_FD", &se, false);
+		failed(c, &se, false);
 	else
 		take(c, "SOPS_AGE_KEY_FD", b.data, b.len, true, false);
 	sotto_buf_release(&b);
@@ -486,7 +497,121 @@ ssh_default(struct loadctx *c, const char *home, const char *name)
 		return;
 	if (stat(path, &st) == 0)
 		from_file(c, path, path, false, true);
+	else
+		note(c, path, "not found");
 	free(path);
+}
+
+/* The type and base64 fields of an SSH public key line. */
+static void
+ssh_fields(const char *s, const char **t, size_t *tl, const char **b,
+    size_t *bl)
+{
+	*t = s;
+	*tl = strcspn(s, " \t");
+	s += *tl;
+	s += strspn(s, " \t");
+	*b = s;
+	*bl = strcspn(s, " \t");
+}
+
+bool
+sotto_keys_recipient_equal(const char *a, const char *b)
+{
+	const char *ta, *ba, *tb, *bb;
+	size_t tal, bal, tbl, bbl;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	if (strncmp(a, "ssh-", 4) != 0 || strncmp(b, "ssh-", 4) != 0)
+		return false;
+	/* SSH keys: the type and the base64 blob; the comment is a label */
+	ssh_fields(a, &ta, &tal, &ba, &bal);
+	ssh_fields(b, &tb, &tbl, &bb, &bbl);
+	return tal == tbl && memcmp(ta, tb, tal) == 0 && bal == bbl &&
+	    bal > 0 && memcmp(ba, bb, bal) == 0;
+}
+
+/* True when id is (natively) the identity of recipient. */
+static bool
+id_is_for(const struct sotto_age_identity *id, const char *recipient)
+{
+	struct sotto_age_recipient *r = NULL;
+	bool res;
+
+	if (sotto_age_identity_to_recipient(&r, id, NULL) != SOTTO_OK)
+		return false;
+	res = sotto_keys_recipient_equal(sotto_age_recipient_string(r),
+	    recipient);
+	sotto_age_recipient_free(r);
+	return res;
+}
+
+/* "SOPS_AGE_KEY_CMD for age1abc...", the label of one run. */
+static char *
+cmd_label(const char *var, const char *recipient)
+{
+	char *s;
+
+	if (asprintf(&s, "%s for %.24s%s", var, recipient,
+	    strlen(recipient) > 24 ? "..." : "") < 0)
+		return NULL;
+	return s;
+}
+
+/*
+ * The key commands, as sops runs them: once per master key, with
+ * SOPS_AGE_RECIPIENT set to its recipient, until a key group has an
+ * identity for one of its recipients.  Without targets, once (with
+ * o->recipient, if any).
+ */
+static void
+key_commands(struct loadctx *c, const char *kc, const char *sc)
+{
+	const struct sotto_keys_opts *o = c->o;
+	const struct sotto_keys_target *t;
+	struct sotto_error se = { SOTTO_OK, "" };
+	size_t i, j, ng = 0, before;
+	char *label;
+	bool *done;
+
+	if (o == NULL || o->ntargets == 0) {
+		if (kc != NULL)
+			from_cmd(c, "SOPS_AGE_KEY_CMD", kc,
+			    o != NULL ? o->recipient : NULL);
+		if (sc != NULL)
+			from_cmd(c, "SOPS_AGE_SSH_PRIVATE_KEY_CMD", sc,
+			    o != NULL ? o->recipient : NULL);
+		return;
+	}
+	for (i = 0; i < o->ntargets; i++)
+		if (o->targets[i].group + 1 > ng)
+			ng = o->targets[i].group + 1;
+	if ((done = calloc(ng, sizeof(*done))) == NULL) {
+		sotto_error_set(&se, SOTTO_E_NOMEM, "out of memory");
+		failed(c, &se, false);
+		return;
+	}
+	for (i = 0; i < o->ntargets; i++) {
+		t = &o->targets[i];
+		if (done[t->group] || t->recipient == NULL)
+			continue;
+		before = c->out->n;
+		if (kc != NULL && (label = cmd_label("SOPS_AGE_KEY_CMD",
+		    t->recipient)) != NULL) {
+			from_cmd(c, label, kc, t->recipient);
+			free(label);
+		}
+		if (sc != NULL && (label = cmd_label(
+		    "SOPS_AGE_SSH_PRIVATE_KEY_CMD", t->recipient)) != NULL) {
+			from_cmd(c, label, sc, t->recipient);
+			free(label);
+		}
+		for (j = before; j < c->out->n; j++)
+			if (id_is_for(c->out->v[j], t->recipient))
+				done[t->group] = true;
+	}
+	free(done);
 }
 
 sotto_err
@@ -500,16 +625,22 @@ sotto_keys_load_identities(struct sotto_age_idlist *out,
 	const char *v, *home = getenv("HOME"), *xdg;
 	char *label = NULL, *path = NULL;
 	size_t before = out->n;
+	bool cmds = o == NULL || o->which != SOTTO_KEYS_NO_CMDS;
+	bool rest = o == NULL || o->which != SOTTO_KEYS_CMDS_ONLY;
 	struct stat st;
 
+	if (!rest)
+		goto commands;
 	if ((v = getenv("SOPS_AGE_KEY")) != NULL) {
 		if (normalize_inline(&b, v) != SOTTO_OK) {
 			sotto_error_set(&se, SOTTO_E_NOMEM, "out of memory");
-			failed(&c, "SOPS_AGE_KEY", &se, false);
+			failed(&c, &se, false);
 		} else {
 			take(&c, "SOPS_AGE_KEY", b.data, b.len, true, false);
 		}
 		sotto_buf_release(&b);
+	} else {
+		note(&c, "SOPS_AGE_KEY", "not set");
 	}
 	if ((v = getenv("SOPS_AGE_KEY_FD")) != NULL)
 		from_fd(&c, v);
@@ -520,9 +651,9 @@ sotto_keys_load_identities(struct sotto_age_idlist *out,
 		    v, true, false);
 		free(label);
 		label = NULL;
+	} else {
+		note(&c, "SOPS_AGE_KEY_FILE", "not set");
 	}
-	if ((v = getenv("SOPS_AGE_KEY_CMD")) != NULL)
-		from_cmd(&c, "SOPS_AGE_KEY_CMD", v);
 	if ((v = getenv("SOPS_AGE_SSH_PRIVATE_KEY_FILE")) != NULL) {
 		if (asprintf(&label, "SOPS_AGE_SSH_PRIVATE_KEY_FILE=%s",
 		    v) < 0)
@@ -531,9 +662,9 @@ sotto_keys_load_identities(struct sotto_age_idlist *out,
 		    "SOPS_AGE_SSH_PRIVATE_KEY_FILE", v, true, false);
 		free(label);
 		label = NULL;
+	} else {
+		note(&c, "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "not set");
 	}
-	if ((v = getenv("SOPS_AGE_SSH_PRIVATE_KEY_CMD")) != NULL)
-		from_cmd(&c, "SOPS_AGE_SSH_PRIVATE_KEY_CMD", v);
 	if (o != NULL && o->include_ssh_defaults && home != NULL &&
 	    home[0] != '\0') {
 		ssh_default(&c, home, ".ssh/id_ed25519");
@@ -544,22 +675,80 @@ sotto_keys_load_identities(struct sotto_age_idlist *out,
 		path = join(xdg, "sops/age/keys.txt");
 	else if (home != NULL && home[0] != '\0')
 		path = join(home, ".config/sops/age/keys.txt");
+	else
+		note(&c, "sops/age/keys.txt", "neither XDG_CONFIG_HOME nor "
+		    "HOME is set");
 	if (path != NULL) {
-		if (stat(path, &st) == 0)
+		if (stat(path, &st) == 0) {
 			from_file(&c, path, path, true, false);
-		else if (errno != ENOENT && errno != ENOTDIR) {
+		} else if (errno != ENOENT && errno != ENOTDIR) {
 			sotto_error_set(&se, SOTTO_E_IO, "cannot open '%s': %s",
 			    path, strerror(errno));
-			failed(&c, path, &se, false);
+			failed(&c, &se, false);
+		} else {
+			note(&c, path, "not found");
 		}
 		free(path);
 	}
-	if (c.first != SOTTO_OK && (out->n == before ||
-	    (o != NULL && o->strict))) {
+commands:
+	if (cmds) {
+		const char *kc = getenv("SOPS_AGE_KEY_CMD");
+		const char *sc = getenv("SOPS_AGE_SSH_PRIVATE_KEY_CMD");
+
+		key_commands(&c, kc, sc);
+		if (kc == NULL)
+			note(&c, "SOPS_AGE_KEY_CMD", "not set");
+		if (sc == NULL)
+			note(&c, "SOPS_AGE_SSH_PRIVATE_KEY_CMD", "not set");
+	}
+	if (c.first == SOTTO_E_NOMEM || (c.first != SOTTO_OK &&
+	    (o == NULL || !o->report_only) && (out->n == before ||
+	    (o != NULL && o->strict)))) {
 		if (e != NULL)
 			*e = c.first_e;
 		return c.first;
 	}
+	return SOTTO_OK;
+}
+
+sotto_err
+sotto_keys_targets(struct sotto_keys_target **out, size_t *n,
+    const struct sotto_node *meta)
+{
+	const struct sotto_node *kg, *grp, *age, *ent, *r;
+	struct sotto_keys_target *v = NULL, *nv;
+	size_t ng, g, i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (meta == NULL || meta->kind != SOTTO_NODE_MAP)
+		return SOTTO_OK;
+	kg = sotto_tree_map_get(meta, "key_groups");
+	ng = kg != NULL && kg->kind == SOTTO_NODE_SEQ ? kg->n : 0;
+	for (g = 0; g < (ng ? ng : 1); g++) {
+		grp = ng ? kg->items[g].val : meta;
+		age = grp->kind == SOTTO_NODE_MAP ?
+		    sotto_tree_map_get(grp, "age") : NULL;
+		for (i = 0; age != NULL && age->kind == SOTTO_NODE_SEQ &&
+		    i < age->n; i++) {
+			ent = age->items[i].val;
+			if (ent->kind != SOTTO_NODE_MAP)
+				continue;
+			r = sotto_tree_map_get(ent, "recipient");
+			if (r == NULL || r->kind != SOTTO_NODE_SCALAR)
+				continue;
+			if ((nv = realloc(v, (k + 1) * sizeof(*v))) == NULL) {
+				free(v);
+				return SOTTO_E_NOMEM;
+			}
+			v = nv;
+			v[k].recipient = r->text;
+			v[k].group = g;
+			k++;
+		}
+	}
+	*out = v;
+	*n = k;
 	return SOTTO_OK;
 }
 

@@ -164,3 +164,30 @@ PY
 	run_io "$SOTTO" unset --help
 	[[ "$out" == *--idempotent* ]]
 }
+
+@test "set and unset --output-type rewrite the file in that format, as sops" {
+	printf '{"a": 2, "b": "ba"}\n' >j.json
+	"$SOTTO" encrypt -i --age "$K1_PUB" j.json
+	cp j.json j0.json
+	# same value: sops still rewrites (without --idempotent)
+	run_io "$SOPS" set --output-type yaml --idempotent j.json '["b"]' '"ba"'
+	assert_status 0
+	same_bytes j0.json j.json
+	run_io "$SOPS" set --output-type yaml j.json '["b"]' '"ba"'
+	assert_status 0
+	[ "$(head -c 3 j.json)" = "a: " ]
+	run_io "$SOTTO" decrypt --input-type yaml j.json
+	assert_out "a: 2
+b: ba"
+	run_io "$SOTTO" unset --input-type yaml --output-type json j.json '["a"]'
+	assert_status 0
+	run_io "$SOTTO" decrypt j.json
+	assert_out '{
+	"b": "ba"
+}'
+	cp j.json j1.json
+	run_io "$SOTTO" set --output-type toml j.json '["b"]' '"x"'
+	assert_status 7
+	same_bytes j1.json j.json
+	assert_err "sotto: error: unknown format 'toml' (use yaml, json, dotenv, ini or binary)"
+}

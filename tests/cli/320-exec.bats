@@ -32,15 +32,27 @@ setup() { cmd_setup; }
 	done
 }
 
-@test "exec-env refuses nested and non-string values as sops does" {
-	run_io "$SOPS" exec-env enc.yaml 'true'
+@test "exec-env refuses a list or map value as sops does" {
+	run_io "$SOPS" exec-env enc.yaml 'touch ran'
 	assert_status 1
-	assert_err_has "cannot use complex value in environment"
-	printf 'N: 5\n' >n.yaml
+	assert_err "sops: error: cannot use complex value in environment; offending key 'db' (a map)"
+	[ ! -e ran ]
+	printf 'A: x\nL:\n  - 1\n' >l.yaml
+	"$SOTTO" encrypt --age "$K1_PUB" l.yaml >l.enc.yaml
+	run_io "$SOTTO" exec-env l.enc.yaml 'touch ran'
+	assert_status 1
+	assert_err "sotto: error: cannot use complex value in environment; offending key 'L' (a list)"
+	[ ! -e ran ]
+}
+
+@test "exec-env passes numbers, booleans, times and null as sops' ValToString" {
+	printf 'port: 5432\ndebug: true\nratio: 0.5\ntiny: 2.0e-10\nbig: 1234567.0\nround: 200000.0\nhex_unencrypted: 0x1F\nnone_unencrypted: null\nday_unencrypted: !!timestamp 2024-01-01\nat_unencrypted: !!timestamp 2024-01-02T03:04:05.25+00:00\n' >n.yaml
 	"$SOTTO" encrypt --age "$K1_PUB" n.yaml >n.enc.yaml
-	run_io "$SOPS" exec-env n.enc.yaml 'true'
-	assert_status 1
-	assert_err_has "cannot use non-string values in environment, got int"
+	for p in $(both); do
+		run_io "$p" exec-env n.enc.yaml 'printf "%s|" "$port" "$debug" "$ratio" "$tiny" "$big" "$round" "$hex_unencrypted" "$none_unencrypted" "$day_unencrypted" "$at_unencrypted"'
+		assert_status 0
+		assert_out "5432|true|0.5|2E-10|1.234567E+06|200000.0|31|<nil>|2024-01-01T00:00:00Z|2024-01-02T03:04:05Z|"
+	done
 }
 
 @test "exec-env with the wrong key exits 128 and runs nothing" {

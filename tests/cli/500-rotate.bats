@@ -108,3 +108,33 @@ PY
 		[[ "$out" == *"$f"* ]]
 	done
 }
+
+@test "rotate --rm-age or --rm-pgp of a key the file does not have: 1, nothing changed" {
+	cp enc.yaml e.yaml
+	for p in $(both); do
+		run_io "$p" rotate -i --rm-age age1typo e.yaml
+		assert_status 1
+		assert_err "$(basename "$p"): error: 'e.yaml': --rm-age 'age1typo' is not a recipient of the file; nothing was changed"
+		same_bytes enc.yaml e.yaml
+	done
+	# one of two is enough to refuse; no key is needed to say so
+	SOPS_AGE_KEY_FILE=$T/k3.txt run_io "$SOPS" rotate -i --rm-age "$K1_PUB, $K2_PUB" e.yaml
+	assert_status 1
+	assert_err "sops: error: 'e.yaml': --rm-age '$K2_PUB' is not a recipient of the file; nothing was changed"
+	add_pgp enc.yaml p.yaml
+	cp p.yaml p0.yaml
+	run_io "$SOPS" -r -i --rm-pgp ABCDEF0124 p.yaml
+	assert_status 1
+	assert_err "sops: error: 'p.yaml': --rm-pgp 'ABCDEF0124' is not a key of the file; nothing was changed"
+	same_bytes p0.yaml p.yaml
+}
+
+@test "rotate --rm-age of an ssh recipient matches it with or without its comment" {
+	ssh-keygen -q -t ed25519 -N '' -C 'me@host' -f "$T/id" || skip "no ssh-keygen"
+	"$SOTTO" encrypt --age "$K1_PUB,$(cat "$T/id.pub")" plain.yaml >s.yaml
+	run_io "$SOTTO" rotate -i --rm-age "$(cut -d' ' -f1,2 "$T/id.pub")" s.yaml
+	assert_status 0
+	refute grep -q 'me@host' s.yaml
+	run_io "$SOTTO" decrypt s.yaml
+	assert_out "$(cat plain.yaml)"
+}

@@ -50,11 +50,35 @@ body() {
 	same_bytes e0.yaml e.yaml
 }
 
-@test "updatekeys without -y and without a terminal does not write" {
+@test "updatekeys without -y reads its answer from standard input, terminal or not, as sops" {
 	cp enc.yaml e.yaml
+	# input ends before an answer: 1, unchanged
 	run_io "$SOTTO" updatekeys e.yaml
-	[ "$status" -ne 0 ]
+	assert_status 1
+	assert_err "sotto: error: 'e.yaml': not updated: standard input ended before an answer (y or n; -y does not ask)"
 	same_bytes enc.yaml e.yaml
+	# asked again until y or n; n keeps the file
+	printf 'maybe\nyes\nn\n' >answers
+	IN=answers run_io "$SOPS" updatekeys e.yaml
+	assert_status 0
+	[[ "$out" == *"+++ $K2_PUB
+Is this okay? (y/n):Is this okay? (y/n):Is this okay? (y/n):" ]]
+	assert_err "File e.yaml left unchanged"
+	same_bytes enc.yaml e.yaml
+	# y applies: `yes | sops updatekeys` works
+	printf 'y\n' >answers
+	IN=answers run_io "$SOPS" updatekeys e.yaml
+	assert_status 0
+	assert_err "File e.yaml synced with new keys"
+	grep -q "$K2_PUB" e.yaml
+	# one answer per file
+	cp enc.yaml a.yaml
+	cp enc.yaml b.yaml
+	printf 'n\ny\n' >answers
+	IN=answers run_io "$SOTTO" updatekeys a.yaml b.yaml
+	assert_status 0
+	same_bytes enc.yaml a.yaml
+	grep -q "$K2_PUB" b.yaml
 }
 
 @test "updatekeys asks at a terminal: 'n' keeps the file, 'y' applies" {
@@ -126,4 +150,15 @@ PY
 	for f in --yes --recursive --input-type --config; do
 		[[ "$out" == *"$f"* ]]
 	done
+}
+
+@test "updatekeys: an ssh recipient with or without its comment is the same key" {
+	ssh-keygen -q -t ed25519 -N '' -C 'me@host' -f "$T/id" || skip "no ssh-keygen"
+	"$SOTTO" encrypt --age "$K1_PUB,$(cut -d' ' -f1,2 "$T/id.pub")" plain.yaml >e.yaml
+	cp e.yaml e0.yaml
+	printf 'creation_rules:\n  - age: %s,%s\n' "$K1_PUB" "$(cat "$T/id.pub")" >.sops.yaml
+	run_io "$SOTTO" updatekeys -y e.yaml
+	assert_status 0
+	assert_err "File e.yaml already up to date"
+	same_bytes e0.yaml e.yaml
 }

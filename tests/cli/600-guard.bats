@@ -77,9 +77,22 @@ commit_allowed() {
 	git add k8s/s.yaml
 	commit_blocked secret k8s/s.yaml
 	assert_err_has "k8s-secret"
-	"$SOTTO" encrypt --age "$P" --encrypted-regex '^(data|stringData)$' -i k8s/s.yaml
-	git add k8s/s.yaml
+	# the fix names the rule to add: `sotto encrypt -i` alone fails here
+	assert_err_has "k8s/s.yaml:6: k8s-secret Kubernetes Secret 'x' has stringData in clear: encrypt it with sops
+    fix: add a creation rule for it to .sops.yaml, e.g.
+           - path_regex: '^k8s/s\.yaml\$'
+             encrypted_regex: '^(data|stringData)\$'
+             age: $P
+         then: sotto encrypt -i 'k8s/s.yaml' && git add 'k8s/s.yaml'"
+	run_io "$SOTTO" encrypt -i k8s/s.yaml
+	[ "$status" -ne 0 ]
+	# following it works
+	printf "  - path_regex: '^k8s/s\\.yaml\$'\n    encrypted_regex: '^(data|stringData)\$'\n    age: %s\n" "$P" >>.sops.yaml
+	run_io "$SOTTO" encrypt -i 'k8s/s.yaml'
+	assert_status 0
+	git add k8s/s.yaml .sops.yaml
 	commit_allowed encrypted-secret
+	grep -q '^kind: Secret$' k8s/s.yaml
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n' >k8s/c.yaml
 	git add k8s/c.yaml
 	commit_allowed configmap

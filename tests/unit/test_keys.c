@@ -214,7 +214,7 @@ test_missing_file(void **state)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct sotto_age_idlist l = { NULL, 0 };
-	struct sotto_keys_opts o = { NULL, NULL, false, true, NULL };
+	struct sotto_keys_opts o = { .strict = true };
 	struct sotto_buf src = SOTTO_BUF_INIT;
 
 	(void)state;
@@ -369,6 +369,168 @@ test_recipients(void **state)
 	sotto_age_reclist_free(&l);
 }
 
+/* The key command runs per recipient until a group has its identity. */
+static void
+test_cmd_per_recipient(void **state)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct sotto_age_idlist l = { NULL, 0 };
+	struct sotto_buf src = SOTTO_BUF_INIT;
+	struct sotto_keys_target t[3];
+	struct sotto_keys_opts o;
+	char p[PATH_MAX], log[PATH_MAX], cmd[3 * PATH_MAX], v[512];
+	FILE *f;
+	int runs = 0, c;
+
+	(void)state;
+	clear_env();
+	snprintf(p, sizeof(p), "%s/k1.txt", dir);
+	snprintf(v, sizeof(v), "%s\n", key1);
+	write_file(p, v);
+	snprintf(log, sizeof(log), "%s/runs.log", dir);
+	unlink(log);
+	/* prints key1 only when asked for rec1; logs every run */
+	snprintf(cmd, sizeof(cmd), "sh -c 'echo \"$SOPS_AGE_RECIPIENT\" "
+	    ">>%s; [ \"$SOPS_AGE_RECIPIENT\" = %s ] && cat %s; exit 0'",
+	    log, rec1, p);
+	setenv("SOPS_AGE_KEY_CMD", cmd, 1);
+	t[0].recipient = rec2;		/* group 0: rec2 then rec1 */
+	t[0].group = 0;
+	t[1].recipient = rec1;
+	t[1].group = 0;
+	t[2].recipient = rec2;		/* not tried: group 0 is done */
+	t[2].group = 0;
+	memset(&o, 0, sizeof(o));
+	o.targets = t;
+	o.ntargets = 3;
+	assert_int_equal(sotto_keys_load_identities(&l, &o, &src, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 1);
+	f = fopen(log, "r");
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		runs += c == '\n';
+	fclose(f);
+	assert_int_equal(runs, 2);
+	assert_non_null(strstr((char *)src.data, "SOPS_AGE_KEY_CMD for "));
+	assert_non_null(strstr((char *)src.data, ": no keys\n"));
+	assert_non_null(strstr((char *)src.data, ": 1 key\n"));
+	sotto_age_idlist_free(&l);
+	sotto_buf_release(&src);
+
+	/* report_only: a failing command is reported, never an error */
+	setenv("SOPS_AGE_KEY_CMD", "/nonexistent/prog", 1);
+	o.report_only = true;
+	assert_int_equal(sotto_keys_load_identities(&l, &o, &src, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 0);
+	assert_non_null(strstr((char *)src.data, "cannot run "
+	    "'/nonexistent/prog' from SOPS_AGE_KEY_CMD for "));
+	sotto_buf_release(&src);
+	/* NO_CMDS skips it, CMDS_ONLY reads nothing else */
+	o.report_only = false;
+	o.which = SOTTO_KEYS_NO_CMDS;
+	setenv("SOPS_AGE_KEY", key2, 1);
+	assert_int_equal(sotto_keys_load_identities(&l, &o, &src, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 1);
+	assert_null(strstr((char *)src.data, "SOPS_AGE_KEY_CMD"));
+	sotto_age_idlist_free(&l);
+	sotto_buf_release(&src);
+	o.which = SOTTO_KEYS_CMDS_ONLY;
+	assert_int_not_equal(sotto_keys_load_identities(&l, &o, &src, &e),
+	    SOTTO_OK);
+	assert_int_equal(l.n, 0);
+	assert_null(strstr((char *)src.data, "SOPS_AGE_KEY:"));
+	sotto_buf_release(&src);
+	unsetenv("SOPS_AGE_KEY_CMD");
+	unsetenv("SOPS_AGE_KEY");
+	unlink(log);
+	unlink(p);
+}
+
+/* Every place tried is reported, set or not. */
+static void
+test_sources_report(void **state)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct sotto_age_idlist l = { NULL, 0 };
+	struct sotto_buf src = SOTTO_BUF_INIT;
+	struct sotto_keys_opts o;
+
+	(void)state;
+	clear_env();
+	memset(&o, 0, sizeof(o));
+	o.include_ssh_defaults = true;
+	setenv("SOPS_AGE_KEY_FILE", "/nonexistent/k.txt", 1);
+	assert_int_equal(sotto_keys_load_identities(&l, &o, &src, &e),
+	    SOTTO_E_NOTFOUND);
+	assert_string_equal(e.msg, "SOPS_AGE_KEY_FILE=/nonexistent/k.txt: "
+	    "no such file");
+	assert_non_null(strstr((char *)src.data, "SOPS_AGE_KEY: not set\n"
+	    "SOPS_AGE_KEY_FILE=/nonexistent/k.txt: no such file\n"
+	    "SOPS_AGE_SSH_PRIVATE_KEY_FILE: not set\n"));
+	assert_non_null(strstr((char *)src.data, "/.ssh/id_ed25519: not "
+	    "found\n"));
+	assert_non_null(strstr((char *)src.data, "/.ssh/id_rsa: not found\n"));
+	assert_non_null(strstr((char *)src.data, "sops/age/keys.txt: not "
+	    "found\n"));
+	assert_non_null(strstr((char *)src.data, "SOPS_AGE_KEY_CMD: not "
+	    "set\nSOPS_AGE_SSH_PRIVATE_KEY_CMD: not set\n"));
+	sotto_buf_release(&src);
+	unsetenv("SOPS_AGE_KEY_FILE");
+}
+
+static void
+test_recipient_equal(void **state)
+{
+	struct sotto_node *meta, *grp, *seq, *ent, *kg;
+	struct sotto_keys_target *t = NULL;
+	size_t n = 0;
+	const char *ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bXf";
+
+	(void)state;
+	assert_true(sotto_keys_recipient_equal(rec1, rec1));
+	assert_false(sotto_keys_recipient_equal(rec1, rec2));
+	assert_true(sotto_keys_recipient_equal(ed, "ssh-ed25519 "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bXf user@host"));
+	assert_true(sotto_keys_recipient_equal("ssh-ed25519 "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bXf a", "ssh-ed25519\t"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bXf b"));
+	assert_false(sotto_keys_recipient_equal(ed, "ssh-ed25519 "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bX"));
+	assert_false(sotto_keys_recipient_equal(ed, "ssh-rsa "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAID+Wi8WZw2bXf"));
+
+	/* targets: every key group's age entries, in order */
+	meta = sotto_tree_new_map();
+	kg = sotto_tree_new_seq();
+	assert_non_null(meta);
+	assert_non_null(kg);
+	for (int g = 0; g < 2; g++) {
+		grp = sotto_tree_new_map();
+		seq = sotto_tree_new_seq();
+		ent = sotto_tree_new_map();
+		assert_int_equal(sotto_tree_map_add(ent, "recipient", 9,
+		    sotto_tree_new_scalar(SOTTO_T_STR, g ? rec2 : rec1,
+		    strlen(rec1))), SOTTO_OK);
+		assert_int_equal(sotto_tree_seq_add(seq, ent), SOTTO_OK);
+		assert_int_equal(sotto_tree_map_add(grp, "age", 3, seq),
+		    SOTTO_OK);
+		assert_int_equal(sotto_tree_seq_add(kg, grp), SOTTO_OK);
+	}
+	assert_int_equal(sotto_tree_map_add(meta, "key_groups", 10, kg),
+	    SOTTO_OK);
+	assert_int_equal(sotto_keys_targets(&t, &n, meta), SOTTO_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(t[0].recipient, rec1);
+	assert_int_equal(t[0].group, 0);
+	assert_string_equal(t[1].recipient, rec2);
+	assert_int_equal(t[1].group, 1);
+	free(t);
+	sotto_tree_node_free(meta, false);
+}
+
 int
 main(void)
 {
@@ -381,6 +543,9 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_recipients),
+		cmocka_unit_test(test_cmd_per_recipient),
+		cmocka_unit_test(test_sources_report),
+		cmocka_unit_test(test_recipient_equal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
