@@ -1121,7 +1121,7 @@ sotto_guard_check(struct sotto_guard_report *r, struct sotto_guard_ctx *c,
 {
 	struct file *f;
 	const struct sotto_config_rule *rule;
-	const char *cfgname = NULL;
+	const char *cfgname = NULL, *base;
 	sotto_err err;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
@@ -1137,7 +1137,12 @@ sotto_guard_check(struct sotto_guard_report *r, struct sotto_guard_ctx *c,
 	find_allows(f);
 	if ((err = scan_age(f)) || (err = scan_pem(f)))
 		goto out;
-	rule = rule_for(c, path, &cfgname);
+	/* a creation rule such as '\.yaml$' also matches .sops.yaml, the
+	 * configuration itself, which is never encrypted */
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	rule = strcmp(base, ".sops.yaml") == 0 ? NULL : rule_for(c, path,
+	    &cfgname);
 	if (rule != NULL) {
 		err = check_sops(f, rule, cfgname);
 		goto out;

@@ -63,6 +63,19 @@ commit_allowed() {
 	commit_allowed encrypted
 }
 
+@test "sops-plaintext: .sops.yaml itself is not required to be encrypted by a rule that matches it" {
+	# README's own rule: '\.(yaml|env)$' matches '.sops.yaml' too
+	printf 'creation_rules:\n  - path_regex: \\.(yaml|env)$\n    age: %s\n' \
+	    "$(grep -o 'age1[0-9a-z]*' "$SOPS_AGE_KEY_FILE" | head -1)" >.sops.yaml
+	mkdir -p sub
+	cp .sops.yaml sub/.sops.yaml
+	git add .sops.yaml sub/.sops.yaml
+	commit_allowed config
+	printf 'password: hunter2\n' >sub/app.yaml
+	git add sub/app.yaml
+	commit_blocked plain sub/app.yaml
+}
+
 @test "sops-plaintext: a value left in clear by hand is blocked" {
 	printf 'a: 1\nb: two\n' >secrets/app.yaml
 	"$SOTTO" encrypt -i secrets/app.yaml
