@@ -211,10 +211,6 @@ struct sotto_age_io {
 	void *sinkctx;		/* its context */
 	unsigned threads;	/* 0: one per CPU we may run on (at most
 				 * 16); 1: the calling thread only */
-	bool map;		/* fd may be mmap(2)ed when it is a regular
-				 * file: no copy, pages dropped behind the
-				 * reader (a file truncated meanwhile then
-				 * raises SIGBUS) */
 };
 
 /*

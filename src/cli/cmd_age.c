@@ -591,11 +591,9 @@ age_io(const struct age_opts *o, int *fd, struct sink *s)
 	io.sink = sink_write;
 	io.sinkctx = s;
 	io.threads = o->threads;
-	io.map = true;
 	if (*fd >= 0 && isatty(*fd)) {	/* stop at the first ^D */
 		io.src = fd_read_once;
 		io.srcctx = fd;
-		io.map = false;
 	}
 	return io;
 }

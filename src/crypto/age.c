@@ -11,8 +11,6 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/bech32.h"
@@ -293,8 +291,6 @@ age_reader_fill(struct age_reader *r, size_t want, struct sotto_error *e)
 	size_t got;
 	sotto_err err;
 
-	if (r->mapped)
-		return SOTTO_OK;	/* all of it is there */
 	if (r->off > 0 && r->off == r->len)
 		r->off = r->len = 0;
 	if (r->len - r->off >= want)
@@ -515,15 +511,12 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
     sotto_age_ids_cb get_ids, void *idsctx, sotto_age_write_fn sink,
     void *sinkctx, struct sotto_error *e)
 {
-	struct sotto_age_io io = { src, srcctx, -1, sink, sinkctx, 1, false };
+	struct sotto_age_io io = { src, srcctx, -1, sink, sinkctx, 1 };
 
 	return sotto_age_decrypt_io(&io, get_ids, idsctx, e);
 }
 
-/* ---- inputs: a read function, or a mapped regular file ---------------- */
-
-/* Files smaller than this are read: a mapping costs more than it saves. */
-#define MAP_MIN ((size_t)2 * (SOTTO_AGE_CHUNK + 16))
+/* ---- inputs ------------------------------------------------------------ */
 
 static sotto_err
 fd_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct sotto_error *e)
@@ -543,36 +536,14 @@ fd_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct sotto_error *e)
 	}
 }
 
-/*
- * Sets r up over io: a regular file of at least MAP_MIN bytes is mapped
- * (read-only, private) from its current offset on, so that chunks are
- * sealed and opened where the page cache holds them, with no copy;
- * anything else is read into a buffer.  Free with input_close().
- */
+/* Sets r up over io's read function or descriptor. */
 static sotto_err
 input_open(struct age_reader *r, const struct sotto_age_io *io,
     struct sotto_error *e)
 {
-	struct stat st;
-	off_t pos;
-	void *m;
-
 	memset(r, 0, sizeof(*r));
 	r->fn = io->src != NULL ? io->src : fd_read;
 	r->ctx = io->src != NULL ? io->srcctx : (void *)&io->fd;
-	if (io->fd >= 0 && io->map && fstat(io->fd, &st) == 0 &&
-	    S_ISREG(st.st_mode) && (size_t)st.st_size >= MAP_MIN &&
-	    (pos = lseek(io->fd, 0, SEEK_CUR)) >= 0 && pos < st.st_size) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
-		    io->fd, 0);
-		if (m != MAP_FAILED) {
-			r->buf = m;
-			r->cap = r->len = (size_t)st.st_size;
-			r->off = (size_t)pos;
-			r->eof = r->mapped = true;
-			return SOTTO_OK;
-		}
-	}
 	r->cap = SOTTO_AGE_CHUNK + 16;
 	if ((r->buf = malloc(r->cap)) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
@@ -582,16 +553,13 @@ input_open(struct age_reader *r, const struct sotto_age_io *io,
 static void
 input_close(struct age_reader *r)
 {
-	if (r->mapped)
-		munmap(r->buf, r->cap);
-	else
-		free(r->buf);
+	free(r->buf);
 	r->buf = NULL;
 }
 
-/* A read function over a mapped reader, for armored mapped input. */
+/* A read function over the raw reader, under the armor reader. */
 static sotto_err
-mapped_read(void *ctx, uint8_t *p, size_t n, size_t *got,
+raw_read(void *ctx, uint8_t *p, size_t n, size_t *got,
     struct sotto_error *e)
 {
 	return age_reader_read(ctx, p, n, got, e);
@@ -613,7 +581,7 @@ sotto_age_decrypt_io(const struct sotto_age_io *io, sotto_age_ids_cb get_ids,
 		goto out;
 	if (age_armor_detect(in.buf + in.off, in.len - in.off)) {
 		/* the armor reader decodes from the raw reader's bytes */
-		err = age_armor_reader_new(&ar, mapped_read, &in, NULL, 0);
+		err = age_armor_reader_new(&ar, raw_read, &in, NULL, 0);
 		if (err != SOTTO_OK) {
 			sotto_error_set(e, err, "out of memory");
 			goto out;

@@ -173,7 +173,6 @@ struct age_reader {
 	size_t cap, off, len;	/* buffer size, consumed, filled */
 	bool eof;		/* source returned EOF */
 	sotto_err src_err;	/* error class of a source failure */
-	bool mapped;		/* buf is a whole mapped file (read-only) */
 };
 sotto_err age_reader_fill(struct age_reader *r, size_t want,
     struct sotto_error *e);
