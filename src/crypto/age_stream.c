@@ -5,15 +5,17 @@
  * The header belongs to age_header.c.
  *
  * Chunks are independent (the nonce is the chunk number), so a payload is
- * sealed or opened on several threads: the calling thread reads chunks
- * into a ring of slots, worker threads
- * and the caller itself seal or open them, and the caller releases the
- * results strictly in order.  Decryption releases a chunk only once it and
- * every chunk before it authenticated, and stops at the first one that did
- * not, so the output is exactly what one thread would give: the same
- * bytes, and the same prefix on a failure.  Memory is the ring: at most
- * AGE_STREAM_SLOTS_MAX chunks.  No thread is started for a payload of
- * one chunk.
+ * sealed or opened on several threads.  Worker threads take turns reading
+ * the input (READ_BATCH chunks at a time, into a ring of slots) and then
+ * seal or open what they read, so the copy out of the page cache or pipe
+ * is shared too; the calling thread releases results strictly in order,
+ * sleeping until half the ring is done.  Decryption releases a chunk only
+ * once it and every chunk before it authenticated, and stops at the first
+ * one that did not, so the output is exactly what one thread gives: the
+ * same bytes, and the same prefix on a failure.  Memory is the ring: at
+ * most AGE_STREAM_SLOTS_MAX chunks in and out.  The first chunk is read
+ * and processed by the caller, so a payload of one chunk starts no thread.
+ * Encryption reads one byte past each full chunk to know which is last.
  *
  * Input is read(2) in whole chunks.  Mapping a regular file instead
  * (mmap, MADV_SEQUENTIAL, MADV_DONTNEED behind the oldest slot) cost the
@@ -33,6 +35,7 @@
 #include "crypto/prim.h"
 
 #define CT_CHUNK (SOTTO_AGE_CHUNK + 16)
+#define READ_BATCH 4	/* chunks a thread reads before working */
 
 static void
 nonce_set(uint8_t nonce[12], uint64_t counter, bool last)
@@ -63,46 +66,42 @@ age_stream_threads(unsigned want)
 
 /* ---- the ring --------------------------------------------------------- */
 
-enum slot_state {
-	SLOT_FREE,	/* no chunk */
-	SLOT_HELD,	/* filled, lastness not known yet (encrypt, read) */
-	SLOT_READY,	/* published, waiting for a thread */
-	SLOT_BUSY,	/* being sealed or opened */
-	SLOT_DONE,	/* result ready for release */
-};
-
 struct slot {
-	uint8_t *buf;		/* output (and the input when encrypting) */
-	uint8_t *ct;		/* the input when decrypting (plain malloc) */
-	const uint8_t *in;	/* input bytes: buf or ct */
+	uint8_t *in;		/* input chunk (guarded: plaintext when
+				 * encrypting), room for one byte more */
+	uint8_t *out;		/* output chunk (guarded) */
 	size_t n;		/* input bytes */
 	size_t outn;		/* output bytes */
 	uint64_t seq;		/* chunk number */
 	bool last;		/* sealed/opened as the last chunk */
-	enum slot_state state;	/* under par.mu */
-	sotto_err err;		/* decrypt: why the chunk failed */
+	bool done;		/* result ready (under par.mu) */
+	sotto_err err;		/* why the chunk failed */
 };
 
 struct par {
 	bool dec;			/* open, not seal */
 	const uint8_t *key;		/* payload key (the caller's) */
-	struct age_reader *r;		/* input */
+	struct age_reader *r;		/* input, read by one thread at a time */
 	size_t nslots;			/* ring size */
 	struct slot *slots;
 	unsigned nthreads;		/* total, the caller included */
 	pthread_t *tids;
 	unsigned started;		/* worker threads running */
 	pthread_mutex_t mu;
-	pthread_cond_t work;		/* a slot was published, or stop */
-	pthread_cond_t done;		/* a slot became DONE */
-	uint64_t published;		/* slots below are READY or later */
-	uint64_t claimed;		/* next slot a thread takes */
+	pthread_cond_t work;		/* ring space, or stop */
+	pthread_cond_t done;		/* a chunk was read or finished */
 	bool stop;			/* workers exit */
-	/* the caller's own state */
-	struct sotto_chacha *c;		/* the caller's context */
-	uint64_t filled, written;	/* ring positions */
-	uint64_t ready;			/* filled slots that may be published */
+	bool reading;			/* a thread holds the input */
+	bool main_waits;		/* the caller sleeps on done ... */
+	uint64_t wake_seq;		/* ... until this chunk is done */
+	uint64_t filled;		/* chunks read (slots [written, filled)) */
+	uint64_t written;		/* chunks released */
 	bool src_eof;			/* the input is exhausted */
+	sotto_err src_err;		/* a read failed (src_e says how) */
+	struct sotto_error src_e;
+	bool carry;			/* encrypt: a byte read ahead */
+	uint8_t carry_byte;
+	struct sotto_chacha *c;		/* the caller's context */
 };
 
 static struct slot *
@@ -121,7 +120,7 @@ process(struct par *p, struct sotto_chacha *c, struct slot *s)
 	if (!p->dec) {
 		nonce_set(nonce, s->seq, s->last);
 		s->outn = s->n + 16;
-		if (!sotto_chacha_seal(c, s->buf, nonce, s->in, s->n))
+		if (!sotto_chacha_seal(c, s->out, nonce, s->in, s->n))
 			s->err = SOTTO_E_CRYPTO;
 		return;
 	}
@@ -132,11 +131,11 @@ process(struct par *p, struct sotto_chacha *c, struct slot *s)
 		return;
 	}
 	nonce_set(nonce, s->seq, s->last);
-	if (sotto_chacha_open(c, s->buf, nonce, s->in, s->n))
+	if (sotto_chacha_open(c, s->out, nonce, s->in, s->n))
 		return;
 	if (!s->last) {		/* a full chunk may be the last one */
 		nonce_set(nonce, s->seq, true);
-		if (sotto_chacha_open(c, s->buf, nonce, s->in, s->n)) {
+		if (sotto_chacha_open(c, s->out, nonce, s->in, s->n)) {
 			s->last = true;
 			return;
 		}
@@ -144,184 +143,168 @@ process(struct par *p, struct sotto_chacha *c, struct slot *s)
 	s->err = SOTTO_E_AGE_PAYLOAD;
 }
 
+/*
+ * Reads the next chunk into s (the caller holds the input).  Encryption
+ * reads one byte past a full chunk to know whether it is the last one;
+ * an empty input is one empty last chunk.  Returns false at the end of
+ * the input (nothing read) or on a read error.
+ */
+static bool
+read_chunk(struct par *p, struct slot *s, bool *eof, sotto_err *err,
+    struct sotto_error *e)
+{
+	size_t want = p->dec ? CT_CHUNK : SOTTO_AGE_CHUNK + 1, have = 0, got;
+
+	if (!p->dec && p->carry) {
+		s->in[have++] = p->carry_byte;
+		p->carry = false;
+	}
+	*err = age_reader_read(p->r, s->in + have, want - have, &got, e);
+	if (*err != SOTTO_OK) {
+		*eof = true;
+		return false;
+	}
+	have += got;
+	if (have < want)
+		*eof = true;
+	if (p->dec) {
+		s->n = have;
+		return have > 0;
+	}
+	if (have == want) {	/* more follows */
+		p->carry = true;
+		p->carry_byte = s->in[SOTTO_AGE_CHUNK];
+		have = SOTTO_AGE_CHUNK;
+	}
+	s->n = have;
+	s->last = *eof;
+	return have > 0 || s->seq == 0;
+}
+
+static sotto_err
+slot_buffers(struct slot *s, struct sotto_error *e)
+{
+	if (s->in == NULL && (s->in = sodium_malloc(CT_CHUNK)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if (s->out == NULL && (s->out = sodium_malloc(CT_CHUNK)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
+}
+
+/* Wakes the caller if it waits for what just happened (p->mu held). */
+static void
+wake_main(struct par *p, bool ended)
+{
+	if (p->main_waits && (ended || p->written < p->filled) &&
+	    (ended || slot_at(p, p->wake_seq)->done ||
+	    p->wake_seq >= p->filled)) {
+		p->main_waits = false;
+		pthread_cond_signal(&p->done);
+	}
+}
+
+static bool can_read(const struct par *p);
+
+/*
+ * Takes the input (the caller holds p->mu), reads up to READ_BATCH chunks
+ * into the next slots and processes those: reading is one thread at a
+ * time, sealing and opening are not.  Returns with p->mu held.
+ */
+static void
+read_and_process(struct par *p, struct sotto_chacha *c)
+{
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct slot *got[READ_BATCH];
+	size_t n = 0, i;
+	uint64_t seq = p->filled;
+
+	p->reading = true;
+	while (n < READ_BATCH && !p->src_eof &&
+	    seq < p->written + p->nslots) {
+		struct slot *s = slot_at(p, seq);
+		sotto_err err = SOTTO_OK;
+		bool eof = false;
+
+		pthread_mutex_unlock(&p->mu);
+		s->seq = seq;
+		s->done = false;
+		if ((err = slot_buffers(s, &e)) != SOTTO_OK)
+			eof = true;
+		else if (read_chunk(p, s, &eof, &err, &e))
+			got[n++] = s, seq++;
+		pthread_mutex_lock(&p->mu);
+		if (err != SOTTO_OK) {
+			p->src_err = err;
+			p->src_e = e;
+		}
+		p->src_eof = eof;
+		p->filled = seq;
+		if (p->nthreads == 1)
+			break;
+	}
+	p->reading = false;
+	if (p->src_eof)
+		wake_main(p, true);
+	if (can_read(p) && p->started > 0)
+		pthread_cond_signal(&p->work);	/* the next reads */
+	if (n == 0)
+		return;
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < n; i++)
+		process(p, c, got[i]);
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < n; i++)
+		got[i]->done = true;
+	wake_main(p, false);
+}
+
+/* Can a thread read the next chunk?  (p->mu held) */
+static bool
+can_read(const struct par *p)
+{
+	return !p->reading && !p->src_eof && !p->stop &&
+	    p->filled < p->written + p->nslots;
+}
+
 static void *
 worker(void *arg)
 {
 	struct par *p = arg;
 	struct sotto_chacha *c = sotto_chacha_new(p->key);
-	struct slot *s;
 
 	pthread_mutex_lock(&p->mu);
 	while (c != NULL && !p->stop) {
-		if (p->claimed == p->published) {
+		if (can_read(p))
+			read_and_process(p, c);
+		else
 			pthread_cond_wait(&p->work, &p->mu);
-			continue;
-		}
-		s = slot_at(p, p->claimed++);
-		s->state = SLOT_BUSY;
-		pthread_mutex_unlock(&p->mu);
-		process(p, c, s);
-		pthread_mutex_lock(&p->mu);
-		s->state = SLOT_DONE;
-		pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
-	sotto_chacha_free(c);	/* NULL: the caller does the work */
+	sotto_chacha_free(c);	/* NULL: the others do the work */
 	return NULL;
 }
 
-/* Starts the worker threads once a second chunk exists (best effort). */
+/* Starts the worker threads (best effort: fewer is slower, not wrong). */
 static void
 start_workers(struct par *p)
 {
 	pthread_attr_t attr;
 
-	if (p->tids != NULL || p->nthreads < 2)
+	if (p->nthreads < 2)
 		return;
-	p->tids = calloc(p->nthreads - 1, sizeof(*p->tids));
+	p->tids = calloc(p->nthreads, sizeof(*p->tids));
 	if (p->tids == NULL || pthread_attr_init(&attr) != 0)
 		return;
 	(void)pthread_attr_setstacksize(&attr, 256u << 10);
-	while (p->started < p->nthreads - 1 &&
+	pthread_mutex_lock(&p->mu);
+	while (p->started < p->nthreads &&
 	    pthread_create(&p->tids[p->started], &attr, worker, p) == 0)
 		p->started++;
+	pthread_mutex_unlock(&p->mu);
 	pthread_attr_destroy(&attr);
 }
 
-/* Makes the slots [published, upto) claimable. */
-static void
-publish(struct par *p, uint64_t upto)
-{
-	uint64_t i;
-
-	pthread_mutex_lock(&p->mu);
-	for (i = p->published; i < upto; i++)
-		slot_at(p, i)->state = SLOT_READY;
-	p->published = upto;
-	if (p->started > 0)
-		pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	if (upto >= 2)
-		start_workers(p);
-}
-
-/* ---- filling slots ---------------------------------------------------- */
-
-/* Reads up to n bytes of input into dst; *got < n only at the end. */
-static sotto_err
-read_in(struct par *p, uint8_t *dst, size_t n, size_t *got,
-    struct sotto_error *e)
-{
-	sotto_err err = age_reader_read(p->r, dst, n, got, e);
-
-	if (err == SOTTO_OK && *got < n)
-		p->src_eof = true;
-	return err;
-}
-
-static sotto_err
-slot_buffers(struct par *p, struct slot *s, struct sotto_error *e)
-{
-	if (s->buf == NULL && (s->buf = sodium_malloc(CT_CHUNK)) == NULL)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if (p->dec && s->ct == NULL &&
-	    (s->ct = malloc(CT_CHUNK)) == NULL)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	return SOTTO_OK;
-}
-
-/* Decryption: one ciphertext chunk into the next slot (none at EOF). */
-static sotto_err
-fill_dec(struct par *p, struct sotto_error *e)
-{
-	struct slot *s = slot_at(p, p->filled);
-	size_t got;
-	sotto_err err;
-
-	if ((err = slot_buffers(p, s, e)) != SOTTO_OK)
-		return err;
-	if ((err = read_in(p, s->ct, CT_CHUNK, &got, e)) != SOTTO_OK)
-		return err;
-	s->in = s->ct;
-	if (got == 0)
-		return SOTTO_OK;
-	s->n = got;
-	s->seq = p->filled++;
-	s->state = SLOT_HELD;
-	p->ready = p->filled;
-	return SOTTO_OK;
-}
-
-/*
- * Encryption: one plaintext chunk into the next slot.  A full chunk read
- * from a stream is held until the next read shows whether it is the last
- * one; an empty input is one empty last chunk.
- */
-static sotto_err
-fill_enc(struct par *p, struct sotto_error *e)
-{
-	struct slot *s = slot_at(p, p->filled), *held = NULL;
-	size_t got;
-	sotto_err err;
-
-	if (p->filled > p->ready)
-		held = slot_at(p, p->filled - 1);
-	if ((err = slot_buffers(p, s, e)) != SOTTO_OK)
-		return err;
-	if ((err = read_in(p, s->buf, SOTTO_AGE_CHUNK, &got, e)) != SOTTO_OK)
-		return err;
-	s->in = s->buf;	/* sealed in place */
-	if (got == 0 && held != NULL) {		/* the held one was last */
-		held->last = true;
-		p->ready = p->filled;
-		return SOTTO_OK;
-	}
-	s->n = got;
-	s->seq = p->filled++;
-	s->last = p->src_eof;
-	s->state = SLOT_HELD;
-	/* a full chunk from a stream waits for the next read */
-	p->ready = got == SOTTO_AGE_CHUNK && !p->src_eof ? p->filled - 1 :
-	    p->filled;
-	return SOTTO_OK;
-}
-
-/* ---- the caller's loop ------------------------------------------------ */
-
-static bool
-head_done(struct par *p)
-{
-	bool done;
-
-	if (p->written >= p->published)
-		return false;
-	pthread_mutex_lock(&p->mu);
-	done = slot_at(p, p->written)->state == SLOT_DONE;
-	pthread_mutex_unlock(&p->mu);
-	return done;
-}
-
-/* Waits until the head slot is done, helping with a chunk meanwhile. */
-static void
-await_head(struct par *p)
-{
-	struct slot *head = slot_at(p, p->written), *s;
-
-	pthread_mutex_lock(&p->mu);
-	while (head->state != SLOT_DONE) {
-		if (p->claimed < p->published) {
-			s = slot_at(p, p->claimed++);
-			s->state = SLOT_BUSY;
-			pthread_mutex_unlock(&p->mu);
-			process(p, p->c, s);
-			pthread_mutex_lock(&p->mu);
-			s->state = SLOT_DONE;
-			continue;
-		}
-		pthread_cond_wait(&p->done, &p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-}
+/* ---- the caller: releasing in order ----------------------------------- */
 
 static sotto_err
 chunk_error(const struct slot *s, struct sotto_error *e)
@@ -329,6 +312,8 @@ chunk_error(const struct slot *s, struct sotto_error *e)
 	if (s->err == SOTTO_E_CRYPTO)
 		return sotto_error_set(e, SOTTO_E_CRYPTO,
 		    "chunk encryption failed");
+	if (s->err == SOTTO_E_NOMEM)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	if (s->last && s->seq > 0 && s->n == 16)
 		return sotto_error_set(e, SOTTO_E_AGE_PAYLOAD,
 		    "payload failure: last chunk is empty");
@@ -339,34 +324,74 @@ chunk_error(const struct slot *s, struct sotto_error *e)
 }
 
 /*
- * Releases the head slot.  *end is set after the last chunk, once the
- * input is known to end there (decryption: trailing data is an error).
+ * Waits (p->mu held) until the head chunk is done, or the input ended
+ * before it; the caller reads and works too while it waits, so that one
+ * thread alone also gets there.  Returns the head slot or NULL at the end
+ * of the input.
  */
-static sotto_err
-release(struct par *p, sotto_age_write_fn sink, void *sinkctx, bool *end,
-    struct sotto_error *e)
+static struct slot *
+await_head(struct par *p)
 {
-	struct slot *s = slot_at(p, p->written);
+	uint64_t half = p->nslots / 2;
+
+	for (;;) {
+		if (p->written < p->filled && slot_at(p, p->written)->done)
+			return slot_at(p, p->written);
+		if (p->written == p->filled && p->src_eof && !p->reading)
+			return NULL;
+		if (p->started == 0) {	/* alone: do the work */
+			if (can_read(p))
+				read_and_process(p, p->c);
+			continue;
+		}
+		/* sleep until half the ring is done, not chunk by chunk */
+		p->wake_seq = p->written + (half > 1 ? half - 1 : 0);
+		if (p->wake_seq >= p->filled && p->filled > p->written)
+			p->wake_seq = p->filled - 1;
+		p->main_waits = true;
+		pthread_cond_wait(&p->done, &p->mu);
+		p->main_waits = false;
+	}
+}
+
+/* Releases the head slot; *end after the last chunk (p->mu held). */
+static sotto_err
+release(struct par *p, struct slot *s, sotto_age_write_fn sink,
+    void *sinkctx, bool *end, struct sotto_error *e)
+{
 	sotto_err err;
 
 	if (s->err != SOTTO_OK)
 		return chunk_error(s, e);
-	if ((err = sink(sinkctx, s->buf, s->outn, e)) != SOTTO_OK)
+	pthread_mutex_unlock(&p->mu);
+	err = sink(sinkctx, s->out, s->outn, e);
+	pthread_mutex_lock(&p->mu);
+	if (err != SOTTO_OK)
 		return err;
 	p->written++;
-	s->state = SLOT_FREE;
-	if (!s->last)
+	if (p->started > 0 && can_read(p))
+		pthread_cond_signal(&p->work);	/* a slot is free */
+	*end = s->last;
+	if (!s->last || !p->dec)
 		return SOTTO_OK;
-	*end = true;
-	if (!p->dec)
-		return SOTTO_OK;
-	if (p->filled == p->written && !p->src_eof &&
-	    (err = fill_dec(p, e)) != SOTTO_OK)
-		return err;
-	publish(p, p->ready);
+	/* decryption: the last chunk must end the input */
+	while (p->filled == p->written && !p->src_eof) {
+		if (can_read(p)) {
+			read_and_process(p, p->c);
+			continue;
+		}
+		p->wake_seq = p->written;
+		p->main_waits = true;
+		pthread_cond_wait(&p->done, &p->mu);
+		p->main_waits = false;
+	}
 	if (p->filled > p->written)
 		return sotto_error_set(e, SOTTO_E_AGE_PAYLOAD,
 		    "payload failure: trailing data after the final chunk");
+	if (p->src_err != SOTTO_OK) {
+		*e = p->src_e;
+		return p->src_err;
+	}
 	return SOTTO_OK;
 }
 
@@ -374,36 +399,38 @@ static sotto_err
 run(struct par *p, sotto_age_write_fn sink, void *sinkctx,
     struct sotto_error *e)
 {
+	struct slot *s;
 	bool end = false;
-	sotto_err err;
+	sotto_err err = SOTTO_OK;
 
-	for (;;) {
-		while (!p->src_eof && p->filled < p->written + p->nslots) {
-			err = p->dec ? fill_dec(p, e) : fill_enc(p, e);
-			if (err != SOTTO_OK)
-				return err;
-			if (p->nthreads == 1 || p->filled == 1)
-				break;	/* one chunk at a time */
-		}
-		if (p->ready > p->published)
-			publish(p, p->ready);
-		if (p->written == p->published) {
-			if (p->src_eof && p->dec)
-				return sotto_error_set(e, SOTTO_E_AGE_PAYLOAD,
-				    "payload truncated: missing final chunk");
-			if (p->src_eof && p->filled == p->written)
-				return sotto_error_set(e, SOTTO_E_INTERNAL,
-				    "STREAM ended without a last chunk");
-			continue;	/* a held chunk: read on */
-		}
-		await_head(p);
-		do {
-			if ((err = release(p, sink, sinkctx, &end, e)))
-				return err;
-			if (end)
-				return SOTTO_OK;
-		} while (head_done(p));
+	pthread_mutex_lock(&p->mu);
+	/* the first chunk on this thread: a small input starts no thread */
+	if (can_read(p))
+		read_and_process(p, p->c);
+	if (!p->src_eof) {
+		pthread_mutex_unlock(&p->mu);
+		start_workers(p);
+		pthread_mutex_lock(&p->mu);
 	}
+	while (!end) {
+		if ((s = await_head(p)) == NULL) {
+			if (p->src_err != SOTTO_OK) {
+				*e = p->src_e;
+				err = p->src_err;
+			} else if (p->dec) {
+				err = sotto_error_set(e, SOTTO_E_AGE_PAYLOAD,
+				    "payload truncated: missing final chunk");
+			} else {
+				err = sotto_error_set(e, SOTTO_E_INTERNAL,
+				    "STREAM ended without a last chunk");
+			}
+			break;
+		}
+		if ((err = release(p, s, sink, sinkctx, &end, e)))
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return err;
 }
 
 static void
@@ -421,12 +448,14 @@ par_free(struct par *p)
 	}
 	free(p->tids);
 	for (i = 0; p->slots != NULL && i < p->nslots; i++) {
-		if (p->slots[i].buf != NULL)
-			sodium_free(p->slots[i].buf);	/* wipes */
-		free(p->slots[i].ct);
+		if (p->slots[i].in != NULL)
+			sodium_free(p->slots[i].in);	/* wipes */
+		if (p->slots[i].out != NULL)
+			sodium_free(p->slots[i].out);
 	}
 	free(p->slots);
 	sotto_chacha_free(p->c);
+	sodium_memzero(&p->carry_byte, 1);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
@@ -446,13 +475,11 @@ par_run(struct age_reader *r, bool dec, const uint8_t key[32],
 	pthread_cond_init(&p.done, NULL);
 	p.dec = dec;
 	p.r = r;
+	p.key = key;
 	p.nthreads = threads == 0 ? 1 : threads;
-	p.nslots = p.nthreads * 4;
-	if (p.nslots < 4)
-		p.nslots = 4;
+	p.nslots = p.nthreads * 8;
 	if (p.nslots > AGE_STREAM_SLOTS_MAX)
 		p.nslots = AGE_STREAM_SLOTS_MAX;
-	p.key = key;
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
 	if (p.slots == NULL || (p.c = sotto_chacha_new(key)) == NULL) {
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
