@@ -15,7 +15,8 @@
  * same bytes, and the same prefix on a failure.  Memory is the ring: at
  * most AGE_STREAM_SLOTS_MAX chunks in and out.  The first chunk is read
  * and processed by the caller, so a payload of one chunk starts no thread.
- * Encryption reads one byte past each full chunk to know which is last.
+ * Encryption reads one byte past the last full chunk of each batch to
+ * know whether it ends the input.
  *
  * Input is read(2) in whole chunks.  Mapping a regular file instead
  * (mmap, MADV_SEQUENTIAL, MADV_DONTNEED behind the oldest slot) cost the
@@ -36,6 +37,7 @@
 
 #define CT_CHUNK (SOTTO_AGE_CHUNK + 16)
 #define READ_BATCH 4	/* chunks a thread reads before working */
+#define BUF_BYTES (CT_CHUNK + 4096 - CT_CHUNK % 4096)	/* 17 pages */
 
 static void
 nonce_set(uint8_t nonce[12], uint64_t counter, bool last)
@@ -153,7 +155,7 @@ static bool
 read_chunk(struct par *p, struct slot *s, bool *eof, sotto_err *err,
     struct sotto_error *e)
 {
-	size_t want = p->dec ? CT_CHUNK : SOTTO_AGE_CHUNK + 1, have = 0, got;
+	size_t want = p->dec ? CT_CHUNK : SOTTO_AGE_CHUNK, have = 0, got;
 
 	if (!p->dec && p->carry) {
 		s->in[have++] = p->carry_byte;
@@ -165,28 +167,40 @@ read_chunk(struct par *p, struct slot *s, bool *eof, sotto_err *err,
 		return false;
 	}
 	have += got;
+	s->n = have;
 	if (have < want)
 		*eof = true;
-	if (p->dec) {
-		s->n = have;
-		return have > 0;
-	}
-	if (have == want) {	/* more follows */
-		p->carry = true;
-		p->carry_byte = s->in[SOTTO_AGE_CHUNK];
-		have = SOTTO_AGE_CHUNK;
-	}
-	s->n = have;
 	s->last = *eof;
-	return have > 0 || s->seq == 0;
+	return have > 0 || (!p->dec && s->seq == 0);
+}
+
+/*
+ * Encryption: is the full chunk s the last one?  Reads one byte ahead
+ * (carried into the next chunk, whose read then ends on a chunk boundary
+ * again).
+ */
+static void
+peek_last(struct par *p, struct slot *s, bool *eof, sotto_err *err,
+    struct sotto_error *e)
+{
+	size_t got;
+
+	*err = age_reader_read(p->r, &p->carry_byte, 1, &got, e);
+	if (*err != SOTTO_OK || got == 0) {
+		*eof = true;
+		s->last = *err == SOTTO_OK;
+		return;
+	}
+	p->carry = true;
 }
 
 static sotto_err
 slot_buffers(struct slot *s, struct sotto_error *e)
 {
-	if (s->in == NULL && (s->in = sodium_malloc(CT_CHUNK)) == NULL)
+	/* whole pages, so that the buffers start on a page boundary */
+	if (s->in == NULL && (s->in = sodium_malloc(BUF_BYTES)) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if (s->out == NULL && (s->out = sodium_malloc(CT_CHUNK)) == NULL)
+	if (s->out == NULL && (s->out = sodium_malloc(BUF_BYTES)) == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;
 }
@@ -195,9 +209,8 @@ slot_buffers(struct slot *s, struct sotto_error *e)
 static void
 wake_main(struct par *p, bool ended)
 {
-	if (p->main_waits && (ended || p->written < p->filled) &&
-	    (ended || slot_at(p, p->wake_seq)->done ||
-	    p->wake_seq >= p->filled)) {
+	if (p->main_waits && (ended || (p->wake_seq < p->filled &&
+	    slot_at(p, p->wake_seq)->done))) {
 		p->main_waits = false;
 		pthread_cond_signal(&p->done);
 	}
@@ -222,16 +235,26 @@ read_and_process(struct par *p, struct sotto_chacha *c)
 	while (n < READ_BATCH && !p->src_eof &&
 	    seq < p->written + p->nslots) {
 		struct slot *s = slot_at(p, seq);
+		/* a stale bound only makes the peek below early: harmless */
+		uint64_t limit = p->written + p->nslots;
 		sotto_err err = SOTTO_OK;
 		bool eof = false;
 
 		pthread_mutex_unlock(&p->mu);
 		s->seq = seq;
 		s->done = false;
-		if ((err = slot_buffers(s, &e)) != SOTTO_OK)
+		if ((err = slot_buffers(s, &e)) != SOTTO_OK) {
 			eof = true;
-		else if (read_chunk(p, s, &eof, &err, &e))
-			got[n++] = s, seq++;
+		} else if (read_chunk(p, s, &eof, &err, &e)) {
+			got[n++] = s;
+			seq++;
+		} else if (!p->dec && n > 0 && err == SOTTO_OK) {
+			got[n - 1]->last = true;  /* the full one before */
+		}
+		/* the batch's last full chunk: one byte tells if it ends */
+		if (!p->dec && !eof && n > 0 && (n == READ_BATCH ||
+		    seq >= limit || p->nthreads == 1))
+			peek_last(p, got[n - 1], &eof, &err, &e);
 		pthread_mutex_lock(&p->mu);
 		if (err != SOTTO_OK) {
 			p->src_err = err;
@@ -346,8 +369,8 @@ await_head(struct par *p)
 		}
 		/* sleep until half the ring is done, not chunk by chunk */
 		p->wake_seq = p->written + (half > 1 ? half - 1 : 0);
-		if (p->wake_seq >= p->filled && p->filled > p->written)
-			p->wake_seq = p->filled - 1;
+		if (p->src_eof && p->wake_seq >= p->filled)
+			p->wake_seq = p->filled - 1;	/* the rest */
 		p->main_waits = true;
 		pthread_cond_wait(&p->done, &p->mu);
 		p->main_waits = false;
@@ -477,7 +500,7 @@ par_run(struct age_reader *r, bool dec, const uint8_t key[32],
 	p.r = r;
 	p.key = key;
 	p.nthreads = threads == 0 ? 1 : threads;
-	p.nslots = p.nthreads * 8;
+	p.nslots = p.nthreads * 16;
 	if (p.nslots > AGE_STREAM_SLOTS_MAX)
 		p.nslots = AGE_STREAM_SLOTS_MAX;
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
