@@ -8,11 +8,12 @@
  * sealed or opened on several threads.  Worker threads take turns reading
  * the input (READ_BATCH chunks at a time, into a ring of slots) and then
  * seal or open what they read, so the copy out of the page cache or pipe
- * is shared too; the calling thread releases results strictly in order,
- * sleeping until half the ring is done.  Decryption releases a chunk only
- * once it and every chunk before it authenticated, and stops at the first
- * one that did not, so the output is exactly what one thread gives: the
- * same bytes, and the same prefix on a failure.  Memory is the ring: at
+ * is shared too.  The calling thread is one of them: between releasing
+ * results, strictly in order, it reads and works whenever the input is
+ * free, and sleeps only while another thread holds it.  Decryption
+ * releases a chunk only once it and every chunk before it authenticated,
+ * and stops at the first one that did not, so the output is exactly what
+ * one thread gives: the same bytes, and the same prefix on a failure.  Memory is the ring: at
  * most AGE_STREAM_SLOTS_MAX chunks in and out.  The first chunk is read
  * and processed by the caller, so a payload of one chunk starts no thread.
  * Encryption reads one byte past the last full chunk of each batch to
@@ -101,7 +102,7 @@ struct par {
 	bool src_eof;			/* the input is exhausted */
 	sotto_err src_err;		/* a read failed (src_e says how) */
 	struct sotto_error src_e;
-	bool carry;			/* encrypt: a byte read ahead */
+	bool carry;			/* a byte read ahead (peek_last) */
 	uint8_t carry_byte;
 	struct sotto_chacha *c;		/* the caller's context */
 };
@@ -146,9 +147,9 @@ process(struct par *p, struct sotto_chacha *c, struct slot *s)
 }
 
 /*
- * Reads the next chunk into s (the caller holds the input).  Encryption
- * reads one byte past a full chunk to know whether it is the last one;
- * an empty input is one empty last chunk.  Returns false at the end of
+ * Reads the next chunk into s (the caller holds the input), after the
+ * byte peek_last carried; an empty input to encrypt is one empty last
+ * chunk.  Returns false at the end of
  * the input (nothing read) or on a read error.
  */
 static bool
@@ -157,7 +158,7 @@ read_chunk(struct par *p, struct slot *s, bool *eof, sotto_err *err,
 {
 	size_t want = p->dec ? CT_CHUNK : SOTTO_AGE_CHUNK, have = 0, got;
 
-	if (!p->dec && p->carry) {
+	if (p->carry) {
 		s->in[have++] = p->carry_byte;
 		p->carry = false;
 	}
@@ -175,7 +176,7 @@ read_chunk(struct par *p, struct slot *s, bool *eof, sotto_err *err,
 }
 
 /*
- * Encryption: is the full chunk s the last one?  Reads one byte ahead
+ * Is the full chunk s the last one?  Reads one byte ahead
  * (carried into the next chunk, whose read then ends on a chunk boundary
  * again).
  */
@@ -219,12 +220,13 @@ wake_main(struct par *p, bool ended)
 static bool can_read(const struct par *p);
 
 /*
- * Takes the input (the caller holds p->mu), reads up to READ_BATCH chunks
- * into the next slots and processes those: reading is one thread at a
- * time, sealing and opening are not.  Returns with p->mu held.
+ * Takes the input (the caller holds p->mu), reads up to max chunks (at
+ * most READ_BATCH) into the next slots and processes those: reading is
+ * one thread at a time, sealing and opening are not.  Returns with p->mu
+ * held.
  */
 static void
-read_and_process(struct par *p, struct sotto_chacha *c)
+read_and_process(struct par *p, struct sotto_chacha *c, size_t max)
 {
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct slot *got[READ_BATCH];
@@ -232,7 +234,7 @@ read_and_process(struct par *p, struct sotto_chacha *c)
 	uint64_t seq = p->filled;
 
 	p->reading = true;
-	while (n < READ_BATCH && !p->src_eof &&
+	while (n < max && !p->src_eof &&
 	    seq < p->written + p->nslots) {
 		struct slot *s = slot_at(p, seq);
 		/* a stale bound only makes the peek below early: harmless */
@@ -251,9 +253,13 @@ read_and_process(struct par *p, struct sotto_chacha *c)
 		} else if (!p->dec && n > 0 && err == SOTTO_OK) {
 			got[n - 1]->last = true;  /* the full one before */
 		}
-		/* the batch's last full chunk: one byte tells if it ends */
-		if (!p->dec && !eof && n > 0 && (n == READ_BATCH ||
-		    seq >= limit || p->nthreads == 1))
+		/*
+		 * The batch's last full chunk: one byte tells if it ends.
+		 * Decryption peeks after the first chunk only, so that a
+		 * payload of one full chunk starts no thread either.
+		 */
+		if (!eof && n > 0 && (p->dec ? seq == 1 : (n == max ||
+		    seq >= limit || p->nthreads == 1)))
 			peek_last(p, got[n - 1], &eof, &err, &e);
 		pthread_mutex_lock(&p->mu);
 		if (err != SOTTO_OK) {
@@ -266,8 +272,8 @@ read_and_process(struct par *p, struct sotto_chacha *c)
 			break;
 	}
 	p->reading = false;
-	if (p->src_eof)
-		wake_main(p, true);
+	if (p->src_eof || (c != p->c && can_read(p)))
+		wake_main(p, true);	/* the end, or the caller's turn */
 	if (can_read(p) && p->started > 0)
 		pthread_cond_signal(&p->work);	/* the next reads */
 	if (n == 0)
@@ -298,7 +304,7 @@ worker(void *arg)
 	pthread_mutex_lock(&p->mu);
 	while (c != NULL && !p->stop) {
 		if (can_read(p))
-			read_and_process(p, c);
+			read_and_process(p, c, READ_BATCH);
 		else
 			pthread_cond_wait(&p->work, &p->mu);
 	}
@@ -320,7 +326,7 @@ start_workers(struct par *p)
 		return;
 	(void)pthread_attr_setstacksize(&attr, 256u << 10);
 	pthread_mutex_lock(&p->mu);
-	while (p->started < p->nthreads &&
+	while (p->started + 1 < p->nthreads &&
 	    pthread_create(&p->tids[p->started], &attr, worker, p) == 0)
 		p->started++;
 	pthread_mutex_unlock(&p->mu);
@@ -355,20 +361,20 @@ chunk_error(const struct slot *s, struct sotto_error *e)
 static struct slot *
 await_head(struct par *p)
 {
-	uint64_t half = p->nslots / 2;
 
 	for (;;) {
 		if (p->written < p->filled && slot_at(p, p->written)->done)
 			return slot_at(p, p->written);
 		if (p->written == p->filled && p->src_eof && !p->reading)
 			return NULL;
-		if (p->started == 0) {	/* alone: do the work */
-			if (can_read(p))
-				read_and_process(p, p->c);
+		if (can_read(p)) {	/* the caller works too */
+			read_and_process(p, p->c, READ_BATCH);
 			continue;
 		}
-		/* sleep until half the ring is done, not chunk by chunk */
-		p->wake_seq = p->written + (half > 1 ? half - 1 : 0);
+		if (p->started == 0)
+			continue;
+		/* sleep until the head is done or the input is free */
+		p->wake_seq = p->written;
 		if (p->src_eof && p->wake_seq >= p->filled)
 			p->wake_seq = p->filled - 1;	/* the rest */
 		p->main_waits = true;
@@ -400,7 +406,7 @@ release(struct par *p, struct slot *s, sotto_age_write_fn sink,
 	/* decryption: the last chunk must end the input */
 	while (p->filled == p->written && !p->src_eof) {
 		if (can_read(p)) {
-			read_and_process(p, p->c);
+			read_and_process(p, p->c, READ_BATCH);
 			continue;
 		}
 		p->wake_seq = p->written;
@@ -429,7 +435,7 @@ run(struct par *p, sotto_age_write_fn sink, void *sinkctx,
 	pthread_mutex_lock(&p->mu);
 	/* the first chunk on this thread: a small input starts no thread */
 	if (can_read(p))
-		read_and_process(p, p->c);
+		read_and_process(p, p->c, 1);
 	if (!p->src_eof) {
 		pthread_mutex_unlock(&p->mu);
 		start_workers(p);

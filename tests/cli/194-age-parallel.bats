@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # The payload on several threads: chunks released strictly in order, a
 # tampered chunk k of n stopping a pipe after exactly k-1 chunks and
-# leaving no -o file, bounded memory, and SOTTO_AGE_THREADS.
+# leaving no -o file, bounded memory, SOTTO_AGE_THREADS, and a file of
+# one chunk handled on the calling thread alone.
 
 load helpers
 
@@ -97,4 +98,32 @@ sotto age: hint: the file may be truncated, corrupted or tampered with"
 	assert_err "sotto age: error: invalid SOTTO_AGE_THREADS 'lots': expected a number of threads (0 for one per CPU)"
 	SOTTO_AGE_THREADS=0 run_io "$SOTTO" age -r "$REC" -o p.age p
 	assert_status 0
+}
+
+@test "a file of one chunk starts no thread and reads as age reads it" {
+	command -v strace >/dev/null || skip "strace is needed to see threads"
+	command -v age >/dev/null || skip "Debian age is not installed"
+	for n in 0 1 100 65535 65536; do
+		head -c $n /dev/urandom >p
+		SOTTO_AGE_THREADS=16 strace -f -qq -e trace=clone,clone3 \
+		    -o enc.trace "$SOTTO" age -r "$REC" -o c.age p
+		SOTTO_AGE_THREADS=16 strace -f -qq -e trace=clone,clone3 \
+		    -o dec.trace "$SOTTO" age -d -i key.txt -o p.out c.age
+		refute grep -q clone enc.trace
+		refute grep -q clone dec.trace
+		same_bytes p p.out
+		age -d -i key.txt c.age >p.age
+		same_bytes p p.age
+		age -r "$REC" -o g.age p
+		SOTTO_AGE_THREADS=16 run_io "$SOTTO" age -d -i key.txt \
+		    -o g.out g.age
+		assert_status 0
+		assert_err ""
+		same_bytes p g.out
+	done
+	# two chunks do use the threads
+	head -c 65537 /dev/urandom >p
+	SOTTO_AGE_THREADS=2 strace -f -qq -e trace=clone,clone3 \
+	    -o enc.trace "$SOTTO" age -r "$REC" -o c.age p
+	grep -q clone enc.trace
 }

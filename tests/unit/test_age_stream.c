@@ -6,7 +6,9 @@
  */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 
 #include "crypto/age_internal.h"
 #include "crypto/prim.h"
@@ -223,6 +225,98 @@ test_age_stream_truncated_and_trailing(void **state)
 	free(p);
 }
 
+/* Threads in this process now (Linux /proc), 0 if it cannot tell. */
+static int
+threads_now(void)
+{
+	char line[128];
+	int n = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+struct watch {
+	struct rec rec;
+	pthread_t caller;
+	int most;		/* threads seen at a release */
+	bool other;		/* released on another thread */
+};
+
+static sotto_err
+watch_write(void *ctx, const uint8_t *p, size_t n, struct sotto_error *e)
+{
+	struct watch *w = ctx;
+	int t = threads_now();
+
+	if (t > w->most)
+		w->most = t;
+	if (!pthread_equal(pthread_self(), w->caller))
+		w->other = true;
+	return rec_write(&w->rec, p, n, e);
+}
+
+/*
+ * A payload of one chunk (a small file) is sealed and opened on the
+ * calling thread with no thread started, whatever the thread count; a
+ * longer one is released on the calling thread too.
+ */
+static void
+test_age_stream_small_starts_no_thread(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 100, CHUNK - 1, CHUNK,
+	    3 * CHUNK + 5 };
+	uint8_t key[32], *p;
+	struct sotto_error e;
+	struct watch enc, dec;
+	struct mem m;
+	struct age_reader r;
+	int before = threads_now();
+	size_t i;
+
+	(void)state;
+	if (before == 0)
+		skip();
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p = plaintext(sizes[i]);
+		memset(&enc, 0, sizeof(enc));
+		enc.caller = pthread_self();
+		m = (struct mem){ p, sizes[i], 0, 0 };
+		reader_over(&r, &m);
+		assert_int_equal(age_stream_encrypt(&r, key, 16, watch_write,
+		    &enc, &e), SOTTO_OK);
+		free(r.buf);
+		memset(&dec, 0, sizeof(dec));
+		dec.caller = pthread_self();
+		m = (struct mem){ enc.rec.out.data, enc.rec.out.len, 0, 0 };
+		reader_over(&r, &m);
+		assert_int_equal(age_stream_decrypt(&r, key, 16, watch_write,
+		    &dec, &e), SOTTO_OK);
+		free(r.buf);
+		assert_int_equal(dec.rec.out.len, sizes[i]);
+		if (sizes[i] > 0)
+			assert_memory_equal(dec.rec.out.data, p, sizes[i]);
+		assert_false(enc.other);
+		assert_false(dec.other);
+		if (sizes[i] <= CHUNK) {
+			assert_int_equal(enc.rec.nsizes, 1);
+			assert_int_equal(enc.most, before);
+			assert_int_equal(dec.most, before);
+		}
+		sotto_buf_release(&enc.rec.out);
+		sotto_buf_release(&dec.rec.out);
+		free(p);
+	}
+	assert_int_equal(threads_now(), before);	/* all joined */
+}
+
 static void
 test_age_stream_threads_capped(void **state)
 {
@@ -240,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_age_stream_same_bytes_any_threads),
 		cmocka_unit_test(test_age_stream_tamper_stops_at_chunk),
 		cmocka_unit_test(test_age_stream_truncated_and_trailing),
+		cmocka_unit_test(test_age_stream_small_starts_no_thread),
 		cmocka_unit_test(test_age_stream_threads_capped),
 	};
 
