@@ -63,7 +63,9 @@ enum ystyle {
 #define YF_ALIASROOT 0x1000u	/* the copy made for an alias: its span is
 				   the "*name" token, its parent column in
 				   the bits from YF_PARENT_SHIFT */
-#define YF_INSEQ 0x2000u	/* alias root: a sequence item */
+#define YF_INSEQ 0x2000u	/* alias root, plain or quoted scalar: a
+				   sequence item */
+#define YF_NOCOL 0xffffu	/* parent column unknown */
 #define YF_PARENT_SHIFT 16
 
 /* ------------------------------------------------------------------ */
@@ -466,7 +468,9 @@ resolve_plain(const char *s, size_t n, bool want_ts, struct rval *v)
 		hint = 'S';
 	else if (s[0] >= '0' && s[0] <= '9')
 		hint = 'D';
-	else if (strchr("yYnNtTfFoO~", s[0]) != NULL)
+	else if (s[0] == 'y' || s[0] == 'Y' || s[0] == 'n' || s[0] == 'N' ||
+	    s[0] == 't' || s[0] == 'T' || s[0] == 'f' || s[0] == 'F' ||
+	    s[0] == 'o' || s[0] == 'O' || s[0] == '~')
 		hint = 'M';
 	else if (s[0] == '.')
 		hint = '.';
@@ -535,8 +539,12 @@ is_old_bool(const char *s, size_t n)
 		"On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF",
 		NULL };
 
+	if (n == 0 || n > 3 || !(s[0] == 'y' || s[0] == 'Y' || s[0] == 'n' ||
+	    s[0] == 'N' || s[0] == 'o' || s[0] == 'O'))
+		return false;
 	return in_list(s, n, l);
 }
+
 
 /* ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
 static bool
@@ -574,6 +582,19 @@ is_base60_float(const char *s, size_t n)
 			i++;
 	}
 	return i == n;
+}
+
+/*
+ * True when go-yaml's encoder would quote the string s rather than
+ * write it plain: it reads back as another type, or YAML 1.1 would take
+ * it for a bool or a base 60 number (go-yaml's isOldBool and
+ * isBase60Float).
+ */
+static bool
+go_quotes(const char *s, size_t n)
+{
+	return !resolves_to_str(s, n) || is_old_bool(s, n) ||
+	    is_base60_float(s, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1686,6 +1707,17 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 	quoted = n->style != YS_PLAIN;
 	if (flow)
 		n->flags |= YF_FLOW;
+	else if (ps->nst > 0 && n->style <= YS_DOUBLE) {
+		/* where a value written anew as a literal block indents from */
+		const struct frame *f = &ps->st[ps->nst - 1];
+		size_t pc = f->node->kind == SOTTO_NODE_SEQ ?
+		    dash_col(ps, start) : f->have_key ? f->kcol : SIZE_MAX;
+
+		n->flags |= (unsigned)(pc < YF_NOCOL ? pc : YF_NOCOL) <<
+		    YF_PARENT_SHIFT;
+		if (f->node->kind == SOTTO_NODE_SEQ)
+			n->flags |= YF_INSEQ;
+	}
 	if (n->style == YS_LITERAL || n->style == YS_FOLDED) {
 		size_t h, c, e, ind;
 
@@ -3036,7 +3068,7 @@ yaml_emit_value(struct sotto_buf *out, const struct sotto_node *n,
 /* At one offset, edits apply in this order: an insertion (E_ABLOCK) goes
  * before an edit that replaces bytes from there. */
 enum ekind { E_ABLOCK, E_INSERT, E_SCALAR, E_BHDR, E_BBODY, E_COMMENT,
-	E_REMOVE, E_META, E_EMPTY, E_ALINE, E_AFLOW };
+	E_REMOVE, E_META, E_EMPTY, E_ALINE, E_AFLOW, E_LITERAL };
 
 struct edit {
 	size_t s, e;
@@ -3192,6 +3224,30 @@ scan_alias(struct scan *sc, const struct sotto_node *n, size_t len)
 	push_edit(sc, r, r, E_ABLOCK, n);
 }
 
+/*
+ * A string with line breaks in a plain span (sops writes every encrypted
+ * value plain) is written as go-yaml writes it, a literal block, when
+ * that can hold it and nothing but blanks follows on the line: returns
+ * where the edit ends (past the line break), else 0.
+ */
+static size_t
+literal_end(const uint8_t *src, size_t len, const struct sotto_node *n)
+{
+	size_t r = n->src_end;
+
+	if ((n->style & YS_MASK) != YS_PLAIN || (n->flags & YF_FLOW) ||
+	    !is_str(n) || (n->flags >> YF_PARENT_SHIFT) == YF_NOCOL ||
+	    memchr(n->text, '\n', n->len) == NULL ||
+	    string_style((const uint8_t *)n->text, n->len, false, false) !=
+	    SS_LITERAL)
+		return 0;
+	while (r < len && is_blank(src[r]))
+		r++;
+	if (r < len && src[r] != '\n' && src[r] != '\r')
+		return 0;
+	return to_eol_incl(src, len, r);
+}
+
 static void
 scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 {
@@ -3243,8 +3299,12 @@ scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 				if ((n->flags & YF_TYPETAG) && is_str(n) &&
 				    tag_span(sc->src, n->src_start, &ts, &te))
 					push_edit(sc, ts, te, E_REMOVE, NULL);
-				push_edit(sc, n->src_start, n->src_end,
-				    E_SCALAR, n);
+				if ((te = literal_end(sc->src, len, n)) != 0)
+					push_edit(sc, n->src_start, te,
+					    E_LITERAL, n);
+				else
+					push_edit(sc, n->src_start, n->src_end,
+					    E_SCALAR, n);
 			}
 		}
 		return;
@@ -3323,12 +3383,13 @@ edit_cmp(const void *a, const void *b)
 }
 
 /* True when text can be written as a plain scalar and read back the same. */
+/* Can text be a plain scalar here (whatever it resolves to)? */
 static bool
-plain_ok(const struct sotto_node *n, bool flow)
+plain_shape(const struct sotto_node *n, bool flow)
 {
 	struct ana a;
 
-	if (n->len == 0 || !resolves_to_str(n->text, n->len))
+	if (n->len == 0)
 		return false;
 	analyze((const uint8_t *)n->text, n->len, &a, true);
 	return flow ? a.flow_plain : a.block_plain;
@@ -3367,31 +3428,34 @@ float_as_written(const char *t, size_t n)
 
 /* A non-string scalar in the splice: its text where YAML reads it back
  * as the same value, else go-yaml's spelling of the value. */
+static bool
+nonstr_kept(const struct sotto_node *n)
+{
+	struct rval v;
+
+	if (n->len == 0)
+		return n->type == SOTTO_T_NULL;
+	switch (n->type) {
+	case SOTTO_T_FLOAT:
+		return float_as_written(n->text, n->len);
+	case SOTTO_T_BOOL:
+		/* sops' own "True"/"False" print as go-yaml prints a bool */
+		return resolve_plain(n->text, n->len, false, &v) == R_BOOL &&
+		    !streq(n->text, n->len, "True") &&
+		    !streq(n->text, n->len, "False");
+	default:
+		return true;
+	}
+}
+
 static void
 render_nonstr(struct em *m, const struct sotto_node *n)
 {
 	char buf[SOTTO_GOFMT_FLOAT_MAX];
-	struct rval v;
-	bool keep = n->len > 0;
 
-	switch (n->type) {
-	case SOTTO_T_NULL:
-		if (n->len == 0)
-			puts_(m, "null");
-		else
-			put(m, n->text, n->len);
-		return;
-	case SOTTO_T_FLOAT:
-		keep = keep && float_as_written(n->text, n->len);
-		break;
-	case SOTTO_T_BOOL:
-		keep = keep && resolve_plain(n->text, n->len, false, &v) ==
-		    R_BOOL;
-		break;
-	default:
-		break;
-	}
-	if (keep)
+	if (n->type == SOTTO_T_NULL && n->len == 0)
+		puts_(m, "null");
+	else if (nonstr_kept(n))
 		put(m, n->text, n->len);
 	else
 		puts_(m, nonstr_text(n, buf, sizeof(buf)));
@@ -3411,15 +3475,16 @@ static void
 render_str(struct em *m, const struct sotto_node *n, int st)
 {
 	const uint8_t *s = (const uint8_t *)n->text;
-	bool flow = (n->flags & YF_FLOW) != 0, go_quote, plain;
+	bool flow = (n->flags & YF_FLOW) != 0, go_quote;
 
-	go_quote = !resolves_to_str(n->text, n->len) ||
-	    is_old_bool(n->text, n->len) || is_base60_float(n->text, n->len);
-	plain = !go_quote && plain_ok(n, flow);
-	if (plain && (st == YS_PLAIN || (st == YS_SINGLE && flow)))
+	if (st != YS_PLAIN && st != YS_SINGLE) {
+		write_double_(m, s, n->len, true);
+		return;
+	}
+	go_quote = go_quotes(n->text, n->len);
+	if (!go_quote && (st == YS_PLAIN || flow) && plain_shape(n, flow))
 		put(m, s, n->len);
-	else if ((st == YS_SINGLE || (st == YS_PLAIN && !go_quote)) &&
-	    single_ok(n))
+	else if ((st == YS_SINGLE || !go_quote) && single_ok(n))
 		write_single(m, s, n->len);
 	else
 		write_double_(m, s, n->len, true);
@@ -3703,6 +3768,28 @@ render_alias(struct em *m, const uint8_t *src, size_t len,
 			em_seq(m, v, child, false);
 	}
 	m->best = best;
+}
+
+/* See literal_end(). */
+static void
+render_literal(struct em *m, const struct sotto_node *n)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	size_t parent = n->flags >> YF_PARENT_SHIFT, ind;
+	int digit = 0;
+
+	ind = (n->flags & YF_INSEQ) ? parent + 2 : parent + m->step;
+	if (needs_indicator(s, n->len)) {
+		if (ind - parent > 9) {
+			write_double_(m, s, n->len, true);
+			puts_(m, m->eol);
+			return;
+		}
+		digit = (int)(ind - parent);
+	}
+	write_block_header(m, '|', s, n->len, digit);
+	puts_(m, m->eol);
+	write_literal_body(m, s, n->len, ind);
 }
 
 /* New items of a collection, as lines of their own at its column. */
@@ -4081,6 +4168,9 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 	case E_INSERT:
 		render_insert(m, src, len, ed);
 		break;
+	case E_LITERAL:
+		render_literal(m, ed->n);
+		break;
 	case E_EMPTY:
 		/* the sops entry was all the mapping held: what is left is
 		 * the empty mapping, as sops writes it */
@@ -4278,6 +4368,24 @@ folded_kept(const struct sotto_doc *doc, const struct sotto_node *n,
 	    m->b->data[ce - cs] == '\r');
 }
 
+/* A quoted value of printable ASCII with nothing to escape, written as
+ * its quotes around its text: it comes back the same. */
+static bool
+quoted_as_is(const struct sotto_doc *doc, const struct sotto_node *n, char q)
+{
+	const uint8_t *p = doc->src.data + n->src_start;
+	size_t i;
+
+	if (n->src_end - n->src_start != n->len + 2 || p[0] != q ||
+	    p[n->len + 1] != q || memcmp(p + 1, n->text, n->len) != 0)
+		return false;
+	for (i = 0; i < n->len; i++)
+		if (n->text[i] < 0x20 || n->text[i] > 0x7e ||
+		    n->text[i] == q || n->text[i] == '\\')
+			return false;
+	return true;
+}
+
 static bool
 spans_lines(const struct sotto_doc *doc, const struct sotto_node *n)
 {
@@ -4311,6 +4419,15 @@ sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
 		return "has a tag, which sops does not keep: it decrypts "
 		    "untagged";
 	if (st == YS_LITERAL)
+		return NULL;
+	if (st == YS_PLAIN && !(n->flags & YF_FLOW) &&
+	    n->src_end - n->src_start == n->len &&
+	    memcmp(doc->src.data + n->src_start, n->text, n->len) == 0 &&
+	    (is_str(n) ? !go_quotes(n->text, n->len) && plain_shape(n, false) :
+	    nonstr_kept(n)))
+		return NULL;	/* the common case, without a rendering */
+	if ((st == YS_DOUBLE || (st == YS_SINGLE && !(n->flags & YF_FLOW))) &&
+	    quoted_as_is(doc, n, st == YS_DOUBLE ? '"' : '\''))
 		return NULL;
 	memset(&m, 0, sizeof(m));
 	m.b = &b;
