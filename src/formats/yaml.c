@@ -655,6 +655,7 @@ struct docinfo {
 	size_t ins;		/* where splice appends metadata */
 	bool flow;		/* top level is a flow mapping */
 	size_t root_rec;
+	size_t root_col;	/* column of the top-level keys */
 };
 
 struct yaml_priv {
@@ -1281,6 +1282,9 @@ take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
 		    SIZE_MAX;
 		if (f->nkeys == 0)
 			note_step(ps, f, true, f->kcol);
+		if (f->nkeys == 0 && ps->nst == 1 && f->kcol != SIZE_MAX &&
+		    ps->docno > 0)
+			ps->priv->docs[ps->docno - 1].root_col = f->kcol;
 	}
 
 	i = key_find(f, n->text, n->len);
@@ -2975,6 +2979,33 @@ em_meta(struct em *m, const struct sotto_node *meta)
 	em_value(m, meta, 0, align_up(m, 0), false);
 }
 
+/*
+ * The sops entry appended by splice, at the column of the document's
+ * keys; nl: end with a line break (not when the source ends without
+ * one: the encrypted file then ends without one too, which is how its
+ * decryption knows to leave the last line as it was).
+ */
+static void
+em_meta_at(struct em *m, const struct sotto_node *meta, size_t col, bool nl)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct em t = *m;
+	size_t el = strlen(m->eol);
+
+	t.b = &b;
+	t.own = false;		/* sops' own layout */
+	spaces(&t, col);
+	puts_(&t, "sops:");
+	em_value(&t, meta, col, align_up(&t, col), false);
+	if (t.err != SOTTO_OK)
+		m->err = t.err;
+	else if (!nl && b.len >= el)
+		put(m, b.data, b.len - el);
+	else
+		put(m, b.data, b.len);
+	sotto_buf_release(&b);
+}
+
 static void
 em_branch(struct em *m, const struct sotto_node *b,
     const struct sotto_node *meta)
@@ -4152,13 +4183,8 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 	case E_META:
 		if (m->b->len > 0 && m->b->data[m->b->len - 1] != '\n')
 			puts_(m, m->eol);
-		{
-			bool own = m->own;
-
-			m->own = false;	/* sops' own layout */
-			em_meta(m, ed->n);
-			m->own = own;
-		}
+		em_meta_at(m, ed->n, ed->col, !(ed->s >= len && len > 0 &&
+		    src[len - 1] != '\n' && src[len - 1] != '\r'));
 		break;
 	case E_ALINE:
 	case E_ABLOCK:
@@ -4230,13 +4256,26 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	for (i = 0; i < doc->n; i++) {
 		if (meta_kept(doc, meta, i))
 			continue;
-		if (doc->meta_start[i] != SOTTO_SPAN_NONE)
-			push_edit(&ms, doc->meta_start[i], doc->meta_end[i],
+		if (doc->meta_start[i] != SOTTO_SPAN_NONE) {
+			size_t ms0 = doc->meta_start[i];
+
+			/* a file ending without a line break ends so after
+			 * its sops entry: the break before it is sotto's */
+			if (doc->meta_end[i] >= len && len > 0 &&
+			    src[len - 1] != '\n' && src[len - 1] != '\r' &&
+			    ms0 > 0 && src[ms0 - 1] == '\n') {
+				ms0--;
+				if (ms0 > 0 && src[ms0 - 1] == '\r')
+					ms0--;
+			}
+			push_edit(&ms, ms0, doc->meta_end[i],
 			    meta == NULL && only_comments(doc->branches[i]) ?
 			    E_EMPTY : E_REMOVE, NULL);
-		if (meta != NULL)
-			push_edit(&ms, yp->docs[i].ins, yp->docs[i].ins,
-			    E_META, meta);
+		}
+		if (meta != NULL &&
+		    push_edit(&ms, yp->docs[i].ins, yp->docs[i].ins, E_META,
+		    meta))
+			ms.ed[ms.ned - 1].col = yp->docs[i].root_col;
 	}
 	if (ms.nomem) {
 		free(ms.ed);
@@ -4405,6 +4444,17 @@ sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
 	int st = n->style & YS_MASK;
 	bool same;
 
+	if (n->kind == SOTTO_NODE_MAP && only_comments(n)) {
+		size_t i;
+
+		const struct yaml_priv *yp = doc->store_priv;
+
+		for (i = 0; i < doc->n; i++)
+			if (doc->branches[i] == n && (yp == NULL ||
+			    i >= yp->ndocs || !yp->docs[i].flow))
+				return "is an empty document: it decrypts as "
+				    "{}, as sops writes one";
+	}
 	if (n->kind != SOTTO_NODE_SCALAR)
 		return NULL;
 	if (n->flags & YF_ALIAS)

@@ -745,6 +745,16 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 	for (i = 0; i < doc->n; i++) {
 		w->depth = 0;
 		w->ncomments = 0;
+		if (w->encrypting && w->warnings != NULL) {
+			const char *note = sotto_store_roundtrip_note(doc,
+			    doc->branches[i]);
+			char pbuf[16];
+
+			if (note != NULL)
+				sotto_buf_addf(w->warnings, "'%s': value at "
+				    "'%s' %s\n", w->name, path_str(w, pbuf,
+				    sizeof(pbuf)), note);
+		}
 		if ((err = walk_node(w, doc->branches[i], fn, e)) != SOTTO_OK)
 			return err;
 	}
