@@ -4502,7 +4502,7 @@ sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
 	if (st == YS_PLAIN && (is_old_bool(n->text, n->len) ||
 	    is_base60_float(n->text, n->len)))
 		return "is a plain string that YAML 1.1 reads as a boolean or "
-		    "a number: it decrypts double-quoted, as sops writes it";
+		    "a number: it decrypts quoted, as sops writes it";
 	if (spans_lines(doc, n))
 		return "spans several lines: it decrypts on one line";
 	if (st == YS_DOUBLE)
