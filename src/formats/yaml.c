@@ -4260,8 +4260,10 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 			size_t ms0 = doc->meta_start[i];
 
 			/* a file ending without a line break ends so after
-			 * its sops entry: the break before it is sotto's */
-			if (doc->meta_end[i] >= len && len > 0 &&
+			 * its sops entry: the break before it is sotto's (a
+			 * new entry keeps it: see em_meta_at()) */
+			if (meta == NULL && doc->meta_end[i] >= len &&
+			    len > 0 &&
 			    src[len - 1] != '\n' && src[len - 1] != '\r' &&
 			    ms0 > 0 && src[ms0 - 1] == '\n') {
 				ms0--;

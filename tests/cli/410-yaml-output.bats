@@ -248,6 +248,27 @@ r: added'
 	same_bytes e.yaml before.yaml
 }
 
+@test "set and unset on a file that ends without a line break keep it so" {
+	printf 'a: 2\nb: ba' >n.yaml
+	enc n.yaml
+	assert_status 0
+	cp "$T/out" e.yaml
+	[ "$(tail -c 1 e.yaml)" != "" ] && [ "$(tail -c 1 e.yaml | od -An -c | tr -d ' ')" != '\n' ]
+	run_io "$SOTTO" set e.yaml '["c"]' '{"cc": "ccc"}'
+	assert_status 0
+	dec e.yaml
+	# no nested map to learn the indentation from: sops' 4
+	assert_out 'a: 2
+b: ba
+c:
+    cc: ccc'
+	[ "$(tail -c 3 "$T/out")" = "ccc" ]
+	run_io "$SOTTO" unset e.yaml '["c"]'
+	assert_status 0
+	dec e.yaml
+	same_bytes "$T/out" n.yaml
+}
+
 @test "plain and quoted strings in flow collections, folded blocks and 4-byte UTF-8 round-trip byte for byte" {
 	printf 'l: [a, b c, "d", '"'"'e,f'"'"', 1, x: z]\nm: {k: v, n: "w"}\nf: >\n  one line\n\n  next\ng: "\360\237\232\200 and \303\251"\nh: "tab\\there"\n' >r.yaml
 	roundtrip r.yaml

@@ -220,6 +220,8 @@ restructure(const uint8_t *data, size_t size, const struct sotto_limits *lim)
 	memmove(&m->items[i], &m->items[i + 1],
 	    (m->n - i - 1) * sizeof(m->items[0]));
 	m->n--;
+	if (sotto_tree_map_get(m, "zz-added-key") != NULL)
+		goto out;	/* the input has it: a duplicate would not parse */
 	if ((v = sotto_tree_new_scalar(SOTTO_T_STR, "added value", 11)) ==
 	    NULL || sotto_tree_map_add(m, "zz-added-key", 12, v) != SOTTO_OK)
 		goto out;
