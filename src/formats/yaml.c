@@ -3550,22 +3550,22 @@ block_ok(const struct sotto_node *n)
 }
 
 /*
- * Can a folded block hold body (the text without its final line breaks)
- * with every line break written as an empty line and no line wrapped?
- * Not when a line starts with a blank (a more-indented line keeps the
- * breaks around it) or the text starts with a line break.
+ * Folded block: would the line breaks from s[i] on be folded when read
+ * back?  Only those between two lines that start with no blank (YAML
+ * keeps the breaks around a more-indented line); each then needs one
+ * more, as an empty line, since no line is ever wrapped.  ls: where the
+ * line ending at s[i] starts.
  */
 static bool
-fold_ok(const uint8_t *s, size_t body)
+fold_here(const uint8_t *s, size_t body, size_t ls, size_t i)
 {
-	size_t i;
+	size_t j = i;
 
-	if (body > 0 && (s[0] == '\n' || s[0] == ' ' || s[0] == '\t'))
+	if (s[ls] == ' ' || s[ls] == '\t')
 		return false;
-	for (i = 0; i + 1 < body; i++)
-		if (s[i] == '\n' && (s[i + 1] == ' ' || s[i + 1] == '\t'))
-			return false;
-	return true;
+	while (j < body && s[j] == '\n')
+		j++;
+	return j < body && s[j] != ' ' && s[j] != '\t';
 }
 
 struct bplan {
@@ -3579,7 +3579,7 @@ static void
 plan_block(const struct sotto_node *n, struct bplan *p)
 {
 	const uint8_t *s = (const uint8_t *)n->text;
-	size_t parent = n->flags >> YF_PARENT_SHIFT, body = n->len;
+	size_t parent = n->flags >> YF_PARENT_SHIFT;
 
 	memset(p, 0, sizeof(*p));
 	p->ind = (size_t)n->style >> 8;
@@ -3588,10 +3588,6 @@ plan_block(const struct sotto_node *n, struct bplan *p)
 		p->as_flat = true;
 		return;
 	}
-	while (body > 0 && s[body - 1] == '\n')
-		body--;
-	if (!p->literal && !fold_ok(s, body))
-		p->literal = true;
 	if (needs_indicator(s, n->len) && s[0] == ' ') {
 		if (p->ind <= parent || p->ind - parent > 9) {
 			p->as_flat = true;
@@ -3659,7 +3655,7 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
     size_t len, size_t cs, size_t ce)
 {
 	const uint8_t *s = (const uint8_t *)n->text;
-	size_t body = n->len, k, i, blank = 0, p;
+	size_t body = n->len, k, i, blank = 0, ls = 0;
 	struct bplan pl;
 	bool bol = true;
 
@@ -3677,11 +3673,12 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 		size_t run;
 
 		if (s[i] == '\n') {
-			/* folded: a break after a line is an empty line */
-			if (!pl.literal && i > 0 && s[i - 1] != '\n')
+			if (!pl.literal && i > 0 && s[i - 1] != '\n' &&
+			    fold_here(s, body, ls, i))
 				puts_(m, m->eol);
 			puts_(m, m->eol);
 			bol = true;
+			ls = i + 1;
 			continue;
 		}
 		if (bol)
@@ -3699,7 +3696,6 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 		return;
 	}
 	blank = blank_after(src, len, ce);
-	(void)p;
 	if (ce >= len && k > 0)
 		puts_(m, m->eol);
 	for (; k >= 2 && blank < k - 1; blank++)

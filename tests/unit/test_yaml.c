@@ -604,7 +604,7 @@ gen_inline(struct sotto_buf *b)
 static void
 gen_scalar(struct sotto_buf *b, int n)
 {
-	switch (rnd(7)) {
+	switch (rnd(8)) {
 	case 0:
 	case 1: {
 		/* not "yes": a plain YAML 1.1 bool decrypts quoted
@@ -648,6 +648,28 @@ gen_scalar(struct sotto_buf *b, int n)
 			add(b, "\n");
 		break;
 	}
+	case 6:
+		if (rnd(2)) {
+			/* folded, never wrapped: paragraphs and more-indented
+			 * lines only (a wrapped line decrypts unwrapped) */
+			int lines = 1 + (int)rnd(4), i;
+			bool more, prev = true;
+
+			add(b, rnd(2) ? " >\n" : " >-\n");
+			for (i = 0; i < lines; i++) {
+				more = i > 0 && rnd(3) == 0;
+				if (i > 0 && ((!more && !prev) || rnd(2)))
+					add(b, "\n");
+				ind(b, n + 2);
+				if (more)
+					add(b, "  ");
+				add(b, words[rnd(14)]);
+				add(b, "\n");
+				prev = more;
+			}
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		add(b, " [\"f1\", \"f2\"]");
 		gen_inline(b);
