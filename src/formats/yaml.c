@@ -3937,12 +3937,15 @@ static void
 sd_remove(struct sdiff *sd, const struct sotto_node *a, struct rec *ra,
     size_t k)
 {
-	size_t s = a_line(sd, a, ra, k), e;
+	size_t s = a_line(sd, a, ra, k), e, end;
 
-	if (k + 1 < a->n)
-		e = a_line(sd, a, ra, k + 1);
-	else
-		e = to_eol_incl(sd->src, sd->len, item_end(a->items[k].val));
+	/* to the next item's line, and past all of this one (a comment
+	 * left of a sequence's items belongs to the map around it, yet
+	 * lies between them) */
+	end = to_eol_incl(sd->src, sd->len, item_end(a->items[k].val));
+	e = k + 1 < a->n ? a_line(sd, a, ra, k + 1) : end;
+	if (e < end)
+		e = end;
 	if (!sd->fail && s < e)
 		push_edit(sd->sc, s, e, E_REMOVE, NULL);
 }

@@ -1323,6 +1323,25 @@ test_splice_structure(void **state)
 }
 
 /* The sops entry: at the keys' column; a missing final break survives. */
+/* A comment left of a sequence belongs to the map around it yet lies
+ * between the items: the whole entry still goes (fuzz_yaml found it). */
+static void
+test_splice_remove_around_comment(void **state)
+{
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str("a: 1\nb:\n  - x\n # c1\n  - y\n"
+	    " # c2\nz: 2\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(d);
+	remove_key(d->branches[0], "b");
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "a: 1\n # c2\nz: 2\n");
+	free(out);
+	sotto_tree_doc_free(d);
+}
+
 static void
 test_splice_meta_position(void **state)
 {
@@ -1416,6 +1435,7 @@ main(void)
 		cmocka_unit_test(test_yaml_parse_buf_borrows_enc_values),
 		cmocka_unit_test(test_splice_prints_values_as_sops),
 		cmocka_unit_test(test_splice_structure),
+		cmocka_unit_test(test_splice_remove_around_comment),
 		cmocka_unit_test(test_splice_meta_position),
 		cmocka_unit_test(test_roundtrip_note),
 	};
