@@ -4426,6 +4426,24 @@ quoted_as_is(const struct sotto_doc *doc, const struct sotto_node *n, char q)
 	return true;
 }
 
+/* A "|" or ">" block whose text has no final line break: only at the
+ * end of a file without one; its encrypted form needs "|-", and the
+ * decryption cannot tell the two apart. */
+static bool
+clip_at_eof(const struct sotto_doc *doc, const struct sotto_node *n)
+{
+	const uint8_t *src = doc->src.data;
+	size_t he, cs, ce, i;
+
+	if (n->len > 0 && n->text[n->len - 1] == '\n')
+		return false;
+	block_bounds(src, doc->src.len, n, &he, &cs, &ce);
+	for (i = n->src_start + 1; i < he; i++)
+		if (src[i] == '-' || src[i] == '+')
+			return false;
+	return n->len > 0;
+}
+
 static bool
 spans_lines(const struct sotto_doc *doc, const struct sotto_node *n)
 {
@@ -4469,6 +4487,9 @@ sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
 	if (n->flags & YF_TYPETAG)
 		return "has a tag, which sops does not keep: it decrypts "
 		    "untagged";
+	if ((st == YS_LITERAL || st == YS_FOLDED) && clip_at_eof(doc, n))
+		return "is a block scalar that ends the file without a line "
+		    "break: it decrypts with a strip indicator (|-)";
 	if (st == YS_LITERAL)
 		return NULL;
 	if (st == YS_PLAIN && !(n->flags & YF_FLOW) &&

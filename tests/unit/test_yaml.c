@@ -1408,6 +1408,8 @@ test_roundtrip_note(void **state)
 	    "spelling go-yaml gives");
 	expect_note("k: >\n  one\n  two\n", "k", "folded block");
 	expect_note("a: &x v\nk: *x\n", "k", "is under an alias");
+	expect_note("k: |\n  no final break", "k", "strip indicator");
+	expect_note("k: |-\n  no final break", "k", NULL);
 	/* a spelling the encrypt layer writes in canonical form is said
 	 * there, with the spelling */
 	expect_note("k: 0x1F\n", "k", NULL);
