@@ -4156,10 +4156,17 @@ static void
 apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
     const struct edit *ed)
 {
-	if (ed->s < *pos)
+	bool insertion = ed->kind == E_INSERT || ed->kind == E_ABLOCK ||
+	    ed->kind == E_META;
+
+	if (ed->s < *pos && !insertion)
 		return;		/* inside a removed span */
-	put(m, src + *pos, ed->s - *pos);
-	*pos = ed->s;
+	if (ed->s > *pos) {
+		put(m, src + *pos, ed->s - *pos);
+		*pos = ed->s;
+	}
+	/* an insertion whose place was cut goes where the cut ends: what
+	 * it adds (the sops entry above all) is never dropped */
 	switch (ed->kind) {
 	case E_SCALAR:
 		render_flat(m, ed->n, ed->n->style & YS_MASK);
@@ -4205,7 +4212,8 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 		puts_(m, m->eol);
 		break;
 	}
-	*pos = ed->e;
+	if (ed->e > *pos)
+		*pos = ed->e;
 }
 
 static sotto_err

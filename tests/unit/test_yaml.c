@@ -1340,6 +1340,17 @@ test_splice_remove_around_comment(void **state)
 	assert_string_equal(out, "a: 1\n # c2\nz: 2\n");
 	free(out);
 	sotto_tree_doc_free(d);
+	/* a comment between a key and its value goes with the entry; what
+	 * is added after it is not lost with it */
+	d = parse_str("a:\n# c\n  k: v\n", &e);
+	assert_non_null(d);
+	remove_key(d->branches[0], "a");
+	assert_int_equal(sotto_tree_map_add(d->branches[0], "q", 1,
+	    new_str("w")), SOTTO_OK);
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "q: w\n");
+	free(out);
+	sotto_tree_doc_free(d);
 }
 
 static void
