@@ -16,8 +16,10 @@
  *   comment       from '#' to the end of the line, line break (and a CR
  *                 before it) excluded.
  * node->style is one of YS_* below; for block scalars bits 8 and up hold
- * the content indentation of the block and flags bits 16 and up the
- * indentation of the enclosing collection (for an indentation indicator).
+ * the content indentation of the block.  flags bits 16 and up hold the
+ * column a value written anew indents from: for a block scalar the
+ * enclosing collection's (for an indentation indicator), for a plain or
+ * quoted one and for an alias its key's or its "-"'s.
  *
  * Comments: libyaml reports none, so parse() scans the bytes outside
  * scalar spans for '#' at a line start or after a blank.  A comment on a
@@ -26,11 +28,18 @@
  * comment (after a value on the same line) goes just before the entry or
  * item that starts on its line, as sops does with go-yaml line comments.
  *
- * Aliases are expanded into deep copies flagged YF_ALIAS with no span;
- * emit_splice() falls back to emit() (losing formatting and anchors, like
- * sops) when such a copy, or any node built in memory, is dirty, when the
- * number of nodes changed since parse, or when a document is a flow
- * mapping.
+ * Aliases are expanded into deep copies flagged YF_ALIAS; the copy's root
+ * (YF_ALIASROOT) spans the "*name" token, and emit_splice() writes the
+ * copy out there when something in it changed (sops has no aliases).
+ *
+ * emit_splice() copies the source and re-renders what changed: scalars in
+ * their own style (printed as sops prints a value where the style must
+ * change), entries removed or added (structural_edits(), which parses the
+ * source again to see where each item was), the sops entry.  It falls
+ * back to emit() (sops' layout) for a flow-mapping document that changed
+ * and for what the structural edits cannot express.  What cannot come
+ * back as written from an encryption is said per value by
+ * sotto_yaml_roundtrip_note().
  */
 #include "sotto/store.h"
 
