@@ -4160,6 +4160,21 @@ out:
 	return ok;
 }
 
+/*
+ * The line break of the line at pos ("\r\n" or "\n"), so that what is
+ * written there ends its lines as the file does there (a file may mix
+ * them); def when the line has none.
+ */
+static const char *
+line_eol(const uint8_t *src, size_t len, size_t pos, const char *def)
+{
+	const uint8_t *nl;
+
+	if (pos >= len || (nl = memchr(src + pos, '\n', len - pos)) == NULL)
+		return def;
+	return nl > src + pos && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
 /* Writes the source up to ed, then ed itself; *pos is the source consumed. */
 static void
 apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
@@ -4167,6 +4182,7 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 {
 	bool insertion = ed->kind == E_INSERT || ed->kind == E_ABLOCK ||
 	    ed->kind == E_META;
+	const char *eol;
 
 	if (ed->s < *pos && !insertion)
 		return;		/* inside a removed span */
@@ -4176,6 +4192,9 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 	}
 	/* an insertion whose place was cut goes where the cut ends: what
 	 * it adds (the sops entry above all) is never dropped */
+	eol = m->eol;
+	if (ed->kind != E_META && ed->kind != E_EMPTY)
+		m->eol = line_eol(src, len, ed->s, eol);
 	switch (ed->kind) {
 	case E_SCALAR:
 		render_flat(m, ed->n, ed->n->style & YS_MASK);
@@ -4221,6 +4240,7 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 		puts_(m, m->eol);
 		break;
 	}
+	m->eol = eol;
 	if (ed->e > *pos)
 		*pos = ed->e;
 }
