@@ -3636,12 +3636,17 @@ render_bhdr(struct em *m, const struct sotto_node *n, const uint8_t *src,
 
 	plan_block(n, &p);
 	if (p.as_flat) {
-		write_double(m, s, n->len);
+		write_double_(m, s, n->len, true);
 		return;
 	}
-	for (i = n->src_start + 1; i < he; i++)
+	for (i = n->src_start + 1; i < he; i++) {
 		if (src[i] == '+')
 			keep = true;
+		/* an indentation indicator the text does not need stays:
+		 * the content lines keep their indentation anyway */
+		if (src[i] >= '1' && src[i] <= '9' && p.digit == 0)
+			p.digit = src[i] - '0';
+	}
 	while (k < n->len && s[n->len - 1 - k] == '\n')
 		k++;
 	/* "|+" holding one final newline reads the same as "|" */

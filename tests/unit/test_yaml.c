@@ -1421,6 +1421,20 @@ test_roundtrip_note(void **state)
 	expect_note("a: &x v\nk: *x\n", "k", "is under an alias");
 	expect_note("k: |\n  no final break", "k", "strip indicator");
 	expect_note("k: |-\n  no final break", "k", NULL);
+	/* an indentation indicator the text does not need is kept */
+	expect_note("k: |2-\n  x\n", "k", NULL);
+	{
+		struct sotto_error e;
+		struct sotto_doc *d = parse_str("k: |2-\n  x\n", &e);
+		char *out;
+
+		assert_non_null(d);
+		set_val(d, "k", SOTTO_T_STR, "ENC[x]");
+		out = splice_str(d, NULL);
+		assert_string_equal(out, "k: |2-\n  ENC[x]\n");
+		free(out);
+		sotto_tree_doc_free(d);
+	}
 	/* a spelling the encrypt layer writes in canonical form is said
 	 * there, with the spelling */
 	expect_note("k: 0x1F\n", "k", NULL);
