@@ -4173,11 +4173,20 @@ out:
 static const char *
 line_eol(const uint8_t *src, size_t len, size_t pos, const char *def)
 {
-	const uint8_t *nl;
+	const uint8_t *nl = NULL;
 
-	if (pos >= len || (nl = memchr(src + pos, '\n', len - pos)) == NULL)
-		return def;
-	return nl > src + pos && nl[-1] == '\r' ? "\r\n" : "\n";
+	if (pos < len)
+		nl = memchr(src + pos, '\n', len - pos);
+	if (nl == NULL) {
+		/* the last line: as the one before it ends */
+		for (pos = pos < len ? pos : len; pos > 0; pos--)
+			if (src[pos - 1] == '\n')
+				break;
+		if (pos == 0)
+			return def;
+		nl = src + pos - 1;
+	}
+	return nl > src && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
 /* Writes the source up to ed, then ed itself; *pos is the source consumed. */
