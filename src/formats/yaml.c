@@ -1587,6 +1587,31 @@ block_span(struct pstate *ps, size_t start, size_t end, size_t *hdr_end,
 	*cend = e;
 }
 
+/*
+ * A line of blanks past the block's indentation is content (blanks the
+ * text holds), not an empty line: the span runs to the end of the last
+ * such line before end.
+ */
+static size_t
+blank_content_end(struct pstate *ps, size_t e, size_t end, size_t ind)
+{
+	const uint8_t *s = ps->src;
+	size_t p = to_eol_incl(s, ps->len, e), q, last = e;
+
+	while (p < end && p < ps->len) {
+		for (q = p; q < ps->len && s[q] == ' '; q++)
+			;
+		while (q < ps->len && is_blank(s[q]))
+			q++;
+		if (q < ps->len && s[q] != '\n' && s[q] != '\r')
+			break;
+		if (q - p > ind)
+			last = q;
+		p = to_eol_incl(s, ps->len, q);
+	}
+	return last;
+}
+
 static size_t
 block_indent(struct pstate *ps, size_t hstart, size_t hend, size_t cstart,
     size_t cend, size_t parent)
@@ -1736,6 +1761,7 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 
 		block_span(ps, start, end, &h, &c, &e);
 		ind = block_indent(ps, start, h, c, e, parent);
+		e = blank_content_end(ps, e, end, ind);
 		n->style |= (int)((ind > 0xffff ? 0xffff : ind) << 8);
 		n->flags |= (unsigned)(parent > 0xffff ? 0xffff : parent) <<
 		    YF_PARENT_SHIFT;
