@@ -1434,6 +1434,16 @@ test_roundtrip_note(void **state)
 		assert_string_equal(out, "k: |2-\n  ENC[x]\n");
 		free(out);
 		sotto_tree_doc_free(d);
+		/* a last line of blanks past the indentation is content */
+		d = parse_str("k: |1-\n   le: \n  ", &e);
+		assert_non_null(d);
+		assert_string_equal(sotto_tree_map_get(d->branches[0],
+		    "k")->text, "  le: \n ");
+		set_val(d, "k", SOTTO_T_STR, "  le: \n ");
+		out = splice_str(d, NULL);
+		assert_string_equal(out, "k: |1-\n   le: \n  ");
+		free(out);
+		sotto_tree_doc_free(d);
 	}
 	/* a spelling the encrypt layer writes in canonical form is said
 	 * there, with the spelling */
