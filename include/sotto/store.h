@@ -74,4 +74,16 @@ sotto_err sotto_store_parse_buf(const struct sotto_store *s,
     struct sotto_doc **out, struct sotto_buf *in, const char *name,
     const struct sotto_limits *lim, struct sotto_error *e);
 
+/*
+ * Why the value n of doc, parsed from doc->src and about to be
+ * encrypted, will not decrypt to the bytes it was written as (a phrase
+ * for a warning after "value at 'path'", e.g. "has a tag, which sops
+ * does not keep: it decrypts untagged"), or NULL when it will, when n
+ * was not parsed from the source as it is, or when the store does not
+ * say.  The phrase is static text and never holds the value; n's text is
+ * only read (it may be a secret).
+ */
+const char *sotto_store_roundtrip_note(const struct sotto_doc *doc,
+    const struct sotto_node *n);
+
 #endif

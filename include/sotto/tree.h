@@ -134,6 +134,11 @@ struct sotto_doc {
 	size_t alias_bytes;		/* bytes YAML aliases copied at parse
 					   (as max_alias_bytes counts them),
 					   for a caller's own budget */
+	bool nodoc;			/* the source held no document at all
+					   (a YAML stream of blanks and
+					   comments): the one empty branch is
+					   a stand-in, and sops refuses to
+					   encrypt such a file */
 };
 
 /* Constructors.  All return NULL on out-of-memory. */

@@ -17,6 +17,7 @@
 #include "sotto/secret.h"
 #include "sotto/shamir.h"
 #include "sotto/sops_value.h"
+#include "sotto/store.h"
 
 #define MAX_DEPTH 512
 
@@ -211,6 +212,7 @@ struct walk {
 	bool encrypting;
 	const char *name;		/* file name for messages */
 	struct stash *stash;		/* IV stash, or NULL */
+	const struct sotto_doc *doc;	/* the document walked */
 };
 
 /* *m = whether the regex rule matches s[0..n). */
@@ -420,6 +422,20 @@ canonical(const struct sotto_node *n, char *out, size_t cap, bool *go_ok)
 			return SOTTO_E_PARSE;
 		snprintf(out, cap, "%s", n->canon);
 		return SOTTO_OK;
+	case SOTTO_T_TIME:
+		/* sops' form is Go's MarshalText (RFC 3339, nanoseconds),
+		 * which the store puts in canon; no canon: text is it */
+		if (n->canon == NULL) {
+			if (n->len >= cap)
+				return SOTTO_E_PARSE;
+			memcpy(out, n->text, n->len);
+			out[n->len] = '\0';
+			return SOTTO_OK;
+		}
+		*go_ok = strlen(n->canon) == n->len &&
+		    memcmp(n->canon, n->text, n->len) == 0;
+		snprintf(out, cap, "%s", n->canon);
+		return SOTTO_OK;
 	default:
 		return SOTTO_E_INTERNAL;
 	}
@@ -457,7 +473,7 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	if ((err = should_encrypt(&enc, w, n, e)) != SOTTO_OK)
 		return err;
 	if (n->kind == SOTTO_NODE_SCALAR && n->type != SOTTO_T_STR &&
-	    n->type != SOTTO_T_TIME && n->type != SOTTO_T_BYTES) {
+	    n->type != SOTTO_T_BYTES) {
 		if (canonical(n, canon, sizeof(canon), &go_ok) != SOTTO_OK)
 			return sotto_error_set(e, SOTTO_E_ENCRYPT,
 			    "'%s': value at '%s' has no canonical %s form",
@@ -484,6 +500,14 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	}
 	if (!enc)
 		return SOTTO_OK;
+	if (w->warnings != NULL && n->kind == SOTTO_NODE_SCALAR) {
+		/* the store says when the bytes written will not come back */
+		const char *note = sotto_store_roundtrip_note(w->doc, n);
+
+		if (note != NULL)
+			sotto_buf_addf(w->warnings, "'%s': value at '%s' %s\n",
+			    w->name, path_str(w, pbuf, sizeof(pbuf)), note);
+	}
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	{
@@ -638,7 +662,7 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		    (w->ru.r->mac_only_encrypted && !enc))
 			return SOTTO_OK;
 		if (n->type == SOTTO_T_INT || n->type == SOTTO_T_FLOAT ||
-		    n->type == SOTTO_T_BOOL) {
+		    n->type == SOTTO_T_BOOL || n->type == SOTTO_T_TIME) {
 			if (canonical(n, canon, sizeof(canon), &go_ok))
 				return sotto_error_set(e, SOTTO_E_PARSE,
 				    "'%s': value at '%s' has no canonical form",
@@ -784,9 +808,20 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 	size_t i;
 	sotto_err err;
 
+	w->doc = doc;
 	for (i = 0; i < doc->n; i++) {
 		w->depth = 0;
 		pop_comments(w, 0);
+		if (w->encrypting && w->warnings != NULL) {
+			const char *note = sotto_store_roundtrip_note(doc,
+			    doc->branches[i]);
+			char pbuf[16];
+
+			if (note != NULL)
+				sotto_buf_addf(w->warnings, "'%s': value at "
+				    "'%s' %s\n", w->name, path_str(w, pbuf,
+				    sizeof(pbuf)), note);
+		}
 		if ((err = walk_node(w, doc->branches[i], fn, e)) != SOTTO_OK)
 			return err;
 	}
@@ -1318,9 +1353,10 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 		return sotto_error_set(e, SOTTO_E_CONFIG, "invalid Shamir "
 		    "threshold %d for %zu key groups", o->threshold,
 		    o->ngroups);
-	if (doc->n == 0)
-		return sotto_error_set(e, SOTTO_E_NO_DOCUMENT,
-		    "'%s': nothing to encrypt (no document)", name);
+	if (doc->n == 0 || doc->nodoc)
+		return sotto_error_set(e, SOTTO_E_NO_DOCUMENT, "'%s': File "
+		    "cannot be completely empty, it must contain at least one "
+		    "document", name);
 	if (!rules.unencrypted_suffix && !rules.encrypted_suffix &&
 	    !rules.unencrypted_regex && !rules.encrypted_regex &&
 	    !rules.unencrypted_comment_regex && !rules.encrypted_comment_regex)
