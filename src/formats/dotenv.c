@@ -235,29 +235,16 @@ dotenv_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 	    (const uint8_t *)"", in->len, in, name, lim, e);
 }
 
-/* sops ValToString for a scalar. */
+/* sops ValToString for a scalar, newlines written as "\n". */
 static sotto_err
 valstr(struct sotto_buf *o, const struct sotto_node *n)
 {
 	struct sotto_buf t = SOTTO_BUF_SECRET_INIT;
-	bool bv;
 	sotto_err rc;
 
-	switch (n->type) {
-	case SOTTO_T_FLOAT:
-		rc = sotto_storeutil_float_valstr(&t, strtod(n->text, NULL));
-		break;
-	case SOTTO_T_BOOL:
-		rc = sotto_buf_addstr(&t, sotto_storeutil_parse_bool(n->text,
-		    n->len, &bv) && bv ? "true" : "false");
-		break;
-	case SOTTO_T_NULL:
-		rc = SOTTO_OK;
-		break;
-	default:
-		rc = sotto_buf_add(&t, n->text, n->len);
-		break;
-	}
+	if (n->type == SOTTO_T_STR || n->kind == SOTTO_NODE_COMMENT)
+		return escape(o, n->text, n->len);
+	rc = sotto_store_val_to_string(&t, n);
 	if (rc == SOTTO_OK)
 		rc = escape(o, (const char *)t.data, t.len);
 	sotto_buf_release(&t);

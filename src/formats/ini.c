@@ -12,6 +12,7 @@
  */
 #include "sotto/store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -644,19 +645,9 @@ ini_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 static sotto_err
 valstr(struct sotto_buf *o, const struct sotto_node *n)
 {
-	bool bv;
-
-	switch (n->type) {
-	case SOTTO_T_FLOAT:
-		return sotto_storeutil_float_valstr(o, strtod(n->text, NULL));
-	case SOTTO_T_BOOL:
-		return sotto_buf_addstr(o, sotto_storeutil_parse_bool(n->text,
-		    n->len, &bv) && bv ? "true" : "false");
-	case SOTTO_T_NULL:
-		return SOTTO_OK;
-	default:
+	if (n->type == SOTTO_T_STR)
 		return sotto_buf_add(o, n->text, n->len);
-	}
+	return sotto_store_val_to_string(o, n);
 }
 
 static bool
@@ -930,25 +921,32 @@ emit_meta(struct sotto_buf *o, const struct sotto_node *meta, bool first,
 	return rc;
 }
 
+/* Sections of every branch in order (sops' encodeTree), then meta. */
 static sotto_err
-emit_branch(struct sotto_buf *o, const struct sotto_node *b,
+emit_branches(struct sotto_buf *o, struct sotto_node *const *bv, size_t nb,
     const struct sotto_node *meta, struct sotto_error *e)
 {
 	struct strpool sp = { NULL, 0, 0 };
-	size_t i, nsec = 0, k = 0;
+	size_t i, j, nsec = 0, k = 0;
 	sotto_err rc = SOTTO_OK;
 
-	if (b != NULL && b->kind != SOTTO_NODE_MAP)
-		return sotto_error_set(e, SOTTO_E_EMIT,
-		    "ini: the top level must be a mapping");
-	for (i = 0; b != NULL && i < b->n; i++)
-		nsec += b->items[i].key != NULL;
-	for (i = 0; b != NULL && i < b->n && rc == SOTTO_OK; i++) {
-		if (b->items[i].key == NULL)
-			continue;
-		rc = emit_section(o, &b->items[i], &sp, k == 0,
-		    k + 1 == nsec && meta == NULL, e);
-		k++;
+	for (j = 0; j < nb; j++) {
+		if (bv[j]->kind != SOTTO_NODE_MAP)
+			return sotto_error_set(e, SOTTO_E_EMIT,
+			    "ini: the top level must be a mapping");
+		for (i = 0; i < bv[j]->n; i++)
+			nsec += bv[j]->items[i].key != NULL;
+	}
+	for (j = 0; j < nb && rc == SOTTO_OK; j++) {
+		const struct sotto_node *b = bv[j];
+
+		for (i = 0; i < b->n && rc == SOTTO_OK; i++) {
+			if (b->items[i].key == NULL)
+				continue;
+			rc = emit_section(o, &b->items[i], &sp, k == 0,
+			    k + 1 == nsec && meta == NULL, e);
+			k++;
+		}
 	}
 	pool_free(&sp);
 	if (rc == SOTTO_OK && meta != NULL)
@@ -957,13 +955,23 @@ emit_branch(struct sotto_buf *o, const struct sotto_node *b,
 }
 
 static sotto_err
+emit_branch(struct sotto_buf *o, const struct sotto_node *b,
+    const struct sotto_node *meta, struct sotto_error *e)
+{
+	struct sotto_node *one = (struct sotto_node *)(uintptr_t)b;
+
+	return emit_branches(o, &one, b != NULL, meta, e);
+}
+
+static sotto_err
 ini_emit(struct sotto_buf *out, const struct sotto_doc *doc,
     const struct sotto_node *meta, const struct sotto_emit_opts *o,
     struct sotto_error *e)
 {
 	(void)o;
-	return emit_branch(out, doc != NULL && doc->n > 0 ?
-	    doc->branches[0] : NULL, meta, e);
+	if (doc == NULL)
+		return emit_branches(out, NULL, 0, meta, e);
+	return emit_branches(out, doc->branches, doc->n, meta, e);
 }
 
 /* ---- splice ---- */
