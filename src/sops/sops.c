@@ -463,6 +463,11 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	}
 	if (!enc)
 		return SOTTO_OK;
+	if ((n->flags & SOTTO_NODE_RESPELL) && w->warnings != NULL)
+		sotto_buf_addf(w->warnings, "'%s': the value at '%s' will "
+		    "decrypt to the same text spelled differently (its "
+		    "escapes are not kept in the ciphertext)\n", w->name,
+		    path_str(w, pbuf, sizeof(pbuf)));
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	{

@@ -261,9 +261,32 @@ test_json_parse_errors(void **state)
 		sotto_err code;
 		const char *msg;
 	} c[] = {
-		{ "[1, 2]", SOTTO_E_JSON, "top level must be an object" },
-		{ "\"x\"", SOTTO_E_JSON, "top level must be an object" },
-		{ "", SOTTO_E_JSON, "line 1" },
+		{ "[1, 2]", SOTTO_E_JSON, "line 1: cannot unmarshal JSON: SOPS "
+		    "only supports JSON files with a top-level object (starting "
+		    "with '{'), not arrays; to encrypt this file, wrap it in an "
+		    "object, e.g. {\"data\": [...]}" },
+		{ "\"x\"", SOTTO_E_JSON, "SOPS only supports JSON files with a "
+		    "top-level object (starting with '{'), not other JSON types "
+		    "(got a string)" },
+		{ " 42 ", SOTTO_E_JSON, "(got a number)" },
+		{ "\n\ntrue", SOTTO_E_JSON, "line 3: cannot unmarshal JSON: SOPS "
+		    "only supports JSON files with a top-level object (starting "
+		    "with '{'), not other JSON types (got a boolean)" },
+		{ "null", SOTTO_E_JSON, "(got null)" },
+		{ "", SOTTO_E_JSON, "line 1: cannot unmarshal JSON: SOPS only "
+		    "supports JSON files with a top-level object (starting with "
+		    "'{'), and this file has no value" },
+		{ "{\"a\": \"caf\xe9\"}", SOTTO_E_JSON,
+		    "line 1: invalid UTF-8 in string" },
+		{ "{\"\xc3\x28\": 1}", SOTTO_E_JSON, "invalid UTF-8 in string" },
+		{ "{\"a\": \"\xed\xa0\x80\"}", SOTTO_E_JSON,
+		    "invalid UTF-8 in string" },
+		{ "{\"a\": \"\\ud800\"}", SOTTO_E_JSON, "invalid \\u escape "
+		    "in string (not four hex digits, or a lone UTF-16 "
+		    "surrogate)" },
+		{ "{\"a\": \"\\udc00\\ud800\"}", SOTTO_E_JSON,
+		    "lone UTF-16 surrogate" },
+		{ "{\"a\": \"\\u12G4\"}", SOTTO_E_JSON, "not four hex digits" },
 		{ "{\"a\": 1} x", SOTTO_E_JSON, "after top-level" },
 		{ "{\"a\": 01}", SOTTO_E_JSON, "expected ','" },
 		{ "{\"a\": \"\\x\"}", SOTTO_E_JSON, "invalid escape" },
