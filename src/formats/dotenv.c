@@ -337,6 +337,35 @@ intact(const struct sotto_node *b)
 	return true;
 }
 
+/*
+ * Adds the sops_* lines to the file in out[mark, ...): at the end, as
+ * sops does, when the file ends in a newline (or is empty); before its
+ * last line when it does not, so that it still does not and decrypt, which
+ * removes just those lines, gives the file back byte for byte.
+ */
+static sotto_err
+add_meta(struct sotto_buf *out, size_t mark, const struct sotto_node *meta,
+    struct sotto_error *e)
+{
+	struct sotto_buf tail = SOTTO_BUF_SECRET_INIT;
+	size_t at;
+	sotto_err rc;
+
+	if (out->len == mark || out->data[out->len - 1] == '\n')
+		return emit_meta(out, meta, e);
+	for (at = out->len; at > mark && out->data[at - 1] != '\n'; at--)
+		;
+	if (sotto_buf_add(&tail, out->data + at, out->len - at) != SOTTO_OK)
+		return nomem(e);
+	sotto_buf_truncate(out, at);
+	rc = emit_meta(out, meta, e);
+	if (rc == SOTTO_OK && sotto_buf_add(out, tail.data, tail.len) !=
+	    SOTTO_OK)
+		rc = nomem(e);
+	sotto_buf_release(&tail);
+	return rc;
+}
+
 static sotto_err
 dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
     const struct sotto_node *meta, struct sotto_error *e)
@@ -346,7 +375,7 @@ dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
 	const struct dpriv *p;
 	const struct sotto_node *b;
 	bool keep;
-	size_t i;
+	size_t i, mark;
 	sotto_err rc = SOTTO_OK;
 
 	if (d == NULL || d->n != 1 || d->store_priv == NULL)
@@ -377,16 +406,12 @@ dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		if (sotto_storeutil_edit(&ed, p->span[2 * i],
 		    p->span[2 * i + 1], "", 0) != SOTTO_OK)
 			rc = nomem(e);
+	mark = out->len;
 	if (rc == SOTTO_OK)
 		rc = sotto_storeutil_apply(out, d->src.data, d->src.len, &ed,
 		    e);
-	if (rc == SOTTO_OK && !keep && meta != NULL) {
-		if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-		    sotto_buf_addch(out, '\n') != SOTTO_OK)
-			rc = nomem(e);
-		if (rc == SOTTO_OK)
-			rc = emit_meta(out, meta, e);
-	}
+	if (rc == SOTTO_OK && !keep && meta != NULL)
+		rc = add_meta(out, mark, meta, e);
 	sotto_buf_release(&t);
 	sotto_storeutil_edits_free(&ed);
 	return rc;

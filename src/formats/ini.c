@@ -240,13 +240,13 @@ parse_section(struct ip *p, const struct iline *l, size_t t)
 			return nomem(p->e);
 		p->in_sops = true;
 		p->cur = NULL;
-		/* take the blank lines before the header along */
-		for (at = l->ls; at > 0 && (p->s[at - 1] == '\n' ||
-		    space_at(p->s, at - 1, at) == 1); at--)
-			;
-		while (at < l->ls && p->s[at] != '\n')
-			at++;
-		p->sops_start = at < l->ls ? at + 1 : l->ls;
+		/*
+		 * Take the one newline before the header along: the blank
+		 * line sops (and sotto) writes before [sops], or the line
+		 * break sotto added to a file that did not end in one.
+		 */
+		p->sops_start = l->ls > 0 && p->s[l->ls - 1] == '\n' ?
+		    l->ls - 1 : l->ls;
 		return SOTTO_OK;
 	}
 	if (count_node(p, l->no) != SOTTO_OK)
@@ -1051,16 +1051,78 @@ same_as_source(const struct sotto_doc *d, const struct sotto_node *n)
 	return r;
 }
 
-static sotto_err
-render_dirty(struct sotto_buf *t, const struct sotto_node *n)
+/* True when value v[0, n) reads back as it is inside quotes of style. */
+static bool
+quote_ok(int style, const char *v, size_t n)
 {
+	switch (style) {
+	case IQ_DQ:
+	case IQ_SQ:
+		return !has_any(v, n, style == IQ_DQ ? "\"#;\n\r" :
+		    "'#;\n\r");
+	case IQ_BACK:
+		return !has_any(v, n, "`");
+	case IQ_TRIPLE:
+		return memmem(v, n, "\"\"\"", 3) == NULL &&
+		    (n == 0 || v[n - 1] != '"');
+	default:
+		return false;
+	}
+}
+
+/*
+ * A dirty comment in the layout of the one it replaces: the source's
+ * marker and spacing ("# ", ";", "; ") before each line, so that what was
+ * written with '#' stays '#' through encrypt and decrypt.
+ */
+static sotto_err
+render_comment(struct sotto_buf *t, const struct sotto_doc *d,
+    const struct sotto_node *n)
+{
+	const uint8_t *s = d->src.data;
+	size_t a = n->src_start, le, ta, i = 0, j;
+
+	if (a == SOTTO_SPAN_NONE || a >= d->src.len || (s[a] != '#' &&
+	    s[a] != ';'))
+		return put_comment(t, n->text, n->len, true);
+	for (le = a; le < d->src.len && s[le] != '\n'; le++)
+		;
+	ta = ltrim(s, a + 1, le);
+	for (;;) {
+		for (j = i; j < n->len && n->text[j] != '\n'; j++)
+			;
+		if (sotto_buf_add(t, s + a, ta - a) != SOTTO_OK ||
+		    sotto_buf_add(t, n->text + i, j - i) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		if (j >= n->len)
+			return SOTTO_OK;
+		if (sotto_buf_addch(t, '\n') != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		i = j + 1;
+	}
+}
+
+static sotto_err
+render_dirty(struct sotto_buf *t, const struct sotto_doc *d,
+    const struct sotto_node *n)
+{
+	static const char *const q[] = { "", "\"", "'", "`", "\"\"\"" };
 	struct sotto_buf v = SOTTO_BUF_SECRET_INIT;
+	const char *qs;
 	sotto_err rc;
 
 	if (n->kind == SOTTO_NODE_COMMENT)
-		return put_comment(t, n->text, n->len, true);
+		return render_comment(t, d, n);
 	rc = valstr(&v, n);
-	if (rc == SOTTO_OK)
+	if (rc == SOTTO_OK && n->src_start != SOTTO_SPAN_NONE &&
+	    n->style >= IQ_DQ && n->style <= IQ_TRIPLE &&
+	    quote_ok(n->style, v.len ? (char *)v.data : "", v.len)) {
+		qs = q[n->style];
+		if (sotto_buf_addstr(t, qs) != SOTTO_OK ||
+		    sotto_buf_add(t, v.data, v.len) != SOTTO_OK ||
+		    sotto_buf_addstr(t, qs) != SOTTO_OK)
+			rc = SOTTO_E_NOMEM;
+	} else if (rc == SOTTO_OK)
 		rc = put_value(t, v.len ? (char *)v.data : "", v.len);
 	sotto_buf_release(&v);
 	return rc;
@@ -1084,7 +1146,7 @@ splice_values(struct sotto_edits *ed, const struct sotto_doc *d,
 			if (!v->dirty || same_as_source(d, v))
 				continue;
 			sotto_buf_truncate(&t, 0);
-			if (render_dirty(&t, v) != SOTTO_OK ||
+			if (render_dirty(&t, d, v) != SOTTO_OK ||
 			    sotto_storeutil_edit(ed, v->src_start, v->src_end,
 			    t.data, t.len) != SOTTO_OK)
 				rc = nomem(e);
@@ -1099,6 +1161,7 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
     const struct sotto_node *meta, struct sotto_error *e)
 {
 	struct sotto_edits ed = { NULL, 0, 0 };
+	size_t mark;
 	bool keep;
 	sotto_err rc;
 
@@ -1107,6 +1170,7 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		    "ini splice needs a document parsed as INI");
 	if (!intact(d->branches[0]))
 		return ini_emit(out, d, meta, NULL, e);
+	mark = out->len;
 	rc = splice_values(&ed, d, e);
 	keep = sotto_storeutil_equal(d->meta[0], meta);
 	if (rc == SOTTO_OK && !keep && d->meta_start[0] != SOTTO_SPAN_NONE &&
@@ -1117,11 +1181,12 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		rc = sotto_storeutil_apply(out, d->src.data, d->src.len, &ed,
 		    e);
 	if (rc == SOTTO_OK && !keep && meta != NULL) {
-		if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-		    sotto_buf_addch(out, '\n') != SOTTO_OK)
-			rc = nomem(e);
-		if (rc == SOTTO_OK && out->len > 0 &&
-		    sotto_buf_addch(out, '\n') != SOTTO_OK)
+		/*
+		 * One newline, then [sops]: a blank line after a file that
+		 * ends in a newline (sops' layout), the missing line break
+		 * after one that does not; decrypt removes just that one.
+		 */
+		if (out->len > mark && sotto_buf_addch(out, '\n') != SOTTO_OK)
 			rc = nomem(e);
 		if (rc == SOTTO_OK)
 			rc = emit_meta(out, meta, true, e);
