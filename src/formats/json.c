@@ -402,7 +402,8 @@ parse_number(struct jp *p, struct sotto_node **out)
 	enum sotto_scalar_type t;
 	size_t start = p->pos;
 	const char *m, *tx;
-	bool isint;
+	bool isint, same;
+	double d;
 	sotto_err rc;
 
 	m = num_scan(p->s, p->len, &p->pos, &isint);
@@ -415,11 +416,20 @@ parse_number(struct jp *p, struct sotto_node **out)
 		return jerr(p, "%s", m);
 	}
 	rc = scalar_node(p, t, tx, p->pos - start, start, JS_NUMBER, out);
-	if (rc == SOTTO_OK && (c.len != p->pos - start ||
-	    memcmp(c.data, tx, c.len) != 0) &&
-	    sotto_tree_set_canon(*out, (const char *)c.data, c.len) !=
-	    SOTTO_OK)
+	same = c.len == p->pos - start && memcmp(c.data, tx, c.len) == 0;
+	if (rc == SOTTO_OK && !same && sotto_tree_set_canon(*out,
+	    (const char *)c.data, c.len) != SOTTO_OK)
 		rc = nomem(p->e);
+	/*
+	 * Spelled as Go's 'f' form, which is also what sops encrypts, but
+	 * printed by sops in exponent form (1000000000000000000000 gives
+	 * 1e+21): decrypt cannot tell it from a value sops wrote.
+	 */
+	if (rc == SOTTO_OK && same && t == SOTTO_T_FLOAT) {
+		d = fabs(strtod((const char *)c.data, NULL));
+		if (d >= 1e21 || (d != 0 && d < 1e-6))
+			(*out)->flags |= SOTTO_NODE_RESPELL;
+	}
 	sotto_buf_release(&c);
 	return rc;
 }

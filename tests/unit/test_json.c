@@ -273,6 +273,11 @@ test_json_decrypt_spelling(void **state)
 			{ "\"caf\\u00e9\"", true }, { "\"\\u000a\"", true },
 			{ "\"\\ud83d\\ude80\"", true },
 			{ "\"caf\xc3\xa9 <&>\"", false },
+			/* numbers sops would print in exponent form */
+			{ "1000000000000000000000", true },
+			{ "-0.0000001", true }, { "1e21", false },
+			{ "0.000001", false }, { "100000000000000000000", false },
+			{ "12345678901234567890", false }, { "2.50", false },
 		};
 		for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
 			sotto_buf_truncate(&want, 0);
