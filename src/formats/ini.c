@@ -500,6 +500,9 @@ parse_key(struct ip *p, const struct iline *l, size_t t)
 	n->src_end = v.z;
 	n->style = v.style;
 	n->line = l->no;
+	/* go-ini joins continuation lines: the breaks are not in the value */
+	if (v.style == IQ_CONT)
+		n->flags |= SOTTO_NODE_RESPELL;
 	if (sotto_tree_map_add(p->cur, (const char *)p->s + ka, kz - ka, n) !=
 	    SOTTO_OK) {
 		sotto_tree_node_free(n, true);

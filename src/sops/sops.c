@@ -465,8 +465,8 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		return SOTTO_OK;
 	if ((n->flags & SOTTO_NODE_RESPELL) && w->warnings != NULL)
 		sotto_buf_addf(w->warnings, "'%s': the value at '%s' will "
-		    "decrypt spelled differently (the same value: its escapes "
-		    "or number form cannot be kept in the ciphertext)\n", w->name,
+		    "decrypt spelled differently (the same value; the "
+		    "ciphertext cannot keep how it was written)\n", w->name,
 		    path_str(w, pbuf, sizeof(pbuf)));
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
