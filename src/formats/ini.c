@@ -184,20 +184,23 @@ pend_add(struct ip *p, size_t a, size_t z, size_t line)
 	return SOTTO_OK;
 }
 
-/* Moves the pending comment block into the current section. */
+/*
+ * Moves the pending comment block into the current section, or DEFAULT
+ * before any.  go-ini drops a comment that no key or section follows (at
+ * the end of the file, before [sops]); it is kept here as a node all the
+ * same, so that encrypt encrypts it rather than leaving it in clear.
+ */
 static sotto_err
 pend_flush(struct ip *p)
 {
 	struct sotto_node *c = p->pend;
+	struct sotto_node *to = p->cur != NULL ? p->cur :
+	    p->branch->items[0].val;
 
 	p->pend = NULL;
 	if (c == NULL)
 		return SOTTO_OK;
-	if (p->cur == NULL) {
-		sotto_tree_node_free(c, false);
-		return SOTTO_OK;
-	}
-	if (sotto_tree_map_add(p->cur, NULL, 0, c) != SOTTO_OK) {
+	if (sotto_tree_map_add(to, NULL, 0, c) != SOTTO_OK) {
 		sotto_tree_node_free(c, false);
 		return nomem(p->e);
 	}
@@ -233,8 +236,8 @@ parse_section(struct ip *p, const struct iline *l, size_t t)
 	end_sops(p, at);
 	if (close - t - 1 == 4 && memcmp(p->s + t + 1, "sops", 4) == 0 &&
 	    p->sops_start == SOTTO_SPAN_NONE) {
-		sotto_tree_node_free(p->pend, false);
-		p->pend = NULL;
+		if ((rc = pend_flush(p)) != SOTTO_OK)
+			return rc;
 		/* a [sops] section means metadata, even an empty one */
 		if (p->meta == NULL && (p->meta = sotto_tree_new_map()) == NULL)
 			return nomem(p->e);
@@ -592,7 +595,8 @@ ini_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 	p.len = len;
 	if (len >= 3 && memcmp(p.s, "\xEF\xBB\xBF", 3) == 0)
 		p.pos = 3;
-	if ((rc = parse_lines(&p)) != SOTTO_OK)
+	if ((rc = parse_lines(&p)) != SOTTO_OK ||
+	    (rc = pend_flush(&p)) != SOTTO_OK)
 		goto fail;
 	end_sops(&p, len);
 	if ((rc = sotto_storeutil_unflatten_done(p.meta, name, e)) !=

@@ -163,6 +163,9 @@ test_ini_faithful_cycle(void **state)
 		{ "[s]\r\nk = v\r\n", "\r\n\n[sops]" },
 		{ "k = v\n", "k = ENC[x0]\n\n[sops]" },
 		{ "", "[sops]" },
+		/* comments no key follows are encrypted too, not left clear */
+		{ "[s]\nk = v\n; tail\n", "k = ENC[x0]\n; ENC[x1]\n\n[sops]" },
+		{ "; only\n", "; ENC[x0]\n\n[sops]" },
 	};
 	struct sotto_node *meta = sotto_tree_new_map();
 	static struct sotto_node *v1[16], *v2[16], *vo[16];
