@@ -464,10 +464,12 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	if (!enc)
 		return SOTTO_OK;
 	if ((n->flags & SOTTO_NODE_RESPELL) && w->warnings != NULL)
-		sotto_buf_addf(w->warnings, "'%s': the value at '%s' will "
-		    "decrypt spelled differently (the same value; the "
+		sotto_buf_addf(w->warnings, "'%s': the %s at '%s' will "
+		    "decrypt spelled differently (the same %s; the "
 		    "ciphertext cannot keep how it was written)\n", w->name,
-		    path_str(w, pbuf, sizeof(pbuf)));
+		    n->kind == SOTTO_NODE_COMMENT ? "comment" : "value",
+		    path_str(w, pbuf, sizeof(pbuf)),
+		    n->kind == SOTTO_NODE_COMMENT ? "text" : "value");
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	{

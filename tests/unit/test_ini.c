@@ -163,6 +163,12 @@ test_ini_faithful_cycle(void **state)
 		{ "[s]\r\nk = v\r\n", "\r\n\n[sops]" },
 		{ "k = v\n", "k = ENC[x0]\n\n[sops]" },
 		{ "", "[sops]" },
+		/* comments after a closing quote are comments, encrypted */
+		{ "[s]\nk = \"\"\"v\"\"\" ; c\n", "ENC[x0]\"\"\" ; ENC[x1]\n" },
+		{ "[s]\nk = `a\nb`  # c\n", "ENC[x0]`  # ENC[x1]\n" },
+		/* values as they were: a mid-line '`' or CR unquoted */
+		{ "[s]\nk = a`b\rc\n", "k = ENC[x0]\n" },
+		{ "[s]\nk = \"\"\"a\"\"\"\"\n", "k = \"\"\"ENC[x0]\"\"\"\n" },
 		/* comments no key follows are encrypted too, not left clear */
 		{ "[s]\nk = v\n; tail\n", "k = ENC[x0]\n; ENC[x1]\n\n[sops]" },
 		{ "; only\n", "; ENC[x0]\n\n[sops]" },
@@ -209,6 +215,73 @@ test_ini_faithful_cycle(void **state)
 			    vo[j]->len);
 		}
 		splice_eq(d2, NULL, c[i].src, strlen(c[i].src));
+		sotto_tree_doc_free(d);
+		sotto_tree_doc_free(d2);
+		sotto_tree_doc_free(dor);
+		sotto_buf_release(&enc);
+	}
+	sotto_tree_node_free(meta, false);
+}
+
+/*
+ * A comment after a section header ("[s] ; x", which go-ini drops) is
+ * encrypted as the section's comment, above the header: an ENC string
+ * on the header line would end the section name at its ']'.
+ */
+static void
+test_ini_header_comment(void **state)
+{
+	static const struct {
+		const char *src, *enc, *dec;
+	} c[] = {
+		{ "[s] ; note\nk = v\n", "; ENC[x0]\n[s]\nk = ENC[x1]\n\n",
+		    "; note\n[s]\nk = v\n" },
+		{ "; a\n\n[s]   # b  \nk = v\n",
+		    "; ENC[x0]\n\n[s]\nk = ENC[x1]\n\n",
+		    "; a\n; b\n\n[s]\nk = v\n" },
+		{ "[s] ;x\r\nk = v\r\n", ";ENC[x0]\r\n[s]\r\nk = ENC[x1]\r\n\n",
+		    ";x\r\n[s]\r\nk = v\r\n" },
+	};
+	struct sotto_node *meta = sotto_tree_new_map();
+	static struct sotto_node *v1[8], *v2[8], *vo[8];
+	size_t i, j;
+
+	(void)state;
+	sotto_tree_map_add(meta, "mac", 3, sotto_tree_new_scalar(SOTTO_T_STR,
+	    "ENC[mac]", 8));
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sotto_buf enc = SOTTO_BUF_INIT;
+		struct sotto_error e = { 0 };
+		struct sotto_doc *d = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *dor = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *d2;
+		size_t n1 = 0, n2 = 0, no = 0;
+
+		collect(d->branches[0], v1, &n1);
+		collect(dor->branches[0], vo, &no);
+		assert_int_equal(vo[0]->kind, SOTTO_NODE_COMMENT);
+		assert_true(vo[0]->flags & SOTTO_NODE_RESPELL);
+		for (j = 0; j < n1; j++) {
+			char fake[32];
+
+			snprintf(fake, sizeof(fake), "ENC[x%zu]", j);
+			sotto_tree_set_text(v1[j], SOTTO_T_STR, fake,
+			    strlen(fake));
+		}
+		assert_int_equal(sotto_store_ini.emit_splice(&enc, d, meta,
+		    &e), SOTTO_OK);
+		if (enc.len < strlen(c[i].enc) || memcmp(enc.data, c[i].enc,
+		    strlen(c[i].enc)) != 0)
+			fail_msg("case %zu: encrypted '%.*s'", i, (int)enc.len,
+			    (char *)enc.data);
+		d2 = parse_ok(enc.data, enc.len);
+		collect(d2->branches[0], v2, &n2);
+		assert_int_equal(n2, n1);
+		assert_string_equal(d2->branches[0]->items[0].key, "s");
+		for (j = 0; j < n2; j++)
+			sotto_tree_set_text(v2[j], SOTTO_T_STR, vo[j]->text,
+			    vo[j]->len);
+		splice_eq(d2, NULL, c[i].dec, strlen(c[i].dec));
 		sotto_tree_doc_free(d);
 		sotto_tree_doc_free(d2);
 		sotto_tree_doc_free(dor);
@@ -313,6 +386,13 @@ test_ini_parse_errors(void **state)
 		{ "[a]\n= v\n", "line 2: empty key name" },
 		{ "[a]\nk = \"\"\"open\nmore\n", "line 2: missing closing" },
 		{ "[]\n", "empty section name" },
+		/* what go-ini would drop silently and encrypt leave clear */
+		{ "[a] junk\n", "'bad.ini' line 1: text after a section "
+		    "header" },
+		{ "[a]\nk = `v` junk\n", "'bad.ini' line 2: text after the "
+		    "closing quote of a value" },
+		{ "[a]\nk = \"\"\"v\nw\"\"\" x\n", "'bad.ini' line 3: text "
+		    "after the closing quote of a value" },
 	};
 	size_t i;
 
@@ -473,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_ini_emit_plain_layout),
 		cmocka_unit_test(test_ini_go_ini_values),
 		cmocka_unit_test(test_ini_faithful_cycle),
+		cmocka_unit_test(test_ini_header_comment),
 		cmocka_unit_test(test_ini_requote_and_values),
 		cmocka_unit_test(test_ini_emit_every_branch),
 		cmocka_unit_test(test_ini_parse_errors),
