@@ -7,10 +7,11 @@
 # one of the documented exceptions, each checked for what it is:
 #   * JSON whose top level is not an object: refused, as sops refuses it
 #     (exit 2, sops' "top-level object" message), nothing to round-trip;
-#   * a value whose spelling the ciphertext cannot keep (a JSON "\u3042"
-#     or "\/" escape, a plain-digit number sops prints in exponent form,
-#     INI continuation lines): encrypt names its key path in a warning, and
-#     the decrypted file holds the same data;
+#   * a value or comment whose spelling the ciphertext cannot keep (a JSON
+#     "\u3042" or "\/" escape, a plain-digit number sops prints in exponent
+#     form, INI continuation lines, an INI comment block with mixed markers
+#     or a comment after a section header): encrypt names its key path in a
+#     warning, and the decrypted file holds the same data;
 #   * an empty top-level JSON object comes back as "{}" (sops' layout);
 #   * encrypted files we hold no key for (PGP fixtures, fuzz seeds) are
 #     not corpus members.
@@ -54,9 +55,9 @@ TOP = re.compile(r"^sotto: error: '[^']*' line \d+: cannot unmarshal JSON: "
                  r"\(starting with '\{'\), not (arrays; to encrypt this file, "
                  r"wrap it in an object, e\.g\. \{\"data\": \[\.\.\.\]\}|other "
                  r"JSON types \(got (a string|a number|a boolean|null)\))\n$")
-RESPELL = re.compile(r"^'[^']*': the value at '([^']*)' will decrypt spelled "
-                     r"differently \(the same value; the ciphertext cannot "
-                     r"keep how it was written\)$")
+RESPELL = re.compile(r"^'[^']*': the (?:value|comment) at '([^']*)' will "
+                     r"decrypt spelled differently \(the same (?:value|text); "
+                     r"the ciphertext cannot keep how it was written\)$")
 env = dict(os.environ, SOPS_AGE_KEY_FILE=ids)
 fails, exc, same, done = [], [], 0, 0
 ours = subprocess.run([sotto, "age-keygen", "-y", ids], capture_output=True,
@@ -276,4 +277,26 @@ plain = v'
 	assert_out '{}'
 	printf '  {"a": {\n\n}, "b": [ ]}  \n' >p.json
 	roundtrip p.json
+}
+
+@test "exception: an INI comment after a section header moves above it, named in a warning; other text there is refused" {
+	printf '[s] ; note\nk = v\n' >h.ini
+	enc h.ini
+	assert_status 0
+	assert_err "'h.ini': the comment at 's' will decrypt spelled differently (the same text; the ciphertext cannot keep how it was written)"
+	cp "$T/out" h.enc.ini
+	# the encrypted file reads as INI: section 's', its comment encrypted
+	refute grep -q 'note' h.enc.ini
+	oracle h.enc.ini
+	dec h.enc.ini
+	assert_status 0
+	assert_out '; note
+[s]
+k = v'
+	printf '[s] secret\nk = v\n' >j.ini
+	cp j.ini j.orig
+	run_io "$SOTTO" encrypt -i --age "$K1_PUB" j.ini
+	assert_status 2
+	assert_err "sotto: error: 'j.ini' line 1: text after a section header"
+	cmp j.ini j.orig
 }
