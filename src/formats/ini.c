@@ -354,6 +354,10 @@ read_key(struct ip *p, const struct iline *l, size_t t, size_t *ka,
 		i = find_any(p->s, pos + ql, l->le, "=:");
 		if (i == SOTTO_SPAN_NONE)
 			return ierr(p, l->no, "key-value delimiter not found");
+		/* go-ini skips it; its reading of the key could change */
+		if (ltrim(p->s, pos + ql, i) != i)
+			return ierr(p, l->no, "text after the closing quote of "
+			    "a key");
 		*ka = ltrim(p->s, t + ql, pos);
 		*kz = rtrim(p->s, *ka, pos);
 		*off = i + 1;
@@ -1181,10 +1185,6 @@ quote_ok(int style, const char *v, size_t n)
 	case IQ_DQ:
 	case IQ_SQ:
 		return !has_any(v, n, style == IQ_DQ ? "\"#;\n" : "'#;\n");
-	case IQ_BACK:
-		return !has_any(v, n, "`");
-	case IQ_TRIPLE:	/* go-ini takes the last """ of the line */
-		return memmem(v, n, "\"\"\"", 3) == NULL;
 	default:
 		return false;
 	}
@@ -1236,9 +1236,37 @@ plain_ok(const char *v, size_t n)
 }
 
 /*
+ * True when v[0, n) reads back as it is between quotes q (` or """) with
+ * rest after the closing one.  The reader ends the value at the last q of
+ * the line where it first finds one: so no line of v but its last may hold
+ * q, and no q may start after the closing one's first byte.
+ */
+static bool
+lastq_ok(const char *v, size_t n, const char *q, const uint8_t *rest,
+    size_t rn)
+{
+	size_t ql = strlen(q), i, k, at;
+	const char *nl = n > 0 ? memrchr(v, '\n', n) : NULL;
+
+	if (nl != NULL && memmem(v, (size_t)(nl - v), q, ql) != NULL)
+		return false;
+	/* the line after the closing q[0] is q[1..] then rest */
+	for (i = 1; i + ql <= ql + rn; i++) {
+		for (k = 0; k < ql; k++) {
+			at = i + k;
+			if ((at < ql ? (uint8_t)q[at] : rest[at - ql]) !=
+			    (uint8_t)q[k])
+				break;
+		}
+		if (k == ql)
+			return false;
+	}
+	return true;
+}
+
+/*
  * True when v[0, n) reads back as it is in style, with rest (what follows
- * on the line) after it: go-ini ends `...` and """...""" at the last such
- * quote of the line, so rest must not hold one.
+ * on the line) after it.
  */
 static bool
 style_ok(int style, const char *v, size_t n, const uint8_t *rest,
@@ -1246,19 +1274,18 @@ style_ok(int style, const char *v, size_t n, const uint8_t *rest,
 {
 	size_t z = rn > 0 ? rtrim(rest, 0, rn) : 0;
 
-	/* a line ending in '\' continues an unquoted or '"' value */
-	if (style != IQ_BACK && style != IQ_TRIPLE && z > 0 &&
-	    rest[z - 1] == '\\')
-		return false;
-	if (style == IQ_PLAIN)
-		return plain_ok(v, n);
-	if (!quote_ok(style, v, n))
-		return false;
-	if (style == IQ_BACK)
-		return rn == 0 || memchr(rest, '`', rn) == NULL;
-	if (style == IQ_TRIPLE)
-		return rn < 3 || memmem(rest, rn, "\"\"\"", 3) == NULL;
-	return true;
+	switch (style) {
+	case IQ_BACK:
+		return lastq_ok(v, n, "`", rest, rn);
+	case IQ_TRIPLE:
+		return lastq_ok(v, n, "\"\"\"", rest, rn);
+	default:
+		/* a line ending in '\' continues an unquoted or '"' value */
+		if (z > 0 && rest[z - 1] == '\\')
+			return false;
+		return style == IQ_PLAIN ? plain_ok(v, n) :
+		    quote_ok(style, v, n);
+	}
 }
 
 /*
@@ -1344,6 +1371,8 @@ move_header_comment(struct sotto_edits *ed, const struct sotto_doc *d,
 
 	while (hl > 0 && s[hl - 1] != '\n')
 		hl--;
+	if (hl == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		hl = 3;			/* the BOM stays first */
 	own = s[ltrim(s, hl, len)] == '[';	/* the span is on the header */
 	if (!own) {	/* the header: the next line that is not blank */
 		hl = ltrim(s, v->src_end, len);
