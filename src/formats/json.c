@@ -42,8 +42,8 @@ struct jfmt {
 	bool pretty;		/* newline + indentation between items */
 	const char *nl;		/* newline sequence */
 	size_t nllen;
-	const char *unit;	/* one indentation level */
-	size_t unitlen;
+	const char *unit;	/* one indentation level, or NULL: */
+	size_t unitlen;		/* (bytes of unit, or) that many spaces */
 	const char *colon;	/* between key and value */
 	size_t colonlen;
 	const char *comma;	/* after a comma when not pretty */
@@ -793,7 +793,6 @@ json_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 static const struct jfmt *
 canon_fmt(struct jfmt *f, const struct sotto_emit_opts *o)
 {
-	static const char spaces[] = "                                ";
 	int ind = o != NULL ? o->indent : -1;
 
 	memset(f, 0, sizeof(*f));
@@ -807,10 +806,9 @@ canon_fmt(struct jfmt *f, const struct sotto_emit_opts *o)
 	if (ind < 0) {
 		f->unit = "\t";
 		f->unitlen = 1;
-	} else {
-		f->unit = spaces;
-		f->unitlen = (size_t)ind < sizeof(spaces) - 1 ? (size_t)ind :
-		    sizeof(spaces) - 1;
+	} else {	/* N spaces (sops: strings.Repeat(" ", N)) */
+		f->unit = NULL;
+		f->unitlen = (size_t)ind;
 	}
 	return f;
 }
@@ -969,15 +967,25 @@ render_scalar(struct sotto_buf *o, const struct sotto_node *n,
 static sotto_err
 newline(struct sotto_buf *o, const struct jfmt *f, size_t depth)
 {
-	size_t i;
+	static const char spaces[] = "                                ";
+	size_t i, k, n;
 
 	if (!f->pretty)
 		return SOTTO_OK;
 	if (sotto_buf_add(o, f->nl, f->nllen) != SOTTO_OK)
 		return SOTTO_E_NOMEM;
-	for (i = 0; i < depth; i++)
-		if (sotto_buf_add(o, f->unit, f->unitlen) != SOTTO_OK)
-			return SOTTO_E_NOMEM;
+	for (i = 0; i < depth; i++) {
+		if (f->unit != NULL) {
+			if (sotto_buf_add(o, f->unit, f->unitlen) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+			continue;
+		}
+		for (k = f->unitlen; k > 0; k -= n) {
+			n = k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1;
+			if (sotto_buf_add(o, spaces, n) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		}
+	}
 	return SOTTO_OK;
 }
 

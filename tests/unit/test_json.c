@@ -126,6 +126,9 @@ test_json_parse_types_and_canon(void **state)
 	sotto_tree_doc_free(d);
 }
 
+#define SP10 "          "
+#define SP40 SP10 SP10 SP10 SP10
+
 static void
 test_json_emit_canonical(void **state)
 {
@@ -158,6 +161,20 @@ test_json_emit_canonical(void **state)
 	d = parse_ok(&sotto_store_json, s, strlen(s));
 	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
 	assert_string_equal((char *)out.data, want2);
+	sotto_buf_release(&out);
+	sotto_tree_doc_free(d);
+	/* stores.json.indent: 0 (newlines, no indentation) and 40 spaces */
+	s = "{\"a\":[1]}";
+	d = parse_ok(&sotto_store_json, s, strlen(s));
+	o.indent = 0;
+	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
+	assert_string_equal((char *)out.data, "{\n\"a\": [\n1\n]\n}\n");
+	sotto_buf_release(&out);
+	o.indent = 40;
+	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
+	sotto_buf_addch(&out, '\0');
+	assert_string_equal((char *)out.data, "{\n" SP40 "\"a\": [\n" SP40 SP40
+	    "1\n" SP40 "]\n}\n");
 	sotto_buf_release(&out);
 	sotto_tree_doc_free(d);
 }
