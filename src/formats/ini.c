@@ -1222,14 +1222,18 @@ render_comment(struct sotto_buf *t, const uint8_t *s, size_t slen,
 	}
 }
 
-/* True when value v[0, n) reads back as it is, written unquoted. */
+/*
+ * True when value v[0, n) reads back as it is, written unquoted; last: it
+ * ends the line (a final '\\' would continue it).
+ */
 static bool
-plain_ok(const char *v, size_t n)
+plain_ok(const char *v, size_t n, bool last)
 {
 	const uint8_t *u = (const uint8_t *)v;
 
 	if (n == 0 || ltrim(u, 0, n) != 0 || rtrim(u, 0, n) != n ||
-	    has_any(v, n, "#;\n") || v[0] == '`' || v[n - 1] == '\\' ||
+	    has_any(v, n, "#;\n") || v[0] == '`' ||
+	    (last && v[n - 1] == '\\') ||
 	    (n > 3 && memcmp(v, "\"\"\"", 3) == 0))
 		return false;
 	return !surrounded(u, 0, n, '"') && !surrounded(u, 0, n, '\'');
@@ -1283,7 +1287,7 @@ style_ok(int style, const char *v, size_t n, const uint8_t *rest,
 		/* a line ending in '\' continues an unquoted or '"' value */
 		if (z > 0 && rest[z - 1] == '\\')
 			return false;
-		return style == IQ_PLAIN ? plain_ok(v, n) :
+		return style == IQ_PLAIN ? plain_ok(v, n, z == 0) :
 		    quote_ok(style, v, n);
 	}
 }
