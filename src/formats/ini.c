@@ -1206,8 +1206,12 @@ render_comment(struct sotto_buf *t, const uint8_t *s, size_t slen,
 		return put_comment(t, n->text, n->len, true);
 	for (le = a; le < slen && s[le] != '\n'; le++)
 		;
-	crlf = le < slen && s[le - 1] == '\r';
 	ta = ltrim(s, a + 1, le);
+	/* lines end as the block's last line does (an encrypted block is
+	 * one line, ending as the plaintext's last line did) */
+	for (le = n->src_end; le < slen && s[le] != '\n'; le++)
+		;
+	crlf = le < slen && le > 0 && s[le - 1] == '\r';
 	for (;;) {
 		for (j = i; j < n->len && n->text[j] != '\n'; j++)
 			;
