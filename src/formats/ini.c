@@ -1211,7 +1211,7 @@ render_comment(struct sotto_buf *t, const uint8_t *s, size_t slen,
 	 * one line, ending as the plaintext's last line did) */
 	for (le = n->src_end; le < slen && s[le] != '\n'; le++)
 		;
-	crlf = le < slen && le > 0 && s[le - 1] == '\r';
+	crlf = le > 0 && s[le - 1] == '\r';	/* '\r' at the end too */
 	for (;;) {
 		for (j = i; j < n->len && n->text[j] != '\n'; j++)
 			;
