@@ -608,7 +608,7 @@ parse_key(struct ip *p, const struct iline *l, size_t t)
 	 * (or any other spelling the splice writer would not give back):
 	 * decrypt writes it another way, and encrypt warns.
 	 */
-	if (v.text.len > 0 && !value_faithful(p, &v))
+	if (v.style == IQ_CONT || (v.text.len > 0 && !value_faithful(p, &v)))
 		n->flags |= SOTTO_NODE_RESPELL;
 	if (sotto_tree_map_add(p->cur, (const char *)p->s + ka, kz - ka, n) !=
 	    SOTTO_OK) {
@@ -1447,6 +1447,20 @@ splice_values(struct sotto_edits *ed, const struct sotto_doc *d,
 	return rc;
 }
 
+/* True when out[mark, ...) ends with a line whose last non-blank is '\\'. */
+static bool
+ends_in_backslash(const struct sotto_buf *out, size_t mark)
+{
+	size_t z = out->len;
+
+	if (z > mark && out->data[z - 1] == '\n')
+		z--;
+	while (z > mark && (out->data[z - 1] == ' ' ||
+	    out->data[z - 1] == '\t' || out->data[z - 1] == '\r'))
+		z--;
+	return z > mark && out->data[z - 1] == '\\';
+}
+
 static sotto_err
 ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
     const struct sotto_node *meta, struct sotto_error *e)
@@ -1478,6 +1492,10 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		 * after one that does not; decrypt removes just that one.
 		 */
 		if (out->len > mark && sotto_buf_addch(out, '\n') != SOTTO_OK)
+			rc = nomem(e);
+		/* a last line ending in '\\' would continue into [sops] */
+		if (rc == SOTTO_OK && ends_in_backslash(out, mark) &&
+		    sotto_buf_addch(out, '\n') != SOTTO_OK)
 			rc = nomem(e);
 		if (rc == SOTTO_OK)
 			rc = emit_meta(out, meta, true, e);

@@ -60,6 +60,23 @@ leaves(struct sotto_node *n, struct sotto_node **v, size_t *k, size_t depth)
 	return 0;
 }
 
+/* A node under n flagged RESPELL (encrypted or not, e.g. empty). */
+static int
+any_respell(const struct sotto_node *n, size_t depth)
+{
+	size_t i;
+
+	if (n->flags & SOTTO_NODE_RESPELL)
+		return 1;
+	if (depth > 64 || (n->kind != SOTTO_NODE_MAP &&
+	    n->kind != SOTTO_NODE_SEQ))
+		return 0;
+	for (i = 0; i < n->n; i++)
+		if (any_respell(n->items[i].val, depth + 1))
+			return 1;
+	return 0;
+}
+
 /* Same kind, type and value (numbers by sops' canonical form). */
 static int
 same_leaf(const struct sotto_node *a, const struct sotto_node *b)
@@ -112,8 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    leaves(dor->branches[0], vo, &no, 0) != 0 || n1 != no)
 		goto emit;
 	/* 2 */
+	respell = any_respell(dor->branches[0], 0);
 	for (i = 0; i < n1; i++) {
-		respell |= (vo[i]->flags & SOTTO_NODE_RESPELL) != 0;
 		if (sotto_tree_set_text(v1[i], v1[i]->kind ==
 		    SOTTO_NODE_COMMENT ? v1[i]->type : SOTTO_T_STR, fake_enc,
 		    sizeof(fake_enc) - 1) != SOTTO_OK)
