@@ -1238,7 +1238,7 @@ plain_ok(const char *v, size_t n, bool last)
 	if (n == 0 || ltrim(u, 0, n) != 0 || rtrim(u, 0, n) != n ||
 	    has_any(v, n, "#;\n") || v[0] == '`' ||
 	    (last && v[n - 1] == '\\') ||
-	    (n > 3 && memcmp(v, "\"\"\"", 3) == 0))
+	    (n >= 3 && memcmp(v, "\"\"\"", 3) == 0))
 		return false;
 	return !surrounded(u, 0, n, '"') && !surrounded(u, 0, n, '\'');
 }
