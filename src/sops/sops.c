@@ -500,13 +500,21 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	}
 	if (!enc)
 		return SOTTO_OK;
-	if (w->warnings != NULL && n->kind == SOTTO_NODE_SCALAR) {
+	if (w->warnings != NULL) {
 		/* the store says when the bytes written will not come back */
-		const char *note = sotto_store_roundtrip_note(w->doc, n);
+		const char *note = n->kind == SOTTO_NODE_SCALAR ?
+		    sotto_store_roundtrip_note(w->doc, n) : NULL;
 
 		if (note != NULL)
 			sotto_buf_addf(w->warnings, "'%s': value at '%s' %s\n",
 			    w->name, path_str(w, pbuf, sizeof(pbuf)), note);
+		else if (n->flags & SOTTO_NODE_RESPELL)
+			sotto_buf_addf(w->warnings, "'%s': the %s at '%s' will "
+			    "decrypt spelled differently (the same %s; the "
+			    "ciphertext cannot keep how it was written)\n",
+			    w->name, n->kind == SOTTO_NODE_COMMENT ? "comment" :
+			    "value", path_str(w, pbuf, sizeof(pbuf)),
+			    n->kind == SOTTO_NODE_COMMENT ? "text" : "value");
 	}
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
