@@ -249,6 +249,17 @@ sotto_store_val_to_string(struct sotto_buf *out, const struct sotto_node *n)
 		return sotto_storeutil_time(out, n, false);
 	case SOTTO_T_NULL:
 		return sotto_buf_addstr(out, "<nil>");	/* Go's %v of nil */
+	case SOTTO_T_BYTES: {		/* Go's %v of a []byte: [1 2 3] */
+		size_t i;
+
+		if (sotto_buf_addch(out, '['))
+			return SOTTO_E_NOMEM;
+		for (i = 0; i < n->len; i++)
+			if (sotto_buf_addf(out, "%s%u", i ? " " : "",
+			    (unsigned)(unsigned char)n->text[i]))
+				return SOTTO_E_NOMEM;
+		return sotto_buf_addch(out, ']');
+	}
 	default:
 		break;
 	}
