@@ -8,6 +8,8 @@
 #include "sotto/sops.h"
 
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,7 +215,31 @@ struct walk {
 	const char *name;		/* file name for messages */
 	struct stash *stash;		/* IV stash, or NULL */
 	const struct sotto_doc *doc;	/* the document walked */
+	size_t nwarn;			/* warnings seen (listed or not) */
 };
+
+/* At most this many warnings are listed; the rest are counted. */
+#define WARN_MAX 20
+
+/* Adds a notice to w->warnings, the first WARN_MAX of them in full. */
+static void __attribute__((format(printf, 2, 3)))
+warn(struct walk *w, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+	int k;
+
+	if (w->warnings == NULL || ++w->nwarn > WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	if ((size_t)k >= sizeof(line))		/* cut: still one line */
+		memcpy(line + sizeof(line) - 5, "...\n", 5);
+	(void)sotto_buf_addstr(w->warnings, line);
+}
 
 /* *m = whether the regex rule matches s[0..n). */
 static sotto_err
@@ -483,12 +509,11 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 			bytes = canon;
 			blen = strlen(canon);
 			if (enc && w->warnings != NULL)
-				sotto_buf_addf(w->warnings, "'%s': value at '%s' "
-				    "written as '%.40s' was encrypted in "
-				    "canonical form '%s' (sops cannot read the "
-				    "original spelling)\n", w->name,
-				    path_str(w, pbuf, sizeof(pbuf)), n->text,
-				    canon);
+				warn(w, "'%s': the %s value at '%s' is "
+				    "spelled in a way sops cannot read: it was "
+				    "encrypted in sops' canonical form\n",
+				    w->name, type_name(n->type),
+				    path_str(w, pbuf, sizeof(pbuf)));
 		}
 		if (n->kind == SOTTO_NODE_SCALAR && (!w->ru.r->mac_only_encrypted
 		    || enc))
@@ -506,10 +531,10 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		    sotto_store_roundtrip_note(w->doc, n) : NULL;
 
 		if (note != NULL)
-			sotto_buf_addf(w->warnings, "'%s': value at '%s' %s\n",
+			warn(w, "'%s': value at '%s' %s\n",
 			    w->name, path_str(w, pbuf, sizeof(pbuf)), note);
 		else if (n->flags & SOTTO_NODE_RESPELL)
-			sotto_buf_addf(w->warnings, "'%s': the %s at '%s' will "
+			warn(w, "'%s': the %s at '%s' will "
 			    "decrypt spelled differently (the same %s; the "
 			    "ciphertext cannot keep how it was written)\n",
 			    w->name, n->kind == SOTTO_NODE_COMMENT ? "comment" :
@@ -687,7 +712,7 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		err = dec_comment(w, n, plain, type, e);
 		if (err == SOTTO_E_DECRYPT) {
 			if (w->warnings != NULL)
-				sotto_buf_addf(w->warnings, "'%s': a comment "
+				warn(w, "'%s': a comment "
 				    "under '%s' (line %zu) could not be "
 				    "decrypted and was left as it is\n",
 				    w->name, path_str(w, pbuf, sizeof(pbuf)),
@@ -826,7 +851,7 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 			char pbuf[16];
 
 			if (note != NULL)
-				sotto_buf_addf(w->warnings, "'%s': value at "
+				warn(w, "'%s': value at "
 				    "'%s' %s\n", w->name, path_str(w, pbuf,
 				    sizeof(pbuf)), note);
 		}
@@ -839,6 +864,11 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 static void
 walk_free(struct walk *w)
 {
+	if (w->warnings != NULL && w->nwarn > WARN_MAX)
+		(void)sotto_buf_addf(w->warnings, "'%s': %zu more values "
+		    "like these (only the first %d are listed)\n", w->name,
+		    w->nwarn - WARN_MAX, WARN_MAX);
+	w->nwarn = 0;
 	sotto_aead_gcm_free(w->gcm);
 	w->gcm = NULL;
 	rules_free(&w->ru);

@@ -92,7 +92,7 @@ z: 1e-06'
 	cp "$T/out" e.yaml
 	assert_err "'f.yaml': value at 'big' decrypts in the spelling go-yaml gives its value, as sops writes it
 'f.yaml': value at 'tagged' has a tag, which sops does not keep: it decrypts untagged
-'f.yaml': value at 'inf' written as '.inf' was encrypted in canonical form '+Inf' (sops cannot read the original spelling)"
+'f.yaml': the float value at 'inf' is spelled in a way sops cannot read: it was encrypted in sops' canonical form"
 	dec e.yaml
 	assert_status 0
 	assert_out 'big: 1e+21
@@ -105,7 +105,7 @@ kept: 1.50'
 	printf 'a: 2024-01-01\nb: 2006-01-02T15:04:05+07:06\nc: "2024-01-01"\n' >t.yaml
 	enc t.yaml
 	assert_status 0
-	assert_err "'t.yaml': value at 'a' written as '2024-01-01' was encrypted in canonical form '2024-01-01T00:00:00Z' (sops cannot read the original spelling)"
+	assert_err "'t.yaml': the time value at 'a' is spelled in a way sops cannot read: it was encrypted in sops' canonical form"
 	cp "$T/out" e.yaml
 	[ "$(grep -c 'type:time\]' e.yaml)" = 2 ]
 	[ "$(grep -c 'type:str\]' e.yaml)" = 2 ]	# c and the MAC
@@ -295,4 +295,12 @@ l: [x]
 n: \"off\"
 b: true"
 	assert_err ""
+}
+
+@test "a file with many values that cannot come back lists the first 20 and counts the rest" {
+	for i in $(seq 1 25); do printf 'v%d: !!float 1.5\n' "$i"; done >m.yaml
+	enc m.yaml
+	assert_status 0
+	[ "$(grep -c "has a tag, which sops does not keep" "$T/err")" = 20 ]
+	assert_err_has "'m.yaml': 5 more values like these (only the first 20 are listed)"
 }
