@@ -8,14 +8,16 @@
  * sealed or opened on several threads.  Worker threads take turns reading
  * the input (READ_BATCH chunks at a time, into a ring of slots) and then
  * seal or open what they read, so the copy out of the page cache or pipe
- * is shared too.  The calling thread is one of them: between releasing
- * results, strictly in order, it reads and works whenever the input is
- * free, and sleeps only while another thread holds it.  Decryption
+ * is shared too; the calling thread releases results strictly in order,
+ * sleeping until half the ring is done.  (Having it work too, with one
+ * thread fewer, was 5% slower on a busy 2-core machine.)  Decryption
  * releases a chunk only once it and every chunk before it authenticated,
  * and stops at the first one that did not, so the output is exactly what
- * one thread gives: the same bytes, and the same prefix on a failure.  Memory is the ring: at
- * most AGE_STREAM_SLOTS_MAX chunks in and out.  The first chunk is read
- * and processed by the caller, so a payload of one chunk starts no thread.
+ * one thread gives: the same bytes, and the same prefix on a failure.
+ * Memory is the ring: at most AGE_STREAM_SLOTS_MAX chunks in and out.  The
+ * first chunk is read and processed by the caller, so a payload of one
+ * chunk (a full one too: decryption then reads one byte ahead) starts no
+ * thread.
  * Encryption reads one byte past the last full chunk of each batch to
  * know whether it ends the input.
  *
@@ -272,8 +274,8 @@ read_and_process(struct par *p, struct sotto_chacha *c, size_t max)
 			break;
 	}
 	p->reading = false;
-	if (p->src_eof || (c != p->c && can_read(p)))
-		wake_main(p, true);	/* the end, or the caller's turn */
+	if (p->src_eof)
+		wake_main(p, true);
 	if (can_read(p) && p->started > 0)
 		pthread_cond_signal(&p->work);	/* the next reads */
 	if (n == 0)
@@ -326,7 +328,7 @@ start_workers(struct par *p)
 		return;
 	(void)pthread_attr_setstacksize(&attr, 256u << 10);
 	pthread_mutex_lock(&p->mu);
-	while (p->started + 1 < p->nthreads &&
+	while (p->started < p->nthreads &&
 	    pthread_create(&p->tids[p->started], &attr, worker, p) == 0)
 		p->started++;
 	pthread_mutex_unlock(&p->mu);
@@ -367,14 +369,13 @@ await_head(struct par *p)
 			return slot_at(p, p->written);
 		if (p->written == p->filled && p->src_eof && !p->reading)
 			return NULL;
-		if (can_read(p)) {	/* the caller works too */
-			read_and_process(p, p->c, READ_BATCH);
+		if (p->started == 0) {	/* alone: do the work */
+			if (can_read(p))
+				read_and_process(p, p->c, READ_BATCH);
 			continue;
 		}
-		if (p->started == 0)
-			continue;
-		/* sleep until the head is done or the input is free */
-		p->wake_seq = p->written;
+		/* sleep until half the ring is done, not chunk by chunk */
+		p->wake_seq = p->written + p->nslots / 2 - 1;
 		if (p->src_eof && p->wake_seq >= p->filled)
 			p->wake_seq = p->filled - 1;	/* the rest */
 		p->main_waits = true;
