@@ -77,17 +77,21 @@ sotto age: hint: the file may be truncated, corrupted or tampered with"
 	done
 }
 
-@test "1 GiB through pipes stays under 16 MB of memory on 16 threads" {
+@test "1 GiB through pipes stays under 16 MB of memory on any thread count" {
 	[ -x /usr/bin/time ] || skip "GNU time is needed to read the peak RSS"
-	! grep -qa __asan_init "$SOTTO" || skip "a sanitizer build has shadow memory"
-	export SOTTO_AGE_THREADS=16
-	head -c 1G /dev/zero | /usr/bin/time -f %M -o enc.rss \
-	    "$SOTTO" age -r "$REC" >c.age
-	/usr/bin/time -f %M -o dec.rss "$SOTTO" age -d -i key.txt c.age | \
-	    cmp - <(head -c 1G /dev/zero)
-	echo "peak RSS KB: encrypt $(cat enc.rss), decrypt $(cat dec.rss)" >&3
-	[ "$(cat enc.rss)" -lt 16000 ]
-	[ "$(cat dec.rss)" -lt 16000 ]
+	if [ -n "${SOTTO_SANITIZED:-}" ] || grep -qa __asan_init "$SOTTO"; then
+		skip "a sanitizer build has shadow memory"
+	fi
+	for t in 1 2 16; do
+		head -c 1G /dev/zero | SOTTO_AGE_THREADS=$t /usr/bin/time \
+		    -f %M -o enc.rss "$SOTTO" age -r "$REC" | \
+		    SOTTO_AGE_THREADS=$t /usr/bin/time -f %M -o dec.rss \
+		    "$SOTTO" age -d -i key.txt | cmp - <(head -c 1G /dev/zero)
+		echo "# $t threads, peak RSS KB: encrypt $(cat enc.rss)," \
+		    "decrypt $(cat dec.rss)" >&3
+		[ "$(cat enc.rss)" -lt 16000 ]
+		[ "$(cat dec.rss)" -lt 16000 ]
+	done
 }
 
 @test "SOTTO_AGE_THREADS must be a number" {
