@@ -98,20 +98,33 @@ name_cmp(const struct ksubst *s, const struct kvar *a, const struct kvar *b)
 	return a->nlen < b->nlen ? -1 : a->nlen > b->nlen;
 }
 
-/* Sorts by name, then order; keeps the last of each name. */
+/* qsort's comparison: by name, then order added */
+static _Thread_local const struct ksubst *sort_s;
+
+static int
+var_cmp(const void *a, const void *b)
+{
+	const struct kvar *x = a, *y = b;
+	int c = name_cmp(sort_s, x, y);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts by name, then order; keeps the last of each name.  qsort: a
+ * ConfigMap may hold a great many keys. */
 static void
 finish_vars(struct ksubst *s)
 {
-	struct kvar t;
-	size_t i, j, k;
+	size_t i, k;
 
 	if (s->sorted)
 		return;
-	for (i = 1; i < s->n; i++) {	/* insertion sort: stable, small n */
-		t = s->v[i];
-		for (j = i; j > 0 && name_cmp(s, &s->v[j - 1], &t) > 0; j--)
-			s->v[j] = s->v[j - 1];
-		s->v[j] = t;
+	if (s->n > 1) {
+		sort_s = s;
+		qsort(s->v, s->n, sizeof(*s->v), var_cmp);
+		sort_s = NULL;
 	}
 	for (i = 0, k = 0; i < s->n; i++) {
 		if (k > 0 && name_cmp(s, &s->v[k - 1], &s->v[i]) == 0)

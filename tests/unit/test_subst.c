@@ -705,6 +705,37 @@ test_vars_last_wins(void **state)
 	ksubst_free(&s);
 }
 
+/* many names, each set three times in shuffled order: the last one added
+ * wins for every name (qsort is not stable; the order added decides) */
+static void
+test_vars_many(void **state)
+{
+	struct ksubst s;
+	struct sotto_error e;
+	char name[32], val[32];
+	size_t i, round;
+
+	(void)state;
+	ksubst_init(&s);
+	s.active = true;
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 20000; i++) {
+			size_t k = (i * 7919) % 20000;
+
+			snprintf(name, sizeof(name), "v%zu", k);
+			snprintf(val, sizeof(val), "%zu-%zu", k, round);
+			assert_int_equal(ksubst_add(&s, name, strlen(name), val,
+			    strlen(val)), SOTTO_OK);
+		}
+	assert_doc(run(&s, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+	    "  name: x\ndata:\n  a: ${v0}\n  b: ${v19999}\n  c: ${v777}\n",
+	    &e, SOTTO_OK), 0, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+	    "\"metadata\":{\"name\":\"x\"},\"data\":{\"a\":\"0-2\","
+	    "\"b\":\"19999-2\",\"c\":\"777-2\"}}");
+	assert_int_equal(s.n, 20000);
+	ksubst_free(&s);
+}
+
 int
 main(void)
 {
@@ -718,6 +749,7 @@ main(void)
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_apply_round_trip),
 		cmocka_unit_test(test_vars_last_wins),
+		cmocka_unit_test(test_vars_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
