@@ -1051,6 +1051,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	ro.key_sources = sec ? "the decryption Secret" : "no decryption "
 	    "Secret (spec.decryption.secretRef)";
 	ksubst_init(&sub);	/* variables read here, used in the child */
+	sub.strict = !c->o->lax_substitutions;
 	if (ksubst_load(&sub, c->k, ks, ns, e) == SOTTO_OK)
 		render_isolated(&r->rendered, dir, &ro, &sub, ks_timeout(ks),
 		    e);

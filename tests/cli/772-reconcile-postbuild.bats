@@ -394,3 +394,176 @@ assert (c["status"], c["reason"], c["message"]) == ("False", "BuildFailed", sys.
 	refute grep -qa "$CANARY" "$T/bodies"
 	refute grep -rq "$CANARY" "$T/all-logs"
 }
+
+@test "every form Flux's envsubst reads, end to end" {
+	cat >"$REPO/app/kustomization.yaml" <<'Y'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: default
+resources:
+  - forms.yaml
+Y
+	cat >"$REPO/app/forms.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: forms
+data:
+  plain: ${word}
+  braced_text: pre-${word}-post
+  length: len-${#word}
+  upper_first: ${word^}
+  upper_all: ${word^^}
+  lower_first: ${shout,}
+  lower_all: ${shout,,}
+  offset: ${path:6}
+  offset_len: ${path:6:3}
+  trim_short_prefix: ${file#*.}
+  trim_long_prefix: ${file##*.}
+  trim_short_suffix: ${file%.*}
+  trim_long_suffix: ${file%%.*}
+  replace_first: ${dots/./-}
+  replace_all: ${dots//./-}
+  replace_prefix: ${dots/#a/X}
+  replace_suffix: ${dots/%c/Z}
+  default_assign: ${unset_a=one}
+  default_assign_empty: ${empty:=two}
+  default_dash_empty: ${empty:-three}
+  default_nested: ${unset_b:=${word}-x}
+  plus_reads_as_default: ${unset_c:+four}
+  question_reads_as_default: ${unset_d:?five}
+  kept_when_set: ${word:=never}
+  escaped: $${word} and $${unset_e:=x}
+  dollars: cost $$5 and $HOME
+Y
+	commit "forms"
+	write_config "  postBuild:
+    substitute:
+      word: sotto
+      shout: LOUD
+      path: /home/bozo/x
+      file: a.tar.gz
+      dots: a.b.c
+      empty: \"\""
+	reconcile
+	[ "$status" -eq 0 ]
+	$K get configmap forms -o json >"$T/forms.json"
+	python3 - "$T/forms.json" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))["data"]
+want = {
+    "plain": "sotto", "braced_text": "pre-sotto-post", "length": "len-5",
+    "upper_first": "Sotto", "upper_all": "SOTTO", "lower_first": "lOUD",
+    "lower_all": "loud", "offset": "bozo/x", "offset_len": "boz",
+    "trim_short_prefix": "tar.gz", "trim_long_prefix": "gz",
+    "trim_short_suffix": "a.tar", "trim_long_suffix": "a",
+    "replace_first": "a-b.c", "replace_all": "a-b-c",
+    "replace_prefix": "X.b.c", "replace_suffix": "a.b.Z",
+    "default_assign": "one", "default_assign_empty": "two",
+    "default_dash_empty": "three", "default_nested": "sotto-x",
+    "plus_reads_as_default": "four", "question_reads_as_default": "five",
+    "kept_when_set": "sotto", "escaped": "${word} and ${unset_e:=x}",
+    "dollars": "cost $5 and $HOME",
+}
+bad = {k: (d.get(k), v) for k, v in want.items() if d.get(k) != v}
+assert not bad, bad
+P
+}
+
+@test "forms drone's parser refuses fail the build with its text, as in Flux" {
+	cat >"$REPO/app/kustomization.yaml" <<'Y'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: default
+resources:
+  - bad.yaml
+Y
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  v: ${word-x}\n' >"$REPO/app/bad.yaml"
+	commit "dash without colon"
+	write_config "  postBuild:
+    substitute:
+      word: sotto"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(ready_status)" = "False BuildFailed post build failed for 'ConfigMap.v1.[noGrp]/bad': envsubst error: variable substitution failed: missing closing brace" ]
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  v: ${}\n' >"$REPO/app/bad.yaml"
+	commit "empty name"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(ready_status)" = "False BuildFailed post build failed for 'ConfigMap.v1.[noGrp]/bad': envsubst error: variable substitution failed: unable to parse variable name" ]
+	run $K get configmap bad
+	[ "$status" -eq 1 ]
+}
+
+@test "the substitute: disabled label opts an object out too, and only that object" {
+	cat >"$REPO/app/kustomization.yaml" <<'Y'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: default
+resources:
+  - two.yaml
+Y
+	cat >"$REPO/app/two.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: labelled
+  labels:
+    kustomize.toolkit.fluxcd.io/substitute: disabled
+data:
+  raw: ${word} ${unset_strict} $${x}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: other
+  annotations:
+    kustomize.toolkit.fluxcd.io/substitute: enabled
+data:
+  v: ${word}
+Y
+	commit "label"
+	write_config "  postBuild:
+    substitute:
+      word: sotto"
+	reconcile
+	[ "$status" -eq 0 ]
+	# opted out: not expanded, and strict mode does not look at it
+	[ "$(cm raw labelled)" = '${word} ${unset_strict} $${x}' ]
+	# any other value is no opt-out
+	[ "$(cm v other)" = sotto ]
+}
+
+@test "--feature-gates StrictPostBuildSubstitutions=false reads an unset variable as empty, as Flux's gate" {
+	printf '  extra: "[${undefined_var}]"\n' >>"$REPO/app/cm.yaml"
+	commit "unset variable"
+	reconcile
+	[ "$status" -eq 1 ]
+	[ "$(ready_status)" = "False BuildFailed post build failed for 'ConfigMap.v1.[noGrp]/app-config': envsubst error: variable substitution failed: variable not set (strict mode): \"undefined_var\"" ]
+	reconcile --feature-gates StrictPostBuildSubstitutions=false
+	[ "$status" -eq 0 ]
+	[ "$(cm extra)" = '[]' ]
+	[ "$(cm region)" = eu-central-1 ]
+	# true, spelt as Go's ParseBool takes it, blanks around, is strict
+	sed -i 's/prod/prod-2/' "$T/config.yaml"
+	reconcile --feature-gates ' StrictPostBuildSubstitutions = True ,'
+	[ "$status" -eq 1 ]
+	[[ "$(ready_status)" == *'variable not set (strict mode): "undefined_var"' ]]
+	[ "$($K get serviceaccount app -o jsonpath='{.metadata.labels.env}')" = prod ]
+	assert_no_leak
+}
+
+@test "--feature-gates refuses what Flux's flag refuses" {
+	ctl_post /reset
+	run_io "$SOTTO" reconcile --once --config "$T/config.yaml" --feature-gates Nope=true
+	[ "$status" -eq 2 ]
+	[ "$(cat "$T/err")" = "sotto: error: --feature-gates: feature-gate 'Nope' not supported (sotto has StrictPostBuildSubstitutions)" ]
+	run_io "$SOTTO" reconcile --once --config "$T/config.yaml" --feature-gates StrictPostBuildSubstitutions
+	[ "$status" -eq 2 ]
+	[ "$(cat "$T/err")" = "sotto: error: --feature-gates 'StrictPostBuildSubstitutions': malformed pair, expect string=bool" ]
+	run_io "$SOTTO" reconcile --once --config "$T/config.yaml" --feature-gates $'StrictPostBuildSubstitutions=no\x1b'
+	[ "$status" -eq 2 ]
+	[ "$(cat "$T/err")" = "sotto: error: --feature-gates: invalid value of 'StrictPostBuildSubstitutions': 'no\\x1b', want true or false" ]
+	# nothing was contacted
+	[ -z "$(ctl_get /log | grep -F '"method"')" ]
+}
