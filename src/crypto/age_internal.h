@@ -213,7 +213,9 @@ void age_armor_writer_free(struct age_armor_writer *a);
 /*
  * STREAM (age_stream.c).  The payload of r (after the header and nonce)
  * is opened or sealed on up to `threads` threads (the caller's included;
- * 1 = none started) and released to sink in order.  Decryption releases
+ * 1 = none started) and released to sink in order, one call at a time
+ * but not necessarily on the caller's thread (sink and the reader must
+ * not depend on the thread they run on).  Decryption releases
  * only authenticated chunks and stops at the first that is not; the
  * output bytes do not depend on threads.
  */
