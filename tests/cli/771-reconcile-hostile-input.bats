@@ -156,7 +156,7 @@ assert_good_applied() {
 	write_config ./big
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(ready tenant-b hostile)" = "False BuildFailed 'big/big.yaml': cannot decrypt file with size (209715265 bytes) exceeding limit (5242880)" ]
+	[ "$(ready tenant-b hostile)" = "False BuildFailed 'big/big.yaml': file size (209715265 bytes) exceeds the render limit (67108864 bytes)" ]
 	assert_good_applied
 }
 
