@@ -59,8 +59,6 @@ sotto_err rv_resolve(struct racc *ra, struct rctx *c, struct sotto_error *e);
 /* replace.c */
 sotto_err rr_replacements(struct rlist *l, struct rctx *c, const char *dir,
     const struct sotto_node *list, const char *kname, struct sotto_error *e);
-sotto_err rr_apply(struct rlist *l, struct rctx *c,
-    const struct sotto_node *repl, const char *kname, struct sotto_error *e);
 
 /* plugins.c */
 sotto_err rx_generators(struct racc *ra, struct rctx *c, const char *dir,
