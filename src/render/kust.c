@@ -304,15 +304,141 @@ static const struct kfield f_kust[] = {
 	    KF_REFUSED | KF_LEGACY, "refused: Helm runs a program" },
 	{ "generatorOptions", KT_OBJ, &kt_genopts, 0, NULL },
 	{ "configurations", KT_STRS, NULL, 0, "kustomizeconfig field specs" },
-	{ "generators", KT_STRS, NULL, 0, "built-in generator kinds and "
-	    "SottoSecretGenerator; exec and container functions refused" },
-	{ "transformers", KT_STRS, NULL, 0, "built-in transformer kinds; "
-	    "exec and container functions refused" },
-	{ "validators", KT_STRS, NULL, 0, "built-in kinds only" },
+	{ "generators", KT_STRS, NULL, 0, "builtin ConfigMapGenerator, "
+	    "SecretGenerator; SottoSecretGenerator; exec and container "
+	    "functions refused" },
+	{ "transformers", KT_STRS, NULL, 0, "builtin Namespace, Prefix, "
+	    "Suffix, PrefixSuffix, Label, Annotations, Patch, Replacement, "
+	    "ImageTag and ReplicaCount transformers; exec and container "
+	    "functions refused" },
+	{ "validators", KT_STRS, NULL, KF_REFUSED,
+	    "refused: validators run programs" },
 	{ "buildMetadata", KT_STRS, NULL, 0,
 	    "originAnnotations, transformerAnnotations, managedByLabel" },
 };
 KTYPE(kt_kustomization, "Kustomization", f_kust);
+
+/* ---- built-in plugin configurations (api/internal/builtins) ---- */
+
+#define PLUGIN_HEAD \
+	{ "apiVersion", KT_STR, NULL, 0, NULL }, \
+	{ "kind", KT_STR, NULL, 0, NULL }, \
+	{ "metadata", KT_OBJ, &kt_meta, 0, NULL }
+
+static const struct kfield f_p_cm[] = {
+	PLUGIN_HEAD,
+	{ "namespace", KT_STR, NULL, 0, NULL },
+	{ "name", KT_STR, NULL, 0, NULL },
+	{ "behavior", KT_STR, NULL, 0, NULL },
+	{ "literals", KT_STRS, NULL, 0, NULL },
+	{ "files", KT_STRS, NULL, 0, NULL },
+	{ "envs", KT_STRS, NULL, 0, NULL },
+	{ "env", KT_STR, NULL, 0, NULL },
+	{ "options", KT_OBJ, &kt_genopts, 0, NULL },
+};
+static KTYPE(kt_p_cm, "ConfigMapGeneratorPlugin", f_p_cm);
+
+static const struct kfield f_p_secret[] = {
+	PLUGIN_HEAD,
+	{ "namespace", KT_STR, NULL, 0, NULL },
+	{ "name", KT_STR, NULL, 0, NULL },
+	{ "behavior", KT_STR, NULL, 0, NULL },
+	{ "literals", KT_STRS, NULL, 0, NULL },
+	{ "files", KT_STRS, NULL, 0, NULL },
+	{ "envs", KT_STRS, NULL, 0, NULL },
+	{ "env", KT_STR, NULL, 0, NULL },
+	{ "options", KT_OBJ, &kt_genopts, 0, NULL },
+	{ "type", KT_STR, NULL, 0, NULL },
+};
+static KTYPE(kt_p_secret, "SecretGeneratorPlugin", f_p_secret);
+
+static const struct kfield f_p_ns[] = {
+	PLUGIN_HEAD,
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+	{ "unsetOnly", KT_BOOL, NULL, 0, NULL },
+	{ "setRoleBindingSubjects", KT_STR, NULL, 0, NULL },
+};
+static KTYPE(kt_p_ns, "NamespaceTransformerPlugin", f_p_ns);
+
+static const struct kfield f_p_affix[] = {
+	PLUGIN_HEAD,
+	{ "prefix", KT_STR, NULL, 0, NULL },
+	{ "suffix", KT_STR, NULL, 0, NULL },
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+};
+static KTYPE(kt_p_affix, "PrefixSuffixTransformerPlugin", f_p_affix);
+
+static const struct kfield f_p_labels[] = {
+	PLUGIN_HEAD,
+	{ "labels", KT_SMAP, NULL, 0, NULL },
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+};
+static KTYPE(kt_p_labels, "LabelTransformerPlugin", f_p_labels);
+
+static const struct kfield f_p_annos[] = {
+	PLUGIN_HEAD,
+	{ "annotations", KT_SMAP, NULL, 0, NULL },
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+};
+static KTYPE(kt_p_annos, "AnnotationsTransformerPlugin", f_p_annos);
+
+static const struct kfield f_p_patch[] = {
+	PLUGIN_HEAD,
+	{ "path", KT_STR, NULL, 0, NULL },
+	{ "patch", KT_STR, NULL, 0, NULL },
+	{ "target", KT_OBJ, &kt_selector, 0, NULL },
+	{ "options", KT_BMAP, NULL, 0, NULL },
+};
+static KTYPE(kt_p_patch, "PatchTransformerPlugin", f_p_patch);
+
+static const struct kfield f_p_repl[] = {
+	PLUGIN_HEAD,
+	{ "replacements", KT_OBJS, &kt_replfield, 0, NULL },
+};
+static KTYPE(kt_p_repl, "ReplacementTransformerPlugin", f_p_repl);
+
+static const struct kfield f_p_image[] = {
+	PLUGIN_HEAD,
+	{ "imageTag", KT_OBJ, &kt_image, 0, NULL },
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+};
+static KTYPE(kt_p_image, "ImageTagTransformerPlugin", f_p_image);
+
+static const struct kfield f_p_replica[] = {
+	PLUGIN_HEAD,
+	{ "replica", KT_OBJ, &kt_replica, 0, NULL },
+	{ "fieldSpecs", KT_OBJS, &kt_fieldspec, 0, NULL },
+};
+static KTYPE(kt_p_replica, "ReplicaCountTransformerPlugin", f_p_replica);
+
+static const struct {
+	const char *kind;
+	const struct ktype *t;
+} plugin_types[] = {
+	{ "ConfigMapGenerator", &kt_p_cm },
+	{ "SecretGenerator", &kt_p_secret },
+	{ "NamespaceTransformer", &kt_p_ns },
+	{ "PrefixSuffixTransformer", &kt_p_affix },
+	{ "PrefixTransformer", &kt_p_affix },
+	{ "SuffixTransformer", &kt_p_affix },
+	{ "LabelTransformer", &kt_p_labels },
+	{ "AnnotationsTransformer", &kt_p_annos },
+	{ "PatchTransformer", &kt_p_patch },
+	{ "ReplacementTransformer", &kt_p_repl },
+	{ "ImageTagTransformer", &kt_p_image },
+	{ "ReplicaCountTransformer", &kt_p_replica },
+};
+
+const struct ktype *
+kj_plugin_type(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; kind != NULL && i < NF(plugin_types); i++)
+		if (strcmp(plugin_types[i].kind, kind) == 0)
+			return plugin_types[i].t;
+	return NULL;
+}
 
 /* ---- YAML 1.1 typing ---- */
 

@@ -24,6 +24,8 @@ struct ktype;
 extern const struct ktype kt_kustomization;	/* types.Kustomization */
 extern const struct ktype kt_tconfig;		/* TransformerConfig */
 extern const struct ktype kt_replacement;	/* types.Replacement */
+/* The configuration type of a built-in plugin kind sotto runs, or NULL. */
+const struct ktype *kj_plugin_type(const char *kind);
 
 /*
  * Decodes in as Go's encoding/json decodes into the type t: field names

@@ -1,16 +1,150 @@
 /* SPDX-License-Identifier: ISC */
-/* placeholder */
+/*
+ * The `generators`, `transformers` and `validators` fields (kustomize's
+ * configureExternalGenerators/Transformers): each entry is either a
+ * plugin configuration written inline (YAML) or a file or kustomization
+ * directory whose objects are configurations.  Inline ones come first,
+ * then those loaded from paths, in order.  A configuration with
+ * `apiVersion: builtin` runs one of kustomize's built-in plugins (the
+ * kinds kj_plugin_type() knows); a generator may also be a
+ * SottoSecretGenerator.  Anything else (exec and container functions,
+ * Go plugins, kinds not ported) is refused with a message naming it.
+ */
 #include "render/build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "render/kust.h"
 
 static sotto_err
-refuse(const struct rkust *k, const char *f, struct sotto_error *e)
+oom(struct sotto_error *e)
 {
-	if (rn_get(k->k, f) != NULL && rn_get(k->k, f)->n > 0)
-		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': unsupported "
-		    "kustomization field '%s'", k->kname, f);
+	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+}
+
+/* kustomize tries an entry as YAML first: a path never holds a newline
+ * or a mapping's ": ". */
+static bool
+is_inline(const char *s)
+{
+	return strchr(s, '\n') != NULL || strstr(s, ": ") != NULL;
+}
+
+/* The configuration objects of a field's entries into cfgs. */
+static sotto_err
+load_configs(struct racc *cfgs, struct rctx *c, const char *dir,
+    const struct rkust *k, const struct sotto_node *list,
+    struct sotto_error *e)
+{
+	size_t i;
+	sotto_err err;
+
+	if (c->track_origin)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': buildMetadata "
+		    "with generators, transformers or validators entries "
+		    "(not supported)", k->kname);
+	for (i = 0; i < list->n; i++) {
+		const char *s = rn_value(list->items[i].val);
+		struct rlist l = { NULL, 0, 0 };
+
+		if (!is_inline(s))
+			continue;
+		err = rc_load_bytes(&l, c, (const uint8_t *)s, strlen(s),
+		    k->kname, false, e);
+		if (err == SOTTO_OK)
+			err = ra_append(cfgs, c, &l, k->kname, e);
+		rl_free(&l);
+		if (err != SOTTO_OK)
+			return err;
+	}
+	for (i = 0; i < list->n; i++) {
+		const char *s = rn_value(list->items[i].val);
+
+		if (!is_inline(s) && (err = rb_resource(cfgs, c, dir, s,
+		    k->kname, e)) != SOTTO_OK)
+			return err;
+	}
 	return SOTTO_OK;
+}
+
+static bool
+is_builtin(const struct robj *o)
+{
+	const char *av = robj_apiversion(o);
+
+	return av != NULL && strcmp(av, "builtin") == 0;
+}
+
+/* The configuration decoded as kustomize decodes it into the plugin. */
+static sotto_err
+decode(struct sotto_node **out, const struct robj *o, const char *field,
+    struct sotto_error *e)
+{
+	const struct ktype *t = kj_plugin_type(robj_kind(o));
+	char what[600];
+
+	*out = NULL;
+	if (!is_builtin(o) || t == NULL)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': %s entry kind "
+		    "'%.100s' (apiVersion '%.100s'): only kustomize's built-in "
+		    "plugins run (not supported)", o->origin ? o->origin : "",
+		    field, robj_kind(o), robj_apiversion(o) ?
+		    robj_apiversion(o) : "");
+	snprintf(what, sizeof(what), "'%s'", o->origin ? o->origin : "");
+	return kj_normalize(out, o->n, t, false, what, e);
+}
+
+static sotto_err
+fieldspecs(struct rfsl *fs, struct rctx *c, const struct sotto_node *cfg,
+    struct sotto_error *e)
+{
+	memset(fs, 0, sizeof(*fs));
+	return rc_parse_fsl(fs, c, rn_get(cfg, "fieldSpecs"), e);
+}
+
+/* ConfigMapGenerator / SecretGenerator: the args with the name and
+ * namespace taken from metadata when not given. */
+static sotto_err
+run_generator(struct racc *ra, struct rctx *c, const char *dir,
+    const struct rkust *k, const struct robj *o, struct sotto_error *e)
+{
+	struct sotto_node *cfg = NULL;
+	struct rlist gen = { NULL, 0, 0 };
+	const struct sotto_node *md;
+	const char *v;
+	sotto_err err;
+
+	if ((err = decode(&cfg, o, "generators", e)) != SOTTO_OK)
+		return err;
+	md = rn_get(cfg, "metadata");
+	if ((v = rn_str(cfg, "env")) != NULL && v[0] != '\0') {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': field 'env' of "
+		    "a %s (not supported)", o->origin, robj_kind(o));
+		goto out;
+	}
+	if (((v = rn_str(cfg, "name")) == NULL || v[0] == '\0') &&
+	    rn_str(md, "name") != NULL &&
+	    rn_set_str(cfg, "name", rn_str(md, "name")) != SOTTO_OK) {
+		err = oom(e);
+		goto out;
+	}
+	if (((v = rn_str(cfg, "namespace")) == NULL || v[0] == '\0') &&
+	    rn_str(md, "namespace") != NULL &&
+	    rn_set_str(cfg, "namespace", rn_str(md, "namespace")) !=
+	    SOTTO_OK) {
+		err = oom(e);
+		goto out;
+	}
+	err = rg_configmap(&gen, c, dir, cfg, NULL,
+	    strcmp(robj_kind(o), "SecretGenerator") == 0, k->kname, e);
+	if (err == SOTTO_OK)
+		err = rg_absorb(&ra->l, c, &gen, k->kname, e);
+out:
+	rl_free(&gen);
+	sotto_tree_node_free(cfg, true);
+	return err;
 }
 
 sotto_err
@@ -18,46 +152,119 @@ rx_generators(struct racc *ra, struct rctx *c, const char *dir,
     const struct rkust *k, struct sotto_error *e)
 {
 	const struct sotto_node *g = rn_get(k->k, "generators");
+	struct racc cfgs;
 	size_t i;
 	sotto_err err;
 
-	(void)ra; (void)c; (void)dir;
-	for (i = 0; g != NULL && i < g->n; i++) {
+	if (g == NULL || g->n == 0)
+		return SOTTO_OK;
+	memset(&cfgs, 0, sizeof(cfgs));
+	err = load_configs(&cfgs, c, dir, k, g, e);
+	for (i = 0; err == SOTTO_OK && i < cfgs.l.n; i++) {
+		const struct robj *o = &cfgs.l.v[i];
 		struct rlist l = { NULL, 0, 0 };
-		struct rlist cfgs = { NULL, 0, 0 };
-		char *abs = NULL;
-		size_t j;
 
-		if ((err = rc_resolve(&abs, c, dir, rn_value(g->items[i].val),
-		    e)) != SOTTO_OK)
-			return err;
-		err = rc_load_file(&cfgs, c, abs, e);
-		free(abs);
-		for (j = 0; err == SOTTO_OK && j < cfgs.n; j++)
-			err = rg_sotto_generator(&l, c, dir, cfgs.v[j].n,
-			    cfgs.v[j].origin, e);
+		if (is_builtin(o)) {
+			err = run_generator(ra, c, dir, k, o, e);
+			continue;
+		}
+		err = rg_sotto_generator(&l, c, dir, o->n, o->origin, e);
 		if (err == SOTTO_OK)
 			err = ra_append(ra, c, &l, k->kname, e);
 		rl_free(&l);
-		rl_free(&cfgs);
-		if (err != SOTTO_OK)
-			return err;
 	}
-	return SOTTO_OK;
+	ra_free(&cfgs);
+	return err;
+}
+
+static sotto_err
+run_transformer(struct racc *ra, struct rctx *c, const char *dir,
+    const struct rkust *k, const struct robj *o, struct sotto_error *e)
+{
+	const char *kind = robj_kind(o), *v;
+	struct sotto_node *cfg = NULL;
+	struct rfsl fs;
+	sotto_err err;
+
+	memset(&fs, 0, sizeof(fs));
+	if ((err = decode(&cfg, o, "transformers", e)) != SOTTO_OK)
+		return err;
+	if (strcmp(kind, "PatchTransformer") == 0) {
+		err = rp_patch(&ra->l, c, dir, cfg, k->kname, e);
+	} else if (strcmp(kind, "ReplacementTransformer") == 0) {
+		err = rr_replacements(&ra->l, c, dir,
+		    rn_get(cfg, "replacements"), k->kname, e);
+	} else if ((err = fieldspecs(&fs, c, cfg, e)) != SOTTO_OK) {
+		/* nothing */
+	} else if (strcmp(kind, "NamespaceTransformer") == 0) {
+		v = rn_str(cfg, "unsetOnly");
+		err = rt_namespace(&ra->l, c, dir,
+		    rn_str(rn_get(cfg, "metadata"), "namespace"), &fs,
+		    v != NULL && strcmp(v, "true") == 0,
+		    rn_str(cfg, "setRoleBindingSubjects"), e);
+	} else if (strcmp(kind, "PrefixSuffixTransformer") == 0 ||
+	    strcmp(kind, "PrefixTransformer") == 0 ||
+	    strcmp(kind, "SuffixTransformer") == 0) {
+		if (strcmp(kind, "SuffixTransformer") != 0 &&
+		    (v = rn_str(cfg, "prefix")) != NULL && v[0] != '\0')
+			err = rt_affix(&ra->l, c, dir, v, false, &fs, e);
+		if (err == SOTTO_OK &&
+		    strcmp(kind, "PrefixTransformer") != 0 &&
+		    (v = rn_str(cfg, "suffix")) != NULL && v[0] != '\0')
+			err = rt_affix(&ra->l, c, dir, v, true, &fs, e);
+	} else if (strcmp(kind, "LabelTransformer") == 0) {
+		err = rt_labels(&ra->l, c, dir, rn_get(cfg, "labels"), &fs,
+		    false, e);
+	} else if (strcmp(kind, "AnnotationsTransformer") == 0) {
+		err = rt_labels(&ra->l, c, dir, rn_get(cfg, "annotations"),
+		    &fs, true, e);
+	} else if (strcmp(kind, "ImageTagTransformer") == 0) {
+		err = rt_image(&ra->l, c, dir, rn_get(cfg, "imageTag"), &fs,
+		    e);
+	} else if (strcmp(kind, "ReplicaCountTransformer") == 0) {
+		err = rt_replica(&ra->l, c, dir, rn_get(cfg, "replica"), &fs,
+		    e);
+	} else {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': transformers "
+		    "entry kind '%.100s' is a generator", o->origin, kind);
+	}
+	rfsl_free(&fs);
+	sotto_tree_node_free(cfg, true);
+	if (err != SOTTO_OK)
+		return err;
+	return rb_after(ra, c, k, kind, e);
 }
 
 sotto_err
 rx_transformers(struct racc *ra, struct rctx *c, const char *dir,
     const struct rkust *k, struct sotto_error *e)
 {
-	(void)ra; (void)c; (void)dir;
-	return refuse(k, "transformers", e);
+	const struct sotto_node *t = rn_get(k->k, "transformers");
+	struct racc cfgs;
+	size_t i;
+	sotto_err err;
+
+	if (t == NULL || t->n == 0)
+		return SOTTO_OK;
+	memset(&cfgs, 0, sizeof(cfgs));
+	err = load_configs(&cfgs, c, dir, k, t, e);
+	for (i = 0; err == SOTTO_OK && i < cfgs.l.n; i++)
+		err = run_transformer(ra, c, dir, k, &cfgs.l.v[i], e);
+	ra_free(&cfgs);
+	return err;
 }
 
 sotto_err
 rx_validators(struct racc *ra, struct rctx *c, const char *dir,
     const struct rkust *k, struct sotto_error *e)
 {
-	(void)ra; (void)c; (void)dir;
-	return refuse(k, "validators", e);
+	const struct sotto_node *v = rn_get(k->k, "validators");
+
+	(void)ra;
+	(void)c;
+	(void)dir;
+	if (v != NULL && v->n > 0)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': unsupported "
+		    "kustomization field 'validators'", k->kname);
+	return SOTTO_OK;
 }
