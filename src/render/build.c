@@ -202,6 +202,108 @@ kust_fix(struct sotto_node *k, const char *kname, const char *dir,
 	return SOTTO_OK;
 }
 
+/*
+ * kustomize reads a kustomization with sigs.k8s.io/yaml (yaml.v2 into a
+ * map, then JSON): a key given twice keeps its last value.  Our parser
+ * refuses duplicates, so the first definition's block (the key's line and
+ * the lines indented under it, or a list starting in its column) is cut
+ * from the text and the text parsed again.  Only a key that begins its
+ * line is cut; any other duplicate stays an error, as do more than
+ * MAX_KEY_CUTS of them or any in a kustomization past MAX_KEY_CUT_BYTES.
+ */
+#define MAX_KEY_CUTS 64
+#define MAX_KEY_CUT_BYTES ((size_t)1 << 20)
+static bool
+cut_block(struct sotto_buf *b, size_t line, const char *key, size_t klen)
+{
+	char *p = (char *)b->data, *end = p + b->len, *s, *q, *next, *t0;
+	size_t col, n;
+
+	for (s = p, n = 1; n < line && s < end; s++)
+		if (*s == '\n')
+			n++;
+	if (n != line || s >= end)
+		return false;
+	for (q = s; q < end && *q == ' '; q++)
+		;
+	if (q >= end || *q == '-' || *q == '#' || *q == '\n' || *q == '\r' ||
+	    *q == '\t' || *q == '{' || *q == '[')
+		return false;
+	col = (size_t)(q - s);
+	/* the line must define that key, plainly written */
+	if ((size_t)(end - q) <= klen || memcmp(q, key, klen) != 0)
+		return false;
+	for (t0 = q + klen; t0 < end && *t0 == ' '; t0++)
+		;
+	if (t0 >= end || *t0 != ':')
+		return false;
+	q = memchr(q, '\n', (size_t)(end - q));
+	q = q ? q + 1 : end;
+	while (q < end) {
+		char *t = q;
+
+		next = memchr(q, '\n', (size_t)(end - q));
+		next = next ? next + 1 : end;
+		while (t < next && *t == ' ')
+			t++;
+		if (t < next && *t != '\n' && *t != '\r' && *t != '#' &&
+		    (size_t)(t - q) <= col && !((size_t)(t - q) == col &&
+		    *t == '-' && (t + 1 == next || t[1] == ' ' ||
+		    t[1] == '\n' || t[1] == '\r')))
+			break;
+		q = next;
+	}
+	memmove(s, q, (size_t)(end - q));
+	b->len -= (size_t)(q - s);
+	return true;
+}
+
+static sotto_err
+parse_kust(struct sotto_doc **doc, struct sotto_buf *in, struct rctx *c,
+    const char *kpath, struct sotto_error *e)
+{
+	static const char mark[] = "already defined at line ";
+	static const char kmark[] = "mapping key \"";
+	struct sotto_error first;
+	struct sotto_buf w = SOTTO_BUF_INIT;
+	const char *m, *k;
+	size_t line, cuts, klen;
+	sotto_err err, err0;
+
+	err0 = rc_parse(doc, &sotto_store_yaml, in, c, kpath, e);
+	if (err0 != SOTTO_E_YAML || strstr(e->msg, mark) == NULL ||
+	    in->len > MAX_KEY_CUT_BYTES)
+		return err0;
+	first = *e;
+	if (sotto_buf_add(&w, in->data, in->len) != SOTTO_OK)
+		return oom(e);
+	err = err0;
+	/* bounded: each cut parses the text again */
+	for (cuts = 0; cuts < MAX_KEY_CUTS; cuts++) {
+		if (err != SOTTO_E_YAML || (m = strstr(e->msg, mark)) == NULL)
+			break;
+		line = strtoul(m + sizeof(mark) - 1, NULL, 10);
+		if ((k = strstr(e->msg, kmark)) == NULL)
+			break;
+		k += sizeof(kmark) - 1;
+		/* the key as the message quotes it: cut to 64 bytes */
+		klen = (size_t)(m - k) >= 2 ? (size_t)(m - k) - 2 : 0;
+		if (line == 0 || klen == 0 || klen >= 64 ||
+		    !cut_block(&w, line, k, klen))
+			break;
+		err = rc_parse(doc, &sotto_store_yaml, &w, c, kpath, e);
+	}
+	sotto_buf_release(&w);
+	if (err == SOTTO_OK)
+		return SOTTO_OK;
+	if (err == SOTTO_E_YAML) {
+		/* the text as written is what the message names */
+		*e = first;
+		return err0;
+	}
+	return err;
+}
+
 /* Reads, checks and normalizes the kustomization of dir. */
 sotto_err
 rb_load_kust(struct rkust *out, struct rctx *c, const char *dir,
@@ -226,8 +328,7 @@ rb_load_kust(struct rkust *out, struct rctx *c, const char *dir,
 		goto out;
 	}
 	if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
-	    (err = rc_parse(&doc, &sotto_store_yaml, &in, c, kpath, e)) !=
-	    SOTTO_OK)
+	    (err = parse_kust(&doc, &in, c, kpath, e)) != SOTTO_OK)
 		goto out;
 	if (doc->n == 0 || rn_is_null(doc->branches[0])) {
 		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': kustomization "

@@ -158,3 +158,26 @@ assert len(a) == 64 and a == b, (len(a), len(b))' want.yaml "$T/out"
 	assert_err "sotto: error: 'app': rendering exceeds 67108864 bytes"
 	assert_out ""
 }
+
+@test "a key given twice in a kustomization keeps its last value; past 64 such keys the first is an error" {
+	mkdir app
+	printf 'namePrefix: a-\nconfigMapGenerator:\n- name: g\n  literals:\n  - x=1\n  literals:\n  - y=2\nnamePrefix: b-\n' > app/kustomization.yaml
+	run_io timeout 30 "$SOTTO" render app
+	assert_status 0
+	[[ $out == *"name: b-g-"* ]]
+	[[ $out == *'"y": "2"'* ]]
+	[[ $out != *'"x"'* ]]
+	python3 -c '
+print("resources: []")
+for i in range(5000):
+    print("namePrefix: p%d-" % i)' > app/kustomization.yaml
+	run_io timeout 30 "$SOTTO" render app
+	assert_status 1
+	assert_err "sotto: error: 'app/kustomization.yaml' line 3: mapping key \"namePrefix\" already defined at line 2"
+	assert_out ""
+	# a duplicate in flow style is not cut
+	printf 'resources: []\ncommonLabels: {a: b, a: c}\n' > app/kustomization.yaml
+	run_io timeout 30 "$SOTTO" render app
+	assert_status 1
+	assert_err "sotto: error: 'app/kustomization.yaml' line 2: mapping key \"a\" already defined at line 2"
+}
