@@ -680,8 +680,8 @@ rb_resource(struct racc *ra, struct rctx *c, const char *dir, const char *ref,
 
 	memset(&sub, 0, sizeof(sub));
 	if (is_remote(ref))
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': '%.100s': "
-		    "remote bases are not supported", kname, ref);
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': "
+		    "'%.100s': remote bases are not supported", kname, ref);
 	if ((err = rc_resolve(&abs, c, dir, ref, e)) != SOTTO_OK)
 		return sotto_error_prefix(e, "'%s'", kname);
 	if (c->track_origin && (err = ro_origin_push(c, ref, &opath, e)) !=

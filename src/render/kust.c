@@ -411,12 +411,33 @@ static const struct kfield f_p_replica[] = {
 };
 static KTYPE(kt_p_replica, "ReplicaCountTransformerPlugin", f_p_replica);
 
+static const struct kfield f_p_ksvc[] = {
+	{ "name", KT_STR, NULL, 0, NULL },
+	{ "namespace", KT_STR, NULL, 0, NULL },
+};
+static KTYPE(kt_p_ksvc, "KubernetesService", f_p_ksvc);
+
+static const struct kfield f_p_gsa[] = {
+	{ "name", KT_STR, NULL, 0, NULL },
+	{ "projectId", KT_STR, NULL, 0, NULL },
+};
+static KTYPE(kt_p_gsa, "ServiceAccount", f_p_gsa);
+
+static const struct kfield f_p_iam[] = {
+	PLUGIN_HEAD,
+	{ "cloud", KT_STR, NULL, 0, NULL },
+	{ "kubernetesService", KT_OBJ, &kt_p_ksvc, 0, NULL },
+	{ "serviceAccount", KT_OBJ, &kt_p_gsa, 0, NULL },
+};
+static KTYPE(kt_p_iam, "IAMPolicyGeneratorPlugin", f_p_iam);
+
 static const struct {
 	const char *kind;
 	const struct ktype *t;
 } plugin_types[] = {
 	{ "ConfigMapGenerator", &kt_p_cm },
 	{ "SecretGenerator", &kt_p_secret },
+	{ "IAMPolicyGenerator", &kt_p_iam },
 	{ "NamespaceTransformer", &kt_p_ns },
 	{ "PrefixSuffixTransformer", &kt_p_affix },
 	{ "PrefixTransformer", &kt_p_affix },

@@ -116,6 +116,11 @@ run_generator(struct racc *ra, struct rctx *c, const char *dir,
 	const char *v;
 	sotto_err err;
 
+	if (strcmp(robj_kind(o), "ConfigMapGenerator") != 0 &&
+	    strcmp(robj_kind(o), "SecretGenerator") != 0 &&
+	    kj_plugin_type(robj_kind(o)) != NULL)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': plugin "
+		    "'%.100s' is not a generator", o->origin, robj_kind(o));
 	if ((err = decode(&cfg, o, "generators", e)) != SOTTO_OK)
 		return err;
 	md = rn_get(cfg, "metadata");
@@ -147,6 +152,89 @@ out:
 	return err;
 }
 
+/* A value kustomize writes into YAML text unquoted: only plain words
+ * that read back as the same string. */
+static bool
+plain_word(const char *s)
+{
+	static const char *const words[] = { "true", "false", "null", "yes",
+	    "no", "on", "off", "y", "n", NULL };
+	const char *p;
+	size_t i;
+
+	if (s == NULL || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.'))
+			return false;
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(s, words[i]) == 0)
+			return false;
+	return true;
+}
+
+/* IAMPolicyGenerator (cloud gke): a Kubernetes ServiceAccount bound to
+ * a Google service account. */
+static sotto_err
+run_iam(struct racc *ra, struct rctx *c, const struct rkust *k,
+    const struct robj *o, struct sotto_error *e)
+{
+	struct sotto_node *cfg = NULL, *sa = NULL, *md, *an;
+	struct rlist gen = { NULL, 0, 0 };
+	const char *cloud, *ksa, *ns, *gsa, *proj;
+	char *v = NULL;
+	sotto_err err;
+
+	if ((err = decode(&cfg, o, "generators", e)) != SOTTO_OK)
+		return err;
+	cloud = rn_str(cfg, "cloud");
+	ksa = rn_str(rn_get(cfg, "kubernetesService"), "name");
+	ns = rn_str(rn_get(cfg, "kubernetesService"), "namespace");
+	gsa = rn_str(rn_get(cfg, "serviceAccount"), "name");
+	proj = rn_str(rn_get(cfg, "serviceAccount"), "projectId");
+	if (cloud == NULL || strcmp(cloud, "gke") != 0) {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': cloud provider "
+		    "%.64s not supported yet", o->origin, cloud ? cloud : "");
+		goto out;
+	}
+	if (!plain_word(ksa) || !plain_word(gsa) || !plain_word(proj) ||
+	    (ns != NULL && ns[0] != '\0' && !plain_word(ns))) {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+		    "IAMPolicyGenerator names other than lower-case words "
+		    "(not supported)", o->origin);
+		goto out;
+	}
+	if (asprintf(&v, "%s@%s.iam.gserviceaccount.com", gsa, proj) < 0) {
+		v = NULL;
+		err = oom(e);
+		goto out;
+	}
+	err = SOTTO_E_NOMEM;
+	if ((sa = sotto_tree_new_map()) == NULL ||
+	    rn_set_str(sa, "apiVersion", "v1") != SOTTO_OK ||
+	    rn_set_str(sa, "kind", "ServiceAccount") != SOTTO_OK ||
+	    (md = rn_ensure_map(sa, "metadata")) == NULL ||
+	    (an = rn_ensure_map(md, "annotations")) == NULL ||
+	    rn_set_str(an, "iam.gke.io/gcp-service-account", v) != SOTTO_OK ||
+	    rn_set_str(md, "name", ksa) != SOTTO_OK ||
+	    (ns != NULL && ns[0] != '\0' &&
+	    rn_set_str(md, "namespace", ns) != SOTTO_OK)) {
+		err = oom(e);
+		goto out;
+	}
+	err = rl_add(&gen, sa, o->origin, e);
+	sa = NULL;
+	if (err == SOTTO_OK)
+		err = rg_absorb(&ra->l, c, &gen, k->kname, e);
+out:
+	free(v);
+	sotto_tree_node_free(sa, true);
+	rl_free(&gen);
+	sotto_tree_node_free(cfg, true);
+	return err;
+}
+
 sotto_err
 rx_generators(struct racc *ra, struct rctx *c, const char *dir,
     const struct rkust *k, struct sotto_error *e)
@@ -164,6 +252,11 @@ rx_generators(struct racc *ra, struct rctx *c, const char *dir,
 		const struct robj *o = &cfgs.l.v[i];
 		struct rlist l = { NULL, 0, 0 };
 
+		if (is_builtin(o) && strcmp(robj_kind(o),
+		    "IAMPolicyGenerator") == 0) {
+			err = run_iam(ra, c, k, o, e);
+			continue;
+		}
 		if (is_builtin(o)) {
 			err = run_generator(ra, c, dir, k, o, e);
 			continue;
