@@ -79,6 +79,12 @@ sotto_err ro_set_origin_builtin(struct rlist *l, struct rctx *c,
     const struct rkust *k, const char *kind, struct sotto_error *e);
 sotto_err ro_add_transformation(struct rlist *l, struct rctx *c,
     const struct rkust *k, const char *kind, struct sotto_error *e);
+/* The same for a plugin given as an entry of generators or transformers:
+ * cfg is its configuration object. */
+sotto_err ro_set_origin_plugin(struct rlist *l, struct rctx *c,
+    const struct rkust *k, const struct robj *cfg, struct sotto_error *e);
+sotto_err ro_add_transformation_plugin(struct rlist *l, struct rctx *c,
+    const struct rkust *k, const struct robj *cfg, struct sotto_error *e);
 sotto_err ro_build_metadata(struct rlist *l, struct rctx *c,
     struct sotto_error *e);
 

@@ -20,6 +20,13 @@
 #define ORIGIN_KEY "config.kubernetes.io/origin"
 #define TRANSFORM_KEY "alpha.config.kubernetes.io/transformations"
 
+/* configuredBy: a built-in plugin (name and namespace: its
+ * configuration's, for one given as an entry of generators or
+ * transformers) */
+struct rby {
+	const char *kind, *name, *ns;
+};
+
 static sotto_err
 oom(struct sotto_error *e)
 {
@@ -136,7 +143,7 @@ yval(struct sotto_buf *b, const char *s)
  * after the first. */
 static sotto_err
 origin_yaml(struct sotto_buf *b, const char *path, const char *in,
-    const char *by_kind, const char *ind)
+    const struct rby *by, const char *ind)
 {
 	sotto_err err = SOTTO_OK;
 	bool first = true;
@@ -156,7 +163,21 @@ origin_yaml(struct sotto_buf *b, const char *path, const char *in,
 		if (err == SOTTO_OK)
 			err = sotto_buf_addf(b, "\n%sconfiguredBy:\n%s  "
 			    "apiVersion: builtin\n%s  kind: %s\n", ind, ind,
-			    ind, by_kind);
+			    ind, by->kind);
+		if (err == SOTTO_OK && by->name != NULL && by->name[0]) {
+			err = sotto_buf_addf(b, "%s  name: ", ind);
+			if (err == SOTTO_OK)
+				err = yval(b, by->name);
+			if (err == SOTTO_OK)
+				err = sotto_buf_addch(b, '\n');
+		}
+		if (err == SOTTO_OK && by->ns != NULL && by->ns[0]) {
+			err = sotto_buf_addf(b, "%s  namespace: ", ind);
+			if (err == SOTTO_OK)
+				err = yval(b, by->ns);
+			if (err == SOTTO_OK)
+				err = sotto_buf_addch(b, '\n');
+		}
 	}
 	return err;
 }
@@ -199,42 +220,95 @@ configured_in(struct rctx *c, const struct rkust *k)
 	    "kustomization.yaml");
 }
 
-sotto_err
-ro_set_origin_builtin(struct rlist *l, struct rctx *c, const struct rkust *k,
-    const char *kind, struct sotto_error *e)
+static sotto_err
+set_origin(struct rlist *l, const char *in, const struct rby *by,
+    struct sotto_error *e)
 {
 	struct sotto_buf b = SOTTO_BUF_INIT;
-	char *in = configured_in(c, k);
 	size_t i;
-	sotto_err err = SOTTO_OK;
+	sotto_err err;
 
-	if (in == NULL)
-		return oom(e);
-	err = origin_yaml(&b, NULL, in, kind, "");
+	err = origin_yaml(&b, NULL, in, by, "");
 	for (i = 0; i < l->n && err == SOTTO_OK; i++)
 		if (get_anno(&l->v[i], ORIGIN_KEY) == NULL)
 			err = set_anno(l->v[i].n, ORIGIN_KEY, &b);
 	sotto_buf_release(&b);
-	free(in);
 	return err == SOTTO_OK ? SOTTO_OK : oom(e);
 }
 
 sotto_err
-ro_add_transformation(struct rlist *l, struct rctx *c, const struct rkust *k,
+ro_set_origin_builtin(struct rlist *l, struct rctx *c, const struct rkust *k,
     const char *kind, struct sotto_error *e)
+{
+	struct rby by = { kind, NULL, NULL };
+	char *in = configured_in(c, k);
+	sotto_err err;
+
+	if (in == NULL)
+		return oom(e);
+	err = set_origin(l, in, &by, e);
+	free(in);
+	return err;
+}
+
+/*
+ * Where a plugin configuration object was configured: the file it was
+ * read from (its own origin annotation, set as it was loaded), else the
+ * kustomization (an inline entry).  NULL: out of memory, or an origin
+ * path written quoted (*bad).
+ */
+static char *
+plugin_in(struct rctx *c, const struct rkust *k, const struct robj *cfg,
+    bool *bad)
+{
+	const char *v = rn_value(get_anno(cfg, ORIGIN_KEY)), *nl;
+
+	*bad = false;
+	if (v[0] == '\0')
+		return configured_in(c, k);
+	if (strncmp(v, "path: ", 6) != 0 || v[6] == '"' ||
+	    (nl = strchr(v, '\n')) == NULL || nl[1] != '\0') {
+		*bad = true;
+		return NULL;
+	}
+	return strndup(v + 6, (size_t)(nl - v - 6));
+}
+
+sotto_err
+ro_set_origin_plugin(struct rlist *l, struct rctx *c, const struct rkust *k,
+    const struct robj *cfg, struct sotto_error *e)
+{
+	struct rby by = { robj_kind(cfg), robj_name(cfg), robj_ns(cfg) };
+	bool bad;
+	char *in = plugin_in(c, k, cfg, &bad);
+	sotto_err err;
+
+	if (bad)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': origin of a "
+		    "plugin configuration with a quoted path (not "
+		    "supported)", k->kname);
+	if (in == NULL)
+		return oom(e);
+	err = set_origin(l, in, &by, e);
+	free(in);
+	return err;
+}
+
+static sotto_err
+add_transformation(struct rlist *l, char *in, const struct rby *by,
+    struct sotto_error *e)
 {
 	struct sotto_buf own = SOTTO_BUF_INIT, item = SOTTO_BUF_INIT;
 	struct sotto_buf list = SOTTO_BUF_INIT;
-	char *in = configured_in(c, k);
 	size_t i;
 	sotto_err err;
 
 	if (in == NULL)
 		return oom(e);
-	err = origin_yaml(&own, NULL, in, kind, "");
+	err = origin_yaml(&own, NULL, in, by, "");
 	if (err == SOTTO_OK && (err = sotto_buf_addstr(&item, "- ")) ==
 	    SOTTO_OK)
-		err = origin_yaml(&item, NULL, in, kind, "  ");
+		err = origin_yaml(&item, NULL, in, by, "  ");
 	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
 		const struct sotto_node *t;
 
@@ -254,8 +328,42 @@ ro_add_transformation(struct rlist *l, struct rctx *c, const struct rkust *k,
 	sotto_buf_release(&own);
 	sotto_buf_release(&item);
 	sotto_buf_release(&list);
-	free(in);
 	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+}
+
+sotto_err
+ro_add_transformation(struct rlist *l, struct rctx *c, const struct rkust *k,
+    const char *kind, struct sotto_error *e)
+{
+	struct rby by = { kind, NULL, NULL };
+	char *in = configured_in(c, k);
+	sotto_err err;
+
+	if (in == NULL)
+		return oom(e);
+	err = add_transformation(l, in, &by, e);
+	free(in);
+	return err;
+}
+
+sotto_err
+ro_add_transformation_plugin(struct rlist *l, struct rctx *c,
+    const struct rkust *k, const struct robj *cfg, struct sotto_error *e)
+{
+	struct rby by = { robj_kind(cfg), robj_name(cfg), robj_ns(cfg) };
+	bool bad;
+	char *in = plugin_in(c, k, cfg, &bad);
+	sotto_err err;
+
+	if (bad)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': origin of a "
+		    "plugin configuration with a quoted path (not "
+		    "supported)", k->kname);
+	if (in == NULL)
+		return oom(e);
+	err = add_transformation(l, in, &by, e);
+	free(in);
+	return err;
 }
 
 sotto_err

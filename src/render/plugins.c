@@ -41,10 +41,6 @@ load_configs(struct racc *cfgs, struct rctx *c, const char *dir,
 	size_t i;
 	sotto_err err;
 
-	if (c->track_origin)
-		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': buildMetadata "
-		    "with generators, transformers or validators entries "
-		    "(not supported)", k->kname);
 	for (i = 0; i < list->n; i++) {
 		const char *s = rn_value(list->items[i].val);
 		struct rlist l = { NULL, 0, 0 };
@@ -144,6 +140,8 @@ run_generator(struct racc *ra, struct rctx *c, const char *dir,
 	}
 	err = rg_configmap(&gen, c, dir, cfg, NULL,
 	    strcmp(robj_kind(o), "SecretGenerator") == 0, k->kname, e);
+	if (err == SOTTO_OK && c->track_origin)
+		err = ro_set_origin_plugin(&gen, c, k, o, e);
 	if (err == SOTTO_OK)
 		err = rg_absorb(&ra->l, c, &gen, k->kname, e);
 out:
@@ -225,6 +223,8 @@ run_iam(struct racc *ra, struct rctx *c, const struct rkust *k,
 	}
 	err = rl_add(&gen, sa, o->origin, e);
 	sa = NULL;
+	if (err == SOTTO_OK && c->track_origin)
+		err = ro_set_origin_plugin(&gen, c, k, o, e);
 	if (err == SOTTO_OK)
 		err = rg_absorb(&ra->l, c, &gen, k->kname, e);
 out:
@@ -323,9 +323,10 @@ run_transformer(struct racc *ra, struct rctx *c, const char *dir,
 	}
 	rfsl_free(&fs);
 	sotto_tree_node_free(cfg, true);
-	if (err != SOTTO_OK)
+	if (err != SOTTO_OK || (err = rb_after(ra, c, k, NULL, e)) !=
+	    SOTTO_OK || !c->track_origin)
 		return err;
-	return rb_after(ra, c, k, kind, e);
+	return ro_add_transformation_plugin(&ra->l, c, k, o, e);
 }
 
 sotto_err
