@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "render/build.h"
 #include "render/fieldspecs.h"
@@ -847,15 +848,182 @@ out:
 	return err;
 }
 
+/* ---- crds: OpenAPI definitions (accumulator.LoadConfigFromCRDs) ---- */
+
+#define CRD_MAX_DEPTH 32
+
+/* encoding/json's field match: exact, else case-insensitive */
+static const struct sotto_node *
+get_ci(const struct sotto_node *m, const char *key)
+{
+	const struct sotto_node *v = rn_get(m, key);
+	size_t i;
+
+	if (v != NULL || m == NULL || m->kind != SOTTO_NODE_MAP)
+		return v;
+	for (i = 0; i < m->n; i++)
+		if (m->items[i].key != NULL &&
+		    strcasecmp(m->items[i].key, key) == 0)
+			return m->items[i].val;
+	return NULL;
+}
+
+/* spec.Extensions.GetString: keys case-insensitive, a string value */
+static const char *
+ext_string(const struct sotto_node *prop, const char *key)
+{
+	const struct sotto_node *v = get_ci(prop, key);
+
+	if (v == NULL || v->kind != SOTTO_NODE_SCALAR ||
+	    v->type != SOTTO_T_STR)
+		return NULL;
+	return rn_value(v);
+}
+
+static sotto_err
+crd_type(struct rcfg *cfg, struct rctx *c, const char *kind,
+    const struct sotto_node *defs, const char *tname, struct sotto_buf *path,
+    int depth, const char *what, struct sotto_error *e)
+{
+	const struct sotto_node *api = rn_get(defs, tname), *props;
+	size_t i, plen = path->len;
+	sotto_err err = SOTTO_OK;
+
+	if (api == NULL)
+		return SOTTO_OK;
+	if (depth > CRD_MAX_DEPTH)
+		return sotto_error_set(e, SOTTO_E_LIMIT, "%s: '$ref' nested "
+		    "deeper than %d levels", what, CRD_MAX_DEPTH);
+	props = get_ci(get_ci(api, "Schema"), "properties");
+	for (i = 0; props != NULL && props->kind == SOTTO_NODE_MAP &&
+	    i < props->n && err == SOTTO_OK; i++) {
+		const struct sotto_node *p = props->items[i].val;
+		const char *ver, *rk, *nk, *ref;
+
+		if (props->items[i].key == NULL || p == NULL ||
+		    p->kind != SOTTO_NODE_MAP)
+			continue;
+		path->len = plen;
+		if ((plen && sotto_buf_addch(path, '/') != SOTTO_OK) ||
+		    sotto_buf_addstr(path, props->items[i].key) != SOTTO_OK ||
+		    sotto_buf_addch(path, '\0') != SOTTO_OK)
+			return oom(e);
+		path->len--;
+		if (ext_string(p, "x-kubernetes-annotation") != NULL)
+			err = rfsl_add(&cfg->fs[RCF_ANNOTATIONS], c, "", "",
+			    kind, (const char *)path->data, false, e);
+		if (err == SOTTO_OK &&
+		    ext_string(p, "x-kubernetes-label-selector") != NULL)
+			err = rfsl_add(&cfg->fs[RCF_COMMONLABELS], c, "", "",
+			    kind, (const char *)path->data, false, e);
+		if (err == SOTTO_OK &&
+		    ext_string(p, "x-kubernetes-identity") != NULL)
+			err = rfsl_add(&cfg->fs[RCF_PREFIX], c, "", "", kind,
+			    (const char *)path->data, false, e);
+		ver = ext_string(p, "x-kubernetes-object-ref-api-version");
+		rk = ext_string(p, "x-kubernetes-object-ref-kind");
+		if (err == SOTTO_OK && ver != NULL && rk != NULL) {
+			struct rfsl refs;
+			struct sotto_buf np = SOTTO_BUF_INIT;
+
+			nk = ext_string(p, "x-kubernetes-object-ref-name-key");
+			memset(&refs, 0, sizeof(refs));
+			if (sotto_buf_addf(&np, "%s/%s",
+			    (const char *)path->data, nk ? nk : "name") !=
+			    SOTTO_OK || sotto_buf_addch(&np, '\0') != SOTTO_OK)
+				err = oom(e);
+			if (err == SOTTO_OK)
+				err = rfsl_add(&refs, c, "", "", kind,
+				    (const char *)np.data, false, e);
+			if (err == SOTTO_OK)
+				err = rcfg_add_nbr(cfg, c, "", ver, rk, &refs,
+				    e);
+			rfsl_free(&refs);
+			sotto_buf_release(&np);
+		}
+		ref = rn_str(p, "$ref");
+		if (err == SOTTO_OK && ref != NULL && ref[0] != '\0') {
+			char *sub = strdup((const char *)path->data);
+
+			if (sub == NULL)
+				return oom(e);
+			err = crd_type(cfg, c, kind, defs, ref, path, depth + 1,
+			    what, e);
+			path->len = 0;
+			if (err == SOTTO_OK && sotto_buf_addstr(path, sub) !=
+			    SOTTO_OK)
+				err = oom(e);
+			free(sub);
+		}
+	}
+	path->len = plen;
+	if (path->data != NULL)
+		path->data[plen] = '\0';
+	return err;
+}
+
+static sotto_err
+crd_file(struct rcfg *out, struct rctx *c, const char *dir, const char *ref,
+    const char *kname, struct sotto_error *e)
+{
+	struct sotto_buf in = SOTTO_BUF_INIT, path = SOTTO_BUF_INIT;
+	struct sotto_doc *doc = NULL;
+	const struct sotto_node *defs;
+	char *abs = NULL, what[512];
+	size_t i;
+	sotto_err err;
+
+	if ((err = rc_resolve(&abs, c, dir, ref, e)) != SOTTO_OK)
+		return sotto_error_prefix(e, "'%s'", kname);
+	snprintf(what, sizeof(what), "'%s'", rc_rel(c, abs));
+	if ((err = rc_read(&in, c, abs, e)) != SOTTO_OK ||
+	    (err = rc_parse(&doc, &sotto_store_yaml, &in, c, abs, e)) !=
+	    SOTTO_OK)
+		goto out;
+	defs = doc->n > 0 ? doc->branches[0] : NULL;
+	for (i = 0; defs != NULL && i < defs->n && err == SOTTO_OK; i++) {
+		const char *name = defs->items[i].key, *kind;
+		const struct sotto_node *props = get_ci(get_ci(
+		    defs->items[i].val, "Schema"), "properties");
+		struct rcfg one;
+
+		if (name == NULL || rn_get(props, "kind") == NULL ||
+		    rn_get(props, "apiVersion") == NULL ||
+		    rn_get(props, "metadata") == NULL)
+			continue;
+		/* makeGvkFromTypeName: the part after the last '.' */
+		kind = strrchr(name, '.') ? strrchr(name, '.') + 1 : name;
+		memset(&one, 0, sizeof(one));
+		one.state = RCS_OTHER;
+		path.len = 0;
+		err = crd_type(&one, c, kind, defs, name, &path, 0, what, e);
+		if (err == SOTTO_OK) {
+			rcfg_sort(&one);
+			err = rcfg_merge(out, &one, c, e);
+		}
+		rcfg_free(&one);
+	}
+out:
+	sotto_buf_release(&path);
+	sotto_tree_doc_free(doc);
+	sotto_buf_release(&in);
+	free(abs);
+	return err;
+}
+
 sotto_err
 rc_load_crds(struct rcfg *out, struct rctx *c, const char *dir,
     const struct sotto_node *paths, const char *kname, struct sotto_error *e)
 {
-	(void)c;
-	(void)dir;
+	size_t i;
+	sotto_err err;
+
 	memset(out, 0, sizeof(*out));
-	if (paths != NULL && paths->n > 0)
-		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': unsupported "
-		    "kustomization field 'crds'", kname);
+	for (i = 0; paths != NULL && i < paths->n; i++)
+		if ((err = crd_file(out, c, dir, rn_value(paths->items[i].val),
+		    kname, e)) != SOTTO_OK) {
+			rcfg_free(out);
+			return err;
+		}
 	return SOTTO_OK;
 }
