@@ -787,8 +787,8 @@ rcfg_parse(struct rcfg *out, struct rctx *c, const struct sotto_node *doc,
 	memset(out, 0, sizeof(*out));
 	out->state = RCS_OTHER;
 	for (i = 0; i < RCF_N; i++)
-		if ((err = rc_parse_fsl(&out->fs[i], c, rn_get(doc, cfg_keys[i]),
-		    e)) != SOTTO_OK)
+		if ((err = rc_parse_fsl(&out->fs[i], c,
+		    rn_get(doc, cfg_keys[i]), e)) != SOTTO_OK)
 			goto fail;
 	for (i = 0; nr != NULL && nr->kind == SOTTO_NODE_SEQ && i < nr->n;
 	    i++) {
@@ -798,8 +798,8 @@ rcfg_parse(struct rcfg *out, struct rctx *c, const struct sotto_node *doc,
 		struct rfsl refs;
 
 		memset(&refs, 0, sizeof(refs));
-		if ((err = rc_parse_fsl(&refs, c, rn_get(b, "fieldSpecs"), e)) ==
-		    SOTTO_OK)
+		if ((err = rc_parse_fsl(&refs, c, rn_get(b, "fieldSpecs"),
+		    e)) == SOTTO_OK)
 			err = rcfg_add_nbr(out, c, g ? g : "", v ? v : "",
 			    k ? k : "", &refs, e);
 		rfsl_free(&refs);

@@ -106,7 +106,7 @@ rpth_split(struct rpth *out, const char *path, struct sotto_error *e)
 				goto nomem;
 			memcpy(x, last, ln - 1);
 			x[ln - 1] = '.';
-			strcpy(x + ln, raw.seg[i]);
+			memcpy(x + ln, raw.seg[i], strlen(raw.seg[i]) + 1);
 			free(last);
 			joined.seg[joined.n - 1] = x;
 		} else if (!rpth_push(&joined, raw.seg[i],
