@@ -776,7 +776,8 @@ decode_obj(struct sotto_node **out, const struct sotto_node *in,
 	for (i = 0; i < in->n; i++)
 		if (in->items[i].key != NULL)
 			keys[nk++] = &in->items[i];
-	qsort(keys, nk, sizeof(*keys), key_cmp);
+	if (nk > 0)
+		qsort(keys, nk, sizeof(*keys), key_cmp);
 	for (i = 0; i < nk && err == SOTTO_OK; i++) {
 		const struct kfield *f = find_field(t, keys[i]->key,
 		    keys[i]->keylen);
