@@ -128,7 +128,7 @@ assert_good_applied() {
 	commit dag2
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(ready tenant-b hostile)" = "False BuildFailed 'dag/l15/kustomization.yaml': may not add resource with an already registered id: ConfigMap/cm in 'default'" ]
+	[ "$(ready tenant-b hostile)" = "False BuildFailed 'dag/l15/kustomization.yaml': may not add resource with an already registered id: ConfigMap.v1.[noGrp]/cm.[noNs]" ]
 	assert_good_applied
 }
 
