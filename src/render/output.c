@@ -228,9 +228,48 @@ data_has_ciphertext(const struct sotto_node *obj)
 	return found;
 }
 
+/*
+ * A folded block scalar (">") that kustomize's YAML library (yaml.v3)
+ * reads differently from the YAML spec, which our parser follows: a
+ * more-indented line gets an extra line break before it, and kept
+ * trailing blank lines (">+") one more.  The value Flux applies is
+ * kustomize's, so such a scalar is refused rather than rendered with
+ * another value.
+ */
+#define YAML_STYLE_FOLDED 4
+
+static const struct sotto_node *
+folded_diff(const struct sotto_node *n)
+{
+	const struct sotto_node *x;
+	const char *t;
+	size_t i;
+
+	if (n == NULL)
+		return NULL;
+	if (n->kind == SOTTO_NODE_SCALAR) {
+		if ((n->style & 0xff) != YAML_STYLE_FOLDED)
+			return NULL;
+		t = rn_value(n);
+		if (t[0] == ' ' || t[0] == '\t' || strstr(t, "\n ") != NULL ||
+		    strstr(t, "\n\t") != NULL ||
+		    (strlen(t) >= 2 && strcmp(t + strlen(t) - 2, "\n\n") == 0))
+			return n;
+		return NULL;
+	}
+	if (n->kind != SOTTO_NODE_MAP && n->kind != SOTTO_NODE_SEQ)
+		return NULL;
+	for (i = 0; i < n->n; i++)
+		if ((x = folded_diff(n->items[i].val)) != NULL)
+			return x;
+	return NULL;
+}
+
 sotto_err
 ro_check(struct rlist *l, struct sotto_error *e)
 {
+	const struct sotto_node *f;
+
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
@@ -249,6 +288,13 @@ ro_check(struct rlist *l, struct sotto_error *e)
 			    "is required for this secret to be reconciled",
 			    robj_kind(o), robj_ns(o) ? robj_ns(o) : "",
 			    robj_name(o));
+		if ((f = folded_diff(o->n)) != NULL)
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': "
+			    "%s '%s': a folded block scalar (line %zu) with "
+			    "more-indented lines or kept trailing blank lines, "
+			    "which kustomize reads differently from the YAML "
+			    "spec (not supported)", o->origin ? o->origin : "?",
+			    robj_kind(o), robj_name(o), f->line);
 	}
 	return SOTTO_OK;
 }

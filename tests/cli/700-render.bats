@@ -151,6 +151,26 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	assert_err "sotto: error: 'app/kustomization.yaml': 'commonLabels.version' must be a string"
 }
 
+@test "a folded scalar kustomize reads differently from the YAML spec is refused, not rendered otherwise" {
+	# yaml.v3 (kustomize) reads ">" with a more-indented line as
+	# "a\n\n b\nc\n", the spec (and our parser) as "a\n b\nc\n"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\ndata:\n  e: >\n    a\n     b\n    c\n' > plain/f.yaml
+	printf 'resources: [f.yaml]\n' > plain/kustomization.yaml
+	run_io "$SOTTO" render plain
+	assert_status 1
+	assert_out ""
+	assert_err "sotto: error: 'plain/f.yaml': ConfigMap 'f': a folded block scalar (line 6) with more-indented lines or kept trailing blank lines, which kustomize reads differently from the YAML spec (not supported)"
+	# kept trailing blank lines (">+") too; a plain fold renders
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\ndata:\n  e: >+\n    x\n\n  g: >\n    one\n    two\n' > plain/f.yaml
+	run_io "$SOTTO" render plain
+	assert_status 1
+	assert_err_has "folded block scalar (line 6)"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\ndata:\n  g: >\n    one\n    two\n' > plain/f.yaml
+	run_io "$SOTTO" render plain
+	assert_status 0
+	[[ $out == *"g: |"* || $out == *"g: one two"* ]]
+}
+
 @test "remote bases are refused" {
 	printf 'resources:\n- https://github.com/x/y//base\n' > app/kustomization.yaml
 	run_io "$SOTTO" render app
