@@ -159,6 +159,29 @@ void sotto_kube_harden_json(void);
  */
 int sotto_kube_lock_memory(bool verbose);
 
+/* ---- keys born in the cluster (src/kube/clusterkey.c, keyreq.c) -------- */
+
+/*
+ * The interface between `sotto cluster` and the agent (issue #19).  A
+ * Secret labelled SOTTO_KEY_LABEL=generate is filled by the agent with an
+ * identity under SOTTO_KEY_ENTRY and relabelled "generated"; the agent
+ * publishes its recipients in the ConfigMap "<secret>SOTTO_KEY_CM_SUFFIX".
+ * Requests are annotations on the Secret; the answers go to that
+ * ConfigMap, so the CLI never needs to read a Secret.
+ */
+#define SOTTO_KEY_LABEL "sotto.dev/age-key"	/* generate | generated */
+#define SOTTO_KEY_ENTRY "age.agekey"		/* Flux's data key */
+#define SOTTO_KEY_CM_SUFFIX "-recipient"
+#define SOTTO_KEY_TYPE "sotto.dev/age-key-type"	/* "pq": age1pq1 hybrid */
+#define SOTTO_KEY_ROTATE "sotto.dev/rotate"	/* timestamp: add a key */
+#define SOTTO_KEY_ROTATED "sotto.dev/rotated"	/* the agent's answer */
+#define SOTTO_KEY_RETIRE "sotto.dev/retire"	/* recipient to remove */
+#define SOTTO_KEY_RETIRE_ID "sotto.dev/retire-id"	/* request id */
+#define SOTTO_KEY_EXPORT_TO "sotto.dev/export-to"	/* offline recipient */
+#define SOTTO_KEY_EXPORT_ID "sotto.dev/export-id"	/* request id */
+/* Kustomization status field: recipients its files' sops metadata names */
+#define SOTTO_KEY_STATUS_FIELD "decryptionRecipients"
+
 /* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
 
 struct sotto_reconcile_opts {
