@@ -75,6 +75,8 @@ conn_open(struct keyconn *c, const struct sotto_kube_keyreq *q,
 	if ((rc = kname_check("namespace", c->ns, KN_LABEL, e)) == SOTTO_OK)
 		rc = sotto_kube_open(&c->k, &cfg, e);
 	sotto_kube_config_free(&cfg);
+	if (rc == SOTTO_OK)	/* the tests tell our requests by it */
+		rc = sotto_kube_set_user_agent(c->k, "sotto-cluster");
 	return rc;
 }
 
