@@ -679,8 +679,10 @@ cm_store(struct ksec *s, struct sotto_kube *k, struct sotto_error *e)
 	json_object_del(md, "managedFields");
 	json_object_set_new(md, "name", json_string(s->cm));
 	json_object_set_new(md, "namespace", json_string(s->ns));
-	json_object_set_new(md, "labels", json_pack("{s:s}",
-	    "sotto.dev/recipient-of", s->name));
+	if (json_object_get(md, "labels") == NULL)
+		json_object_set_new(md, "labels", json_object());
+	json_object_set_new(json_object_get(md, "labels"),
+	    "sotto.dev/recipient-of", json_string(s->name));
 	json_object_set(cm, "data", s->cmdata);
 	rc = put_json(k, &ref, cm, s->cmobj == NULL, s->cmobj ? "update "
 	    "ConfigMap" : "create ConfigMap", e);
