@@ -425,3 +425,51 @@ $R1" ]
 	AGENT=
 	assert_key_kept ck
 }
+
+@test "--add-to rewrites folded and sequence age values, older cluster recipients out" {
+	OLD=age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+	NEW=age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg
+	GLASS=age1yhm4gctwfmrpz87tdslm550wrx6m79y9f2hdzt0lndjnehwj0ukqrjpyx5
+	# the ConfigMap the agent would publish after a rotation
+	$K create configmap ck-recipient --from-literal=recipient=$NEW \
+	    --from-literal=recipients="$NEW
+$OLD
+" --dry-run=client -o json | $K apply --server-side -f - >/dev/null
+	cat >"$T/s.yaml" <<Y
+creation_rules:
+    - path_regex: ^folded/
+      encrypted_regex: ^(data|stringData)\$
+      age: >-
+        $OLD,
+        $GLASS
+    # listed
+    - path_regex: ^seq/
+      age:
+        - $OLD
+        - $GLASS
+      pgp: ABC
+Y
+	run_io "$SOTTO" cluster recipient --secret ck --add-to "$T/s.yaml" '^folded/'
+	[ "$status" -eq 0 ]
+	run_io "$SOTTO" cluster recipient --secret ck --add-to "$T/s.yaml" '^seq/'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/s.yaml")" = "creation_rules:
+    - path_regex: ^folded/
+      encrypted_regex: ^(data|stringData)\$
+      age: >-
+        $NEW,
+        $GLASS
+    # listed
+    - path_regex: ^seq/
+      age:
+        - $NEW
+        - $GLASS
+      pgp: ABC" ]
+	# a file that is not there is created with the one rule
+	run_io "$SOTTO" cluster recipient --secret ck --add-to "$T/new.yaml" 'x'
+	[ "$(cat "$T/new.yaml")" = "creation_rules:
+  - path_regex: 'x'
+    age: $NEW" ]
+	# the CLI read only the ConfigMap
+	[ "$(ctl_get /log | grep -c '/secrets')" -eq 0 ]
+}
