@@ -35,6 +35,7 @@
 /* The recipients one Kustomization's files use (its last good scan). */
 struct kkey_use {
 	char ks[320];		/* "ns/name" of the Kustomization */
+	char rev[320];		/* the source revision scanned */
 	json_t *recips;		/* sorted array of recipient strings */
 };
 
@@ -204,33 +205,34 @@ use_for(struct kkeys *kk, const char *ks)
 }
 
 void
-kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir)
+kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
+    const char *rev)
 {
 	const char *ns = kjson_str(ks, "metadata.namespace");
 	const char *name = kjson_str(ks, "metadata.name");
-	const char *path = kjson_str(ks, "spec.path");
 	struct kkey_use *u;
-	char key[320], dir[4096];
+	char key[320];
 	size_t files = 0;
 	json_t *set;
 
-	if (kk == NULL || ns == NULL || name == NULL || workdir == NULL)
+	if (kk == NULL || ns == NULL || name == NULL || workdir == NULL ||
+	    rev == NULL)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	while (path != NULL && path[0] == '.' && path[1] == '/')
-		path += 2;
-	/* the checkout is ciphertext only; a path with ".." stays in it
-	 * because check_ks refused such a spec.path already */
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", workdir, path ? path :
-	    "") >= sizeof(dir) || (set = json_array()) == NULL)
+	if ((u = use_for(kk, key)) == NULL || (u->recips != NULL &&
+	    strcmp(u->rev, rev) == 0))
+		return;	/* that revision was scanned already */
+	/*
+	 * The whole checkout, not spec.path alone: an overlay's resources
+	 * may come from ../base.  A file that is not applied only makes a
+	 * retire refused, never one allowed that would break a decryption.
+	 */
+	if ((set = json_array()) == NULL)
 		return;
-	scan_dir(set, dir, 0, &files);
-	if ((u = use_for(kk, key)) == NULL) {
-		json_decref(set);
-		return;
-	}
+	scan_dir(set, workdir, 0, &files);
 	json_decref(u->recips);
 	u->recips = set;
+	snprintf(u->rev, sizeof(u->rev), "%s", rev);
 }
 
 static const json_t *
@@ -283,7 +285,7 @@ kkeys_metrics(const struct kkeys *kk, struct sotto_buf *b)
 		}
 }
 
-/* ---- one Secret ------------------------------------------------------------ */
+/* ---- one Secret --------------------------------------------------------- */
 
 static void
 ksec_release(struct ksec *s)
@@ -498,7 +500,8 @@ in_use(struct kkeys *kk, struct sotto_kube *k, const struct ksec *s,
 	if (get_json(&l, k, &ref, NULL, "list Kustomizations", &e) !=
 	    SOTTO_OK || l == NULL) {
 		snprintf(why, cap, "cannot list the Kustomizations of "
-		    "namespace '%s': %s", s->ns, e.code ? e.msg : "not found");
+		    "namespace '%s': %.300s", s->ns, e.code ? e.msg :
+		    "not found");
 		return true;
 	}
 	json_array_foreach(json_object_get(l, "items"), i, ks) {
@@ -601,10 +604,11 @@ do_export(struct ksec *s, struct sotto_error *e)
 		    "age1pq1 or SSH recipient (the agent runs no plugin)",
 		    shown);
 	else if (sotto_age_recipient_parse(&r, to, &pe) != SOTTO_OK)
-		snprintf(res, sizeof(res), "refused: '%s': %s", shown, pe.msg);
+		snprintf(res, sizeof(res), "refused: '%s': %.300s", shown,
+		    pe.msg);
 	else if (sotto_age_encrypt_mem(&out, s->text.data, s->text.len, &r, 1,
 	    true, &pe) != SOTTO_OK)
-		snprintf(res, sizeof(res), "failed: %s", pe.msg);
+		snprintf(res, sizeof(res), "failed: %.300s", pe.msg);
 	sotto_age_recipient_free(r);
 	json_object_set_new(s->cmdata, "export-id", json_string(id));
 	json_object_set_new(s->cmdata, "export-result", json_string(res[0] ?

@@ -331,10 +331,13 @@ void kkeys_free(struct kkeys *kk);
 void kkeys_pass(struct kkeys *kk, struct sotto_kube *k, const char *ns);
 /*
  * Remembers the age recipients named by the sops metadata of the files
- * under Kustomization ks's spec.path in checkout workdir (every file
- * there, applied or not: a retire errs on the side of refusing).
+ * in checkout workdir of source revision rev, which Kustomization ks
+ * applied: every file of the checkout, applied or not (an overlay may
+ * take resources from ../base; a retire errs on the side of refusing).
+ * A revision already scanned for ks is not scanned again.
  */
-void kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir);
+void kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
+    const char *rev);
 /* Adds SOTTO_KEY_STATUS_FIELD to status when kkeys_note saw ks ("ns/n"). */
 void kkeys_status(const struct kkeys *kk, const char *ks, json_t *status);
 /* The sotto_kustomization_decryption_recipient series, appended to b. */

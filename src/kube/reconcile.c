@@ -1367,7 +1367,7 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		goto done;
 	}
 	log_changes(&r.set, st->key, r.src.revision);
-	kkeys_note(c->keys, ks, r.src.workdir);
+	kkeys_note(c->keys, ks, r.src.workdir, r.src.revision);
 	json_decref(st->inventory);
 	st->inventory = json_incref(inv);
 	snprintf(st->revision, sizeof(st->revision), "%s", r.src.revision);

@@ -60,24 +60,37 @@ test_kkeys_note_reads_every_spelling(void **state)
 	put(sub, "s.env", "sops_age__list_0__map_recipient=" R1 "\n");
 	/* not after "recipient": not counted */
 	put(app, "readme.md", "our key is " R3 "\n");
+	/* outside the checkout: not read */
 	put(tmpl, "outside.yaml", "recipient: " R3 "\n");
 	ks = json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "app",
 	    "namespace", "default", "spec", "path", "./app");
 	assert_int_equal(kkeys_new(&kk), SOTTO_OK);
 	kkeys_status(kk, "default/app", st);
 	assert_null(json_object_get(st, SOTTO_KEY_STATUS_FIELD));
-	kkeys_note(kk, ks, tmpl);
+	kkeys_note(kk, ks, app, "main@sha1:1");
 	kkeys_status(kk, "default/app", st);
 	r = json_object_get(st, SOTTO_KEY_STATUS_FIELD);
 	assert_int_equal(json_array_size(r), 2);
-	assert_string_equal(json_string_value(json_array_get(r, 0)), R1);
-	assert_string_equal(json_string_value(json_array_get(r, 1)), R2);
+	/* sorted */
+	assert_string_equal(json_string_value(json_array_get(r, 0)), R2);
+	assert_string_equal(json_string_value(json_array_get(r, 1)), R1);
 	kkeys_metrics(kk, &m);
 	assert_non_null(strstr((char *)m.data, "sotto_kustomization_"
 	    "decryption_recipient{kustomization=\"default/app\",recipient=\""
 	    R1 "\"} 1\n"));
 	assert_null(strstr((char *)m.data, R3));
 	sotto_buf_release(&m);
+	/* the same revision is not read again; a new one is */
+	put(app, "more.yaml", "recipient: " R3 "\n");
+	kkeys_note(kk, ks, app, "main@sha1:1");
+	kkeys_status(kk, "default/app", st);
+	assert_int_equal(json_array_size(json_object_get(st,
+	    SOTTO_KEY_STATUS_FIELD)), 2);
+	kkeys_note(kk, ks, app, "main@sha1:2");
+	kkeys_status(kk, "default/app", st);
+	assert_int_equal(json_array_size(json_object_get(st,
+	    SOTTO_KEY_STATUS_FIELD)), 3);
+	rm(app, "more.yaml");
 	json_decref(ks);
 	json_decref(st);
 	kkeys_free(kk);
