@@ -473,3 +473,30 @@ Y
 	# the CLI read only the ConfigMap
 	[ "$(ctl_get /log | grep -c '/secrets')" -eq 0 ]
 }
+
+@test "a key Secret holding no usable identity is left alone, named in the log, its text not" {
+	labelled() { # NAME FILE
+		$K create secret generic "$1" --from-file=age.agekey="$2" \
+		    --dry-run=client -o json | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+o["metadata"]["labels"] = {"sotto.dev/age-key": "generated"}
+print(json.dumps(o))' | $K apply --server-side -f - >/dev/null
+	}
+	printf 'AGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQQQQQQQQQQQQ\n' >"$T/plugin.txt"
+	printf 'AGE-SECRET-KEY-1NOTAKEYATALLSOTTOCANARY\n' >"$T/bad.txt"
+	labelled plugin "$T/plugin.txt"
+	labelled bad "$T/bad.txt"
+	agent_once
+	run $K get configmap plugin-recipient
+	[ "$status" -eq 1 ]
+	run $K get configmap bad-recipient
+	[ "$status" -eq 1 ]
+	grep -qF '"msg":"age key Secret default/plugin: '"'"'age.agekey'"'"': line 1: plugin identities are not accepted in-cluster (only native age identities: AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)"}' "$T/all-logs"
+	grep -qF '"msg":"age key Secret default/bad: '"'"'age.agekey'"'"': line 1: malformed secret key: invalid data character at position 17"}' "$T/all-logs"
+	refute grep -q 'QQQQQQQQ' "$T/all-logs"
+	refute grep -q 'SOTTOCANARY' "$T/all-logs"
+	# the Secrets are as they were
+	[ "$(key_text plugin)" = "$(cat "$T/plugin.txt")" ]
+	[ "$(key_text bad)" = "$(cat "$T/bad.txt")" ]
+}
