@@ -4468,8 +4468,9 @@ render_after(struct em *m, const struct sotto_node *n)
 	render_flat(m, &t, st);
 }
 
-/* Does the body of folded block n come back as written (no line of it
- * was wrapped, no break was written otherwise than as an empty line)? */
+/* Does the body of block scalar n come back as written (no line of a
+ * folded block was wrapped, no break was written otherwise than as an
+ * empty line, no blank line holds spaces)? */
 static bool
 folded_kept(const struct sotto_doc *doc, const struct sotto_node *n,
     struct em *m)
@@ -4567,8 +4568,17 @@ sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
 	if ((st == YS_LITERAL || st == YS_FOLDED) && clip_at_eof(doc, n))
 		return "is a block scalar that ends the file without a line "
 		    "break: it decrypts with a strip indicator (|-)";
-	if (st == YS_LITERAL)
-		return NULL;
+	if (st == YS_LITERAL) {
+		memset(&m, 0, sizeof(m));
+		m.b = &b;
+		m.best = 4;
+		m.eol = "\n";
+		if (!folded_kept(doc, n, &m))
+			note = "is a literal block with a line holding only "
+			    "spaces: it decrypts with that line empty";
+		sotto_buf_release(&b);
+		return note;
+	}
 	if (st == YS_PLAIN && !(n->flags & YF_FLOW) &&
 	    n->src_end - n->src_start == n->len &&
 	    memcmp(doc->src.data + n->src_start, n->text, n->len) == 0 &&

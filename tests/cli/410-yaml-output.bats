@@ -304,3 +304,21 @@ b: true"
 	[ "$(grep -c "has a tag, which sops does not keep" "$T/err")" = 20 ]
 	assert_err_has "'m.yaml': 5 more values like these (only the first 20 are listed)"
 }
+
+@test "a literal block with a line of only spaces is named: that line decrypts empty" {
+	printf 'a: |\n  one\n \n  two\nb: |\n  kept\n\n  too\n' >l.yaml
+	enc l.yaml
+	assert_status 0
+	assert_err "'l.yaml': value at 'a' is a literal block with a line holding only spaces: it decrypts with that line empty"
+	cp "$T/out" e.yaml
+	dec e.yaml
+	assert_status 0
+	assert_out 'a: |
+  one
+
+  two
+b: |
+  kept
+
+  too'
+}
