@@ -92,6 +92,7 @@ struct rctx {
 	pthread_t health;		/* its thread */
 	volatile int health_stop;	/* ask it to return */
 	struct kwatch *w;		/* cluster mode: watch between passes */
+	struct kkeys *keys;		/* age keys born here (clusterkey.c) */
 };
 
 static bool
@@ -333,6 +334,7 @@ write_status(struct rctx *c, const json_t *ks, struct ksstate *st,
 
 	if (s == NULL)
 		return;
+	kkeys_status(c->keys, st->key, s);
 	if (!status_changed(s, ks, prev) && !out->reconciling) {
 		json_decref(s);
 		return;
@@ -1373,6 +1375,7 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		goto done;
 	}
 	log_changes(&r.set, st->key, r.src.revision);
+	kkeys_note(c->keys, ks, r.src.workdir, r.src.revision);
 	json_decref(st->inventory);
 	st->inventory = json_incref(inv);
 	snprintf(st->revision, sizeof(st->revision), "%s", r.src.revision);
@@ -1537,6 +1540,7 @@ metrics_refresh(struct rctx *c)
 		label_value(&b, c->st[i].key);
 		(void)sotto_buf_addf(&b, "\"} %.6f\n", c->st[i].seconds);
 	}
+	kkeys_metrics(c->keys, &b);
 	pthread_mutex_lock(&c->m.mu);
 	sotto_buf_release(&c->m.per_ks);
 	c->m.per_ks = b;
@@ -1590,6 +1594,8 @@ run_pass(struct rctx *c, double *interval, struct sotto_error *e)
 	if (c->disc.n == 0 && (rc = kdisc_load(&c->disc, c->k, e)) !=
 	    SOTTO_OK)
 		goto out;
+	if (c->o->config_file == NULL)	/* keys first: they may be used */
+		kkeys_pass(c->keys, c->k, c->o->watch_namespace);
 	for (i = 0; i < c->nst; i++)
 		c->st[i].done = c->st[i].listed = false;
 	json_array_foreach(items, i, ks) {
@@ -2067,6 +2073,9 @@ idle(struct rctx *c, double secs)
 		case KW_FULL:
 			c->force_all = true;	/* a source moved: everyone */
 			return;
+		case KW_KEYS:
+			kkeys_pass(c->keys, c->k, c->o->watch_namespace);
+			break;
 		case KW_STOP:
 			return;
 		case KW_TIMEOUT:
@@ -2112,7 +2121,8 @@ setup(struct rctx *c, const struct sotto_reconcile_opts *o,
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_TRIM_THRESHOLD, 256 << 10);
 	pthread_mutex_init(&c->m.mu, NULL);
-	if ((c->st = calloc(MAX_KS, sizeof(*c->st))) == NULL)
+	if ((c->st = calloc(MAX_KS, sizeof(*c->st))) == NULL ||
+	    kkeys_new(&c->keys) != SOTTO_OK)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	if ((rc = sotto_kube_config_load(&cfg, o->kubeconfig, o->context, e))
 	    != SOTTO_OK)
@@ -2158,6 +2168,7 @@ teardown(struct rctx *c)
 	for (i = 0; i < MAX_SRC; i++)
 		json_decref(c->src[i].status);
 	free(c->st);
+	kkeys_free(c->keys);
 	kdisc_free(&c->disc);
 	sotto_kube_close(c->k);
 	free(c->default_ns);
