@@ -33,37 +33,7 @@ teardown() {
 }
 
 apply_flux() { # [extra Kustomization spec lines]
-	cat >"$T/flux.yaml" <<Y
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: repo
-  namespace: default
-spec:
-  interval: 1m
-  url: file://$REPO
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: app
-  namespace: default
-spec:
-  interval: 1m
-  path: ./app
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: repo
-  decryption:
-    provider: sops
-    secretRef:
-      name: sops-age
-${1:-}
-Y
-	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	flux_apply sops-age "${1:-}"
 }
 
 reconcile() {

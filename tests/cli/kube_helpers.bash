@@ -103,3 +103,41 @@ for b in bad:
     print(b)
 sys.exit(1 if bad else 0)' "$@"
 }
+
+# flux_apply [SECRET [EXTRA]]: applies the GitRepository 'repo' (file://$REPO,
+# branch main) and the Kustomization 'app' (path ./app, prune, sops
+# decryption with Secret SECRET, default sops-age) in namespace default;
+# EXTRA is more Kustomization spec lines, indented two spaces.
+flux_apply() {
+	cat >"$T/flux.yaml" <<Y
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: repo
+  namespace: default
+spec:
+  interval: 1m
+  url: file://$REPO
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+  namespace: default
+spec:
+  interval: 1m
+  path: ./app
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: repo
+  decryption:
+    provider: sops
+    secretRef:
+      name: ${1:-sops-age}
+${2:-}
+Y
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+}
