@@ -927,6 +927,10 @@ apply_obj(struct kobj *ko, struct sotto_kube *k, const struct kapply_opts *ao,
 	}
 	if (rc != SOTTO_OK && st == 422 && force_wanted(ko, ao) &&
 	    strstr(e->msg, "immutable") != NULL) {
+		/* the 422 is handled: a recreation that succeeds is a success
+		 * (the error left set made the caller skip health checks and
+		 * report Ready with no message) */
+		sotto_error_clear(e);
 		if ((rc = delete_and_wait(k, ko, ao->poll, e)) != SOTTO_OK)
 			return rc;
 		rc = patch_apply(k, ko, false, ao, &res, &st, e);

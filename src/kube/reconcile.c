@@ -1357,6 +1357,8 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	if (deploy(c, &r, st, ks, &ao, &inv, &out, &e) != SOTTO_OK) {
 		if (e.code == SOTTO_E_INTERRUPTED)
 			goto stopped;
+		if (strcmp(out.ready, "True") == 0)	/* never Ready on error */
+			fail(&out, "ReconciliationFailed", &e);
 		if (out.reason[0] == 'P' || out.reason[0] == 'H') {
 			/* applied, but prune/health failed */
 			json_decref(st->inventory);
