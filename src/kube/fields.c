@@ -48,7 +48,8 @@ static const struct kfield fields[] = {
 	{ KS, "spec.retryInterval", KT_DUR, true, NULL,
 	    "after a failure (default: interval)" },
 	{ KS, "spec.timeout", KT_DUR, true, NULL,
-	    "bounds render, apply, health and the render child" },
+	    "bounds render, apply and health (default: the interval less "
+	    "30s, at least 30s)" },
 	{ KS, "spec.path", KT_LINE, true, NULL, "inside the source" },
 	{ KS, "spec.prune", KT_BOOL, true, NULL, "garbage-collect" },
 	{ KS, "spec.suspend", KT_BOOL, true, NULL, NULL },

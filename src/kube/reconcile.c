@@ -124,6 +124,7 @@ struct outcome {
 	const char *reason;	/* Flux reason */
 	char msg[MSG_MAX];	/* condition message */
 	bool reconciling;	/* Reconciling=True (start of a new revision) */
+	char progress[512];	/* the Reconciling condition's message */
 	bool stalled;		/* Stalled=True (needs a spec change) */
 	char attempted[320], applied[320];
 };
@@ -160,7 +161,8 @@ build_status(const struct outcome *out, json_int_t gen, const json_t *inv,
 	    out->reason, out->msg, gen, pc));
 	if (out->reconciling)
 		json_array_append_new(conds, condition("Reconciling", "True",
-		    "Progressing", out->msg, gen, pc));
+		    "Progressing", out->progress[0] ? out->progress : out->msg,
+		    gen, pc));
 	if (out->stalled)
 		json_array_append_new(conds, condition("Stalled", "True",
 		    out->reason, out->msg, gen, pc));
@@ -1106,15 +1108,23 @@ impersonate(struct rctx *c, const json_t *ks, const char *ns,
 	return SOTTO_OK;
 }
 
-/* spec.timeout, else spec.interval, else 5 min (spec §2). */
+/*
+ * spec.timeout, else Flux's default (GetTimeout in kustomize-controller's
+ * api/v1): the interval less 30 s, and never under 30 s.  An explicit
+ * timeout is kept as given (DIVERGES: Flux raises it to 30 s too; here a
+ * tenant's bound is the tenant's).
+ */
 static double
 ks_timeout(const json_t *ks)
 {
 	double t = kduration(kjson_str(ks, "spec.timeout"));
 
+	if (t > 0)
+		return t;
+	t = kduration(kjson_str(ks, "spec.interval"));
 	if (t <= 0)
-		t = kduration(kjson_str(ks, "spec.interval"));
-	return t > 0 ? t : 300;
+		t = 600;
+	return t - 30 < 30 ? 30 : t - 30;
 }
 
 /* apply -> prune -> wait; sets out on failure. */
@@ -1270,7 +1280,7 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 	struct run r;
 	json_t *inv = NULL, *deps, *d;
 	struct sotto_buf changes = SOTTO_BUF_INIT;
-	char which[600];
+	char which[600], tbuf[64];
 	size_t i;
 
 	memset(&out, 0, sizeof(out));
@@ -1343,6 +1353,11 @@ reconcile_ks(struct rctx *c, json_t *docs, const json_t *ks,
 		start.reconciling = true;
 		snprintf(start.msg, sizeof(start.msg), "Reconciliation in "
 		    "progress");
+		kduration_fmt(tbuf, sizeof(tbuf), ks_timeout(ks));
+		/* Flux's text: it shows the timeout the reconcile runs with */
+		snprintf(start.progress, sizeof(start.progress), "Fetching "
+		    "manifests for revision %s with a timeout of %s",
+		    r.src.revision, tbuf);
 		write_status(c, ks, st, &start, st->inventory);
 	}
 	apply_opts(&ao, c, ks, ns, name, r.src.revision);

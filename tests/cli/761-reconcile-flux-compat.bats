@@ -140,3 +140,51 @@ Y
 	[ "$(cond Ready)" = "False HealthCheckFailed health check failed after 1s: timeout waiting for: [Deployment/default/web]" ]
 	[ "$(ks_field app '{.status.lastAppliedRevision}')" = "$old" ]
 }
+
+# the Reconciling message of a new revision names the timeout, as Flux's
+progress_timeout() {
+	ctl_get /bodies | grep -ao 'Fetching manifests for revision [^"]* with a timeout of [0-9a-z.]*' |
+	    sed 's/.* with a timeout of //' | tail -1
+}
+
+@test "spec.timeout defaults to the interval less 30s, and to at least 30s" {
+	apply_flux	# interval 10m
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(progress_timeout)" = 9m30s ]
+	# Reconciling is gone once Ready
+	[ "$(cond Reconciling)" = none ]
+	sed -i 's/^  interval: 10m$/  interval: 45s/' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  k: v\n' >"$REPO/app/more.yaml"
+	printf '  - more.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit more
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(progress_timeout)" = 30s ]
+	# an explicit timeout wins
+	apply_flux "  timeout: 2m"
+	git -C "$REPO" commit -q --allow-empty -m empty
+	ctl_post /reset
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(progress_timeout)" = 2m0s ]
+}
+
+@test "without spec.retryInterval a failure is retried every interval" {
+	apply_flux
+	sed -i -e 's/^  interval: 10m$/  interval: 1s/' -e 's|path: ./app|path: ./missing|' "$T/flux.yaml"
+	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" 2>"$T/agent.err" &
+	AGENT=$!
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'kustomization path not found: missing' "$T/agent.err")" -ge 3 ] && break
+		sleep 0.2
+	done
+	kill -TERM "$AGENT"
+	wait "$AGENT" || true
+	AGENT=
+	[ "$(grep -c 'kustomization path not found: missing' "$T/agent.err")" -ge 3 ]
+	[ "$(cond Ready)" = "False ArtifactFailed kustomization path not found: missing" ]
+}
