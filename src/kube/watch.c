@@ -393,21 +393,38 @@ kwatch_close(struct kwatch *w)
 }
 
 void
-kwatch_listed(struct kwatch *w, const json_t *list)
+kwatch_list_begin(struct kwatch *w, enum kwatch_col col)
 {
-	struct col *c;
-	json_t *o;
-	size_t i;
+	int i = col == KWATCH_KS ? COL_KS : COL_GR;
 
 	if (w == NULL)
 		return;
-	c = &w->c[COL_KS];
-	kstreams_stop(w->s, COL_KS);	/* resume from this LIST instead */
-	c->n = 0;
-	json_array_foreach(json_object_get(list, "items"), i, o)
-		seen_set(c, o);
+	kstreams_stop(w->s, i);	/* resume from this LIST instead */
+	w->c[i].n = 0;
+	if (i == COL_KS) {
+		/* the pass sees them all: no second run after it */
+		json_decref(w->due);
+		w->due = NULL;
+	}
+}
+
+void
+kwatch_list_item(struct kwatch *w, enum kwatch_col col, const json_t *o)
+{
+	if (w != NULL)
+		seen_set(&w->c[col == KWATCH_KS ? COL_KS : COL_GR], o);
+}
+
+void
+kwatch_list_end(struct kwatch *w, enum kwatch_col col, const char *rv)
+{
+	struct col *c;
+
+	if (w == NULL)
+		return;
+	c = &w->c[col == KWATCH_KS ? COL_KS : COL_GR];
 	c->primed = true;
-	set_rv(c, kjson_str(list, "metadata.resourceVersion"));
+	set_rv(c, rv);
 }
 
 /* A stream has ended: why, and when to try again. */
