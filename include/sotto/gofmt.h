@@ -70,4 +70,19 @@ bool sotto_gofmt_parse_float(const char *s, size_t n, double *out);
 /* strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False. */
 bool sotto_gofmt_parse_bool(const char *s, size_t n, bool *out);
 
+/*
+ * A timestamp as go-yaml v3 resolves a plain scalar, which also covers Go's
+ * time.Parse(time.RFC3339, ...): "2006-1-2" (midnight UTC),
+ * "2006-1-2 15:4:5.999999999" (UTC), "2006-1-2T15:4:5.999999999Z07:00"
+ * ('T' or 't'; one- or two-digit fields; fraction after '.' or ',';
+ * "Z" or a +hh:mm offset up to 24:60), with the calendar checked.  Writes
+ * it as Go's time.Format(time.RFC3339) (nano false: whole seconds, as
+ * sops' ValToString) or time.RFC3339Nano (nano true: the fraction with
+ * trailing zeros dropped, as encoding/json and MarshalText), "Z" for a
+ * zero offset.  Returns the length, or -1 when s is not such a timestamp
+ * or cap is too small (64 bytes is always enough).
+ */
+int sotto_gofmt_time_rfc3339(char *out, size_t cap, const char *s, size_t n,
+    bool nano);
+
 #endif

@@ -188,6 +188,10 @@ struct sotto_reconcile_opts {
 					   spec.serviceAccountName applies
 					   as (its namespace's account) */
 	bool no_cross_ns_refs;		/* --no-cross-namespace-refs */
+	bool lax_substitutions;		/* --feature-gates=StrictPostBuild
+					   Substitutions=false: an unset
+					   ${var} reads as "" (Flux's gate,
+					   on by default since v1.9) */
 	bool once;			/* one pass, exit status = result */
 	bool insecure_skip_mac;		/* migration only */
 	bool allow_http_sources;	/* GitRepository http:// URLs */

@@ -65,6 +65,20 @@ const struct sotto_store *sotto_store_by_name(const char *name);
 const struct sotto_store *sotto_store_for_path(const char *path);
 
 /*
+ * sops' stores.ValToString for a scalar: what the dotenv and INI stores
+ * write for a value that is not a string, and what exec-env puts in the
+ * environment.  Appends to out: a string (or comment) as it is; an int as
+ * strconv.Itoa ("0x1F" from YAML gives "31"); a float as FormatFloat 'G'
+ * shortest, with ".0" added when that reads as an integer ("1.0",
+ * "200000.0", "2E-10", "-2E+10", "1.2345E+100"); a bool "true"/"false";
+ * a time as RFC 3339 ("2025-01-02T00:00:00Z"); null as "<nil>" (Go's %v
+ * of nil, which is what sops writes).  Errors: SOTTO_E_EMIT for a map or
+ * a list (the caller names the key), SOTTO_E_NOMEM.
+ */
+sotto_err sotto_store_val_to_string(struct sotto_buf *out,
+    const struct sotto_node *n);
+
+/*
  * As s->parse() on in->data/in->len, but takes ownership of in: its storage
  * becomes the new doc's src when the store can use it as it is (no second
  * copy of a big file), and is released otherwise.  On return, whatever the
@@ -73,5 +87,17 @@ const struct sotto_store *sotto_store_for_path(const char *path);
 sotto_err sotto_store_parse_buf(const struct sotto_store *s,
     struct sotto_doc **out, struct sotto_buf *in, const char *name,
     const struct sotto_limits *lim, struct sotto_error *e);
+
+/*
+ * Why the value n of doc, parsed from doc->src and about to be
+ * encrypted, will not decrypt to the bytes it was written as (a phrase
+ * for a warning after "value at 'path'", e.g. "has a tag, which sops
+ * does not keep: it decrypts untagged"), or NULL when it will, when n
+ * was not parsed from the source as it is, or when the store does not
+ * say.  The phrase is static text and never holds the value; n's text is
+ * only read (it may be a secret).
+ */
+const char *sotto_store_roundtrip_note(const struct sotto_doc *doc,
+    const struct sotto_node *n);
 
 #endif

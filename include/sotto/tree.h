@@ -78,6 +78,14 @@ enum sotto_scalar_type {
  * bit; sotto_tree_clone() gives the copy its own, NUL-terminated text.
  */
 #define SOTTO_NODE_TEXT_REF 0x2u
+/*
+ * SOTTO_NODE_RESPELL: the scalar's source spelling cannot be rebuilt from
+ * its value once encrypted (e.g. a JSON string written with "\u00e9" or
+ * "\/": the ciphertext holds the characters, not the escapes), so a
+ * decrypt writes the same value spelled another way.  The encrypt layer
+ * warns, naming the key path, when such a value is encrypted.
+ */
+#define SOTTO_NODE_RESPELL 0x4u
 
 struct sotto_node;
 
@@ -134,6 +142,11 @@ struct sotto_doc {
 	size_t alias_bytes;		/* bytes YAML aliases copied at parse
 					   (as max_alias_bytes counts them),
 					   for a caller's own budget */
+	bool nodoc;			/* the source held no document at all
+					   (a YAML stream of blanks and
+					   comments): the one empty branch is
+					   a stand-in, and sops refuses to
+					   encrypt such a file */
 };
 
 /* Constructors.  All return NULL on out-of-memory. */

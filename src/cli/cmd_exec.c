@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -84,113 +83,6 @@ static const char exec_file_usage[] =
     "      --output-type T     format of the plaintext (default: input)\n"
     "      --user NAME         (not supported by sotto)\n"
     "  -h, --help              show this help\n";
-
-static bool
-digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/*
- * A timestamp as Go's t.Format(time.RFC3339) prints it: seconds, no
- * fraction, "Z" for a zero offset.  s is what the YAML store or sops'
- * MarshalText gave: "2006-01-02", "2006-01-02T15:04:05.5+07:00",
- * "2006-01-02 15:04:05" (no zone: UTC).  Anything else as it is.
- */
-static sotto_err
-rfc3339(struct sotto_buf *out, const char *s, size_t n)
-{
-	const char *p = s + 10, *end = s + n, *zone;
-
-	if (n < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-	    s[7] != '-' || !digits(s + 8, 2))
-		return sotto_buf_add(out, s, n);
-	if (p == end)
-		return sotto_buf_add(out, s, 10) ||
-		    sotto_buf_addstr(out, "T00:00:00Z") ? SOTTO_E_NOMEM :
-		    SOTTO_OK;
-	if ((*p != 'T' && *p != 't' && *p != ' ') || end - p < 9 ||
-	    !digits(p + 1, 2) || p[3] != ':' || !digits(p + 4, 2) ||
-	    p[6] != ':' || !digits(p + 7, 2))
-		return sotto_buf_add(out, s, n);
-	zone = p + 9;
-	if (zone < end && *zone == '.')
-		for (zone++; zone < end && *zone >= '0' && *zone <= '9';)
-			zone++;
-	while (zone < end && *zone == ' ')
-		zone++;
-	if (sotto_buf_add(out, s, 10) || sotto_buf_addch(out, 'T') ||
-	    sotto_buf_add(out, p + 1, 8))
-		return SOTTO_E_NOMEM;
-	if (zone == end || *zone == 'Z' || *zone == 'z' ||
-	    ((end - zone == 6 || end - zone == 3) &&
-	    strncmp(zone + 1, "00:00", (size_t)(end - zone - 1)) == 0))
-		return sotto_buf_addch(out, 'Z');
-	return sotto_buf_add(out, zone, (size_t)(end - zone));
-}
-
-/*
- * sops' stores.ValToString, which exec-env uses for a value that is not
- * a string: an int in decimal, a float as strconv.FormatFloat(v, 'G',
- * -1, 64) with ".0" added when that reads as an integer ("2E-10",
- * "200000.0", "1.234567E+06"), a bool "true"/"false", a time in RFC 3339,
- * null as Go prints nil ("<nil>") and bytes as Go prints []byte.
- * NOTE: a local copy; fold it into the stores' shared ValToString.
- */
-static sotto_err
-val_to_string(struct sotto_buf *out, const struct sotto_node *n)
-{
-	char b[SOTTO_GOFMT_FLOAT_MAX];
-	const char *t = n->canon != NULL ? n->canon : n->text;
-	size_t tl = n->canon != NULL ? strlen(n->canon) : n->len, i;
-	int64_t iv;
-	double d;
-	bool bv;
-	int k;
-
-	switch (n->type) {
-	case SOTTO_T_INT:
-		if (!sotto_gofmt_parse_int(t, tl, &iv))
-			return sotto_buf_add(out, n->text, n->len);
-		k = sotto_gofmt_int(b, sizeof(b), iv);
-		return k < 0 ? SOTTO_E_INTERNAL : sotto_buf_add(out, b,
-		    (size_t)k);
-	case SOTTO_T_FLOAT:
-		if (!sotto_gofmt_parse_float(t, tl, &d))
-			return sotto_buf_add(out, n->text, n->len);
-		if ((k = sotto_gofmt_float_g(b, sizeof(b), d)) < 0)
-			return SOTTO_E_INTERNAL;
-		for (i = 0; i < (size_t)k; i++)
-			if (b[i] == 'e')
-				b[i] = 'E';
-		if (isfinite(d) && memchr(b, '.', (size_t)k) == NULL &&
-		    memchr(b, 'E', (size_t)k) == NULL)
-			return sotto_buf_addf(out, "%.1f", d);
-		return sotto_buf_add(out, b, (size_t)k);
-	case SOTTO_T_BOOL:
-		return sotto_buf_addstr(out, sotto_gofmt_parse_bool(n->text,
-		    n->len, &bv) && bv ? "true" : "false");
-	case SOTTO_T_TIME:
-		return rfc3339(out, n->text, n->len);
-	case SOTTO_T_NULL:
-		return sotto_buf_addstr(out, "<nil>");
-	case SOTTO_T_BYTES:
-		if (sotto_buf_addch(out, '['))
-			return SOTTO_E_NOMEM;
-		for (i = 0; i < n->len; i++)
-			if (sotto_buf_addf(out, "%s%u", i ? " " : "",
-			    (unsigned)(unsigned char)n->text[i]))
-				return SOTTO_E_NOMEM;
-		return sotto_buf_addch(out, ']');
-	default:
-		return sotto_buf_add(out, n->text, n->len);
-	}
-}
 
 /* Free with free_env(): each "K=V" string is wiped. */
 static void
@@ -278,7 +170,7 @@ build_env(char ***out, const struct sotto_node *top, bool pristine,
 		}
 		if (sotto_buf_add(&kv, it->key, it->keylen) ||
 		    sotto_buf_addch(&kv, '=') ||
-		    val_to_string(&kv, it->val)) {
+		    sotto_store_val_to_string(&kv, it->val)) {
 			sotto_buf_release(&kv);
 			goto nomem;
 		}

@@ -25,6 +25,7 @@ static const char reconcile_usage[] =
     "           [--lease-duration DURATION] [--identity ID]]\n"
     "           [--no-cross-namespace-refs] [--default-service-account NAME]\n"
     "           [--allow-http-sources] [--allow-file-sources]\n"
+    "           [--feature-gates NAME=BOOL,...]\n"
     "       sotto reconcile --list-fields[=text|roff]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
@@ -59,12 +60,15 @@ static const char reconcile_usage[] =
     "    --allow-file-sources\n"
     "                        GitRepository file:// URLs: tests and local mode\n"
     "                        only, unsafe on a shared cluster (any tenant can\n"
-    "                        read the agent's files)\n";
+    "                        read the agent's files)\n"
+    "    --feature-gates StrictPostBuildSubstitutions=false\n"
+    "                        an unset ${var} in spec.postBuild reads as \"\"\n"
+    "                        (default true: the build fails, as Flux's)\n";
 
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
     O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS,
-    O_ALLOW_HTTP, O_ALLOW_FILE };
+    O_ALLOW_HTTP, O_ALLOW_FILE, O_GATES };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -87,6 +91,7 @@ static const struct option reconcile_opts[] = {
 	{ "list-fields", optional_argument, NULL, O_FIELDS },
 	{ "allow-http-sources", no_argument, NULL, O_ALLOW_HTTP },
 	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
+	{ "feature-gates", required_argument, NULL, O_GATES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -134,6 +139,104 @@ parse_duration(const char *s, const char *flag)
 		return -1;
 	}
 	return v * mult;
+}
+
+/* strconv.ParseBool's spellings */
+static int
+parse_bool(const char *s, size_t n)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true",
+		"True", NULL }, *const no[] = { "0", "f", "F", "FALSE",
+		"false", "False", NULL };
+	size_t i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		if (strlen(yes[i]) == n && memcmp(yes[i], s, n) == 0)
+			return 1;
+	for (i = 0; no[i] != NULL; i++)
+		if (strlen(no[i]) == n && memcmp(no[i], s, n) == 0)
+			return 0;
+	return -1;
+}
+
+/* p[0..n) for a message: control bytes as \xNN, at most 100 bytes */
+static const char *
+shown(char *out, size_t cap, const char *p, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < 100 && o + 5 < cap; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void
+trim(const char **p, size_t *n)
+{
+	while (*n > 0 && strchr(" \t\n\v\f\r", (*p)[0]) != NULL) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && strchr(" \t\n\v\f\r", (*p)[*n - 1]) != NULL)
+		(*n)--;
+}
+
+/*
+ * --feature-gates, as Flux's controllers read it (k8s MapStringBool):
+ * comma-separated NAME=BOOL pairs, blanks around each part ignored.  Of
+ * kustomize-controller's gates only StrictPostBuildSubstitutions changes
+ * what sotto does; any other name is refused as Flux refuses a gate it
+ * does not have, so a copied flag never silently means nothing.
+ */
+static int
+parse_gates(struct sotto_reconcile_opts *o, const char *arg)
+{
+	static const char strict[] = "StrictPostBuildSubstitutions";
+	const char *p = arg, *comma, *eq, *k, *v;
+	char q1[512], q2[512];
+	size_t n, kn, vn;
+	int b;
+
+	for (; p != NULL; p = comma ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		k = p;
+		trim(&k, &n);
+		if (n == 0)
+			continue;
+		if ((eq = memchr(k, '=', n)) == NULL) {
+			cli_errorf("sotto", "--feature-gates '%s': malformed "
+			    "pair, expect string=bool", shown(q1, sizeof(q1), k,
+			    n));
+			return -1;
+		}
+		kn = (size_t)(eq - k);
+		v = eq + 1;
+		vn = n - kn - 1;
+		trim(&k, &kn);
+		trim(&v, &vn);
+		if ((b = parse_bool(v, vn)) < 0) {
+			cli_errorf("sotto", "--feature-gates: invalid value of "
+			    "'%s': '%s', want true or false", shown(q1,
+			    sizeof(q1), k, kn), shown(q2, sizeof(q2), v, vn));
+			return -1;
+		}
+		if (kn != strlen(strict) || memcmp(k, strict, kn) != 0) {
+			cli_errorf("sotto", "--feature-gates: feature-gate "
+			    "'%s' not supported (sotto has %s)", shown(q1,
+			    sizeof(q1), k, kn), strict);
+			return -1;
+		}
+		o->lax_substitutions = b == 0;
+	}
+	return 0;
 }
 
 /* $XDG_CACHE_HOME/sotto, else $HOME/.cache/sotto: never a shared /tmp. */
@@ -196,6 +299,10 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 			return 0;
 		case O_ALLOW_HTTP: o->allow_http_sources = true; break;
 		case O_ALLOW_FILE: o->allow_file_sources = true; break;
+		case O_GATES:
+			if (parse_gates(o, optarg) != 0)
+				return 2;
+			break;
 		case O_INTERVAL:
 			if ((o->interval_override = parse_duration(optarg,
 			    "--interval")) < 0)

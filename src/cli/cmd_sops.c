@@ -279,6 +279,45 @@ write_result(const struct sops_opts *o, const char *path,
 }
 
 /*
+ * The indentation a rendering store uses, as sops' outputStore() picks it:
+ * --indent, else stores.<yaml|json|json_binary>.indent of the .sops.yaml
+ * named by --config or SOPS_CONFIG or found from the working directory up
+ * (sops' loadStoresConfig), else -1 (the store's default).  A config that
+ * does not load fails the command, as in sops.
+ */
+static sotto_err
+emit_indent(int *out, const struct sops_opts *o,
+    const struct sotto_store *os, struct sotto_error *e)
+{
+	struct sotto_config *cfg = NULL;
+	const char *env = getenv("SOPS_CONFIG");
+	char *path = NULL;
+	sotto_err err = SOTTO_OK;
+
+	*out = o->indent;
+	if (o->indent >= 0)
+		return SOTTO_OK;
+	if (o->config != NULL || (env != NULL && env[0] != '\0')) {
+		if ((path = strdup(o->config ? o->config : env)) == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+	} else if ((err = sotto_config_find(&path, NULL, ".", e)) != SOTTO_OK)
+		return err;
+	if (path != NULL && (err = sotto_config_load(&cfg, path, e)) ==
+	    SOTTO_OK) {
+		if (os == &sotto_store_yaml)
+			*out = cfg->yaml_indent;
+		else if (os == &sotto_store_json)
+			*out = cfg->json_indent;
+		else if (os == &sotto_store_binary)
+			*out = cfg->json_binary_indent;
+	}
+	sotto_config_free(cfg);
+	free(path);
+	return err;
+}
+
+/*
  * The stores for path (typed by name unless --input-type/--output-type say
  * otherwise) and its parsed document, marked secret.  The document takes
  * in's bytes as its source: no second copy.
@@ -336,7 +375,8 @@ encrypt_one(const struct sops_opts *o, const char *path)
 		goto out;
 	}
 	eo.warnings = &warn;
-	if (sotto_sops_encrypt(&meta, doc, &eo, &e) != SOTTO_OK ||
+	if ((os != is && emit_indent(&eopt.indent, o, os, &e) != SOTTO_OK) ||
+	    sotto_sops_encrypt(&meta, doc, &eo, &e) != SOTTO_OK ||
 	    (os == is ? os->emit_splice(&out, doc, meta, &e) :
 	    os->emit(&out, doc, meta, &eopt, &e)) != SOTTO_OK ||
 	    write_result(o, path, &out, false, &e) != SOTTO_OK) {
@@ -361,11 +401,11 @@ out:
 static sotto_err
 extract(struct sotto_buf *out, const struct sops_opts *o,
     const struct sotto_store *os, struct sotto_doc *doc,
-    struct sotto_error *e)
+    const struct sotto_emit_opts *eo, struct sotto_error *e)
 {
 	struct sotto_path p;
 	struct sotto_node *n;
-	struct sotto_emit_opts eopt = { o->indent };
+	struct sotto_emit_opts eopt = *eo;
 	sotto_err err;
 
 	if (doc->n == 0)
@@ -461,8 +501,10 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	if (!o->extract && os == is && !o->in_place &&
 	    (o->output == NULL || strcmp(o->output, "-") == 0))
 		out.sink = STDOUT_FILENO;
-	if (sotto_sops_decrypt(doc, &dop, &e) != SOTTO_OK ||
-	    (o->extract ? extract(&out, o, os, doc, &e) : os == is ?
+	if (((os != is || o->extract) &&
+	    emit_indent(&eopt.indent, o, os, &e) != SOTTO_OK) ||
+	    sotto_sops_decrypt(doc, &dop, &e) != SOTTO_OK ||
+	    (o->extract ? extract(&out, o, os, doc, &eopt, &e) : os == is ?
 	    os->emit_splice(&out, doc, NULL, &e) :
 	    os->emit(&out, doc, NULL, &eopt, &e)) != SOTTO_OK ||
 	    write_result(o, path, &out, true, &e) != SOTTO_OK) {

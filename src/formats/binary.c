@@ -76,6 +76,7 @@ nomem:
 	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 }
 
+/* sops' BinaryStore.EmitPlainFile: the first "data" value, a string. */
 static sotto_err
 bin_emit(struct sotto_buf *out, const struct sotto_doc *doc,
     const struct sotto_node *meta, const struct sotto_emit_opts *o,
@@ -83,13 +84,21 @@ bin_emit(struct sotto_buf *out, const struct sotto_doc *doc,
 {
 	const struct sotto_node *data = NULL;
 
-	if (doc != NULL && doc->n > 0)
-		data = sotto_tree_map_get(doc->branches[0], "data");
 	if (meta != NULL)
 		return sotto_store_json.emit(out, doc, meta, o, e);
-	if (data == NULL || data->kind != SOTTO_NODE_SCALAR)
+	if (doc == NULL || doc->n != 1)
+		return sotto_error_set(e, SOTTO_E_EMIT, "cannot write binary "
+		    "output: there must be exactly one tree branch (%zu "
+		    "documents)", doc != NULL ? doc->n : 0);
+	if (doc->branches[0]->kind == SOTTO_NODE_MAP)
+		data = sotto_tree_map_get(doc->branches[0], "data");
+	if (data == NULL)
 		return sotto_error_set(e, SOTTO_E_EMIT,
 		    "no binary data found in tree");
+	if (data->kind != SOTTO_NODE_SCALAR || (data->type != SOTTO_T_STR &&
+	    data->type != SOTTO_T_BYTES))
+		return sotto_error_set(e, SOTTO_E_EMIT, "cannot write binary "
+		    "output: 'data' key in tree does not have a string value");
 	if (sotto_buf_add(out, data->text, data->len) != SOTTO_OK)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;

@@ -235,29 +235,16 @@ dotenv_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 	    (const uint8_t *)"", in->len, in, name, lim, e);
 }
 
-/* sops ValToString for a scalar. */
+/* sops ValToString for a scalar, newlines written as "\n". */
 static sotto_err
 valstr(struct sotto_buf *o, const struct sotto_node *n)
 {
 	struct sotto_buf t = SOTTO_BUF_SECRET_INIT;
-	bool bv;
 	sotto_err rc;
 
-	switch (n->type) {
-	case SOTTO_T_FLOAT:
-		rc = sotto_storeutil_float_valstr(&t, strtod(n->text, NULL));
-		break;
-	case SOTTO_T_BOOL:
-		rc = sotto_buf_addstr(&t, sotto_storeutil_parse_bool(n->text,
-		    n->len, &bv) && bv ? "true" : "false");
-		break;
-	case SOTTO_T_NULL:
-		rc = SOTTO_OK;
-		break;
-	default:
-		rc = sotto_buf_add(&t, n->text, n->len);
-		break;
-	}
+	if (n->type == SOTTO_T_STR || n->kind == SOTTO_NODE_COMMENT)
+		return escape(o, n->text, n->len);
+	rc = sotto_store_val_to_string(&t, n);
 	if (rc == SOTTO_OK)
 		rc = escape(o, (const char *)t.data, t.len);
 	sotto_buf_release(&t);
@@ -350,6 +337,35 @@ intact(const struct sotto_node *b)
 	return true;
 }
 
+/*
+ * Adds the sops_* lines to the file in out[mark, ...): at the end, as
+ * sops does, when the file ends in a newline (or is empty); before its
+ * last line when it does not, so that it still does not and decrypt, which
+ * removes just those lines, gives the file back byte for byte.
+ */
+static sotto_err
+add_meta(struct sotto_buf *out, size_t mark, const struct sotto_node *meta,
+    struct sotto_error *e)
+{
+	struct sotto_buf tail = SOTTO_BUF_SECRET_INIT;
+	size_t at;
+	sotto_err rc;
+
+	if (out->len == mark || out->data[out->len - 1] == '\n')
+		return emit_meta(out, meta, e);
+	for (at = out->len; at > mark && out->data[at - 1] != '\n'; at--)
+		;
+	if (sotto_buf_add(&tail, out->data + at, out->len - at) != SOTTO_OK)
+		return nomem(e);
+	sotto_buf_truncate(out, at);
+	rc = emit_meta(out, meta, e);
+	if (rc == SOTTO_OK && sotto_buf_add(out, tail.data, tail.len) !=
+	    SOTTO_OK)
+		rc = nomem(e);
+	sotto_buf_release(&tail);
+	return rc;
+}
+
 static sotto_err
 dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
     const struct sotto_node *meta, struct sotto_error *e)
@@ -359,7 +375,7 @@ dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
 	const struct dpriv *p;
 	const struct sotto_node *b;
 	bool keep;
-	size_t i;
+	size_t i, mark;
 	sotto_err rc = SOTTO_OK;
 
 	if (d == NULL || d->n != 1 || d->store_priv == NULL)
@@ -390,16 +406,12 @@ dotenv_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		if (sotto_storeutil_edit(&ed, p->span[2 * i],
 		    p->span[2 * i + 1], "", 0) != SOTTO_OK)
 			rc = nomem(e);
+	mark = out->len;
 	if (rc == SOTTO_OK)
 		rc = sotto_storeutil_apply(out, d->src.data, d->src.len, &ed,
 		    e);
-	if (rc == SOTTO_OK && !keep && meta != NULL) {
-		if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-		    sotto_buf_addch(out, '\n') != SOTTO_OK)
-			rc = nomem(e);
-		if (rc == SOTTO_OK)
-			rc = emit_meta(out, meta, e);
-	}
+	if (rc == SOTTO_OK && !keep && meta != NULL)
+		rc = add_meta(out, mark, meta, e);
 	sotto_buf_release(&t);
 	sotto_storeutil_edits_free(&ed);
 	return rc;

@@ -12,6 +12,7 @@
  */
 #include "sotto/store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,8 @@
 #include "formats/storeutil.h"
 
 enum { IQ_PLAIN, IQ_DQ, IQ_SQ, IQ_BACK, IQ_TRIPLE, IQ_CONT };
+/* comment written after a section header, on its line */
+#define IF_HEADER 0x100u
 
 struct iline {
 	size_t ls, le, next;	/* start, end (no '\n'), next line start */
@@ -110,7 +113,7 @@ static size_t
 find_any(const uint8_t *s, size_t a, size_t z, const char *set)
 {
 	for (; a < z; a++)
-		if (strchr(set, s[a]) != NULL)
+		if (s[a] != '\0' && strchr(set, s[a]) != NULL)
 			return a;
 	return SOTTO_SPAN_NONE;
 }
@@ -183,20 +186,66 @@ pend_add(struct ip *p, size_t a, size_t z, size_t line)
 	return SOTTO_OK;
 }
 
-/* Moves the pending comment block into the current section. */
+static sotto_err render_comment(struct sotto_buf *, const uint8_t *, size_t,
+    const struct sotto_node *);
+
+/* Appends the comment at s[a, z) (on a header line) to the pending block. */
+static sotto_err
+join_header_comment(struct ip *p, size_t a, size_t z)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	size_t ta, tz;
+	sotto_err rc = SOTTO_OK;
+
+	comment_text(p->s, a, z, &ta, &tz);
+	if (sotto_buf_add(&b, p->pend->text, p->pend->len) != SOTTO_OK ||
+	    sotto_buf_addch(&b, '\n') != SOTTO_OK ||
+	    sotto_buf_add(&b, p->s + ta, tz - ta) != SOTTO_OK ||
+	    sotto_tree_set_text(p->pend, SOTTO_T_STR, (const char *)b.data,
+	    b.len) != SOTTO_OK)
+		rc = nomem(p->e);
+	p->pend->dirty = false;
+	sotto_buf_release(&b);
+	return rc;
+}
+
+/*
+ * True when a comment block reads back from its text as it is written:
+ * each line with the first line's marker and spacing, nothing else (no
+ * blank line inside, no other indentation or marker, no trailing blanks).
+ */
+static bool
+comment_faithful(const struct ip *p, const struct sotto_node *c)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	bool same;
+
+	same = render_comment(&b, p->s, p->len, c) == SOTTO_OK &&
+	    b.len == c->src_end - c->src_start &&
+	    memcmp(b.data, p->s + c->src_start, b.len) == 0;
+	sotto_buf_release(&b);
+	return same;
+}
+
+/*
+ * Moves the pending comment block into the current section, or DEFAULT
+ * before any.  go-ini drops a comment that no key or section follows (at
+ * the end of the file, before [sops]); it is kept here as a node all the
+ * same, so that encrypt encrypts it rather than leaving it in clear.
+ */
 static sotto_err
 pend_flush(struct ip *p)
 {
 	struct sotto_node *c = p->pend;
+	struct sotto_node *to = p->cur != NULL ? p->cur :
+	    p->branch->items[0].val;
 
 	p->pend = NULL;
 	if (c == NULL)
 		return SOTTO_OK;
-	if (p->cur == NULL) {
-		sotto_tree_node_free(c, false);
-		return SOTTO_OK;
-	}
-	if (sotto_tree_map_add(p->cur, NULL, 0, c) != SOTTO_OK) {
+	if (!comment_faithful(p, c))
+		c->flags |= SOTTO_NODE_RESPELL;
+	if (sotto_tree_map_add(to, NULL, 0, c) != SOTTO_OK) {
 		sotto_tree_node_free(c, false);
 		return nomem(p->e);
 	}
@@ -232,20 +281,20 @@ parse_section(struct ip *p, const struct iline *l, size_t t)
 	end_sops(p, at);
 	if (close - t - 1 == 4 && memcmp(p->s + t + 1, "sops", 4) == 0 &&
 	    p->sops_start == SOTTO_SPAN_NONE) {
-		sotto_tree_node_free(p->pend, false);
-		p->pend = NULL;
+		if ((rc = pend_flush(p)) != SOTTO_OK)
+			return rc;
 		/* a [sops] section means metadata, even an empty one */
 		if (p->meta == NULL && (p->meta = sotto_tree_new_map()) == NULL)
 			return nomem(p->e);
 		p->in_sops = true;
 		p->cur = NULL;
-		/* take the blank lines before the header along */
-		for (at = l->ls; at > 0 && (p->s[at - 1] == '\n' ||
-		    space_at(p->s, at - 1, at) == 1); at--)
-			;
-		while (at < l->ls && p->s[at] != '\n')
-			at++;
-		p->sops_start = at < l->ls ? at + 1 : l->ls;
+		/*
+		 * Take the one newline before the header along: the blank
+		 * line sops (and sotto) writes before [sops], or the line
+		 * break sotto added to a file that did not end in one.
+		 */
+		p->sops_start = l->ls > 0 && p->s[l->ls - 1] == '\n' ?
+		    l->ls - 1 : l->ls;
 		return SOTTO_OK;
 	}
 	if (count_node(p, l->no) != SOTTO_OK)
@@ -260,16 +309,26 @@ parse_section(struct ip *p, const struct iline *l, size_t t)
 		return nomem(p->e);
 	}
 	p->cur = m;
-	if ((rc = pend_flush(p)) != SOTTO_OK)
-		return rc;
-	i = find_any(p->s, close + 1, l->le, "#;");
-	if (i != SOTTO_SPAN_NONE) {
-		if ((rc = pend_add(p, i, l->le, l->no)) != SOTTO_OK)
+	/*
+	 * go-ini ignores what follows the ']'.  A comment there joins the
+	 * section's comment (the block above the header, or a new one): it
+	 * is encrypted with it, and the splice writes it above the header,
+	 * since an encrypted one on the header line would end the name at
+	 * its ']'.  Other text there is refused rather than left in clear.
+	 */
+	i = ltrim(p->s, close + 1, l->le);
+	if (i < rtrim(p->s, i, l->le)) {
+		if (p->s[i] != '#' && p->s[i] != ';')
+			return ierr(p, l->no, "text after a section header");
+		if (p->pend != NULL)
+			rc = join_header_comment(p, i, l->le);
+		else if ((rc = pend_add(p, i, l->le, l->no)) == SOTTO_OK)
+			p->pend->inline_comment = true;
+		if (rc != SOTTO_OK)
 			return rc;
-		p->pend->inline_comment = true;
-		return pend_flush(p);
+		p->pend->flags |= IF_HEADER | SOTTO_NODE_RESPELL;
 	}
-	return SOTTO_OK;
+	return pend_flush(p);
 }
 
 /* ---- keys and values ---- */
@@ -295,6 +354,10 @@ read_key(struct ip *p, const struct iline *l, size_t t, size_t *ka,
 		i = find_any(p->s, pos + ql, l->le, "=:");
 		if (i == SOTTO_SPAN_NONE)
 			return ierr(p, l->no, "key-value delimiter not found");
+		/* go-ini skips it; its reading of the key could change */
+		if (ltrim(p->s, pos + ql, i) != i)
+			return ierr(p, l->no, "text after the closing quote of "
+			    "a key");
 		*ka = ltrim(p->s, t + ql, pos);
 		*kz = rtrim(p->s, *ka, pos);
 		*off = i + 1;
@@ -331,6 +394,26 @@ surrounded(const uint8_t *s, size_t a, size_t z, uint8_t q)
 	return true;
 }
 
+/*
+ * After the closing quote (at z) of a `...` or """...""" value, on the
+ * line ending at le: a ';' or '#' comment becomes the value's inline
+ * comment; other text is refused.  go-ini drops either silently, and
+ * encrypt would have left it in clear.
+ */
+static sotto_err
+after_quote(struct ip *p, size_t z, size_t le, size_t line, struct ival *v)
+{
+	size_t a = ltrim(p->s, z, le), e = rtrim(p->s, a, le);
+
+	if (a == e)
+		return SOTTO_OK;
+	if (p->s[a] != '#' && p->s[a] != ';')
+		return ierr(p, line, "text after the closing quote of a value");
+	v->ca = a;
+	v->cz = e;
+	return SOTTO_OK;
+}
+
 /* Multi-line `...` / """...""" value continuing after line l. */
 static sotto_err
 read_multiline(struct ip *p, const struct iline *l, size_t vs, const char *q,
@@ -351,7 +434,7 @@ read_multiline(struct ip *p, const struct iline *l, size_t vs, const char *q,
 			    SOTTO_OK)
 				return nomem(p->e);
 			v->z = pos + ql;
-			return SOTTO_OK;
+			return after_quote(p, v->z, n.le, n.no, v);
 		}
 		if (sotto_buf_add(&v->text, p->s + n.ls, n.next - n.ls) !=
 		    SOTTO_OK)
@@ -409,8 +492,10 @@ read_value(struct ip *p, const struct iline *l, size_t off, struct ival *v)
 		if (pos == SOTTO_SPAN_NONE)
 			return read_multiline(p, l, vs, q, v);
 		v->z = pos + ql;
-		return sotto_buf_add(&v->text, p->s + vs + ql, pos - vs - ql) ==
-		    SOTTO_OK ? SOTTO_OK : nomem(p->e);
+		if (sotto_buf_add(&v->text, p->s + vs + ql, pos - vs - ql) !=
+		    SOTTO_OK)
+			return nomem(p->e);
+		return after_quote(p, v->z, l->le, l->no, v);
 	}
 	ve = rtrim(p->s, vs, l->le);
 	if (p->s[ve - 1] == '\\') {
@@ -464,6 +549,25 @@ sops_key(struct ip *p, size_t ka, size_t kz, const struct ival *v,
 	return rc;
 }
 
+static sotto_err render_value(struct sotto_buf *, const char *, size_t,
+    int, const uint8_t *, size_t);
+
+static bool
+value_faithful(const struct ip *p, const struct ival *v)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	const uint8_t *nl = memchr(p->s + v->z, '\n', p->len - v->z);
+	size_t le = nl != NULL ? (size_t)(nl - p->s) : p->len;
+	bool same;
+
+	same = v->style != IQ_CONT && render_value(&b, (const char *)
+	    v->text.data, v->text.len, v->style, p->s + v->z, le - v->z) ==
+	    SOTTO_OK && b.len == v->z - v->a &&
+	    memcmp(b.data, p->s + v->a, b.len) == 0;
+	sotto_buf_release(&b);
+	return same;
+}
+
 static sotto_err
 parse_key(struct ip *p, const struct iline *l, size_t t)
 {
@@ -499,6 +603,13 @@ parse_key(struct ip *p, const struct iline *l, size_t t)
 	n->src_end = v.z;
 	n->style = v.style;
 	n->line = l->no;
+	/*
+	 * Written back as it is?  Not when go-ini joined continuation lines
+	 * (or any other spelling the splice writer would not give back):
+	 * decrypt writes it another way, and encrypt warns.
+	 */
+	if (v.style == IQ_CONT || (v.text.len > 0 && !value_faithful(p, &v)))
+		n->flags |= SOTTO_NODE_RESPELL;
 	if (sotto_tree_map_add(p->cur, (const char *)p->s + ka, kz - ka, n) !=
 	    SOTTO_OK) {
 		sotto_tree_node_free(n, true);
@@ -588,7 +699,8 @@ ini_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 	p.len = len;
 	if (len >= 3 && memcmp(p.s, "\xEF\xBB\xBF", 3) == 0)
 		p.pos = 3;
-	if ((rc = parse_lines(&p)) != SOTTO_OK)
+	if ((rc = parse_lines(&p)) != SOTTO_OK ||
+	    (rc = pend_flush(&p)) != SOTTO_OK)
 		goto fail;
 	end_sops(&p, len);
 	if ((rc = sotto_storeutil_unflatten_done(p.meta, name, e)) !=
@@ -644,19 +756,9 @@ ini_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 static sotto_err
 valstr(struct sotto_buf *o, const struct sotto_node *n)
 {
-	bool bv;
-
-	switch (n->type) {
-	case SOTTO_T_FLOAT:
-		return sotto_storeutil_float_valstr(o, strtod(n->text, NULL));
-	case SOTTO_T_BOOL:
-		return sotto_buf_addstr(o, sotto_storeutil_parse_bool(n->text,
-		    n->len, &bv) && bv ? "true" : "false");
-	case SOTTO_T_NULL:
-		return SOTTO_OK;
-	default:
+	if (n->type == SOTTO_T_STR)
 		return sotto_buf_add(o, n->text, n->len);
-	}
+	return sotto_store_val_to_string(o, n);
 }
 
 static bool
@@ -670,24 +772,39 @@ has_any(const char *s, size_t n, const char *set)
 	return false;
 }
 
+/* The quotes go-ini's writer puts around a value (IQ_*). */
+static int
+writer_style(const char *v, size_t n)
+{
+	size_t a = ltrim((const uint8_t *)v, 0, n);
+
+	if (has_any(v, n, "\n`"))
+		return IQ_TRIPLE;
+	if (has_any(v, n, "#;"))
+		return IQ_BACK;
+	if (a != 0 || rtrim((const uint8_t *)v, a, n) != n)
+		return IQ_DQ;
+	return IQ_PLAIN;
+}
+
+static sotto_err
+put_styled(struct sotto_buf *o, const char *v, size_t n, int style)
+{
+	static const char *const q[] = { "", "\"", "'", "`", "\"\"\"" };
+	const char *qs = style >= IQ_DQ && style <= IQ_TRIPLE ? q[style] : "";
+
+	if (sotto_buf_addstr(o, qs) != SOTTO_OK ||
+	    sotto_buf_add(o, v, n) != SOTTO_OK ||
+	    sotto_buf_addstr(o, qs) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
 /* A value as go-ini writes it (quoted when needed). */
 static sotto_err
 put_value(struct sotto_buf *o, const char *v, size_t n)
 {
-	const char *q = "";
-	size_t a = ltrim((const uint8_t *)v, 0, n);
-
-	if (has_any(v, n, "\n`"))
-		q = "\"\"\"";
-	else if (has_any(v, n, "#;"))
-		q = "`";
-	else if (a != 0 || rtrim((const uint8_t *)v, a, n) != n)
-		q = "\"";
-	if (sotto_buf_addstr(o, q) != SOTTO_OK ||
-	    sotto_buf_add(o, v, n) != SOTTO_OK ||
-	    sotto_buf_addstr(o, q) != SOTTO_OK)
-		return SOTTO_E_NOMEM;
-	return SOTTO_OK;
+	return put_styled(o, v, n, writer_style(v, n));
 }
 
 /* Comment lines as go-ini writes them ("; text"), no final newline. */
@@ -930,25 +1047,32 @@ emit_meta(struct sotto_buf *o, const struct sotto_node *meta, bool first,
 	return rc;
 }
 
+/* Sections of every branch in order (sops' encodeTree), then meta. */
 static sotto_err
-emit_branch(struct sotto_buf *o, const struct sotto_node *b,
+emit_branches(struct sotto_buf *o, struct sotto_node *const *bv, size_t nb,
     const struct sotto_node *meta, struct sotto_error *e)
 {
 	struct strpool sp = { NULL, 0, 0 };
-	size_t i, nsec = 0, k = 0;
+	size_t i, j, nsec = 0, k = 0;
 	sotto_err rc = SOTTO_OK;
 
-	if (b != NULL && b->kind != SOTTO_NODE_MAP)
-		return sotto_error_set(e, SOTTO_E_EMIT,
-		    "ini: the top level must be a mapping");
-	for (i = 0; b != NULL && i < b->n; i++)
-		nsec += b->items[i].key != NULL;
-	for (i = 0; b != NULL && i < b->n && rc == SOTTO_OK; i++) {
-		if (b->items[i].key == NULL)
-			continue;
-		rc = emit_section(o, &b->items[i], &sp, k == 0,
-		    k + 1 == nsec && meta == NULL, e);
-		k++;
+	for (j = 0; j < nb; j++) {
+		if (bv[j]->kind != SOTTO_NODE_MAP)
+			return sotto_error_set(e, SOTTO_E_EMIT,
+			    "ini: the top level must be a mapping");
+		for (i = 0; i < bv[j]->n; i++)
+			nsec += bv[j]->items[i].key != NULL;
+	}
+	for (j = 0; j < nb && rc == SOTTO_OK; j++) {
+		const struct sotto_node *b = bv[j];
+
+		for (i = 0; i < b->n && rc == SOTTO_OK; i++) {
+			if (b->items[i].key == NULL)
+				continue;
+			rc = emit_section(o, &b->items[i], &sp, k == 0,
+			    k + 1 == nsec && meta == NULL, e);
+			k++;
+		}
 	}
 	pool_free(&sp);
 	if (rc == SOTTO_OK && meta != NULL)
@@ -957,13 +1081,23 @@ emit_branch(struct sotto_buf *o, const struct sotto_node *b,
 }
 
 static sotto_err
+emit_branch(struct sotto_buf *o, const struct sotto_node *b,
+    const struct sotto_node *meta, struct sotto_error *e)
+{
+	struct sotto_node *one = (struct sotto_node *)(uintptr_t)b;
+
+	return emit_branches(o, &one, b != NULL, meta, e);
+}
+
+static sotto_err
 ini_emit(struct sotto_buf *out, const struct sotto_doc *doc,
     const struct sotto_node *meta, const struct sotto_emit_opts *o,
     struct sotto_error *e)
 {
 	(void)o;
-	return emit_branch(out, doc != NULL && doc->n > 0 ?
-	    doc->branches[0] : NULL, meta, e);
+	if (doc == NULL)
+		return emit_branches(out, NULL, 0, meta, e);
+	return emit_branches(out, doc->branches, doc->n, meta, e);
 }
 
 /* ---- splice ---- */
@@ -1043,19 +1177,238 @@ same_as_source(const struct sotto_doc *d, const struct sotto_node *n)
 	return r;
 }
 
+/* True when value v[0, n) reads back as it is inside quotes of style. */
+static bool
+quote_ok(int style, const char *v, size_t n)
+{
+	switch (style) {
+	case IQ_DQ:
+	case IQ_SQ:
+		return !has_any(v, n, style == IQ_DQ ? "\"#;\n" : "'#;\n");
+	default:
+		return false;
+	}
+}
+
+/*
+ * A comment in the layout of the one at its span in src: that line's
+ * marker and spacing ("# ", ";", "; ") before each line, so that what was
+ * written with '#' stays '#' through encrypt and decrypt.
+ */
 static sotto_err
-render_dirty(struct sotto_buf *t, const struct sotto_node *n)
+render_comment(struct sotto_buf *t, const uint8_t *s, size_t slen,
+    const struct sotto_node *n)
+{
+	size_t a = n->src_start, le, ta, i = 0, j;
+	bool crlf;
+
+	if (a == SOTTO_SPAN_NONE || a >= slen || (s[a] != '#' && s[a] != ';'))
+		return put_comment(t, n->text, n->len, true);
+	for (le = a; le < slen && s[le] != '\n'; le++)
+		;
+	ta = ltrim(s, a + 1, le);
+	/* lines end as the block's last line does (an encrypted block is
+	 * one line, ending as the plaintext's last line did) */
+	for (le = n->src_end; le < slen && s[le] != '\n'; le++)
+		;
+	crlf = le > 0 && s[le - 1] == '\r';	/* '\r' at the end too */
+	for (;;) {
+		for (j = i; j < n->len && n->text[j] != '\n'; j++)
+			;
+		if (sotto_buf_add(t, s + a, ta - a) != SOTTO_OK ||
+		    sotto_buf_add(t, n->text + i, j - i) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		if (j >= n->len)
+			return SOTTO_OK;
+		if (sotto_buf_addstr(t, crlf ? "\r\n" : "\n") != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		i = j + 1;
+	}
+}
+
+/*
+ * True when value v[0, n) reads back as it is, written unquoted; last: it
+ * ends the line (a final '\\' would continue it).
+ */
+static bool
+plain_ok(const char *v, size_t n, bool last)
+{
+	const uint8_t *u = (const uint8_t *)v;
+
+	if (n == 0 || ltrim(u, 0, n) != 0 || rtrim(u, 0, n) != n ||
+	    has_any(v, n, "#;\n") || v[0] == '`' ||
+	    (last && v[n - 1] == '\\') ||
+	    (n >= 3 && memcmp(v, "\"\"\"", 3) == 0))
+		return false;
+	return !surrounded(u, 0, n, '"') && !surrounded(u, 0, n, '\'');
+}
+
+/*
+ * True when v[0, n) reads back as it is between quotes q (` or """) with
+ * rest after the closing one.  The reader ends the value at the last q of
+ * the line where it first finds one: so no line of v but its last may hold
+ * q, and no q may start after the closing one's first byte.
+ */
+static bool
+lastq_ok(const char *v, size_t n, const char *q, const uint8_t *rest,
+    size_t rn)
+{
+	size_t ql = strlen(q), i, k, at;
+	const char *nl = n > 0 ? memrchr(v, '\n', n) : NULL;
+
+	if (nl != NULL && memmem(v, (size_t)(nl - v), q, ql) != NULL)
+		return false;
+	/* the line after the closing q[0] is q[1..] then rest */
+	for (i = 1; i + ql <= ql + rn; i++) {
+		for (k = 0; k < ql; k++) {
+			at = i + k;
+			if ((at < ql ? (uint8_t)q[at] : rest[at - ql]) !=
+			    (uint8_t)q[k])
+				break;
+		}
+		if (k == ql)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * True when v[0, n) reads back as it is in style, with rest (what follows
+ * on the line) after it.
+ */
+static bool
+style_ok(int style, const char *v, size_t n, const uint8_t *rest,
+    size_t rn)
+{
+	size_t z = rn > 0 ? rtrim(rest, 0, rn) : 0;
+
+	switch (style) {
+	case IQ_BACK:
+		return lastq_ok(v, n, "`", rest, rn);
+	case IQ_TRIPLE:
+		return lastq_ok(v, n, "\"\"\"", rest, rn);
+	default:
+		/* a line ending in '\' continues an unquoted or '"' value */
+		if (z > 0 && rest[z - 1] == '\\')
+			return false;
+		return style == IQ_PLAIN ? plain_ok(v, n, z == 0) :
+		    quote_ok(style, v, n);
+	}
+}
+
+/*
+ * A value as the splice writes it: as the source had it (unquoted, or in
+ * the same quotes) when that reads back as the value, else as go-ini's
+ * writer quotes it when that does, else in the first quotes that do.
+ */
+static sotto_err
+render_value(struct sotto_buf *t, const char *v, size_t n, int style,
+    const uint8_t *rest, size_t rn)
+{
+	static const int order[] = { IQ_SQ, IQ_DQ, IQ_BACK, IQ_TRIPLE };
+	int w = writer_style(v, n);
+	size_t i;
+
+	if (style != IQ_CONT && style_ok(style, v, n, rest, rn))
+		return put_styled(t, v, n, style);
+	if (style_ok(w, v, n, rest, rn))
+		return put_styled(t, v, n, w);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (style_ok(order[i], v, n, rest, rn))
+			return put_styled(t, v, n, order[i]);
+	return put_styled(t, v, n, w);	/* nothing reads back as v */
+}
+
+/* A changed value or comment; rest: what the output has after it. */
+static sotto_err
+render_dirty(struct sotto_buf *t, const struct sotto_doc *d,
+    const struct sotto_node *n, const uint8_t *rest, size_t rn)
 {
 	struct sotto_buf v = SOTTO_BUF_SECRET_INIT;
 	sotto_err rc;
 
 	if (n->kind == SOTTO_NODE_COMMENT)
-		return put_comment(t, n->text, n->len, true);
+		return render_comment(t, d->src.data, d->src.len, n);
 	rc = valstr(&v, n);
 	if (rc == SOTTO_OK)
-		rc = put_value(t, v.len ? (char *)v.data : "", v.len);
+		rc = render_value(t, v.len ? (char *)v.data : "", v.len,
+		    n->src_start != SOTTO_SPAN_NONE ? n->style : IQ_PLAIN,
+		    rest, rn);
 	sotto_buf_release(&v);
 	return rc;
+}
+
+/*
+ * What the output holds after value item j of section m, up to the end of
+ * its line: its inline comment as it will be written, and source bytes.
+ */
+static sotto_err
+line_rest(struct sotto_buf *r, const struct sotto_doc *d,
+    const struct sotto_node *m, size_t j)
+{
+	const uint8_t *s = d->src.data;
+	const struct sotto_node *v = m->items[j].val, *c;
+	size_t a = v->src_end, le = a;
+
+	while (le < d->src.len && s[le] != '\n')
+		le++;
+	c = j + 1 < m->n ? m->items[j + 1].val : NULL;
+	if (c != NULL && c->kind == SOTTO_NODE_COMMENT && c->dirty &&
+	    c->src_start >= a && c->src_start < le && c->src_end <= le) {
+		if (sotto_buf_add(r, s + a, c->src_start - a) != SOTTO_OK ||
+		    render_comment(r, s, d->src.len, c) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+		a = c->src_end;
+	}
+	return sotto_buf_add(r, s + a, le - a);
+}
+
+/*
+ * A changed section comment that took in the comment after its header
+ * ("[s] ; x"): written above the header, where go-ini writes a section
+ * comment, and taken off the header line.  With no block above, it is a
+ * new line before the header.
+ */
+static sotto_err
+move_header_comment(struct sotto_edits *ed, const struct sotto_doc *d,
+    const struct sotto_node *v, struct sotto_buf *t)
+{
+	const uint8_t *s = d->src.data;
+	size_t len = d->src.len, hl = v->src_start, i, close, ws, we;
+	bool own;
+
+	while (hl > 0 && s[hl - 1] != '\n')
+		hl--;
+	if (hl == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		hl = 3;			/* the BOM stays first */
+	own = s[ltrim(s, hl, len)] == '[';	/* the span is on the header */
+	if (!own) {	/* the header: the next line that is not blank */
+		hl = ltrim(s, v->src_end, len);
+		if (hl >= len || s[hl] != '[')
+			return SOTTO_E_INTERNAL;
+		while (hl > 0 && s[hl - 1] != '\n')
+			hl--;
+	}
+	for (we = hl; we < len && s[we] != '\n'; we++)
+		;
+	for (i = close = hl; i < we; i++)
+		if (s[i] == ']')
+			close = i;
+	ws = close + 1;
+	if (we > ws && s[we - 1] == '\r')
+		we--;
+	if (render_dirty(t, d, v, NULL, 0) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	if (own) {
+		if (sotto_buf_addstr(t, we < len && s[we] == '\r' ?
+		    "\r\n" : "\n") != SOTTO_OK ||
+		    sotto_storeutil_edit(ed, hl, hl, t->data, t->len) !=
+		    SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	} else if (sotto_storeutil_edit(ed, v->src_start, v->src_end, t->data,
+	    t->len) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	return sotto_storeutil_edit(ed, ws, we, "", 0);
 }
 
 static sotto_err
@@ -1063,7 +1416,7 @@ splice_values(struct sotto_edits *ed, const struct sotto_doc *d,
     struct sotto_error *e)
 {
 	const struct sotto_node *b = d->branches[0];
-	struct sotto_buf t = SOTTO_BUF_SECRET_INIT;
+	struct sotto_buf t = SOTTO_BUF_SECRET_INIT, r = SOTTO_BUF_SECRET_INIT;
 	size_t i, j;
 	sotto_err rc = SOTTO_OK;
 
@@ -1076,14 +1429,36 @@ splice_values(struct sotto_edits *ed, const struct sotto_doc *d,
 			if (!v->dirty || same_as_source(d, v))
 				continue;
 			sotto_buf_truncate(&t, 0);
-			if (render_dirty(&t, v) != SOTTO_OK ||
+			sotto_buf_truncate(&r, 0);
+			if (v->flags & IF_HEADER)
+				rc = move_header_comment(ed, d, v, &t);
+			else if ((v->kind == SOTTO_NODE_SCALAR &&
+			    line_rest(&r, d, m, j) != SOTTO_OK) ||
+			    render_dirty(&t, d, v, r.data, r.len) != SOTTO_OK ||
 			    sotto_storeutil_edit(ed, v->src_start, v->src_end,
 			    t.data, t.len) != SOTTO_OK)
+				rc = SOTTO_E_NOMEM;
+			if (rc != SOTTO_OK)
 				rc = nomem(e);
 		}
 	}
 	sotto_buf_release(&t);
+	sotto_buf_release(&r);
 	return rc;
+}
+
+/* True when out[mark, ...) ends with a line whose last non-blank is '\\'. */
+static bool
+ends_in_backslash(const struct sotto_buf *out, size_t mark)
+{
+	size_t z = out->len;
+
+	if (z > mark && out->data[z - 1] == '\n')
+		z--;
+	while (z > mark && (out->data[z - 1] == ' ' ||
+	    out->data[z - 1] == '\t' || out->data[z - 1] == '\r'))
+		z--;
+	return z > mark && out->data[z - 1] == '\\';
 }
 
 static sotto_err
@@ -1091,6 +1466,7 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
     const struct sotto_node *meta, struct sotto_error *e)
 {
 	struct sotto_edits ed = { NULL, 0, 0 };
+	size_t mark;
 	bool keep;
 	sotto_err rc;
 
@@ -1099,6 +1475,7 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		    "ini splice needs a document parsed as INI");
 	if (!intact(d->branches[0]))
 		return ini_emit(out, d, meta, NULL, e);
+	mark = out->len;
 	rc = splice_values(&ed, d, e);
 	keep = sotto_storeutil_equal(d->meta[0], meta);
 	if (rc == SOTTO_OK && !keep && d->meta_start[0] != SOTTO_SPAN_NONE &&
@@ -1109,10 +1486,15 @@ ini_splice(struct sotto_buf *out, const struct sotto_doc *d,
 		rc = sotto_storeutil_apply(out, d->src.data, d->src.len, &ed,
 		    e);
 	if (rc == SOTTO_OK && !keep && meta != NULL) {
-		if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-		    sotto_buf_addch(out, '\n') != SOTTO_OK)
+		/*
+		 * One newline, then [sops]: a blank line after a file that
+		 * ends in a newline (sops' layout), the missing line break
+		 * after one that does not; decrypt removes just that one.
+		 */
+		if (out->len > mark && sotto_buf_addch(out, '\n') != SOTTO_OK)
 			rc = nomem(e);
-		if (rc == SOTTO_OK && out->len > 0 &&
+		/* a last line ending in '\\' would continue into [sops] */
+		if (rc == SOTTO_OK && ends_in_backslash(out, mark) &&
 		    sotto_buf_addch(out, '\n') != SOTTO_OK)
 			rc = nomem(e);
 		if (rc == SOTTO_OK)

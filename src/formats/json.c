@@ -6,8 +6,9 @@
  * escaping, trailing newline).  Typing follows sops: integers that fit
  * int64 are int, other numbers float64, true/false bool, null null.
  *
- * Node style: the source token kind (JS_*).  Scalar flags: JF_ESCAPED when
- * the source string used backslash escapes.  Container flags: child count
+ * Node style: the source token kind (JS_*).  Scalar flags: RESPELL when
+ * the source string used escapes that the splice writer would not write
+ * back (decrypt writes such a value another way).  Container flags: child count
  * at parse time + 1, so a splice can tell whether a container is still the
  * one it parsed (otherwise it is re-rendered whole in the file's style).
  */
@@ -22,10 +23,10 @@
 #include <string.h>
 
 #include "formats/storeutil.h"
+#include "sotto/gofmt.h"
 
 enum { JS_STRING, JS_NUMBER, JS_TRUE, JS_FALSE, JS_NULL, JS_OBJECT,
     JS_ARRAY };
-#define JF_ESCAPED 1u
 
 struct jp {
 	const uint8_t *s;		/* source */
@@ -41,13 +42,14 @@ struct jfmt {
 	bool pretty;		/* newline + indentation between items */
 	const char *nl;		/* newline sequence */
 	size_t nllen;
-	const char *unit;	/* one indentation level */
-	size_t unitlen;
+	const char *unit;	/* one indentation level, or NULL: */
+	size_t unitlen;		/* (bytes of unit, or) that many spaces */
 	const char *colon;	/* between key and value */
 	size_t colonlen;
 	const char *comma;	/* after a comma when not pretty */
 	size_t commalen;
 	bool goesc;		/* Go escaping, else minimal (splice) */
+	bool keep;		/* numbers as spelled (splice), else Go's */
 };
 
 static sotto_err render(struct sotto_buf *, const struct sotto_node *,
@@ -201,15 +203,16 @@ decode_u(const uint8_t *s, size_t n, struct sotto_buf *o, bool *bad)
 		return 10;
 	}
 	if (r >= 0xD800 && r < 0xE000)
-		r = 0xFFFD;
+		return 0;	/* Go would write U+FFFD: refused instead */
 	*bad = put_utf8(o, r) != SOTTO_OK;
 	return 4;
 }
 
 /*
  * Decodes the string token at s[*pos] (a '"') into o; *pos ends after the
- * closing quote.  Returns NULL or a message.  Invalid UTF-8 becomes
- * U+FFFD per byte and lone surrogates U+FFFD, as Go does.
+ * closing quote.  Returns NULL or a message.  Invalid UTF-8 and a \u
+ * escape of a lone UTF-16 surrogate are errors (Go would silently write
+ * U+FFFD instead, changing the value).
  */
 static const char *
 str_decode(const uint8_t *s, size_t len, size_t *pos, struct sotto_buf *o,
@@ -218,7 +221,6 @@ str_decode(const uint8_t *s, size_t len, size_t *pos, struct sotto_buf *o,
 	size_t i = *pos + 1, k;
 	uint32_t r;
 	bool bad = false;
-	static const char fffd[] = "\xEF\xBF\xBD";
 
 	*escaped = false;
 	while (i < len) {
@@ -253,7 +255,9 @@ str_decode(const uint8_t *s, size_t len, size_t *pos, struct sotto_buf *o,
 			case 'u':
 				k = decode_u(s + i, len - i, o, &bad);
 				if (k == 0)
-					return "invalid \\u escape in string";
+					return "invalid \\u escape in string "
+					    "(not four hex digits, or a lone "
+					    "UTF-16 surrogate)";
 				i += k;
 				break;
 			default:
@@ -264,11 +268,9 @@ str_decode(const uint8_t *s, size_t len, size_t *pos, struct sotto_buf *o,
 			continue;
 		}
 		k = utf8_len(s + i, len - i, &r);
-		if (k == 0) {
-			bad = sotto_buf_add(o, fffd, 3) != SOTTO_OK;
-			k = 1;
-		} else
-			bad = sotto_buf_add(o, s + i, k) != SOTTO_OK;
+		if (k == 0)
+			return "invalid UTF-8 in string";
+		bad = sotto_buf_add(o, s + i, k) != SOTTO_OK;
 		if (bad)
 			return "out of memory";
 		i += k;
@@ -400,7 +402,8 @@ parse_number(struct jp *p, struct sotto_node **out)
 	enum sotto_scalar_type t;
 	size_t start = p->pos;
 	const char *m, *tx;
-	bool isint;
+	bool isint, same;
+	double d;
 	sotto_err rc;
 
 	m = num_scan(p->s, p->len, &p->pos, &isint);
@@ -413,11 +416,20 @@ parse_number(struct jp *p, struct sotto_node **out)
 		return jerr(p, "%s", m);
 	}
 	rc = scalar_node(p, t, tx, p->pos - start, start, JS_NUMBER, out);
-	if (rc == SOTTO_OK && (c.len != p->pos - start ||
-	    memcmp(c.data, tx, c.len) != 0) &&
-	    sotto_tree_set_canon(*out, (const char *)c.data, c.len) !=
-	    SOTTO_OK)
+	same = c.len == p->pos - start && memcmp(c.data, tx, c.len) == 0;
+	if (rc == SOTTO_OK && !same && sotto_tree_set_canon(*out,
+	    (const char *)c.data, c.len) != SOTTO_OK)
 		rc = nomem(p->e);
+	/*
+	 * Spelled as Go's 'f' form, which is also what sops encrypts, but
+	 * printed by sops in exponent form (1000000000000000000000 gives
+	 * 1e+21): decrypt cannot tell it from a value sops wrote.
+	 */
+	if (rc == SOTTO_OK && same && t == SOTTO_T_FLOAT) {
+		d = fabs(strtod((const char *)c.data, NULL));
+		if (d >= 1e21 || (d != 0 && d < 1e-6))
+			(*out)->flags |= SOTTO_NODE_RESPELL;
+	}
 	sotto_buf_release(&c);
 	return rc;
 }
@@ -612,6 +624,21 @@ fail:
 	return rc;
 }
 
+static sotto_err put_string(struct sotto_buf *, const char *, size_t, bool);
+
+/* True when the splice writer spells value v[0, n) as token t[0, tl). */
+static bool
+respelled_same(const uint8_t *t, size_t tl, const uint8_t *v, size_t n)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	bool same;
+
+	same = put_string(&b, n ? (const char *)v : "", n, false) ==
+	    SOTTO_OK && b.len == tl && memcmp(b.data, t, tl) == 0;
+	sotto_buf_release(&b);
+	return same;
+}
+
 static sotto_err
 parse_value(struct jp *p, size_t depth, struct sotto_node **out)
 {
@@ -634,8 +661,9 @@ parse_value(struct jp *p, size_t depth, struct sotto_node **out)
 		if (rc == SOTTO_OK)
 			rc = scalar_node(p, SOTTO_T_STR, b.len ?
 			    (char *)b.data : "", b.len, start, JS_STRING, out);
-		if (rc == SOTTO_OK && esc)
-			(*out)->flags |= JF_ESCAPED;
+		if (rc == SOTTO_OK && esc && !respelled_same(p->s + start,
+		    p->pos - start, b.data, b.len))
+			(*out)->flags |= SOTTO_NODE_RESPELL;
 		sotto_buf_release(&b);
 		return rc;
 	case '-': case '0': case '1': case '2': case '3': case '4':
@@ -644,6 +672,41 @@ parse_value(struct jp *p, size_t depth, struct sotto_node **out)
 	default:
 		return parse_word(p, out);
 	}
+}
+
+/* sops' message for a file whose top level is not an object. */
+static sotto_err
+top_level_error(struct jp *p)
+{
+	static const char only[] = "cannot unmarshal JSON: SOPS only supports "
+	    "JSON files with a top-level object (starting with '{')";
+	const char *what;
+
+	if (p->pos >= p->len)
+		return jerr(p, "%s, and this file has no value", only);
+	switch (p->s[p->pos]) {
+	case '[':
+		return jerr(p, "%s, not arrays; to encrypt this file, wrap it "
+		    "in an object, e.g. {\"data\": [...]}", only);
+	case '"':
+		what = "a string";
+		break;
+	case 't': case 'f':
+		what = "a boolean";
+		break;
+	case 'n':
+		what = "null";
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		what = "a number";
+		break;
+	default:
+		return jerr(p, "invalid character '%c' looking for the "
+		    "beginning of a value", p->s[p->pos] >= 0x20 &&
+		    p->s[p->pos] < 0x7f ? p->s[p->pos] : '?');
+	}
+	return jerr(p, "%s, not other JSON types (got %s)", only, what);
 }
 
 /* take: NULL to copy src, else the buffer holding it, moved into the doc */
@@ -680,8 +743,7 @@ json_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 	p.len = len;
 	skip_ws(&p);
 	if (p.pos >= p.len || p.s[p.pos] != '{') {
-		rc = jerr(&p, "cannot unmarshal JSON: the top level must be "
-		    "an object");
+		rc = top_level_error(&p);
 		goto fail;
 	}
 	if ((rc = parse_object(&p, 1, &top, &sp)) != SOTTO_OK) {
@@ -731,7 +793,6 @@ json_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
 static const struct jfmt *
 canon_fmt(struct jfmt *f, const struct sotto_emit_opts *o)
 {
-	static const char spaces[] = "                                ";
 	int ind = o != NULL ? o->indent : -1;
 
 	memset(f, 0, sizeof(*f));
@@ -745,10 +806,9 @@ canon_fmt(struct jfmt *f, const struct sotto_emit_opts *o)
 	if (ind < 0) {
 		f->unit = "\t";
 		f->unitlen = 1;
-	} else {
-		f->unit = spaces;
-		f->unitlen = (size_t)ind < sizeof(spaces) - 1 ? (size_t)ind :
-		    sizeof(spaces) - 1;
+	} else {	/* N spaces (sops: strings.Repeat(" ", N)) */
+		f->unit = NULL;
+		f->unitlen = (size_t)ind;
 	}
 	return f;
 }
@@ -813,46 +873,89 @@ put_string(struct sotto_buf *o, const char *t, size_t n, bool goesc)
 	return sotto_buf_addch(o, '"');
 }
 
+/* True when t[0, n) is a JSON number (RFC 8259 grammar), all of it. */
+static bool
+json_number(const char *t, size_t n, bool *isint)
+{
+	size_t k = 0;
+
+	return n > 0 && num_scan((const uint8_t *)t, n, &k, isint) == NULL &&
+	    k == n;
+}
+
+/*
+ * A float for JSON.  Canonical (emit): encoding/json's spelling.  Splice:
+ * the spelling the value was encrypted with when it is a JSON number, so
+ * "2.50", "1E+21" and 12345678901234567890 come back as written; Go's 'f'
+ * form, which is what sops encrypts, comes back as sops prints it (so
+ * 1e+21 for a value sops wrote as 1000000000000000000000).
+ */
+static sotto_err
+render_float(struct sotto_buf *o, const struct sotto_node *n,
+    const struct jfmt *f, struct sotto_error *e)
+{
+	char fb[SOTTO_GOFMT_FLOAT_MAX];
+	double d;
+	bool isint;
+	int k;
+
+	if (!sotto_storeutil_node_float(n, &d))
+		return sotto_error_set(e, SOTTO_E_EMIT,
+		    "line %zu: value is not a number JSON can hold", n->line);
+	if (f->keep && json_number(n->text, n->len, &isint)) {
+		k = sotto_gofmt_float_f(fb, sizeof(fb), d);
+		if (k < 0 || (size_t)k != n->len ||
+		    memcmp(fb, n->text, n->len) != 0)
+			return sotto_buf_add(o, n->text, n->len) == SOTTO_OK ?
+			    SOTTO_OK : nomem(e);
+	}
+	if (sotto_storeutil_float(o, d, 'j') != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_EMIT,
+		    "line %zu: json: unsupported value: %s", n->line,
+		    isnan(d) ? "NaN" : d > 0 ? "+Inf" : "-Inf");
+	return SOTTO_OK;
+}
+
 static sotto_err
 render_scalar(struct sotto_buf *o, const struct sotto_node *n,
     const struct jfmt *f, struct sotto_error *e)
 {
-	struct sotto_buf c = SOTTO_BUF_INIT;
-	enum sotto_scalar_type t;
-	const char *txt = n->canon != NULL ? n->canon : n->text;
-	bool bv;
+	struct sotto_buf t = SOTTO_BUF_SECRET_INIT;
+	char ib[SOTTO_GOFMT_INT_MAX];
+	int64_t iv;
+	bool bv, isint;
 	sotto_err rc;
 
 	switch (n->type) {
 	case SOTTO_T_INT:
-	case SOTTO_T_FLOAT:
-		if (num_canon(txt, strlen(txt), n->type == SOTTO_T_INT, &t,
-		    &c) != NULL) {
-			sotto_buf_release(&c);
+		if (f->keep && json_number(n->text, n->len, &isint) && isint)
+			rc = sotto_buf_add(o, n->text, n->len);
+		else if (sotto_storeutil_node_int(n, &iv)) {
+			sotto_gofmt_int(ib, sizeof(ib), iv);
+			rc = sotto_buf_addstr(o, ib);
+		} else
 			return sotto_error_set(e, SOTTO_E_EMIT,
 			    "line %zu: value is not a number JSON can hold",
 			    n->line);
-		}
-		if (t == SOTTO_T_FLOAT) {
-			sotto_buf_release(&c);
-			rc = sotto_storeutil_float(o, strtod(txt, NULL), 'j');
-			if (rc != SOTTO_OK)
-				return sotto_error_set(e, SOTTO_E_EMIT,
-				    "line %zu: json: unsupported float value",
-				    n->line);
-			return SOTTO_OK;
-		}
-		rc = sotto_buf_add(o, c.data, c.len);
-		sotto_buf_release(&c);
-		return rc == SOTTO_OK ? SOTTO_OK : nomem(e);
+		break;
+	case SOTTO_T_FLOAT:
+		return render_float(o, n, f, e);
 	case SOTTO_T_BOOL:
-		if (!sotto_storeutil_parse_bool(n->text, n->len, &bv))
+		if (!sotto_storeutil_node_bool(n, &bv))
 			return sotto_error_set(e, SOTTO_E_EMIT,
 			    "line %zu: value is not a boolean", n->line);
 		rc = sotto_buf_addstr(o, bv ? "true" : "false");
 		break;
 	case SOTTO_T_NULL:
 		rc = sotto_buf_addstr(o, "null");
+		break;
+	case SOTTO_T_TIME:
+		/* encoding/json writes a time.Time as RFC3339Nano */
+		rc = sotto_storeutil_time(&t, n, true);
+		if (rc == SOTTO_OK)
+			rc = put_string(o, (const char *)t.data, t.len,
+			    f->goesc);
+		sotto_buf_release(&t);
 		break;
 	default:
 		rc = put_string(o, n->text, n->len, f->goesc);
@@ -864,15 +967,25 @@ render_scalar(struct sotto_buf *o, const struct sotto_node *n,
 static sotto_err
 newline(struct sotto_buf *o, const struct jfmt *f, size_t depth)
 {
-	size_t i;
+	static const char spaces[] = "                                ";
+	size_t i, k, n;
 
 	if (!f->pretty)
 		return SOTTO_OK;
 	if (sotto_buf_add(o, f->nl, f->nllen) != SOTTO_OK)
 		return SOTTO_E_NOMEM;
-	for (i = 0; i < depth; i++)
-		if (sotto_buf_add(o, f->unit, f->unitlen) != SOTTO_OK)
-			return SOTTO_E_NOMEM;
+	for (i = 0; i < depth; i++) {
+		if (f->unit != NULL) {
+			if (sotto_buf_add(o, f->unit, f->unitlen) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+			continue;
+		}
+		for (k = f->unitlen; k > 0; k -= n) {
+			n = k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1;
+			if (sotto_buf_add(o, spaces, n) != SOTTO_OK)
+				return SOTTO_E_NOMEM;
+		}
+	}
 	return SOTTO_OK;
 }
 
@@ -1077,6 +1190,7 @@ detect_fmt(struct jfmt *f, const uint8_t *s, size_t len, size_t start)
 
 	canon_fmt(f, NULL);
 	f->goesc = false;
+	f->keep = true;
 	b = ws_end(s, len, a);
 	if (b >= len || s[b] != '"')
 		return;

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "formats/yaml.h"
+
 static const struct sotto_store *
 ini_store(void)
 {
@@ -72,4 +74,15 @@ sotto_store_parse_buf(const struct sotto_store *s, struct sotto_doc **out,
 		    (const uint8_t *)"", in->len, name, lim, e);
 	sotto_buf_release(in);
 	return err;
+}
+
+const char *
+sotto_store_roundtrip_note(const struct sotto_doc *doc,
+    const struct sotto_node *n)
+{
+	if (doc == NULL || n == NULL)
+		return NULL;
+	if (doc->store == &sotto_store_yaml)
+		return sotto_yaml_roundtrip_note(doc, n);
+	return NULL;
 }

@@ -7,6 +7,7 @@
 #include "formats/storeutil.h"
 
 #include "sotto/gofmt.h"
+#include "sotto/store.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -168,12 +169,101 @@ sotto_storeutil_float_valstr(struct sotto_buf *out, double v)
 
 	if (sotto_storeutil_float(out, v, 'G') != SOTTO_OK)
 		return SOTTO_E_NOMEM;
+	/* "If the result can be confused with an integer" (no '.', no 'E') */
 	if (isfinite(v) && memchr(out->data + mark, '.', out->len - mark) ==
-	    NULL) {
+	    NULL && memchr(out->data + mark, 'E', out->len - mark) == NULL) {
 		sotto_buf_truncate(out, mark);
 		return sotto_buf_addf(out, "%.1f", v);
 	}
 	return SOTTO_OK;
+}
+
+bool
+sotto_storeutil_node_float(const struct sotto_node *n, double *v)
+{
+	return sotto_gofmt_parse_float(n->text, n->len, v) ||
+	    (n->canon != NULL && sotto_gofmt_parse_float(n->canon,
+	    strlen(n->canon), v));
+}
+
+bool
+sotto_storeutil_node_int(const struct sotto_node *n, int64_t *v)
+{
+	return sotto_gofmt_parse_int(n->text, n->len, v) ||
+	    (n->canon != NULL && sotto_gofmt_parse_int(n->canon,
+	    strlen(n->canon), v));
+}
+
+bool
+sotto_storeutil_node_bool(const struct sotto_node *n, bool *v)
+{
+	return sotto_gofmt_parse_bool(n->text, n->len, v) ||
+	    (n->canon != NULL && sotto_gofmt_parse_bool(n->canon,
+	    strlen(n->canon), v));
+}
+
+sotto_err
+sotto_storeutil_time(struct sotto_buf *out, const struct sotto_node *n,
+    bool nano)
+{
+	char b[64];
+	int k;
+
+	k = sotto_gofmt_time_rfc3339(b, sizeof(b), n->text, n->len, nano);
+	if (k < 0 && n->canon != NULL)
+		k = sotto_gofmt_time_rfc3339(b, sizeof(b), n->canon,
+		    strlen(n->canon), nano);
+	if (k < 0)
+		return sotto_buf_add(out, n->text, n->len);
+	return sotto_buf_add(out, b, (size_t)k);
+}
+
+sotto_err
+sotto_store_val_to_string(struct sotto_buf *out, const struct sotto_node *n)
+{
+	char b[SOTTO_GOFMT_INT_MAX];
+	int64_t iv;
+	double fv;
+	bool bv;
+
+	if (n == NULL || (n->kind != SOTTO_NODE_SCALAR &&
+	    n->kind != SOTTO_NODE_COMMENT))
+		return SOTTO_E_EMIT;
+	if (n->kind == SOTTO_NODE_COMMENT)
+		return sotto_buf_add(out, n->text, n->len);
+	switch (n->type) {
+	case SOTTO_T_INT:
+		if (!sotto_storeutil_node_int(n, &iv))
+			break;
+		sotto_gofmt_int(b, sizeof(b), iv);
+		return sotto_buf_addstr(out, b);
+	case SOTTO_T_FLOAT:
+		if (!sotto_storeutil_node_float(n, &fv))
+			break;
+		return sotto_storeutil_float_valstr(out, fv);
+	case SOTTO_T_BOOL:
+		if (!sotto_storeutil_node_bool(n, &bv))
+			break;
+		return sotto_buf_addstr(out, bv ? "true" : "false");
+	case SOTTO_T_TIME:
+		return sotto_storeutil_time(out, n, false);
+	case SOTTO_T_NULL:
+		return sotto_buf_addstr(out, "<nil>");	/* Go's %v of nil */
+	case SOTTO_T_BYTES: {		/* Go's %v of a []byte: [1 2 3] */
+		size_t i;
+
+		if (sotto_buf_addch(out, '['))
+			return SOTTO_E_NOMEM;
+		for (i = 0; i < n->len; i++)
+			if (sotto_buf_addf(out, "%s%u", i ? " " : "",
+			    (unsigned)(unsigned char)n->text[i]))
+				return SOTTO_E_NOMEM;
+		return sotto_buf_addch(out, ']');
+	}
+	default:
+		break;
+	}
+	return sotto_buf_add(out, n->text, n->len);
 }
 
 bool

@@ -55,8 +55,24 @@ struct sotto_limits sotto_storeutil_limits(const struct sotto_limits *lim);
  * as Go does ("+Inf", "-Inf", "NaN"); 'j' refuses them (SOTTO_E_EMIT).
  */
 sotto_err sotto_storeutil_float(struct sotto_buf *out, double v, int fmt);
-/* sops ValToString for a float: 'G', or 'f' with one decimal if no '.'. */
+/* sops ValToString for a float: 'G', or 'f' with one decimal when that
+ * has neither '.' nor 'E' ("1.0", "200000.0", "2E-10", "-2E+10"). */
 sotto_err sotto_storeutil_float_valstr(struct sotto_buf *out, double v);
+/*
+ * The value of a number or bool scalar as Go reads it: its text, else its
+ * canon (a YAML spelling such as "0x1F" or ".inf" has its Go form there).
+ * False when neither parses.
+ */
+bool sotto_storeutil_node_float(const struct sotto_node *n, double *v);
+bool sotto_storeutil_node_int(const struct sotto_node *n, int64_t *v);
+bool sotto_storeutil_node_bool(const struct sotto_node *n, bool *v);
+/*
+ * A time scalar as Go's time.Format writes it: RFC 3339 (nano false, as
+ * ValToString) or RFC3339Nano (as encoding/json).  Text that is no
+ * timestamp is written as it is.  SOTTO_E_NOMEM.
+ */
+sotto_err sotto_storeutil_time(struct sotto_buf *out,
+    const struct sotto_node *n, bool nano);
 /* Parses a Go bool (ParseBool); false on anything else. */
 bool sotto_storeutil_parse_bool(const char *s, size_t len, bool *v);
 

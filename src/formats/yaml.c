@@ -16,8 +16,10 @@
  *   comment       from '#' to the end of the line, line break (and a CR
  *                 before it) excluded.
  * node->style is one of YS_* below; for block scalars bits 8 and up hold
- * the content indentation of the block and flags bits 16 and up the
- * indentation of the enclosing collection (for an indentation indicator).
+ * the content indentation of the block.  flags bits 16 and up hold the
+ * column a value written anew indents from: for a block scalar the
+ * enclosing collection's (for an indentation indicator), for a plain or
+ * quoted one and for an alias its key's or its "-"'s.
  *
  * Comments: libyaml reports none, so parse() scans the bytes outside
  * scalar spans for '#' at a line start or after a blank.  A comment on a
@@ -26,11 +28,18 @@
  * comment (after a value on the same line) goes just before the entry or
  * item that starts on its line, as sops does with go-yaml line comments.
  *
- * Aliases are expanded into deep copies flagged YF_ALIAS with no span;
- * emit_splice() falls back to emit() (losing formatting and anchors, like
- * sops) when such a copy, or any node built in memory, is dirty, when the
- * number of nodes changed since parse, or when a document is a flow
- * mapping.
+ * Aliases are expanded into deep copies flagged YF_ALIAS; the copy's root
+ * (YF_ALIASROOT) spans the "*name" token, and emit_splice() writes the
+ * copy out there when something in it changed (sops has no aliases).
+ *
+ * emit_splice() copies the source and re-renders what changed: scalars in
+ * their own style (printed as sops prints a value where the style must
+ * change), entries removed or added (structural_edits(), which parses the
+ * source again to see where each item was), the sops entry.  It falls
+ * back to emit() (sops' layout) for a flow-mapping document that changed
+ * and for what the structural edits cannot express.  What cannot come
+ * back as written from an encryption is said per value by
+ * sotto_yaml_roundtrip_note().
  */
 #include "sotto/store.h"
 
@@ -44,6 +53,7 @@
 #include "sotto/gofmt.h"
 
 #include "formats/storeutil.h"
+#include "formats/yaml.h"
 
 enum ystyle {
 	YS_PLAIN = 0,
@@ -56,6 +66,15 @@ enum ystyle {
 #define YS_MASK 0xff
 #define YF_ALIAS 0x100u		/* copied from an alias: no span */
 #define YF_FLOW 0x200u		/* scalar inside a flow collection */
+#define YF_TYPETAG 0x400u	/* scalar tagged !!int, !!float, !!bool,
+				   !!timestamp or !!null */
+#define YF_ALIAS1 0x800u	/* first value of an alias's copy */
+#define YF_ALIASROOT 0x1000u	/* the copy made for an alias: its span is
+				   the "*name" token, its parent column in
+				   the bits from YF_PARENT_SHIFT */
+#define YF_INSEQ 0x2000u	/* alias root, plain or quoted scalar: a
+				   sequence item */
+#define YF_NOCOL 0xffffu	/* parent column unknown */
 #define YF_PARENT_SHIFT 16
 
 /* ------------------------------------------------------------------ */
@@ -458,7 +477,9 @@ resolve_plain(const char *s, size_t n, bool want_ts, struct rval *v)
 		hint = 'S';
 	else if (s[0] >= '0' && s[0] <= '9')
 		hint = 'D';
-	else if (strchr("yYnNtTfFoO~", s[0]) != NULL)
+	else if (s[0] == 'y' || s[0] == 'Y' || s[0] == 'n' || s[0] == 'N' ||
+	    s[0] == 't' || s[0] == 'T' || s[0] == 'f' || s[0] == 'F' ||
+	    s[0] == 'o' || s[0] == 'O' || s[0] == '~')
 		hint = 'M';
 	else if (s[0] == '.')
 		hint = '.';
@@ -527,8 +548,12 @@ is_old_bool(const char *s, size_t n)
 		"On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF",
 		NULL };
 
+	if (n == 0 || n > 3 || !(s[0] == 'y' || s[0] == 'Y' || s[0] == 'n' ||
+	    s[0] == 'N' || s[0] == 'o' || s[0] == 'O'))
+		return false;
 	return in_list(s, n, l);
 }
+
 
 /* ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
 static bool
@@ -566,6 +591,19 @@ is_base60_float(const char *s, size_t n)
 			i++;
 	}
 	return i == n;
+}
+
+/*
+ * True when go-yaml's encoder would quote the string s rather than
+ * write it plain: it reads back as another type, or YAML 1.1 would take
+ * it for a bool or a base 60 number (go-yaml's isOldBool and
+ * isBase60Float).
+ */
+static bool
+go_quotes(const char *s, size_t n)
+{
+	return !resolves_to_str(s, n) || is_old_bool(s, n) ||
+	    is_base60_float(s, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -606,6 +644,8 @@ struct frame {
 	size_t *keylens, *keylines, nkeys, ckeys;
 	size_t *khash;		/* open-addressing index into keys (+1),
 				   built once a map grows past 8 keys */
+	size_t kcol;		/* column of the latest key (SIZE_MAX:
+				   not at the start of its line's content) */
 	size_t khcap;		/* slots in khash (power of two) */
 };
 
@@ -624,6 +664,7 @@ struct docinfo {
 	size_t ins;		/* where splice appends metadata */
 	bool flow;		/* top level is a flow mapping */
 	size_t root_rec;
+	size_t root_col;	/* column of the top-level keys */
 };
 
 struct yaml_priv {
@@ -631,6 +672,11 @@ struct yaml_priv {
 	size_t ndocs;
 	size_t nnodes;
 	bool crlf;
+	size_t step;		/* indentation of a block map under a key
+				   (first seen; 0: none) */
+	size_t seq_step;	/* same for a block sequence (0 when
+				   indentless) */
+	bool have_seq_step;
 };
 
 struct pstate {
@@ -667,6 +713,16 @@ struct pstate {
 	size_t meta_key_start;
 	struct sotto_node *meta;	/* this document's sops value */
 	size_t meta_s, meta_e;
+};
+
+/*
+ * A parse's collections with the byte start of each of their items
+ * (parallel to node->items), kept for splice to see where items were.
+ */
+struct ylayout {
+	struct rec *recs;	/* as the parser left them */
+	size_t nrec;
+	size_t *byptr;		/* rec indexes sorted by node address */
 };
 
 static sotto_err
@@ -716,6 +772,22 @@ line_start(const uint8_t *s, size_t off)
 	return off;
 }
 
+/* A tag under which an encrypted (string) value would not decode. */
+static bool
+type_tag(const char *tag)
+{
+	static const char *const l[] = { "int", "float", "bool",
+		"timestamp", "null", NULL };
+	size_t i;
+
+	if (strncmp(tag, "tag:yaml.org,2002:", 18) != 0)
+		return false;
+	for (i = 0; l[i] != NULL; i++)
+		if (strcmp(tag + 18, l[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Type a scalar as go-yaml (and then sops) would; sets canon/NONCANON. */
 static sotto_err
 type_scalar(struct pstate *ps, struct sotto_node *n, const char *tag,
@@ -751,8 +823,8 @@ type_scalar(struct pstate *ps, struct sotto_node *n, const char *tag,
 	r = resolve_plain(n->text, n->len, stag[0] == '\0' ||
 	    strcmp(stag, "!!timestamp") == 0, &v);
 	if (stag[0] == '\0') {
-		if (r == R_TIME)
-			r = R_STR;
+		/* an untagged plain timestamp is a time, as go-yaml v3
+		 * decodes it and sops (3.10 on) encrypts it: type:time */
 	} else if (strcmp(stag, "!!float") == 0 && r == R_INT) {
 		r = R_FLOAT;
 		v.f = (double)v.i;
@@ -893,6 +965,50 @@ rec_add_start(struct pstate *ps, size_t rec, size_t start)
 	return SOTTO_OK;
 }
 
+/* Column of the "-" before a block sequence item starting at off, or
+ * SIZE_MAX. */
+static size_t
+dash_col_src(const uint8_t *src, size_t off)
+{
+	while (off > 0 && is_blank(src[off - 1]))
+		off--;
+	if (off == 0 || src[off - 1] != '-')
+		return SIZE_MAX;
+	return off - 1 - line_start(src, off - 1);
+}
+
+static size_t
+dash_col(const struct pstate *ps, size_t off)
+{
+	return dash_col_src(ps->src, off);
+}
+
+/*
+ * The document's own indentation (first seen), for what splice writes
+ * anew: how far a block map or sequence that is a key's value sits right
+ * of the key.  col: its first key or "-"; f: the frame holding it.
+ */
+static void
+note_step(struct pstate *ps, const struct frame *f, bool map, size_t col)
+{
+	const struct frame *pf;
+	struct yaml_priv *yp = ps->priv;
+
+	if (ps->nst < 2 || f->meta || f->node->style == YS_FLOWCOLL ||
+	    col == SIZE_MAX)
+		return;
+	pf = f - 1;
+	if (pf->node->kind != SOTTO_NODE_MAP || !pf->have_key ||
+	    pf->kcol == SIZE_MAX || col < pf->kcol)
+		return;
+	if (map && yp->step == 0 && col > pf->kcol)
+		yp->step = col - pf->kcol;
+	else if (!map && !yp->have_seq_step) {
+		yp->seq_step = col - pf->kcol;
+		yp->have_seq_step = true;
+	}
+}
+
 /* A node begins at start: sequences record their item starts here. */
 static sotto_err
 begin_item(struct pstate *ps, size_t start, size_t line, bool collection)
@@ -905,6 +1021,8 @@ begin_item(struct pstate *ps, size_t start, size_t line, bool collection)
 	if (f->node->kind == SOTTO_NODE_SEQ) {
 		if (f->meta)
 			return SOTTO_OK;
+		if (f->node->n == 0)
+			note_step(ps, f, false, dash_col(ps, start));
 		return rec_add_start(ps, f->rec, start);
 	}
 	if (!f->have_key && collection)
@@ -1049,16 +1167,31 @@ copy_cost(const struct sotto_node *n, struct copy_cost *c)
 }
 
 static void
-mark_alias(struct sotto_node *n)
+mark_alias_(struct sotto_node *n, bool *first)
 {
 	size_t i;
 
 	n->flags |= YF_ALIAS;
+	n->flags &= ~(YF_ALIAS1 | YF_ALIASROOT | YF_INSEQ);
 	n->src_start = SOTTO_SPAN_NONE;
 	n->src_end = SOTTO_SPAN_NONE;
 	n->dirty = false;
+	if (*first && n->kind == SOTTO_NODE_SCALAR &&
+	    n->type != SOTTO_T_NULL && n->len > 0) {
+		n->flags |= YF_ALIAS1;
+		*first = false;
+	}
 	for (i = 0; i < n->n; i++)
-		mark_alias(n->items[i].val);
+		mark_alias_(n->items[i].val, first);
+}
+
+/* Flags a copy made for an alias (and its first value, for one note). */
+static void
+mark_alias(struct sotto_node *n)
+{
+	bool first = true;
+
+	mark_alias_(n, &first);
 }
 
 static size_t
@@ -1148,6 +1281,20 @@ take_key(struct pstate *ps, struct frame *f, struct sotto_node *n,
     size_t start, size_t line, bool steal)
 {
 	size_t i, c1, c2, len = n->len;
+
+	{
+		size_t ls = line_start(ps->src, start), k;
+
+		for (k = ls; k < start && is_blank(ps->src[k]); k++)
+			;
+		f->kcol = k == start || ps->src[k] == '-' ? start - ls :
+		    SIZE_MAX;
+		if (f->nkeys == 0)
+			note_step(ps, f, true, f->kcol);
+		if (f->nkeys == 0 && ps->nst == 1 && f->kcol != SIZE_MAX &&
+		    ps->docno > 0)
+			ps->priv->docs[ps->docno - 1].root_col = f->kcol;
+	}
 
 	i = key_find(f, n->text, n->len);
 	if (i != SIZE_MAX)
@@ -1239,6 +1386,11 @@ finish_node(struct pstate *ps, struct sotto_node *n, size_t start,
 		return SOTTO_OK;
 	}
 	if (!f->have_key) {
+		/* a key that looks like a date stays the string it was */
+		if (n->kind == SOTTO_NODE_SCALAR && n->type == SOTTO_T_TIME) {
+			n->type = SOTTO_T_STR;
+			n->flags &= ~SOTTO_NODE_NONCANON;
+		}
 		if (n->kind != SOTTO_NODE_SCALAR || n->type != SOTTO_T_STR) {
 			drop_node(ps, n, aidx);
 			return sotto_error_set(ps->e, SOTTO_E_YAML,
@@ -1435,6 +1587,31 @@ block_span(struct pstate *ps, size_t start, size_t end, size_t *hdr_end,
 	*cend = e;
 }
 
+/*
+ * A line of blanks past the block's indentation is content (blanks the
+ * text holds), not an empty line: the span runs to the end of the last
+ * such line before end.
+ */
+static size_t
+blank_content_end(struct pstate *ps, size_t e, size_t end, size_t ind)
+{
+	const uint8_t *s = ps->src;
+	size_t p = to_eol_incl(s, ps->len, e), q, last = e;
+
+	while (p < end && p < ps->len) {
+		for (q = p; q < ps->len && s[q] == ' '; q++)
+			;
+		while (q < ps->len && is_blank(s[q]))
+			q++;
+		if (q < ps->len && s[q] != '\n' && s[q] != '\r')
+			break;
+		if (q - p > ind)
+			last = q;
+		p = to_eol_incl(s, ps->len, q);
+	}
+	return last;
+}
+
 static size_t
 block_indent(struct pstate *ps, size_t hstart, size_t hend, size_t cstart,
     size_t cend, size_t parent)
@@ -1568,11 +1745,23 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 	quoted = n->style != YS_PLAIN;
 	if (flow)
 		n->flags |= YF_FLOW;
+	else if (ps->nst > 0 && n->style <= YS_DOUBLE) {
+		/* where a value written anew as a literal block indents from */
+		const struct frame *f = &ps->st[ps->nst - 1];
+		size_t pc = f->node->kind == SOTTO_NODE_SEQ ?
+		    dash_col(ps, start) : f->have_key ? f->kcol : SIZE_MAX;
+
+		n->flags |= (unsigned)(pc < YF_NOCOL ? pc : YF_NOCOL) <<
+		    YF_PARENT_SHIFT;
+		if (f->node->kind == SOTTO_NODE_SEQ)
+			n->flags |= YF_INSEQ;
+	}
 	if (n->style == YS_LITERAL || n->style == YS_FOLDED) {
 		size_t h, c, e, ind;
 
 		block_span(ps, start, end, &h, &c, &e);
 		ind = block_indent(ps, start, h, c, e, parent);
+		e = blank_content_end(ps, e, end, ind);
 		n->style |= (int)((ind > 0xffff ? 0xffff : ind) << 8);
 		n->flags |= (unsigned)(parent > 0xffff ? 0xffff : parent) <<
 		    YF_PARENT_SHIFT;
@@ -1597,6 +1786,9 @@ on_scalar(struct pstate *ps, const yaml_event_t *ev)
 		sotto_tree_node_free(n, true);
 		return err;
 	}
+	if (ev->data.scalar.tag != NULL && type_tag((const char *)
+	    ev->data.scalar.tag))
+		n->flags |= YF_TYPETAG;
 	err = add_anchor(ps, (const char *)ev->data.scalar.anchor, n, &aidx);
 	if (err != SOTTO_OK) {
 		sotto_tree_node_free(n, true);
@@ -1655,6 +1847,28 @@ on_alias(struct pstate *ps, const yaml_event_t *ev)
 	mark_alias(n);
 	n->line = line;
 	ps->content_end = mark_off(ps, &ev->end_mark);
+	if (ps->nst > 0 && !ps->st[ps->nst - 1].meta) {
+		/* a value (not a key): splice may write the copy out in
+		 * place of "*name" when something in it changes */
+		const struct frame *f = &ps->st[ps->nst - 1];
+		size_t col = f->node->kind == SOTTO_NODE_SEQ ?
+		    dash_col(ps, start) : f->kcol;
+
+		if (col == SIZE_MAX)	/* not block layout: write flow */
+			col = 0;
+
+		n->src_start = start;
+		n->src_end = ps->content_end;
+		n->flags &= ~(YF_FLOW | YF_INSEQ | (~0u << YF_PARENT_SHIFT));
+		n->flags |= YF_ALIASROOT |
+		    (unsigned)(col > 0xffff ? 0xffff : col) << YF_PARENT_SHIFT;
+		if (f->node->style == YS_FLOWCOLL || (f->node->kind ==
+		    SOTTO_NODE_SEQ ? dash_col(ps, start) : f->kcol) ==
+		    SIZE_MAX)
+			n->flags |= YF_FLOW;
+		if (f->node->kind == SOTTO_NODE_SEQ)
+			n->flags |= YF_INSEQ;
+	}
 	return finish_node(ps, n, start, line, SIZE_MAX);
 }
 
@@ -2028,7 +2242,7 @@ count_all(const struct sotto_node *n)
 static sotto_err
 yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
     struct sotto_buf *take, const char *name, const struct sotto_limits *lim,
-    struct sotto_error *e)
+    struct ylayout *lay, struct sotto_error *e)
 {
 	struct sotto_limits dl = SOTTO_LIMITS_DEFAULT;
 	struct pstate ps;
@@ -2080,6 +2294,7 @@ yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 	if (err != SOTTO_OK)
 		goto out;
 	if (ps.priv->ndocs == 0) {
+		ps.doc->nodoc = true;
 		if ((err = on_doc_start(&ps, NULL)) != SOTTO_OK ||
 		    (err = finish_doc(&ps, len, len)) != SOTTO_OK)
 			goto out;
@@ -2105,6 +2320,12 @@ yaml_parse_src(struct sotto_doc **out, const uint8_t *src, size_t len,
 	}
 	ps.doc->store_priv = ps.priv;
 	ps.doc->alias_bytes = ps.alias_bytes;
+	if (lay != NULL) {
+		lay->recs = ps.recs;
+		lay->nrec = ps.nrec;
+		ps.recs = NULL;
+		ps.nrec = 0;
+	}
 	ps.priv = NULL;
 	*out = ps.doc;
 	ps.doc = NULL;
@@ -2133,7 +2354,7 @@ static sotto_err
 yaml_parse(struct sotto_doc **out, const uint8_t *src, size_t len,
     const char *name, const struct sotto_limits *lim, struct sotto_error *e)
 {
-	return yaml_parse_src(out, src, len, NULL, name, lim, e);
+	return yaml_parse_src(out, src, len, NULL, name, lim, NULL, e);
 }
 
 static sotto_err
@@ -2141,7 +2362,7 @@ yaml_parse_buf(struct sotto_doc **out, struct sotto_buf *in, const char *name,
     const struct sotto_limits *lim, struct sotto_error *e)
 {
 	return yaml_parse_src(out, in->data != NULL ? in->data :
-	    (const uint8_t *)"", in->len, in, name, lim, e);
+	    (const uint8_t *)"", in->len, in, name, lim, NULL, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2155,6 +2376,10 @@ struct em {
 	size_t best;		/* indent step */
 	const char *eol;
 	sotto_err err;
+	size_t step, seq_step;	/* splice: the document's own indentation
+				   of a map / a sequence under a key */
+	bool own;		/* splice: write new sequences under keys
+				   seq_step right of the key */
 };
 
 static void
@@ -2330,8 +2555,13 @@ analyze(const uint8_t *s, size_t n, struct ana *a, bool astral_ok)
 		a->block_plain = false;
 }
 
+/*
+ * A double-quoted scalar, escaped as go-yaml escapes it; lit: characters
+ * past U+FFFF stay as they are (the splice path: libyaml reads them back
+ * fine, and the user wrote them so) instead of \U escapes.
+ */
 static void
-write_double(struct em *m, const uint8_t *s, size_t n)
+write_double_(struct em *m, const uint8_t *s, size_t n, bool lit)
 {
 	static const char hx[] = "0123456789ABCDEF";
 	size_t i, w, k;
@@ -2353,7 +2583,8 @@ write_double(struct em *m, const uint8_t *s, size_t n)
 		w = u8len(c);
 		if (i + w > n)
 			w = n - i;
-		if (yprintable(s, n, i) && !ybreak(s, n, i) && c != '"' &&
+		if (((yprintable(s, n, i) && !ybreak(s, n, i)) ||
+		    (lit && astral(s, n, i))) && c != '"' &&
 		    c != '\\' && !(c == 0xef && i + 2 < n &&
 		    s[i + 1] == 0xbb && s[i + 2] == 0xbf)) {
 			put(m, s + i, w);
@@ -2412,6 +2643,12 @@ write_double(struct em *m, const uint8_t *s, size_t n)
 		put(m, esc, 2 + k);
 	}
 	put(m, "\"", 1);
+}
+
+static void
+write_double(struct em *m, const uint8_t *s, size_t n)
+{
+	write_double_(m, s, n, false);
 }
 
 static void
@@ -2492,8 +2729,9 @@ nonstr_text(const struct sotto_node *n, char *buf, size_t cap)
 		if (sotto_gofmt_float_g(buf, cap, f) < 0)
 			return t;
 		return buf;
-	case SOTTO_T_INT:
 	case SOTTO_T_TIME:
+		return n->text;	/* as written: a time's canon is sops' */
+	case SOTTO_T_INT:
 	default:
 		return t;
 	}
@@ -2741,7 +2979,9 @@ em_map_(struct em *m, const struct sotto_node *map, size_t ind, bool inl)
 		}
 		write_key(m, en->key, en->keylen);
 		put(m, ":", 1);
-		em_value(m, en->val, ind, align_up(m, ind), false);
+		em_value(m, en->val, ind, m->own && en->val->kind ==
+		    SOTTO_NODE_SEQ ? ind + m->seq_step : align_up(m, ind),
+		    false);
 	}
 }
 
@@ -2774,11 +3014,44 @@ em_meta(struct em *m, const struct sotto_node *meta)
 	em_value(m, meta, 0, align_up(m, 0), false);
 }
 
+/*
+ * The sops entry appended by splice, at the column of the document's
+ * keys; nl: end with a line break (not when the source ends without
+ * one: the encrypted file then ends without one too, which is how its
+ * decryption knows to leave the last line as it was).
+ */
+static void
+em_meta_at(struct em *m, const struct sotto_node *meta, size_t col, bool nl)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct em t = *m;
+	size_t el = strlen(m->eol);
+
+	t.b = &b;
+	t.own = false;		/* sops' own layout */
+	spaces(&t, col);
+	puts_(&t, "sops:");
+	em_value(&t, meta, col, align_up(&t, col), false);
+	if (t.err != SOTTO_OK)
+		m->err = t.err;
+	else if (!nl && b.len >= el)
+		put(m, b.data, b.len - el);
+	else
+		put(m, b.data, b.len);
+	sotto_buf_release(&b);
+}
+
 static void
 em_branch(struct em *m, const struct sotto_node *b,
     const struct sotto_node *meta)
 {
-	if (b->kind == SOTTO_NODE_MAP && (b->n > 0 || meta != NULL))
+	if (b->kind == SOTTO_NODE_MAP && meta == NULL && only_comments(b)) {
+		/* comments, then the empty mapping, as go-yaml writes a
+		 * mapping with no entries and a head comment */
+		em_map_(m, b, 0, false);
+		puts_(m, "{}");
+		puts_(m, m->eol);
+	} else if (b->kind == SOTTO_NODE_MAP && (b->n > 0 || meta != NULL))
 		em_map_(m, b, 0, false);
 	else if (b->kind == SOTTO_NODE_SEQ && b->n > 0)
 		em_seq(m, b, 0, false);
@@ -2798,6 +3071,7 @@ yaml_emit(struct sotto_buf *out, const struct sotto_doc *doc,
 	struct em m;
 	size_t i;
 
+	memset(&m, 0, sizeof(m));
 	m.b = out;
 	m.best = o != NULL && o->indent > 0 ? (size_t)o->indent : 4;
 	m.eol = "\n";
@@ -2825,6 +3099,7 @@ yaml_emit_value(struct sotto_buf *out, const struct sotto_node *n,
 	char buf[SOTTO_GOFMT_FLOAT_MAX];
 	struct em m;
 
+	memset(&m, 0, sizeof(m));
 	m.b = out;
 	m.best = o != NULL && o->indent > 0 ? (size_t)o->indent : 4;
 	m.eol = "\n";
@@ -2856,12 +3131,17 @@ yaml_emit_value(struct sotto_buf *out, const struct sotto_node *n,
 /* ------------------------------------------------------------------ */
 /* emit_splice */
 
-enum ekind { E_SCALAR, E_BHDR, E_BBODY, E_COMMENT, E_REMOVE, E_META };
+/* At one offset, edits apply in this order: an insertion (E_ABLOCK) goes
+ * before an edit that replaces bytes from there. */
+enum ekind { E_ABLOCK, E_INSERT, E_SCALAR, E_BHDR, E_BBODY, E_COMMENT,
+	E_REMOVE, E_META, E_EMPTY, E_ALINE, E_AFLOW, E_LITERAL };
 
 struct edit {
 	size_t s, e;
 	enum ekind kind;
 	const struct sotto_node *n;
+	size_t i0, i1, col;	/* E_INSERT: items [i0, i1) of n, written
+				   at column col */
 };
 
 /*
@@ -2883,6 +3163,8 @@ struct scan {
 	size_t ned, ced;	/* edits seen (all modes), allocated */
 	size_t count;
 	bool fallback;
+	bool skip_new;		/* structural splice: nodes built in memory
+				   are written by E_INSERT edits */
 	bool nomem;
 	bool unsorted;		/* SC_COUNT: an edit sorted before the last */
 	struct edit last;	/* SC_COUNT: previous edit */
@@ -2903,6 +3185,7 @@ push_edit(struct scan *sc, size_t s, size_t e, enum ekind k,
 {
 	struct edit ed;
 
+	memset(&ed, 0, sizeof(ed));
 	ed.s = s;
 	ed.e = e;
 	ed.kind = k;
@@ -2930,16 +3213,106 @@ push_edit(struct scan *sc, size_t s, size_t e, enum ekind k,
 		sc->nomem = true;
 		return false;
 	}
-	sc->ed[sc->ned].s = s;
-	sc->ed[sc->ned].e = e;
-	sc->ed[sc->ned].kind = k;
-	sc->ed[sc->ned].n = n;
+	sc->ed[sc->ned] = ed;
 	sc->ned++;
 	return true;
 }
 
 static void block_bounds(const uint8_t *, size_t, const struct sotto_node *,
     size_t *, size_t *, size_t *);
+static bool is_str(const struct sotto_node *);
+
+/*
+ * The tag token of the scalar whose text starts at start ("!!int 5",
+ * "&a !!int 5", "!!int &a 5"), with the blanks after it, as [*ts, *te):
+ * what to cut so that the text stands untagged.  False if none is found.
+ */
+static bool
+tag_span(const uint8_t *src, size_t start, size_t *ts, size_t *te)
+{
+	size_t p = start, t, e;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		e = p;
+		while (p > 0 && (is_blank(src[p - 1]) || src[p - 1] == '\n' ||
+		    src[p - 1] == '\r'))
+			p--;
+		t = p;
+		while (t > 0 && !is_blank(src[t - 1]) && src[t - 1] != '\n' &&
+		    src[t - 1] != '\r')
+			t--;
+		if (t == p || (src[t] != '!' && src[t] != '&'))
+			return false;
+		if (src[t] == '!') {
+			*ts = t;
+			*te = e;
+			return true;
+		}
+		p = t;
+	}
+	return false;
+}
+
+static size_t count_all(const struct sotto_node *);
+static bool any_dirty(const struct sotto_node *);
+static bool only_comments(const struct sotto_node *);
+
+/*
+ * The copy made for an alias, with something in it changed (a value
+ * encrypted, set or decrypted): sops has no aliases, so the copy is
+ * written out in place of "*name", in the document's own indentation.
+ * Three shapes: in a flow collection (or when empty) as flow text; as
+ * the rest of its line; or, when a comment follows "*name" on its line,
+ * the token goes and the block comes after that line.
+ */
+static void
+scan_alias(struct scan *sc, const struct sotto_node *n, size_t len)
+{
+	const uint8_t *src = sc->src;
+	size_t ts = n->src_start, te = n->src_end, b = ts, r = te;
+
+	sc->count += count_all(n) - 1;
+	if ((n->flags & YF_FLOW) || only_comments(n)) {
+		push_edit(sc, ts, te, E_AFLOW, n);
+		return;
+	}
+	while (b > 0 && is_blank(src[b - 1]))
+		b--;
+	while (r < len && is_blank(src[r]))
+		r++;
+	if (r >= len || src[r] == '\n' || src[r] == '\r') {
+		push_edit(sc, b, to_eol_incl(src, len, te), E_ALINE, n);
+		return;
+	}
+	push_edit(sc, b, te, E_REMOVE, NULL);
+	r = to_eol_incl(src, len, te);
+	push_edit(sc, r, r, E_ABLOCK, n);
+}
+
+/*
+ * A string with line breaks in a plain span (sops writes every encrypted
+ * value plain) is written as go-yaml writes it, a literal block, when
+ * that can hold it and nothing but blanks follows on the line: returns
+ * where the edit ends (past the line break), else 0.
+ */
+static size_t
+literal_end(const uint8_t *src, size_t len, const struct sotto_node *n)
+{
+	size_t r = n->src_end;
+
+	if ((n->style & YS_MASK) != YS_PLAIN || (n->flags & YF_FLOW) ||
+	    !is_str(n) || (n->flags >> YF_PARENT_SHIFT) == YF_NOCOL ||
+	    memchr(n->text, '\n', n->len) == NULL ||
+	    string_style((const uint8_t *)n->text, n->len, false, false) !=
+	    SS_LITERAL)
+		return 0;
+	while (r < len && is_blank(src[r]))
+		r++;
+	if (r < len && src[r] != '\n' && src[r] != '\r')
+		return 0;
+	return to_eol_incl(src, len, r);
+}
 
 static void
 scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
@@ -2947,11 +3320,28 @@ scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 	size_t i;
 
 	sc->count++;
+	if ((n->flags & YF_ALIASROOT) && n->src_start != SOTTO_SPAN_NONE &&
+	    n->src_end <= len && n->src_start <= n->src_end &&
+	    n->kind != SOTTO_NODE_SCALAR) {
+		if (any_dirty(n)) {
+			scan_alias(sc, n, len);
+			return;
+		}
+	} else if ((n->flags & YF_ALIASROOT) &&
+	    n->kind == SOTTO_NODE_SCALAR && n->dirty &&
+	    n->src_start != SOTTO_SPAN_NONE && n->src_end <= len &&
+	    n->src_start <= n->src_end) {
+		/* "*name" becomes the value, on one line */
+		push_edit(sc, n->src_start, n->src_end, E_SCALAR, n);
+		return;
+	}
 	if (n->kind == SOTTO_NODE_SCALAR || n->kind == SOTTO_NODE_COMMENT) {
 		bool nospan = n->src_start == SOTTO_SPAN_NONE ||
 		    n->src_end == SOTTO_SPAN_NONE || n->src_end > len ||
 		    n->src_start > n->src_end;
 
+		if (nospan && sc->skip_new && !(n->flags & YF_ALIAS))
+			return;
 		if (nospan && (n->dirty || !(n->flags & YF_ALIAS)))
 			sc->fallback = true;
 		if (n->dirty && !nospan) {
@@ -2968,14 +3358,28 @@ scan_tree(struct scan *sc, const struct sotto_node *n, size_t len)
 				if (push_edit(sc, n->src_start, he, E_BHDR, n))
 					push_edit(sc, cs, ce, E_BBODY, n);
 			}
-			else
-				push_edit(sc, n->src_start, n->src_end,
-				    E_SCALAR, n);
+			else {
+				size_t ts, te;
+
+				/* "!!int ENC[...]" would not read back */
+				if ((n->flags & YF_TYPETAG) && is_str(n) &&
+				    tag_span(sc->src, n->src_start, &ts, &te))
+					push_edit(sc, ts, te, E_REMOVE, NULL);
+				if ((te = literal_end(sc->src, len, n)) != 0)
+					push_edit(sc, n->src_start, te,
+					    E_LITERAL, n);
+				else
+					push_edit(sc, n->src_start, n->src_end,
+					    E_SCALAR, n);
+			}
 		}
 		return;
 	}
-	if (n->src_start == SOTTO_SPAN_NONE && !(n->flags & YF_ALIAS))
+	if (n->src_start == SOTTO_SPAN_NONE && !(n->flags & YF_ALIAS)) {
+		if (sc->skip_new)
+			return;
 		sc->fallback = true;
+	}
 	for (i = 0; i < n->n; i++)
 		scan_tree(sc, n->items[i].val, len);
 }
@@ -3045,12 +3449,13 @@ edit_cmp(const void *a, const void *b)
 }
 
 /* True when text can be written as a plain scalar and read back the same. */
+/* Can text be a plain scalar here (whatever it resolves to)? */
 static bool
-plain_ok(const struct sotto_node *n, bool flow)
+plain_shape(const struct sotto_node *n, bool flow)
 {
 	struct ana a;
 
-	if (n->len == 0 || !resolves_to_str(n->text, n->len))
+	if (n->len == 0)
 		return false;
 	analyze((const uint8_t *)n->text, n->len, &a, true);
 	return flow ? a.flow_plain : a.block_plain;
@@ -3069,28 +3474,95 @@ single_ok(const struct sotto_node *n)
 	return true;
 }
 
+/*
+ * A float is written as its text says when that spelling reads back as
+ * this float in go-yaml and is no integer to any YAML reader (it has a
+ * '.' or an exponent: ".inf", "1.50", "1e21"); otherwise as go-yaml
+ * writes the value, as sops prints it ("1234568000", sops' 'f' form of
+ * 1.234568e+09, is an integer to YAML; "+Inf" is a string).
+ */
+static bool
+float_as_written(const char *t, size_t n)
+{
+	struct rval v;
+
+	if (resolve_plain(t, n, false, &v) != R_FLOAT)
+		return false;
+	return memchr(t, '.', n) != NULL || memchr(t, 'e', n) != NULL ||
+	    memchr(t, 'E', n) != NULL;
+}
+
+/* A non-string scalar in the splice: its text where YAML reads it back
+ * as the same value, else go-yaml's spelling of the value. */
+static bool
+nonstr_kept(const struct sotto_node *n)
+{
+	struct rval v;
+
+	if (n->len == 0)
+		return n->type == SOTTO_T_NULL;
+	switch (n->type) {
+	case SOTTO_T_FLOAT:
+		return float_as_written(n->text, n->len);
+	case SOTTO_T_BOOL:
+		/* sops' own "True"/"False" print as go-yaml prints a bool */
+		return resolve_plain(n->text, n->len, false, &v) == R_BOOL &&
+		    !streq(n->text, n->len, "True") &&
+		    !streq(n->text, n->len, "False");
+	default:
+		return true;
+	}
+}
+
+static void
+render_nonstr(struct em *m, const struct sotto_node *n)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX];
+
+	if (n->type == SOTTO_T_NULL && n->len == 0)
+		puts_(m, "null");
+	else if (nonstr_kept(n))
+		put(m, n->text, n->len);
+	else
+		puts_(m, nonstr_text(n, buf, sizeof(buf)));
+}
+
+/*
+ * A string in the splice, in the style its span had where that reads it
+ * back the same.  A plain one that go-yaml would quote (it resolves to
+ * another type, or YAML 1.1 reads it as a bool or a base 60 number:
+ * "off", "yes", "1:20") gets go-yaml's double quotes, as sops prints it.
+ * In a flow collection a plain value that cannot stay plain (an ENC[...]
+ * value has commas) is single-quoted, and a single-quoted one decrypts
+ * plain where plain reads back the same: so a plain flow value survives
+ * encryption, and only single quotes a value did not need are lost.
+ */
+static void
+render_str(struct em *m, const struct sotto_node *n, int st)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	bool flow = (n->flags & YF_FLOW) != 0, go_quote;
+
+	if (st != YS_PLAIN && st != YS_SINGLE) {
+		write_double_(m, s, n->len, true);
+		return;
+	}
+	go_quote = go_quotes(n->text, n->len);
+	if (!go_quote && (st == YS_PLAIN || flow) && plain_shape(n, flow))
+		put(m, s, n->len);
+	else if ((st == YS_SINGLE || !go_quote) && single_ok(n))
+		write_single(m, s, n->len);
+	else
+		write_double_(m, s, n->len, true);
+}
+
 static void
 render_flat(struct em *m, const struct sotto_node *n, int st)
 {
-	char buf[SOTTO_GOFMT_FLOAT_MAX];
-	bool flow = (n->flags & YF_FLOW) != 0;
-
-	if (!is_str(n)) {
-		if (n->type == SOTTO_T_NULL && n->len == 0)
-			puts_(m, "null");
-		else if (n->type == SOTTO_T_NULL)
-			put(m, n->text, n->len);
-		else
-			puts_(m, n->len > 0 ? n->text :
-			    nonstr_text(n, buf, sizeof(buf)));
-		return;
-	}
-	if (st == YS_PLAIN && plain_ok(n, flow))
-		put(m, n->text, n->len);
-	else if (st == YS_SINGLE && single_ok(n))
-		write_single(m, (const uint8_t *)n->text, n->len);
+	if (!is_str(n))
+		render_nonstr(m, n);
 	else
-		write_double(m, (const uint8_t *)n->text, n->len);
+		render_str(m, n, st);
 }
 
 /* Can a block scalar hold this text? */
@@ -3112,6 +3584,25 @@ block_ok(const struct sotto_node *n)
 	return true;
 }
 
+/*
+ * Folded block: would the line breaks from s[i] on be folded when read
+ * back?  Only those between two lines that start with no blank (YAML
+ * keeps the breaks around a more-indented line); each then needs one
+ * more, as an empty line, since no line is ever wrapped.  ls: where the
+ * line ending at s[i] starts.
+ */
+static bool
+fold_here(const uint8_t *s, size_t body, size_t ls, size_t i)
+{
+	size_t j = i;
+
+	if (s[ls] == ' ' || s[ls] == '\t')
+		return false;
+	while (j < body && s[j] == '\n')
+		j++;
+	return j < body && s[j] != ' ' && s[j] != '\t';
+}
+
 struct bplan {
 	bool as_flat;		/* render double-quoted instead */
 	bool literal;
@@ -3123,7 +3614,7 @@ static void
 plan_block(const struct sotto_node *n, struct bplan *p)
 {
 	const uint8_t *s = (const uint8_t *)n->text;
-	size_t parent = n->flags >> YF_PARENT_SHIFT, body = n->len;
+	size_t parent = n->flags >> YF_PARENT_SHIFT;
 
 	memset(p, 0, sizeof(*p));
 	p->ind = (size_t)n->style >> 8;
@@ -3132,11 +3623,6 @@ plan_block(const struct sotto_node *n, struct bplan *p)
 		p->as_flat = true;
 		return;
 	}
-	while (body > 0 && s[body - 1] == '\n')
-		body--;
-	if (!p->literal && (memchr(s, '\n', body) != NULL ||
-	    (body > 0 && (s[0] == ' ' || s[0] == '\t'))))
-		p->literal = true;
 	if (needs_indicator(s, n->len) && s[0] == ' ') {
 		if (p->ind <= parent || p->ind - parent > 9) {
 			p->as_flat = true;
@@ -3176,12 +3662,17 @@ render_bhdr(struct em *m, const struct sotto_node *n, const uint8_t *src,
 
 	plan_block(n, &p);
 	if (p.as_flat) {
-		write_double(m, s, n->len);
+		write_double_(m, s, n->len, true);
 		return;
 	}
-	for (i = n->src_start + 1; i < he; i++)
+	for (i = n->src_start + 1; i < he; i++) {
 		if (src[i] == '+')
 			keep = true;
+		/* an indentation indicator the text does not need stays:
+		 * the content lines keep their indentation anyway */
+		if (src[i] >= '1' && src[i] <= '9' && p.digit == 0)
+			p.digit = src[i] - '0';
+	}
 	while (k < n->len && s[n->len - 1 - k] == '\n')
 		k++;
 	/* "|+" holding one final newline reads the same as "|" */
@@ -3204,7 +3695,7 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
     size_t len, size_t cs, size_t ce)
 {
 	const uint8_t *s = (const uint8_t *)n->text;
-	size_t body = n->len, k, i, blank = 0, p;
+	size_t body = n->len, k, i, blank = 0, ls = 0;
 	struct bplan pl;
 	bool bol = true;
 
@@ -3222,8 +3713,12 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 		size_t run;
 
 		if (s[i] == '\n') {
+			if (!pl.literal && i > 0 && s[i - 1] != '\n' &&
+			    fold_here(s, body, ls, i))
+				puts_(m, m->eol);
 			puts_(m, m->eol);
 			bol = true;
+			ls = i + 1;
 			continue;
 		}
 		if (bol)
@@ -3241,7 +3736,6 @@ render_bbody(struct em *m, const struct sotto_node *n, const uint8_t *src,
 		return;
 	}
 	blank = blank_after(src, len, ce);
-	(void)p;
 	if (ce >= len && k > 0)
 		puts_(m, m->eol);
 	for (; k >= 2 && blank < k - 1; blank++)
@@ -3277,15 +3771,470 @@ block_bounds(const uint8_t *src, size_t len, const struct sotto_node *n,
 	*ce = n->src_end > c ? n->src_end : c;
 }
 
+static void
+em_flow(struct em *m, const struct sotto_node *v)
+{
+	struct sotto_node key;
+	bool first = true;
+	size_t i;
+
+	if (v->kind == SOTTO_NODE_SCALAR) {
+		write_inline(m, v, false, true);
+		return;
+	}
+	put(m, v->kind == SOTTO_NODE_MAP ? "{" : "[", 1);
+	for (i = 0; i < v->n; i++) {
+		const struct sotto_entry *en = &v->items[i];
+
+		if (en->val->kind == SOTTO_NODE_COMMENT)
+			continue;	/* a flow collection has no room */
+		if (!first)
+			put(m, ", ", 2);
+		first = false;
+		if (v->kind == SOTTO_NODE_MAP) {
+			memset(&key, 0, sizeof(key));
+			key.kind = SOTTO_NODE_SCALAR;
+			key.type = SOTTO_T_STR;
+			key.text = en->key != NULL ? en->key : (char *)"";
+			key.len = en->key != NULL ? en->keylen : 0;
+			write_inline(m, &key, true, true);
+			put(m, ": ", 2);
+		}
+		em_flow(m, en->val);
+	}
+	put(m, v->kind == SOTTO_NODE_MAP ? "}" : "]", 1);
+}
+
+/* An alias's copy written out (see scan_alias()). */
+static void
+render_alias(struct em *m, const uint8_t *src, size_t len,
+    const struct edit *ed)
+{
+	const struct sotto_node *v = ed->n;
+	size_t parent = v->flags >> YF_PARENT_SHIFT, child, best = m->best;
+	bool in_seq = (v->flags & YF_INSEQ) != 0;
+
+	if (ed->kind == E_AFLOW) {
+		em_flow(m, v);
+		return;
+	}
+	m->best = m->step;
+	child = in_seq ? parent + 2 : parent + (v->kind == SOTTO_NODE_SEQ ?
+	    m->seq_step : m->step);
+	if (ed->kind == E_ALINE && ed->s > 0 && src[ed->s - 1] != '\n' &&
+	    src[ed->s - 1] != '\r') {
+		/* after "key:" or "-" on the same line */
+		em_value(m, v, parent, child, in_seq);
+	} else {
+		if (ed->s >= len && m->b->len > 0 &&
+		    m->b->data[m->b->len - 1] != '\n')
+			puts_(m, m->eol);
+		if (v->kind == SOTTO_NODE_MAP)
+			em_map_(m, v, child, false);
+		else
+			em_seq(m, v, child, false);
+	}
+	m->best = best;
+}
+
+/* See literal_end(). */
+static void
+render_literal(struct em *m, const struct sotto_node *n)
+{
+	const uint8_t *s = (const uint8_t *)n->text;
+	size_t parent = n->flags >> YF_PARENT_SHIFT, ind;
+	int digit = 0;
+
+	ind = (n->flags & YF_INSEQ) ? parent + 2 : parent + m->step;
+	if (needs_indicator(s, n->len)) {
+		if (ind - parent > 9) {
+			write_double_(m, s, n->len, true);
+			puts_(m, m->eol);
+			return;
+		}
+		digit = (int)(ind - parent);
+	}
+	write_block_header(m, '|', s, n->len, digit);
+	puts_(m, m->eol);
+	write_literal_body(m, s, n->len, ind);
+}
+
+/* New items of a collection, as lines of their own at its column. */
+static void
+render_insert(struct em *m, const uint8_t *src, size_t len,
+    const struct edit *ed)
+{
+	struct sotto_node t = *ed->n;
+	size_t best = m->best;
+
+	t.items = ed->n->items + ed->i0;
+	t.n = ed->i1 - ed->i0;
+	if ((ed->s >= len || (ed->s > 0 && src[ed->s - 1] != '\n' &&
+	    src[ed->s - 1] != '\r')) && m->b->len > 0 &&
+	    m->b->data[m->b->len - 1] != '\n')
+		puts_(m, m->eol);
+	m->best = m->step;
+	if (t.kind == SOTTO_NODE_MAP)
+		em_map_(m, &t, ed->col, false);
+	else
+		em_seq(m, &t, ed->col, false);
+	m->best = best;
+}
+
+/* ------------------------------------------------------------------ */
+/* structural splice: entries removed or added since the parse */
+
+/*
+ * The source is parsed again to see where each item of each collection
+ * was; the document's collections are then matched with those of that
+ * parse (an item by the start of its value, which a changed scalar
+ * keeps) and what is gone is cut out line by line, what is new written
+ * in as lines of its own at the collection's column.  Untouched lines
+ * stay as they are.  Anything this cannot express (flow collections,
+ * compact "- - x" items, an emptied collection at the top) makes splice
+ * write the whole document instead.
+ */
+struct sdiff {
+	const uint8_t *src;
+	size_t len;
+	struct ylayout lay;
+	struct scan *sc;	/* SC_STORE: the edits */
+	bool fail;
+};
+
+struct pidx {
+	uintptr_t p;
+	size_t i;
+};
+
+static int
+pidx_cmp(const void *a, const void *b)
+{
+	const struct pidx *x = a, *y = b;
+
+	return x->p < y->p ? -1 : x->p > y->p;
+}
+
+static struct rec *
+lay_find(const struct ylayout *lay, const struct pidx *ix,
+    const struct sotto_node *n)
+{
+	struct pidx key, *f;
+
+	key.p = (uintptr_t)n;
+	key.i = 0;
+	f = bsearch(&key, ix, lay->nrec, sizeof(*ix), pidx_cmp);
+	return f != NULL ? &lay->recs[f->i] : NULL;
+}
+
+/* The end of n's text and of everything in it, comments included. */
+static size_t
+item_end(const struct sotto_node *n)
+{
+	size_t e = n->src_end != SOTTO_SPAN_NONE ? n->src_end : 0, i, k;
+
+	for (i = 0; i < n->n; i++)
+		if ((k = item_end(n->items[i].val)) > e)
+			e = k;
+	return e;
+}
+
+/*
+ * Where the line of an item starting at off begins, when the item is
+ * the first thing on it (after its "-" for a sequence item); SIZE_MAX
+ * otherwise.
+ */
+static size_t
+item_line(const uint8_t *src, size_t off, bool seq)
+{
+	size_t p = off;
+
+	while (p > 0 && is_blank(src[p - 1]))
+		p--;
+	if (seq && p > 0 && src[p - 1] == '-') {
+		p--;
+		while (p > 0 && is_blank(src[p - 1]))
+			p--;
+	}
+	if (p == 0 || src[p - 1] == '\n' || src[p - 1] == '\r')
+		return p;
+	return SIZE_MAX;
+}
+
+static size_t
+a_line(struct sdiff *sd, const struct sotto_node *a, struct rec *ra,
+    size_t k)
+{
+	size_t p = item_line(sd->src, rec_starts(ra)[k], a->kind ==
+	    SOTTO_NODE_SEQ);
+
+	if (p == SIZE_MAX)
+		sd->fail = true;
+	return p;
+}
+
+static void
+sd_remove(struct sdiff *sd, const struct sotto_node *a, struct rec *ra,
+    size_t k)
+{
+	size_t s = a_line(sd, a, ra, k), e, end;
+
+	/* to the next item's line, and past all of this one (a comment
+	 * left of a sequence's items belongs to the map around it, yet
+	 * lies between them) */
+	end = to_eol_incl(sd->src, sd->len, item_end(a->items[k].val));
+	e = k + 1 < a->n ? a_line(sd, a, ra, k + 1) : end;
+	if (e < end)
+		e = end;
+	if (!sd->fail && s < e)
+		push_edit(sd->sc, s, e, E_REMOVE, NULL);
+}
+
+static size_t
+entries(const struct sotto_node *n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n->n; i++)
+		if (n->items[i].val->kind != SOTTO_NODE_COMMENT)
+			k++;
+	return k;
+}
+
+/* Column new items of a (block) take: its first entry's, or "-"'s. */
+static size_t
+a_col(struct sdiff *sd, const struct sotto_node *a, struct rec *ra)
+{
+	size_t i, st, ls;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->items[i].val->kind == SOTTO_NODE_COMMENT)
+			continue;
+		st = rec_starts(ra)[i];
+		ls = item_line(sd->src, st, false);
+		if (a->kind == SOTTO_NODE_MAP && ls != SIZE_MAX)
+			return st - ls;
+		if (a->kind == SOTTO_NODE_SEQ &&
+		    (ls = item_line(sd->src, st, true)) != SIZE_MAX)
+			return dash_col_src(sd->src, st);
+		break;
+	}
+	sd->fail = true;
+	return 0;
+}
+
+static void
+sd_insert(struct sdiff *sd, const struct sotto_node *a, struct rec *ra,
+    const struct sotto_node *b, size_t j, size_t i0, size_t i1)
+{
+	size_t p, col = a_col(sd, a, ra);
+
+	if (j < a->n)
+		p = a_line(sd, a, ra, j);
+	else
+		p = to_eol_incl(sd->src, sd->len,
+		    item_end(a->items[a->n - 1].val));
+	if (sd->fail)
+		return;
+	if (push_edit(sd->sc, p, p, E_INSERT, b)) {
+		struct edit *ed = &sd->sc->ed[sd->sc->ned - 1];
+
+		ed->i0 = i0;
+		ed->i1 = i1;
+		ed->col = col;
+	}
+}
+
+static bool
+has_span(const struct sotto_node *n)
+{
+	return n->src_start != SOTTO_SPAN_NONE;
+}
+
+static void sd_coll(struct sdiff *, const struct pidx *,
+    const struct sotto_node *, const struct sotto_node *);
+
+/* A flow collection: only values may have changed, not its items. */
+static void
+sd_flow(struct sdiff *sd, const struct pidx *ix, const struct sotto_node *a,
+    const struct sotto_node *b)
+{
+	size_t i;
+
+	if (a->n != b->n) {
+		sd->fail = true;
+		return;
+	}
+	for (i = 0; i < a->n && !sd->fail; i++) {
+		const struct sotto_node *x = a->items[i].val,
+		    *y = b->items[i].val;
+
+		if (!has_span(y) || y->src_start != x->src_start ||
+		    y->kind != x->kind)
+			sd->fail = true;
+		else if (y->kind == SOTTO_NODE_MAP ||
+		    y->kind == SOTTO_NODE_SEQ)
+			sd_coll(sd, ix, x, y);
+	}
+}
+
+static void
+sd_coll(struct sdiff *sd, const struct pidx *ix, const struct sotto_node *a,
+    const struct sotto_node *b)
+{
+	struct rec *ra = lay_find(&sd->lay, ix, a);
+	size_t i = 0, j = 0, k, r;
+
+	if (ra == NULL || ra->n != a->n || a->kind != b->kind ||
+	    (b->flags & YF_ALIASROOT)) {
+		sd->fail = a->kind != b->kind || ra == NULL || ra->n != a->n;
+		return;	/* an alias's copy is written out whole */
+	}
+	if (ra->flow) {
+		sd_flow(sd, ix, a, b);
+		return;
+	}
+	while (i < b->n && !sd->fail) {
+		const struct sotto_node *y = b->items[i].val, *x;
+
+		if (!has_span(y)) {
+			size_t i0 = i;
+
+			while (i < b->n && !has_span(b->items[i].val))
+				i++;
+			sd_insert(sd, a, ra, b, j, i0, i);
+			continue;
+		}
+		for (k = j; k < a->n; k++)
+			if (a->items[k].val->src_start == y->src_start &&
+			    a->items[k].val->kind == y->kind)
+				break;
+		if (k == a->n) {
+			sd->fail = true;
+			return;
+		}
+		for (r = j; r < k; r++)
+			sd_remove(sd, a, ra, r);
+		x = a->items[k].val;
+		if ((y->kind == SOTTO_NODE_MAP || y->kind == SOTTO_NODE_SEQ) &&
+		    !(y->flags & YF_ALIASROOT)) {
+			struct rec *rx = lay_find(&sd->lay, ix, x);
+
+			if (rx != NULL && !rx->flow && entries(y) == 0 &&
+			    entries(x) > 0) {
+				/* emptied: the entry is written anew */
+				sd_insert(sd, a, ra, b, k, i, i + 1);
+				sd_remove(sd, a, ra, k);
+			} else
+				sd_coll(sd, ix, x, y);
+		}
+		j = k + 1;
+		i++;
+	}
+	for (r = j; r < a->n && !sd->fail; r++)
+		sd_remove(sd, a, ra, r);
+}
+
+/*
+ * Adds to sc the edits that turn the source's collections into doc's.
+ * False when that cannot be done in place (splice then writes the whole
+ * document).
+ */
+static bool
+structural_edits(struct scan *sc, const struct sotto_doc *doc)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_error e2 = { SOTTO_OK, "" };
+	struct sotto_doc *d0 = NULL;
+	struct pidx *ix = NULL;
+	struct sdiff sd;
+	size_t i;
+	bool ok = false;
+
+	memset(&sd, 0, sizeof(sd));
+	sd.src = sc->src;
+	sd.len = sc->len;
+	sd.sc = sc;
+	if (lim.max_bytes < sc->len)
+		lim.max_bytes = sc->len;
+	if (yaml_parse_src(&d0, sc->src, sc->len, NULL, doc->name, &lim,
+	    &sd.lay, &e2) != SOTTO_OK)
+		goto out;
+	d0->secret = doc->secret;
+	if (d0->n != doc->n)
+		goto out;
+	ix = calloc(sd.lay.nrec ? sd.lay.nrec : 1, sizeof(*ix));
+	if (ix == NULL)
+		goto out;
+	for (i = 0; i < sd.lay.nrec; i++) {
+		ix[i].p = (uintptr_t)sd.lay.recs[i].node;
+		ix[i].i = i;
+	}
+	qsort(ix, sd.lay.nrec, sizeof(*ix), pidx_cmp);
+	for (i = 0; i < doc->n && !sd.fail; i++) {
+		const struct sotto_node *a = d0->branches[i],
+		    *b = doc->branches[i];
+
+		if (a->kind != b->kind || a->n == 0 ||
+		    a->src_start != b->src_start)
+			sd.fail = true;
+		else
+			sd_coll(&sd, ix, a, b);
+	}
+	ok = !sd.fail && !sc->nomem;
+out:
+	free(ix);
+	for (i = 0; i < sd.lay.nrec; i++)
+		free(sd.lay.recs[i].starts);
+	free(sd.lay.recs);
+	sotto_tree_doc_free(d0);
+	return ok;
+}
+
+/*
+ * The line break of the line at pos ("\r\n" or "\n"), so that what is
+ * written there ends its lines as the file does there (a file may mix
+ * them); def when the line has none.
+ */
+static const char *
+line_eol(const uint8_t *src, size_t len, size_t pos, const char *def)
+{
+	const uint8_t *nl = NULL;
+
+	if (pos < len)
+		nl = memchr(src + pos, '\n', len - pos);
+	if (nl == NULL) {
+		/* the last line: as the one before it ends */
+		for (pos = pos < len ? pos : len; pos > 0; pos--)
+			if (src[pos - 1] == '\n')
+				break;
+		if (pos == 0)
+			return def;
+		nl = src + pos - 1;
+	}
+	return nl > src && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
 /* Writes the source up to ed, then ed itself; *pos is the source consumed. */
 static void
 apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
     const struct edit *ed)
 {
-	if (ed->s < *pos)
+	bool insertion = ed->kind == E_INSERT || ed->kind == E_ABLOCK ||
+	    ed->kind == E_META;
+	const char *eol;
+
+	if (ed->s < *pos && !insertion)
 		return;		/* inside a removed span */
-	put(m, src + *pos, ed->s - *pos);
-	*pos = ed->s;
+	if (ed->s > *pos) {
+		put(m, src + *pos, ed->s - *pos);
+		*pos = ed->s;
+	}
+	/* an insertion whose place was cut goes where the cut ends: what
+	 * it adds (the sops entry above all) is never dropped */
+	eol = m->eol;
+	if (ed->kind != E_META && ed->kind != E_EMPTY)
+		m->eol = line_eol(src, len, ed->s, eol);
 	switch (ed->kind) {
 	case E_SCALAR:
 		render_flat(m, ed->n, ed->n->style & YS_MASK);
@@ -3308,10 +4257,32 @@ apply_edit(struct em *m, const uint8_t *src, size_t len, size_t *pos,
 	case E_META:
 		if (m->b->len > 0 && m->b->data[m->b->len - 1] != '\n')
 			puts_(m, m->eol);
-		em_meta(m, ed->n);
+		em_meta_at(m, ed->n, ed->col, !(ed->s >= len && len > 0 &&
+		    src[len - 1] != '\n' && src[len - 1] != '\r'));
+		break;
+	case E_ALINE:
+	case E_ABLOCK:
+	case E_AFLOW:
+		render_alias(m, src, len, ed);
+		break;
+	case E_INSERT:
+		render_insert(m, src, len, ed);
+		break;
+	case E_LITERAL:
+		render_literal(m, ed->n);
+		break;
+	case E_EMPTY:
+		/* the sops entry was all the mapping held: what is left is
+		 * the empty mapping, as sops writes it */
+		if (m->b->len > 0 && m->b->data[m->b->len - 1] != '\n')
+			puts_(m, m->eol);
+		puts_(m, "{}");
+		puts_(m, m->eol);
 		break;
 	}
-	*pos = ed->e;
+	m->eol = eol;
+	if (ed->e > *pos)
+		*pos = ed->e;
 }
 
 static sotto_err
@@ -3326,7 +4297,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	struct scan sc, ms;
 	struct em m;
 	sotto_err err = SOTTO_OK;
-	bool flow = false, untouched;
+	bool flow = false, untouched, structural;
 
 	if (doc->store != &sotto_store_yaml || yp == NULL ||
 	    yp->ndocs != doc->n)
@@ -3339,11 +4310,11 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		flow |= yp->docs[i].flow;
 		scan_tree(&sc, doc->branches[i], len);
 	}
-	if (sc.count != yp->nnodes)
-		sc.fallback = true;
+	/* items removed or added: see structural_edits() */
+	structural = sc.fallback || sc.count != yp->nnodes;
 	/* flow style ({...}, JSON) is not spliced but emitted again in block
 	 * style, unless nothing changed at all: then the source is the output */
-	untouched = !sc.fallback && sc.ned == 0;
+	untouched = !structural && sc.ned == 0;
 	for (i = 0; i < doc->n && untouched; i++)
 		untouched = meta_kept(doc, meta, i) || (meta == NULL &&
 		    doc->meta_start[i] == SOTTO_SPAN_NONE);
@@ -3351,7 +4322,7 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		return sotto_buf_add(out, src, len) == SOTTO_OK ? SOTTO_OK :
 		    sotto_error_set(e, SOTTO_E_NOMEM, "'%s': out of memory",
 		    doc->name);
-	if (sc.fallback || flow)
+	if (flow)
 		return yaml_emit(out, doc, meta, &o, e);
 	/* the metadata edits, few, in a list of their own */
 	memset(&ms, 0, sizeof(ms));
@@ -3361,12 +4332,28 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	for (i = 0; i < doc->n; i++) {
 		if (meta_kept(doc, meta, i))
 			continue;
-		if (doc->meta_start[i] != SOTTO_SPAN_NONE)
-			push_edit(&ms, doc->meta_start[i], doc->meta_end[i],
-			    E_REMOVE, NULL);
-		if (meta != NULL)
-			push_edit(&ms, yp->docs[i].ins, yp->docs[i].ins,
-			    E_META, meta);
+		if (doc->meta_start[i] != SOTTO_SPAN_NONE) {
+			size_t ms0 = doc->meta_start[i];
+
+			/* a file ending without a line break ends so after
+			 * its sops entry: the break before it is sotto's (a
+			 * new entry keeps it: see em_meta_at()) */
+			if (meta == NULL && doc->meta_end[i] >= len &&
+			    len > 0 &&
+			    src[len - 1] != '\n' && src[len - 1] != '\r' &&
+			    ms0 > 0 && src[ms0 - 1] == '\n') {
+				ms0--;
+				if (ms0 > 0 && src[ms0 - 1] == '\r')
+					ms0--;
+			}
+			push_edit(&ms, ms0, doc->meta_end[i],
+			    meta == NULL && only_comments(doc->branches[i]) ?
+			    E_EMPTY : E_REMOVE, NULL);
+		}
+		if (meta != NULL &&
+		    push_edit(&ms, yp->docs[i].ins, yp->docs[i].ins, E_META,
+		    meta))
+			ms.ed[ms.ned - 1].col = yp->docs[i].root_col;
 	}
 	if (ms.nomem) {
 		free(ms.ed);
@@ -3400,11 +4387,16 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 			    "'%s': out of memory", doc->name);
 		}
 	}
+	memset(&m, 0, sizeof(m));
 	m.b = out;
 	m.best = 4;
 	m.eol = yp->crlf ? "\r\n" : "\n";
 	m.err = SOTTO_OK;
-	if (!sc.unsorted) {
+	m.step = yp->step > 0 ? yp->step : yp->have_seq_step &&
+	    yp->seq_step > 0 ? yp->seq_step : 4;
+	m.seq_step = yp->have_seq_step ? yp->seq_step : m.step;
+	m.own = true;
+	if (!sc.unsorted && !structural) {
 		/* write each edit as the walk meets it */
 		sc.mode = SC_EMIT;
 		sc.ned = 0;
@@ -3419,6 +4411,15 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 	} else {
 		sc.mode = SC_STORE;
 		sc.ned = 0;
+		sc.skip_new = structural;
+		if (structural && !structural_edits(&sc, doc)) {
+			free(sc.ed);
+			free(ms.ed);
+			if (sc.nomem)
+				return sotto_error_set(e, SOTTO_E_NOMEM,
+				    "'%s': out of memory", doc->name);
+			return yaml_emit(out, doc, meta, &o, e);
+		}
 		for (i = 0; i < doc->n; i++)
 			scan_tree(&sc, doc->branches[i], len);
 		for (i = 0; i < ms.ned && !sc.nomem; i++)
@@ -3444,6 +4445,182 @@ yaml_emit_splice(struct sotto_buf *out, const struct sotto_doc *doc,
 		err = sotto_error_set(e, m.err, "'%s': out of memory",
 		    doc->name);
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* round-trip notes */
+
+/*
+ * Writes what the splice writes for n once its value comes back from
+ * encryption: same text (sops' form where the encrypt layer uses it,
+ * which it says itself), in the style an encrypted value takes in its
+ * place (plain in a flow collection turns single-quoted).
+ */
+static void
+render_after(struct em *m, const struct sotto_node *n)
+{
+	struct sotto_node t = *n;
+	int st = n->style & YS_MASK;
+
+	if ((n->flags & YF_FLOW) && st == YS_PLAIN)
+		st = YS_SINGLE;
+	t.dirty = true;
+	render_flat(m, &t, st);
+}
+
+/* Does the body of block scalar n come back as written (no line of a
+ * folded block was wrapped, no break was written otherwise than as an
+ * empty line, no blank line holds spaces)? */
+static bool
+folded_kept(const struct sotto_doc *doc, const struct sotto_node *n,
+    struct em *m)
+{
+	const uint8_t *src = doc->src.data;
+	size_t he, cs, ce;
+
+	block_bounds(src, doc->src.len, n, &he, &cs, &ce);
+	render_bbody(m, n, src, doc->src.len, cs, ce);
+	return m->err == SOTTO_OK && m->b->len >= ce - cs &&
+	    memcmp(m->b->data, src + cs, ce - cs) == 0 &&
+	    (m->b->len == ce - cs || m->b->data[ce - cs] == '\n' ||
+	    m->b->data[ce - cs] == '\r');
+}
+
+/* A quoted value of printable ASCII with nothing to escape, written as
+ * its quotes around its text: it comes back the same. */
+static bool
+quoted_as_is(const struct sotto_doc *doc, const struct sotto_node *n, char q)
+{
+	const uint8_t *p = doc->src.data + n->src_start;
+	size_t i;
+
+	if (n->src_end - n->src_start != n->len + 2 || p[0] != q ||
+	    p[n->len + 1] != q || memcmp(p + 1, n->text, n->len) != 0)
+		return false;
+	for (i = 0; i < n->len; i++)
+		if (n->text[i] < 0x20 || n->text[i] > 0x7e ||
+		    n->text[i] == q || n->text[i] == '\\')
+			return false;
+	return true;
+}
+
+/* A "|" or ">" block whose text has no final line break: only at the
+ * end of a file without one; its encrypted form needs "|-", and the
+ * decryption cannot tell the two apart. */
+static bool
+clip_at_eof(const struct sotto_doc *doc, const struct sotto_node *n)
+{
+	const uint8_t *src = doc->src.data;
+	size_t he, cs, ce, i;
+
+	if (n->len > 0 && n->text[n->len - 1] == '\n')
+		return false;
+	block_bounds(src, doc->src.len, n, &he, &cs, &ce);
+	for (i = n->src_start + 1; i < he; i++)
+		if (src[i] == '-' || src[i] == '+')
+			return false;
+	return n->len > 0;
+}
+
+static bool
+spans_lines(const struct sotto_doc *doc, const struct sotto_node *n)
+{
+	const uint8_t *p = doc->src.data + n->src_start;
+	size_t k = n->src_end - n->src_start;
+
+	return memchr(p, '\n', k) != NULL || memchr(p, '\r', k) != NULL;
+}
+
+const char *
+sotto_yaml_roundtrip_note(const struct sotto_doc *doc,
+    const struct sotto_node *n)
+{
+	struct sotto_buf b = SOTTO_BUF_SECRET_INIT;
+	struct em m;
+	const char *note = NULL;
+	int st = n->style & YS_MASK;
+	bool same;
+
+	if (n->kind == SOTTO_NODE_MAP && only_comments(n)) {
+		size_t i;
+
+		const struct yaml_priv *yp = doc->store_priv;
+
+		for (i = 0; i < doc->n; i++)
+			if (doc->branches[i] == n && (yp == NULL ||
+			    i >= yp->ndocs || !yp->docs[i].flow))
+				return "is an empty document: it decrypts as "
+				    "{}, as sops writes one";
+	}
+	if (n->kind != SOTTO_NODE_SCALAR)
+		return NULL;
+	if (n->flags & YF_ALIAS)
+		return (n->flags & YF_ALIAS1) ? "is under an alias, which "
+		    "sops cannot keep: the encrypted file holds a copy, and "
+		    "it decrypts written out in full" : NULL;
+	if (n->dirty || doc->src.data == NULL ||
+	    n->src_start == SOTTO_SPAN_NONE || n->src_end > doc->src.len ||
+	    n->src_start > n->src_end || (n->flags & SOTTO_NODE_NONCANON))
+		return NULL;
+	if (n->flags & YF_TYPETAG)
+		return "has a tag, which sops does not keep: it decrypts "
+		    "untagged";
+	if ((st == YS_LITERAL || st == YS_FOLDED) && clip_at_eof(doc, n))
+		return "is a block scalar that ends the file without a line "
+		    "break: it decrypts with a strip indicator (|-)";
+	if (st == YS_LITERAL) {
+		memset(&m, 0, sizeof(m));
+		m.b = &b;
+		m.best = 4;
+		m.eol = "\n";
+		if (!folded_kept(doc, n, &m))
+			note = "is a literal block with a line holding only "
+			    "spaces: it decrypts with that line empty";
+		sotto_buf_release(&b);
+		return note;
+	}
+	if (st == YS_PLAIN && !(n->flags & YF_FLOW) &&
+	    n->src_end - n->src_start == n->len &&
+	    memcmp(doc->src.data + n->src_start, n->text, n->len) == 0 &&
+	    (is_str(n) ? !go_quotes(n->text, n->len) && plain_shape(n, false) :
+	    nonstr_kept(n)))
+		return NULL;	/* the common case, without a rendering */
+	if ((st == YS_DOUBLE || (st == YS_SINGLE && !(n->flags & YF_FLOW))) &&
+	    quoted_as_is(doc, n, st == YS_DOUBLE ? '"' : '\''))
+		return NULL;
+	memset(&m, 0, sizeof(m));
+	m.b = &b;
+	m.best = 4;
+	m.eol = "\n";
+	if (st == YS_FOLDED) {
+		if (!folded_kept(doc, n, &m))
+			note = "is a folded block with wrapped lines: it "
+			    "decrypts with each paragraph on one line";
+		sotto_buf_release(&b);
+		return note;
+	}
+	render_after(&m, n);
+	same = m.err == SOTTO_OK && b.len == n->src_end - n->src_start &&
+	    memcmp(b.data, doc->src.data + n->src_start, b.len) == 0;
+	sotto_buf_release(&b);
+	if (same)
+		return NULL;
+	if (!is_str(n))
+		return "decrypts in the spelling go-yaml gives its value, as "
+		    "sops writes it";
+	if (st == YS_PLAIN && (is_old_bool(n->text, n->len) ||
+	    is_base60_float(n->text, n->len)))
+		return "is a plain string that YAML 1.1 reads as a boolean or "
+		    "a number: it decrypts quoted, as sops writes it";
+	if (spans_lines(doc, n))
+		return "spans several lines: it decrypts on one line";
+	if (st == YS_DOUBLE)
+		return "has escapes in its double quotes: it decrypts with "
+		    "the characters they stand for";
+	if (st == YS_SINGLE && (n->flags & YF_FLOW))
+		return "is single-quoted in a flow collection where it needs "
+		    "no quotes: it decrypts plain";
+	return "decrypts in another spelling";
 }
 
 const struct sotto_store sotto_store_yaml = {

@@ -14,6 +14,7 @@
 #include "kube/kint.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ enum kt {
 	KT_BOOL,	/* boolean */
 	KT_OBJ,		/* object: its keys are looked up in the table */
 	KT_LIST,	/* list of objects: keys looked up as "path[]." */
+	KT_STRMAP,	/* object of any keys, every value a string */
+	KT_ENUM,	/* string, one of `unset`'s '|'-separated values */
 	KT_ANY		/* unsupported field: any value (checked as unset) */
 };
 
@@ -36,7 +39,8 @@ struct kfield {
 	enum kt type;		/* what it holds */
 	bool supported;		/* implemented by the agent */
 	const char *unset;	/* unsupported: a value that means the
-				   default ("generic"), or NULL */
+				   default ("generic"), or NULL; KT_ENUM:
+				   the values allowed, '|'-separated */
 	const char *note;	/* one line for the man page */
 };
 
@@ -85,7 +89,18 @@ static const struct kfield fields[] = {
 	{ KS, "spec.healthChecks[].namespace", KT_NS, true, NULL, NULL },
 	{ KS, "spec.kubeConfig", KT_ANY, false, NULL,
 	    "remote clusters (would apply here instead)" },
-	{ KS, "spec.postBuild", KT_ANY, false, NULL, "variable substitution" },
+	{ KS, "spec.postBuild", KT_OBJ, true, NULL, NULL },
+	{ KS, "spec.postBuild.substitute", KT_STRMAP, true, NULL,
+	    "variables; override substituteFrom" },
+	{ KS, "spec.postBuild.substituteFrom", KT_LIST, true, NULL, NULL },
+	{ KS, "spec.postBuild.substituteFrom[].kind", KT_ENUM, true,
+	    "ConfigMap|Secret", NULL },
+	{ KS, "spec.postBuild.substituteFrom[].name", KT_NAME, true, NULL,
+	    "in the Kustomization's namespace" },
+	{ KS, "spec.postBuild.substituteFrom[].optional", KT_BOOL, true, NULL,
+	    "a missing source then defines nothing" },
+	{ KS, "spec.postBuild.substituteStrategy", KT_ENUM, true,
+	    "WithVariables|Always", NULL },
 	{ KS, "spec.commonMetadata", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.namePrefix", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.nameSuffix", KT_ANY, false, NULL, NULL },
@@ -208,6 +223,62 @@ static sotto_err
 check_value(const char *kind, const struct kfield *f, const char *path,
     const json_t *v, const char **reason, struct sotto_error *e);
 
+/* s is one of the '|'-separated values */
+static bool
+enum_ok(const char *values, const char *s)
+{
+	size_t n = strlen(s);
+	const char *p = values, *bar;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((size_t)(bar ? bar - p : (ptrdiff_t)strlen(p)) == n &&
+		    strncmp(p, s, n) == 0)
+			return true;
+		if (bar == NULL)
+			return false;
+		p = bar + 1;
+	}
+}
+
+/* "one of A, B" from "A|B" */
+static void
+enum_list(char *out, size_t cap, const char *values)
+{
+	size_t i, k = (size_t)snprintf(out, cap, "one of ");
+
+	for (i = 0; values[i] != '\0' && k + 3 < cap; i++) {
+		if (values[i] == '|') {
+			out[k++] = ',';
+			out[k++] = ' ';
+		} else {
+			out[k++] = values[i];
+		}
+	}
+	out[k] = '\0';
+}
+
+/* A map of strings (spec.postBuild.substitute): keys are free. */
+static sotto_err
+check_strmap(const char *path, const json_t *v, const char **reason,
+    struct sotto_error *e)
+{
+	const char *key;
+	json_t *x;
+	char q[96];
+
+	if (!json_is_object(v))
+		return bad(e, reason, "InvalidSpec", path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		if (json_is_string(x))
+			continue;
+		kquote(q, sizeof(q), key);
+		return bad(e, reason, "InvalidSpec", path, "'%s' must be a "
+		    "string (quote numbers and booleans)", q);
+	}
+	return SOTTO_OK;
+}
+
 /* Every key of obj, as prefix.key, against the table. */
 static sotto_err
 check_object(const char *kind, const char *prefix, const json_t *obj,
@@ -247,7 +318,7 @@ check_value(const char *kind, const struct kfield *f, const char *path,
     const json_t *v, const char **reason, struct sotto_error *e)
 {
 	const char *s = json_string_value(v), *why;
-	char item[1200];
+	char item[1200], list[200];
 	const json_t *x;
 	size_t i;
 	sotto_err rc;
@@ -306,6 +377,15 @@ check_value(const char *kind, const struct kfield *f, const char *path,
 				return rc;
 		}
 		return SOTTO_OK;
+	case KT_STRMAP:
+		return check_strmap(path, v, reason, e);
+	case KT_ENUM:
+		if (s != NULL && enum_ok(f->unset, s))
+			return SOTTO_OK;
+		kquote(item, 96, s ? s : "(not a string)");
+		enum_list(list, sizeof(list), f->unset);
+		return bad(e, reason, "InvalidSpec", path, "'%s': must be %s",
+		    item, list);
 	case KT_ANY:
 		return SOTTO_OK;
 	}
@@ -330,6 +410,7 @@ kfields_check(const char *kind, const json_t *obj, const char **reason,
 void
 kfields_print(FILE *f, bool roff)
 {
+	char list[200];
 	size_t i;
 
 	for (i = 0; i < NFIELDS; i++) {
@@ -337,16 +418,22 @@ kfields_print(FILE *f, bool roff)
 
 		if (k->type == KT_OBJ || k->type == KT_LIST)
 			continue;	/* their items are listed */
+		if (k->type == KT_ENUM)
+			enum_list(list, sizeof(list), k->unset);
 		if (!roff) {
 			fprintf(f, "%-14s %-38s %-9s%s%s\n", k->kind, k->path,
 			    k->supported ? "supported" : "refused",
-			    k->note ? "  " : "", k->note ? k->note : "");
+			    k->note || k->type == KT_ENUM ? "  " : "",
+			    k->note ? k->note : k->type == KT_ENUM ? list :
+			    "");
 			continue;
 		}
 		/* mdoc items, between .Bl and .El in sotto-reconcile(8) */
 		fprintf(f, ".It Li %s\n%s: %s", k->path, k->kind,
 		    k->supported ? "supported" : "refused");
-		if (k->unset != NULL)
+		if (k->type == KT_ENUM)
+			fprintf(f, " (%s)", list);
+		else if (k->unset != NULL)
 			fprintf(f, " (the default, %s, is accepted)", k->unset);
 		fprintf(f, "%s%s.\n", k->note ? "; " : "", k->note ? k->note :
 		    "");

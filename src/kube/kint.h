@@ -110,6 +110,101 @@ sotto_err kfields_check(const char *kind, const json_t *obj,
 /* The table, for `--list-fields` (text) or sotto-reconcile(8) (roff). */
 void kfields_print(FILE *f, bool roff);
 
+/* ---- subst.c, envsubst.c: spec.postBuild substitution (issue #15) ---- */
+#define KENV_MAX_OUTPUT ((size_t)64 << 20)	/* the rendered-stream cap */
+#define KENV_MAX_WORK ((size_t)256 << 20)	/* bytes produced in all, the
+						   function arguments too */
+/*
+ * A variable's value: true with *val (not NUL-terminated) and *vlen when
+ * name[0..len) is set.
+ */
+typedef bool (*kenv_lookup_fn)(void *arg, const char *name, size_t len,
+    const char **val, size_t *vlen);
+/*
+ * Expands in[0..len) into out (appended) as Flux's envsubst.Eval does
+ * (github.com/fluxcd/pkg/envsubst, the drone/envsubst grammar): ${var},
+ * ${#var}, ${var^} ${var^^} ${var,} ${var,,}, ${var:n[:len]},
+ * ${var#pat} ${var##pat} ${var%pat} ${var%%pat}, ${var=def} ${var:=def}
+ * ${var:-def} (and :+ :? as defaults, as there), ${var/p/r} ${var//p/r}
+ * ${var/#p/r} ${var/%p/r}; "$$" is "$"; a NUL byte ends the input.
+ * strict: an unset variable read without a default operator is an error
+ * (Flux's StrictPostBuildSubstitutions); else it reads as "".
+ * Errors, SOTTO_E_CONFIG with drone's text: "bad substitution", "missing
+ * closing brace", "unable to parse variable name", "unable to parse
+ * substitution within function", "unable to parse default function",
+ * "variable not set (strict mode): \"<name>\""; and sotto's own where
+ * drone would panic or grow without bound: "negative substring length",
+ * "substitutions nested deeper than 64 levels" (SOTTO_E_CONFIG), "the
+ * substituted output would exceed 64 MiB" (SOTTO_E_LIMIT: more than
+ * KENV_MAX_OUTPUT of output or KENV_MAX_WORK produced in all).  On error
+ * out is as it was.  Names a variable, never a value; every buffer it uses
+ * is wiped.  Case mapping is Unicode through the C.UTF-8 locale when libc
+ * has it, ASCII otherwise; names are ASCII (Flux's variable names are).
+ */
+sotto_err kenv_eval(struct sotto_buf *out, const char *in, size_t len,
+    kenv_lookup_fn lookup, void *arg, bool strict, struct sotto_error *e);
+
+struct kvar {
+	size_t name, nlen;	/* the name in pool */
+	size_t val, vlen;	/* the value in pool */
+	size_t seq;		/* order added: the last one wins */
+};
+/* One Kustomization's spec.postBuild, read by ksubst_load(). */
+struct ksubst {
+	bool active;		/* spec.postBuild is set */
+	bool always;		/* substituteStrategy: Always */
+	bool strict;		/* unset ${var} fails the build: Flux's
+				   StrictPostBuildSubstitutions, on by
+				   default since kustomize-controller v1.9 */
+	struct sotto_buf pool;	/* names and values (secret: wiped) */
+	struct kvar *v;		/* the variables */
+	size_t n, cap;
+	bool sorted;		/* v sorted by name, one per name */
+	struct sotto_error load;	/* a substituteFrom that could not be
+					   read: Flux reports it at the first
+					   object substituted */
+};
+/* An empty, inactive ksubst (strict, as Flux's default). */
+void ksubst_init(struct ksubst *s);
+/*
+ * Reads spec.postBuild of Kustomization ks (namespace ns): every
+ * substituteFrom ConfigMap's data and Secret's data (decoded), in order, a
+ * later one overriding an earlier one, then spec.postBuild.substitute over
+ * them all; '\n' is dropped from every value (Flux's rule).  Sources are
+ * read with k's own identity (Flux's controller client), from ns only.  A
+ * source that is not found is skipped when optional; any other failure is
+ * kept in s->load and reading stops, as Flux's LoadVariables does:
+ * "substitute from 'ConfigMap/<name>' error: configmaps \"<name>\" not
+ * found".  Returns an error only when out of memory.  Secret values live
+ * in s->pool (wiped); the Secret's JSON is wiped too.
+ */
+sotto_err ksubst_load(struct ksubst *s, struct sotto_kube *k,
+    const json_t *ks, const char *ns, struct sotto_error *e);
+/* Adds variable name=value (value's '\n' dropped; the last one wins). */
+sotto_err ksubst_add(struct ksubst *s, const char *name, size_t nlen,
+    const char *val, size_t vlen);
+/*
+ * Substitutes the rendered (decrypted) YAML stream in place, object by
+ * object, as kustomize-controller's build() does after decryption:
+ * nothing when s is inactive; an object labelled or annotated
+ * kustomize.toolkit.fluxcd.io/substitute: disabled is left alone; s->load
+ * fails the first other object; with no variable (and no Always) nothing
+ * changes; otherwise each object is written as YAML the way Flux's
+ * JSONToYAML does (so ${var} in an unquoted scalar yields a number, a
+ * boolean, or YAML), expanded (kenv_eval), and read back with yaml.v2's
+ * typing (yes/no/on/off are booleans).  Errors, SOTTO_E_CONFIG (or the
+ * load's code) with Flux's text: "post build failed for
+ * '<Kind>.<version>.<group>/<name>': " then "substitute from ..." or
+ * "envsubst error: '<name>' var name is invalid, must match
+ * '^[_[:alpha:]][_[:alpha:][:digit:]]*$'", "envsubst error: variable
+ * substitution failed: <kenv_eval's text>", "envsubst error: YAMLToJSON:
+ * ..." (never the text itself).  The stream is unchanged on error.
+ */
+sotto_err ksubst_apply(struct sotto_buf *stream, struct ksubst *s,
+    struct sotto_error *e);
+/* Wipes and frees s; it can be used again after ksubst_init(). */
+void ksubst_free(struct ksubst *s);
+
 /* ---- git.c, giturl.c: the git source ---- */
 /*
  * What to fetch and how to authenticate: the fields of the GitRepository's

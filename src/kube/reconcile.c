@@ -452,6 +452,7 @@ struct render_job {
 	struct sotto_buf *out;			/* the stream (child's copy) */
 	const char *dir;			/* what to render */
 	const struct sotto_render_opts *ro;	/* keys, root */
+	struct ksubst *sub;			/* spec.postBuild */
 };
 
 /* In the child: render, then the header and the stream to fd. */
@@ -464,7 +465,8 @@ render_child(void *arg, int fd)
 
 	(void)sotto_kube_lock_memory(false);	/* not inherited */
 	memset(&rep, 0, sizeof(rep));
-	sotto_render_dir(j->out, j->dir, j->ro, &rep.e);
+	if (sotto_render_dir(j->out, j->dir, j->ro, &rep.e) == SOTTO_OK)
+		ksubst_apply(j->out, j->sub, &rep.e);	/* after decryption */
 	rep.len = rep.e.code == SOTTO_OK ? j->out->len : 0;
 	ok = sotto_io_write_all(fd, &rep, sizeof(rep)) == SOTTO_OK &&
 	    (rep.len == 0 || sotto_io_write_all(fd, j->out->data, rep.len) ==
@@ -486,10 +488,10 @@ render_child(void *arg, int fd)
  */
 static sotto_err
 render_isolated(struct sotto_buf *out, const char *dir,
-    const struct sotto_render_opts *ro, double timeout,
+    const struct sotto_render_opts *ro, struct ksubst *sub, double timeout,
     struct sotto_error *e)
 {
-	struct render_job job = { out, dir, ro };
+	struct render_job job = { out, dir, ro, sub };
 	struct render_reply rep;
 	struct kchild ch;
 	char tbuf[64];
@@ -526,6 +528,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
     struct kapply_opts *ao, struct outcome *out, struct sotto_error *e)
 {
 	struct sotto_render_opts ro;
+	struct ksubst sub;
 	const char *path = kjson_str(ks, "spec.path");
 	const char *sec = kjson_str(ks, "spec.decryption.secretRef.name");
 	char dir[8192];
@@ -547,8 +550,13 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	ro.root = r->src.workdir;
 	ro.key_sources = sec ? "the decryption Secret" : "no decryption "
 	    "Secret (spec.decryption.secretRef)";
-	if (render_isolated(&r->rendered, dir, &ro, ks_timeout(ks), e) !=
-	    SOTTO_OK)
+	ksubst_init(&sub);	/* variables read here, used in the child */
+	sub.strict = !c->o->lax_substitutions;
+	if (ksubst_load(&sub, c->k, ks, ns, e) == SOTTO_OK)
+		render_isolated(&r->rendered, dir, &ro, &sub, ks_timeout(ks),
+		    e);
+	ksubst_free(&sub);
+	if (e->code != SOTTO_OK)
 		return e->code;
 	sotto_age_idlist_free(&r->ids);	/* keys live no longer than needed */
 	if (kset_build(&r->set, &r->rendered, &c->disc, c->k, ao, e) ==

@@ -501,3 +501,153 @@ sotto_gofmt_parse_bool(const char *s, size_t n, bool *out)
 	}
 	return false;
 }
+
+/* ---- timestamps ---- */
+
+/* A parsed time: civil fields in its own zone, offset in minutes. */
+struct gotime {
+	int year, month, day, hour, min, sec;
+	long nsec;	/* 0..999999999 */
+	int off;	/* zone offset in minutes (sign included) */
+};
+
+/* Go's getnum: one or two digits (exactly two when fixed). */
+static bool
+getnum(const char *s, size_t n, size_t *i, bool fixed, int *v)
+{
+	if (*i >= n || !isdig((unsigned char)s[*i]))
+		return false;
+	if (*i + 1 >= n || !isdig((unsigned char)s[*i + 1])) {
+		if (fixed)
+			return false;
+		*v = s[*i] - '0';
+		*i += 1;
+		return true;
+	}
+	*v = (s[*i] - '0') * 10 + (s[*i + 1] - '0');
+	*i += 2;
+	return true;
+}
+
+static int
+days_in(int month, int year)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (month == 2 && year % 4 == 0 && (year % 100 != 0 ||
+	    year % 400 == 0))
+		return 29;
+	return d[month - 1];
+}
+
+/* Go's stdFracSecond9 after the seconds: optional [.,]digits. */
+static void
+frac(const char *s, size_t n, size_t *i, long *nsec)
+{
+	size_t k;
+	long scale = 100000000;
+
+	*nsec = 0;
+	if (*i + 1 >= n || (s[*i] != '.' && s[*i] != ',') ||
+	    !isdig((unsigned char)s[*i + 1]))
+		return;
+	for (k = *i + 1; k < n && isdig((unsigned char)s[k]); k++) {
+		if (scale > 0)
+			*nsec += (s[k] - '0') * scale;
+		scale /= 10;
+	}
+	*i = k;
+}
+
+/* Go's Z07:00: "Z", or a sign, two digits, ':', two digits. */
+static bool
+zone(const char *s, size_t n, size_t *i, int *off)
+{
+	int hh, mm;
+	size_t k;
+
+	if (*i < n && s[*i] == 'Z') {
+		*off = 0;
+		*i += 1;
+		return true;
+	}
+	if (n - *i < 6 || (s[*i] != '+' && s[*i] != '-') || s[*i + 3] != ':')
+		return false;
+	k = *i + 1;
+	if (!getnum(s, *i + 3, &k, true, &hh))
+		return false;
+	k = *i + 4;
+	if (!getnum(s, *i + 6, &k, true, &mm) || hh > 24 || mm > 60)
+		return false;
+	*off = (hh * 60 + mm) * (s[*i] == '-' ? -1 : 1);
+	*i += 6;
+	return true;
+}
+
+/* time.Parse with go-yaml v3's allowedTimestampFormats. */
+static bool
+parse_time(const char *s, size_t n, struct gotime *t)
+{
+	size_t i;
+	bool utc;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < 4; i++) {
+		if (i >= n || !isdig((unsigned char)s[i]))
+			return false;
+		t->year = t->year * 10 + (s[i] - '0');
+	}
+	if (i >= n || s[i++] != '-' || !getnum(s, n, &i, false, &t->month) ||
+	    t->month < 1 || t->month > 12 || i >= n || s[i++] != '-' ||
+	    !getnum(s, n, &i, false, &t->day) || t->day < 1 ||
+	    t->day > days_in(t->month, t->year))
+		return false;
+	if (i == n)
+		return true;			/* 2006-1-2 */
+	if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+		return false;
+	utc = s[i++] == ' ';
+	if (!getnum(s, n, &i, false, &t->hour) || t->hour > 23 ||
+	    i >= n || s[i++] != ':' || !getnum(s, n, &i, false, &t->min) ||
+	    t->min > 59 || i >= n || s[i++] != ':' ||
+	    !getnum(s, n, &i, false, &t->sec) || t->sec > 59)
+		return false;
+	frac(s, n, &i, &t->nsec);
+	if (utc)
+		return i == n;			/* 2006-1-2 15:4:5.9 (UTC) */
+	return zone(s, n, &i, &t->off) && i == n;
+}
+
+int
+sotto_gofmt_time_rfc3339(char *out, size_t cap, const char *s, size_t n,
+    bool nano)
+{
+	struct out o = { out, cap, 0, false };
+	struct gotime t;
+	char b[48];
+	int len, a, f;
+
+	if (!parse_time(s, n, &t))
+		return -1;
+	len = snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d",
+	    t.year, t.month, t.day, t.hour, t.min, t.sec);
+	if (len < 0 || (size_t)len >= sizeof(b))
+		return -1;
+	put_str(&o, b);
+	if (nano && t.nsec > 0) {
+		snprintf(b, sizeof(b), ".%09ld", t.nsec);
+		for (f = 9; b[f] == '0'; f--)
+			b[f] = '\0';
+		put_str(&o, b);
+	}
+	if (t.off == 0)
+		put(&o, 'Z');
+	else {
+		a = t.off < 0 ? -t.off : t.off;
+		snprintf(b, sizeof(b), "%c%02d:%02d", t.off < 0 ? '-' : '+',
+		    a / 60, a % 60);
+		put_str(&o, b);
+	}
+	return finish(&o);
+}

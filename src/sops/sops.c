@@ -8,6 +8,8 @@
 #include "sotto/sops.h"
 
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,7 @@
 #include "sotto/secret.h"
 #include "sotto/shamir.h"
 #include "sotto/sops_value.h"
+#include "sotto/store.h"
 
 #define MAX_DEPTH 512
 
@@ -211,7 +214,32 @@ struct walk {
 	bool encrypting;
 	const char *name;		/* file name for messages */
 	struct stash *stash;		/* IV stash, or NULL */
+	const struct sotto_doc *doc;	/* the document walked */
+	size_t nwarn;			/* warnings seen (listed or not) */
 };
+
+/* At most this many warnings are listed; the rest are counted. */
+#define WARN_MAX 20
+
+/* Adds a notice to w->warnings, the first WARN_MAX of them in full. */
+static void __attribute__((format(printf, 2, 3)))
+warn(struct walk *w, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+	int k;
+
+	if (w->warnings == NULL || ++w->nwarn > WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	if ((size_t)k >= sizeof(line))		/* cut: still one line */
+		memcpy(line + sizeof(line) - 5, "...\n", 5);
+	(void)sotto_buf_addstr(w->warnings, line);
+}
 
 /* *m = whether the regex rule matches s[0..n). */
 static sotto_err
@@ -420,6 +448,20 @@ canonical(const struct sotto_node *n, char *out, size_t cap, bool *go_ok)
 			return SOTTO_E_PARSE;
 		snprintf(out, cap, "%s", n->canon);
 		return SOTTO_OK;
+	case SOTTO_T_TIME:
+		/* sops' form is Go's MarshalText (RFC 3339, nanoseconds),
+		 * which the store puts in canon; no canon: text is it */
+		if (n->canon == NULL) {
+			if (n->len >= cap)
+				return SOTTO_E_PARSE;
+			memcpy(out, n->text, n->len);
+			out[n->len] = '\0';
+			return SOTTO_OK;
+		}
+		*go_ok = strlen(n->canon) == n->len &&
+		    memcmp(n->canon, n->text, n->len) == 0;
+		snprintf(out, cap, "%s", n->canon);
+		return SOTTO_OK;
 	default:
 		return SOTTO_E_INTERNAL;
 	}
@@ -457,7 +499,7 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	if ((err = should_encrypt(&enc, w, n, e)) != SOTTO_OK)
 		return err;
 	if (n->kind == SOTTO_NODE_SCALAR && n->type != SOTTO_T_STR &&
-	    n->type != SOTTO_T_TIME && n->type != SOTTO_T_BYTES) {
+	    n->type != SOTTO_T_BYTES) {
 		if (canonical(n, canon, sizeof(canon), &go_ok) != SOTTO_OK)
 			return sotto_error_set(e, SOTTO_E_ENCRYPT,
 			    "'%s': value at '%s' has no canonical %s form",
@@ -467,12 +509,11 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 			bytes = canon;
 			blen = strlen(canon);
 			if (enc && w->warnings != NULL)
-				sotto_buf_addf(w->warnings, "'%s': value at '%s' "
-				    "written as '%.40s' was encrypted in "
-				    "canonical form '%s' (sops cannot read the "
-				    "original spelling)\n", w->name,
-				    path_str(w, pbuf, sizeof(pbuf)), n->text,
-				    canon);
+				warn(w, "'%s': the %s value at '%s' is "
+				    "spelled in a way sops cannot read: it was "
+				    "encrypted in sops' canonical form\n",
+				    w->name, type_name(n->type),
+				    path_str(w, pbuf, sizeof(pbuf)));
 		}
 		if (n->kind == SOTTO_NODE_SCALAR && (!w->ru.r->mac_only_encrypted
 		    || enc))
@@ -484,6 +525,22 @@ enc_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 	}
 	if (!enc)
 		return SOTTO_OK;
+	if (w->warnings != NULL) {
+		/* the store says when the bytes written will not come back */
+		const char *note = n->kind == SOTTO_NODE_SCALAR ?
+		    sotto_store_roundtrip_note(w->doc, n) : NULL;
+
+		if (note != NULL)
+			warn(w, "'%s': value at '%s' %s\n",
+			    w->name, path_str(w, pbuf, sizeof(pbuf)), note);
+		else if (n->flags & SOTTO_NODE_RESPELL)
+			warn(w, "'%s': the %s at '%s' will "
+			    "decrypt spelled differently (the same %s; the "
+			    "ciphertext cannot keep how it was written)\n",
+			    w->name, n->kind == SOTTO_NODE_COMMENT ? "comment" :
+			    "value", path_str(w, pbuf, sizeof(pbuf)),
+			    n->kind == SOTTO_NODE_COMMENT ? "text" : "value");
+	}
 	if (build_aad(w))
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	{
@@ -638,7 +695,7 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		    (w->ru.r->mac_only_encrypted && !enc))
 			return SOTTO_OK;
 		if (n->type == SOTTO_T_INT || n->type == SOTTO_T_FLOAT ||
-		    n->type == SOTTO_T_BOOL) {
+		    n->type == SOTTO_T_BOOL || n->type == SOTTO_T_TIME) {
 			if (canonical(n, canon, sizeof(canon), &go_ok))
 				return sotto_error_set(e, SOTTO_E_PARSE,
 				    "'%s': value at '%s' has no canonical form",
@@ -655,7 +712,7 @@ dec_leaf(struct walk *w, struct sotto_node *n, struct sotto_error *e)
 		err = dec_comment(w, n, plain, type, e);
 		if (err == SOTTO_E_DECRYPT) {
 			if (w->warnings != NULL)
-				sotto_buf_addf(w->warnings, "'%s': a comment "
+				warn(w, "'%s': a comment "
 				    "under '%s' (line %zu) could not be "
 				    "decrypted and was left as it is\n",
 				    w->name, path_str(w, pbuf, sizeof(pbuf)),
@@ -784,9 +841,20 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 	size_t i;
 	sotto_err err;
 
+	w->doc = doc;
 	for (i = 0; i < doc->n; i++) {
 		w->depth = 0;
 		pop_comments(w, 0);
+		if (w->encrypting && w->warnings != NULL) {
+			const char *note = sotto_store_roundtrip_note(doc,
+			    doc->branches[i]);
+			char pbuf[16];
+
+			if (note != NULL)
+				warn(w, "'%s': value at "
+				    "'%s' %s\n", w->name, path_str(w, pbuf,
+				    sizeof(pbuf)), note);
+		}
 		if ((err = walk_node(w, doc->branches[i], fn, e)) != SOTTO_OK)
 			return err;
 	}
@@ -796,6 +864,11 @@ walk_doc(struct walk *w, struct sotto_doc *doc, leaf_fn fn,
 static void
 walk_free(struct walk *w)
 {
+	if (w->warnings != NULL && w->nwarn > WARN_MAX)
+		(void)sotto_buf_addf(w->warnings, "'%s': %zu more values "
+		    "like these (only the first %d are listed)\n", w->name,
+		    w->nwarn - WARN_MAX, WARN_MAX);
+	w->nwarn = 0;
 	sotto_aead_gcm_free(w->gcm);
 	w->gcm = NULL;
 	rules_free(&w->ru);
@@ -1318,9 +1391,10 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 		return sotto_error_set(e, SOTTO_E_CONFIG, "invalid Shamir "
 		    "threshold %d for %zu key groups", o->threshold,
 		    o->ngroups);
-	if (doc->n == 0)
-		return sotto_error_set(e, SOTTO_E_NO_DOCUMENT,
-		    "'%s': nothing to encrypt (no document)", name);
+	if (doc->n == 0 || doc->nodoc)
+		return sotto_error_set(e, SOTTO_E_NO_DOCUMENT, "'%s': File "
+		    "cannot be completely empty, it must contain at least one "
+		    "document", name);
 	if (!rules.unencrypted_suffix && !rules.encrypted_suffix &&
 	    !rules.unencrypted_regex && !rules.encrypted_regex &&
 	    !rules.unencrypted_comment_regex && !rules.encrypted_comment_regex)

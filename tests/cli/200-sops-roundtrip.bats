@@ -388,7 +388,7 @@ b: false
 n: null
 l:
     - x
-    - y
+    - z
 m:
     k: v
 EOF
@@ -399,7 +399,7 @@ EOF
 import json, sys
 d = json.load(open(sys.argv[1]))
 want = {"s": "text", "i": 42, "f": 1.5, "b": False, "n": None,
-        "l": ["x", "y"], "m": {"k": "v"}}
+        "l": ["x", "z"], "m": {"k": "v"}}
 assert d == want, d
 assert "sops" not in d
 EOF

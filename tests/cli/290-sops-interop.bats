@@ -49,7 +49,7 @@ ALLTYPES_JSON='{"str": "plain text", "uni": "ünïcödé 日本語 ελληνι�
  "int": 42, "neg": -7, "big": 9007199254740991, "float": 3.25,
  "tiny": 0.001, "yes": true, "no": false, "nothing": null, "empty": "",
  "nested": {"deeper": {"deepest": "bottom", "n": 1}},
- "list": ["a", 2, 2.5, true, {"k": "v", "l": ["x", "y"]}],
+ "list": ["a", 2, 2.5, true, {"k": "v", "l": ["x", "z"]}],
  "numstr": "123", "boolstr": "true"}'
 
 @test "sops-age decrypts sotto's YAML (nested, every type, unicode)" {
@@ -82,7 +82,7 @@ list:
     - k: v
       l:
         - x
-        - y
+        - z
 numstr: "123"
 boolstr: "true"
 EOF
@@ -130,10 +130,10 @@ EOF
 	printf 'apiVersion: v1\ndata:\n    k: v\n' >r.yaml
 	roundtrip r.yaml --encrypted-regex '^data$'
 	oracle enc.r.yaml
-	printf 'a_unencrypted: x\nb: y\n' >m.yaml
+	printf 'a_unencrypted: x\nb: z\n' >m.yaml
 	roundtrip m.yaml --mac-only-encrypted
 	oracle enc.m.yaml
-	printf 'keySecret: x\nother: y\n' >e.yaml
+	printf 'keySecret: x\nother: z\n' >e.yaml
 	roundtrip e.yaml --encrypted-suffix Secret
 	oracle enc.e.yaml
 	printf 'a: 1\n---\nb: 2\n' >d.yaml

@@ -333,7 +333,6 @@ print(json.dumps({"status": o["status"]}))' >"$T/st.json"
 @test "unsupported fields stall the object with the field named and apply nothing" {
 	gitrepo tenant-b repo "file://$PLAIN"
 	for spec in '{"kubeConfig": {"secretRef": {"name": "remote"}}}|spec.kubeConfig' \
-	    '{"postBuild": {"substitute": {"env": "prod"}}}|spec.postBuild' \
 	    '{"patches": [{"patch": "x"}]}|spec.patches' \
 	    '{"dependsOn": [{"name": "x", "readyExpr": "true"}]}|spec.dependsOn[].readyExpr'; do
 		ks tenant-b app "${spec%|*}"

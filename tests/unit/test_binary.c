@@ -98,6 +98,57 @@ test_binary_limit(void **state)
 	assert_null(d);
 }
 
+/* sops' BinaryStore.EmitPlainFile refusals (stores/json store_test.go) */
+static void
+test_binary_emit_refusals(void **state)
+{
+	static const struct {
+		const char *json;	/* branch 0, parsed as JSON */
+		const char *msg;
+	} c[] = {
+		{ "{\"data\": {\"foo\": \"bar\"}}", "cannot write binary "
+		    "output: 'data' key in tree does not have a string value" },
+		{ "{\"data\": [1]}", "'data' key in tree does not have a "
+		    "string value" },
+		{ "{\"data\": 5}", "'data' key in tree does not have a string "
+		    "value" },
+		{ "{\"data\": null}", "'data' key in tree does not have a "
+		    "string value" },
+		{ "{\"foo\": \"bar\"}", "no binary data found in tree" },
+		{ "{}", "no binary data found in tree" },
+	};
+	struct sotto_buf out = SOTTO_BUF_INIT;
+	struct sotto_error e = { 0 };
+	struct sotto_doc *d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		d = store_parse_ok(&sotto_store_json, c[i].json,
+		    strlen(c[i].json), "t.json");
+		assert_int_equal(sotto_store_binary.emit(&out, d, NULL, NULL,
+		    &e), SOTTO_E_EMIT);
+		assert_string_equal(e.msg + strlen(e.msg) - strlen(c[i].msg),
+		    c[i].msg);
+		assert_int_equal(out.len, 0);
+		sotto_tree_doc_free(d);
+	}
+	/* the first "data" decides, as sops' loop does */
+	d = store_parse_ok(&sotto_store_json,
+	    "{\"data\": \"x\", \"data\": 1}", 24, "t.json");
+	assert_int_equal(sotto_store_binary.emit(&out, d, NULL, NULL, &e), 0);
+	assert_int_equal(out.len, 1);
+	sotto_buf_release(&out);
+	/* two documents (YAML ---): refused, nothing written */
+	sotto_tree_doc_add(d, sotto_tree_new_map());
+	assert_int_equal(sotto_store_binary.emit(&out, d, NULL, NULL, &e),
+	    SOTTO_E_EMIT);
+	assert_string_equal(e.msg, "cannot write binary output: there must be "
+	    "exactly one tree branch (2 documents)");
+	assert_int_equal(out.len, 0);
+	sotto_tree_doc_free(d);
+}
+
 int
 main(void)
 {
@@ -105,6 +156,7 @@ main(void)
 		cmocka_unit_test(test_binary_plain_round_trip),
 		cmocka_unit_test(test_binary_encrypted_fixtures),
 		cmocka_unit_test(test_binary_limit),
+		cmocka_unit_test(test_binary_emit_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

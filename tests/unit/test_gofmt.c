@@ -332,6 +332,66 @@ test_gofmt_float_f_roundtrip_specials(void **state)
 	assert_int_equal(sotto_gofmt_float_json(out, sizeof(out), NAN), -1);
 }
 
+/* go-yaml v3 timestamps and RFC 3339 out, as time.Format writes them */
+static void
+test_gofmt_time_rfc3339(void **state)
+{
+	static const struct {
+		const char *in, *want, *nano;
+	} t[] = {
+		{ "2025-01-02", "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z" },
+		{ "2025-1-2", "2025-01-02T00:00:00Z", NULL },
+		{ "2025-01-02 03:04:05", "2025-01-02T03:04:05Z", NULL },
+		{ "2025-01-02 3:4:5.5", "2025-01-02T03:04:05Z",
+		    "2025-01-02T03:04:05.5Z" },
+		{ "2025-01-02T03:04:05Z", "2025-01-02T03:04:05Z", NULL },
+		{ "2006-01-02T15:04:05+07:06", "2006-01-02T15:04:05+07:06",
+		    NULL },
+		{ "2006-01-02t15:04:05.120000-00:00", "2006-01-02T15:04:05Z",
+		    "2006-01-02T15:04:05.12Z" },
+		{ "2001-12-14T21:59:43,1234567891-05:00",
+		    "2001-12-14T21:59:43-05:00",
+		    "2001-12-14T21:59:43.123456789-05:00" },
+		{ "2024-02-29", "2024-02-29T00:00:00Z", NULL },
+		{ "2000-02-29T00:00:00+24:60", "2000-02-29T00:00:00+25:00",
+		    NULL },
+	};
+	static const char *const bad[] = {
+		"", "2025", "25-01-02", "2025-13-01", "2025-00-01", "2025-02-29",
+		"2023-02-29", "1900-02-29", "2025-01-32", "2025-001-02",
+		"2025-01-02T03:04:05", "2025-01-02 03:04:05Z",
+		"2025-01-02T24:00:00Z", "2025-01-02T03:60:00Z",
+		"2025-01-02T03:04:60Z", "2025-01-02T03:04:05z",
+		"2025-01-02T03:04:05+0100", "2025-01-02T03:04:05+25:00",
+		"2025-01-02T03:04:05+01:61", "2025-01-02 ", " 2025-01-02",
+		"2025-01-02T03:04:05.Z", "2025-01-02T03:04Z", "2025/01/02",
+	};
+	char out[64];
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		r = sotto_gofmt_time_rfc3339(out, sizeof(out), t[i].in,
+		    strlen(t[i].in), false);
+		if (r < 0 || strcmp(out, t[i].want) != 0)
+			fail_msg("'%s': got '%s' want '%s'", t[i].in,
+			    r < 0 ? "(refused)" : out, t[i].want);
+		r = sotto_gofmt_time_rfc3339(out, sizeof(out), t[i].in,
+		    strlen(t[i].in), true);
+		if (r < 0 || strcmp(out, t[i].nano ? t[i].nano :
+		    t[i].want) != 0)
+			fail_msg("'%s' nano: got '%s'", t[i].in, out);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (sotto_gofmt_time_rfc3339(out, sizeof(out), bad[i],
+		    strlen(bad[i]), true) >= 0)
+			fail_msg("'%s' accepted as '%s'", bad[i], out);
+	/* too small a buffer */
+	assert_int_equal(sotto_gofmt_time_rfc3339(out, 10, "2025-01-02", 10,
+	    false), -1);
+}
+
 int
 main(void)
 {
@@ -352,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_gofmt_parse_bool_reject),
 		cmocka_unit_test(test_gofmt_float_f_roundtrip),
 		cmocka_unit_test(test_gofmt_float_f_roundtrip_specials),
+		cmocka_unit_test(test_gofmt_time_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

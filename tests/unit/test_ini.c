@@ -129,6 +129,252 @@ test_ini_go_ini_values(void **state)
 }
 
 static void
+collect(struct sotto_node *b, struct sotto_node **v, size_t *n)
+{
+	size_t i, j;
+
+	for (i = 0; i < b->n; i++)
+		for (j = 0; j < b->items[i].val->n; j++)
+			v[(*n)++] = b->items[i].val->items[j].val;
+}
+
+/*
+ * Encrypt then decrypt through the splice writer: quotes, comment markers,
+ * a missing final newline and trailing blank lines all come back; the
+ * encrypted file stays readable as go-ini reads it (quotes around ENC).
+ */
+static void
+test_ini_faithful_cycle(void **state)
+{
+	static const struct {
+		const char *src;
+		const char *enc_has;	/* in the encrypted file */
+	} c[] = {
+		{ "[s]\nk = 'x'\n", "k = 'ENC[" },
+		{ "[s]\nk = \"  x  \"\n", "k = \"ENC[" },
+		{ "[s]\nk = `a;b`\n", "k = `ENC[" },
+		{ "[s]\nk = \"\"\"a\nb\"\"\"\n", "k = \"\"\"ENC[" },
+		{ "[s]\n# hash\nk = v\n", "\n# ENC[" },
+		{ "[s]\n;tight\nk = v\n", "\n;ENC[" },
+		{ "[s]\nk = v   #  inline\n", "ENC[x0]   #  ENC[x1]" },
+		{ "[s]\n#  a\n#  b\nk = v\n", "\n#  ENC[" },
+		{ "[s]\nk = v", "k = ENC[x0]\n[sops]" },
+		{ "[s]\nk = v\n\n\n", "\n\n\n\n[sops]" },
+		{ "[s]\r\nk = v\r\n", "\r\n\n[sops]" },
+		{ "k = v\n", "k = ENC[x0]\n\n[sops]" },
+		{ "", "[sops]" },
+		/* comments after a closing quote are comments, encrypted */
+		{ "[s]\nk = \"\"\"v\"\"\" ; c\n", "ENC[x0]\"\"\" ; ENC[x1]\n" },
+		{ "[s]\nk = `a\nb`  # c\n", "ENC[x0]`  # ENC[x1]\n" },
+		/* values as they were: a mid-line '`' or CR unquoted */
+		{ "[s]\nk = a`b\rc\n", "k = ENC[x0]\n" },
+		{ "[s]\nk = \"\"\"a\"\"\"\"\n", "k = \"\"\"ENC[x0]\"\"\"\n" },
+		/* comments no key follows are encrypted too, not left clear */
+		{ "[s]\nk = v\n; tail\n", "k = ENC[x0]\n; ENC[x1]\n\n[sops]" },
+		{ "; only\n", "; ENC[x0]\n\n[sops]" },
+	};
+	struct sotto_node *meta = sotto_tree_new_map();
+	static struct sotto_node *v1[16], *v2[16], *vo[16];
+	size_t i, j;
+
+	(void)state;
+	sotto_tree_map_add(meta, "mac", 3, sotto_tree_new_scalar(SOTTO_T_STR,
+	    "ENC[mac]", 8));
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sotto_buf enc = SOTTO_BUF_INIT;
+		struct sotto_error e = { 0 };
+		struct sotto_doc *d = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *dor = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *d2;
+		size_t n1 = 0, n2 = 0, no = 0;
+
+		collect(d->branches[0], v1, &n1);
+		collect(dor->branches[0], vo, &no);
+		for (j = 0; j < n1; j++) {
+			char fake[32];
+
+			snprintf(fake, sizeof(fake), "ENC[x%zu]", j);
+			sotto_tree_set_text(v1[j], SOTTO_T_STR, fake,
+			    strlen(fake));
+		}
+		assert_int_equal(sotto_store_ini.emit_splice(&enc, d, meta,
+		    &e), SOTTO_OK);
+		sotto_buf_addch(&enc, '\0');
+		if (strstr((char *)enc.data, c[i].enc_has) == NULL)
+			fail_msg("case %zu: encrypted file lacks '%s':\n%s", i,
+			    c[i].enc_has, (char *)enc.data);
+		d2 = parse_ok(enc.data, enc.len - 1);
+		assert_non_null(d2->meta[0]);
+		collect(d2->branches[0], v2, &n2);
+		assert_int_equal(n2, n1);
+		for (j = 0; j < n2; j++) {
+			/* what go-ini reads there is the ENC string */
+			if (v2[j]->kind == SOTTO_NODE_SCALAR)
+				assert_memory_equal(v2[j]->text, "ENC[x", 5);
+			sotto_tree_set_text(v2[j], SOTTO_T_STR, vo[j]->text,
+			    vo[j]->len);
+		}
+		splice_eq(d2, NULL, c[i].src, strlen(c[i].src));
+		sotto_tree_doc_free(d);
+		sotto_tree_doc_free(d2);
+		sotto_tree_doc_free(dor);
+		sotto_buf_release(&enc);
+	}
+	sotto_tree_node_free(meta, false);
+}
+
+/*
+ * A comment after a section header ("[s] ; x", which go-ini drops) is
+ * encrypted as the section's comment, above the header: an ENC string
+ * on the header line would end the section name at its ']'.
+ */
+static void
+test_ini_header_comment(void **state)
+{
+	static const struct {
+		const char *src, *enc, *dec;
+	} c[] = {
+		{ "[s] ; note\nk = v\n", "; ENC[x0]\n[s]\nk = ENC[x1]\n\n",
+		    "; note\n[s]\nk = v\n" },
+		{ "; a\n\n[s]   # b  \nk = v\n",
+		    "; ENC[x0]\n\n[s]\nk = ENC[x1]\n\n",
+		    "; a\n; b\n\n[s]\nk = v\n" },
+		{ "[s] ;x\r\nk = v\r\n", ";ENC[x0]\r\n[s]\r\nk = ENC[x1]\r\n\n",
+		    ";x\r\n[s]\r\nk = v\r\n" },
+	};
+	struct sotto_node *meta = sotto_tree_new_map();
+	static struct sotto_node *v1[8], *v2[8], *vo[8];
+	size_t i, j;
+
+	(void)state;
+	sotto_tree_map_add(meta, "mac", 3, sotto_tree_new_scalar(SOTTO_T_STR,
+	    "ENC[mac]", 8));
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sotto_buf enc = SOTTO_BUF_INIT;
+		struct sotto_error e = { 0 };
+		struct sotto_doc *d = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *dor = parse_ok(c[i].src, strlen(c[i].src));
+		struct sotto_doc *d2;
+		size_t n1 = 0, n2 = 0, no = 0;
+
+		collect(d->branches[0], v1, &n1);
+		collect(dor->branches[0], vo, &no);
+		assert_int_equal(vo[0]->kind, SOTTO_NODE_COMMENT);
+		assert_true(vo[0]->flags & SOTTO_NODE_RESPELL);
+		for (j = 0; j < n1; j++) {
+			char fake[32];
+
+			snprintf(fake, sizeof(fake), "ENC[x%zu]", j);
+			sotto_tree_set_text(v1[j], SOTTO_T_STR, fake,
+			    strlen(fake));
+		}
+		assert_int_equal(sotto_store_ini.emit_splice(&enc, d, meta,
+		    &e), SOTTO_OK);
+		if (enc.len < strlen(c[i].enc) || memcmp(enc.data, c[i].enc,
+		    strlen(c[i].enc)) != 0)
+			fail_msg("case %zu: encrypted '%.*s'", i, (int)enc.len,
+			    (char *)enc.data);
+		d2 = parse_ok(enc.data, enc.len);
+		collect(d2->branches[0], v2, &n2);
+		assert_int_equal(n2, n1);
+		assert_string_equal(d2->branches[0]->items[0].key, "s");
+		for (j = 0; j < n2; j++)
+			sotto_tree_set_text(v2[j], SOTTO_T_STR, vo[j]->text,
+			    vo[j]->len);
+		splice_eq(d2, NULL, c[i].dec, strlen(c[i].dec));
+		sotto_tree_doc_free(d);
+		sotto_tree_doc_free(d2);
+		sotto_tree_doc_free(dor);
+		sotto_buf_release(&enc);
+	}
+	sotto_tree_node_free(meta, false);
+}
+
+/*
+ * A decrypted value the source's quotes cannot hold gets go-ini's quoting
+ * instead; values that are not strings are written as sops' ValToString.
+ */
+static void
+test_ini_requote_and_values(void **state)
+{
+	static const struct {
+		const char *src;	/* one key k in [s] */
+		enum sotto_scalar_type t;
+		const char *val, *want;
+	} c[] = {
+		{ "k = 'x'", SOTTO_T_STR, "a;b", "k = `a;b`" },
+		{ "k = \"x\"", SOTTO_T_STR, "say \"hi\"", "k = say \"hi\"" },
+		{ "k = `x`", SOTTO_T_STR, "a`b\nc", "k = \"\"\"a`b\nc\"\"\"" },
+		{ "k = 'x'", SOTTO_T_STR, " pad ", "k = ' pad '" },
+		{ "k = v", SOTTO_T_STR, " pad ", "k = \" pad \"" },
+		{ "k = v", SOTTO_T_FLOAT, "2e-10", "k = 2E-10" },
+		{ "k = v", SOTTO_T_FLOAT, "1.0", "k = 1.0" },
+		{ "k = v", SOTTO_T_INT, "0x1F", "k = 0x1F" },
+		{ "k = v", SOTTO_T_BOOL, "True", "k = true" },
+		{ "k = v", SOTTO_T_NULL, "", "k = <nil>" },
+		{ "k = v", SOTTO_T_TIME, "2025-01-02", "k = 2025-01-02T00:00:00Z" },
+		{ "k = v", SOTTO_T_TIME, "2025-01-02 03:04:05",
+		    "k = 2025-01-02T03:04:05Z" },
+	};
+	struct sotto_buf src = SOTTO_BUF_INIT, want = SOTTO_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sotto_doc *d;
+		struct sotto_node *v;
+
+		sotto_buf_truncate(&src, 0);
+		sotto_buf_addf(&src, "[s]\n%s\n", c[i].src);
+		d = parse_ok(src.data, src.len);
+		v = sotto_tree_map_get(d->branches[0]->items[0].val, "k");
+		assert_int_equal(sotto_tree_set_text(v, c[i].t, c[i].val,
+		    strlen(c[i].val)), 0);
+		sotto_buf_truncate(&want, 0);
+		sotto_buf_addf(&want, "[s]\n%s\n", c[i].want);
+		splice_eq(d, NULL, want.data, want.len);
+		sotto_tree_doc_free(d);
+	}
+	sotto_buf_release(&src);
+	sotto_buf_release(&want);
+}
+
+/* Several YAML documents to INI: every document's sections, as sops. */
+static void
+test_ini_emit_every_branch(void **state)
+{
+	struct sotto_doc *d = sotto_tree_doc_new("m.yaml");
+	struct sotto_node *b, *s;
+	struct sotto_buf out = SOTTO_BUF_INIT;
+	struct sotto_error e = { 0 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		b = sotto_tree_new_map();
+		s = sotto_tree_new_map();
+		sotto_tree_map_add(s, "a", 1, sotto_tree_new_scalar(SOTTO_T_INT,
+		    i ? "2" : "1", 1));
+		sotto_tree_map_add(b, i ? "two" : "one", 3, s);
+		sotto_tree_doc_add(d, b);
+	}
+	assert_int_equal(sotto_store_ini.emit(&out, d, NULL, NULL, &e), 0);
+	sotto_buf_addch(&out, '\0');
+	assert_string_equal((char *)out.data,
+	    "[one]\na = 1\n\n[two]\na = 2\n");
+	sotto_buf_release(&out);
+	/* a scalar where a section belongs is refused, with its name */
+	sotto_tree_map_add(d->branches[1], "top", 3,
+	    sotto_tree_new_scalar(SOTTO_T_STR, "x", 1));
+	assert_int_equal(sotto_store_ini.emit(&out, d, NULL, NULL, &e),
+	    SOTTO_E_EMIT);
+	assert_string_equal(e.msg, "ini: value of section 'top' is not a "
+	    "mapping");
+	sotto_buf_release(&out);
+	sotto_tree_doc_free(d);
+}
+
+static void
 test_ini_parse_errors(void **state)
 {
 	static const struct {
@@ -140,6 +386,13 @@ test_ini_parse_errors(void **state)
 		{ "[a]\n= v\n", "line 2: empty key name" },
 		{ "[a]\nk = \"\"\"open\nmore\n", "line 2: missing closing" },
 		{ "[]\n", "empty section name" },
+		/* what go-ini would drop silently and encrypt leave clear */
+		{ "[a] junk\n", "'bad.ini' line 1: text after a section "
+		    "header" },
+		{ "[a]\nk = `v` junk\n", "'bad.ini' line 2: text after the "
+		    "closing quote of a value" },
+		{ "[a]\nk = \"\"\"v\nw\"\"\" x\n", "'bad.ini' line 3: text "
+		    "after the closing quote of a value" },
 	};
 	size_t i;
 
@@ -223,16 +476,6 @@ gen_ini(struct sotto_buf *b)
 }
 
 static void
-collect(struct sotto_node *b, struct sotto_node **v, size_t *n)
-{
-	size_t i, j;
-
-	for (i = 0; i < b->n; i++)
-		for (j = 0; j < b->items[i].val->n; j++)
-			v[(*n)++] = b->items[i].val->items[j].val;
-}
-
-static void
 test_ini_property_encrypt_cycle(void **state)
 {
 	static struct sotto_node *v1[256], *v2[256], *vo[256];
@@ -277,6 +520,8 @@ test_ini_property_encrypt_cycle(void **state)
 		for (i = 0; i < n2; i++)
 			sotto_tree_set_text(v2[i], SOTTO_T_STR, vo[i]->text,
 			    vo[i]->len);
+		/* decrypting the encrypted file gives the source back */
+		splice_eq(d2, NULL, src.data, src.len);
 		/* re-parsed: values match their originals */
 		sotto_buf_release(&enc);
 		assert_int_equal(sotto_store_ini.emit_splice(&enc, d2, NULL,
@@ -307,6 +552,10 @@ main(void)
 		cmocka_unit_test(test_ini_fixtures_round_trip),
 		cmocka_unit_test(test_ini_emit_plain_layout),
 		cmocka_unit_test(test_ini_go_ini_values),
+		cmocka_unit_test(test_ini_faithful_cycle),
+		cmocka_unit_test(test_ini_header_comment),
+		cmocka_unit_test(test_ini_requote_and_values),
+		cmocka_unit_test(test_ini_emit_every_branch),
 		cmocka_unit_test(test_ini_parse_errors),
 		cmocka_unit_test(test_ini_emit_errors_and_limits),
 		cmocka_unit_test(test_ini_property_encrypt_cycle),

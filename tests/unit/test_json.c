@@ -126,6 +126,9 @@ test_json_parse_types_and_canon(void **state)
 	sotto_tree_doc_free(d);
 }
 
+#define SP10 "          "
+#define SP40 SP10 SP10 SP10 SP10
+
 static void
 test_json_emit_canonical(void **state)
 {
@@ -158,6 +161,20 @@ test_json_emit_canonical(void **state)
 	d = parse_ok(&sotto_store_json, s, strlen(s));
 	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
 	assert_string_equal((char *)out.data, want2);
+	sotto_buf_release(&out);
+	sotto_tree_doc_free(d);
+	/* stores.json.indent: 0 (newlines, no indentation) and 40 spaces */
+	s = "{\"a\":[1]}";
+	d = parse_ok(&sotto_store_json, s, strlen(s));
+	o.indent = 0;
+	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
+	assert_string_equal((char *)out.data, "{\n\"a\": [\n1\n]\n}\n");
+	sotto_buf_release(&out);
+	o.indent = 40;
+	assert_int_equal(sotto_store_json.emit(&out, d, NULL, &o, &e), 0);
+	sotto_buf_addch(&out, '\0');
+	assert_string_equal((char *)out.data, "{\n" SP40 "\"a\": [\n" SP40 SP40
+	    "1\n" SP40 "]\n}\n");
 	sotto_buf_release(&out);
 	sotto_tree_doc_free(d);
 }
@@ -196,6 +213,102 @@ test_json_splice_type_change(void **state)
 	splice_eq(d, NULL, s, strlen(s));
 	sotto_tree_doc_free(d);
 	sotto_tree_doc_free(d2);
+}
+
+/*
+ * Decrypting a file sotto wrote gives each number's spelling back; a
+ * value sops wrote (Go's 'f' form) comes out as sops prints it; strings
+ * whose escapes the splice writer would not write back are flagged.
+ */
+static void
+test_json_decrypt_spelling(void **state)
+{
+	static const struct {
+		const char *plain;	/* decrypted bytes */
+		enum sotto_scalar_type t;
+		const char *want;	/* spliced */
+		const char *canon;	/* canonical emit (sops) */
+	} c[] = {
+		{ "2.50", SOTTO_T_FLOAT, "2.50", "2.5" },
+		{ "1.0", SOTTO_T_FLOAT, "1.0", "1" },
+		{ "1E+21", SOTTO_T_FLOAT, "1E+21", "1e+21" },
+		{ "12345678901234567890", SOTTO_T_FLOAT,
+		    "12345678901234567890", "12345678901234567000" },
+		{ "1000000000000000000000", SOTTO_T_FLOAT, "1e+21", "1e+21" },
+		{ "0.0000001", SOTTO_T_FLOAT, "1e-7", "1e-7" },
+		{ "6.02214076e+23", SOTTO_T_FLOAT, "6.02214076e+23",
+		    "6.02214076e+23" },
+		{ "-0.0", SOTTO_T_FLOAT, "-0.0", "-0" },
+		{ "1", SOTTO_T_FLOAT, "1", "1" },
+		{ "+1.5", SOTTO_T_FLOAT, "1.5", "1.5" },
+		{ "1_000.5", SOTTO_T_FLOAT, "1000.5", "1000.5" },
+		{ "-0", SOTTO_T_INT, "-0", "0" },
+		{ "+7", SOTTO_T_INT, "7", "7" },
+		{ "007", SOTTO_T_INT, "7", "7" },
+		{ "True", SOTTO_T_BOOL, "true", "true" },
+		{ "0", SOTTO_T_BOOL, "false", "false" },
+		{ "2025-01-02T03:04:05.500Z", SOTTO_T_TIME,
+		    "\"2025-01-02T03:04:05.5Z\"", "\"2025-01-02T03:04:05.5Z\"" },
+	};
+	const char *enc = "{\"v\": \"ENC[x]\"}";
+	struct sotto_buf out = SOTTO_BUF_INIT, want = SOTTO_BUF_INIT;
+	struct sotto_error e = { 0 };
+	struct sotto_node *v;
+	struct sotto_doc *d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		d = parse_ok(&sotto_store_json, enc, strlen(enc));
+		v = d->branches[0]->items[0].val;
+		assert_int_equal(sotto_tree_set_text(v, c[i].t, c[i].plain,
+		    strlen(c[i].plain)), 0);
+		sotto_buf_truncate(&want, 0);
+		sotto_buf_addf(&want, "{\"v\": %s}", c[i].want);
+		splice_eq(d, NULL, want.data, want.len);
+		assert_int_equal(sotto_store_json.emit(&out, d, NULL, NULL, &e),
+		    SOTTO_OK);
+		sotto_buf_truncate(&want, 0);
+		sotto_buf_addf(&want, "{\n\t\"v\": %s\n}\n", c[i].canon);
+		if (out.len != want.len || memcmp(out.data, want.data,
+		    want.len) != 0)
+			fail_msg("case %zu: emit '%.*s'", i, (int)out.len,
+			    (char *)out.data);
+		sotto_buf_release(&out);
+		sotto_tree_doc_free(d);
+	}
+	sotto_buf_release(&want);
+	/* RESPELL: escapes the splice writer would write otherwise */
+	{
+		static const struct {
+			const char *tok;
+			bool respell;
+		} r[] = {
+			{ "\"plain\"", false }, { "\"a\\nb\\t\\\"\\\\\"", false },
+			{ "\"\\u001b\\u0000\\b\\f\\r\"", false },
+			{ "\"\\u001B\"", true }, { "\"\\/\"", true },
+			{ "\"caf\\u00e9\"", true }, { "\"\\u000a\"", true },
+			{ "\"\\ud83d\\ude80\"", true },
+			{ "\"caf\xc3\xa9 <&>\"", false },
+			/* numbers sops would print in exponent form */
+			{ "1000000000000000000000", true },
+			{ "-0.0000001", true }, { "1e21", false },
+			{ "0.000001", false }, { "100000000000000000000", false },
+			{ "12345678901234567890", false }, { "2.50", false },
+		};
+		for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+			sotto_buf_truncate(&want, 0);
+			sotto_buf_addf(&want, "{\"k\": %s}", r[i].tok);
+			d = parse_ok(&sotto_store_json, want.data, want.len);
+			v = d->branches[0]->items[0].val;
+			if (((v->flags & SOTTO_NODE_RESPELL) != 0) !=
+			    r[i].respell)
+				fail_msg("case %zu: %s: RESPELL %s", i,
+				    r[i].tok, r[i].respell ? "unset" : "set");
+			sotto_tree_doc_free(d);
+		}
+		sotto_buf_release(&want);
+	}
 }
 
 static void
@@ -261,9 +374,32 @@ test_json_parse_errors(void **state)
 		sotto_err code;
 		const char *msg;
 	} c[] = {
-		{ "[1, 2]", SOTTO_E_JSON, "top level must be an object" },
-		{ "\"x\"", SOTTO_E_JSON, "top level must be an object" },
-		{ "", SOTTO_E_JSON, "line 1" },
+		{ "[1, 2]", SOTTO_E_JSON, "line 1: cannot unmarshal JSON: SOPS "
+		    "only supports JSON files with a top-level object (starting "
+		    "with '{'), not arrays; to encrypt this file, wrap it in an "
+		    "object, e.g. {\"data\": [...]}" },
+		{ "\"x\"", SOTTO_E_JSON, "SOPS only supports JSON files with a "
+		    "top-level object (starting with '{'), not other JSON types "
+		    "(got a string)" },
+		{ " 42 ", SOTTO_E_JSON, "(got a number)" },
+		{ "\n\ntrue", SOTTO_E_JSON, "line 3: cannot unmarshal JSON: SOPS "
+		    "only supports JSON files with a top-level object (starting "
+		    "with '{'), not other JSON types (got a boolean)" },
+		{ "null", SOTTO_E_JSON, "(got null)" },
+		{ "", SOTTO_E_JSON, "line 1: cannot unmarshal JSON: SOPS only "
+		    "supports JSON files with a top-level object (starting with "
+		    "'{'), and this file has no value" },
+		{ "{\"a\": \"caf\xe9\"}", SOTTO_E_JSON,
+		    "line 1: invalid UTF-8 in string" },
+		{ "{\"\xc3\x28\": 1}", SOTTO_E_JSON, "invalid UTF-8 in string" },
+		{ "{\"a\": \"\xed\xa0\x80\"}", SOTTO_E_JSON,
+		    "invalid UTF-8 in string" },
+		{ "{\"a\": \"\\ud800\"}", SOTTO_E_JSON, "invalid \\u escape "
+		    "in string (not four hex digits, or a lone UTF-16 "
+		    "surrogate)" },
+		{ "{\"a\": \"\\udc00\\ud800\"}", SOTTO_E_JSON,
+		    "lone UTF-16 surrogate" },
+		{ "{\"a\": \"\\u12G4\"}", SOTTO_E_JSON, "not four hex digits" },
 		{ "{\"a\": 1} x", SOTTO_E_JSON, "after top-level" },
 		{ "{\"a\": 01}", SOTTO_E_JSON, "expected ','" },
 		{ "{\"a\": \"\\x\"}", SOTTO_E_JSON, "invalid escape" },
@@ -341,7 +477,8 @@ gen_ws(struct sotto_buf *b)
 }
 
 /* canon: only spellings a fresh render gives back (re-parse cycle) */
-static bool canon_only;
+static bool canon_only;	/* numbers sops spells the same way only */
+static bool canon_str;		/* no escapes the splice writer changes */
 
 static void
 gen_string(struct sotto_buf *b)
@@ -353,7 +490,7 @@ gen_string(struct sotto_buf *b)
 
 	sotto_buf_addch(b, '"');
 	for (i = 0; i < n; i++)
-		sotto_buf_addstr(b, parts[rnd(canon_only ? 9 : 12)]);
+		sotto_buf_addstr(b, parts[rnd(canon_str ? 9 : 12)]);
 	sotto_buf_addch(b, '"');
 }
 
@@ -438,17 +575,22 @@ fake_encrypt(struct sotto_node **v, size_t n)
 	}
 }
 
-/* What a decrypt produces: the original type and sops' canonical bytes. */
+/*
+ * What a decrypt produces: the original type and the bytes encrypted,
+ * sops' canonical ones (canon) or the spelling sotto encrypts (text).
+ */
 static void
-fake_decrypt(struct sotto_node **v, struct sotto_node **orig, size_t n)
+fake_decrypt(struct sotto_node **v, struct sotto_node **orig, size_t n,
+    bool canon)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const char *t = orig[i]->canon ? orig[i]->canon : orig[i]->text;
+		const char *t = canon && orig[i]->canon ? orig[i]->canon :
+		    orig[i]->text;
 
 		assert_int_equal(sotto_tree_set_text(v[i], orig[i]->type, t,
-		    orig[i]->canon ? strlen(t) : orig[i]->len), 0);
+		    canon && orig[i]->canon ? strlen(t) : orig[i]->len), 0);
 	}
 }
 
@@ -469,8 +611,13 @@ test_json_property_encrypt_cycle(void **state)
 		size_t n1 = 0, n2 = 0, no = 0, i;
 		unsigned m = rnd(6);
 
-		/* even: re-parse cycle; odd: same doc (any spelling) */
-		canon_only = (iter % 2) == 0;
+		/*
+		 * 0: re-parse cycle, sops' bytes decrypted; 1: same doc (any
+		 * spelling); 2: re-parse cycle, sotto's bytes decrypted (any
+		 * number spelling comes back)
+		 */
+		canon_only = iter % 3 == 0;
+		canon_str = iter % 3 != 1;
 		gen_ws(&src);
 		sotto_buf_addch(&src, '{');
 		for (i = 0; i < m; i++) {
@@ -490,16 +637,16 @@ test_json_property_encrypt_cycle(void **state)
 		fake_encrypt(v1, n1);
 		assert_int_equal(sotto_store_json.emit_splice(&enc, d1, meta,
 		    &e), SOTTO_OK);
-		if (canon_only) {
+		if (iter % 3 != 1) {
 			d2 = parse_ok(&sotto_store_json, enc.data, enc.len);
 			assert_non_null(d2->meta[0]);
 			collect(d2->branches[0], v2, &n2);
 			assert_int_equal(n1, n2);
-			fake_decrypt(v2, vo, n2);
+			fake_decrypt(v2, vo, n2, canon_only);
 			splice_eq(d2, NULL, src.data, src.len);
 			sotto_tree_doc_free(d2);
 		} else {
-			fake_decrypt(v1, vo, n1);
+			fake_decrypt(v1, vo, n1, true);
 			splice_eq(d1, NULL, src.data, src.len);
 		}
 		sotto_tree_doc_free(d1);
@@ -518,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_json_parse_types_and_canon),
 		cmocka_unit_test(test_json_emit_canonical),
 		cmocka_unit_test(test_json_splice_type_change),
+		cmocka_unit_test(test_json_decrypt_spelling),
 		cmocka_unit_test(test_json_splice_structure_change),
 		cmocka_unit_test(test_json_splice_meta_positions),
 		cmocka_unit_test(test_json_parse_errors),

@@ -221,9 +221,35 @@ test_fields(void **state)
 		    "spec.kubeConfig is not supported by sotto: nothing is "
 		    "applied (see sotto-reconcile(8))" },
 		{ "Kustomization", "{\"spec\": {\"postBuild\": {\"substitute\": "
-		    "{\"a\": \"b\"}}}}", "UnsupportedField",
-		    "spec.postBuild is not supported by sotto: nothing is "
-		    "applied (see sotto-reconcile(8))" },
+		    "{\"a\": \"b\", \"c.d\": \"\"}, \"substituteStrategy\": "
+		    "\"Always\", \"substituteFrom\": [{\"kind\": \"Secret\", "
+		    "\"name\": \"vars\", \"optional\": true}, {\"kind\": "
+		    "\"ConfigMap\", \"name\": \"v\"}]}}}", NULL, NULL },
+		{ "Kustomization", "{\"spec\": {\"postBuild\": {\"substitute\": "
+		    "{\"replicas\": 3}}}}", "InvalidSpec",
+		    "spec.postBuild.substitute 'replicas' must be a string "
+		    "(quote numbers and booleans)" },
+		{ "Kustomization", "{\"spec\": {\"postBuild\": "
+		    "{\"substituteFrom\": [{\"kind\": \"Pod\", \"name\": "
+		    "\"p\"}]}}}", "InvalidSpec",
+		    "spec.postBuild.substituteFrom[].kind 'Pod': must be one of "
+		    "ConfigMap, Secret" },
+		{ "Kustomization", "{\"spec\": {\"postBuild\": "
+		    "{\"substituteStrategy\": \"Never\"}}}", "InvalidSpec",
+		    "spec.postBuild.substituteStrategy 'Never': must be one of "
+		    "WithVariables, Always" },
+		{ "Kustomization", "{\"spec\": {\"postBuild\": "
+		    "{\"substituteFrom\": [{\"kind\": \"Secret\", \"name\": "
+		    "\"../x\"}]}}}", "InvalidSpec",
+		    "spec.postBuild.substituteFrom[].name '../x': not a DNS-1123 "
+		    "subdomain (lowercase letters, digits, '-' and '.', starting "
+		    "and ending with a letter or digit)" },
+		{ "Kustomization", "{\"spec\": {\"postBuild\": "
+		    "{\"substituteFrom\": [{\"kind\": \"Secret\", \"name\": "
+		    "\"x\", \"namespace\": \"other\"}]}}}", "UnsupportedField",
+		    "spec.postBuild.substituteFrom[].namespace is not a field "
+		    "sotto knows in Kustomization v1: nothing is applied (see "
+		    "sotto-reconcile(8))" },
 		{ "Kustomization", "{\"spec\": {\"dependsOn\": [{\"name\": "
 		    "\"a\", \"readyExpr\": \"true\"}]}}", "UnsupportedField",
 		    "spec.dependsOn[].readyExpr is not supported by sotto: "

@@ -169,7 +169,12 @@ static const struct tcase tcases[] = {
 	{ "", SOTTO_T_NULL, NULL, false },
 	{ "\"123\"", SOTTO_T_STR, NULL, false },
 	{ "'true'", SOTTO_T_STR, NULL, false },
-	{ "2001-12-14", SOTTO_T_STR, NULL, false },
+	{ "2001-12-14", SOTTO_T_TIME, "2001-12-14T00:00:00Z", true },
+	{ "2001-12-14T21:59:43.10-05:00", SOTTO_T_TIME,
+	    "2001-12-14T21:59:43.1-05:00", true },
+	{ "2006-01-02T15:04:05+07:06", SOTTO_T_TIME,
+	    "2006-01-02T15:04:05+07:06", false },
+	{ "'2001-12-14'", SOTTO_T_STR, NULL, false },
 	{ "!!timestamp 2001-12-14", SOTTO_T_TIME, "2001-12-14T00:00:00Z",
 	    true },
 	{ "!!str 12", SOTTO_T_STR, NULL, false },
@@ -599,13 +604,20 @@ gen_inline(struct sotto_buf *b)
 static void
 gen_scalar(struct sotto_buf *b, int n)
 {
-	switch (rnd(7)) {
+	switch (rnd(8)) {
 	case 0:
-	case 1:
+	case 1: {
+		/* not "yes": a plain YAML 1.1 bool decrypts quoted
+		 * (documented, and warned about at encryption) */
+		const char *w;
+
+		while (strcmp(w = words[rnd(14)], "yes") == 0)
+			;
 		add(b, " ");
-		add(b, words[rnd(14)]);
+		add(b, w);
 		gen_inline(b);
 		break;
+	}
 	case 2:
 		add(b, rnd(2) ? " 'it''s'" : " 'a # b'");
 		gen_inline(b);
@@ -636,6 +648,28 @@ gen_scalar(struct sotto_buf *b, int n)
 			add(b, "\n");
 		break;
 	}
+	case 6:
+		if (rnd(2)) {
+			/* folded, never wrapped: paragraphs and more-indented
+			 * lines only (a wrapped line decrypts unwrapped) */
+			int lines = 1 + (int)rnd(4), i;
+			bool more, prev = true;
+
+			add(b, rnd(2) ? " >\n" : " >-\n");
+			for (i = 0; i < lines; i++) {
+				more = i > 0 && rnd(3) == 0;
+				if (i > 0 && ((!more && !prev) || rnd(2)))
+					add(b, "\n");
+				ind(b, n + 2);
+				if (more)
+					add(b, "  ");
+				add(b, words[rnd(14)]);
+				add(b, "\n");
+				prev = more;
+			}
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		add(b, " [\"f1\", \"f2\"]");
 		gen_inline(b);
@@ -851,7 +885,7 @@ test_roundtrip_property(void **state)
 	assert_int_equal(ok, 400);
 }
 
-/* aliases expand; a dirty copy makes splice fall back to emit */
+/* aliases expand; a changed copy is written out in place of its alias */
 static void
 test_alias(void **state)
 {
@@ -875,9 +909,10 @@ test_alias(void **state)
 	sotto_tree_set_text(sotto_tree_map_get(y, "x"), SOTTO_T_STR, "ENC", 3);
 	assert_int_equal(sotto_store_yaml.emit_splice(&out, d, NULL, &e),
 	    SOTTO_OK);
+	/* only the alias whose copy changed is written out, in the
+	 * document's own indentation; the rest stays as it was */
 	assert_string_equal((char *)out.data,
-	    "base:\n    x: 1\nother:\n    <<:\n        x: 1\n    yy:\n"
-	    "        x: ENC\n");
+	    "base: &b\n  x: 1\nother:\n  <<: *b\n  yy:\n    x: ENC\n");
 	sotto_buf_release(&out);
 	sotto_tree_doc_free(d);
 }
@@ -1123,6 +1158,300 @@ test_yaml_parse_buf_borrows_enc_values(void **state)
 	sotto_tree_node_free(b, true);
 }
 
+/* ---- splice: values as sops prints them, structure, notes ---- */
+
+static char *
+splice_str(const struct sotto_doc *d, const struct sotto_node *meta)
+{
+	struct sotto_buf o = SOTTO_BUF_INIT;
+	struct sotto_error e;
+	char *s;
+
+	assert_int_equal(sotto_store_yaml.emit_splice(&o, d, meta, &e),
+	    SOTTO_OK);
+	s = strdup(o.data != NULL ? (char *)o.data : "");
+	sotto_buf_release(&o);
+	return s;
+}
+
+static void
+set_val(struct sotto_doc *d, const char *key, enum sotto_scalar_type t,
+    const char *text)
+{
+	struct sotto_node *n = sotto_tree_map_get(d->branches[0], key);
+
+	assert_non_null(n);
+	assert_int_equal(sotto_tree_set_text(n, t, text, strlen(text)),
+	    SOTTO_OK);
+}
+
+/* What sops encrypted, as sotto decrypts it into a sops-shaped file. */
+static void
+test_splice_prints_values_as_sops(void **state)
+{
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str("f: E\ng: E\nh: E\ni: E\nj: E\n"
+	    "b: E\nc: E\ns: E\nt: E\nu: E\nv: E\nw: E # c\nx: E\n"
+	    "l: [E, E]\ny: E\nk: E\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(d);
+	set_val(d, "f", SOTTO_T_FLOAT, "1234568000");
+	set_val(d, "g", SOTTO_T_FLOAT, "1000000000000000000000");
+	set_val(d, "h", SOTTO_T_FLOAT, "+Inf");
+	set_val(d, "i", SOTTO_T_FLOAT, "1.50");
+	set_val(d, "j", SOTTO_T_FLOAT, "0.000001");
+	set_val(d, "b", SOTTO_T_BOOL, "True");
+	set_val(d, "c", SOTTO_T_BOOL, "TRUE");
+	set_val(d, "s", SOTTO_T_STR, "off");
+	set_val(d, "t", SOTTO_T_STR, "1:20");
+	set_val(d, "u", SOTTO_T_STR, " lead");
+	set_val(d, "v", SOTTO_T_STR, "two\nlines\n");
+	set_val(d, "w", SOTTO_T_STR, "two\nlines");
+	set_val(d, "x", SOTTO_T_TIME, "2024-01-01T00:00:00Z");
+	set_val(d, "y", SOTTO_T_STR, "2024-01-01");
+	set_val(d, "k", SOTTO_T_INT, "42");
+	{
+		struct sotto_node *l = sotto_tree_map_get(d->branches[0], "l");
+
+		assert_int_equal(sotto_tree_set_text(l->items[0].val,
+		    SOTTO_T_STR, "a b", 3), SOTTO_OK);
+		assert_int_equal(sotto_tree_set_text(l->items[1].val,
+		    SOTTO_T_STR, "y", 1), SOTTO_OK);
+	}
+	out = splice_str(d, NULL);
+	assert_string_equal(out,
+	    "f: 1.234568e+09\ng: 1e+21\nh: .inf\ni: 1.50\nj: 0.000001\n"
+	    "b: true\nc: TRUE\ns: \"off\"\nt: \"1:20\"\nu: ' lead'\n"
+	    "v: |\n    two\n    lines\nw: \"two\\nlines\" # c\n"
+	    "x: 2024-01-01T00:00:00Z\nl: [a b, \"y\"]\ny: \"2024-01-01\"\n"
+	    "k: 42\n");
+	free(out);
+	sotto_tree_doc_free(d);
+}
+
+static void
+remove_key(struct sotto_node *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->items[i].key != NULL && strcmp(m->items[i].key, key) == 0)
+			break;
+	assert_true(i < m->n);
+	sotto_tree_node_free(m->items[i].val, true);
+	free(m->items[i].key);
+	memmove(&m->items[i], &m->items[i + 1],
+	    (m->n - i - 1) * sizeof(m->items[0]));
+	m->n--;
+}
+
+static struct sotto_node *
+new_str(const char *s)
+{
+	struct sotto_node *n = sotto_tree_new_scalar(SOTTO_T_STR, s,
+	    strlen(s));
+
+	assert_non_null(n);
+	n->dirty = true;
+	return n;
+}
+
+/* unset and set: the lines they do not touch stay as they are */
+static void
+test_splice_structure(void **state)
+{
+	const char *src = "# top\na:  1   # c\nb:\n  c: 2\n  d: [1, 2]\n"
+	    "  e:\n  - x\n  - z\n# foot of b\nq: last\n";
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str(src, &e);
+	struct sotto_node *b, *m, *seq;
+	char *out;
+
+	(void)state;
+	assert_non_null(d);
+	b = sotto_tree_map_get(d->branches[0], "b");
+	remove_key(b, "c");
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "# top\na:  1   # c\nb:\n  d: [1, 2]\n"
+	    "  e:\n  - x\n  - z\n# foot of b\nq: last\n");
+	free(out);
+	/* a new nested map and a new top-level key, in the file's own
+	 * indentation (maps by 2, sequences not indented) */
+	m = sotto_tree_new_map();
+	seq = sotto_tree_new_seq();
+	assert_int_equal(sotto_tree_seq_add(seq, new_str("1")), SOTTO_OK);
+	assert_int_equal(sotto_tree_map_add(m, "k", 1, seq), SOTTO_OK);
+	assert_int_equal(sotto_tree_map_add(b, "new", 3, m), SOTTO_OK);
+	assert_int_equal(sotto_tree_map_add(d->branches[0], "r", 1,
+	    new_str("off")), SOTTO_OK);
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "# top\na:  1   # c\nb:\n  d: [1, 2]\n"
+	    "  e:\n  - x\n  - z\n  new:\n    k:\n    - \"1\"\n# foot of b\n"
+	    "q: last\nr: \"off\"\n");
+	free(out);
+	/* a scalar replaced by a map is written where it was */
+	m = sotto_tree_new_map();
+	assert_int_equal(sotto_tree_map_add(m, "x", 1, new_str("w")),
+	    SOTTO_OK);
+	{
+		struct sotto_node **slot = NULL;
+		size_t i;
+
+		for (i = 0; i < d->branches[0]->n; i++)
+			if (d->branches[0]->items[i].key != NULL &&
+			    strcmp(d->branches[0]->items[i].key, "a") == 0)
+				slot = &d->branches[0]->items[i].val;
+		assert_non_null(slot);
+		sotto_tree_node_free(*slot, true);
+		*slot = m;
+	}
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "# top\na:\n  x: w\nb:\n  d: [1, 2]\n"
+	    "  e:\n  - x\n  - z\n  new:\n    k:\n    - \"1\"\n# foot of b\n"
+	    "q: last\nr: \"off\"\n");
+	free(out);
+	/* emptied: the entry is written anew, as {} */
+	remove_key(sotto_tree_map_get(d->branches[0], "a"), "x");
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "# top\na: {}\nb:\n  d: [1, 2]\n"
+	    "  e:\n  - x\n  - z\n  new:\n    k:\n    - \"1\"\n# foot of b\n"
+	    "q: last\nr: \"off\"\n");
+	free(out);
+	sotto_tree_doc_free(d);
+}
+
+/* The sops entry: at the keys' column; a missing final break survives. */
+/* A comment left of a sequence belongs to the map around it yet lies
+ * between the items: the whole entry still goes (fuzz_yaml found it). */
+static void
+test_splice_remove_around_comment(void **state)
+{
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str("a: 1\nb:\n  - x\n # c1\n  - y\n"
+	    " # c2\nz: 2\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(d);
+	remove_key(d->branches[0], "b");
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "a: 1\n # c2\nz: 2\n");
+	free(out);
+	sotto_tree_doc_free(d);
+	/* a comment between a key and its value goes with the entry; what
+	 * is added after it is not lost with it */
+	d = parse_str("a:\n# c\n  k: v\n", &e);
+	assert_non_null(d);
+	remove_key(d->branches[0], "a");
+	assert_int_equal(sotto_tree_map_add(d->branches[0], "q", 1,
+	    new_str("w")), SOTTO_OK);
+	out = splice_str(d, NULL);
+	assert_string_equal(out, "q: w\n");
+	free(out);
+	sotto_tree_doc_free(d);
+}
+
+static void
+test_splice_meta_position(void **state)
+{
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str("  a: 1\n  b: 2", &e), *d2;
+	struct sotto_node *meta = sotto_tree_new_map();
+	char *out;
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(sotto_tree_map_add(meta, "version", 7,
+	    sotto_tree_new_scalar(SOTTO_T_STR, "3.13.2", 6)), SOTTO_OK);
+	out = splice_str(d, meta);
+	assert_string_equal(out, "  a: 1\n  b: 2\n  sops:\n    version: 3.13.2");
+	d2 = parse_str(out, &e);
+	assert_non_null(d2);
+	free(out);
+	out = splice_str(d2, NULL);
+	assert_string_equal(out, "  a: 1\n  b: 2");
+	free(out);
+	sotto_tree_doc_free(d2);
+	sotto_tree_doc_free(d);
+	sotto_tree_node_free(meta, false);
+}
+
+static void
+expect_note(const char *src, const char *key, const char *note)
+{
+	struct sotto_error e;
+	struct sotto_doc *d = parse_str(src, &e);
+	const char *got;
+
+	if (d == NULL)
+		fail_msg("%s: %s", src, e.msg);
+	got = sotto_store_roundtrip_note(d,
+	    sotto_tree_map_get(d->branches[0], key));
+	if (note == NULL && got != NULL)
+		fail_msg("%s: unexpected note '%s'", src, got);
+	if (note != NULL && (got == NULL || strstr(got, note) == NULL))
+		fail_msg("%s: note '%s', want '%s'", src, got ? got : "(none)",
+		    note);
+	sotto_tree_doc_free(d);
+}
+
+static void
+test_roundtrip_note(void **state)
+{
+	(void)state;
+	expect_note("k: plain\n", "k", NULL);
+	expect_note("k: \"quoted \\\" \\t\"\n", "k", NULL);
+	expect_note("k: 'it''s'\n", "k", NULL);
+	expect_note("k: [a, 'b c']\n", "k", NULL);
+	expect_note("k: 1.50\n", "k", NULL);
+	expect_note("k: TRUE\n", "k", NULL);
+	expect_note("k: |\n  lit\n", "k", NULL);
+	expect_note("k: >\n  one\n\n  two\n", "k", NULL);
+	expect_note("k: off\n", "k", "YAML 1.1 reads as a boolean");
+	expect_note("k: 1:20\n", "k", "YAML 1.1 reads as a boolean");
+	expect_note("k: \"caf\\u00e9\"\n", "k", "has escapes");
+	expect_note("k: a\n  b\n", "k", "spans several lines");
+	expect_note("k: !!int 5\n", "k", "has a tag");
+	expect_note("k: True\n", "k", "spelling go-yaml gives");
+	expect_note("k: 1000000000000000000000\n", "k",
+	    "spelling go-yaml gives");
+	expect_note("k: >\n  one\n  two\n", "k", "folded block");
+	expect_note("a: &x v\nk: *x\n", "k", "is under an alias");
+	expect_note("k: |\n  no final break", "k", "strip indicator");
+	expect_note("k: |-\n  no final break", "k", NULL);
+	/* an indentation indicator the text does not need is kept */
+	expect_note("k: |2-\n  x\n", "k", NULL);
+	{
+		struct sotto_error e;
+		struct sotto_doc *d = parse_str("k: |2-\n  x\n", &e);
+		char *out;
+
+		assert_non_null(d);
+		set_val(d, "k", SOTTO_T_STR, "ENC[x]");
+		out = splice_str(d, NULL);
+		assert_string_equal(out, "k: |2-\n  ENC[x]\n");
+		free(out);
+		sotto_tree_doc_free(d);
+		/* a last line of blanks past the indentation is content */
+		d = parse_str("k: |1-\n   le: \n  ", &e);
+		assert_non_null(d);
+		assert_string_equal(sotto_tree_map_get(d->branches[0],
+		    "k")->text, "  le: \n ");
+		set_val(d, "k", SOTTO_T_STR, "  le: \n ");
+		out = splice_str(d, NULL);
+		assert_string_equal(out, "k: |1-\n   le: \n  ");
+		free(out);
+		sotto_tree_doc_free(d);
+	}
+	/* a spelling the encrypt layer writes in canonical form is said
+	 * there, with the spelling */
+	expect_note("k: 0x1F\n", "k", NULL);
+	expect_note("k: 2024-01-01\n", "k", NULL);
+}
+
+
 int
 main(void)
 {
@@ -1141,6 +1470,11 @@ main(void)
 		cmocka_unit_test(test_alias_many_anchors),
 		cmocka_unit_test(test_roundtrip_property),
 		cmocka_unit_test(test_yaml_parse_buf_borrows_enc_values),
+		cmocka_unit_test(test_splice_prints_values_as_sops),
+		cmocka_unit_test(test_splice_structure),
+		cmocka_unit_test(test_splice_remove_around_comment),
+		cmocka_unit_test(test_splice_meta_position),
+		cmocka_unit_test(test_roundtrip_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
