@@ -108,8 +108,10 @@ static const struct kfield fields[] = {
 	{ KS, "spec.images", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.components", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.ignoreMissingComponents", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.deletionPolicy", KT_ANY, false, "MirrorPrune",
-	    "deletion is not handled" },
+	{ KS, "spec.deletionPolicy", KT_ENUM, true,
+	    "MirrorPrune|Delete|WaitForTermination|Orphan",
+	    "on deletion (finalizers.fluxcd.io): MirrorPrune deletes the "
+	    "inventory when prune is true" },
 	{ KS, "spec.healthCheckExprs", KT_ANY, false, NULL, "CEL" },
 	{ KS, "spec.buildMetadata", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.ignore", KT_ANY, false, NULL, NULL },

@@ -512,3 +512,28 @@ Y
 	refute grep -qa sotto-url-password-77 "$T/bodies"
 	refute grep -q sotto-url-password-77 "$T/all-logs"
 }
+
+@test "--concurrent N: N workers apply every Kustomization; a bad N is a usage error" {
+	apply_flux
+	for n in 1 2 3 4 5 6; do
+		sed -e "s/^  name: app\$/  name: app$n/" "$T/flux.yaml" |
+		    awk '/^kind: Kustomization/{k=1} k' |
+		    sed -e '1i apiVersion: kustomize.toolkit.fluxcd.io/v1' \
+		    -e "s|^  path: ./app\$|  path: ./app\\n  targetNamespace: t$n|" >"$T/app$n.yaml"
+		$K apply --server-side -f "$T/app$n.yaml" >/dev/null
+	done
+	reconcile --concurrent 3
+	[ "$status" -eq 0 ]
+	grep -q '"msg":"reconciler started (cluster mode, field manager sotto, 3 workers)"' "$T/err"
+	for n in 1 2 3 4 5 6; do
+		[ "$($K -n t$n get configmap app-config -o jsonpath='{.data.color}')" = blue ]
+	done
+	# one fetch for the seven
+	[ "$(grep -c 'GitRepository default/repo: stored artifact' "$T/err")" -eq 1 ]
+	assert_no_leak
+	for bad in 0 65 x 4x ''; do
+		run_io "$SOTTO" reconcile --once --concurrent "$bad"
+		[ "$status" -eq 2 ]
+		assert_err "sotto: error: --concurrent '$bad': want a number from 1 to 64"
+	done
+}

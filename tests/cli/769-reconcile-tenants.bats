@@ -334,7 +334,8 @@ print(json.dumps({"status": o["status"]}))' >"$T/st.json"
 	gitrepo tenant-b repo "file://$PLAIN"
 	for spec in '{"kubeConfig": {"secretRef": {"name": "remote"}}}|spec.kubeConfig' \
 	    '{"patches": [{"patch": "x"}]}|spec.patches' \
-	    '{"dependsOn": [{"name": "x", "readyExpr": "true"}]}|spec.dependsOn[].readyExpr'; do
+	    '{"dependsOn": [{"name": "x", "readyExpr": "true"}]}|spec.dependsOn[].readyExpr' \
+	    '{"healthCheckExprs": [{"apiVersion": "v1", "kind": "ConfigMap", "current": "true"}]}|spec.healthCheckExprs'; do
 		ks tenant-b app "${spec%|*}"
 		reconcile
 		[ "$status" -eq 1 ]
