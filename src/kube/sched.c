@@ -179,6 +179,20 @@ interval_of(const struct sched *s, const json_t *o, double def)
 	return iv > 0 ? iv : def;
 }
 
+/*
+ * Is a record due at now?  Records due within a second (a tenth of a
+ * short interval) of each other run in the same pass, so sources fetched
+ * a few milliseconds apart do not each start a pass that lists every
+ * Kustomization.
+ */
+static bool
+due_now(double now, double next_due, double interval)
+{
+	double slack = interval / 10 < 1.0 ? interval / 10 : 1.0;
+
+	return now + slack >= next_due;
+}
+
 /* Ready=True for the generation it observed? */
 static bool
 obj_ready(const json_t *o)
@@ -240,8 +254,8 @@ ks_due(struct sched *s, struct ksrec *r, const json_t *ks, double now)
 
 	return !r->handled || r->gen != json_integer_value(kjson_get(ks,
 	    "metadata.generation")) || (req != NULL && !same_str(req,
-	    r->req)) || now >= r->next_due || (sr != NULL && sr->fetched &&
-	    r->src_version != sr->version);
+	    r->req)) || due_now(now, r->next_due, r->interval) ||
+	    (sr != NULL && sr->fetched && r->src_version != sr->version);
 }
 
 /* ---- the pool ------------------------------------------------------------------ */
@@ -329,7 +343,7 @@ static bool
 src_wanted(const struct srcrec *r, double now)
 {
 	return !r->fetched || (r->due && !r->running) || (!r->listed &&
-	    now >= r->next_due);
+	    due_now(now, r->next_due, r->interval));
 }
 
 static json_t *
@@ -765,7 +779,7 @@ src_item(struct sched *s, json_t *gr, double now)
 		return;
 	r->due = !r->fetched || r->gen != json_integer_value(kjson_get(gr,
 	    "metadata.generation")) || (req != NULL && !same_str(req,
-	    r->req)) || now >= r->next_due;
+	    r->req)) || due_now(now, r->next_due, r->interval);
 	if (r->due && r->users == 0)
 		src_dispatch(s, r, gr);
 }
