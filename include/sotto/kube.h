@@ -159,6 +159,86 @@ void sotto_kube_harden_json(void);
  */
 int sotto_kube_lock_memory(bool verbose);
 
+/* ---- keys born in the cluster (src/kube/clusterkey.c, keyreq.c) -------- */
+
+/*
+ * The interface between `sotto cluster` and the agent (issue #19).  A
+ * Secret labelled SOTTO_KEY_LABEL=generate is filled by the agent with an
+ * identity under SOTTO_KEY_ENTRY and relabelled "generated"; the agent
+ * publishes its recipients in the ConfigMap "<secret>SOTTO_KEY_CM_SUFFIX".
+ * Requests are annotations on the Secret; the answers go to that
+ * ConfigMap, so the CLI never needs to read a Secret.
+ */
+#define SOTTO_KEY_LABEL "sotto.dev/age-key"	/* generate | generated */
+#define SOTTO_KEY_ENTRY "age.agekey"		/* Flux's data key */
+#define SOTTO_KEY_CM_SUFFIX "-recipient"
+#define SOTTO_KEY_TYPE "sotto.dev/age-key-type"	/* "pq": age1pq1 hybrid */
+#define SOTTO_KEY_ROTATE "sotto.dev/rotate"	/* timestamp: add a key */
+#define SOTTO_KEY_ROTATED "sotto.dev/rotated"	/* the agent's answer */
+#define SOTTO_KEY_RETIRE "sotto.dev/retire"	/* recipient to remove */
+#define SOTTO_KEY_RETIRE_ID "sotto.dev/retire-id"	/* request id */
+#define SOTTO_KEY_EXPORT_TO "sotto.dev/export-to"	/* offline recipient */
+#define SOTTO_KEY_EXPORT_ID "sotto.dev/export-id"	/* request id */
+/* Kustomization status field: recipients its files' sops metadata names */
+#define SOTTO_KEY_STATUS_FIELD "decryptionRecipients"
+
+/*
+ * SOTTO_E_USAGE "<flag> '<s>': <why>" unless s is a namespace (ns: a
+ * DNS-1123 label) or an object name (a DNS-1123 subdomain).
+ */
+sotto_err sotto_kube_check_name(const char *flag, const char *s, bool ns,
+    struct sotto_error *e);
+/* What `sotto cluster` talks to (keyreq.c). */
+struct sotto_kube_keyreq {
+	const char *kubeconfig;	/* NULL: default lookup */
+	const char *ns;		/* NULL: the context's namespace */
+	const char *secret;	/* the key Secret (required) */
+	double timeout;		/* seconds to wait for the agent; 0: 60 */
+	double poll;		/* seconds between reads; 0: 0.2 */
+};
+enum sotto_kube_key_op {
+	SOTTO_KEY_OP_ROTATE,	/* add an identity, publish it as current */
+	SOTTO_KEY_OP_RETIRE,	/* remove the identity of a recipient */
+	SOTTO_KEY_OP_EXPORT	/* the identities encrypted to a recipient */
+};
+/*
+ * Creates q->secret labelled SOTTO_KEY_LABEL=generate (pq: annotated for
+ * the age1pq1 hybrid), waits for the agent to publish its recipient and
+ * appends it to recipient.  The key is never seen here.  Errors:
+ * SOTTO_E_USAGE for a bad name, SOTTO_E_KUBE_CONFLICT when the Secret
+ * exists, SOTTO_E_KUBE_TRANSPORT when the agent does not answer in time.
+ */
+sotto_err sotto_kube_key_create(struct sotto_buf *recipient,
+    const struct sotto_kube_keyreq *q, bool pq, struct sotto_error *e);
+/*
+ * The published recipient (and, when all is not NULL, every recipient,
+ * newest first, one a line) from the ConfigMap only: needs no Secret
+ * access.  SOTTO_E_KUBE_NOTFOUND when none is published.
+ */
+sotto_err sotto_kube_key_recipients(struct sotto_buf *current,
+    struct sotto_buf *all, const struct sotto_kube_keyreq *q,
+    struct sotto_error *e);
+/*
+ * Asks the agent for op by annotating the Secret (a merge patch: no read
+ * of it) and waits for its answer in the ConfigMap: the new recipient
+ * (rotate), "retired age1..." or "refused: why" (retire), the armored
+ * bundle or "refused: why" (export).  *refused tells a refusal; arg is
+ * the recipient to retire or export to.
+ */
+sotto_err sotto_kube_key_request(struct sotto_buf *answer, bool *refused,
+    const struct sotto_kube_keyreq *q, enum sotto_kube_key_op op,
+    const char *arg, struct sotto_error *e);
+/*
+ * Merges the identities of bundle (decrypted identity-file text, secret)
+ * into the Secret's SOTTO_KEY_ENTRY (created, labelled "generated", when
+ * absent); those it already holds are skipped, the Secret's own newest
+ * identity stays current.  *added counts the new ones.  Everything read
+ * is wiped.
+ */
+sotto_err sotto_kube_key_import(size_t *added,
+    const struct sotto_kube_keyreq *q, const uint8_t *bundle, size_t len,
+    struct sotto_error *e);
+
 /* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
 
 /* --concurrent's upper bound (each worker holds its own API client) */

@@ -23,11 +23,13 @@
 #include "sotto/error.h"
 
 /*
- * Largest file the renderer reads, whatever it holds (kustomization,
- * resource, patch, generator source): spec in-cluster.md §5.2.  Checked on
- * the file's size before a byte is read.
+ * Largest sops-encrypted file the renderer decrypts (resource, patch,
+ * generator source), as Flux's decryptor has it (maxEncryptedFileSize):
+ * spec in-cluster.md §5.2.  A plain file may be as large as the render's
+ * byte budget (SOTTO_RENDER_MAX_STREAM), checked on its size before a
+ * byte is read.
  */
-#define SOTTO_RENDER_MAX_FILE ((size_t)5 << 20)
+#define SOTTO_RENDER_MAX_SOPS_FILE ((size_t)5 << 20)
 /*
  * Largest rendered stream, and the render's byte budget: every file read
  * counts its size, a directory listed more than once counts its files

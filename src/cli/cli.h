@@ -108,6 +108,21 @@ int cmd_git_setup(int argc, char **argv, enum cli_mode mode);
 
 /* The in-cluster agent (cmd_reconcile.c). */
 int cmd_reconcile(int argc, char **argv, enum cli_mode mode);
+/* Keys born in the cluster (cmd_cluster.c). */
+int cmd_cluster(int argc, char **argv, enum cli_mode mode);
+/*
+ * .sops.yaml creation rules for a cluster recipient (sops_rule.c).
+ * print: appends a rule for path_regex re naming recipient to out.
+ * update: in file path (created when absent), the rule whose path_regex
+ * is re gets recipient in its age list in place of any of the Secret's
+ * older recipients (all: one a line), other recipients kept; without
+ * such a rule one is added before the first.  Only the lines of that age
+ * value (or the new rule) change; the file is replaced atomically.
+ */
+void cli_sops_rule_print(struct sotto_buf *out, const char *re,
+    const char *recipient);
+sotto_err cli_sops_rule_update(const char *path, const char *re,
+    const char *recipient, const char *all, struct sotto_error *e);
 
 /*
  * Shared by the commands that change or run an encrypted file

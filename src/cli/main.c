@@ -60,6 +60,8 @@ const struct cli_cmd cli_commands[] = {
 	    cmd_git_setup },
 	{ "reconcile", "in-cluster agent: git, render, decrypt, server-side "
 	    "apply", cmd_reconcile },
+	{ "cluster", "a key born in the cluster: keygen, recipient, rotate, "
+	    "retire, export, import", cmd_cluster },
 	{ "version", "print the version", cmd_version },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },

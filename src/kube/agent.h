@@ -192,6 +192,9 @@ struct agent {
 	int listen_fd;			/* health server socket or -1 */
 	pthread_t health;		/* its thread */
 	volatile int health_stop;	/* ask it to return */
+	struct kkeys *keys;		/* age keys born here (clusterkey.c) */
+	pthread_mutex_t keys_mu;	/* guards keys: workers note and read
+					   it, the scheduler runs its passes */
 };
 
 #endif

@@ -590,6 +590,7 @@ kstreams_start(struct kstreams *s, int slot, const char *path,
 		return sotto_error_set(e, SOTTO_E_CONFIG, "refusing to watch: "
 		    "the request path is not a plain API path");
 	st->max_line = max_line;
+	st->line.secret = true;	/* a watched Secret's data passes here */
 	st->fn = fn;
 	st->arg = arg;
 	st->errbuf[0] = '\0';

@@ -339,7 +339,8 @@ sotto_err kgit_cache_key(uint8_t key[KGIT_CACHE_KEY_BYTES], const char *root,
 void kgit_esc(char *out, size_t cap, const char *s, size_t n, size_t max);
 
 /* ---- client.c: streamed GETs (watches) ---- */
-#define KSTREAM_MAX 2	/* transfers at once: Kustomizations, sources */
+#define KSTREAM_MAX 3	/* transfers at once: Kustomizations, sources,
+			   age key Secrets */
 struct kstreams;
 /*
  * Gets each complete line of a 200 response (NUL-terminated, newline
@@ -378,11 +379,13 @@ enum kwake {
 	KW_TIMEOUT,	/* the deadline passed, nothing to do */
 	KW_STOP,	/* *stop was set */
 	KW_FULL,	/* something changed that needs a full pass */
-	KW_SOME		/* only the Kustomizations in *due changed */
+	KW_SOME,	/* only the Kustomizations in *due changed */
+	KW_KEYS		/* a Secret labelled SOTTO_KEY_LABEL changed */
 };
 /*
- * Watches kustomizations.kustomize.toolkit.fluxcd.io and
- * gitrepositories.source.toolkit.fluxcd.io in ns (NULL: every namespace)
+ * Watches kustomizations.kustomize.toolkit.fluxcd.io,
+ * gitrepositories.source.toolkit.fluxcd.io and the Secrets labelled
+ * SOTTO_KEY_LABEL (clusterkey.c) in ns (NULL: every namespace)
  * through k's connection settings.  Nothing is sent until kwatch_wait.
  */
 sotto_err kwatch_open(struct kwatch **out, struct sotto_kube *k,
@@ -413,6 +416,34 @@ enum kwake kwatch_wait(struct kwatch *w, double end, double wake,
     const volatile int *stop, json_t **due);
 /* metadata.annotations["reconcile.fluxcd.io/requestedAt"] or NULL. */
 const char *kwatch_requested_at(const json_t *obj);
+
+/* ---- clusterkey.c: keys born in the cluster (issue #19) ---------------- */
+struct kkeys;
+/* SOTTO_E_NOMEM or SOTTO_OK; free with kkeys_free (NULL is a no-op). */
+sotto_err kkeys_new(struct kkeys **out);
+void kkeys_free(struct kkeys *kk);
+/*
+ * One pass over the Secrets labelled SOTTO_KEY_LABEL in ns (NULL: all):
+ * fills "generate" ones, publishes every one's recipients in its
+ * ConfigMap and answers the rotate, retire and export requests (retire
+ * is refused while a Kustomization's files, as kkeys_note saw them or its
+ * status says, still use the recipient).  Errors are logged per Secret,
+ * never a key.
+ */
+void kkeys_pass(struct kkeys *kk, struct sotto_kube *k, const char *ns);
+/*
+ * Remembers the age recipients named by the sops metadata of the files
+ * in checkout workdir of source revision rev, which Kustomization ks
+ * applied: every file of the checkout, applied or not (an overlay may
+ * take resources from ../base; a retire errs on the side of refusing).
+ * A revision already scanned for ks is not scanned again.
+ */
+void kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
+    const char *rev);
+/* Adds SOTTO_KEY_STATUS_FIELD to status when kkeys_note saw ks ("ns/n"). */
+void kkeys_status(const struct kkeys *kk, const char *ks, json_t *status);
+/* The sotto_kustomization_decryption_recipient series, appended to b. */
+void kkeys_metrics(const struct kkeys *kk, struct sotto_buf *b);
 
 /* ---- util.c ---- */
 /* A tree branch as JSON (comments dropped); NULL on out-of-memory. */

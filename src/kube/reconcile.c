@@ -250,11 +250,14 @@ write_status(struct rctx *c, const json_t *ks, json_t **prev,
 
 	if (s == NULL)
 		return;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pthread_mutex_lock(&c->a->keys_mu);
+	kkeys_status(c->a->keys, key, s);
+	pthread_mutex_unlock(&c->a->keys_mu);
 	if (!rc_status_changed(s, ks, *prev) && !out->reconciling) {
 		json_decref(s);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	if (send_status(c, ns, name, s, &e) != SOTTO_OK)
 		klog("error", key, out->attempted, "%s", e.msg);
 	json_decref(*prev);
@@ -1149,6 +1152,9 @@ reconcile_ks(struct rctx *c, struct job *j)
 		goto done;
 	}
 	log_changes(&r.set, j->key, r.src.revision);
+	pthread_mutex_lock(&c->a->keys_mu);
+	kkeys_note(c->a->keys, ks, r.src.workdir, r.src.revision);
+	pthread_mutex_unlock(&c->a->keys_mu);
 	snprintf(out.applied, sizeof(out.applied), "%s", r.src.revision);
 	snprintf(out.msg, sizeof(out.msg), "Applied revision: %s",
 	    r.src.revision);

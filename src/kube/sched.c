@@ -889,6 +889,15 @@ settle_sources(struct sched *s)
 	}
 }
 
+/* The age keys born in the cluster (clusterkey.c): their requests. */
+static void
+keys_pass(struct sched *s)
+{
+	pthread_mutex_lock(&s->a.keys_mu);
+	kkeys_pass(s->a.keys, s->a.k, s->o->watch_namespace);
+	pthread_mutex_unlock(&s->a.keys_mu);
+}
+
 /* One pass: the due GitRepositories, then the due Kustomizations. */
 static sotto_err
 run_pass(struct sched *s, double *wake, struct sotto_error *e)
@@ -918,6 +927,7 @@ run_pass(struct sched *s, double *wake, struct sotto_error *e)
 		settle_sources(s);
 		each_doc(s, "Kustomization", KS_GROUP, ks_item);
 	} else {
+		keys_pass(s);	/* keys first: they may be used */
 		if ((rc = list_pages(s, GR_GROUP, "gitrepositories", KWATCH_GR,
 		    src_item, e)) != SOTTO_OK)
 			klog("error", NULL, NULL, "%s", e->msg);
@@ -1036,6 +1046,9 @@ metrics_refresh(struct sched *s)
 				    k->seconds);
 		}
 	}
+	pthread_mutex_lock(&s->a.keys_mu);
+	kkeys_metrics(s->a.keys, &b);
+	pthread_mutex_unlock(&s->a.keys_mu);
 	req = sotto_kube_request_count(s->a.k);
 	pthread_mutex_lock(&s->a.m.mu);
 	for (pass = 0; pass < s->n; pass++)
@@ -1104,6 +1117,9 @@ idle(struct sched *s, double secs)
 			break;
 		case KW_FULL:
 			return;	/* a source or a deletion: a full pass */
+		case KW_KEYS:
+			keys_pass(s);
+			break;
 		case KW_STOP:
 			return;
 		case KW_TIMEOUT:
@@ -1198,11 +1214,12 @@ setup(struct sched *s, const struct sotto_reconcile_opts *o,
 	mallopt(M_TRIM_THRESHOLD, 256 << 10);
 	mallopt(M_ARENA_MAX, 2);
 	pthread_mutex_init(&s->a.m.mu, NULL);
+	pthread_mutex_init(&s->a.keys_mu, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
 	if ((s->ks = json_object()) == NULL || (s->src = json_object()) ==
-	    NULL)
+	    NULL || kkeys_new(&s->a.keys) != SOTTO_OK)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	if ((rc = sotto_kube_config_load(&cfg, o->kubeconfig, o->context, e))
 	    != SOTTO_OK)
@@ -1272,6 +1289,8 @@ teardown(struct sched *s)
 	sotto_kube_close(s->a.k);
 	free(s->default_ns);
 	sotto_buf_release(&s->a.m.per_ks);
+	kkeys_free(s->a.keys);
+	pthread_mutex_destroy(&s->a.keys_mu);
 	pthread_mutex_destroy(&s->a.m.mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work);

@@ -25,7 +25,7 @@
 #define DUE_MAX 4096	/* changed objects queued; more: a full pass */
 #define BACKOFF_MAX 60	/* seconds between failing watch attempts */
 
-enum { COL_KS, COL_GR, NCOL };
+enum { COL_KS, COL_GR, COL_KEY, NCOL };
 
 /* What the last pass (or event) handled of one object. */
 struct seen {
@@ -59,6 +59,7 @@ struct kwatch {
 	struct col c[NCOL];
 	json_t *due;		/* Kustomizations that changed, or NULL */
 	bool full;		/* something needs a full pass */
+	bool keys;		/* a labelled age key Secret changed */
 };
 
 static double
@@ -216,6 +217,8 @@ say(const struct col *c, const char *key, const char *what)
 {
 	if (c->idx == COL_KS)
 		klog("info", key, NULL, "%s %s", c->kind, what);
+	else if (c->idx == COL_KEY)
+		klog("debug", NULL, NULL, "%s %s %s", c->kind, key, what);
 	else
 		klog("info", NULL, NULL, "%s %s %s", c->kind, key, what);
 }
@@ -228,6 +231,12 @@ note_object(struct col *c, json_t *o, const char *why)
 	const char *req = kwatch_requested_at(o);
 	struct seen *s;
 
+	if (c->idx == COL_KEY) {
+		/* no generation on Secrets: any change may be a request;
+		 * the pass it starts writes nothing when none is */
+		c->w->keys = true;
+		return;
+	}
 	if (!changed(c, o))
 		return;		/* status only: our own writes */
 	obj_key(key, sizeof(key), o);
@@ -283,7 +292,7 @@ on_event(void *arg, char *line, size_t len)
 			obj_key(key, sizeof(key), o);
 			say(c, key, "deleted");
 			seen_del(c, o);
-			c->w->full = true;
+			c->w->full = c->w->full || c->idx != COL_KEY;
 		} else if (strcmp(type, "ADDED") == 0) {
 			note_object(c, o, "added");
 		} else if (strcmp(type, "MODIFIED") == 0) {
@@ -321,7 +330,8 @@ relist(struct col *c)
 			if (obj_key(key, sizeof(key), o))
 				json_object_set_new(listed, key, json_true());
 		for (i = 0; i < c->n; i++)
-			if (json_object_get(listed, c->v[i].key) == NULL) {
+			if (json_object_get(listed, c->v[i].key) == NULL &&
+			    c->idx != COL_KEY) {
 				say(c, c->v[i].key, "deleted");
 				c->w->full = true;
 			}
@@ -345,11 +355,11 @@ kwatch_open(struct kwatch **out, struct sotto_kube *k, const char *ns,
 {
 	struct kwatch *w;
 	static const char *const group[NCOL] = {
-	    "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io" };
+	    "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "" };
 	static const char *const plural[NCOL] = { "kustomizations",
-	    "gitrepositories" };
+	    "gitrepositories", "secrets" };
 	static const char *const kind[NCOL] = { "Kustomization",
-	    "GitRepository" };
+	    "GitRepository", "Secret" };
 	sotto_err rc;
 	int i;
 
@@ -371,10 +381,14 @@ kwatch_open(struct kwatch **out, struct sotto_kube *k, const char *ns,
 		c->idx = i;
 		c->kind = kind[i];
 		c->backoff = 1;
+		/* only the Secrets of keys born here (clusterkey.c) */
 		if ((c->seen_idx = json_object()) == NULL)
 			rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		else if ((rc = kpath_build(&p, &ref, e)) == SOTTO_OK && p.len >=
-		    sizeof(c->path))
+		else if ((rc = kpath_build(&p, &ref, e)) == SOTTO_OK && i ==
+		    COL_KEY && kpath_query(&p, "labelSelector",
+		    SOTTO_KEY_LABEL) != SOTTO_OK)
+			rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		if (rc == SOTTO_OK && p.len >= sizeof(c->path))
 			rc = sotto_error_set(e, SOTTO_E_CONFIG, "watch path "
 			    "too long");
 		if (rc == SOTTO_OK)
@@ -540,6 +554,10 @@ kwatch_wait(struct kwatch *w, double end, double wake,
 			w->due = NULL;
 			return KW_SOME;
 		}
+		if (w->keys) {
+			w->keys = false;
+			return KW_KEYS;
+		}
 		t = now_s();
 		if (t >= until)
 			return KW_TIMEOUT;
@@ -552,7 +570,7 @@ kwatch_wait(struct kwatch *w, double end, double wake,
 			if (t >= c->retry_at && end - t >= 1)
 				start(w, c, t, end);
 		}
-		if (w->full || w->due != NULL)
+		if (w->full || w->due != NULL || w->keys)
 			continue;
 		ms = (int)((until - t) * 1000) + 1;
 		kstreams_run(w->s, ms < 100 ? ms : 100);

@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "crypto/b64.h"
+#include "render/build.h"
 #include "sotto/store.h"
 
-/* kustomize api/resid gvk.go: orderFirst and orderLast (v5). */
+/* kustomize's SortOrderTransformer defaults: orderFirst and orderLast. */
 static const char *const order_first[] = {
 	"Namespace", "ResourceQuota", "StorageClass",
 	"CustomResourceDefinition", "ServiceAccount", "PodSecurityPolicy",
@@ -26,47 +27,38 @@ static const char *const order_last[] = {
 	"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", NULL
 };
 
+/* The order lists in use (sortOptions.legacySortOptions or defaults). */
+struct orders {
+	const char *const *first, *const *last;
+	size_t nfirst, nlast;
+};
+
 static int
-kind_rank(const char *k)
+kind_rank(const struct orders *o, const char *k)
 {
-	int i, nf = 0;
+	size_t i;
 
-	for (i = 0; order_first[i] != NULL; i++)
-		nf++;
-	for (i = 0; order_first[i] != NULL; i++)
-		if (strcmp(k, order_first[i]) == 0)
-			return i - nf;
-	for (i = 0; order_last[i] != NULL; i++)
-		if (strcmp(k, order_last[i]) == 0)
-			return i + 1;
+	/* kustomize builds a map: a kind listed twice gets its last place */
+	for (i = o->nlast; i > 0; i--)
+		if (strcmp(k, o->last[i - 1]) == 0)
+			return (int)i;
+	for (i = o->nfirst; i > 0; i--)
+		if (strcmp(k, o->first[i - 1]) == 0)
+			return (int)(i - 1) - (int)o->nfirst;
 	return 0;
-}
-
-/* Writes "group_version_kind" with kustomize's ~G/~V/~K for empty parts. */
-static void
-gvk_string(char *out, size_t cap, const struct robj *o)
-{
-	const char *av = robj_apiversion(o), *k = robj_kind(o);
-	const char *slash = strchr(av, '/');
-
-	if (slash != NULL)
-		snprintf(out, cap, "%.*s_%s_%s", (int)(slash - av), av,
-		    slash[1] ? slash + 1 : "~V", *k ? k : "~K");
-	else
-		snprintf(out, cap, "~G_%s_%s", *av ? av : "~V", *k ? k : "~K");
 }
 
 /* An object's sort key, computed once (the list may be long). */
 struct okey {
 	int rank;		/* kind_rank() */
-	char *gvk;		/* gvk_string() */
-	const char *ns;		/* namespace, "~X" (last) when unset */
-	const char *name;
-	size_t at;		/* list order, for a stable sort */
+	char *gvk;		/* "group_version_kind", ~G ~V ~K for none */
+	char *id;		/* "Kind.version.group|namespace|name" */
+	size_t at;		/* list order */
 };
 
-/* Kind rank, then GVK string (equal GVKs have equal ranks), namespace,
- * name, and list order. */
+/* kustomize's legacyIDSorter.Less: kind rank; a core Namespace before a
+ * Namespace of another group; the gvk string; then the joined id
+ * string. */
 static int
 okey_cmp(const void *a, const void *b)
 {
@@ -75,47 +67,134 @@ okey_cmp(const void *a, const void *b)
 
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
-	if ((c = strcmp(x->gvk, y->gvk)) != 0 ||
-	    (c = strcmp(x->ns, y->ns)) != 0 ||
-	    (c = strcmp(x->name, y->name)) != 0)
+	if ((c = strcmp(x->gvk, y->gvk)) != 0)
+		return c;
+	if ((c = strcmp(x->id, y->id)) != 0)
 		return c;
 	return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* kustomize's legacy order, stable. */
-sotto_err
-ro_sort(struct rlist *l, struct sotto_error *e)
+static sotto_err
+okey_init(struct okey *k, const struct robj *o, const struct orders *ord,
+    size_t at)
 {
-	struct okey *k;
-	struct robj *v;
-	char buf[512];
+	struct rid id;
+	const char *ns = robj_ns(o), *name = robj_name(o);
+	char buf[1024];
+	int n;
+
+	robj_curid(o, &id);
+	k->rank = kind_rank(ord, id.kind);
+	k->at = at;
+	n = snprintf(buf, sizeof(buf), "%.*s_%.*s_%s",
+	    id.glen ? (int)id.glen : 2, id.glen ? id.group : "~G",
+	    id.vlen ? (int)id.vlen : 2, id.vlen ? id.version : "~V",
+	    id.kind[0] ? id.kind : "~K");
+	if (n < 0 || (k->gvk = strdup(buf)) == NULL)
+		return SOTTO_E_NOMEM;
+	/* a core Namespace sorts before any other group's Namespace kind
+	 * (kustomize reverses the comparison between them) */
+	if (strcmp(id.kind, "Namespace") == 0 && id.glen == 0)
+		k->gvk[0] = '\x01';
+	n = snprintf(buf, sizeof(buf), "%s.%.*s.%.*s|%s|%s",
+	    id.kind[0] ? id.kind : "[noKind]",
+	    id.vlen ? (int)id.vlen : 7, id.vlen ? id.version : "[noVer]",
+	    id.glen ? (int)id.glen : 7, id.glen ? id.group : "[noGrp]",
+	    ns && ns[0] ? ns : "~X", name[0] ? name : "~N");
+	if (n < 0 || (k->id = strdup(buf)) == NULL)
+		return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+static void
+orders_of(struct orders *o, const struct sotto_node *legacy,
+    const char **fbuf, const char **lbuf)
+{
+	const struct sotto_node *f = rn_get(legacy, "orderFirst");
+	const struct sotto_node *l = rn_get(legacy, "orderLast");
+	size_t i;
+
+	if (legacy == NULL) {
+		o->first = order_first;
+		o->last = order_last;
+		for (o->nfirst = 0; order_first[o->nfirst]; o->nfirst++)
+			;
+		for (o->nlast = 0; order_last[o->nlast]; o->nlast++)
+			;
+		return;
+	}
+	for (i = 0; f != NULL && i < f->n; i++)
+		fbuf[i] = rn_value(f->items[i].val);
+	for (i = 0; l != NULL && i < l->n; i++)
+		lbuf[i] = rn_value(l->items[i].val);
+	o->first = fbuf;
+	o->last = lbuf;
+	o->nfirst = f ? f->n : 0;
+	o->nlast = l ? l->n : 0;
+}
+
+/*
+ * kustomize's SortOrderTransformer: sortOptions.order fifo keeps the build
+ * order, legacy (the default) sorts by kind (orderFirst, orderLast), then
+ * the joined id string.  Either way, two objects with one id are an
+ * error.
+ */
+sotto_err
+ro_sort(struct rlist *l, struct rctx *c, const struct sotto_node *opts,
+    struct sotto_error *e)
+{
+	const char *order = rn_str(opts, "order");
+	const struct sotto_node *legacy = rn_get(opts, "legacySortOptions");
+	const char **fbuf = NULL, **lbuf = NULL;
+	struct orders ord;
+	struct okey *k = NULL;
+	struct robj *v = NULL;
 	size_t i;
 	sotto_err err = SOTTO_OK;
 
-	if (l->n < 2)
+	if (opts != NULL) {
+		if (order == NULL || (strcmp(order, "fifo") != 0 &&
+		    strcmp(order, "legacy") != 0))
+			return sotto_error_set(e, SOTTO_E_USAGE, "the field "
+			    "'sortOptions.order' must be one of [fifo, "
+			    "legacy]");
+		if (strcmp(order, "fifo") == 0 && legacy != NULL)
+			return sotto_error_set(e, SOTTO_E_USAGE, "the field "
+			    "'sortOptions.legacySortOptions' is set but the "
+			    "selected sort order is 'fifo', not 'legacy'");
+	}
+	if ((err = rb_check_ids(l, c, "sortOptions", e)) != SOTTO_OK)
+		return err;
+	if ((opts != NULL && strcmp(order, "fifo") == 0) || l->n < 2)
 		return SOTTO_OK;
+	fbuf = calloc(rn_get(legacy, "orderFirst") ?
+	    rn_get(legacy, "orderFirst")->n + 1 : 1, sizeof(*fbuf));
+	lbuf = calloc(rn_get(legacy, "orderLast") ?
+	    rn_get(legacy, "orderLast")->n + 1 : 1, sizeof(*lbuf));
 	k = calloc(l->n, sizeof(*k));
 	v = calloc(l->n, sizeof(*v));
-	for (i = 0; k != NULL && v != NULL && i < l->n; i++) {
-		gvk_string(buf, sizeof(buf), &l->v[i]);
-		if ((k[i].gvk = strdup(buf)) == NULL)
-			break;
-		k[i].rank = kind_rank(robj_kind(&l->v[i]));
-		k[i].ns = robj_ns(&l->v[i]) ? robj_ns(&l->v[i]) : "~X";
-		k[i].name = robj_name(&l->v[i]);
-		k[i].at = i;
-	}
-	if (k == NULL || v == NULL || i < l->n) {
+	if (fbuf == NULL || lbuf == NULL || k == NULL || v == NULL) {
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
+	orders_of(&ord, legacy, fbuf, lbuf);
+	for (i = 0; i < l->n; i++)
+		if (okey_init(&k[i], &l->v[i], &ord, i) != SOTTO_OK) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+			goto out;
+		}
 	qsort(k, l->n, sizeof(*k), okey_cmp);
 	for (i = 0; i < l->n; i++)
 		v[i] = l->v[k[i].at];
 	memcpy(l->v, v, l->n * sizeof(*v));
 out:
-	for (i = 0; k != NULL && i < l->n; i++)
+	for (i = 0; k != NULL && i < l->n; i++) {
 		free(k[i].gvk);
+		free(k[i].id);
+	}
+	free(fbuf);
+	free(lbuf);
 	free(v);
 	free(k);
 	return err;
@@ -149,9 +228,48 @@ data_has_ciphertext(const struct sotto_node *obj)
 	return found;
 }
 
+/*
+ * A folded block scalar (">") that kustomize's YAML library (yaml.v3)
+ * reads differently from the YAML spec, which our parser follows: a
+ * more-indented line gets an extra line break before it, and kept
+ * trailing blank lines (">+") one more.  The value Flux applies is
+ * kustomize's, so such a scalar is refused rather than rendered with
+ * another value.
+ */
+#define YAML_STYLE_FOLDED 4
+
+static const struct sotto_node *
+folded_diff(const struct sotto_node *n)
+{
+	const struct sotto_node *x;
+	const char *t;
+	size_t i;
+
+	if (n == NULL)
+		return NULL;
+	if (n->kind == SOTTO_NODE_SCALAR) {
+		if ((n->style & 0xff) != YAML_STYLE_FOLDED)
+			return NULL;
+		t = rn_value(n);
+		if (t[0] == ' ' || t[0] == '\t' || strstr(t, "\n ") != NULL ||
+		    strstr(t, "\n\t") != NULL ||
+		    (strlen(t) >= 2 && strcmp(t + strlen(t) - 2, "\n\n") == 0))
+			return n;
+		return NULL;
+	}
+	if (n->kind != SOTTO_NODE_MAP && n->kind != SOTTO_NODE_SEQ)
+		return NULL;
+	for (i = 0; i < n->n; i++)
+		if ((x = folded_diff(n->items[i].val)) != NULL)
+			return x;
+	return NULL;
+}
+
 sotto_err
 ro_check(struct rlist *l, struct sotto_error *e)
 {
+	const struct sotto_node *f;
+
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
@@ -170,6 +288,13 @@ ro_check(struct rlist *l, struct sotto_error *e)
 			    "is required for this secret to be reconciled",
 			    robj_kind(o), robj_ns(o) ? robj_ns(o) : "",
 			    robj_name(o));
+		if ((f = folded_diff(o->n)) != NULL)
+			return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': "
+			    "%s '%s': a folded block scalar (line %zu) with "
+			    "more-indented lines or kept trailing blank lines, "
+			    "which kustomize reads differently from the YAML "
+			    "spec (not supported)", o->origin ? o->origin : "?",
+			    robj_kind(o), robj_name(o), f->line);
 	}
 	return SOTTO_OK;
 }

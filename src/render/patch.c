@@ -18,68 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/build.h"
 #include "sotto/store.h"
 
 static sotto_err
 oom(struct sotto_error *e)
 {
 	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-}
-
-/* ---- strategic merge ---- */
-
-static const char *
-merge_key(const char *field, const struct sotto_node *patchseq)
-{
-	size_t i;
-
-	if (field == NULL)
-		return NULL;
-	if (strcmp(field, "containers") == 0 ||
-	    strcmp(field, "initContainers") == 0 ||
-	    strcmp(field, "ephemeralContainers") == 0 ||
-	    strcmp(field, "env") == 0 || strcmp(field, "volumes") == 0 ||
-	    strcmp(field, "imagePullSecrets") == 0 ||
-	    strcmp(field, "resourceClaims") == 0 ||
-	    strcmp(field, "schedulingGates") == 0)
-		return "name";
-	if (strcmp(field, "hostAliases") == 0)
-		return "ip";
-	if (strcmp(field, "volumeMounts") == 0)
-		return "mountPath";
-	if (strcmp(field, "volumeDevices") == 0)
-		return "devicePath";
-	if (strcmp(field, "ports") == 0) {
-		for (i = 0; i < patchseq->n; i++)
-			if (rn_get(patchseq->items[i].val, "containerPort"))
-				return "containerPort";
-		return "port";
-	}
-	return NULL;
-}
-
-static struct sotto_node *
-find_item(const struct sotto_node *seq, const char *key,
-    const struct sotto_node *pit, size_t *at)
-{
-	const char *val = rn_str(pit, key), *pp = rn_str(pit, "protocol");
-	bool port = strcmp(key, "containerPort") == 0 ||
-	    strcmp(key, "port") == 0;
-	size_t i;
-
-	for (i = 0; i < seq->n; i++) {
-		const char *v = rn_str(seq->items[i].val, key);
-		const char *dp = rn_str(seq->items[i].val, "protocol");
-
-		/* a port is keyed by number and protocol (TCP if unset) */
-		if (port && strcmp(pp ? pp : "TCP", dp ? dp : "TCP") != 0)
-			continue;
-		if (v != NULL && strcmp(v, val) == 0) {
-			*at = i;
-			return seq->items[i].val;
-		}
-	}
-	return NULL;
 }
 
 static void
@@ -89,171 +34,6 @@ seq_remove(struct sotto_node *seq, size_t i)
 	memmove(&seq->items[i], &seq->items[i + 1],
 	    (seq->n - i - 1) * sizeof(seq->items[0]));
 	seq->n--;
-}
-
-static sotto_err smp_map(struct sotto_node *dst, const struct sotto_node *p,
-    const char *path, struct sotto_error *e);
-
-static bool
-is_directive(const struct sotto_node *it, const char *what)
-{
-	const char *d = rn_str(it, "$patch");
-
-	return d != NULL && strcmp(d, what) == 0;
-}
-
-/*
- * Merges a list by its merge key as kustomize (kyaml) does: the items the
- * patch names come first, in patch order (merged into the existing item
- * of that key, or new), then the existing items it does not name, in
- * their order.  `$patch: delete` drops an item; a `{$patch: replace}`
- * item replaces the whole list with the other patch items; an item
- * carrying `$patch: replace` keeps the existing one unchanged, as kyaml
- * does.
- */
-static sotto_err
-smp_list(struct sotto_node *dst, const struct sotto_node *p, const char *key,
-    const char *path, struct sotto_error *e)
-{
-	struct sotto_entry *out = NULL;
-	size_t i, at, no = 0, cap = dst->n + p->n;
-	bool replace = false;
-	sotto_err err = SOTTO_OK;
-
-	for (i = 0; i < p->n; i++)
-		if (is_directive(p->items[i].val, "replace") &&
-		    rn_str(p->items[i].val, key) == NULL)
-			replace = true;
-	if (replace)
-		while (dst->n > 0)
-			seq_remove(dst, dst->n - 1);
-	if (cap > 0 && (out = calloc(cap, sizeof(*out))) == NULL)
-		return oom(e);
-	for (i = 0; i < p->n && err == SOTTO_OK; i++) {
-		const struct sotto_node *it = p->items[i].val;
-		const char *kv = rn_str(it, key);
-		struct sotto_node *cur;
-
-		if (kv == NULL)
-			continue;
-		cur = find_item(dst, key, it, &at);
-		if (is_directive(it, "delete")) {
-			if (cur != NULL)
-				seq_remove(dst, at);
-			continue;
-		}
-		if (cur != NULL) {
-			/* take it out of dst, keeping it */
-			memmove(&dst->items[at], &dst->items[at + 1],
-			    (dst->n - at - 1) * sizeof(dst->items[0]));
-			dst->n--;
-		} else if (is_directive(it, "replace")) {
-			continue;
-		} else if ((cur = sotto_tree_new_map()) == NULL) {
-			err = oom(e);
-			break;
-		}
-		out[no].key = NULL;
-		out[no++].val = cur;
-		if (!is_directive(it, "replace"))
-			err = smp_map(cur, it, path, e);
-	}
-	/* dst keeps the items the patch did not name; put ours first */
-	for (i = 0; i < no && err == SOTTO_OK; i++)
-		if (sotto_tree_seq_add(dst, out[i].val) == SOTTO_OK)
-			out[i].val = NULL;
-		else
-			err = oom(e);
-	if (err == SOTTO_OK && no > 0) {
-		struct sotto_entry *tmp = calloc(dst->n,
-		    sizeof(*tmp));
-		size_t rest = dst->n - no;
-
-		if (tmp != NULL) {
-			memcpy(tmp, &dst->items[rest], no * sizeof(*tmp));
-			memcpy(tmp + no, dst->items, rest * sizeof(*tmp));
-			memcpy(dst->items, tmp, dst->n * sizeof(*tmp));
-			free(tmp);
-		} else {
-			err = oom(e);
-		}
-	}
-	for (i = 0; i < no; i++)
-		sotto_tree_node_free(out[i].val, true);
-	free(out);
-	return err;
-}
-
-static sotto_err
-smp_map(struct sotto_node *dst, const struct sotto_node *p, const char *path,
-    struct sotto_error *e)
-{
-	size_t i;
-	sotto_err err;
-	const char *dir = rn_str(p, "$patch");
-
-	if (dir != NULL && strcmp(dir, "replace") == 0) {
-		while (dst->n > 0) {
-			free(dst->items[dst->n - 1].key);
-			sotto_tree_node_free(dst->items[dst->n - 1].val, true);
-			dst->n--;
-		}
-	}
-	for (i = 0; i < p->n; i++) {
-		const char *k = p->items[i].key;
-		const struct sotto_node *pv = p->items[i].val;
-		struct sotto_node *dv;
-		const char *mk;
-
-		if (k == NULL || strcmp(k, "$patch") == 0)
-			continue;
-		if (k[0] == '$')
-			return sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
-			    "unsupported strategic merge directive '%.64s'",
-			    path, k);
-		dv = rn_get(dst, k);
-		if (pv == NULL || (pv->kind == SOTTO_NODE_SCALAR &&
-		    pv->type == SOTTO_T_NULL)) {
-			rn_del(dst, k);
-			continue;
-		}
-		if (dv != NULL && dv->kind == SOTTO_NODE_MAP &&
-		    pv->kind == SOTTO_NODE_MAP) {
-			if ((err = smp_map(dv, pv, path, e)) != SOTTO_OK)
-				return err;
-			continue;
-		}
-		if (dv != NULL && dv->kind == SOTTO_NODE_SEQ &&
-		    pv->kind == SOTTO_NODE_SEQ &&
-		    (mk = merge_key(k, pv)) != NULL) {
-			if ((err = smp_list(dv, pv, mk, path, e)) != SOTTO_OK)
-				return err;
-			continue;
-		}
-		if (pv->kind == SOTTO_NODE_MAP) {
-			/* new map: strip directives by merging into empty */
-			struct sotto_node *nm = sotto_tree_new_map();
-
-			if (nm == NULL || (err = smp_map(nm, pv, path, e)) !=
-			    SOTTO_OK) {
-				sotto_tree_node_free(nm, true);
-				return nm ? err : oom(e);
-			}
-			if (rn_set(dst, k, nm) != SOTTO_OK)
-				return oom(e);
-			continue;
-		}
-		if (rn_set(dst, k, sotto_tree_clone(pv)) != SOTTO_OK)
-			return oom(e);
-	}
-	return SOTTO_OK;
-}
-
-sotto_err
-rp_smp(struct sotto_node *dst, const struct sotto_node *patch,
-    const char *path, struct sotto_error *e)
-{
-	return smp_map(dst, patch, path, e);
 }
 
 /* ---- JSON 6902 ---- */
@@ -524,261 +304,101 @@ out:
 	return err;
 }
 
-/* ---- targets ---- */
-
-/*
- * A patch target's name patterns, compiled once per patch: a patch is
- * matched against every object, and regcomp() per object made a
- * kustomization of many patches over many objects crawl.  Each pattern
- * is anchored, as kustomize anchors them; one that does not compile is
- * compared as a literal.
- */
-enum { TG_GROUP, TG_VERSION, TG_KIND, TG_NAME, TG_NS, TG_N };
-
-struct tgt {
-	const struct sotto_node *t;	/* the target map (borrowed) */
-	const char *pat[TG_N];		/* NULL: any value */
-	regex_t re[TG_N];
-	bool compiled[TG_N];
-};
-
-static void
-tgt_free(struct tgt *g)
-{
-	int i;
-
-	for (i = 0; i < TG_N; i++)
-		if (g->compiled[i])
-			regfree(&g->re[i]);
-	memset(g, 0, sizeof(*g));
-}
-
-static sotto_err
-tgt_init(struct tgt *g, const struct sotto_node *t, struct sotto_error *e)
-{
-	static const char *const keys[TG_N] = { "group", "version", "kind",
-	    "name", "namespace" };
-	char *a;
-	size_t n;
-	int i;
-
-	memset(g, 0, sizeof(*g));
-	g->t = t;
-	for (i = 0; i < TG_N; i++) {
-		if ((g->pat[i] = rn_str(t, keys[i])) == NULL)
-			continue;
-		n = strlen(g->pat[i]) + 5;
-		if ((a = malloc(n)) == NULL) {
-			tgt_free(g);
-			return oom(e);
-		}
-		snprintf(a, n, "^(%s)$", g->pat[i]);
-		g->compiled[i] = regcomp(&g->re[i], a, REG_EXTENDED |
-		    REG_NOSUB) == 0;
-		free(a);
-	}
-	return SOTTO_OK;
-}
-
-static bool
-target_re(const struct tgt *g, int i, const char *s)
-{
-	if (g->pat[i] == NULL)
-		return true;
-	if (s == NULL)
-		s = "";
-	if (!g->compiled[i])
-		return strcmp(g->pat[i], s) == 0;
-	return regexec(&g->re[i], s, 0, NULL, 0) == 0;
-}
-
-static const char *
-sel_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* Copies a selector word (a key or a value) into w; returns the end. */
-static const char *
-sel_word(char *w, size_t cap, const char *p)
-{
-	size_t n = 0;
-
-	p = sel_ws(p);
-	while (*p != '\0' && strchr(" \t,=!()", *p) == NULL) {
-		if (n + 1 < cap)
-			w[n++] = *p;
-		p++;
-	}
-	w[n] = '\0';
-	return sel_ws(p);
-}
-
-/*
- * A Kubernetes label selector (labels.Parse): requirements separated by
- * commas, each `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)` or
- * `k notin (a,b)`.  `!=` and `notin` hold when the key is absent.  A
- * selector that does not parse matches nothing.
- */
-static bool
-selector_match(const char *sel, const struct sotto_node *map)
-{
-	char key[256], w[256];
-	const char *p = sel, *have;
-	bool neg, in, found;
-
-	if (sel == NULL)
-		return true;
-	for (;;) {
-		p = sel_ws(p);
-		if (*p == '\0')
-			return true;
-		neg = *p == '!';
-		p = sel_word(key, sizeof(key), p + neg);
-		if (key[0] == '\0')
-			return false;
-		have = rn_str(map, key);
-		if (neg || *p == ',' || *p == '\0') {
-			if ((have != NULL || rn_get(map, key) != NULL) == neg)
-				return false;
-		} else if (*p == '=' || (p[0] == '!' && p[1] == '=')) {
-			neg = *p == '!';
-			p += neg ? 2 : p[1] == '=' ? 2 : 1;
-			p = sel_word(w, sizeof(w), p);
-			found = have != NULL && strcmp(have, w) == 0;
-			if (found == neg)
-				return false;
-		} else {
-			p = sel_word(w, sizeof(w), p);
-			if (strcmp(w, "in") != 0 && strcmp(w, "notin") != 0)
-				return false;
-			in = strcmp(w, "in") == 0;
-			if (*p++ != '(')
-				return false;
-			found = false;
-			for (;;) {
-				p = sel_word(w, sizeof(w), p);
-				if (have != NULL && strcmp(have, w) == 0)
-					found = true;
-				if (*p == ',') {
-					p++;
-					continue;
-				}
-				if (*p++ != ')')
-					return false;
-				break;
-			}
-			if (found != in)
-				return false;
-		}
-		p = sel_ws(p);
-		if (*p == ',')
-			p++;
-		else if (*p != '\0')
-			return false;
-	}
-}
-
-static bool
-target_match(const struct robj *o, const struct tgt *g)
-{
-	const char *av = robj_apiversion(o), *slash = strchr(av, '/');
-	const struct sotto_node *t = g->t;
-	char group[256] = "", version[256];
-
-	if (slash != NULL)
-		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
-	snprintf(version, sizeof(version), "%s", slash ? slash + 1 : av);
-	if (!target_re(g, TG_GROUP, group) ||
-	    !target_re(g, TG_VERSION, version) ||
-	    !target_re(g, TG_KIND, robj_kind(o)))
-		return false;
-	if (!target_re(g, TG_NAME, robj_name(o)) &&
-	    !(o->orig_name && target_re(g, TG_NAME, o->orig_name)))
-		return false;
-	/* like the name, the namespace may match the current or the
-	 * original one (kustomize's resWrangler.Select) */
-	if (!target_re(g, TG_NS, robj_ns(o) ? robj_ns(o) : "default") &&
-	    !(o->orig_name && target_re(g, TG_NS, o->orig_ns ? o->orig_ns :
-	    "default")))
-		return false;
-	return selector_match(rn_str(t, "labelSelector"),
-	    rn_path(o->n, "metadata/labels")) &&
-	    selector_match(rn_str(t, "annotationSelector"),
-	    rn_path(o->n, "metadata/annotations"));
-}
-
 /* ---- loading ---- */
 
-/* Parses patch text; a top-level list is wrapped so the store takes it.
- * Returns the doc; *ops is the list for JSON 6902, else NULL. */
+static bool
+blank(int ch)
+{
+	return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+}
+
+/*
+ * kustomize's jsonPatchFromBytes: text starting with '[' is JSON, else
+ * YAML turned into JSON; a list of operations.  *ops: the parsed list
+ * (owned by *doc), or NULL when the text is not one.
+ */
 static sotto_err
-parse_patch(struct sotto_doc **doc, struct sotto_node **ops,
+parse_json_ops(struct sotto_doc **doc, struct sotto_node **ops,
     const uint8_t *p, size_t n, const char *name, struct sotto_error *e)
 {
 	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
 	struct sotto_buf w = SOTTO_BUF_SECRET_INIT;
-	size_t i = 0;
+	struct sotto_error ignore;
+	size_t i;
 	sotto_err err;
 
+	*doc = NULL;
 	*ops = NULL;
-	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' ||
-	    p[i] == '\r'))
-		i++;
-	if (i < n && (p[i] == '-' || p[i] == '[') && !(n - i >= 3 &&
-	    memcmp(p + i, "---", 3) == 0)) {
-		err = sotto_buf_addstr(&w, "ops:\n  ");
-		for (; err == SOTTO_OK && i < n; i++) {
-			err = sotto_buf_addch(&w, p[i]);
-			if (p[i] == '\n' && err == SOTTO_OK)
-				err = sotto_buf_addstr(&w, "  ");
-		}
-		if (err != SOTTO_OK)
-			return oom(e);
-		err = sotto_store_yaml.parse(doc, w.data, w.len, name, &lim, e);
-		sotto_buf_release(&w);
-		if (err == SOTTO_OK && (*doc)->n > 0)
-			*ops = rn_get((*doc)->branches[0], "ops");
-		return err;
+	if (n == 0)
+		return SOTTO_OK;
+	/* the store takes a top-level list only inside a map */
+	err = sotto_buf_addstr(&w, "ops:\n  ");
+	for (i = 0; err == SOTTO_OK && i < n; i++) {
+		err = sotto_buf_addch(&w, p[i]);
+		if (p[i] == '\n' && err == SOTTO_OK)
+			err = sotto_buf_addstr(&w, "  ");
 	}
-	return sotto_store_yaml.parse(doc, p, n, name, &lim, e);
+	if (err != SOTTO_OK) {
+		sotto_buf_release(&w);
+		return oom(e);
+	}
+	if (sotto_store_yaml.parse(doc, w.data, w.len, name, &lim,
+	    &ignore) == SOTTO_OK && (*doc)->n == 1) {
+		struct sotto_node *o = rn_get((*doc)->branches[0], "ops");
+
+		if (o != NULL && o->kind == SOTTO_NODE_SEQ) {
+			rn_strip_comments(o);
+			*ops = o;
+		}
+	}
+	sotto_buf_release(&w);
+	return SOTTO_OK;
 }
 
-static bool
-ns_eq(const char *a, const char *b)
+/* The patch documents of text, as kustomize's SliceFromBytes reads
+ * them: maps with a kind and a name. */
+static sotto_err
+parse_smp(struct rlist *out, struct rctx *c, const uint8_t *p, size_t n,
+    const char *name, struct sotto_error *e)
 {
-	return strcmp(a && *a ? a : "default", b && *b ? b : "default") == 0;
+	return rc_load_bytes(out, c, p, n, name, false, e);
 }
 
-/*
- * A patch without a target applies to the object whose current or
- * original id (apiVersion, kind, name, namespace; none = "default")
- * equals the patch's, as kustomize's GetMatchingResourcesByAnyId does.
- */
-static bool
-smp_id_match(const struct robj *o, const struct sotto_node *patch)
+/* A patch's text: inline, or a file (decrypted if it is sops). */
+static sotto_err
+patch_text(struct sotto_buf *out, const char **name, struct rctx *c,
+    const char *dir, const char *path, const char *inl, bool decrypt,
+    struct sotto_error *e)
 {
-	const char *kind = rn_str(patch, "kind");
-	const char *av = rn_str(patch, "apiVersion");
-	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
-	const char *pns = rn_str(rn_get(patch, "metadata"), "namespace");
+	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT;
+	char *abs = NULL;
+	sotto_err err;
 
-	if (kind == NULL || pn == NULL || strcmp(robj_kind(o), kind) != 0 ||
-	    (av != NULL && strcmp(robj_apiversion(o), av) != 0))
-		return false;
-	if (strcmp(robj_name(o), pn) == 0 && ns_eq(robj_ns(o), pns))
-		return true;
-	return o->orig_name != NULL && strcmp(o->orig_name, pn) == 0 &&
-	    ns_eq(o->orig_ns, pns);
+	if (path == NULL) {
+		size_t a = 0, b = strlen(inl);
+
+		/* the inline patch is trimmed (strings.TrimSpace) */
+		while (a < b && blank(inl[a]))
+			a++;
+		while (b > a && blank(inl[b - 1]))
+			b--;
+		return sotto_buf_add(out, inl + a, b - a) == SOTTO_OK ?
+		    SOTTO_OK : oom(e);
+	}
+	if ((err = rc_resolve(&abs, c, dir, path, e)) != SOTTO_OK)
+		return err;
+	if ((err = rc_read(&raw, c, abs, e)) == SOTTO_OK) {
+		*name = rc_intern(c, rc_rel(c, abs), strlen(rc_rel(c, abs)));
+		err = decrypt ? rc_decrypt_bytes(out, c, *name, abs, raw.data,
+		    raw.len, e) : sotto_buf_add(out, raw.data, raw.len);
+	}
+	sotto_buf_release(&raw);
+	free(abs);
+	return err;
 }
 
-/*
- * Matching a patch against every object is work like copying: a
- * kustomization of many patches over many objects is charged RN_NODE_COST
- * per object per patch, so it stops at the budget instead of crawling.
- */
+/* ---- applying ---- */
+
 static sotto_err
 charge_match(struct rctx *c, const struct rlist *l, const char *name,
     struct sotto_error *e)
@@ -786,210 +406,411 @@ charge_match(struct rctx *c, const struct rlist *l, const char *name,
 	return rc_charge(c, l->n * RN_NODE_COST, 0, name, e);
 }
 
-/* Merges one strategic-merge patch document into its targets; each
- * merge is charged to c as a copy of the patch. */
+/*
+ * Resource.ApplySmPatch: merges patch into o; the name, kind and
+ * namespace stay o's unless the patch allows a name or kind change (then
+ * the old id is remembered).
+ */
 static sotto_err
-apply_smp_doc(struct rlist *l, struct rctx *c, const struct sotto_node *patch,
-    const struct sotto_node *target, const char *name, struct sotto_error *e)
-{
-	const char *kind = rn_str(patch, "kind");
-	const char *pn = rn_str(rn_get(patch, "metadata"), "name");
-	const char *dir = rn_str(patch, "$patch");
-	bool del = dir != NULL && strcmp(dir, "delete") == 0;
-	struct sotto_node *p = NULL;
-	struct tgt g;
-	size_t i, w, hits = 0, cost;
-	sotto_err err;
-
-	memset(&g, 0, sizeof(g));
-	if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
-	    (target != NULL && (err = tgt_init(&g, target, e)) != SOTTO_OK))
-		return err;
-	if ((p = sotto_tree_clone(patch)) == NULL) {
-		tgt_free(&g);
-		return oom(e);
-	}
-	rn_strip_comments(p);
-	cost = rn_cost(p);
-	/* the patch names its target; it never renames it (kustomize's
-	 * allowNameChange and allowKindChange are off) */
-	rn_del(rn_get(p, "metadata"), "name");
-	rn_del(rn_get(p, "metadata"), "namespace");
-	rn_del(p, "kind");
-	rn_del(p, "apiVersion");
-	/* deleted objects are dropped as the list is compacted (w), not
-	 * one memmove each */
-	for (i = w = 0; i < l->n; i++) {
-		struct robj *o = &l->v[i];
-		bool hit = err == SOTTO_OK && (target ? target_match(o, &g) :
-		    smp_id_match(o, patch));
-
-		if (hit && del) {
-			hits++;
-			robj_free(o);
-			continue;
-		}
-		if (hit) {
-			hits++;
-			if ((err = rc_charge(c, cost, 0, name, e)) == SOTTO_OK)
-				err = smp_map(o->n, p, name, e);
-		}
-		l->v[w++] = *o;
-	}
-	l->n = w;
-	sotto_tree_node_free(p, true);
-	tgt_free(&g);
-	if (err == SOTTO_OK && hits == 0 && target == NULL)
-		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': no resource "
-		    "matches patch for %s/%s", name, kind ? kind : "?",
-		    pn ? pn : "?");
-	return err;
-}
-
-static sotto_err
-apply_json(struct rlist *l, struct rctx *c, const struct sotto_node *ops,
-    const struct sotto_node *target, const char *name, struct sotto_error *e)
-{
-	struct tgt g;
-	size_t i, j;
-	sotto_err err = SOTTO_OK;
-
-	if (target == NULL)
-		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': a JSON 6902 "
-		    "patch needs a target", name);
-	if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
-	    (err = tgt_init(&g, target, e)) != SOTTO_OK)
-		return err;
-	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
-		if (!target_match(&l->v[i], &g))
-			continue;
-		/* every op walks a path, copying or not */
-		if ((err = rc_charge(c, ops->n * RN_NODE_COST, 0, name, e)) !=
-		    SOTTO_OK)
-			break;
-		for (j = 0; j < ops->n && err == SOTTO_OK; j++)
-			if ((err = json_op(l->v[i].n, ops->items[j].val, c,
-			    name, e)) != SOTTO_OK && err != SOTTO_E_LIMIT)
-				sotto_error_prefix(e, "'%s'", name);
-	}
-	tgt_free(&g);
-	return err;
-}
-
-static sotto_err
-one_patch(struct rlist *l, struct rctx *c, const char *dir,
-    const uint8_t *text, size_t tlen, const char *path,
-    const struct sotto_node *target, bool force_json, const char *kname,
+apply_smp(struct robj *o, struct rctx *c, const struct robj *patch,
+    bool allow_name, bool allow_kind, const char *name,
     struct sotto_error *e)
 {
-	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT,
-	    plain = SOTTO_BUF_SECRET_INIT;
-	struct sotto_doc *doc = NULL;
-	struct sotto_node *ops = NULL;
-	char *abs = NULL;
-	const char *name = kname;
-	sotto_err err = SOTTO_OK;
-	size_t i;
+	char *n = strdup(robj_name(o)), *k = strdup(robj_kind(o));
+	char *ns = robj_ns(o) ? strdup(robj_ns(o)) : NULL;
+	struct sotto_node *md, *pc;
+	sotto_err err;
 
-	if (path != NULL) {
-		if ((err = rc_resolve(&abs, c, dir, path, e)) != SOTTO_OK ||
-		    (err = rc_read(&raw, c, abs, e)) != SOTTO_OK ||
-		    (err = rc_decrypt_bytes(&plain, c, rc_rel(c, abs), abs,
-		    raw.data, raw.len, e)) != SOTTO_OK)
-			goto out;
-		name = rc_rel(c, abs);
-		text = plain.data;
-		tlen = plain.len;
-	}
-	if ((err = parse_patch(&doc, &ops, text ? text : (const uint8_t *)"",
-	    tlen, name, e)) != SOTTO_OK)
-		goto out;
-	for (i = 0; i < doc->n; i++)
-		rn_strip_comments(doc->branches[i]);
-	if (ops != NULL) {
-		err = apply_json(l, c, ops, target, name, e);
+	if (n == NULL || k == NULL || (robj_ns(o) != NULL && ns == NULL)) {
+		err = oom(e);
 		goto out;
 	}
-	if (force_json) {
-		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': a JSON 6902 "
-		    "patch must be a list of operations", name);
+	if ((allow_name || allow_kind) && robj_store_prev(c, o) != SOTTO_OK) {
+		err = oom(e);
 		goto out;
 	}
-	for (i = 0; i < doc->n && err == SOTTO_OK; i++)
-		err = apply_smp_doc(l, c, doc->branches[i], target, name, e);
+	if ((err = rc_charge(c, rn_cost(patch->n), 0, name, e)) != SOTTO_OK)
+		goto out;
+	if ((pc = sotto_tree_clone(patch->n)) == NULL) {
+		err = oom(e);
+		goto out;
+	}
+	rn_strip_comments(pc);
+	if ((err = rp_smp(&o->n, pc, c, name, e)) != SOTTO_OK)
+		goto out;
+	if (o->n == NULL || o->n->n == 0)
+		goto out;
+	if (!allow_kind && rn_set_str(o->n, "kind", k) != SOTTO_OK) {
+		err = oom(e);
+		goto out;
+	}
+	if ((md = rn_ensure_map(o->n, "metadata")) == NULL ||
+	    (!allow_name && rn_set_str(md, "name", n) != SOTTO_OK) ||
+	    (ns != NULL && ns[0] != '\0' && rn_set_str(md, "namespace", ns) !=
+	    SOTTO_OK)) {
+		err = oom(e);
+		goto out;
+	}
+	if (ns == NULL || ns[0] == '\0')
+		rn_del(md, "namespace");
 out:
-	sotto_tree_doc_free(doc);
-	sotto_buf_release(&raw);
-	sotto_buf_release(&plain);
-	free(abs);
+	free(n);
+	free(k);
+	free(ns);
 	return err;
 }
 
-sotto_err
-rp_patches(struct rlist *l, struct rctx *c, const char *dir,
-    const struct sotto_node *patches, bool legacy_smp, bool legacy_json,
+/* The object whose any id equals the patch's id (kustomize's GetById). */
+static sotto_err
+by_id(ssize_t *at, struct rlist *l, struct rctx *c, const struct robj *p,
+    const char *name, const char *what, struct sotto_error *e)
+{
+	struct rid id;
+	size_t i, hits = 0;
+	char ids[512];
+
+	*at = -1;
+	robj_curid(p, &id);
+	rid_string(ids, sizeof(ids), &id);
+	for (i = 0; i < l->n; i++)
+		if (robj_any_id_equal(c, &l->v[i], &id)) {
+			hits++;
+			*at = (ssize_t)i;
+		}
+	if (hits == 1)
+		return SOTTO_OK;
+	return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': %s %s for Id %s; "
+	    "failed to find unique target for patch %s", name, what,
+	    hits ? "multiple matches" : "no matches", ids, ids);
+}
+
+/* resWrangler.ApplySmPatch for the selected objects: each gets a copy of
+ * the patch with its own apiVersion; emptied objects go, and every id
+ * must stay unique. */
+static sotto_err
+smp_selected(struct rlist *l, struct rctx *c, const bool *sel,
+    const struct robj *patch, bool an, bool ak, const char *name,
     struct sotto_error *e)
 {
-	const char *kname = rc_rel(c, dir);
+	struct robj pc;
 	size_t i;
+	sotto_err err = SOTTO_OK;
+
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		if (!sel[i])
+			continue;
+		memset(&pc, 0, sizeof(pc));
+		if ((pc.n = sotto_tree_clone(patch->n)) == NULL ||
+		    rn_set_str(pc.n, "apiVersion",
+		    robj_apiversion(&l->v[i])) != SOTTO_OK) {
+			sotto_tree_node_free(pc.n, true);
+			return oom(e);
+		}
+		err = apply_smp(&l->v[i], c, &pc, an, ak, name, e);
+		sotto_tree_node_free(pc.n, true);
+	}
+	for (i = 0; i < l->n; )
+		if (l->v[i].n == NULL || l->v[i].n->n == 0)
+			rl_remove(l, i);
+		else
+			i++;
+	if (err == SOTTO_OK)
+		err = rb_check_ids(l, c, name, e);
+	return err;
+}
+
+static sotto_err
+json_apply(struct robj *o, struct rctx *c, const struct sotto_node *ops,
+    const char *name, struct sotto_error *e)
+{
+	size_t j;
 	sotto_err err;
 
-	if (patches->kind != SOTTO_NODE_SEQ)
-		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': patches must "
-		    "be a list", kname);
-	for (i = 0; i < patches->n; i++) {
-		const struct sotto_node *p = patches->items[i].val;
-		const char *path, *inl;
-
-		if (legacy_smp) {
-			if (!rn_is_scalar(p))
-				return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
-				    "patchesStrategicMerge item %zu must be a "
-				    "string", kname, i);
-			inl = strchr(p->text, '\n') ? p->text : NULL;
-			err = one_patch(l, c, dir, (const uint8_t *)inl,
-			    inl ? strlen(inl) : 0, inl ? NULL : p->text, NULL,
-			    false, kname, e);
-		} else {
-			static const char *const pkeys[] = { "path", "patch",
-			    "target", "options", NULL };
-			static const char *const tkeys[] = { "group",
-			    "version", "kind", "name", "namespace",
-			    "labelSelector", "annotationSelector", NULL };
-			const struct sotto_node *opt = rn_get(p, "options");
-			size_t k;
-
-			if ((err = rc_check_keys(p, pkeys, "patch", kname,
-			    e)) != SOTTO_OK || (err = rc_check_keys(
-			    rn_get(p, "target"), tkeys, "patch target", kname,
-			    e)) != SOTTO_OK)
-				return err;
-			/* kustomize keeps the name and kind unless told; we
-			 * implement only that */
-			for (k = 0; opt && opt->kind == SOTTO_NODE_MAP &&
-			    k < opt->n; k++) {
-				const struct sotto_node *v = opt->items[k].val;
-
-				if (opt->items[k].key != NULL &&
-				    !(rn_is_scalar(v) &&
-				    strcmp(v->text, "false") == 0))
-					return sotto_error_set(e,
-					    SOTTO_E_USAGE, "'%s': unsupported "
-					    "patch option '%.64s'", kname,
-					    opt->items[k].key);
-			}
-			path = rn_str(p, "path");
-			inl = rn_str(p, "patch");
-			if ((path == NULL) == (inl == NULL))
-				return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
-				    "patch %zu needs exactly one of 'path' and "
-				    "'patch'", kname, i);
-			err = one_patch(l, c, dir, (const uint8_t *)inl,
-			    inl ? strlen(inl) : 0, path, rn_get(p, "target"),
-			    legacy_json, kname, e);
-		}
-		if (err != SOTTO_OK)
+	/* every op walks a path, copying or not */
+	if ((err = rc_charge(c, ops->n * RN_NODE_COST, 0, name, e)) !=
+	    SOTTO_OK)
+		return err;
+	for (j = 0; j < ops->n; j++)
+		if ((err = json_op(o->n, ops->items[j].val, c, name, e)) !=
+		    SOTTO_OK) {
+			if (err != SOTTO_E_LIMIT)
+				sotto_error_prefix(e, "'%s'", name);
 			return err;
+		}
+	/* the object went through JSON: block styles are gone, and
+	 * kustomize sets its annotations again, as strings */
+	rn_drop_styles(o->n);
+	return rt_annotations_strings(o->n) == SOTTO_OK ? SOTTO_OK : oom(e);
+}
+
+static sotto_err
+select_targets(bool **sel, size_t *hits, struct rlist *l, struct rctx *c,
+    const struct sotto_node *target, const char *name, struct sotto_error *e)
+{
+	struct rsel s;
+	size_t i;
+	bool m;
+	sotto_err err;
+
+	*hits = 0;
+	if ((*sel = calloc(l->n + 1, sizeof(**sel))) == NULL)
+		return oom(e);
+	if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
+	    (err = rsel_init(&s, target, "patch target", e)) != SOTTO_OK)
+		return err;
+	for (i = 0; i < l->n; i++) {
+		if ((err = rsel_match_obj(&m, c, &s, &l->v[i], e)) != SOTTO_OK)
+			break;
+		(*sel)[i] = m;
+		*hits += m;
 	}
-	return SOTTO_OK;
+	rsel_free(&s);
+	return err;
+}
+
+static bool
+opt_true(const struct sotto_node *opts, const char *k)
+{
+	const char *v = rn_str(opts, k);
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+/* One `patches` entry (kustomize's PatchTransformer). */
+sotto_err
+rp_patch(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *p, const char *kname, struct sotto_error *e)
+{
+	const char *path = rn_str(p, "path"), *inl = rn_str(p, "patch");
+	const struct sotto_node *target = rn_get(p, "target");
+	const struct sotto_node *opts = rn_get(p, "options");
+	bool an = opt_true(opts, "allowNameChange");
+	bool ak = opt_true(opts, "allowKindChange");
+	struct sotto_buf text = SOTTO_BUF_SECRET_INIT;
+	struct sotto_doc *jdoc = NULL;
+	struct sotto_node *ops = NULL;
+	struct rlist smp = { NULL, 0, 0 };
+	struct sotto_error smperr;
+	const char *name = kname;
+	bool *sel = NULL;
+	size_t i, hits;
+	ssize_t at;
+	sotto_err err, serr;
+
+	if (path != NULL && path[0] == '\0')
+		path = NULL;
+	if (inl != NULL && inl[0] == '\0')
+		inl = NULL;
+	if (path == NULL && inl == NULL)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': must specify "
+		    "one of patch and path", kname);
+	if (path != NULL && inl != NULL)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': patch and path "
+		    "can't be set at the same time", kname);
+	if ((err = patch_text(&text, &name, c, dir, path, inl, true, e)) !=
+	    SOTTO_OK)
+		goto out;
+	if (text.len == 0 && path == NULL) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': must specify "
+		    "one of patch and path", kname);
+		goto out;
+	}
+	serr = parse_smp(&smp, c, text.data ? text.data :
+	    (const uint8_t *)"", text.len, name, &smperr);
+	if ((err = parse_json_ops(&jdoc, &ops, text.data, text.len, name,
+	    e)) != SOTTO_OK)
+		goto out;
+	if (serr == SOTTO_OK && ops != NULL) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': illegally "
+		    "qualifies as both an SM and JSON patch", name);
+		goto out;
+	}
+	if (serr != SOTTO_OK && ops == NULL) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': unable to parse "
+		    "SM or JSON patch (%s)", name, smperr.msg);
+		goto out;
+	}
+	if (serr == SOTTO_OK && smp.n > 0) {
+		if (target != NULL) {
+			if (smp.n > 1) {
+				err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': "
+				    "multiple strategic-merge patches in one "
+				    "`patches` entry cannot have a target",
+				    name);
+				goto out;
+			}
+			if ((err = select_targets(&sel, &hits, l, c, target,
+			    name, e)) != SOTTO_OK)
+				goto out;
+			err = smp_selected(l, c, sel, &smp.v[0], an, ak, name,
+			    e);
+			goto out;
+		}
+		for (i = 0; i < smp.n && err == SOTTO_OK; i++) {
+			if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
+			    (err = by_id(&at, l, c, &smp.v[i], name,
+			    "no resource matches strategic merge patch", e)) !=
+			    SOTTO_OK)
+				break;
+			err = apply_smp(&l->v[at], c, &smp.v[i], an, ak, name,
+			    e);
+		}
+		goto out;
+	}
+	/* a JSON 6902 patch (or an empty file: no operations) */
+	if (target == NULL) {
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': must specify a "
+		    "target for JSON patch", name);
+		goto out;
+	}
+	if ((err = select_targets(&sel, &hits, l, c, target, name, e)) !=
+	    SOTTO_OK)
+		goto out;
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		if (!sel[i])
+			continue;
+		if (robj_store_prev(c, &l->v[i]) != SOTTO_OK) {
+			err = oom(e);
+			break;
+		}
+		if (ops != NULL)
+			err = json_apply(&l->v[i], c, ops, name, e);
+		else if (rt_annotations_strings(l->v[i].n) != SOTTO_OK)
+			err = oom(e);
+	}
+out:
+	free(sel);
+	rl_free(&smp);
+	sotto_tree_doc_free(jdoc);
+	sotto_buf_release(&text);
+	return err;
+}
+
+/* One patchesJson6902 entry (kustomize's PatchJson6902Transformer). */
+sotto_err
+rp_json6902(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *p, const char *kname, struct sotto_error *e)
+{
+	const char *path = rn_str(p, "path"), *inl = rn_str(p, "patch");
+	const struct sotto_node *target = rn_get(p, "target");
+	struct sotto_buf text = SOTTO_BUF_SECRET_INIT;
+	struct sotto_doc *jdoc = NULL;
+	struct sotto_node *ops = NULL;
+	const char *name = kname;
+	bool *sel = NULL;
+	size_t i, hits;
+	sotto_err err;
+
+	if (path != NULL && path[0] == '\0')
+		path = NULL;
+	if (inl != NULL && inl[0] == '\0')
+		inl = NULL;
+	if (target == NULL || rn_str(target, "name") == NULL ||
+	    rn_str(target, "name")[0] == '\0')
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+		    "patchesJson6902: must specify the target name", kname);
+	if (path == NULL && inl == NULL)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+		    "patchesJson6902: empty file path and empty jsonOp", kname);
+	if (path != NULL && inl != NULL)
+		return sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+		    "patchesJson6902: must specify a file path or jsonOp, not "
+		    "both", kname);
+	if (path != NULL) {
+		struct sotto_buf raw = SOTTO_BUF_SECRET_INIT;
+		char *abs = NULL;
+
+		if ((err = rc_resolve(&abs, c, dir, path, e)) == SOTTO_OK &&
+		    (err = rc_read(&raw, c, abs, e)) == SOTTO_OK) {
+			name = rc_intern(c, rc_rel(c, abs),
+			    strlen(rc_rel(c, abs)));
+			err = sotto_buf_add(&text, raw.data, raw.len);
+		}
+		sotto_buf_release(&raw);
+		free(abs);
+		if (err != SOTTO_OK)
+			goto out;
+		if (text.len == 0) {
+			err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': patch "
+			    "file seems to be empty", name);
+			goto out;
+		}
+	} else if ((err = sotto_buf_addstr(&text, inl)) != SOTTO_OK) {
+		err = oom(e);
+		goto out;
+	}
+	if ((err = parse_json_ops(&jdoc, &ops, text.data, text.len, name,
+	    e)) != SOTTO_OK)
+		goto out;
+	if (ops == NULL || ops->n == 0) {
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': %s", name,
+		    ops == NULL ? "a JSON 6902 patch must be a list of "
+		    "operations" : "patch appears to be empty");
+		goto out;
+	}
+	if ((err = select_targets(&sel, &hits, l, c, target, name, e)) !=
+	    SOTTO_OK)
+		goto out;
+	for (i = 0; i < l->n && err == SOTTO_OK; i++)
+		if (sel[i])
+			err = json_apply(&l->v[i], c, ops, name, e);
+out:
+	free(sel);
+	sotto_tree_doc_free(jdoc);
+	sotto_buf_release(&text);
+	return err;
+}
+
+/* patchesStrategicMerge (kustomize's PatchStrategicMergeTransformer):
+ * each entry is a patch (a string holding YAML) or a file of patches. */
+sotto_err
+rp_psm(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *paths, const char *kname, struct sotto_error *e)
+{
+	struct rlist pl = { NULL, 0, 0 };
+	struct sotto_error ignore;
+	bool *sel = NULL;
+	size_t i, n0;
+	ssize_t at;
+	sotto_err err = SOTTO_OK;
+
+	for (i = 0; i < paths->n && err == SOTTO_OK; i++) {
+		const char *s = rn_value(paths->items[i].val);
+		struct sotto_buf text = SOTTO_BUF_SECRET_INIT;
+		const char *name = kname;
+
+		n0 = pl.n;
+		if (strchr(s, '\n') != NULL && parse_smp(&pl, c,
+		    (const uint8_t *)s, strlen(s), kname, &ignore) ==
+		    SOTTO_OK)
+			continue;
+		while (pl.n > n0)
+			rl_remove(&pl, pl.n - 1);
+		if ((err = patch_text(&text, &name, c, dir, s, NULL, false,
+		    e)) == SOTTO_OK)
+			err = parse_smp(&pl, c, text.data ? text.data :
+			    (const uint8_t *)"", text.len, name, e);
+		sotto_buf_release(&text);
+	}
+	if (err == SOTTO_OK && pl.n == 0)
+		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+		    "patchesStrategicMerge: patch appears to be empty", kname);
+	for (i = 0; i < pl.n && err == SOTTO_OK; i++) {
+		const char *name = pl.v[i].origin ? pl.v[i].origin : kname;
+
+		if ((err = charge_match(c, l, name, e)) != SOTTO_OK ||
+		    (err = by_id(&at, l, c, &pl.v[i], name, "no resource "
+		    "matches strategic merge patch", e)) != SOTTO_OK)
+			break;
+		free(sel);
+		if ((sel = calloc(l->n + 1, sizeof(*sel))) == NULL) {
+			err = oom(e);
+			break;
+		}
+		sel[at] = true;
+		err = smp_selected(l, c, sel, &pl.v[i], false, false, name, e);
+	}
+	free(sel);
+	rl_free(&pl);
+	return err;
 }

@@ -8,8 +8,10 @@
 #include "render/rint.h"
 
 #include <stdlib.h>
-#include <sys/types.h>
 #include <string.h>
+#include <sys/types.h>
+
+#include "sotto/gofmt.h"
 
 struct sotto_node *
 rn_get(const struct sotto_node *map, const char *key)
@@ -322,6 +324,184 @@ rn_cost(const struct sotto_node *n)
 	return k;
 }
 
+
+/* A node that went through JSON (kustomize re-encodes List items and
+ * objects a JSON patch changed): block scalar styles are gone. */
+void
+rn_drop_styles(struct sotto_node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	n->style = 0;
+	for (i = 0; i < n->n; i++)
+		rn_drop_styles(n->items[i].val);
+}
+
+bool
+rn_is_null(const struct sotto_node *n)
+{
+	return n == NULL || (n->kind == SOTTO_NODE_SCALAR &&
+	    n->type == SOTTO_T_NULL);
+}
+
+const char *
+rn_value(const struct sotto_node *n)
+{
+	if (n == NULL || n->kind != SOTTO_NODE_SCALAR || n->text == NULL)
+		return "";
+	return n->text;
+}
+
+/* Deep equality of values (keys in order; comments ignored by callers
+ * that strip them). */
+bool
+rn_equal(const struct sotto_node *a, const struct sotto_node *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == SOTTO_NODE_SCALAR || a->kind == SOTTO_NODE_COMMENT)
+		return a->type == b->type && a->len == b->len &&
+		    (a->len == 0 || memcmp(a->text, b->text, a->len) == 0);
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		if ((a->items[i].key == NULL) != (b->items[i].key == NULL))
+			return false;
+		if (a->items[i].key != NULL &&
+		    (a->items[i].keylen != b->items[i].keylen ||
+		    memcmp(a->items[i].key, b->items[i].key,
+		    a->items[i].keylen) != 0))
+			return false;
+		if (!rn_equal(a->items[i].val, b->items[i].val))
+			return false;
+	}
+	return true;
+}
+
+/* A scalar as Go's json.Marshal writes what yaml.v3 decodes it to. */
+static sotto_err
+json_scalar_typed(struct sotto_buf *b, const struct sotto_node *n)
+{
+	char buf[SOTTO_GOFMT_FLOAT_MAX];
+	const char *t = n->canon != NULL ? n->canon : n->text;
+	int64_t iv;
+	double fv;
+	int k;
+
+	switch (n->type) {
+	case SOTTO_T_NULL:
+		return sotto_buf_addstr(b, "null");
+	case SOTTO_T_BOOL:
+		return sotto_buf_addstr(b, (t[0] == 't' || t[0] == 'T') ?
+		    "true" : "false");
+	case SOTTO_T_INT:
+		if (sotto_gofmt_parse_int(t, strlen(t), &iv) &&
+		    (k = sotto_gofmt_int(buf, sizeof(buf), iv)) > 0)
+			return sotto_buf_add(b, buf, (size_t)k);
+		break;
+	case SOTTO_T_FLOAT:
+		if (sotto_gofmt_parse_float(t, strlen(t), &fv) &&
+		    (k = sotto_gofmt_float_json(buf, sizeof(buf), fv)) > 0)
+			return sotto_buf_add(b, buf, (size_t)k);
+		break;
+	default:
+		break;
+	}
+	return json_str(b, n->text ? n->text : "", n->len);
+}
+
+sotto_err
+rn_to_json_typed(struct sotto_buf *b, const struct sotto_node *n)
+{
+	struct sotto_node *c;
+	sotto_err err = SOTTO_OK;
+	size_t i;
+
+	if (n == NULL)
+		return sotto_buf_addstr(b, "null");
+	if (n->kind == SOTTO_NODE_SCALAR)
+		return json_scalar_typed(b, n);
+	if ((c = rn_sorted_clone(n)) == NULL)
+		return SOTTO_E_NOMEM;
+	err = sotto_buf_addch(b, c->kind == SOTTO_NODE_MAP ? '{' : '[');
+	for (i = 0; i < c->n && err == SOTTO_OK; i++) {
+		if (i > 0)
+			err = sotto_buf_addch(b, ',');
+		if (err == SOTTO_OK && c->kind == SOTTO_NODE_MAP) {
+			err = json_str(b, c->items[i].key, c->items[i].keylen);
+			if (err == SOTTO_OK)
+				err = sotto_buf_addch(b, ':');
+		}
+		if (err == SOTTO_OK)
+			err = rn_to_json_typed(b, c->items[i].val);
+	}
+	if (err == SOTTO_OK)
+		err = sotto_buf_addch(b, c->kind == SOTTO_NODE_MAP ? '}' : ']');
+	sotto_tree_node_free(c, true);
+	return err;
+}
+
+/* ---- string lists ---- */
+
+sotto_err
+rsv_push(struct rstrv *s, const char *x)
+{
+	char *d;
+
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 4;
+		char **v = realloc(s->v, nc * sizeof(*v));
+
+		if (v == NULL)
+			return SOTTO_E_NOMEM;
+		s->v = v;
+		s->cap = nc;
+	}
+	if ((d = strdup(x)) == NULL)
+		return SOTTO_E_NOMEM;
+	s->v[s->n++] = d;
+	return SOTTO_OK;
+}
+
+sotto_err
+rsv_copy(struct rstrv *d, const struct rstrv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (rsv_push(d, s->v[i]) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	return SOTTO_OK;
+}
+
+void
+rsv_free(struct rstrv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+bool
+rsv_has(const struct rstrv *s, const char *x)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], x) == 0)
+			return true;
+	return false;
+}
+
 /* ---- object list ---- */
 
 static char *
@@ -351,19 +531,37 @@ rl_add(struct rlist *l, struct sotto_node *n, const char *origin,
 	o = &l->v[l->n++];
 	memset(o, 0, sizeof(*o));
 	o->n = n;
-	o->origin = dupornull(origin);
-	o->orig_name = dupornull(rn_str(rn_get(n, "metadata"), "name"));
-	o->orig_ns = dupornull(rn_str(rn_get(n, "metadata"), "namespace"));
+	if (origin != NULL && (o->origin = strdup(origin)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	return SOTTO_OK;
+}
+
+static void
+prev_free(struct robj *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nprev; i++) {
+		free(o->prev[i].kind);
+		free(o->prev[i].name);
+		free(o->prev[i].ns);
+	}
+	free(o->prev);
+	o->prev = NULL;
+	o->nprev = 0;
 }
 
 void
 robj_free(struct robj *o)
 {
 	sotto_tree_node_free(o->n, true);
-	free(o->orig_name);
-	free(o->orig_ns);
 	free(o->origin);
+	prev_free(o);
+	rsv_free(&o->pfx);
+	rsv_free(&o->sfx);
+	rsv_free(&o->vars);
+	o->n = NULL;
+	o->origin = NULL;
 }
 
 void
@@ -376,6 +574,72 @@ rl_free(struct rlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
+}
+
+/* Drops object i, keeping the order of the others. */
+void
+rl_remove(struct rlist *l, size_t i)
+{
+	robj_free(&l->v[i]);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
+	l->n--;
+}
+
+static sotto_err
+prev_push(struct robj *o, const char *kind, const char *name, const char *ns)
+{
+	struct rprev *p = realloc(o->prev, (o->nprev + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return SOTTO_E_NOMEM;
+	o->prev = p;
+	p = &o->prev[o->nprev];
+	p->kind = strdup(kind);
+	p->name = strdup(name);
+	p->ns = strdup(ns);
+	if (p->kind == NULL || p->name == NULL || p->ns == NULL) {
+		free(p->kind);
+		free(p->name);
+		free(p->ns);
+		return SOTTO_E_NOMEM;
+	}
+	o->nprev++;
+	return SOTTO_OK;
+}
+
+sotto_err
+robj_store_prev(struct rctx *c, struct robj *o)
+{
+	struct rid id;
+
+	robj_curid(o, &id);
+	return prev_push(o, id.kind, id.name, rid_eff_ns(c, &id));
+}
+
+/*
+ * Copies what kustomize keeps in build annotations (and the vars that
+ * name the object) from s to d, replacing d's.
+ */
+sotto_err
+robj_copy_meta(struct robj *d, const struct robj *s)
+{
+	size_t i;
+
+	prev_free(d);
+	rsv_free(&d->pfx);
+	rsv_free(&d->sfx);
+	rsv_free(&d->vars);
+	for (i = 0; i < s->nprev; i++)
+		if (prev_push(d, s->prev[i].kind, s->prev[i].name,
+		    s->prev[i].ns) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	if (rsv_copy(&d->pfx, &s->pfx) != SOTTO_OK ||
+	    rsv_copy(&d->sfx, &s->sfx) != SOTTO_OK ||
+	    rsv_copy(&d->vars, &s->vars) != SOTTO_OK)
+		return SOTTO_E_NOMEM;
+	d->beh = s->beh;
+	d->hash = s->hash;
+	return SOTTO_OK;
 }
 
 const char *
@@ -452,11 +716,9 @@ rl_clone(struct rlist *dst, const struct rlist *src, struct sotto_error *e)
 		const struct robj *s = &src->v[i];
 		struct robj *d = &t.v[t.n++];
 
-		d->hash = s->hash;
 		if ((d->n = sotto_tree_clone(s->n)) == NULL ||
-		    (s->orig_name && !(d->orig_name = strdup(s->orig_name))) ||
-		    (s->orig_ns && !(d->orig_ns = strdup(s->orig_ns))) ||
-		    (s->origin && !(d->origin = strdup(s->origin)))) {
+		    (s->origin && !(d->origin = dupornull(s->origin))) ||
+		    robj_copy_meta(d, s) != SOTTO_OK) {
 			rl_free(&t);
 			return sotto_error_set(e, SOTTO_E_NOMEM,
 			    "out of memory");

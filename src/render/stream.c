@@ -333,9 +333,10 @@ sotto_render_generate(struct sotto_buf *out, const char *config_path,
 
 	if ((err = rc_init(&c, cwd, &abs, o, e)) != SOTTO_OK)
 		goto out;
-	if ((err = sotto_io_read_file(&in, config_path, SOTTO_RENDER_MAX_FILE,
-	    e)) != SOTTO_OK || (err = sotto_store_yaml.parse(&doc, in.data,
-	    in.len, "generator config", &lim, e)) != SOTTO_OK)
+	if ((err = sotto_io_read_file(&in, config_path,
+	    SOTTO_RENDER_MAX_SOPS_FILE, e)) != SOTTO_OK ||
+	    (err = sotto_store_yaml.parse(&doc, in.data, in.len,
+	    "generator config", &lim, e)) != SOTTO_OK)
 		goto out;
 	for (i = 0; i < doc->n && err == SOTTO_OK; i++)
 		err = rg_sotto_generator(&l, &c, abs, doc->branches[i],

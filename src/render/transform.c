@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * kustomize's built-in transformers over the object list: namespace,
- * name prefix/suffix, labels (with selectors and templates), annotations,
- * images, replicas, the generator hash suffix and the back references to
- * renamed ConfigMaps, Secrets and ServiceAccounts.  Field lists follow
- * kustomize's builtin field specs for the built-in kinds.
+ * kustomize's field-spec transformers over the object list: namespace,
+ * name prefix and suffix, labels and annotations, images, replicas, and
+ * the generator hash suffix.  Each writes where its field specs say
+ * (rconfig.c: the defaults, extended by `configurations` and `crds`) and
+ * records, as kustomize's build annotations do, the ids and affixes an
+ * object had, for the name references fixed at the end (nameref.c).
  */
 #include "render/rint.h"
 
@@ -13,37 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cluster_kinds[] = {
-	"Namespace", "ClusterRole", "ClusterRoleBinding",
-	"CustomResourceDefinition", "PersistentVolume", "StorageClass",
-	"PriorityClass", "APIService", "MutatingWebhookConfiguration",
-	"ValidatingWebhookConfiguration", "Node", "CSIDriver", "CSINode",
-	"VolumeAttachment", "RuntimeClass", "IngressClass",
-	"PodSecurityPolicy", "ComponentStatus", "CertificateSigningRequest",
-	"ClusterIssuer", "ValidatingAdmissionPolicy",
-	"ValidatingAdmissionPolicyBinding", "FlowSchema",
-	"PriorityLevelConfiguration", NULL
-};
-
-bool
-rt_cluster_scoped(const char *kind)
-{
-	size_t i;
-
-	for (i = 0; cluster_kinds[i] != NULL; i++)
-		if (strcmp(kind, cluster_kinds[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool
-kind_in(const char *kind, const char *const *list)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(kind, *list) == 0)
-			return true;
-	return false;
-}
+#include "render/build.h"
+#include "sotto/regex.h"
 
 static sotto_err
 oom(struct sotto_error *e)
@@ -61,6 +33,10 @@ struct tx {
 	struct rctx *c;
 	const char *dir;		/* the kustomization, for messages */
 	struct sotto_error *e;
+	const char *value;		/* what the setter writes */
+	const char *key;		/* labels: the key */
+	bool suffix, unset_only;
+	char what[512];			/* the object, for messages */
 };
 
 static sotto_err
@@ -69,433 +45,580 @@ charge(const struct tx *t, size_t bytes)
 	return rc_charge(t->c, bytes, 0, t->dir, t->e);
 }
 
+static void
+obj_what(struct tx *t, const struct robj *o)
+{
+	struct rid id;
+
+	robj_curid(o, &id);
+	rid_string(t->what, sizeof(t->what), &id);
+}
+
+static sotto_err
+not_scalar(const struct tx *t, const struct sotto_node *n)
+{
+	return sotto_error_set(t->e, SOTTO_E_USAGE, "%s: expected a scalar, "
+	    "found a %s", t->what, n->kind == SOTTO_NODE_MAP ? "map" :
+	    "list");
+}
+
+/* ---- namespace ---- */
+
+static sotto_err
+set_ns(struct sotto_node *n, void *arg, struct sotto_error *e)
+{
+	struct tx *t = arg;
+
+	(void)e;
+	if (n->kind != SOTTO_NODE_SCALAR)
+		return sotto_error_set(t->e, SOTTO_E_USAGE, "%s: namespace "
+		    "field specs must target scalar nodes", t->what);
+	if (t->unset_only && n->type != SOTTO_T_NULL && n->len > 0)
+		return SOTTO_OK;
+	if (charge(t, strlen(t->value) + RN_NODE_COST) != SOTTO_OK)
+		return SOTTO_E_LIMIT;
+	return sotto_tree_set_text(n, SOTTO_T_STR, t->value,
+	    strlen(t->value)) == SOTTO_OK ? SOTTO_OK : oom(t->e);
+}
+
+static bool
+is_rolebinding(const char *kind)
+{
+	return strcmp(kind, "RoleBinding") == 0 ||
+	    strcmp(kind, "ClusterRoleBinding") == 0;
+}
+
+/* kustomize's roleBindingHack: subjects named "default" (defaultOnly),
+ * or every ServiceAccount subject (allServiceAccounts), get the
+ * namespace. */
+static sotto_err
+rolebinding_subjects(struct tx *t, struct sotto_node *obj, const char *mode)
+{
+	struct sotto_node *subj = rn_get(obj, "subjects"), *s, *nsn;
+	size_t i;
+	sotto_err err;
+
+	if (mode != NULL && strcmp(mode, "none") == 0)
+		return SOTTO_OK;
+	if (subj == NULL || rn_is_null(subj))
+		return SOTTO_OK;
+	if (subj->kind != SOTTO_NODE_SEQ)
+		return sotto_error_set(t->e, SOTTO_E_USAGE, "%s: subjects must "
+		    "be a list", t->what);
+	for (i = 0; i < subj->n; i++) {
+		s = subj->items[i].val;
+		if (mode != NULL && strcmp(mode, "allServiceAccounts") == 0) {
+			if (strcmp(rn_value(rn_get(s, "kind")),
+			    "ServiceAccount") != 0)
+				continue;
+		} else if (strcmp(rn_value(rn_get(s, "name")), "default") !=
+		    0) {
+			continue;
+		}
+		if (s->kind != SOTTO_NODE_MAP)
+			continue;
+		if ((nsn = rn_get(s, "namespace")) == NULL) {
+			if (rn_set(s, "namespace", rn_strnode("")) != SOTTO_OK)
+				return oom(t->e);
+			nsn = rn_get(s, "namespace");
+		}
+		if ((err = set_ns(nsn, t, t->e)) != SOTTO_OK)
+			return err;
+	}
+	return SOTTO_OK;
+}
+
+static sotto_err
+namespace_one(struct tx *t, struct robj *o, const struct rfsl *fs,
+    const char *subjects)
+{
+	static const char *const meta_ns_seg[] = { "metadata", "namespace" };
+	static const struct rfs meta_ns = { "", "", "", "metadata/namespace",
+	    meta_ns_seg, 2, true };
+	const char *apiv = robj_apiversion(o), *kind = robj_kind(o);
+	struct rid id;
+	size_t i;
+	sotto_err err;
+
+	if ((err = robj_store_prev(t->c, o)) != SOTTO_OK)
+		return oom(t->e);
+	obj_what(t, o);
+	robj_curid(o, &id);
+	if (!rid_cluster_scoped(t->c, &id) && (err = rfs_walk(o->n, &meta_ns,
+	    SOTTO_NODE_SCALAR, set_ns, t, t->what, t->e)) != SOTTO_OK)
+		return err;
+	if (is_rolebinding(kind) &&
+	    (err = rolebinding_subjects(t, o->n, subjects)) != SOTTO_OK)
+		return err;
+	for (i = 0; i < fs->n; i++) {
+		const struct rfs *f = &fs->v[i];
+
+		if (strcmp(f->path, "metadata/namespace") == 0 ||
+		    (strcmp(apiv, "v1") != 0 &&
+		    strcmp(f->path, "metadata/name") == 0) ||
+		    (is_rolebinding(kind) && is_rolebinding(f->kind) &&
+		    strcmp(f->path, "subjects/namespace") == 0))
+			continue;
+		if (!rfs_match(f, o))
+			continue;
+		if ((err = rfs_walk(o->n, f, SOTTO_NODE_SCALAR, set_ns, t,
+		    t->what, t->e)) != SOTTO_OK)
+			return err;
+	}
+	return SOTTO_OK;
+}
+
 sotto_err
 rt_namespace(struct rlist *l, struct rctx *c, const char *dir, const char *ns,
+    const struct rfsl *fs, bool unset_only, const char *subjects,
     struct sotto_error *e)
 {
-	struct tx t = { c, dir, e };
-	size_t i, j, nl = strlen(ns) + RN_NODE_COST;
+	struct tx t;
+	size_t i;
 	sotto_err err;
 
+	memset(&t, 0, sizeof(t));
+	t.c = c;
+	t.dir = dir;
+	t.e = e;
+	t.value = ns;
+	t.unset_only = unset_only;
+	if (ns == NULL || ns[0] == '\0')
+		return SOTTO_OK;
 	for (i = 0; i < l->n; i++) {
-		struct robj *o = &l->v[i];
-		const char *kind = robj_kind(o);
-		struct sotto_node *md = rn_ensure_map(o->n, "metadata"), *subj;
-
-		if (md == NULL)
-			return oom(e);
-		if ((err = charge(&t, nl)) != SOTTO_OK)
+		if (l->v[i].n == NULL || l->v[i].n->n == 0)
+			continue;
+		if ((err = namespace_one(&t, &l->v[i], fs, subjects)) !=
+		    SOTTO_OK)
 			return err;
-		if (strcmp(kind, "Namespace") == 0) {
-			if (rn_set_str(md, "name", ns) != SOTTO_OK)
-				return oom(e);
-			continue;
-		}
-		if (!rt_cluster_scoped(kind) &&
-		    rn_set_str(md, "namespace", ns) != SOTTO_OK)
-			return oom(e);
-		if (strcmp(kind, "RoleBinding") != 0 &&
-		    strcmp(kind, "ClusterRoleBinding") != 0)
-			continue;
-		subj = rn_path(o->n, "subjects");
-		/*
-		 * kustomize's default (setRoleBindingSubjects: defaultOnly):
-		 * only ServiceAccount subjects named "default" move; the
-		 * others follow their ServiceAccount in rt_namerefs.
-		 */
-		for (j = 0; subj && subj->kind == SOTTO_NODE_SEQ &&
-		    j < subj->n; j++) {
-			struct sotto_node *s = subj->items[j].val;
-			const char *sk = rn_str(s, "kind");
-			const char *sn = rn_str(s, "name");
-
-			if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 ||
-			    sn == NULL || strcmp(sn, "default") != 0)
-				continue;
-			if ((err = charge(&t, nl)) != SOTTO_OK)
-				return err;
-			if (rn_set_str(s, "namespace", ns) != SOTTO_OK)
-				return oom(e);
-		}
+	}
+	/* every object's id is still its own (kustomize checks each as it
+	 * goes; a clash found then is one at the end too) */
+	if ((err = rb_check_ids(l, c, rc_rel(c, dir), e)) != SOTTO_OK) {
+		sotto_error_prefix(e, "namespace transformation produces ID "
+		    "conflict");
+		return err;
 	}
 	return SOTTO_OK;
+}
+
+/* ---- name prefix and suffix ---- */
+
+static sotto_err
+set_affix(struct sotto_node *n, void *arg, struct sotto_error *e)
+{
+	struct tx *t = arg;
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	sotto_err err;
+
+	(void)e;
+	if (n->kind != SOTTO_NODE_SCALAR)
+		return not_scalar(t, n);
+	if (charge(t, strlen(t->value)) != SOTTO_OK)
+		return SOTTO_E_LIMIT;
+	if (t->suffix)
+		err = sotto_buf_add(&b, n->text, n->len) == SOTTO_OK &&
+		    sotto_buf_addstr(&b, t->value) == SOTTO_OK ? SOTTO_OK :
+		    SOTTO_E_NOMEM;
+	else
+		err = sotto_buf_addstr(&b, t->value) == SOTTO_OK &&
+		    sotto_buf_add(&b, n->text, n->len) == SOTTO_OK ? SOTTO_OK :
+		    SOTTO_E_NOMEM;
+	if (err == SOTTO_OK)
+		err = sotto_tree_set_text(n, SOTTO_T_STR, b.len ?
+		    (const char *)b.data : "", b.len);
+	sotto_buf_release(&b);
+	return err == SOTTO_OK ? SOTTO_OK : oom(t->e);
+}
+
+/* The kinds a prefix or suffix never touches (prefixFieldSpecsToSkip). */
+static bool
+affix_skipped(const struct rid *org)
+{
+	return rid_gvk_selected(org, NULL, NULL,
+	    "CustomResourceDefinition") ||
+	    rid_gvk_selected(org, "apiregistration.k8s.io", NULL,
+	    "APIService") || rid_gvk_selected(org, NULL, NULL, "Namespace");
 }
 
 sotto_err
-rt_affix(struct rlist *l, struct rctx *c, const char *dir, const char *prefix,
-    const char *suffix, struct sotto_error *e)
+rt_affix(struct rlist *l, struct rctx *c, const char *dir, const char *affix,
+    bool suffix, const struct rfsl *fs, struct sotto_error *e)
 {
-	struct tx t = { c, dir, e };
-	size_t i, n, al = (prefix ? strlen(prefix) : 0) +
-	    (suffix ? strlen(suffix) : 0);
+	struct tx t;
+	struct rid org;
+	size_t i, j;
 	sotto_err err;
-	char *nn;
 
+	memset(&t, 0, sizeof(t));
+	t.c = c;
+	t.dir = dir;
+	t.e = e;
+	t.value = affix;
+	t.suffix = suffix;
 	for (i = 0; i < l->n; i++) {
 		struct robj *o = &l->v[i];
-		const char *kind = robj_kind(o), *name = robj_name(o);
 
-		if (strcmp(kind, "Namespace") == 0 ||
-		    strcmp(kind, "CustomResourceDefinition") == 0)
+		robj_orgid(o, &org);
+		if (affix_skipped(&org))
 			continue;
-		if ((err = charge(&t, al)) != SOTTO_OK)
-			return err;
-		n = strlen(name) + al + 1;
-		if ((nn = malloc(n)) == NULL)
-			return oom(e);
-		snprintf(nn, n, "%s%s%s", prefix ? prefix : "", name,
-		    suffix ? suffix : "");
-		if (rn_set_str(rn_ensure_map(o->n, "metadata"), "name", nn) !=
-		    SOTTO_OK) {
-			free(nn);
-			return oom(e);
-		}
-		free(nn);
-	}
-	return SOTTO_OK;
-}
+		for (j = 0; j < fs->n; j++) {
+			const struct rfs *f = &fs->v[j];
 
-static sotto_err
-merge_pairs(const struct tx *t, struct sotto_node *dst,
-    const struct sotto_node *pairs)
-{
-	size_t i;
-	sotto_err err;
-
-	if ((err = charge(t, rn_cost(pairs))) != SOTTO_OK)
-		return err;
-	for (i = 0; i < pairs->n; i++) {
-		const struct sotto_node *v = pairs->items[i].val;
-
-		if (pairs->items[i].key == NULL)
-			continue;
-		if (rn_set_str(dst, pairs->items[i].key, v &&
-		    v->kind == SOTTO_NODE_SCALAR && v->type != SOTTO_T_NULL ?
-		    v->text : "") != SOTTO_OK)
-			return oom(t->e);
-	}
-	return SOTTO_OK;
-}
-
-/* Sets pairs at path: create, or only where the map exists. */
-static sotto_err
-put_at(const struct tx *t, struct sotto_node *obj, const char *path,
-    const struct sotto_node *p, bool create)
-{
-	struct sotto_node *m = create ? rn_ensure_path(obj, path) :
-	    rn_path(obj, path);
-
-	if (m == NULL)
-		return create ? oom(t->e) : SOTTO_OK;
-	if (m->kind != SOTTO_NODE_MAP)
-		return SOTTO_OK;
-	return merge_pairs(t, m, p);
-}
-
-static const char *const pod_owner_kinds[] = {
-	"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job",
-	"ReplicationController", NULL
-};
-
-static sotto_err
-template_paths(const struct tx *t, struct sotto_node *obj, const char *kind,
-    const char *what, const struct sotto_node *p)
-{
-	char path[128];
-	sotto_err err = SOTTO_OK;
-
-	if (kind_in(kind, pod_owner_kinds)) {
-		snprintf(path, sizeof(path), "spec/template/metadata/%s", what);
-		err = put_at(t, obj, path, p, true);
-	} else if (strcmp(kind, "CronJob") == 0) {
-		snprintf(path, sizeof(path), "spec/jobTemplate/metadata/%s",
-		    what);
-		err = put_at(t, obj, path, p, true);
-		snprintf(path, sizeof(path),
-		    "spec/jobTemplate/spec/template/metadata/%s", what);
-		if (err == SOTTO_OK)
-			err = put_at(t, obj, path, p, true);
-	}
-	return err;
-}
-
-/* NetworkPolicy: spec/podSelector and the podSelector of every ingress
- * `from` and egress `to` peer, where present (kustomize's field specs). */
-static sotto_err
-netpol_peers(const struct tx *t, struct sotto_node *obj,
-    const struct sotto_node *p)
-{
-	static const char *const rules[][2] = {
-		{ "spec/ingress", "from" }, { "spec/egress", "to" }
-	};
-	struct sotto_node *r, *peers;
-	size_t k, i, j;
-	sotto_err err = put_at(t, obj, "spec/podSelector/matchLabels", p,
-	    false);
-
-	for (k = 0; k < 2 && err == SOTTO_OK; k++) {
-		r = rn_path(obj, rules[k][0]);
-		for (i = 0; r && r->kind == SOTTO_NODE_SEQ && i < r->n &&
-		    err == SOTTO_OK; i++) {
-			peers = rn_get(r->items[i].val, rules[k][1]);
-			for (j = 0; peers && peers->kind == SOTTO_NODE_SEQ &&
-			    j < peers->n && err == SOTTO_OK; j++)
-				err = put_at(t, peers->items[j].val,
-				    "podSelector/matchLabels", p, false);
+			/* the original id is the same after the first store
+			 * (kustomize reads it once); re-read, as the name
+			 * the current id points to may have changed */
+			robj_orgid(o, &org);
+			if (!rid_gvk_selected(&org, f->group, f->version,
+			    f->kind))
+				continue;
+			if (strcmp(f->path, "metadata/name") == 0 &&
+			    affix[0] != '\0' &&
+			    (rsv_push(suffix ? &o->sfx : &o->pfx, affix) !=
+			    SOTTO_OK || robj_store_prev(c, o) != SOTTO_OK))
+				return oom(e);
+			if (!rfs_match(f, o))
+				continue;
+			obj_what(&t, o);
+			if ((err = rfs_walk(o->n, f, SOTTO_NODE_SCALAR,
+			    set_affix, &t, t.what, e)) != SOTTO_OK)
+				return err;
 		}
 	}
-	return err;
-}
-
-static sotto_err
-selector_paths(const struct tx *t, struct sotto_node *obj, const char *kind,
-    const struct sotto_node *p)
-{
-	static const char *const sel_create[] = {
-		"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", NULL
-	};
-
-	if (strcmp(kind, "Service") == 0 ||
-	    strcmp(kind, "ReplicationController") == 0)
-		return put_at(t, obj, "spec/selector", p, true);
-	if (kind_in(kind, sel_create))
-		return put_at(t, obj, "spec/selector/matchLabels", p, true);
-	if (strcmp(kind, "Job") == 0 || strcmp(kind, "PodDisruptionBudget") ==
-	    0)
-		return put_at(t, obj, "spec/selector/matchLabels", p, false);
-	if (strcmp(kind, "CronJob") == 0)
-		return put_at(t, obj,
-		    "spec/jobTemplate/spec/selector/matchLabels", p, false);
-	if (strcmp(kind, "NetworkPolicy") == 0)
-		return netpol_peers(t, obj, p);
 	return SOTTO_OK;
 }
 
-static sotto_err
-volume_claim_labels(const struct tx *t, struct sotto_node *obj,
-    const struct sotto_node *p)
-{
-	struct sotto_node *v = rn_path(obj, "spec/volumeClaimTemplates");
-	size_t i;
-	sotto_err err = SOTTO_OK;
+/* ---- labels and annotations ---- */
 
-	for (i = 0; v && v->kind == SOTTO_NODE_SEQ && i < v->n &&
-	    err == SOTTO_OK; i++)
-		err = put_at(t, v->items[i].val, "metadata/labels", p, true);
-	return err;
+static sotto_err
+set_entry(struct sotto_node *n, void *arg, struct sotto_error *e)
+{
+	struct tx *t = arg;
+
+	(void)e;
+	if (n->kind == SOTTO_NODE_SCALAR)
+		return SOTTO_OK;	/* kyaml writes nowhere it shows */
+	if (n->kind != SOTTO_NODE_MAP)
+		return sotto_error_set(t->e, SOTTO_E_USAGE, "%s: cannot set "
+		    "'%.64s' in a list", t->what, t->key);
+	if (charge(t, strlen(t->key) + strlen(t->value) + RN_NODE_COST) !=
+	    SOTTO_OK)
+		return SOTTO_E_LIMIT;
+	return rn_set_str(n, t->key, t->value) == SOTTO_OK ? SOTTO_OK :
+	    oom(t->e);
 }
 
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Labels (or annotations): each key, sorted, at every field spec. */
 sotto_err
 rt_labels(struct rlist *l, struct rctx *c, const char *dir,
-    const struct sotto_node *pairs, bool selectors, bool templates,
+    const struct sotto_node *pairs, const struct rfsl *fs, bool annotations,
     struct sotto_error *e)
 {
-	struct tx t = { c, dir, e };
-	size_t i;
+	struct tx t;
+	const char **keys;
+	size_t i, j, k, nk = 0;
 	sotto_err err = SOTTO_OK;
 
-	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP)
-		return pairs == NULL || pairs->type == SOTTO_T_NULL ? SOTTO_OK :
-		    sotto_error_set(e, SOTTO_E_PARSE, "labels must be a map");
+	(void)annotations;
+	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP || pairs->n == 0)
+		return SOTTO_OK;
+	memset(&t, 0, sizeof(t));
+	t.c = c;
+	t.dir = dir;
+	t.e = e;
+	if ((keys = calloc(pairs->n, sizeof(*keys))) == NULL)
+		return oom(e);
+	for (i = 0; i < pairs->n; i++)
+		if (pairs->items[i].key != NULL)
+			keys[nk++] = pairs->items[i].key;
+	qsort(keys, nk, sizeof(*keys), key_cmp);
 	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
-		struct sotto_node *obj = l->v[i].n;
-		const char *kind = robj_kind(&l->v[i]);
+		struct robj *o = &l->v[i];
 
-		err = put_at(&t, obj, "metadata/labels", pairs, true);
-		if (err == SOTTO_OK && templates)
-			err = template_paths(&t, obj, kind, "labels", pairs);
-		if (err == SOTTO_OK && selectors)
-			err = selector_paths(&t, obj, kind, pairs);
-		if (err == SOTTO_OK && templates &&
-		    strcmp(kind, "StatefulSet") == 0)
-			err = volume_claim_labels(&t, obj, pairs);
+		obj_what(&t, o);
+		for (k = 0; k < nk && err == SOTTO_OK; k++) {
+			t.key = keys[k];
+			t.value = rn_value(rn_get(pairs, keys[k]));
+			for (j = 0; j < fs->n && err == SOTTO_OK; j++)
+				if (rfs_match(&fs->v[j], o))
+					err = rfs_walk(o->n, &fs->v[j],
+					    SOTTO_NODE_MAP, set_entry, &t,
+					    t.what, e);
+		}
 	}
-	return err;
-}
-
-sotto_err
-rt_annotations(struct rlist *l, struct rctx *c, const char *dir,
-    const struct sotto_node *pairs, struct sotto_error *e)
-{
-	struct tx t = { c, dir, e };
-	size_t i;
-	sotto_err err = SOTTO_OK;
-
-	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP)
-		return pairs == NULL || pairs->type == SOTTO_T_NULL ? SOTTO_OK :
-		    sotto_error_set(e, SOTTO_E_PARSE, "commonAnnotations must "
-		    "be a map");
-	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
-		err = put_at(&t, l->v[i].n, "metadata/annotations", pairs,
-		    true);
-		if (err == SOTTO_OK)
-			err = template_paths(&t, l->v[i].n,
-			    robj_kind(&l->v[i]), "annotations", pairs);
-	}
+	free(keys);
 	return err;
 }
 
 /* ---- images ---- */
 
-/* Length of the repository part of an image reference. */
-static size_t
-image_name_len(const char *img)
-{
-	const char *at = strchr(img, '@'), *slash, *colon;
-	size_t end = at ? (size_t)(at - img) : strlen(img);
+struct image {
+	struct tx *t;
+	const char *name, *newname, *newtag, *digest, *suffix;
+	struct sotto_regex *re;
+};
 
-	slash = NULL;
-	for (colon = img; colon < img + end; colon++)
-		if (*colon == '/')
-			slash = colon;
-	colon = memchr(slash ? slash : img, ':', end - (size_t)((slash ?
-	    slash : img) - img));
-	return colon ? (size_t)(colon - img) : end;
+/* kustomize's image.Split: name, tag and digest. */
+static void
+image_split(const char *img, size_t *nl, const char **tag, size_t *tl,
+    const char **dg)
+{
+	const char *search = img, *at, *colon;
+	size_t si = 0, len = strlen(img);
+
+	*tag = *dg = NULL;
+	*tl = 0;
+	if (strchr(img, '/') != NULL && strchr(img, '/') != img) {
+		si = (size_t)(strchr(img, '/') - img);
+		search = img + si;
+	}
+	at = strchr(search, '@');
+	colon = strchr(search, ':');
+	if (at == NULL && colon == NULL) {
+		*nl = len;
+		return;
+	}
+	if (at != NULL && (colon == NULL || at < colon)) {
+		*nl = (size_t)(at - img);
+		*dg = at + 1;
+		return;
+	}
+	*nl = (size_t)(colon - img);
+	*tag = colon + 1;
+	if (at != NULL) {
+		*tl = (size_t)(at - colon - 1);
+		*dg = at + 1;
+	} else {
+		*tl = strlen(colon + 1);
+	}
 }
 
 static sotto_err
-retag(const struct tx *t, struct sotto_node *imgnode,
-    const struct sotto_node *spec)
+set_image(struct sotto_node *n, void *arg, struct sotto_error *e)
 {
-	const char *img = imgnode->text, *name = rn_str(spec, "name");
-	const char *nn = rn_str(spec, "newName"), *tag = rn_str(spec,
-	    "newTag"), *dg = rn_str(spec, "digest");
-	size_t nl = image_name_len(img);
-	struct sotto_buf b = SOTTO_BUF_INIT;
+	struct image *im = arg;
+	struct sotto_buf b = SOTTO_BUF_INIT, tag = SOTTO_BUF_INIT;
+	const char *t0, *dg;
+	size_t nl, tl;
+	bool m;
 	sotto_err err;
 
-	/* an empty value is unset, as in kustomize */
-	nn = nn && *nn ? nn : NULL;
-	tag = tag && *tag ? tag : NULL;
-	dg = dg && *dg ? dg : NULL;
-
-	if (name == NULL || strlen(name) != nl || strncmp(img, name, nl) != 0)
-		return SOTTO_OK;
-	if (nn != NULL)
-		err = sotto_buf_addstr(&b, nn);
-	else
-		err = sotto_buf_add(&b, img, nl);
-	if (err == SOTTO_OK) {
-		if (dg != NULL)
-			err = sotto_buf_addf(&b, "@%s", dg);
-		else if (tag != NULL)
-			err = sotto_buf_addf(&b, ":%s", tag);
-		else
-			err = sotto_buf_addstr(&b, img + nl);
+	if (n->kind != SOTTO_NODE_SCALAR)
+		return not_scalar(im->t, n);
+	if ((err = sotto_regex_match(&m, im->re, n->text, n->len, e)) !=
+	    SOTTO_OK || !m)
+		return err;
+	/* kustomize's imageTagUpdater */
+	image_split(n->text, &nl, &t0, &tl, &dg);
+	err = t0 != NULL ? sotto_buf_add(&tag, t0, tl) : SOTTO_OK;
+	if (im->newtag != NULL && im->digest != NULL) {
+		tag.len = 0;
+		err = sotto_buf_addstr(&tag, im->newtag);
+		dg = im->digest;
+	} else if (im->newtag != NULL) {
+		tag.len = 0;
+		err = sotto_buf_addstr(&tag, im->newtag);
+		dg = NULL;
+	} else if (im->digest != NULL) {
+		tag.len = 0;
+		dg = im->digest;
+	} else if (im->suffix != NULL) {
+		err = sotto_buf_addstr(&tag, im->suffix);
+		dg = NULL;
 	}
-	if (err != SOTTO_OK)
-		err = oom(t->e);
-	else if ((err = charge(t, b.len)) == SOTTO_OK &&
-	    sotto_tree_set_text(imgnode, SOTTO_T_STR, (const char *)b.data,
-	    b.len) != SOTTO_OK)
-		err = oom(t->e);
+	if (err == SOTTO_OK)
+		err = im->newname ? sotto_buf_addstr(&b, im->newname) :
+		    sotto_buf_add(&b, n->text, nl);
+	if (err == SOTTO_OK && tag.len > 0)
+		err = sotto_buf_addf(&b, ":%.*s", (int)tag.len,
+		    (const char *)tag.data);
+	if (err == SOTTO_OK && dg != NULL && dg[0] != '\0')
+		err = sotto_buf_addf(&b, "@%s", dg);
+	if (err == SOTTO_OK && (err = charge(im->t, b.len)) == SOTTO_OK)
+		err = sotto_tree_set_text(n, SOTTO_T_STR, b.len ?
+		    (const char *)b.data : "", b.len) == SOTTO_OK ? SOTTO_OK :
+		    SOTTO_E_NOMEM;
 	sotto_buf_release(&b);
-	return err;
+	sotto_buf_release(&tag);
+	return err == SOTTO_E_NOMEM ? oom(e) : err;
 }
 
+/* kustomize's LegacyFilter: every containers/initContainers list. */
 static sotto_err
-walk_images(const struct tx *t, struct sotto_node *n,
-    const struct sotto_node *images)
+legacy_images(struct image *im, struct sotto_node *n)
 {
-	size_t i, j, k;
-	sotto_err err = SOTTO_OK;
+	size_t i, j;
+	sotto_err err;
 
 	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
 	    n->kind != SOTTO_NODE_SEQ))
 		return SOTTO_OK;
-	for (i = 0; i < n->n && err == SOTTO_OK; i++) {
+	for (i = 0; i < n->n; i++) {
 		struct sotto_node *v = n->items[i].val;
-		const char *key = n->items[i].key;
+		const char *k = n->items[i].key;
 
-		if (key != NULL && v != NULL && v->kind == SOTTO_NODE_SEQ &&
-		    (strcmp(key, "containers") == 0 ||
-		    strcmp(key, "initContainers") == 0)) {
-			for (j = 0; j < v->n && err == SOTTO_OK; j++) {
-				struct sotto_node *im = rn_get(v->items[j].val,
-				    "image");
-
-				/* each entry is tried on each container */
-				if ((err = charge(t, images->n *
-				    RN_NODE_COST)) != SOTTO_OK)
-					break;
-				for (k = 0; rn_is_scalar(im) &&
-				    k < images->n && err == SOTTO_OK; k++)
-					err = retag(t, im,
-					    images->items[k].val);
-			}
+		if ((err = legacy_images(im, v)) != SOTTO_OK)
+			return err;
+		if (n->kind != SOTTO_NODE_MAP || k == NULL || v == NULL ||
+		    v->kind != SOTTO_NODE_SEQ || (strcmp(k, "containers") != 0 &&
+		    strcmp(k, "initContainers") != 0))
 			continue;
+		/* each image entry is tried on each container */
+		if ((err = charge(im->t, v->n * RN_NODE_COST)) != SOTTO_OK)
+			return err;
+		for (j = 0; j < v->n; j++) {
+			struct sotto_node *img = rn_get(v->items[j].val,
+			    "image");
+
+			if (img != NULL && (err = set_image(img, im,
+			    im->t->e)) != SOTTO_OK)
+				return err;
 		}
-		err = walk_images(t, v, images);
 	}
-	return err;
-}
-
-sotto_err
-rt_images(struct rlist *l, struct rctx *c, const char *dir,
-    const struct sotto_node *images, struct sotto_error *e)
-{
-	struct tx t = { c, dir, e };
-	size_t i;
-	sotto_err err;
-
-	if (images->kind != SOTTO_NODE_SEQ)
-		return sotto_error_set(e, SOTTO_E_PARSE, "'images' must be a "
-		    "list");
-	for (i = 0; i < images->n; i++) {
-		static const char *const keys[] = { "name", "newName",
-		    "newTag", "digest", NULL };
-
-		if ((err = rc_check_keys(images->items[i].val, keys,
-		    "images", "images", e)) != SOTTO_OK)
-			return err;
-	}
-	for (i = 0; i < l->n; i++)
-		if ((err = walk_images(&t, l->v[i].n, images)) != SOTTO_OK)
-			return err;
 	return SOTTO_OK;
 }
 
+static const char *
+nonempty(const struct sotto_node *m, const char *k)
+{
+	const char *v = rn_str(m, k);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 sotto_err
-rt_replicas(struct rlist *l, const struct sotto_node *reps,
+rt_image(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *spec, const struct rfsl *fs,
     struct sotto_error *e)
 {
-	static const char *const kinds[] = {
-		"Deployment", "ReplicaSet", "StatefulSet",
-		"ReplicationController", NULL
-	};
+	struct tx t;
+	struct image im;
+	struct sotto_buf re = SOTTO_BUF_INIT;
 	size_t i, j;
+	sotto_err err;
 
-	if (reps->kind != SOTTO_NODE_SEQ)
-		return sotto_error_set(e, SOTTO_E_PARSE, "'replicas' must be "
-		    "a list");
-	for (j = 0; j < reps->n; j++) {
-		static const char *const keys[] = { "name", "count", NULL };
-		const char *name = rn_str(reps->items[j].val, "name");
-		const char *count = rn_str(reps->items[j].val, "count");
-		sotto_err err = rc_check_keys(reps->items[j].val, keys,
-		    "replicas", "replicas", e);
+	memset(&t, 0, sizeof(t));
+	memset(&im, 0, sizeof(im));
+	t.c = c;
+	t.dir = dir;
+	t.e = e;
+	im.t = &t;
+	im.name = rn_str(spec, "name") ? rn_str(spec, "name") : "";
+	im.newname = nonempty(spec, "newName");
+	im.newtag = nonempty(spec, "newTag");
+	im.digest = nonempty(spec, "digest");
+	im.suffix = nonempty(spec, "tagSuffix");
+	/* kustomize's IsImageMatched: the name is a regular expression */
+	if (sotto_buf_addf(&re, "^%s(:[a-zA-Z0-9_.{}-]*)?"
+	    "(@sha256:[a-zA-Z0-9_.{}-]*)?$", im.name) != SOTTO_OK ||
+	    sotto_buf_addch(&re, '\0') != SOTTO_OK) {
+		sotto_buf_release(&re);
+		return oom(e);
+	}
+	err = sotto_regex_compile(&im.re, (const char *)re.data, e);
+	sotto_buf_release(&re);
+	if (err != SOTTO_OK)
+		return sotto_error_prefix(e, "'%s': images name '%.100s'",
+		    rc_rel(c, dir), im.name);
+	for (i = 0; i < l->n && err == SOTTO_OK; i++) {
+		struct robj *o = &l->v[i];
 
-		if (err != SOTTO_OK)
-			return err;
+		if (strcmp(robj_kind(o), "CustomResourceDefinition") == 0)
+			continue;
+		obj_what(&t, o);
+		err = legacy_images(&im, o->n);
+		for (j = 0; j < fs->n && err == SOTTO_OK; j++)
+			if (rfs_match(&fs->v[j], o))
+				err = rfs_walk(o->n, &fs->v[j], RFS_NOCREATE,
+				    set_image, &im, t.what, e);
+	}
+	sotto_regex_free(im.re);
+	return err;
+}
 
-		if (name == NULL || count == NULL)
-			return sotto_error_set(e, SOTTO_E_PARSE, "replicas "
-			    "item %zu needs 'name' and 'count'", j);
+/* ---- replicas ---- */
+
+static sotto_err
+set_count(struct sotto_node *n, void *arg, struct sotto_error *e)
+{
+	struct tx *t = arg;
+
+	(void)e;
+	if (n->kind != SOTTO_NODE_SCALAR)
+		return not_scalar(t, n);
+	if (charge(t, strlen(t->value)) != SOTTO_OK)
+		return SOTTO_E_LIMIT;
+	return sotto_tree_set_text(n, SOTTO_T_INT, t->value,
+	    strlen(t->value)) == SOTTO_OK ? SOTTO_OK : oom(t->e);
+}
+
+static bool
+replica_hit(const struct robj *o, const char *name, const struct rfs *f)
+{
+	struct rid id;
+	size_t i;
+
+	for (i = 0; i <= o->nprev; i++) {
+		if (i < o->nprev)
+			robj_previd(o, i, &id);
+		else
+			robj_curid(o, &id);
+		if (strcmp(id.name, name) == 0 &&
+		    rid_gvk_selected(&id, f->group, f->version, f->kind))
+			return true;
+	}
+	return false;
+}
+
+sotto_err
+rt_replica(struct rlist *l, struct rctx *c, const char *dir,
+    const struct sotto_node *rep, const struct rfsl *fs,
+    struct sotto_error *e)
+{
+	struct tx t;
+	const char *name = rn_str(rep, "name");
+	const char *count = rn_str(rep, "count");
+	bool found = false;
+	size_t i, j;
+	sotto_err err;
+
+	memset(&t, 0, sizeof(t));
+	t.c = c;
+	t.dir = dir;
+	t.e = e;
+	t.value = count ? count : "0";
+	name = name ? name : "";
+	/* each entry is tried on each object */
+	if ((err = rc_charge(c, fs->n * l->n * RN_NODE_COST, 0, dir, e)) !=
+	    SOTTO_OK)
+		return err;
+	for (j = 0; j < fs->n; j++) {
 		for (i = 0; i < l->n; i++) {
 			struct robj *o = &l->v[i];
-			struct sotto_node *spec;
 
-			if (!kind_in(robj_kind(o), kinds) ||
-			    (strcmp(robj_name(o), name) != 0 &&
-			    (o->orig_name == NULL ||
-			    strcmp(o->orig_name, name) != 0)))
+			if (!replica_hit(o, name, &fs->v[j]))
 				continue;
-			if ((spec = rn_ensure_map(o->n, "spec")) == NULL ||
-			    rn_set(spec, "replicas", sotto_tree_new_scalar(
-			    SOTTO_T_INT, count, strlen(count))) != SOTTO_OK)
-				return oom(e);
+			found = true;
+			if (!rfs_match(&fs->v[j], o))
+				continue;
+			obj_what(&t, o);
+			if ((err = rfs_walk(o->n, &fs->v[j], SOTTO_NODE_SCALAR,
+			    set_count, &t, t.what, e)) != SOTTO_OK)
+				return err;
 		}
 	}
+	if (!found)
+		return sotto_error_set(e, SOTTO_E_USAGE, "'%s': replicas: "
+		    "resource with name '%.100s' does not match a config with "
+		    "the following GVK [%s]", rc_rel(c, dir), name,
+		    "Deployment, ReplicationController, ReplicaSet, "
+		    "StatefulSet");
 	return SOTTO_OK;
 }
 
@@ -526,12 +649,26 @@ sotto_render_hash_suffix(char out[11], const uint8_t *json, size_t len)
 	sodium_memzero(h, sizeof(h));
 }
 
+/* A field as kustomize's hasher reads it: a map as JSON, a scalar as its
+ * text, missing as "". */
 static sotto_err
-hash_one(struct robj *o)
+hash_field(struct sotto_node *m, const char *key, const struct sotto_node *v)
+{
+	if (v == NULL)
+		return rn_set(m, key, rn_strnode(""));
+	if (v->kind == SOTTO_NODE_SCALAR)
+		return rn_set(m, key, sotto_tree_new_scalar(SOTTO_T_STR,
+		    rn_value(v), strlen(rn_value(v))));
+	return rn_set(m, key, sotto_tree_clone(v));
+}
+
+static sotto_err
+hash_one(struct robj *o, struct rctx *c)
 {
 	struct sotto_buf j = SOTTO_BUF_SECRET_INIT;
-	struct sotto_node *m, *data, *bin;
-	const char *kind = robj_kind(o), *type = rn_str(o->n, "type");
+	struct sotto_node *m, *bin;
+	const char *kind = robj_kind(o);
+	bool secret = strcmp(kind, "Secret") == 0;
 	char h[11], *nn;
 	size_t nl;
 	sotto_err err = SOTTO_E_NOMEM;
@@ -540,26 +677,24 @@ hash_one(struct robj *o)
 		return SOTTO_E_NOMEM;
 	/*
 	 * kustomize (api/hasher) looks "metadata/name" up as one key, so the
-	 * name is always ""; a missing map is "" too.
+	 * name is always "".
 	 */
-	data = rn_get(o->n, "data");
-	bin = rn_get(o->n, strcmp(kind, "Secret") == 0 ? "stringData" :
-	    "binaryData");
-	if (rn_set(m, "kind", rn_strnode(kind)) != SOTTO_OK ||
-	    rn_set(m, "name", rn_strnode("")) != SOTTO_OK ||
-	    rn_set(m, "data", data ? sotto_tree_clone(data) :
-	    rn_strnode("")) != SOTTO_OK)
+	bin = rn_get(o->n, secret ? "stringData" : "binaryData");
+	if (rn_set(m, "kind", rn_strnode(secret ? "Secret" : "ConfigMap")) !=
+	    SOTTO_OK || rn_set(m, "name", rn_strnode("")) != SOTTO_OK ||
+	    hash_field(m, "data", rn_get(o->n, "data")) != SOTTO_OK)
 		goto out;
-	if (strcmp(kind, "Secret") == 0 &&
-	    rn_set(m, "type", rn_strnode(type ? type : "")) != SOTTO_OK)
+	if (secret && hash_field(m, "type", rn_get(o->n, "type")) != SOTTO_OK)
 		goto out;
 	if (bin != NULL && bin->kind == SOTTO_NODE_MAP &&
-	    rn_set(m, strcmp(kind, "Secret") == 0 ? "stringData" :
-	    "binaryData", sotto_tree_clone(bin)) != SOTTO_OK)
+	    rn_set(m, secret ? "stringData" : "binaryData",
+	    sotto_tree_clone(bin)) != SOTTO_OK)
 		goto out;
-	if (rn_to_json(&j, m) != SOTTO_OK)
+	if (rn_to_json_typed(&j, m) != SOTTO_OK)
 		goto out;
 	sotto_render_hash_suffix(h, j.data, j.len);
+	if (robj_store_prev(c, o) != SOTTO_OK)
+		goto out;
 	nl = strlen(robj_name(o)) + 12;
 	if ((nn = malloc(nl)) == NULL)
 		goto out;
@@ -573,236 +708,66 @@ out:
 }
 
 sotto_err
-rt_hash_names(struct rlist *l, struct sotto_error *e)
+rt_hash_names(struct rlist *l, struct rctx *c, struct sotto_error *e)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].hash && hash_one(&l->v[i]) != SOTTO_OK)
-			return oom(e);
-	return SOTTO_OK;
-}
-
-/* ---- name references ---- */
-
-/*
- * An object whose name or namespace changed during the build.  References
- * are matched by kind and original name (kustomize's nameReference field
- * specs for the built-in kinds; namespaces are not compared except for
- * RoleBinding subjects, which carry one).
- */
-struct rename {
-	const char *kind, *from, *to;
-	const char *from_ns, *to_ns;	/* original and final, or NULL */
-	size_t at;			/* index in the object list */
-};
-
-/* Renames are sorted by kind, original name, then list order, so that a
- * lookup is a binary search (a render of 80,000 objects has as many
- * references and renames) and finds the first object as a scan would. */
-static int
-rename_cmp(const void *pa, const void *pb)
-{
-	const struct rename *a = pa, *b = pb;
-	int r;
-
-	if ((r = strcmp(a->kind, b->kind)) != 0 ||
-	    (r = strcmp(a->from, b->from)) != 0)
-		return r;
-	return a->at < b->at ? -1 : a->at > b->at;
-}
-
-/* The first rename of kind/from (further ones follow it), or NULL. */
-static const struct rename *
-find_rename(const struct rename *r, size_t n, const char *kind,
-    const char *from)
-{
-	size_t lo = 0, hi = n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(r[mid].kind, kind)) == 0)
-			c = strcmp(r[mid].from, from);
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < n && strcmp(r[lo].kind, kind) == 0 &&
-	    strcmp(r[lo].from, from) == 0)
-		return &r[lo];
-	return NULL;
-}
-
-static sotto_err
-fix_name(struct sotto_node *map, const char *key, const char *kind,
-    const struct rename *r, size_t nr)
-{
-	struct sotto_node *v = rn_get(map, key);
-	const struct rename *x;
-
-	if (!rn_is_scalar(v) || (x = find_rename(r, nr, kind, v->text)) ==
-	    NULL || strcmp(x->from, x->to) == 0)
-		return SOTTO_OK;
-	return sotto_tree_set_text(v, SOTTO_T_STR, x->to, strlen(x->to));
-}
-
-static sotto_err
-fix_items(struct sotto_node *seq, const char *key, const char *kind,
-    const struct rename *r, size_t nr)
-{
-	size_t j;
-	sotto_err err = SOTTO_OK;
-
-	for (j = 0; seq && seq->kind == SOTTO_NODE_SEQ && j < seq->n &&
-	    err == SOTTO_OK; j++)
-		err = fix_name(seq->items[j].val, key, kind, r, nr);
-	return err;
-}
-
-/* A reference map naming its kind: roleRef, scaleTargetRef. */
-static sotto_err
-fix_kinded(struct sotto_node *ref, const struct rename *r, size_t nr)
-{
-	const char *k = rn_str(ref, "kind");
-
-	return k != NULL ? fix_name(ref, "name", k, r, nr) : SOTTO_OK;
-}
-
-static sotto_err
-walk_refs(struct sotto_node *n, const struct rename *r, size_t nr)
-{
-	size_t i;
-	sotto_err err = SOTTO_OK;
-
-	if (n == NULL || (n->kind != SOTTO_NODE_MAP &&
-	    n->kind != SOTTO_NODE_SEQ))
-		return SOTTO_OK;
-	for (i = 0; i < n->n && err == SOTTO_OK; i++) {
-		const char *k = n->items[i].key;
-		struct sotto_node *v = n->items[i].val;
-
-		if (k == NULL || v == NULL) {
-			err = walk_refs(v, r, nr);
-			continue;
-		}
-		if (strcmp(k, "configMapRef") == 0 ||
-		    strcmp(k, "configMapKeyRef") == 0 ||
-		    strcmp(k, "configMap") == 0)
-			err = fix_name(v, "name", "ConfigMap", r, nr);
-		else if (strcmp(k, "secretRef") == 0 ||
-		    strcmp(k, "secretKeyRef") == 0)
-			err = fix_name(v, "name", "Secret", r, nr);
-		else if (strcmp(k, "secret") == 0) {
-			err = fix_name(v, "secretName", "Secret", r, nr);
-			if (err == SOTTO_OK)
-				err = fix_name(v, "name", "Secret", r, nr);
-		} else if (strcmp(k, "serviceAccountName") == 0)
-			err = fix_name(n, k, "ServiceAccount", r, nr);
-		else if (strcmp(k, "imagePullSecrets") == 0)
-			err = fix_items(v, "name", "Secret", r, nr);
-		else if (strcmp(k, "tls") == 0)
-			err = fix_items(v, "secretName", "Secret", r, nr);
-		else if (strcmp(k, "persistentVolumeClaim") == 0)
-			err = fix_name(v, "claimName", "PersistentVolumeClaim",
-			    r, nr);
-		else if (strcmp(k, "serviceName") == 0)
-			err = fix_name(n, k, "Service", r, nr);
-		else if (strcmp(k, "service") == 0)
-			err = fix_name(v, "name", "Service", r, nr);
-		else if (strcmp(k, "priorityClassName") == 0)
-			err = fix_name(n, k, "PriorityClass", r, nr);
-		else if (strcmp(k, "storageClassName") == 0)
-			err = fix_name(n, k, "StorageClass", r, nr);
-		else if (strcmp(k, "volumeName") == 0)
-			err = fix_name(n, k, "PersistentVolume", r, nr);
-		else if (strcmp(k, "scaleTargetRef") == 0)
-			err = fix_kinded(v, r, nr);
-		if (err == SOTTO_OK)
-			err = walk_refs(v, r, nr);
-	}
-	return err;
-}
-
-/*
- * A ServiceAccount subject follows its ServiceAccount: name and
- * namespace.  A subject with a namespace must name the original one.
- */
-static sotto_err
-fix_subject(struct sotto_node *s, const struct rename *r, size_t nr)
-{
-	const char *sk = rn_str(s, "kind"), *sn = rn_str(s, "name");
-	const char *sns = rn_str(s, "namespace");
-	const struct rename *x, *end = r + nr;
-	sotto_err err;
-
-	if (sk == NULL || strcmp(sk, "ServiceAccount") != 0 || sn == NULL ||
-	    (x = find_rename(r, nr, "ServiceAccount", sn)) == NULL)
-		return SOTTO_OK;
-	for (; x < end && strcmp(x->kind, "ServiceAccount") == 0 &&
-	    strcmp(x->from, sn) == 0; x++) {
-		const char *fns = x->from_ns ? x->from_ns : "default";
-
-		if (sns != NULL && strcmp(sns, fns) != 0)
-			continue;
-		if ((err = rn_set_str(s, "name", x->to)) != SOTTO_OK)
-			return err;
-		if (x->to_ns != NULL)
-			return rn_set_str(s, "namespace", x->to_ns);
-		return SOTTO_OK;
-	}
-	return SOTTO_OK;
-}
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
-sotto_err
-rt_namerefs(struct rlist *l, struct sotto_error *e)
-{
-	struct rename *r;
-	size_t i, j, nr = 0;
-	sotto_err err = SOTTO_OK;
-
-	if (l->n == 0)
-		return SOTTO_OK;
-	if ((r = calloc(l->n, sizeof(*r))) == NULL)
-		return oom(e);
 	for (i = 0; i < l->n; i++) {
-		if (l->v[i].orig_name == NULL ||
-		    (strcmp(l->v[i].orig_name, robj_name(&l->v[i])) == 0 &&
-		    str_eq(l->v[i].orig_ns, robj_ns(&l->v[i]))))
-			continue;
-		r[nr].kind = robj_kind(&l->v[i]);
-		r[nr].from = l->v[i].orig_name;
-		r[nr].to = robj_name(&l->v[i]);
-		r[nr].from_ns = l->v[i].orig_ns;
-		r[nr].to_ns = robj_ns(&l->v[i]);
-		r[nr].at = i;
-		nr++;
-	}
-	qsort(r, nr, sizeof(*r), rename_cmp);
-	for (i = 0; nr > 0 && i < l->n && err == SOTTO_OK; i++) {
-		struct sotto_node *o = l->v[i].n;
-		struct sotto_node *subj = rn_get(o, "subjects");
-		const char *kind = robj_kind(&l->v[i]);
+		const char *k = robj_kind(&l->v[i]);
 
-		err = walk_refs(rn_get(o, "spec"), r, nr);
-		if (err == SOTTO_OK && rn_get(o, "roleRef") != NULL)
-			err = fix_kinded(rn_get(o, "roleRef"), r, nr);
-		/* kustomize renames a ServiceAccount's imagePullSecrets but
-		 * not its (legacy) secrets list */
-		if (err == SOTTO_OK && strcmp(kind, "ServiceAccount") == 0)
-			err = fix_items(rn_get(o, "imagePullSecrets"), "name",
-			    "Secret", r, nr);
-		for (j = 0; err == SOTTO_OK && subj &&
-		    subj->kind == SOTTO_NODE_SEQ && j < subj->n; j++)
-			err = fix_subject(subj->items[j].val, r, nr);
+		if (!l->v[i].hash || (strcmp(k, "ConfigMap") != 0 &&
+		    strcmp(k, "Secret") != 0))
+			continue;
+		if (hash_one(&l->v[i], c) != SOTTO_OK)
+			return oom(e);
 	}
-	free(r);
-	return err == SOTTO_OK ? SOTTO_OK : oom(e);
+	return SOTTO_OK;
+}
+
+/*
+ * kustomize's GetAnnotations/SetAnnotations, which it runs on every
+ * object before printing it: every value becomes a string (a scalar's
+ * text as written, "" for a map or list) and an empty map goes.
+ */
+sotto_err
+rt_annotations_strings(struct sotto_node *obj)
+{
+	struct sotto_node *md = rn_ensure_map(obj, "metadata"), *a, *m, *v;
+	size_t i;
+
+	if (md == NULL)
+		return SOTTO_E_NOMEM;
+	if ((a = rn_get(md, "annotations")) == NULL)
+		return SOTTO_OK;
+	if ((m = sotto_tree_new_map()) == NULL)
+		return SOTTO_E_NOMEM;
+	if (a->kind == SOTTO_NODE_MAP) {
+		for (i = 0; i < a->n; i++) {
+			if (a->items[i].key == NULL)
+				continue;
+			v = a->items[i].val;
+			if (rn_set(m, a->items[i].key,
+			    sotto_tree_new_scalar(SOTTO_T_STR, rn_value(v),
+			    strlen(rn_value(v)))) != SOTTO_OK)
+				goto fail;
+		}
+	} else if (a->kind == SOTTO_NODE_SEQ) {
+		/* kyaml reads a list's items as key, value pairs */
+		for (i = 0; i + 1 < a->n; i += 2)
+			if (rn_set(m, rn_value(a->items[i].val),
+			    sotto_tree_new_scalar(SOTTO_T_STR,
+			    rn_value(a->items[i + 1].val),
+			    strlen(rn_value(a->items[i + 1].val)))) !=
+			    SOTTO_OK)
+				goto fail;
+	}
+	if (m->n == 0) {
+		sotto_tree_node_free(m, true);
+		rn_del(md, "annotations");
+		return SOTTO_OK;
+	}
+	return rn_set(md, "annotations", m);
+fail:
+	sotto_tree_node_free(m, true);
+	return SOTTO_E_NOMEM;
 }

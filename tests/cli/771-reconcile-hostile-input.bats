@@ -128,7 +128,7 @@ assert_good_applied() {
 	commit dag2
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(ready tenant-b hostile)" = "False BuildFailed 'dag/l15/kustomization.yaml': may not add resource with an already registered id: ConfigMap/cm in 'default'" ]
+	[ "$(ready tenant-b hostile)" = "False BuildFailed 'dag/l15/kustomization.yaml': may not add resource with an already registered id: ConfigMap.v1.[noGrp]/cm.[noNs]" ]
 	assert_good_applied
 }
 
@@ -156,7 +156,7 @@ assert_good_applied() {
 	write_config ./big
 	reconcile
 	[ "$status" -eq 1 ]
-	[ "$(ready tenant-b hostile)" = "False BuildFailed 'big/big.yaml': cannot decrypt file with size (209715265 bytes) exceeding limit (5242880)" ]
+	[ "$(ready tenant-b hostile)" = "False BuildFailed 'big/big.yaml': file size (209715265 bytes) exceeds the render limit (67108864 bytes)" ]
 	assert_good_applied
 }
 

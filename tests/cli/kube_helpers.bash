@@ -68,7 +68,8 @@ kube_fixture() { # [SUBDIR...] of $REPO
 commit() { git -C "$REPO" add -A && git -C "$REPO" commit -qm "$1"; }
 
 # Every request the agent sent (kubectl's are not in the log after the
-# reset) stayed in NS or was cluster-wide discovery / the Flux lists, had
+# reset) stayed in NS or was cluster-wide discovery / the Flux lists / the
+# list of Secrets labelled sotto.dev/age-key, had
 # no dot segment, and carried no Impersonate-* header but an expected
 # Impersonate-User.  Paths matching $CONFINED_ALLOW (a regex: what the
 # agent does for another namespace's own Flux objects, e.g. a GitRepository
@@ -92,10 +93,13 @@ for line in sys.stdin:
         bad.append("other namespace: " + raw)
     if any(s in (".", "..") or s.lower().startswith("%2e") for s in segs):
         bad.append("dot segment: " + raw)
+    # the Secrets of keys born in the cluster: a fixed label, no tenant
+    # chooses it (issue #19)
+    key_list = raw.startswith("/api/v1/secrets?labelSelector=sotto.dev%2Fage-key")
     if not m and not (p in ("/api", "/apis", "/api/v1", "/version") or
                       re.fullmatch(r"/apis/[^/]+/[^/]+", p) or
                       p.endswith("/kustomizations") or
-                      p.endswith("/gitrepositories")):
+                      p.endswith("/gitrepositories") or key_list):
         bad.append("cluster-wide: " + raw)
     for k, v in e.get("impersonate", {}).items():
         if k.lower() != "impersonate-user":

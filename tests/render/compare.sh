@@ -15,11 +15,12 @@ fail=0
 cases="basic/overlay generators patches/overlay components/app legacy
 stack/top labels images replicas genmerge/overlay secrets/overlay
 json6902 smp targets compstack/app namespace sottogen/app:sottogen/want
-diamond/top delete"
+diamond/top delete replacements plugins dupkeys plugorigin/top crds vars configs
+sortopts buildmeta namerefs"
 errors="errors/json-test errors/merge-missing errors/smp-no-match
 errors/json-missing-path errors/dup-id errors/component-as-resource
 errors/gen-dup-key errors/bad-literal errors/dup-resource errors/smp-wrong-ns
-errors/component-no-kind errors/dup-dir"
+errors/component-no-kind errors/dup-dir errors/repl-nothing"
 cmp_yaml() {
 	python3 - "$1" "$2" <<'PY'
 import difflib, sys, yaml

@@ -48,13 +48,13 @@ test_render_dir_rejects_unknown_field(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/kustomization.yaml", dir);
 	assert_non_null(f = fopen(path, "w"));
-	fputs("resources: []\nvars: []\n", f);
+	fputs("resources: []\nfrobnicate: []\n", f);
 	fclose(f);
 	memset(&o, 0, sizeof(o));
 	o.root = dir;
 	assert_int_equal(sotto_render_dir(&out, dir, &o, &e), SOTTO_E_USAGE);
-	assert_non_null(strstr(e.msg, "unsupported kustomization field "
-	    "'vars'"));
+	assert_non_null(strstr(e.msg, "unknown kustomization field "
+	    "'frobnicate'"));
 	assert_int_equal(out.len, 0);
 	unlink(path);
 	rmdir(dir);
@@ -227,7 +227,8 @@ test_render_transformer_copies_are_charged(void **state)
 	putp(dir, "r.yaml", (const char *)r.data);
 	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
 		fail_msg("%s", e.msg);
-	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 "
+	    "bytes");
 	sotto_buf_release(&k);
 	sotto_buf_release(&r);
 	rm_tree(dir);
@@ -258,7 +259,8 @@ test_render_json_patch_doubling_is_charged(void **state)
 	    "0123456789012345678901234567890123456789\n");
 	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
 		fail_msg("%s", e.msg);
-	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	assert_string_equal(e.msg, "'kustomization.yaml': rendering exceeds "
+	    "67108864 bytes");
 	sotto_buf_release(&k);
 	rm_tree(dir);
 }
@@ -290,7 +292,8 @@ test_render_patches_times_objects_is_charged(void **state)
 	putp(dir, "r.yaml", (const char *)r.data);
 	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
 		fail_msg("%s", e.msg);
-	assert_string_equal(e.msg, "'.': rendering exceeds 67108864 bytes");
+	assert_string_equal(e.msg, "'kustomization.yaml': rendering exceeds "
+	    "67108864 bytes");
 	sotto_buf_release(&k);
 	sotto_buf_release(&r);
 	rm_tree(dir);
@@ -323,24 +326,46 @@ test_render_kustomization_chain_depth(void **state)
 	rm_tree(dir);
 }
 
-/* A resource file past 5 MiB is refused on its size, with sops' message,
- * before a byte of it is read. */
+/* A file past the render's byte budget is refused on its size before a
+ * byte of it is read; a sops file past 5 MiB is refused with Flux's
+ * message, a plain one of that size renders. */
 static void
 test_render_file_size_limit(void **state)
 {
 	char dir[] = "/tmp/sotto-render-XXXXXX", path[128];
 	struct sotto_error e = { SOTTO_OK, "" };
+	FILE *f;
+	size_t i;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	putp(dir, "kustomization.yaml", "resources: [big.yaml]\n");
 	putp(dir, "big.yaml", "");
 	snprintf(path, sizeof(path), "%s/big.yaml", dir);
-	assert_int_equal(truncate(path, ((off_t)5 << 20) + 1), 0);
+	assert_int_equal(truncate(path, ((off_t)64 << 20) + 1), 0);
 	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
 		fail_msg("%s", e.msg);
-	assert_string_equal(e.msg, "'big.yaml': cannot decrypt file with "
-	    "size (5242881 bytes) exceeding limit (5242880)");
+	assert_string_equal(e.msg, "'big.yaml': file size (67108865 bytes) "
+	    "exceeds the render limit (67108864 bytes)");
+	/* 5 MiB and more of plain YAML */
+	assert_non_null(f = fopen(path, "w"));
+	fputs("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n"
+	    "data:\n", f);
+	for (i = 0; i < 60000; i++)
+		fprintf(f, "  k%06zu: %080zu\n", i, i);
+	assert_int_equal(fclose(f), 0);
+	if (render(dir, ".", &e) != SOTTO_OK)
+		fail_msg("%s", e.msg);
+	/* the same size, as a sops document */
+	assert_non_null(f = fopen(path, "a"));
+	fputs("sops:\n  mac: ENC[AES256_GCM,data:x,iv:x,tag:x,type:str]\n",
+	    f);
+	assert_int_equal(fclose(f), 0);
+	if (render(dir, ".", &e) != SOTTO_E_LIMIT)
+		fail_msg("%s", e.msg);
+	assert_non_null(strstr(e.msg, "'big.yaml': cannot decrypt file with "
+	    "size ("));
+	assert_non_null(strstr(e.msg, "bytes) exceeding limit (5242880)"));
 	rm_tree(dir);
 }
 
