@@ -340,6 +340,10 @@ relist(struct col *c)
 			note_object(c, o, obj_key(key, sizeof(key), o) &&
 			    seen_find(c, key) != NULL ? "changed" : "added");
 	}
+	/* a key request made between the pass and this first LIST would
+	 * otherwise wait for the next pass: one more key pass is harmless */
+	if (!c->primed && c->idx == COL_KEY && json_array_size(items) > 0)
+		c->w->keys = true;
 	seen_clear(c);
 	json_array_foreach(items, i, o)
 		seen_set(c, o);
