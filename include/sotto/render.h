@@ -56,6 +56,15 @@ struct sotto_render_opts {
 					   git work tree holding the target,
 					   else the current directory */
 	bool redact;			/* Secret values become <redacted> */
+	/*
+	 * Flux's Kustomization spec fields, as kustomize-controller's
+	 * generator merges them into the kustomization at the rendered
+	 * directory (one listing every manifest is made when there is
+	 * none): a JSON object of namespace, namePrefix, nameSuffix
+	 * (replace), patches, components (appended) and images (merged
+	 * by name).  In memory only; NULL: none.
+	 */
+	const char *flux_overlay;
 };
 
 /*

@@ -240,6 +240,34 @@ fold_string_data(json_t *o)
 	return SOTTO_OK;
 }
 
+/* Flux's SetCommonMetadata: spec.commonMetadata's labels and annotations
+ * on every object (its metadata only), before the owner labels. */
+static sotto_err
+set_common(json_t *o, const struct kapply_opts *ao)
+{
+	static const char *const keys[] = { "labels", "annotations", NULL };
+	json_t *md = json_object_get(o, "metadata"), *have, *want, *v;
+	const char *key;
+	size_t i;
+
+	for (i = 0; ao->common != NULL && keys[i] != NULL; i++) {
+		want = json_object_get(ao->common, keys[i]);
+		if (!json_is_object(want) || json_object_size(want) == 0)
+			continue;
+		have = json_object_get(md, keys[i]);
+		if (!json_is_object(have)) {
+			have = json_object();
+			if (have == NULL || json_object_set_new(md, keys[i],
+			    have) != 0)
+				return SOTTO_E_NOMEM;
+		}
+		json_object_foreach(want, key, v)
+			if (json_object_set(have, key, v) != 0)
+				return SOTTO_E_NOMEM;
+	}
+	return SOTTO_OK;
+}
+
 static sotto_err
 set_owner(json_t *o, const struct kapply_opts *ao)
 {
@@ -365,8 +393,9 @@ add_obj(struct kset *s, json_t *o, const struct kapply_opts *ao, size_t idx,
 	ko->name = name;
 	split_gv(apiv, &ko->group, &ko->version);
 	ko->stage = kube_stage_of(ko->group, kind);
-	if (ko->group == NULL || ko->version == NULL || set_owner(o, ao) !=
-	    SOTTO_OK || (strcmp(kind, "Secret") == 0 && ko->group[0] == '\0' &&
+	if (ko->group == NULL || ko->version == NULL ||
+	    set_common(o, ao) != SOTTO_OK || set_owner(o, ao) != SOTTO_OK ||
+	    (strcmp(kind, "Secret") == 0 && ko->group[0] == '\0' &&
 	    fold_string_data(o) != SOTTO_OK))
 		return oom(e);
 	return SOTTO_OK;
@@ -438,6 +467,7 @@ kset_from_refs(struct kset *s, const json_t *refs, const struct kdisc *d,
 
 	memset(s, 0, sizeof(*s));
 	plain.target_ns = NULL;	/* the refs name their own namespace */
+	plain.common = NULL;
 	json_array_foreach(refs, i, r) {
 		const char *ns = kjson_str(r, "namespace");
 

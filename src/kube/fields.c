@@ -29,6 +29,7 @@ enum kt {
 	KT_OBJ,		/* object: its keys are looked up in the table */
 	KT_LIST,	/* list of objects: keys looked up as "path[]." */
 	KT_STRMAP,	/* object of any keys, every value a string */
+	KT_STRLIST,	/* list of strings, no control characters */
 	KT_ENUM,	/* string, one of `unset`'s '|'-separated values */
 	KT_ANY		/* unsupported field: any value (checked as unset) */
 };
@@ -101,13 +102,41 @@ static const struct kfield fields[] = {
 	    "a missing source then defines nothing" },
 	{ KS, "spec.postBuild.substituteStrategy", KT_ENUM, true,
 	    "WithVariables|Always", NULL },
-	{ KS, "spec.commonMetadata", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.namePrefix", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.nameSuffix", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.patches", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.images", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.components", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.ignoreMissingComponents", KT_ANY, false, NULL, NULL },
+	{ KS, "spec.commonMetadata", KT_OBJ, true, NULL, NULL },
+	{ KS, "spec.commonMetadata.labels", KT_STRMAP, true, NULL,
+	    "set on every object after the build, before apply" },
+	{ KS, "spec.commonMetadata.annotations", KT_STRMAP, true, NULL,
+	    "set on every object after the build, before apply" },
+	{ KS, "spec.namePrefix", KT_LINE, true, NULL,
+	    "replaces the kustomization's own" },
+	{ KS, "spec.nameSuffix", KT_LINE, true, NULL,
+	    "replaces the kustomization's own" },
+	{ KS, "spec.patches", KT_LIST, true, NULL, NULL },
+	{ KS, "spec.patches[].patch", KT_STR, true, NULL,
+	    "strategic merge or JSON6902, after the kustomization's own" },
+	{ KS, "spec.patches[].target", KT_OBJ, true, NULL, NULL },
+	{ KS, "spec.patches[].target.group", KT_LINE, true, NULL, NULL },
+	{ KS, "spec.patches[].target.version", KT_LINE, true, NULL, NULL },
+	{ KS, "spec.patches[].target.kind", KT_LINE, true, NULL, NULL },
+	{ KS, "spec.patches[].target.name", KT_LINE, true, NULL,
+	    "a regular expression, as kustomize" },
+	{ KS, "spec.patches[].target.namespace", KT_LINE, true, NULL, NULL },
+	{ KS, "spec.patches[].target.labelSelector", KT_LINE, true, NULL,
+	    NULL },
+	{ KS, "spec.patches[].target.annotationSelector", KT_LINE, true,
+	    NULL, NULL },
+	{ KS, "spec.images", KT_LIST, true, NULL, NULL },
+	{ KS, "spec.images[].name", KT_LINE, true, NULL,
+	    "an entry of the same name in the kustomization is updated" },
+	{ KS, "spec.images[].newName", KT_LINE, true, NULL, NULL },
+	{ KS, "spec.images[].newTag", KT_LINE, true, NULL,
+	    "replaces the entry's tag and digest" },
+	{ KS, "spec.images[].digest", KT_LINE, true, NULL,
+	    "replaces the entry's tag and digest" },
+	{ KS, "spec.components", KT_STRLIST, true, NULL,
+	    "relative to spec.path, after the kustomization's own" },
+	{ KS, "spec.ignoreMissingComponents", KT_BOOL, true, NULL,
+	    "a component path that does not exist is left out" },
 	{ KS, "spec.deletionPolicy", KT_ENUM, true,
 	    "MirrorPrune|Delete|WaitForTermination|Orphan",
 	    "on deletion (finalizers.fluxcd.io): MirrorPrune deletes the "
@@ -381,6 +410,20 @@ check_value(const char *kind, const struct kfield *f, const char *path,
 		return SOTTO_OK;
 	case KT_STRMAP:
 		return check_strmap(path, v, reason, e);
+	case KT_STRLIST:
+		if (!json_is_array(v))
+			return bad(e, reason, "InvalidSpec", path, "must be a "
+			    "list");
+		json_array_foreach((json_t *)v, i, x) {
+			if (!json_is_string(x))
+				return bad(e, reason, "InvalidSpec", path,
+				    "items must be strings");
+			if (!kheader_ok(json_string_value(x)))
+				return bad(e, reason, "InvalidSpec", path,
+				    "items must not contain control "
+				    "characters");
+		}
+		return SOTTO_OK;
 	case KT_ENUM:
 		if (s != NULL && enum_ok(f->unset, s))
 			return SOTTO_OK;

@@ -557,6 +557,7 @@ struct kapply_opts {
 	const char *ks_name, *ks_ns;	/* owner (labels, logs) */
 	const char *revision;		/* for logs */
 	const char *target_ns;		/* spec.targetNamespace or NULL */
+	const json_t *common;		/* spec.commonMetadata or NULL */
 	bool force;			/* spec.force */
 	double poll;			/* seconds between wait polls */
 	const volatile int *stop;	/* stop between objects */

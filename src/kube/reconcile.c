@@ -526,6 +526,97 @@ render_isolated(struct sotto_buf *out, const char *dir,
 	return rep.e.code;
 }
 
+/* kustomize-controller's IsLocalRelativePath (fluxcd/pkg generator) */
+static bool
+local_relative(const char *p)
+{
+	static const char *const remote[] = { "git::", "gh:", "ssh://",
+	    "https://", "http://", "git@", "github.com:", "github.com/", NULL };
+	size_t i, n = strlen(p);
+
+	for (i = 0; remote[i] != NULL; i++)
+		if (strlen(remote[i]) < n && strncasecmp(p, remote[i],
+		    strlen(remote[i])) == 0)
+			return false;
+	if (strncasecmp(p, "file://", 7) == 0)
+		p += 7;
+	return p[0] != '/';
+}
+
+/*
+ * The spec fields Flux's generator merges into the kustomization at
+ * spec.path (targetNamespace, namePrefix, nameSuffix, patches, components,
+ * images), as the JSON the renderer takes (sotto_render_opts.flux_overlay);
+ * *out NULL when none is set.  Components are checked and, with
+ * ignoreMissingComponents, left out when they do not exist, as Flux.
+ */
+static sotto_err
+flux_overlay(char **out, const json_t *ks, const char *dir,
+    struct sotto_error *e)
+{
+	static const char *const str[][2] = {
+		{ "spec.targetNamespace", "namespace" },
+		{ "spec.namePrefix", "namePrefix" },
+		{ "spec.nameSuffix", "nameSuffix" }, { NULL, NULL } };
+	json_t *o = json_object(), *v, *comps;
+	const json_t *x;
+	bool ignore = json_is_true(kjson_get(ks, "spec.ignoreMissingComponents"));
+	size_t i;
+	char path[8192], q[200];
+
+	*out = NULL;
+	if (o == NULL)
+		goto nomem;
+	for (i = 0; str[i][0] != NULL; i++) {
+		const char *s = kjson_str(ks, str[i][0]);
+
+		if (s != NULL && json_object_set_new(o, str[i][1],
+		    json_string(s)) != 0)
+			goto nomem;
+	}
+	v = kjson_get(ks, "spec.patches");
+	if (json_is_array(v) && json_array_size(v) > 0 &&
+	    json_object_set(o, "patches", v) != 0)
+		goto nomem;
+	v = kjson_get(ks, "spec.images");
+	if (json_is_array(v) && json_array_size(v) > 0 &&
+	    json_object_set(o, "images", v) != 0)
+		goto nomem;
+	v = kjson_get(ks, "spec.components");
+	if (json_is_array(v) && json_array_size(v) > 0) {
+		if ((comps = json_array()) == NULL ||
+		    json_object_set_new(o, "components", comps) != 0)
+			goto nomem;
+		json_array_foreach(v, i, x) {
+			const char *c = json_string_value(x);
+
+			if (c == NULL)
+				continue;
+			if (!local_relative(c)) {
+				kquote(q, sizeof(q), c);
+				json_decref(o);
+				return sotto_error_set(e, SOTTO_E_CONFIG,
+				    "component path '%s' must be local and "
+				    "relative", q);
+			}
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+			    c) >= sizeof(path) || (ignore &&
+			    !sotto_io_exists(path)))
+				continue;
+			if (json_array_append(comps, (json_t *)x) != 0)
+				goto nomem;
+		}
+	}
+	if (json_object_size(o) > 0 &&
+	    (*out = json_dumps(o, JSON_COMPACT)) == NULL)
+		goto nomem;
+	json_decref(o);
+	return SOTTO_OK;
+nomem:
+	json_decref(o);
+	return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+}
+
 static sotto_err
 build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
     struct kapply_opts *ao, struct outcome *out, struct sotto_error *e)
@@ -534,7 +625,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	struct ksubst sub;
 	const char *path = kjson_str(ks, "spec.path");
 	const char *sec = kjson_str(ks, "spec.decryption.secretRef.name");
-	char dir[8192];
+	char dir[8192], *overlay = NULL;
 
 	(void)out;
 	/* the Kustomization's own namespace only (check_ks: a name) */
@@ -548,6 +639,9 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 		return sotto_error_set(e, SOTTO_E_NOTFOUND, "kustomization "
 		    "path not found: %s", path ? path : "");
 	memset(&ro, 0, sizeof(ro));
+	if (flux_overlay(&overlay, ks, dir, e) != SOTTO_OK)
+		return e->code;
+	ro.flux_overlay = overlay;
 	ro.ids = r->ids.v;
 	ro.nids = r->ids.n;
 	ro.root = r->src.workdir;
@@ -559,6 +653,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 		render_isolated(&r->rendered, dir, &ro, &sub, ks_timeout(ks),
 		    e);
 	ksubst_free(&sub);
+	free(overlay);
 	if (e->code != SOTTO_OK)
 		return e->code;
 	sotto_age_idlist_free(&r->ids);	/* keys live no longer than needed */
@@ -584,6 +679,7 @@ apply_opts(struct kapply_opts *ao, struct rctx *c, const json_t *ks,
 	ao->ks_ns = ns;
 	ao->revision = rev;
 	ao->target_ns = kjson_str(ks, "spec.targetNamespace");
+	ao->common = kjson_get(ks, "spec.commonMetadata");
 	ao->force = json_is_true(kjson_get(ks, "spec.force"));
 	ao->poll = c->o->poll_seconds;
 	ao->stop = c->o->stop;

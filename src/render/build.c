@@ -311,10 +311,11 @@ rb_load_kust(struct rkust *out, struct rctx *c, const char *dir,
 {
 	struct sotto_buf in = SOTTO_BUF_INIT;
 	struct sotto_doc *doc = NULL;
-	struct sotto_node *k = NULL;
+	struct sotto_node *k = NULL, *synth = NULL, *raw;
 	char *kpath = NULL;
 	sotto_err err;
-	int f = find_kust(&kpath, dir);
+	bool flux = rf_is_top(c, dir);
+	int f = flux && c->flux_synth ? 1 : find_kust(&kpath, dir);
 
 	memset(out, 0, sizeof(*out));
 	if (f < 0)
@@ -323,25 +324,43 @@ rb_load_kust(struct rkust *out, struct rctx *c, const char *dir,
 	if (f == 0)
 		return sotto_error_set(e, SOTTO_E_NOTFOUND, "'%s': no "
 		    "kustomization file found", rc_rel(c, dir));
+	if (kpath == NULL) {	/* Flux's generated kustomization.yaml */
+		char buf[PATH_MAX];
+
+		snprintf(buf, sizeof(buf), "%s/kustomization.yaml", dir);
+		if ((kpath = strdup(buf)) == NULL) {
+			err = oom(e);
+			goto out;
+		}
+	}
 	if ((out->kname = strdup(rc_rel(c, kpath))) == NULL) {
 		err = oom(e);
 		goto out;
 	}
-	if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
-	    (err = parse_kust(&doc, &in, c, kpath, e)) != SOTTO_OK)
-		goto out;
-	if (doc->n == 0 || rn_is_null(doc->branches[0])) {
-		err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': kustomization "
-		    "is empty", out->kname);
-		goto out;
+	if (flux && c->flux_synth) {
+		if ((err = rf_synth(&synth, c, dir, e)) != SOTTO_OK)
+			goto out;
+		raw = synth;
+	} else {
+		if ((err = rc_read(&in, c, kpath, e)) != SOTTO_OK ||
+		    (err = parse_kust(&doc, &in, c, kpath, e)) != SOTTO_OK)
+			goto out;
+		if (doc->n == 0 || rn_is_null(doc->branches[0])) {
+			err = sotto_error_set(e, SOTTO_E_PARSE, "'%s': "
+			    "kustomization is empty", out->kname);
+			goto out;
+		}
+		/* comments are items of their sequence: drop them first */
+		rn_strip_comments(doc->branches[0]);
+		raw = doc->branches[0];
 	}
-	/* comments are items of their sequence: drop them before use */
-	rn_strip_comments(doc->branches[0]);
+	if (flux && (err = rf_merge(c, raw, out->kname, e)) != SOTTO_OK)
+		goto out;
 	{
 		char what[PATH_MAX + 4];
 
 		snprintf(what, sizeof(what), "'%s'", out->kname);
-		if ((err = kj_normalize(&k, doc->branches[0],
+		if ((err = kj_normalize(&k, raw,
 		    &kt_kustomization, true, what, e)) != SOTTO_OK)
 			goto out;
 	}
@@ -358,6 +377,7 @@ rb_load_kust(struct rkust *out, struct rctx *c, const char *dir,
 	    NULL;
 out:
 	sotto_tree_node_free(k, true);
+	sotto_tree_node_free(synth, true);
 	sotto_tree_doc_free(doc);
 	sotto_buf_release(&in);
 	free(kpath);
@@ -1113,6 +1133,7 @@ rc_fini(struct rctx *c)
 	rcfg_free(&c->basecfg);
 	rs_free(c);
 	ro_origin_free(c);
+	rf_fini(c);
 	rc_pool_free(c);
 	free(c->root);
 	free(c->seen);
@@ -1153,7 +1174,10 @@ sotto_render_dir(struct sotto_buf *out, const char *dir,
 		    "directory", dir);
 		goto out;
 	}
-	if (rb_has_kustomization(abs)) {
+	if ((err = rf_init(&c, abs, e)) != SOTTO_OK)
+		goto out;
+	c.flux_synth = c.flux != NULL && !rb_has_kustomization(abs);
+	if (c.flux != NULL || rb_has_kustomization(abs)) {
 		err = build_kust(&ra, &c, abs, false, true, e);
 	} else {
 		err = rcfg_default(&ra.cfg, &c, e);

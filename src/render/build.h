@@ -31,6 +31,15 @@ sotto_err rb_after(struct racc *ra, struct rctx *c, const struct rkust *k,
 sotto_err rb_top_options(struct rctx *c, const struct rkust *k,
     struct sotto_error *e);
 
+/* flux.c: Flux's Kustomization spec merged into the top kustomization */
+sotto_err rf_init(struct rctx *c, const char *absdir, struct sotto_error *e);
+void rf_fini(struct rctx *c);
+bool rf_is_top(const struct rctx *c, const char *dir);
+sotto_err rf_merge(struct rctx *c, struct sotto_node *k, const char *kname,
+    struct sotto_error *e);
+sotto_err rf_synth(struct sotto_node **out, struct rctx *c, const char *dir,
+    struct sotto_error *e);
+
 /* render.c */
 sotto_err rc_plain_dir(struct racc *ra, struct rctx *c, const char *dir,
     int depth, struct sotto_error *e);

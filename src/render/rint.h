@@ -142,6 +142,9 @@ struct rctx {
 	bool managed_by;		/* ... managedByLabel */
 	char *opath;			/* origin path of what is loading */
 	struct sotto_node *sort;	/* the top's sortOptions, or NULL */
+	struct sotto_doc *flux;		/* o->flux_overlay parsed (flux.c) */
+	char *flux_dir;			/* the top directory it merges into */
+	bool flux_synth;		/* the top has no kustomization file */
 };
 
 /* ---- rnode.c: tree helpers (all return NULL / error on OOM) ---- */

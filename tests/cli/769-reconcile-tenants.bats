@@ -333,7 +333,7 @@ print(json.dumps({"status": o["status"]}))' >"$T/st.json"
 @test "unsupported fields stall the object with the field named and apply nothing" {
 	gitrepo tenant-b repo "file://$PLAIN"
 	for spec in '{"kubeConfig": {"secretRef": {"name": "remote"}}}|spec.kubeConfig' \
-	    '{"patches": [{"patch": "x"}]}|spec.patches' \
+	    '{"buildMetadata": ["originAnnotations"]}|spec.buildMetadata' \
 	    '{"dependsOn": [{"name": "x", "readyExpr": "true"}]}|spec.dependsOn[].readyExpr' \
 	    '{"healthCheckExprs": [{"apiVersion": "v1", "kind": "ConfigMap", "current": "true"}]}|spec.healthCheckExprs'; do
 		ks tenant-b app "${spec%|*}"
