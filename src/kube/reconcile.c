@@ -560,7 +560,8 @@ flux_overlay(char **out, const json_t *ks, const char *dir,
 		{ "spec.nameSuffix", "nameSuffix" }, { NULL, NULL } };
 	json_t *o = json_object(), *v, *comps;
 	const json_t *x;
-	bool ignore = json_is_true(kjson_get(ks, "spec.ignoreMissingComponents"));
+	bool ignore = json_is_true(kjson_get(ks,
+	    "spec.ignoreMissingComponents"));
 	size_t i;
 	char path[8192], q[200];
 

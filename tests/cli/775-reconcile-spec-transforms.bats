@@ -254,3 +254,105 @@ Y
 	ctl_get /bodies >"$T/bodies"
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
+
+# the ```yaml block after "`clusters/prod/apps.yaml`:" in README.md
+readme_apps_yaml() {
+	awk '/^`clusters\/prod\/apps.yaml`:$/ { want = 1; next }
+	    want && /^```yaml$/ { f = 1; next }
+	    f && /^```$/ { exit }
+	    f { print }' "$SOTTO_ROOT/README.md"
+}
+
+@test "README: the Flux repository layout (clusters/, infrastructure/, apps/) is reconciled" {
+	readme_apps_yaml >"$T/apps.yaml"
+	grep -q 'name: apps' "$T/apps.yaml"
+	$K create namespace flux-system --dry-run=client -o json >"$T/ns.json"
+	$K apply --server-side -f "$T/ns.json" >/dev/null
+	$K -n flux-system create secret generic sops-age --from-file=age.agekey="$T/key.txt" \
+	    --dry-run=client -o json >"$T/ks.json"
+	$K apply --server-side -f "$T/ks.json" >/dev/null
+	$K -n flux-system create configmap cluster-vars --from-literal=region=eu-1 \
+	    --dry-run=client -o json >"$T/cm.json"
+	$K apply --server-side -f "$T/cm.json" >/dev/null
+	git -C "$REPO" rm -rq app
+	mkdir -p "$REPO/clusters/prod/flux-system" "$REPO/infrastructure/prod" \
+	    "$REPO/apps/base/podinfo" "$REPO/apps/prod"
+	cp "$T/apps.yaml" "$REPO/clusters/prod/apps.yaml"
+	cat >"$REPO/clusters/prod/flux-system/gotk-sync.yaml" <<Y
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: file://$REPO
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./clusters/prod
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+Y
+	cat >"$REPO/clusters/prod/infrastructure.yaml" <<'Y'
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: infrastructure
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./infrastructure/prod
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+Y
+	printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n' \
+	    >"$REPO/infrastructure/prod/namespace.yaml"
+	cat >"$REPO/apps/base/podinfo/deployment.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podinfo
+  labels:
+    env: ${cluster_env}
+    region: ${region}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: podinfo}
+  template:
+    metadata:
+      labels: {app: podinfo}
+    spec:
+      containers:
+        - name: podinfo
+          image: ghcr.io/stefanprodan/podinfo:6.0.0
+Y
+	git -C "$REPO" show HEAD:app/secret.enc.yaml >"$REPO/apps/base/podinfo/secret.enc.yaml"
+	printf 'namespace: podinfo\nresources:\n  - deployment.yaml\n  - secret.enc.yaml\n' \
+	    >"$REPO/apps/base/podinfo/kustomization.yaml"
+	printf 'resources:\n  - ../base/podinfo\n' >"$REPO/apps/prod/kustomization.yaml"
+	commit layout
+	$K apply --server-side -f "$REPO/clusters/prod/flux-system/gotk-sync.yaml" >/dev/null
+	for pass in 1 2 3; do
+		reconcile
+	done
+	[ "$status" -eq 0 ]
+	[ "$($K -n flux-system get kustomization apps -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+	[ "$($K -n podinfo get deployment podinfo -o jsonpath='{.spec.replicas} {.metadata.labels.env} {.metadata.labels.region}')" = "2 prod eu-1" ]
+	[ "$($K -n podinfo get deployment podinfo -o jsonpath='{.spec.template.spec.containers[0].image}')" = \
+	    ghcr.io/stefanprodan/podinfo:6.7.0 ]
+	[ "$($K -n podinfo get secret creds -o jsonpath='{.data.password}' | base64 -d)" = "$CANARY" ]
+	refute grep -rq "$CANARY" "$T/all-logs"
+}
