@@ -369,6 +369,127 @@ test_render_file_size_limit(void **state)
 	rm_tree(dir);
 }
 
+/* Renders dir with a Flux overlay; the output, NUL-terminated, in out. */
+static sotto_err
+render_flux(struct sotto_buf *out, const char *dir, const char *overlay,
+    struct sotto_error *e)
+{
+	struct sotto_render_opts o;
+	sotto_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.root = dir;
+	o.flux_overlay = overlay;
+	err = sotto_render_dir(out, dir, &o, e);
+	if (err == SOTTO_OK)
+		assert_int_equal(sotto_buf_addch(out, '\0'), SOTTO_OK);
+	else
+		assert_int_equal(out->len, 0);
+	return err;
+}
+
+static const char cm_yaml[] = "apiVersion: v1\nkind: ConfigMap\n"
+    "metadata:\n  name: app\ndata:\n  color: blue\n";
+static const char deploy_yaml[] = "apiVersion: apps/v1\nkind: Deployment\n"
+    "metadata:\n  name: web\nspec:\n  template:\n    spec:\n"
+    "      containers:\n      - name: web\n        image: nginx:1.25\n";
+
+/* Flux's generator: namePrefix replaced, the spec's patches after the
+ * file's, an image entry of the same name updated (tag and digest as
+ * one); the file on disk is left as it was. */
+static void
+test_render_flux_overlay_merges_into_kustomization(void **state)
+{
+	static const char kust[] = "namePrefix: own-\nresources:\n"
+	    "- cm.yaml\n- deploy.yaml\nimages:\n- name: nginx\n"
+	    "  newName: r.example/nginx\n  digest: sha256:00\n"
+	    "patches:\n- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n"
+	    "    metadata:\n      name: app\n    data:\n      color: red\n"
+	    "      size: s\n";
+	char dir[] = "/tmp/sotto-render-XXXXXX", path[128];
+	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	const char *y;
+	FILE *f;
+	long n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	put(dir, "kustomization.yaml", kust);
+	put(dir, "cm.yaml", cm_yaml);
+	put(dir, "deploy.yaml", deploy_yaml);
+	assert_int_equal(render_flux(&out, dir, "{\"namePrefix\":\"pre-\","
+	    "\"namespace\":\"ns1\",\"images\":[{\"name\":\"nginx\","
+	    "\"newTag\":\"1.27\"}],\"patches\":[{\"patch\":\"apiVersion: v1\\n"
+	    "kind: ConfigMap\\nmetadata:\\n  name: app\\ndata:\\n  color: "
+	    "green\\n\"},{\"patch\":\"- op: add\\n  path: /metadata/labels\\n"
+	    "  value: {p: x}\\n\",\"target\":{\"kind\":\"Deployment\"}}]}", &e),
+	    SOTTO_OK);
+	y = (const char *)out.data;
+	assert_non_null(strstr(y, "name: pre-app\n  namespace: ns1\n"));
+	assert_non_null(strstr(y, "name: pre-web\n  namespace: ns1\n"));
+	assert_null(strstr(y, "own-"));
+	assert_non_null(strstr(y, "color: green\n  size: s\n"));
+	assert_non_null(strstr(y, "image: r.example/nginx:1.27\n"));
+	assert_null(strstr(y, "sha256"));
+	assert_non_null(strstr(y, "labels:\n    p: x\n"));
+	sotto_buf_release(&out);
+	/* nothing written */
+	snprintf(path, sizeof(path), "%s/kustomization.yaml", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	fclose(f);
+	assert_int_equal((size_t)n, strlen(kust));
+	/* a kustomization field of the wrong shape is named */
+	put(dir, "kustomization.yaml", "resources: [cm.yaml]\npatches: x\n");
+	assert_int_equal(render_flux(&out, dir, "{\"patches\":[{\"patch\":"
+	    "\"x\"}]}", &e), SOTTO_E_PARSE);
+	assert_non_null(strstr(e.msg, "patches is not a list"));
+	rm_tree(dir);
+}
+
+/* Without a kustomization file: Flux's scan, *.yaml and *.yml only, a
+ * subdirectory with a kustomization as one resource, nothing written. */
+static void
+test_render_flux_overlay_generates_kustomization(void **state)
+{
+	char dir[] = "/tmp/sotto-render-XXXXXX", path[128];
+	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error e = { SOTTO_OK, "" };
+	const char *y;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	putp(dir, "a.yaml", cm_yaml);
+	putp(dir, "b.json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+	    "\"metadata\":{\"name\":\"json\"}}");
+	putp(dir, "sub/c.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+	    "  name: c\n");
+	putp(dir, "kust/kustomization.yaml", "namePrefix: k-\nresources:\n"
+	    "- d.yaml\n");
+	putp(dir, "kust/d.yaml", "apiVersion: v1\nkind: ConfigMap\n"
+	    "metadata:\n  name: d\n");
+	assert_int_equal(render_flux(&out, dir, "{\"nameSuffix\":\"-s\"}", &e),
+	    SOTTO_OK);
+	y = (const char *)out.data;
+	assert_non_null(strstr(y, "name: app-s\n"));
+	assert_non_null(strstr(y, "name: c-s\n"));
+	assert_non_null(strstr(y, "name: k-d-s\n"));
+	assert_null(strstr(y, "json"));
+	sotto_buf_release(&out);
+	snprintf(path, sizeof(path), "%s/kustomization.yaml", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	rm_tree(dir);
+	/* an empty directory builds nothing, as Flux's placeholder */
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/sotto-render-XXXXXX")));
+	assert_int_equal(render_flux(&out, dir, "{\"namespace\":\"x\"}", &e),
+	    SOTTO_OK);
+	assert_int_equal(out.len, 1);
+	sotto_buf_release(&out);
+	rm_tree(dir);
+}
+
 int
 main(void)
 {
@@ -383,6 +504,10 @@ main(void)
 		cmocka_unit_test(test_render_patches_times_objects_is_charged),
 		cmocka_unit_test(test_render_kustomization_chain_depth),
 		cmocka_unit_test(test_render_file_size_limit),
+		cmocka_unit_test(
+		    test_render_flux_overlay_merges_into_kustomization),
+		cmocka_unit_test(
+		    test_render_flux_overlay_generates_kustomization),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
