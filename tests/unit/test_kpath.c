@@ -259,6 +259,22 @@ test_fields(void **state)
 		    "\"MirrorPrune\"}}", NULL, NULL },
 		{ "Kustomization", "{\"spec\": {\"deletionPolicy\": "
 		    "\"Orphan\"}}", NULL, NULL },
+		{ "Kustomization", "{\"spec\": {\"namePrefix\": \"p-\", "
+		    "\"patches\": [{\"patch\": \"a: b\\n\", \"target\": "
+		    "{\"kind\": \"ConfigMap\", \"labelSelector\": \"a=b\"}}], "
+		    "\"images\": [{\"name\": \"nginx\", \"newTag\": \"1\"}], "
+		    "\"components\": [\"../c\"], \"commonMetadata\": "
+		    "{\"labels\": {\"a\": \"b\"}}}}", NULL, NULL },
+		{ "Kustomization", "{\"spec\": {\"components\": [1]}}",
+		    "InvalidSpec", "spec.components items must be strings" },
+		{ "Kustomization", "{\"spec\": {\"patches\": [{\"path\": "
+		    "\"p.yaml\"}]}}", "UnsupportedField", "spec.patches[].path "
+		    "is not a field sotto knows in Kustomization v1: nothing is "
+		    "applied (see sotto-reconcile(8))" },
+		{ "Kustomization", "{\"spec\": {\"commonMetadata\": "
+		    "{\"labels\": {\"a\": 1}}}}", "InvalidSpec",
+		    "spec.commonMetadata.labels 'a' must be a string (quote "
+		    "numbers and booleans)" },
 		{ "Kustomization", "{\"spec\": {\"deletionPolicy\": "
 		    "\"Forget\"}}", "InvalidSpec",
 		    "spec.deletionPolicy 'Forget': must be one of MirrorPrune, "
