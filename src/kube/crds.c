@@ -571,7 +571,7 @@ sotto_ops_events(const struct sotto_ops *o, const char *for_ref,
 	}
 	/* columns: [NAMESPACE] LAST SEEN TYPE REASON OBJECT MESSAGE */
 	{
-		size_t w[6] = { 0 }, col, base = o->all_ns ? 1 : 0, r, l;
+		size_t w[6] = { 0 }, col, base = o->all_ns ? 0 : 1, r, l;
 		const char *hdr[6] = { "NAMESPACE", "LAST SEEN", "TYPE",
 			"REASON", "OBJECT", "MESSAGE" };
 		char (*cells)[6][600] = calloc(n + 1, sizeof(*cells));
