@@ -129,3 +129,22 @@ P
 	[ "$status" -eq 2 ]
 	[ "$err" = "sotto: error: --for 'app': want Kind/NAME" ]
 }
+
+@test "bash completion knows the new commands and flux's kind words" {
+	command -v bash >/dev/null || skip "no bash"
+	run bash -c '
+		complete() { :; }
+		. "$SOTTO_ROOT/completions/sotto.bash"
+		c() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _sotto; echo "${COMPREPLY[*]}"; }
+		c sotto ins
+		c sotto get k
+		c sotto reconcile source g
+		c sotto install --exp
+		c sotto events --f'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = install ]
+	[ "${lines[1]}" = "kustomizations ks" ]
+	[ "${lines[2]}" = git ]
+	[ "${lines[3]}" = --export ]
+	[ "${lines[4]}" = --for ]
+}
