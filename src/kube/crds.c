@@ -108,7 +108,7 @@ static const char *const components_yaml[] = {
     "rules:\n"
     "  - apiGroups: [\"kustomize.toolkit.fluxcd.io\"]\n"
     "    resources: [\"kustomizations\"]\n"
-    "    verbs: [\"get\", \"list\", \"watch\"]\n"
+    "    verbs: [\"get\", \"list\", \"watch\", \"patch\"]\n"
     "  - apiGroups: [\"kustomize.toolkit.fluxcd.io\"]\n"
     "    resources: [\"kustomizations/status\"]\n"
     "    verbs: [\"get\", \"patch\", \"update\"]\n"
