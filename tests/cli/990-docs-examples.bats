@@ -73,6 +73,7 @@ readme_skip() {
 	"update-alternatives"*) echo "needs root and an installed package" ;;
 	"# into a registry"*) echo "registry, kind, k3s and docker are not here" ;;
 	"ssh-keyscan"*) echo "needs the network" ;;
+	"# instead of kubectl apply -k deploy/"*) echo "the objects the block before applies, by another manager (781-install.bats)" ;;
 	"# the everyday commands"*) echo "needs the controller running (780-flux-ops.bats)" ;;
 	"# the agent makes the key"*) echo "needs the agent running (773-cluster-key.bats, make demo)" ;;
 	"sotto reconcile --once --config ks.yaml"*) echo "placeholder file names" ;;
