@@ -17,7 +17,7 @@
 #include "sotto/kube.h"
 
 static const char reconcile_usage[] =
-    "usage: sotto reconcile [--once] [--config FILE] [--kubeconfig FILE]\n"
+    "usage: sotto controller [--once] [--config FILE] [--kubeconfig FILE]\n"
     "           [--context NAME] [--namespace NS] [--field-manager NAME]\n"
     "           [--cache-dir DIR] [--interval DURATION] [--health-addr "
     "HOST:PORT]\n"
@@ -367,6 +367,8 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 	bool leader = false;
 	int st;
 
+	if (cli_reconcile_is_object(argc, argv))
+		return cmd_reconcile_object(argc, argv, mode);
 	(void)mode;
 	memset(&o, 0, sizeof(o));
 	o.field_manager = "sotto";
