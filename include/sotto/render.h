@@ -98,6 +98,14 @@ sotto_err sotto_render_generate(struct sotto_buf *out, const char *config_path,
     struct sotto_error *e);
 
 /*
+ * The kustomization fields the renderer knows, from the table it checks
+ * every kustomization against (`sotto render --list-fields`): format
+ * "text" (name, type, status tab-separated), "roff" (mdoc .It lines for
+ * sotto-render(1)) or "md" (table rows for the README).
+ */
+sotto_err sotto_render_list_fields(struct sotto_buf *out, const char *format);
+
+/*
  * kustomize's generator name suffix: SHA-256 over the JSON encoding of
  * {"data":...,"kind":...,"name":...[,"type":...][,"binaryData":...]},
  * first ten hex digits with 0 1 3 a e mapped to g h k m t.  json is that

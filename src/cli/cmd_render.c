@@ -21,6 +21,7 @@
 static const char render_usage[] =
     "usage: sotto render [--redact] [--root DIR] [--key-secret NS/NAME] "
     "DIR\n"
+    "       sotto render --list-fields[=text|roff|md]\n"
     "\n"
     "Renders DIR (a kustomization, or a plain directory of *.yaml, *.yml\n"
     "and *.json files) with sops documents decrypted as they are loaded,\n"
@@ -35,6 +36,9 @@ static const char render_usage[] =
     "    --key-secret NS/NAME  read the *.agekey entries of a Kubernetes "
     "Secret\n                      (KUBECONFIG or the in-cluster service "
     "account)\n"
+    "    --list-fields     the kustomization fields and what sotto does "
+    "with\n                      them (roff: sotto-render(1), md: the "
+    "README)\n"
     "\n"
     "Keys: SOPS_AGE_KEY_FD, SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, then the "
     "default\nkeys file ($XDG_CONFIG_HOME/sops/age/keys.txt).  See "
@@ -120,15 +124,40 @@ out:
 	return err;
 }
 
-enum { O_REDACT = 256, O_ROOT, O_KEY_SECRET };
+enum { O_REDACT = 256, O_ROOT, O_KEY_SECRET, O_FIELDS };
 
 static const struct option render_opts[] = {
 	{ "redact", no_argument, NULL, O_REDACT },
 	{ "root", required_argument, NULL, O_ROOT },
 	{ "key-secret", required_argument, NULL, O_KEY_SECRET },
+	{ "list-fields", optional_argument, NULL, O_FIELDS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* `--list-fields[=text|roff|md]`: the renderer's own field table. */
+static int
+list_fields(const char *format)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	int rc = 0;
+
+	if (format == NULL)
+		format = "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "roff") != 0 &&
+	    strcmp(format, "md") != 0) {
+		cli_errorf("sotto", "--list-fields '%s': want text, roff or md",
+		    format);
+		return 2;
+	}
+	if (sotto_render_list_fields(&b, format) != SOTTO_OK ||
+	    fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
+		cli_errorf("sotto", "--list-fields: cannot write the list");
+		rc = 1;
+	}
+	sotto_buf_release(&b);
+	return rc;
+}
 
 int
 cmd_render(int argc, char **argv, enum cli_mode mode)
@@ -149,6 +178,7 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 		case O_REDACT: ro.redact = true; break;
 		case O_ROOT: ro.root = optarg; break;
 		case O_KEY_SECRET: key_secret = optarg; break;
+		case O_FIELDS: return list_fields(optarg);
 		case 'h': fputs(render_usage, stdout); return 0;
 		default: fputs(render_usage, stderr); return 2;
 		}

@@ -257,3 +257,37 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	assert_status 1
 	assert_out ""
 }
+
+@test "--list-fields prints the renderer's table; sotto-render(1) and the README list the same fields" {
+	run_io "$SOTTO" render --list-fields
+	assert_status 0
+	grep -q '^replacements	list	supported: inline or path$' "$T/out"
+	grep -q '^helmCharts	list	refused: Helm runs a program$' "$T/out"
+	grep -q '^commonLabels	map	supported (legacy)$' "$T/out"
+	"$SOTTO" render --list-fields=roff >"$T/roff"
+	sed -n '/^\.\\" BEGIN FIELDS/,/^\.\\" END FIELDS/p' "$SOTTO_ROOT/man/sotto-render.1" |
+	    sed '1d;$d' >"$T/man"
+	diff -u "$T/roff" "$T/man"
+	"$SOTTO" render --list-fields=md >"$T/md"
+	sed -n '/^<!-- BEGIN RENDER FIELDS/,/^<!-- END RENDER FIELDS/p' "$SOTTO_ROOT/README.md" |
+	    sed '1d;$d' >"$T/readme"
+	diff -u "$T/md" "$T/readme"
+	run_io "$SOTTO" render --list-fields=html
+	assert_status 2
+	assert_err "sotto: error: --list-fields 'html': want text, roff or md"
+}
+
+@test "every field the table lists as refused is an error naming it" {
+	mkdir -p k && printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n' > k/c.yaml
+	"$SOTTO" render --list-fields | while IFS='	' read -r name type st; do
+		case $st in
+		refused*)
+			printf 'resources: [c.yaml]\n%s: %s\n' "$name" \
+			    "$([ "$type" = object ] && echo '{a: b}' || echo '[{}]')" > k/kustomization.yaml
+			run_io "$SOTTO" render k
+			[ "$status" -ne 0 ] || { echo "$name accepted"; false; }
+			grep -q "$name" "$T/err" || { echo "$name: $(cat "$T/err")"; false; }
+			;;
+		esac
+	done
+}
