@@ -290,8 +290,10 @@ static const struct kfield f_kust[] = {
 	{ "sortOptions", KT_OBJ, &kt_sort, 0, "legacy (with orderFirst, "
 	    "orderLast) or fifo" },
 	{ "resources", KT_STRS, NULL, 0,
-	    "files and directories under --root; remote bases refused" },
-	{ "components", KT_STRS, NULL, 0, NULL },
+	    "files and directories under --root; git remote bases "
+	    "(repo//path?ref=, pinned) unless --no-remote-bases; http(s) "
+	    "file and archive URLs refused" },
+	{ "components", KT_STRS, NULL, 0, "local or git remote" },
 	{ "crds", KT_STRS, NULL, 0, "OpenAPI definitions files" },
 	{ "bases", KT_STRS, NULL, KF_LEGACY, NULL },
 	{ "configMapGenerator", KT_OBJS, &kt_cmargs, 0, NULL },

@@ -171,11 +171,19 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	[[ $out == *"g: |"* || $out == *"g: one two"* ]]
 }
 
-@test "remote bases are refused" {
+@test "remote bases are refused with --no-remote-bases, unpinned, or as http(s) files (707 fetches them)" {
+	printf 'resources:\n- https://github.com/x/y//base?ref=v1\n' > app/kustomization.yaml
+	run_io "$SOTTO" render --no-remote-bases app
+	assert_status 1
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y//base?ref=v1': remote bases are disabled (--no-remote-bases)"
 	printf 'resources:\n- https://github.com/x/y//base\n' > app/kustomization.yaml
 	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y//base': no ?ref=: pin the base to a tag, a branch or a commit"
+	printf 'resources:\n- https://github.com/x/y/releases/download/v1/install.yaml\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
 	assert_status 1
-	assert_err_has "remote bases are not supported"
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y/releases/download/v1/install.yaml': http(s) file and archive URLs are not supported, only git repositories (host/org/repo//path?ref=...)"
 }
 
 @test "paths may not leave the root: .., absolute, symlink" {

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Remote bases for the renderer (render.h's sotto_render_git_fn): a
+ * kustomize `github.com/org/repo//path?ref=v1` base is fetched exactly as
+ * a GitRepository is (git.c: the URL allowlist, a forked child killed at
+ * the timeout, libgit2 never mapped into the caller, no credentials), into
+ * <cache>/remote-bases/kustomize_ref-<hash of the ref>_<hash of the URL>:
+ * one checkout per URL and ref, fetched incrementally, so two refs of one
+ * repository never share a working tree.
+ */
+#include "kint.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sotto/kube.h"
+
+sotto_err
+sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
+    const char *ref, double timeout, struct sotto_error *e)
+{
+	const struct sotto_remote_bases *rb = arg;
+	unsigned char h[8];
+	char cache[4096], name[32];
+	struct kgit_ref r;
+	struct kgit_result res;
+	sotto_err rc;
+	size_t i;
+
+	if ((size_t)snprintf(cache, sizeof(cache), "%s/remote-bases",
+	    rb->cache_dir) >= sizeof(cache))
+		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "
+		    "is too long");
+	crypto_generichash(h, sizeof(h), (const unsigned char *)ref,
+	    strlen(ref), NULL, 0);
+	memcpy(name, "ref-", 4);
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(name + 4 + 2 * i, 3, "%02x", h[i]);
+	memset(&r, 0, sizeof(r));
+	r.src_ns = "kustomize";
+	r.src_name = name;
+	r.commit = ref;
+	r.any_ref = true;
+	r.timeout = timeout > 0 ? timeout : KGIT_TIMEOUT;
+	r.allow_http = rb->allow_http;
+	r.allow_file = rb->allow_file;
+	if ((rc = kgit_sync(&res, cache, repo, &r, e)) != SOTTO_OK)
+		return rc;
+	if ((size_t)snprintf(dir, cap, "%s", res.workdir) >= cap)
+		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "
+		    "is too long");
+	return SOTTO_OK;
+}

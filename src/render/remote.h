@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: ISC */
+/* Remote bases (remote.c): kustomize's git URLs taken apart. */
+#ifndef SOTTO_RENDER_REMOTE_H
+#define SOTTO_RENDER_REMOTE_H
+
+#include <stdbool.h>
+
+#include "sotto/error.h"
+
+struct rremote {
+	char repo[2048];	/* the URL git fetches */
+	char path[1024];	/* the directory in it ("" = its root) */
+	char ref[256];		/* ?ref= (or ?version=): a tag, branch or
+				   commit */
+	double timeout;		/* ?timeout= in seconds, 0 = the default */
+};
+
+/* Whether a resources/components entry is a URL rather than a path. */
+bool rr_is_remote(const char *s);
+
+/*
+ * Takes a remote base apart: SOTTO_E_USAGE naming it when it is no git
+ * URL kustomize accepts, has no ?ref= or an odd one, or an unknown query
+ * parameter; SOTTO_E_UNSUPPORTED for an http(s) file or archive URL.
+ */
+sotto_err rr_parse(struct rremote *r, const char *spec,
+    struct sotto_error *e);
+
+#endif
