@@ -299,3 +299,15 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 		esac
 	done
 }
+
+@test "an empty kustomization used as a base or component is an error, as in kustomize" {
+	mkdir -p e/base && printf 'resources:\n- base\n' > e/kustomization.yaml
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n' > e/base/kustomization.yaml
+	run_io "$SOTTO" render --root e e
+	assert_status 1
+	assert_err "sotto: error: 'base/kustomization.yaml': kustomization is empty"
+	assert_out ""
+	printf 'resources: []\n' > e/base/kustomization.yaml
+	run_io "$SOTTO" render --root e e
+	assert_status 0
+}
