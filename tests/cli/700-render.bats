@@ -311,3 +311,23 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	run_io "$SOTTO" render --root e e
 	assert_status 0
 }
+
+@test "a label or annotation key YAML reads as no string is an error, as kustomize fails on it" {
+	printf 'resources:\n- cm.yaml\ncommonLabels:\n  "true": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app': label key 'true' reads as a number, boolean, null or date in YAML: kustomize cannot set it"
+	assert_out ""
+	printf 'resources:\n- cm.yaml\ncommonAnnotations:\n  "2001-12-14": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app': annotation key '2001-12-14' reads as a number, boolean, null or date in YAML: kustomize cannot set it"
+	# "on" is a string in YAML 1.2 and kustomize quotes it
+	printf 'resources:\n- cm.yaml\nlabels:\n- pairs:\n    "on": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
+	# a kustomization with no object to label builds, as in kustomize
+	printf 'commonLabels:\n  "true": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
+}
