@@ -119,6 +119,15 @@ sotto_err sotto_age_identities_parse(struct sotto_age_idlist *list,
  * "in-cluster".
  */
 #define SOTTO_AGE_IDS_NATIVE_ONLY 0x1u
+/*
+ * A passphrase-protected SSH key is unlocked on first use, as age does:
+ * its public key (in an OpenSSH file, else read from NAME.pub, so name is
+ * a path) is matched against the stanzas and the passphrase is asked only
+ * when one names it; its recipient needs no passphrase.  A mismatched
+ * NAME.pub is SOTTO_E_KEY_FORMAT "mismatched private and public SSH key"
+ * then.  cb and cbctx must outlive the identities.
+ */
+#define SOTTO_AGE_IDS_LAZY 0x2u
 
 /*
  * sotto_age_identities_parse with flags (SOTTO_AGE_IDS_*).  With
@@ -186,6 +195,34 @@ typedef sotto_err (*sotto_age_ids_cb)(void *ctx, enum sotto_age_kind kind,
 sotto_err sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
     sotto_age_ids_cb get_ids, void *idsctx, sotto_age_write_fn sink,
     void *sinkctx, struct sotto_error *e);
+
+/*
+ * Where the streaming calls below read and write, and on how many threads.
+ * The payload's 64 KiB chunks are sealed or opened in parallel and
+ * released to sink strictly in order; the output bytes, and on a failure
+ * the authenticated prefix released before it, are the same whatever the
+ * thread count.  Memory stays bounded: at most 32 chunks in flight.
+ */
+struct sotto_age_io {
+	sotto_age_read_fn src;	/* input; NULL: read(2) from fd */
+	void *srcctx;		/* its context */
+	int fd;			/* the input's descriptor, or -1 */
+	sotto_age_write_fn sink; /* output */
+	void *sinkctx;		/* its context */
+	unsigned threads;	/* 0: one per CPU we may run on (at most
+				 * 16); 1: the calling thread only */
+};
+
+/*
+ * Encrypts everything io yields to rec (armored if armor).  A payload of
+ * one chunk never starts a thread.
+ */
+sotto_err sotto_age_encrypt_io(const struct sotto_age_io *io,
+    struct sotto_age_recipient *const *rec, size_t nrec, bool armor,
+    struct sotto_error *e);
+/* sotto_age_decrypt2 over io, with its threads and input mapping. */
+sotto_err sotto_age_decrypt_io(const struct sotto_age_io *io,
+    sotto_age_ids_cb get_ids, void *idsctx, struct sotto_error *e);
 
 /* In-memory helpers (sops data keys).  out is appended to. */
 sotto_err sotto_age_encrypt_mem(struct sotto_buf *out, const uint8_t *p,

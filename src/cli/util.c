@@ -105,7 +105,8 @@ cli_read_passphrase(const char *prompt, struct sotto_buf *pass,
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	raw.c_lflag |= ICANON;
 	(void)sotto_io_write_all(fd, prompt, strlen(prompt));
-	if (tcsetattr(fd, TCSAFLUSH, &raw) != 0) {
+	/* TCSANOW, not TCSAFLUSH: keep what was typed ahead (as age) */
+	if (tcsetattr(fd, TCSANOW, &raw) != 0) {
 		close(fd);
 		return sotto_error_set(e, SOTTO_E_TTY,
 		    "cannot configure the terminal: %s", strerror(errno));
@@ -135,7 +136,7 @@ cli_read_passphrase(const char *prompt, struct sotto_buf *pass,
 		}
 	}
 	c = 0;
-	if (tcsetattr(fd, TCSAFLUSH, &old) == 0)
+	if (tcsetattr(fd, TCSANOW, &old) == 0)
 		restored = true;
 	(void)restored;
 	(void)sotto_io_write_all(fd, "\n", 1);

@@ -7,9 +7,11 @@
 #include "crypto/age_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/bech32.h"
 #include "crypto/prim.h"
@@ -459,7 +461,8 @@ sotto_age_decrypt(sotto_age_read_fn src, void *srcctx,
 
 static sotto_err
 decrypt_body(struct age_reader *r, sotto_age_ids_cb get_ids, void *idsctx,
-    sotto_age_write_fn sink, void *sinkctx, struct sotto_error *e)
+    unsigned threads, sotto_age_write_fn sink, void *sinkctx,
+    struct sotto_error *e)
 {
 	struct age_header h;
 	struct sotto_age_identity *const *ids = NULL;
@@ -495,7 +498,7 @@ decrypt_body(struct age_reader *r, sotto_age_ids_cb get_ids, void *idsctx,
 		err = sotto_error_set(e, SOTTO_E_CRYPTO, "HKDF failed");
 		goto out;
 	}
-	err = age_stream_decrypt(r, pkey, sink, sinkctx, e);
+	err = age_stream_decrypt(r, pkey, threads, sink, sinkctx, e);
 out:
 	sodium_memzero(pkey, sizeof(pkey));
 	sodium_free(fk);
@@ -508,35 +511,97 @@ sotto_age_decrypt2(sotto_age_read_fn src, void *srcctx,
     sotto_age_ids_cb get_ids, void *idsctx, sotto_age_write_fn sink,
     void *sinkctx, struct sotto_error *e)
 {
-	struct age_reader r;
+	struct sotto_age_io io = { src, srcctx, -1, sink, sinkctx, 1 };
+
+	return sotto_age_decrypt_io(&io, get_ids, idsctx, e);
+}
+
+/* ---- inputs ------------------------------------------------------------ */
+
+static sotto_err
+fd_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct sotto_error *e)
+{
+	const int *fd = ctx;
+	ssize_t r;
+
+	for (;;) {
+		r = read(*fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return sotto_error_set(e, SOTTO_E_IO,
+			    "cannot read input: %s", strerror(errno));
+		*got = (size_t)r;
+		return SOTTO_OK;
+	}
+}
+
+/* Sets r up over io's read function or descriptor. */
+static sotto_err
+input_open(struct age_reader *r, const struct sotto_age_io *io,
+    struct sotto_error *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->fn = io->src != NULL ? io->src : fd_read;
+	r->ctx = io->src != NULL ? io->srcctx : (void *)&io->fd;
+	r->cap = SOTTO_AGE_CHUNK + 16;
+	if ((r->buf = malloc(r->cap)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
+}
+
+static void
+input_close(struct age_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* A read function over the raw reader, under the armor reader. */
+static sotto_err
+raw_read(void *ctx, uint8_t *p, size_t n, size_t *got,
+    struct sotto_error *e)
+{
+	return age_reader_read(ctx, p, n, got, e);
+}
+
+sotto_err
+sotto_age_decrypt_io(const struct sotto_age_io *io, sotto_age_ids_cb get_ids,
+    void *idsctx, struct sotto_error *e)
+{
+	struct age_reader in, ar_r, *r = &in;
 	struct age_armor_reader *ar = NULL;
+	unsigned threads = age_stream_threads(io->threads);
 	sotto_err err;
 
-	memset(&r, 0, sizeof(r));
-	r.fn = src;
-	r.ctx = srcctx;
-	r.cap = SOTTO_AGE_CHUNK + 16;
-	r.buf = malloc(r.cap);
-	if (r.buf == NULL)
-		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-	if ((err = age_reader_fill(&r, ARMOR_PEEK, e)) != SOTTO_OK)
+	memset(&ar_r, 0, sizeof(ar_r));
+	if ((err = input_open(&in, io, e)) != SOTTO_OK)
+		return err;
+	if ((err = age_reader_fill(&in, ARMOR_PEEK, e)) != SOTTO_OK)
 		goto out;
-	if (age_armor_detect(r.buf + r.off, r.len - r.off)) {
-		err = age_armor_reader_new(&ar, src, srcctx, r.buf + r.off,
-		    r.len - r.off);
+	if (age_armor_detect(in.buf + in.off, in.len - in.off)) {
+		/* the armor reader decodes from the raw reader's bytes */
+		err = age_armor_reader_new(&ar, raw_read, &in, NULL, 0);
 		if (err != SOTTO_OK) {
 			sotto_error_set(e, err, "out of memory");
 			goto out;
 		}
-		r.fn = age_armor_read;
-		r.ctx = ar;
-		r.off = r.len = 0;
-		r.eof = false;
+		ar_r.fn = age_armor_read;
+		ar_r.ctx = ar;
+		ar_r.cap = SOTTO_AGE_CHUNK + 16;
+		if ((ar_r.buf = malloc(ar_r.cap)) == NULL) {
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+			goto out;
+		}
+		r = &ar_r;
 	}
-	err = decrypt_body(&r, get_ids, idsctx, sink, sinkctx, e);
+	err = decrypt_body(r, get_ids, idsctx, threads, io->sink, io->sinkctx,
+	    e);
 out:
 	age_armor_reader_free(ar);
-	free(r.buf);
+	free(ar_r.buf);
+	input_close(&in);
 	return err;
 }
 
@@ -598,13 +663,17 @@ check_labels(struct sotto_age_recipient *const *rec, size_t i,
 	    a, b);
 }
 
+/*
+ * Builds the header for rec into hdr (MAC line and payload nonce
+ * included) and derives the payload key.
+ */
 static sotto_err
-write_header(struct sotto_age_writer *w, struct sotto_age_recipient *const *rec,
-    size_t nrec, struct sotto_error *e)
+seal_header(struct sotto_buf *hdr, uint8_t pkey[32],
+    struct sotto_age_recipient *const *rec, size_t nrec,
+    struct sotto_error *e)
 {
 	struct age_header h;
-	struct sotto_buf hdr = SOTTO_BUF_INIT;
-	uint8_t *fk, nonce[16], pkey[32];
+	uint8_t *fk, nonce[16];
 	size_t i;
 	sotto_err err;
 
@@ -619,24 +688,96 @@ write_header(struct sotto_age_writer *w, struct sotto_age_recipient *const *rec,
 		if ((err = check_labels(rec, i, e)) != SOTTO_OK)
 			goto out;
 	}
-	if ((err = age_header_encode(&hdr, &h, fk, e)) != SOTTO_OK)
+	if ((err = age_header_encode(hdr, &h, fk, e)) != SOTTO_OK)
 		goto out;
 	randombytes_buf(nonce, sizeof(nonce));
-	if (sotto_buf_add(&hdr, nonce, 16)) {
+	if (sotto_buf_add(hdr, nonce, 16)) {
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (sotto_hkdf_sha256(pkey, 32, fk, 16, nonce, 16, "payload") != 0 ||
-	    (w->stream = age_stream_enc_new(pkey)) == NULL) {
+	if (sotto_hkdf_sha256(pkey, 32, fk, 16, nonce, 16, "payload") != 0)
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "HKDF failed");
+out:
+	sodium_free(fk);
+	age_header_clear(&h);
+	return err;
+}
+
+static sotto_err
+write_header(struct sotto_age_writer *w, struct sotto_age_recipient *const *rec,
+    size_t nrec, struct sotto_error *e)
+{
+	struct sotto_buf hdr = SOTTO_BUF_INIT;
+	uint8_t pkey[32];
+	sotto_err err;
+
+	if ((err = seal_header(&hdr, pkey, rec, nrec, e)) != SOTTO_OK)
+		goto out;
+	if ((w->stream = age_stream_enc_new(pkey)) == NULL) {
 		err = sotto_error_set(e, SOTTO_E_CRYPTO, "cannot set up STREAM");
 		goto out;
 	}
 	err = w->sink(w->sinkctx, hdr.data, hdr.len, e);
 out:
 	sodium_memzero(pkey, sizeof(pkey));
-	sodium_free(fk);
-	age_header_clear(&h);
 	sotto_buf_release(&hdr);
+	return err;
+}
+
+static sotto_err
+check_exclusive(struct sotto_age_recipient *const *rec, size_t nrec,
+    struct sotto_error *e)
+{
+	size_t i;
+
+	if (nrec == 0)
+		return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
+		    "no recipients");
+	for (i = 0; i < nrec; i++)
+		if (rec[i]->exclusive && nrec > 1)
+			return sotto_error_set(e, SOTTO_E_USAGE,
+			    "a passphrase recipient cannot be combined with "
+			    "other recipients");
+	return SOTTO_OK;
+}
+
+sotto_err
+sotto_age_encrypt_io(const struct sotto_age_io *io,
+    struct sotto_age_recipient *const *rec, size_t nrec, bool armor,
+    struct sotto_error *e)
+{
+	struct sotto_buf hdr = SOTTO_BUF_INIT;
+	struct age_armor_writer *aw = NULL;
+	struct age_reader in;
+	sotto_age_write_fn sink = io->sink;
+	void *sinkctx = io->sinkctx;
+	uint8_t pkey[32];
+	sotto_err err;
+
+	memset(&in, 0, sizeof(in));
+	if ((err = check_exclusive(rec, nrec, e)) != SOTTO_OK)
+		return err;
+	if (armor) {
+		if ((aw = age_armor_writer_new(sink, sinkctx)) == NULL)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+		sink = age_armor_write;
+		sinkctx = aw;
+	}
+	if ((err = seal_header(&hdr, pkey, rec, nrec, e)) != SOTTO_OK ||
+	    (err = input_open(&in, io, e)) != SOTTO_OK ||
+	    (err = sink(sinkctx, hdr.data, hdr.len, e)) != SOTTO_OK)
+		goto out;
+	err = age_stream_encrypt(&in, pkey, age_stream_threads(io->threads),
+	    sink, sinkctx, e);
+	if (err == SOTTO_OK && aw != NULL)
+		err = age_armor_writer_finish(aw, e);
+out:
+	sodium_memzero(pkey, sizeof(pkey));
+	sotto_buf_release(&hdr);
+	if (in.buf != NULL)
+		input_close(&in);
+	age_armor_writer_free(aw);
 	return err;
 }
 
@@ -646,18 +787,11 @@ sotto_age_writer_new(struct sotto_age_writer **out,
     sotto_age_write_fn sink, void *sinkctx, struct sotto_error *e)
 {
 	struct sotto_age_writer *w;
-	size_t i;
 	sotto_err err;
 
 	*out = NULL;
-	if (nrec == 0)
-		return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
-		    "no recipients");
-	for (i = 0; i < nrec; i++)
-		if (rec[i]->exclusive && nrec > 1)
-			return sotto_error_set(e, SOTTO_E_USAGE,
-			    "a passphrase recipient cannot be combined with "
-			    "other recipients");
+	if ((err = check_exclusive(rec, nrec, e)) != SOTTO_OK)
+		return err;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
@@ -985,8 +1119,9 @@ sotto_age_identities_parse_flags(struct sotto_age_idlist *list,
 			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
 			    "SSH and PEM private keys are not accepted "
 			    "in-cluster (only native age identities)");
-		err = age_ssh_identity_parse(&id, data, len, name, cb, cbctx,
-		    e);
+		err = (flags & SOTTO_AGE_IDS_LAZY) ? age_ssh_identity_parse_lazy(
+		    &id, data, len, name, cb, cbctx, e) :
+		    age_ssh_identity_parse(&id, data, len, name, cb, cbctx, e);
 		if (err == SOTTO_OK && sotto_age_idlist_add(list, id))
 			err = sotto_error_set(e, SOTTO_E_NOMEM,
 			    "out of memory");

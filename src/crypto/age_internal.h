@@ -115,6 +115,14 @@ sotto_err age_ssh_recipient_parse(struct sotto_age_recipient **out,
 sotto_err age_ssh_identity_parse(struct sotto_age_identity **out,
     const uint8_t *data, size_t len, const char *name, sotto_age_pass_cb cb,
     void *cbctx, struct sotto_error *e);
+/*
+ * As age_ssh_identity_parse, but an encrypted key asks for its passphrase
+ * (through cb, which must outlive the identity) only when a stanza names
+ * its public key; a PEM key needs NAME.pub beside it for that.
+ */
+sotto_err age_ssh_identity_parse_lazy(struct sotto_age_identity **out,
+    const uint8_t *data, size_t len, const char *name, sotto_age_pass_cb cb,
+    void *cbctx, struct sotto_error *e);
 /* True if the recipient line is an SSH key type we do not support. */
 bool age_ssh_unsupported_type(const char *line);
 
@@ -202,9 +210,26 @@ void age_armor_writer_free(struct age_armor_writer *a);
 #define AGE_ARMOR_BEGIN "-----BEGIN AGE ENCRYPTED FILE-----"
 #define AGE_ARMOR_END "-----END AGE ENCRYPTED FILE-----"
 
-/* STREAM (age_stream.c). */
+/*
+ * STREAM (age_stream.c).  The payload of r (after the header and nonce)
+ * is opened or sealed on up to `threads` threads (the caller's included;
+ * 1 = none started) and released to sink in order, one call at a time
+ * but not necessarily on the caller's thread (sink and the reader must
+ * not depend on the thread they run on).  Decryption releases
+ * only authenticated chunks and stops at the first that is not; the
+ * output bytes do not depend on threads.
+ */
+#define AGE_STREAM_THREADS_MAX 16	/* beyond this memory bandwidth wins */
+#define AGE_STREAM_SLOTS_MAX 32		/* chunks in flight: 4 MiB at most */
+/* threads for `want` (0: the CPUs this process may run on), capped. */
+unsigned age_stream_threads(unsigned want);
 sotto_err age_stream_decrypt(struct age_reader *r, const uint8_t key[32],
-    sotto_age_write_fn sink, void *sinkctx, struct sotto_error *e);
+    unsigned threads, sotto_age_write_fn sink, void *sinkctx,
+    struct sotto_error *e);
+/* Encrypts everything r yields until its end. */
+sotto_err age_stream_encrypt(struct age_reader *r, const uint8_t key[32],
+    unsigned threads, sotto_age_write_fn sink, void *sinkctx,
+    struct sotto_error *e);
 struct age_stream_enc;
 struct age_stream_enc *age_stream_enc_new(const uint8_t key[32]);
 /* Encrypts chunk (<= 64 KiB) into out (chunk + 16 bytes). */

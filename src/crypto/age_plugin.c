@@ -58,6 +58,7 @@ struct plugin_key {
 	char name[PLUGIN_NAME_MAX + 1];	/* NAME, lower-case */
 	char *str;			/* the full recipient / identity */
 	char labels[256];		/* recipient: labels of the last wrap */
+	bool identity;			/* recipient made of an identity */
 };
 
 static bool
@@ -495,7 +496,7 @@ tty_ask(struct sotto_buf *ans, const char *bin, const char *prompt,
 	if (secret && tcgetattr(fd, &old) == 0) {
 		raw = old;
 		raw.c_lflag &= ~(tcflag_t)ECHO;
-		echo_off = tcsetattr(fd, TCSAFLUSH, &raw) == 0;
+		echo_off = tcsetattr(fd, TCSANOW, &raw) == 0;
 	}
 	for (;;) {
 		r = read(fd, &ch, 1);
@@ -511,7 +512,7 @@ tty_ask(struct sotto_buf *ans, const char *bin, const char *prompt,
 	ok = true;
 out:
 	if (echo_off) {
-		tcsetattr(fd, TCSAFLUSH, &old);
+		tcsetattr(fd, TCSANOW, &old);
 		(void)!write(fd, "\n", 1);
 	}
 	close(fd);
@@ -632,7 +633,8 @@ plugin_wrap(const struct sotto_age_recipient *r, const uint8_t file_key[16],
 	if ((err = conn_open(&c, k->name, "recipient-v1", e)) != SOTTO_OK)
 		return err;
 	/* phase 1 */
-	if ((err = send_simple(&c, "add-recipient", k->str, e)) ||
+	if ((err = send_simple(&c, k->identity ? "add-identity" :
+	    "add-recipient", k->str, e)) ||
 	    (err = send_msg(&c, "wrap-file-key", NULL, 0, file_key, 16, e)) ||
 	    (err = send_simple(&c, "extension-labels", NULL, e)) ||
 	    (err = send_simple(&c, "done", NULL, e)))
@@ -830,10 +832,31 @@ out:
 	return err;
 }
 
+/*
+ * The recipient of a plugin identity (age -e -i/-j): the plugin gets the
+ * identity itself ("add-identity") and wraps the file key to it.  Its
+ * string form names no key, as Go's "<identity-based recipient>".
+ */
+static sotto_err
+plugin_to_recipient(struct sotto_age_recipient **out,
+    const struct sotto_age_identity *id, struct sotto_error *e)
+{
+	const struct plugin_key *ik = id->priv;
+	struct plugin_key *k = key_new(ik->name, strlen(ik->name), ik->str);
+
+	if (k == NULL || (*out = age_recipient_new(&plugin_rec_ops, k,
+	    "<identity-based recipient>")) == NULL) {
+		key_free(k);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	k->identity = true;
+	return SOTTO_OK;
+}
+
 static const struct age_identity_ops plugin_id_ops = {
 	.name = "plugin",
 	.unwrap = plugin_unwrap,
-	.to_recipient = NULL,
+	.to_recipient = plugin_to_recipient,
 	.free_priv = key_free,
 };
 

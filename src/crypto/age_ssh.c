@@ -7,9 +7,10 @@
  * bcrypt_pbkdf + AES), and PEM PKCS#1/PKCS#8 through OpenSSL.  The header
  * grammar belongs to age_header.c, file detection to age.c.
  *
- * WARNING: encrypted keys are decrypted when the file is parsed, not when
- * a stanza matches (Go asks lazily), so the prompt appears even if the key
- * turns out not to be needed.
+ * Encrypted keys: age_ssh_identity_parse() asks for the passphrase at
+ * once; age_ssh_identity_parse_lazy() keeps the public key (from the
+ * OpenSSH file, or NAME.pub beside a PEM key) and asks only when a stanza
+ * names that key, as age does.
  */
 #include "crypto/age_internal.h"
 
@@ -28,6 +29,7 @@
 
 #include "crypto/b64.h"
 #include "crypto/prim.h"
+#include "sotto/io.h"
 #include "sotto/secret.h"
 
 #define ED25519_LABEL "age-encryption.org/v1/ssh-ed25519"
@@ -1549,5 +1551,248 @@ age_ssh_identity_parse(struct sotto_age_identity **out, const uint8_t *data,
 		key_free(k);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	}
+	return SOTTO_OK;
+}
+
+/* ---- encrypted keys, unlocked on first use ------------------------------ */
+
+struct lazy_key {
+	struct ssh_key *pub;	/* the public key: type, tag, blob */
+	struct ssh_key *key;	/* the private key once unlocked */
+	uint8_t *pem;		/* the key file (guarded) */
+	size_t pemlen;
+	char *name;		/* file name, for prompts and messages */
+	sotto_age_pass_cb cb;	/* passphrase source */
+	void *cbctx;
+};
+
+static void
+lazy_free(void *priv)
+{
+	struct lazy_key *l = priv;
+
+	if (l == NULL)
+		return;
+	key_free(l->pub);
+	key_free(l->key);
+	if (l->pem != NULL)
+		sodium_free(l->pem);
+	free(l->name);
+	free(l);
+}
+
+/* Does any stanza name this key (its type and tag)? */
+static bool
+lazy_matches(const struct lazy_key *l, const struct age_header *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->st[i].type, type_name(l->pub->type)) == 0 &&
+		    h->st[i].nargs >= 1 &&
+		    strcmp(h->st[i].args[0], l->pub->tag) == 0)
+			return true;
+	return false;
+}
+
+static sotto_err
+lazy_unlock(struct lazy_key *l, struct sotto_error *e)
+{
+	struct ssh_key *k = NULL;
+	size_t i = 0;
+	sotto_err err;
+
+	while (i < l->pemlen && is_space(l->pem[i]))
+		i++;
+	if (l->pemlen - i >= strlen(OPENSSH_BEGIN) &&
+	    memcmp(l->pem + i, OPENSSH_BEGIN, strlen(OPENSSH_BEGIN)) == 0)
+		err = openssh_parse(&k, l->pem, l->pemlen, l->name, l->cb,
+		    l->cbctx, e);
+	else
+		err = pem_parse(&k, l->pem, l->pemlen, l->name, l->cb,
+		    l->cbctx, e);
+	if (err != SOTTO_OK)
+		return err;
+	if (k->type != l->pub->type || k->bloblen != l->pub->bloblen ||
+	    memcmp(k->blob, l->pub->blob, k->bloblen) != 0) {
+		key_free(k);
+		return sotto_error_set(e, SOTTO_E_KEY_FORMAT,
+		    "'%s': mismatched private and public SSH key", l->name);
+	}
+	l->key = k;
+	return SOTTO_OK;
+}
+
+static sotto_err
+lazy_unwrap(const struct sotto_age_identity *id, const struct age_header *h,
+    uint8_t file_key[16], struct sotto_error *e)
+{
+	struct lazy_key *l = id->priv;
+	struct sotto_age_identity tmp;
+	sotto_err err;
+
+	if (l->key == NULL) {
+		if (!lazy_matches(l, h))
+			return SOTTO_E_AGE_NO_MATCH;
+		if ((err = lazy_unlock(l, e)) != SOTTO_OK)
+			return err;
+	}
+	tmp.ops = id->ops;
+	tmp.priv = l->key;
+	return ssh_unwrap(&tmp, h, file_key, e);
+}
+
+static sotto_err
+lazy_to_recipient(struct sotto_age_recipient **out,
+    const struct sotto_age_identity *id, struct sotto_error *e)
+{
+	const struct lazy_key *l = id->priv;
+	struct sotto_age_identity tmp;
+
+	tmp.ops = id->ops;
+	tmp.priv = l->pub;
+	return ssh_to_recipient(out, &tmp, e);
+}
+
+static const struct age_identity_ops lazy_id_ops = {
+	.name = "ssh",
+	.unwrap = lazy_unwrap,
+	.to_recipient = lazy_to_recipient,
+	.free_priv = lazy_free,
+};
+
+/* OpenSSL asks for a passphrase: the PEM key is encrypted. */
+static int
+pem_probe(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)u = true;
+	return -1;
+}
+
+/*
+ * The public key of an encrypted key file: an OpenSSH file carries it; a
+ * PEM file does not, so it is read from NAME.pub.  *pub is NULL for a key
+ * that is not encrypted.
+ */
+static sotto_err
+encrypted_pub(struct ssh_key **pub, const uint8_t *data, size_t len,
+    const char *name, struct sotto_error *e)
+{
+	struct sotto_buf raw = SOTTO_BUF_SECRET_INIT, line = SOTTO_BUF_INIT;
+	struct sotto_age_recipient *r = NULL;
+	struct ossh_enc x;
+	struct rd rd;
+	const uint8_t *pb;
+	size_t pbn, i = 0;
+	uint32_t nkeys;
+	bool asked = false;
+	EVP_PKEY *pk;
+	BIO *bio;
+	char path[4096];
+	sotto_err err = SOTTO_OK;
+
+	*pub = NULL;
+	while (i < len && is_space(data[i]))
+		i++;
+	if (len - i >= strlen(OPENSSH_BEGIN) &&
+	    memcmp(data + i, OPENSSH_BEGIN, strlen(OPENSSH_BEGIN)) == 0) {
+		if (openssh_dearmor(&raw, data, len, name, e) != SOTTO_OK)
+			goto eager;	/* the full parse reports it */
+		rd.p = raw.data;
+		rd.n = raw.len;
+		if (rd.n < sizeof(OPENSSH_MAGIC) ||
+		    memcmp(rd.p, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC)) != 0)
+			goto eager;
+		rd.p += sizeof(OPENSSH_MAGIC);
+		rd.n -= sizeof(OPENSSH_MAGIC);
+		if (!rd_str(&rd, &x.cipher, &x.cn) ||
+		    !rd_str(&rd, &x.kdf, &x.kn) ||
+		    !rd_str(&rd, &x.opts, &x.on) || !rd_u32(&rd, &nkeys) ||
+		    nkeys != 1 || !rd_str(&rd, &pb, &pbn) ||
+		    str_is(x.cipher, x.cn, "none"))
+			goto eager;
+		err = key_from_pub_blob(pub, pb, pbn, name, e);
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	pk = PEM_read_bio_PrivateKey(bio, NULL, pem_probe, &asked);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	if (!asked)
+		goto eager;
+	if (strcmp(name, "-") == 0) {
+		err = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to "
+		    "obtain public key for \"-\" SSH key: use a file with a "
+		    "\".pub\" file beside it, or convert the private key to "
+		    "a modern format with \"ssh-keygen -p -m RFC4716\"");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s.pub", name);
+	if (sotto_io_read_file(&line, path, 64u << 10, e) != SOTTO_OK) {
+		err = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to obtain "
+		    "public key for '%s' SSH key: ensure '%s' exists, or "
+		    "convert the private key to a modern format with "
+		    "\"ssh-keygen -p -m RFC4716\"", name, path);
+		goto out;
+	}
+	for (i = 0; i < line.len && line.data[i] != '\n'; i++)
+		;
+	sotto_buf_truncate(&line, i);
+	if ((err = age_ssh_recipient_parse(&r, (const char *)line.data, e))) {
+		sotto_error_prefix(e, "failed to parse '%s'", path);
+		goto out;
+	}
+	*pub = r->priv;		/* take the key out of the recipient */
+	r->priv = NULL;
+	sotto_age_recipient_free(r);
+	goto out;
+eager:
+	err = SOTTO_OK;
+out:
+	sotto_buf_release(&raw);
+	sotto_buf_release(&line);
+	return err;
+}
+
+sotto_err
+age_ssh_identity_parse_lazy(struct sotto_age_identity **out,
+    const uint8_t *data, size_t len, const char *name, sotto_age_pass_cb cb,
+    void *cbctx, struct sotto_error *e)
+{
+	struct ssh_key *pub = NULL;
+	struct lazy_key *l;
+	sotto_err err;
+
+	*out = NULL;
+	if (len > SSH_KEYFILE_MAX)
+		return sotto_error_set(e, SOTTO_E_LIMIT,
+		    "'%s': SSH private key file is larger than 16 KiB", name);
+	if ((err = encrypted_pub(&pub, data, len, name, e)) != SOTTO_OK)
+		return err;
+	if (pub == NULL)	/* not encrypted */
+		return age_ssh_identity_parse(out, data, len, name, cb, cbctx,
+		    e);
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->pem = sodium_malloc(len + 1)) == NULL ||
+	    (l->name = strdup(name)) == NULL) {
+		key_free(pub);
+		lazy_free(l);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	l->pub = pub;
+	memcpy(l->pem, data, len);
+	l->pemlen = len;
+	l->cb = cb;
+	l->cbctx = cbctx;
+	if ((*out = age_identity_new(&lazy_id_ops, l)) == NULL) {
+		lazy_free(l);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	(*out)->native = false;
 	return SOTTO_OK;
 }

@@ -90,16 +90,19 @@ setup() {
 	[ -f empty.out ] && [ ! -s empty.out ]
 }
 
-@test "--help prints usage to stdout and --version the version" {
-	run_io "$SOTTO" age --help
-	assert_status 0
-	assert_err ""
-	[[ $out == Usage:* ]]
-	[[ $out == *"-d, --decrypt"* ]]
-	[[ $out == *"-R, --recipients-file PATH"* ]]
+@test "--help prints usage to stderr (as age) and --version the version" {
+	for h in --help -help -h --h; do
+		run_io "$SOTTO" age -p "$h"
+		assert_status 0
+		assert_out ""
+		[[ $err == Usage:* ]]
+		[[ $err == *"-d, --decrypt"* ]]
+		[[ $err == *"-R, --recipients-file PATH"* ]]
+		[[ $err == *"SOTTO_AGE_THREADS"* ]]
+	done
 	run_io "$AGE" -h
 	assert_status 0
-	[[ $out == *"    age [--encrypt] (-r RECIPIENT | -R PATH)..."* ]]
+	[[ $err == *"    age [--encrypt] (-r RECIPIENT | -R PATH)..."* ]]
 	run_io "$AGE" --version
 	assert_status 0
 	assert_out "$(cat "$SOTTO_ROOT/VERSION")"
@@ -119,50 +122,120 @@ setup() {
 	run_io "$SOTTO" age -e plain.txt
 	assert_status 1
 	assert_out ""
-	assert_err "sotto age: error: missing recipients: specify -r, -R or -p
-sotto age: hint: run 'sotto age --help' for usage"
+	assert_err "sotto age: error: missing recipients
+sotto age: hint: did you forget to specify -r/--recipient, -R/--recipients-file or -p/--passphrase?"
 	assert_no_plaintext
 }
 
-@test "-d cannot be combined with -r, -a, -p or -e" {
-	for flag in "-r $REC" -a -p; do
-		# shellcheck disable=SC2086
-		run_io "$AGE" -d $flag plain.txt
-		assert_status 1
-		assert_err "age: error: -a/--armor, -p/--passphrase, -r and -R can't be used with -d/--decrypt
-age: hint: run 'age --help' for usage"
-	done
+@test "-d cannot be combined with -r, -R, -a, -p or -e (age's messages)" {
+	run_io "$AGE" -d -r "$REC" plain.txt
+	assert_status 1
+	assert_err "age: error: -r/--recipient can't be used with -d/--decrypt
+age: hint: did you mean to use -i/--identity to specify a private key?"
+	run_io "$AGE" -d -R key.txt plain.txt
+	assert_status 1
+	assert_err "age: error: -R/--recipients-file can't be used with -d/--decrypt
+age: hint: did you mean to use -i/--identity to specify a private key?"
+	run_io "$AGE" -d -a plain.txt
+	assert_status 1
+	assert_err "age: error: -a/--armor can't be used with -d/--decrypt
+age: hint: note that armored files are detected automatically, try again without -a/--armor"
+	run_io "$AGE" -d -p plain.txt
+	assert_status 1
+	assert_err "age: error: -p/--passphrase can't be used with -d/--decrypt
+age: hint: note that password protected files are detected automatically"
 	run_io "$AGE" -d -e plain.txt
 	assert_status 1
-	assert_err "age: error: -e/--encrypt can't be used with -d/--decrypt
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: -e/--encrypt can't be used with -d/--decrypt"
 }
 
 @test "two inputs, -i without -e and -p with -r are usage errors" {
 	run_io "$AGE" -r "$REC" plain.txt key.txt
 	assert_status 1
-	assert_err "age: error: too many INPUT arguments: key.txt
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: too many INPUT arguments: \"plain.txt\" \"key.txt\"
+age: hint: only a single input file may be specified at a time"
+	run_io "$AGE" -r "$REC" plain.txt -o out.age
+	assert_status 1
+	assert_err "age: error: too many INPUT arguments: \"plain.txt\" \"-o\" \"out.age\"
+age: hint: the input file must be specified after all flags
+age: hint: did you mean:
+age: hint:     age -r $REC -o out.age plain.txt"
+	[ ! -e out.age ]
 	run_io "$AGE" -i key.txt plain.txt
 	assert_status 1
-	assert_err "age: error: -i/--identity can't be used in encryption mode unless -e/--encrypt is given
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: -i/--identity and -j can't be used in encryption mode unless symmetric encryption is explicitly selected with -e/--encrypt
+age: hint: did you forget to specify -d/--decrypt?"
 	run_io "$AGE" -p -r "$REC" plain.txt
 	assert_status 1
-	assert_err "age: error: -p/--passphrase can't be combined with -r, -R or -i
-age: hint: run 'age --help' for usage"
-	run_io "$AGE" --no-such-flag
+	assert_err "age: error: -p/--passphrase can't be combined with -r/--recipient"
+	run_io "$AGE" -p -R key.txt plain.txt
 	assert_status 1
-	[[ $err == *"age: error: invalid flag"* ]]
+	assert_err "age: error: -p/--passphrase can't be combined with -R/--recipients-file"
+}
+
+@test "flags parse as Go's flag package: unknown exits 2 with the usage" {
+	run_io "$AGE" --no-such-flag
+	assert_status 2
+	assert_out ""
+	[[ $err == "flag provided but not defined: -no-such-flag
+Usage:"* ]]
+	run_io "$AGE" -r
+	assert_status 2
+	[[ $err == "flag needs an argument: -r
+Usage:"* ]]
+	run_io "$AGE" -a=maybe -r "$REC" plain.txt
+	assert_status 2
+	[[ $err == "invalid boolean value \"maybe\" for -a: parse error"* ]]
+	run_io "$AGE" ---r "$REC" plain.txt
+	assert_status 2
+	[[ $err == "bad flag syntax: ---r"* ]]
+	# one or two dashes, -flag=value, -a=true, and "--" ending the flags
+	run_io "$AGE" --recipient="$REC" -a=true -output enc.asc -- plain.txt
+	assert_status 0
+	head -1 enc.asc | grep -qx -- '-----BEGIN AGE ENCRYPTED FILE-----'
+	run_io "$AGE" -decrypt -identity=key.txt enc.asc
+	assert_status 0
+	same_bytes plain.txt "$T/out"
+}
+
+@test "repeated recipients, recipients files and identity files are warned about" {
+	printf '%s\n' "$REC" >r.txt
+	run_io "$AGE" -r "$REC" -a -r "$REC" -r "$REC" -R r.txt -o x.age -R r.txt plain.txt
+	assert_status 0
+	assert_err "age: warning: duplicate recipient \"$REC\"
+age: warning: duplicate recipients file \"r.txt\""
+	run_io "$AGE" -d -i key.txt -o x.out -i key.txt x.age
+	assert_status 0
+	assert_err "age: warning: duplicate identity file \"key.txt\""
+	run_io "$AGE" -d -i key.txt -i other.txt x.age
+	assert_status 0
+	assert_err ""
 }
 
 @test "the same file as input and output is refused and left intact" {
 	cp plain.txt copy.txt
 	run_io "$AGE" -r "$REC" -o plain.txt plain.txt
 	assert_status 1
-	assert_err "age: error: input and output file are the same: 'plain.txt'
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: input and output file are the same: \"plain.txt\""
 	same_bytes copy.txt plain.txt
+	mkdir d
+	run_io "$AGE" -r "$REC" -o plain.txt d/../plain.txt
+	assert_status 1
+	assert_err "age: error: input and output file are the same: \"plain.txt\""
+	same_bytes copy.txt plain.txt
+	# -o onto the identity or recipients file (age >= 1.2)
+	cp key.txt keycopy.txt
+	"$SOTTO" age -r "$REC" -o enc.age plain.txt
+	run_io "$AGE" -d -i keycopy.txt -o keycopy.txt enc.age
+	assert_status 1
+	assert_err "age: error: input and output file are the same: \"keycopy.txt\""
+	same_bytes key.txt keycopy.txt
+	printf '%s\n' "$REC" >r.txt
+	cp r.txt rcopy.txt
+	run_io "$AGE" -R r.txt -o r.txt plain.txt
+	assert_status 1
+	assert_err "age: error: input and output file are the same: \"r.txt\""
+	same_bytes rcopy.txt r.txt
 	ln -s plain.txt link.txt
 	run_io "$AGE" -r "$REC" -o link.txt plain.txt
 	assert_status 1
@@ -174,14 +247,12 @@ age: hint: run 'age --help' for usage"
 	IN=enc.age run_io "$AGE" -d -i - -
 	assert_status 1
 	assert_out ""
-	assert_err "age: error: standard input is used for multiple purposes
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: standard input is used for multiple purposes"
 	printf '%s\n' "$REC" >r.txt
 	IN=r.txt run_io "$AGE" -R -
 	assert_status 1
 	assert_out ""
-	assert_err "age: error: standard input is used for multiple purposes
-age: hint: run 'age --help' for usage"
+	assert_err "age: error: standard input is used for multiple purposes"
 	IN=r.txt run_io "$AGE" -R - plain.txt
 	assert_status 0
 }
@@ -229,7 +300,8 @@ age: hint: run 'age --help' for usage"
 	assert_no_plaintext
 	run_io "$SOTTO" age -d enc.age
 	assert_status 1
-	assert_err "sotto age: error: file is not passphrase-encrypted, identities are required (use -i)"
+	assert_err "sotto age: error: the file is not passphrase-encrypted, identities are required
+sotto age: hint: specify identities with -i/--identity or -j to decrypt this file"
 }
 
 @test "a truncated file fails in the header or the payload" {

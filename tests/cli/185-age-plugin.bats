@@ -175,7 +175,11 @@ print(p.bech32_encode("age1nosuchplug", b"\x01" * 16))' "$T/pbin/$P")
 	cp "$T/pbin/$P" ./age-plugin-nosuchplug
 	PATH=":$PATH" run_io "$AGE" -r "$K" m
 	assert_status 1
-	assert_err "age: error: age-plugin-nosuchplug: plugin not found in \$PATH"
+	assert_err "age: error: age-plugin-nosuchplug: plugin not found in \$PATH
+age: hint: you might want to install the \"nosuchplug\" plugin
+age: hint: visit https://age-encryption.org/awesome#plugins for a list of available plugins"
+	"$AGE" -r "$R" -o good.age m 2>/dev/null
 	run_io "$AGE" -d -j nosuchplug good.age
 	assert_status 1
+	assert_err_has "age: hint: visit https://age-encryption.org/awesome#plugins"
 }

@@ -3,7 +3,7 @@
 """Run a command with a pseudo-terminal as its controlling terminal.
 
 Usage: pty_run.py [--answer TEXT]... [--timeout SECS] [--transcript FILE]
-                  -- COMMAND [ARGS...]
+                  [--type FILE] [--stdin-tty] -- COMMAND [ARGS...]
 
 The child gets a new session whose controlling terminal is the slave side
 of a fresh pty (setsid + TIOCSCTTY), so opening /dev/tty works, while its
@@ -29,6 +29,9 @@ import time
 PROMPT = re.compile(rb"(?i)passphrase[^\n]*:\s*$")
 
 
+OPTS = {"typed": None, "stdin_tty": False}
+
+
 def parse_args(argv):
     answers, timeout, transcript = [], 30.0, None
     i = 0
@@ -36,12 +39,20 @@ def parse_args(argv):
         a = argv[i]
         if a == "--":
             return answers, timeout, transcript, argv[i + 1:]
-        if a in ("--answer", "--timeout", "--transcript") and i + 1 < len(argv):
+        if a == "--stdin-tty":
+            OPTS["stdin_tty"] = True
+            i += 1
+            continue
+        if a in ("--answer", "--timeout", "--transcript", "--type") and \
+                i + 1 < len(argv):
             v = argv[i + 1]
             if a == "--answer":
                 answers.append(v)
             elif a == "--timeout":
                 timeout = float(v)
+            elif a == "--type":
+                with open(v, "rb") as f:
+                    OPTS["typed"] = f.read()
             else:
                 transcript = v
             i += 2
@@ -55,6 +66,8 @@ def child(slave, master, cmd):
         os.close(master)
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        if OPTS["stdin_tty"]:
+            os.dup2(slave, 0)
         os.close(slave)
         os.execvp(cmd[0], cmd)
     except OSError as exc:
@@ -75,6 +88,12 @@ def main():
         sys.stderr.write(__doc__)
         return 125
     master, slave = os.openpty()
+    if OPTS["typed"] is not None:
+        # queue it on the terminal before the child exists: nothing of it
+        # may be lost when the child turns echo off
+        for line in OPTS["typed"].splitlines(keepends=True):
+            os.write(master, line)
+        os.write(master, b"\x04")
     pid = os.fork()
     if pid == 0:
         child(slave, master, cmd)

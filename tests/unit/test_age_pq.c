@@ -156,8 +156,12 @@ test_plugin_keys(void **state)
 	assert_int_equal(sotto_age_identity_parse(&id, (char *)s.data, &e),
 	    SOTTO_OK);
 	assert_false(id->native);
+	/* age -e -i: the plugin wraps to the identity ("add-identity") */
 	assert_int_equal(sotto_age_identity_to_recipient(&r, id, &e),
-	    SOTTO_E_UNSUPPORTED);
+	    SOTTO_OK);
+	assert_string_equal(sotto_age_recipient_string(r),
+	    "<identity-based recipient>");
+	sotto_age_recipient_free(r);
 	sotto_age_identity_free(id);
 	assert_int_equal(age_plugin_identity_new(&id, "yubikey", &e), 0);
 	sotto_age_identity_free(id);
