@@ -247,12 +247,16 @@ struct sotto_remote_bases {
 					   remote-bases/ (ciphertext only) */
 	bool allow_http;		/* http:// URLs */
 	bool allow_file;		/* file:// URLs (tests, local mirrors) */
+	bool locked;			/* set once this process holds the
+					   cache's lock (until it exits) */
 };
 /*
  * A sotto_render_git_fn (render.h) with arg a struct sotto_remote_bases:
  * fetches repo at ref (a tag, a branch or a commit) with the agent's git
  * child (URL allowlist, the timeout, no credentials) and checks it out in
- * a cache directory of its own per URL and ref.  Errors as kgit_sync's.
+ * a cache directory of its own per URL and ref; the first call takes the
+ * remote bases' lock for the rest of the process (one render at a time
+ * reads a cache).  Errors as kgit_sync's.
  */
 sotto_err sotto_remote_base_fetch(void *arg, char *dir, size_t cap,
     const char *repo, const char *ref, double timeout,

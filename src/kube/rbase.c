@@ -7,20 +7,58 @@
  * <cache>/remote-bases/kustomize_ref-<hash of the ref>_<hash of the URL>:
  * one checkout per URL and ref, fetched incrementally, so two refs of one
  * repository never share a working tree.
+ *
+ * Two renders at once (Argo CD runs one per application) must not check
+ * out a tree while the other reads it: the first remote base a process
+ * fetches takes an exclusive lock on <cache>/remote-bases/lock and keeps
+ * it until the process exits (the CLI, or the agent's render child).
  */
 #include "kint.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "sotto/kube.h"
+
+/* The process's lock on the remote bases of cache (held until exit). */
+static sotto_err
+lock_cache(struct sotto_remote_bases *rb, const char *cache,
+    struct sotto_error *e)
+{
+	char path[4200];
+	int fd, rc;
+
+	if (rb->locked)
+		return SOTTO_OK;
+	if (kgit_private_dir(cache, true, e) != SOTTO_OK)
+		return e->code;
+	snprintf(path, sizeof(path), "%s/lock", cache);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return sotto_error_set(e, SOTTO_E_IO, "'%s': %s", path,
+		    strerror(errno));
+	while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+		;
+	if (rc != 0) {
+		rc = errno;
+		close(fd);
+		return sotto_error_set(e, SOTTO_E_IO, "'%s': cannot lock: %s",
+		    path, strerror(rc));
+	}
+	rb->locked = true;	/* fd stays open: the lock ends with us */
+	return SOTTO_OK;
+}
 
 sotto_err
 sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
     const char *ref, double timeout, struct sotto_error *e)
 {
-	const struct sotto_remote_bases *rb = arg;
+	struct sotto_remote_bases *rb = arg;
 	unsigned char h[8];
 	char cache[4096], name[32];
 	struct kgit_ref r;
@@ -32,6 +70,8 @@ sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
 	    rb->cache_dir) >= sizeof(cache))
 		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "
 		    "is too long");
+	if ((rc = lock_cache(rb, cache, e)) != SOTTO_OK)
+		return rc;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)ref,
 	    strlen(ref), NULL, 0);
 	memcpy(name, "ref-", 4);

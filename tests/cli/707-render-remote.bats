@@ -208,3 +208,23 @@ Y
 	ls -d "$T/cache/remote-bases"/kustomize_ref-*
 	standin_stop
 }
+
+@test "two renders do not read one cache at once: the second waits for the first's lock" {
+	command -v flock >/dev/null || skip "flock not installed"
+	ov "resources:" "- $URL//app?ref=v1"
+	render
+	assert_status 0
+	mkfifo "$T/release"
+	flock "$XDG_CACHE_HOME/sotto/remote-bases/lock" sh -c ': > "$1/held"; cat "$1/release"' sh "$T" &
+	HOLDER=$!
+	for _ in $(seq 100); do [ -e "$T/held" ] && break; sleep 0.1; done
+	[ -e "$T/held" ]
+	"$SOTTO" render --root "$T" --allow-file-sources ov > "$T/second" 2>&1 &
+	SECOND=$!
+	sleep 1
+	kill -0 "$SECOND"	# it cannot end while the lock is held
+	echo go > "$T/release"
+	wait "$HOLDER"
+	wait "$SECOND"
+	grep -q '^  name: r-base$' "$T/second"
+}
