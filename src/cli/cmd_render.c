@@ -38,8 +38,8 @@ static const char render_usage[] =
     "Secret\n                      (KUBECONFIG or the in-cluster service "
     "account)\n"
     "    --no-remote-bases refuse git remote bases (github.com/org/repo//"
-    "path?ref=v1),\n                      which are otherwise fetched "
-    "pinned to their ref\n"
+    "path?ref=v1)\n                      instead of fetching them pinned "
+    "to their ref\n"
     "    --cache-dir DIR   where they are fetched, mode 0700 (default\n"
     "                      $XDG_CACHE_HOME/sotto, else ~/.cache/sotto)\n"
     "    --allow-http-sources  http:// remote bases (no TLS)\n"
@@ -224,14 +224,12 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 		fputs(render_usage, stderr);
 		return 2;
 	}
+	/* without a cache directory, a remote base says why it failed */
 	if (rb.cache_dir == NULL && default_cache_dir(cache, sizeof(cache),
 	    &e) == SOTTO_OK)
 		rb.cache_dir = cache;
-	/* without a cache directory, a remote base says why it failed */
-	if (rb.cache_dir != NULL) {
-		ro.git = sotto_remote_base_fetch;
-		ro.git_arg = &rb;
-	}
+	ro.git = sotto_remote_base_fetch;
+	ro.git_arg = &rb;
 	e.code = SOTTO_OK;
 	/*
 	 * Key input order (issue 7): --key-secret first, then the

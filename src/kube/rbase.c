@@ -66,6 +66,9 @@ sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
 	sotto_err rc;
 	size_t i;
 
+	if (rb->cache_dir == NULL)
+		return sotto_error_set(e, SOTTO_E_IO, "no cache directory: "
+		    "$XDG_CACHE_HOME and $HOME are not set (use --cache-dir)");
 	if ((size_t)snprintf(cache, sizeof(cache), "%s/remote-bases",
 	    rb->cache_dir) >= sizeof(cache))
 		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "

@@ -83,6 +83,12 @@ render() { run_io "$SOTTO" render --root "$T" --allow-file-sources "$@" ov; }
 	run_io "$SOTTO" render ov
 	assert_status 1
 	assert_err "sotto: error: 'ov/kustomization.yaml': remote base '$URL//app?ref=v1': spec.url '$URL': scheme 'file' is not allowed (use https://, ssh:// or user@host:path; http:// needs --allow-http-sources, file:// needs --allow-file-sources)"
+	run_io env -u HOME -u XDG_CACHE_HOME "$SOTTO" render --allow-file-sources ov
+	assert_status 1
+	assert_err "sotto: error: 'ov/kustomization.yaml': remote base '$URL//app?ref=v1': no cache directory: \$XDG_CACHE_HOME and \$HOME are not set (use --cache-dir)"
+	run_io "$SOTTO" render --allow-file-sources --cache-dir "$T/other-cache" ov
+	assert_status 0
+	ls -d "$T/other-cache/remote-bases"/kustomize_ref-*
 }
 
 @test "a remote base must be pinned, name a ref the repository has, and be a git URL" {
