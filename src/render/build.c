@@ -658,7 +658,6 @@ annotate_origin(struct rlist *l, size_t from, struct rctx *c,
 
 /* ---- remote bases ---- */
 
-
 /* A remote base fetched in this render: its URL and ref, and where. */
 struct rfetched {
 	char *key;		/* repo, '\n', ref */
@@ -683,26 +682,27 @@ remote_enter(struct rctx *c, const char *spec, const char *kname,
 {
 	struct rremote r;
 	struct rfetched *f = NULL, *nv;
-	char dir[4096], *key;
+	char dir[4096], shown[RR_SHOWN_MAX], *key;
 	size_t i, kl;
 	sotto_err err;
 
 	*abs = NULL;
+	rr_shown(shown, sizeof(shown), spec);
 	if (c->o->no_remote_bases)
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
-		    "base '%.200s': remote bases are disabled "
-		    "(--no-remote-bases)", kname, spec);
+		    "base '%s': remote bases are disabled "
+		    "(--no-remote-bases)", kname, shown);
 	if ((err = rr_parse(&r, spec, e)) != SOTTO_OK)
 		return sotto_error_prefix(e, "'%s'", kname);
 	if (c->o->git == NULL)
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
-		    "base '%.200s': remote bases are not supported here",
-		    kname, spec);
+		    "base '%s': remote bases are not supported here",
+		    kname, shown);
 	if (c->track_origin)
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
-		    "base '%.200s': buildMetadata origin and transformer "
+		    "base '%s': buildMetadata origin and transformer "
 		    "annotations of remote bases are not supported", kname,
-		    spec);
+		    shown);
 	kl = strlen(r.repo) + strlen(r.ref) + 2;
 	if ((key = malloc(kl)) == NULL)
 		return oom(e);
@@ -717,12 +717,12 @@ remote_enter(struct rctx *c, const char *spec, const char *kname,
 		    r.ref, r.timeout, e)) != SOTTO_OK) {
 			free(key);
 			return sotto_error_prefix(e, "'%s': remote base "
-			    "'%.200s'", kname, spec);
+			    "'%s'", kname, shown);
 		}
 		if ((real = realpath(dir, NULL)) == NULL) {
 			free(key);
 			return sotto_error_set(e, SOTTO_E_IO, "'%s': remote "
-			    "base '%.200s': checkout not found", kname, spec);
+			    "base '%s': checkout not found", kname, shown);
 		}
 		nv = realloc(c->fetched, (c->nfetched + 1) * sizeof(*nv));
 		if (nv == NULL) {
@@ -745,8 +745,8 @@ remote_enter(struct rctx *c, const char *spec, const char *kname,
 	    e)) != SOTTO_OK) {
 		c->root = saved->root;
 		c->rootlen = saved->rootlen;
-		return sotto_error_prefix(e, "'%s': remote base '%.200s'",
-		    kname, spec);
+		return sotto_error_prefix(e, "'%s': remote base '%s'",
+		    kname, shown);
 	}
 	return SOTTO_OK;
 }
@@ -784,10 +784,14 @@ remote_resource(struct racc *ra, struct rctx *c, const char *spec,
 	memset(&sub, 0, sizeof(sub));
 	if ((err = remote_enter(c, spec, kname, &abs, &saved, e)) != SOTTO_OK)
 		return err;
-	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		char shown[RR_SHOWN_MAX];
+
+		rr_shown(shown, sizeof(shown), spec);
 		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': remote base "
-		    "'%.200s': not a directory", kname, spec);
-	else if ((err = build_dir(&sub, c, abs, e)) == SOTTO_OK)
+		    "'%s': not a directory", kname, shown);
+	}
+	if (err == SOTTO_OK && (err = build_dir(&sub, c, abs, e)) == SOTTO_OK)
 		err = ra_merge(ra, c, &sub, kname, e);
 	remote_leave(c, &saved);
 	ra_free(&sub);

@@ -125,11 +125,50 @@ put(char *out, size_t cap, const char *s, size_t n)
 	return true;
 }
 
+void
+rr_shown(char *out, size_t cap, const char *spec)
+{
+	const char *s = spec, *sch = strstr(spec, "://"), *at, *slash;
+	size_t o = 0, used = 0;
+
+	if (cap == 0)
+		return;
+	/* "scheme://user:password@host" loses its "user:password@" */
+	if (sch != NULL && (at = strchr(sch + 3, '@')) != NULL &&
+	    ((slash = strchr(sch + 3, '/')) == NULL || at < slash)) {
+		size_t n = (size_t)(sch + 3 - spec);
+
+		if (n + 1 < cap) {
+			memcpy(out, spec, n);
+			o = n;
+		}
+		used = n;
+		s = at + 1;
+	}
+	for (; *s != '\0' && o + 5 < cap; s++, used++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (used >= 200) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+}
+
 static sotto_err
 bad(struct sotto_error *e, const char *spec, const char *why)
 {
-	return sotto_error_set(e, SOTTO_E_USAGE, "remote base '%.200s': %s",
-	    spec, why);
+	char shown[RR_SHOWN_MAX];
+
+	rr_shown(shown, sizeof(shown), spec);
+	return sotto_error_set(e, SOTTO_E_USAGE, "remote base '%s': %s",
+	    shown, why);
 }
 
 sotto_err
@@ -230,17 +269,16 @@ rr_parse(struct rremote *r, const char *spec, struct sotto_error *e)
 			    strlen(s2 + 1)))
 				return bad(e, spec, "path too long");
 		}
-	} else if (https && file_like(rest)) {
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "remote base "
-		    "'%.200s': http(s) file and archive URLs are not "
-		    "supported, only git repositories (host/org/repo//"
-		    "path?ref=...)", spec);
 	}
-	if (https && file_like(r->path))
+	if (https && (file_like(rest) || file_like(r->path))) {
+		char shown[RR_SHOWN_MAX];
+
+		rr_shown(shown, sizeof(shown), spec);
 		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "remote base "
-		    "'%.200s': http(s) file and archive URLs are not "
-		    "supported, only git repositories (host/org/repo//"
-		    "path?ref=...)", spec);
+		    "'%s': http(s) file and archive URLs are not supported, "
+		    "only git repositories (host/org/repo//path?ref=...)",
+		    shown);
+	}
 	/* the URL git gets */
 	if (bare) {
 		if ((size_t)snprintf(r->repo, sizeof(r->repo), "https://%s",

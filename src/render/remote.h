@@ -4,6 +4,7 @@
 #define SOTTO_RENDER_REMOTE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "sotto/error.h"
 
@@ -14,6 +15,13 @@ struct rremote {
 				   commit */
 	double timeout;		/* ?timeout= in seconds, 0 = the default */
 };
+
+/*
+ * spec for a message: a URL's "user:password@" dropped, control bytes as
+ * \xNN, cut after 200 bytes ("..." marks the cut).
+ */
+#define RR_SHOWN_MAX 1024
+void rr_shown(char *out, size_t cap, const char *spec);
 
 /* Whether a resources/components entry is a URL rather than a path. */
 bool rr_is_remote(const char *s);

@@ -112,6 +112,14 @@ render() { run_io "$SOTTO" render --root "$T" --allow-file-sources "$@" ov; }
 	render
 	assert_status 1
 	assert_err_has "http(s) file and archive URLs are not supported"
+	ov "resources:" "- https://bob:s3cr3t-77@example.com/repo//app"
+	render
+	assert_status 2
+	assert_err "sotto: error: 'ov/kustomization.yaml': remote base 'https://example.com/repo//app': no ?ref=: pin the base to a tag, a branch or a commit"
+	ov "resources:" "- \"https://example.com/repo//app?ref=a\\x1bb\""
+	render
+	assert_status 2
+	assert_err "sotto: error: 'ov/kustomization.yaml': remote base 'https://example.com/repo//app?ref=a\\x1bb': ?ref= is not a tag, branch or commit name"
 	ov "resources:" "- ftp://example.com/repo//app?ref=v1"
 	render
 	assert_status 2

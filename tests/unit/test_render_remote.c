@@ -114,6 +114,32 @@ test_remote_parse_refusals(void **state)
 	}
 }
 
+static void
+test_remote_shown_hides_credentials_and_escapes(void **state)
+{
+	char out[RR_SHOWN_MAX], long_spec[400];
+	struct sotto_error e = { SOTTO_OK, "" };
+	struct rremote r;
+
+	(void)state;
+	rr_shown(out, sizeof(out), "https://bob:s3cr3t@github.com/o/r//x");
+	assert_string_equal(out, "https://github.com/o/r//x");
+	rr_shown(out, sizeof(out), "git@github.com:o/r//x?ref=a\x01" "b");
+	assert_string_equal(out, "git@github.com:o/r//x?ref=a\\x01b");
+	memset(long_spec, 'a', sizeof(long_spec) - 1);
+	long_spec[sizeof(long_spec) - 1] = '\0';
+	rr_shown(out, sizeof(out), long_spec);
+	assert_int_equal(strlen(out), 203);
+	assert_string_equal(out + 200, "...");
+	rr_shown(out, 8, long_spec);
+	assert_true(strlen(out) < 8);
+	assert_int_equal(rr_parse(&r, "https://bob:s3cr3t@github.com/o/r//x",
+	    &e), SOTTO_E_USAGE);
+	assert_null(strstr(e.msg, "s3cr3t"));
+	assert_string_equal(e.msg, "remote base 'https://github.com/o/r//x': "
+	    "no ?ref=: pin the base to a tag, a branch or a commit");
+}
+
 int
 main(void)
 {
@@ -121,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_remote_parse_forms),
 		cmocka_unit_test(test_remote_local_paths_are_not_remote),
 		cmocka_unit_test(test_remote_parse_refusals),
+		cmocka_unit_test(test_remote_shown_hides_credentials_and_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
