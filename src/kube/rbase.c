@@ -6,7 +6,8 @@
  * the timeout, libgit2 never mapped into the caller, no credentials), into
  * <cache>/remote-bases/kustomize_ref-<hash of the ref>_<hash of the URL>:
  * one checkout per URL and ref, fetched incrementally, so two refs of one
- * repository never share a working tree.
+ * repository never share a working tree.  ssh URLs are refused: a base
+ * has no Secret to give a key and known_hosts.
  *
  * Two renders at once (Argo CD runs one per application) must not check
  * out a tree while the other reads it: the first remote base a process
@@ -63,8 +64,10 @@ sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
 	char cache[4096], name[32];
 	struct kgit_ref r;
 	struct kgit_result res;
+	struct kgit_url u;
 	sotto_err rc;
 	size_t i;
+	bool ssh;
 
 	if (rb->cache_dir == NULL)
 		return sotto_error_set(e, SOTTO_E_IO, "no cache directory: "
@@ -73,6 +76,16 @@ sotto_remote_base_fetch(void *arg, char *dir, size_t cap, const char *repo,
 	    rb->cache_dir) >= sizeof(cache))
 		return sotto_error_set(e, SOTTO_E_IO, "cache directory path "
 		    "is too long");
+	/* the allowlist first, then what a base without a Secret cannot do */
+	if ((rc = kgit_url_parse(&u, repo, rb->allow_http, rb->allow_file,
+	    e)) != SOTTO_OK)
+		return rc;
+	ssh = u.scheme == KGIT_SSH;
+	kgit_url_wipe(&u);
+	if (ssh)
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "ssh remote "
+		    "bases are not supported (there is no key or known_hosts "
+		    "to use): use an https:// URL");
 	if ((rc = lock_cache(rb, cache, e)) != SOTTO_OK)
 		return rc;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)ref,

@@ -120,6 +120,10 @@ render() { run_io "$SOTTO" render --root "$T" --allow-file-sources "$@" ov; }
 	render
 	assert_status 2
 	assert_err "sotto: error: 'ov/kustomization.yaml': remote base 'https://example.com/repo//app?ref=a\\x1bb': ?ref= is not a tag, branch or commit name"
+	ov "resources:" "- git@example.com:org/repo//app?ref=v1"
+	render
+	assert_status 1
+	assert_err "sotto: error: 'ov/kustomization.yaml': remote base 'git@example.com:org/repo//app?ref=v1': ssh remote bases are not supported (there is no key or known_hosts to use): use an https:// URL"
 	ov "resources:" "- ftp://example.com/repo//app?ref=v1"
 	render
 	assert_status 2
