@@ -145,6 +145,9 @@ struct rctx {
 	struct sotto_doc *flux;		/* o->flux_overlay parsed (flux.c) */
 	char *flux_dir;			/* the top directory it merges into */
 	bool flux_synth;		/* the top has no kustomization file */
+	struct rfetched *fetched;	/* remote bases fetched (build.c):
+					   each URL and ref once */
+	size_t nfetched;
 };
 
 /* ---- rnode.c: tree helpers (all return NULL / error on OOM) ---- */
