@@ -37,7 +37,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard include/sotto/*.h src/*/*.h)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
-GITREV   := $(shell cat GITREV 2>/dev/null || git rev-parse --short HEAD \
+GITREV   := $(shell cat GITREV 2>/dev/null || git rev-parse --short=12 HEAD \
               2>/dev/null || echo unknown)
 
 .PHONY: all deps build test check fuzz fuzz-short bench demo install clean \
