@@ -22,6 +22,8 @@
 #include "sotto/pgp.h"
 
 #define PGP_MAX_PKESK 64
+/* an ECDH key on a curve other than Curve25519, for error messages */
+#define PGP_ECDH_OTHER_CURVE 0x112
 
 /* A growable buffer in sodium_malloc() memory. */
 struct sbuf {
@@ -91,6 +93,7 @@ pk_algo_name(unsigned a)
 	case 26: return "X448";
 	case 27: return "Ed25519";
 	case 28: return "Ed448";
+	case PGP_ECDH_OTHER_CURVE: return "ECDH on a curve other than cv25519";
 	default: return "unknown";
 	}
 }
@@ -563,7 +566,7 @@ parse_secret_key(const uint8_t *b, size_t n, const char *name,
 		    "sotto need an unprotected key", name);
 	if (algo == 18 && (oidlen != sizeof(oid_cv25519) ||
 	    memcmp(oid, oid_cv25519, oidlen) != 0)) {
-		*skipped_algo = algo;
+		*skipped_algo = PGP_ECDH_OTHER_CURVE;
 		return SOTTO_OK;
 	}
 	secstart = i;
@@ -694,7 +697,7 @@ sotto_pgp_keys_add(struct sotto_pgp_keys *ks, const uint8_t *p, size_t n,
 		if (skipped != 0)
 			err = sotto_error_set(e, SOTTO_E_UNSUPPORTED,
 			    "'%s': no usable decryption key: unsupported "
-			    "algorithm %u (%s)", name, skipped,
+			    "algorithm %u (%s)", name, skipped & 0xff,
 			    pk_algo_name(skipped));
 		else
 			err = sotto_error_set(e, SOTTO_E_UNSUPPORTED,

@@ -5,6 +5,8 @@
  * GNUPGHOME): RSA-2048/4096 and cv25519, ZIP/ZLIB/no compression, a
  * passphrase-protected key, an Elgamal key, and tampered/truncated input.
  */
+#include <stdbool.h>
+
 #include <sodium.h>
 
 #include "testutil.h"
@@ -296,6 +298,75 @@ test_pgp_armor_crc(void **state)
 	free(m);
 }
 
+/*
+ * Files written by real sops 3.x (../shared/vectors/sops/current/) carry
+ * PGP stanzas for sops' published functional-test key.  That key is not
+ * copied here: the test runs when SOTTO_SOPS_PGP_KEY names it (sops'
+ * pgp/sops_functional_tests_key.asc) and checks the data keys the shared
+ * README lists.
+ */
+static void
+test_pgp_sops_vectors(void **state)
+{
+	static const struct {
+		const char *file, *hex;
+	} v[] = {
+		{ "format.enc.yaml", "af5e68dd342b72c6a0475f81a50da4fde898f4b7"
+		    "742c92cbcf1668211411f4e4" },
+		{ "multiple_keys.yaml", "1e1db61c6b93c001caa9ce34a9d68448eee8a3c6"
+		    "9336697eab36bb92327ce786" },
+		{ "comments.enc.yaml", "61bec946f5783fd4cea3d1b1ce407fce2b6e81fc"
+		    "301cc539c422015e27f6d1be" },
+		{ "no_mac.yaml", "87f9ee7ab041cfd1946fb50e6166b29858fcb4224ae38"
+		    "16186a129248558461f" },
+	};
+	const char *kp = getenv("SOTTO_SOPS_PGP_KEY");
+	struct sotto_pgp_keys *ks;
+	struct sotto_error e;
+	size_t i, kn = 0;
+	uint8_t *k;
+
+	(void)state;
+	if (kp == NULL || (k = test_read_file(kp, &kn)) == NULL)
+		skip();
+	ks = sotto_pgp_keys_new();
+	assert_int_equal(sotto_pgp_keys_add(ks, k, kn, "sops", &e), SOTTO_OK);
+	free(k);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char path[512], hex[65], *a, *b, *s, *w;
+		size_t fn, on;
+		uint8_t *f, *o;
+		bool bol;
+
+		snprintf(path, sizeof(path), "%s/vectors/sops/current/%s",
+		    test_shared_dir(), v[i].file);
+		f = test_read_file(path, &fn);
+		if (f == NULL)
+			fail_msg("cannot read %s", path);
+		/* the first stanza, without its YAML indentation */
+		a = strstr((char *)f, "-----BEGIN PGP MESSAGE-----");
+		b = a ? strstr(a, "-----END PGP MESSAGE-----") : NULL;
+		assert_non_null(b);
+		b[25] = '\0';
+		for (s = w = a, bol = true; *s != '\0'; s++) {
+			if (bol && *s == ' ')
+				continue;
+			bol = *s == '\n';
+			*w++ = *s;
+		}
+		*w = '\0';
+		if (sotto_pgp_decrypt(ks, (uint8_t *)a, strlen(a), &o, &on,
+		    &e) != SOTTO_OK)
+			fail_msg("%s: %s", v[i].file, e.msg);
+		assert_int_equal(on, 32);
+		test_hex(hex, o, 32);
+		assert_string_equal(hex, v[i].hex);
+		sotto_pgp_plain_free(o);
+		free(f);
+	}
+	sotto_pgp_keys_free(ks);
+}
+
 int
 main(void)
 {
@@ -314,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_pgp_truncated),
 		cmocka_unit_test(test_pgp_truncated_key),
 		cmocka_unit_test(test_pgp_armor_crc),
+		cmocka_unit_test(test_pgp_sops_vectors),
 	};
 
 	if (sodium_init() < 0)
