@@ -12,6 +12,9 @@
 #include "testutil.h"
 
 #include "sotto/pgp.h"
+#include "sotto/sops.h"
+#include "sotto/store.h"
+#include "sotto/tree.h"
 
 #define FIX "tests/fixtures/pgp/"
 
@@ -367,6 +370,69 @@ test_pgp_sops_vectors(void **state)
 	sotto_pgp_keys_free(ks);
 }
 
+/*
+ * Decrypts tests/fixtures/pgp/sops.enc.yaml (made by gen-sops.sh: `foo:
+ * bar`, pgp entries for rsa4096 and cv25519) with key file kname, or with
+ * no OpenPGP keys when kname is NULL.
+ */
+static sotto_err
+sops_decrypt_with(const char *kname, struct sotto_error *e, char *foo,
+    size_t foolen)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_sops_decrypt_opts o;
+	const struct sotto_store *st = sotto_store_by_name("yaml");
+	struct sotto_pgp_keys *ks = kname ? keys(kname) : NULL;
+	struct sotto_doc *doc = NULL;
+	const struct sotto_node *v;
+	size_t n;
+	uint8_t *src = fix("sops.enc.yaml", &n);
+	sotto_err err;
+
+	assert_non_null(st);
+	assert_int_equal(st->parse(&doc, src, n, "sops.enc.yaml", &lim, e),
+	    SOTTO_OK);
+	doc->secret = true;
+	memset(&o, 0, sizeof(o));
+	o.pgp = ks;
+	err = sotto_sops_decrypt(doc, &o, e);
+	if (err == SOTTO_OK) {
+		v = sotto_tree_map_get(doc->branches[0], "foo");
+		assert_non_null(v);
+		snprintf(foo, foolen, "%s", v->text);
+	}
+	sotto_tree_doc_free(doc);
+	sotto_pgp_keys_free(ks);
+	free(src);
+	return err;
+}
+
+static void
+test_pgp_sops_stanza(void **state)
+{
+	struct sotto_error e;
+	char foo[32] = "";
+
+	(void)state;
+	assert_int_equal(sops_decrypt_with("cv25519.key.asc", &e, foo,
+	    sizeof(foo)), SOTTO_OK);
+	assert_string_equal(foo, "bar");
+	assert_int_equal(sops_decrypt_with("rsa4096.key.asc", &e, foo,
+	    sizeof(foo)), SOTTO_OK);
+	/* a key the file is not encrypted to: both entries say why */
+	assert_int_equal(sops_decrypt_with("rsa2048.key.asc", &e, foo,
+	    sizeof(foo)), SOTTO_E_NO_KEY);
+	assert_non_null(strstr(e.msg, "failed to get the data key: pgp key "
+	    "950B3CC5C0F3911173B730149AEB9569A36AB6D4: pgp: no matching key: "
+	    "the message is encrypted to key id(s) "));
+	assert_non_null(strstr(e.msg, "; pgp key "
+	    "10ED67E3F13F5753202A77B2483FD02A6FF649A8: pgp: no matching key"));
+	/* no OpenPGP keys at all: the entries are keys sotto cannot use */
+	assert_int_equal(sops_decrypt_with(NULL, &e, foo, sizeof(foo)),
+	    SOTTO_E_NO_KEY);
+	assert_non_null(strstr(e.msg, "2 key(s) of types sotto cannot use"));
+}
+
 int
 main(void)
 {
@@ -386,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_pgp_truncated_key),
 		cmocka_unit_test(test_pgp_armor_crc),
 		cmocka_unit_test(test_pgp_sops_vectors),
+		cmocka_unit_test(test_pgp_sops_stanza),
 	};
 
 	if (sodium_init() < 0)
