@@ -379,7 +379,58 @@ P
 	$K apply --server-side -f "$T/bad.json"
 	reconcile
 	[ "$status" -eq 1 ]
-	[[ "$(ready_status)" == "False BuildFailed decryption Secret 'default/sops-age' has no '*.agekey' entries" ]]
+	[[ "$(ready_status)" == "False BuildFailed decryption Secret 'default/sops-age' has no '*.agekey' or '*.asc' entries" ]]
+}
+
+# The file's age entry is replaced by a `pgp` entry made by real gpg for a
+# throwaway cv25519 test key (sops' MAC covers the values only); the Secret
+# holds only identity.asc, as Flux's.  The agent has no gpg and no keyring.
+@test "an identity.asc entry decrypts the file's pgp entry natively (issue 21)" {
+	command -v gpg >/dev/null || skip "gpg not installed"
+	local fx=$SOTTO_ROOT/tests/fixtures/pgp
+	export GNUPGHOME=$T/gnupg
+	mkdir -m 700 "$GNUPGHOME"
+	gpg --batch --quiet --import "$fx/cv25519.pub.asc"
+	python3 - "$REPO/app/secret.enc.yaml" "$T/age.enc" <<'P'
+import re, sys
+s = open(sys.argv[1]).read()
+m = re.search(r"-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----", s, re.S)
+open(sys.argv[2], "w").write("\n".join(l.strip() for l in m.group(0).split("\n")) + "\n")
+P
+	age -d -i "$T/key.txt" -o "$T/datakey" "$T/age.enc"
+	gpg --batch --quiet --trust-model always --armor -r cv25519@sotto.test \
+	    -o "$T/dk.asc" -e "$T/datakey"
+	rm -f "$T/datakey"
+	python3 - "$REPO/app/secret.enc.yaml" "$T/dk.asc" <<'P'
+import re, sys
+s = open(sys.argv[1]).read()
+enc = open(sys.argv[2]).read().rstrip("\n")
+pgp = "    pgp:\n        - created_at: \"2026-12-07T12:00:00Z\"\n          enc: |-\n" + \
+    "".join("            " + l + "\n" if l else "\n" for l in enc.split("\n")) + \
+    "          fp: 0000000000000000000000000000000000000000\n"
+s, n = re.subn(r"    age:\n(        .*\n|          .*\n|            .*\n|\n)*", pgp, s)
+assert n == 1, s
+open(sys.argv[1], "w").write(s)
+P
+	refute grep -q "AGE ENCRYPTED" "$REPO/app/secret.enc.yaml"
+	commit "pgp only"
+	$K delete secret sops-age
+	$K create secret generic sops-age --from-file=identity.asc="$fx/cv25519.key.asc" \
+	    --dry-run=client -o json >"$T/pgp.json"
+	$K apply --server-side -f "$T/pgp.json"
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(secret_value)" = "$CANARY" ]
+	assert_no_leak
+	refute grep -rqa "PGP PRIVATE" "$T/all-logs" "$TMPDIR" "$T/cache"
+	# a protected key is refused with Flux's import message and the reason
+	$K delete secret sops-age
+	$K create secret generic sops-age --from-file=identity.asc="$fx/protected.key.asc" \
+	    --dry-run=client -o json >"$T/prot.json"
+	$K apply --server-side -f "$T/prot.json"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(ready_status)" == "False BuildFailed failed to import 'identity.asc' data from sops decryption Secret 'default/sops-age': 'identity.asc': secret key is protected with a passphrase; Flux and sotto need an unprotected key" ]]
 }
 
 @test "spec.healthChecks without wait: listed objects are polled, a missing one fails" {
