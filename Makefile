@@ -136,6 +136,7 @@ bench: all
 	@tests/bench/run.sh
 
 demo: all
+	@scripts/deps.sh demo
 	@scripts/demo.sh
 
 install: all

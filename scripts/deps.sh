@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what sotto needs on Debian 12.  `deps.sh build`: the -dev
 # packages for the build; `deps.sh test`: also the test peers (cmocka, bats,
-# Debian age, clang for libFuzzer, node for npm peers).  As root it runs
+# Debian age, clang for libFuzzer, node for npm peers); `deps.sh demo`: the
+# build and what `make demo`'s in-cluster part needs.  As root it runs
 # apt-get (update once, then install); otherwise it prints the exact line.
 set -eu
 mode=${1:-build}
@@ -32,7 +33,7 @@ have_test() {
 provided() {
 	case "$1" in
 	nodejs) command -v node ;;
-	npm|kubectl|python3|git|bats|age|clang|tmux|mandoc|lintian|umoci|pre-commit)
+	npm|kubectl|python3|git|openssl|bats|age|clang|tmux|mandoc|lintian|umoci|pre-commit)
 		command -v "$1" ;;
 	*) false ;;
 	esac >/dev/null 2>&1
@@ -88,5 +89,13 @@ test)
 	fi
 	have_test || install $pk
 	;;
-*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+demo)
+	# make demo: the build, and what its in-cluster part runs (the API
+	# stand-in is python3; kubectl drives it); kubectl only where apt has it
+	have_build || install $BUILD_PKGS
+	pk="python3 git openssl kubectl"
+	apt-cache show kubectl >/dev/null 2>&1 || pk="python3 git openssl"
+	mode=test install $pk
+	;;
+*) echo "usage: deps.sh build|test|demo" >&2; exit 2 ;;
 esac

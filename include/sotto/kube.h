@@ -245,6 +245,9 @@ sotto_err sotto_kube_key_import(size_t *added,
 
 /* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
 
+/* --concurrent's upper bound (each worker holds its own API client) */
+#define SOTTO_RECONCILE_MAX_WORKERS 64
+
 struct sotto_reconcile_opts {
 	const char *kubeconfig;		/* NULL: default lookup */
 	const char *context;		/* NULL: current-context */
@@ -261,6 +264,9 @@ struct sotto_reconcile_opts {
 	double lease_seconds;		/* lease duration, default 15 */
 	double interval_override;	/* > 0: use instead of spec.interval */
 	double poll_seconds;		/* health/wait polling, default 2 */
+	int concurrent;			/* --concurrent: Kustomizations and
+					   GitRepositories reconciled at once;
+					   0: 4 (Flux's default) */
 	const char *default_sa;		/* --default-service-account: who a
 					   Kustomization without
 					   spec.serviceAccountName applies

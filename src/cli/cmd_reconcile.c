@@ -25,7 +25,7 @@ static const char reconcile_usage[] =
     "           [--lease-duration DURATION] [--identity ID]]\n"
     "           [--no-cross-namespace-refs] [--default-service-account NAME]\n"
     "           [--allow-http-sources] [--allow-file-sources]\n"
-    "           [--feature-gates NAME=BOOL,...]\n"
+    "           [--feature-gates NAME=BOOL,...] [--concurrent N]\n"
     "       sotto reconcile --list-fields[=text|roff]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
@@ -63,12 +63,14 @@ static const char reconcile_usage[] =
     "                        read the agent's files)\n"
     "    --feature-gates StrictPostBuildSubstitutions=false\n"
     "                        an unset ${var} in spec.postBuild reads as \"\"\n"
-    "                        (default true: the build fails, as Flux's)\n";
+    "                        (default true: the build fails, as Flux's)\n"
+    "    --concurrent N      Kustomizations and GitRepositories reconciled\n"
+    "                        at once, 1 to 64 (default 4, as Flux's)\n";
 
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
     O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS,
-    O_ALLOW_HTTP, O_ALLOW_FILE, O_GATES };
+    O_ALLOW_HTTP, O_ALLOW_FILE, O_GATES, O_CONCURRENT };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -92,6 +94,7 @@ static const struct option reconcile_opts[] = {
 	{ "allow-http-sources", no_argument, NULL, O_ALLOW_HTTP },
 	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
 	{ "feature-gates", required_argument, NULL, O_GATES },
+	{ "concurrent", required_argument, NULL, O_CONCURRENT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -139,6 +142,27 @@ parse_duration(const char *s, const char *flag)
 		return -1;
 	}
 	return v * mult;
+}
+
+static const char *shown(char *out, size_t cap, const char *p, size_t n);
+
+/* --concurrent: a decimal from 1 to SOTTO_RECONCILE_MAX_WORKERS */
+static int
+parse_workers(const char *s)
+{
+	char q[512];
+	int v = 0;
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n && i < 3 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (s[i] - '0');
+	if (n == 0 || i != n || v < 1 || v > SOTTO_RECONCILE_MAX_WORKERS) {
+		cli_errorf("sotto", "--concurrent '%s': want a number from 1 "
+		    "to %d", shown(q, sizeof(q), s, n),
+		    SOTTO_RECONCILE_MAX_WORKERS);
+		return -1;
+	}
+	return v;
 }
 
 /* strconv.ParseBool's spellings */
@@ -301,6 +325,10 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 		case O_ALLOW_FILE: o->allow_file_sources = true; break;
 		case O_GATES:
 			if (parse_gates(o, optarg) != 0)
+				return 2;
+			break;
+		case O_CONCURRENT:
+			if ((o->concurrent = parse_workers(optarg)) < 0)
 				return 2;
 			break;
 		case O_INTERVAL:

@@ -927,6 +927,10 @@ apply_obj(struct kobj *ko, struct sotto_kube *k, const struct kapply_opts *ao,
 	}
 	if (rc != SOTTO_OK && st == 422 && force_wanted(ko, ao) &&
 	    strstr(e->msg, "immutable") != NULL) {
+		/* the 422 is handled: a recreation that succeeds is a success
+		 * (the error left set made the caller skip health checks and
+		 * report Ready with no message) */
+		sotto_error_clear(e);
 		if ((rc = delete_and_wait(k, ko, ao->poll, e)) != SOTTO_OK)
 			return rc;
 		rc = patch_apply(k, ko, false, ao, &res, &st, e);
@@ -1354,19 +1358,47 @@ kube_inventory_split(const char *id, char *ns, char *name, char *group,
 	    KN_LABEL) == NULL);
 }
 
+/*
+ * Flux's deletion exclusions (deleteObjects in kustomize-controller):
+ * prune: disabled, reconcile: disabled or ssa: Ignore, as an annotation
+ * or a label.
+ */
+static bool
+excluded(const json_t *live)
+{
+	static const char *const ex[][2] = {
+		{ "kustomize.toolkit.fluxcd.io/prune", "disabled" },
+		{ "kustomize.toolkit.fluxcd.io/reconcile", "disabled" },
+		{ "kustomize.toolkit.fluxcd.io/ssa", "Ignore" },
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		v = annotation(live, ex[i][0]);
+		if (v == NULL)
+			v = json_string_value(json_object_get(kjson_get(live,
+			    "metadata.labels"), ex[i][0]));
+		if (v != NULL && strcasecmp(v, ex[i][1]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static sotto_err
 prune_one(const char *id, const char *ver, struct sotto_kube *k,
-    struct kdisc *d, const struct kapply_opts *ao, bool *kept,
+    struct kdisc *d, const struct kapply_opts *ao, bool *kept, bool *gone,
     struct sotto_error *e)
 {
 	char ns[256], name[256], group[256], kind[256];
 	struct kobj ko;
 	struct sotto_buf path = SOTTO_BUF_INIT;
 	json_t *live = NULL;
-	const char *a, *lname, *lns;
+	const char *lname, *lns;
 	sotto_err rc;
 
 	*kept = true;
+	*gone = false;
 	if (!kube_inventory_split(id, ns, name, group, kind))
 		return SOTTO_OK;	/* foreign id: keep */
 	memset(&ko, 0, sizeof(ko));
@@ -1391,12 +1423,11 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 	}
 	if (rc != SOTTO_OK)
 		return rc;
-	a = annotation(live, "kustomize.toolkit.fluxcd.io/prune");
 	lname = json_string_value(json_object_get(kjson_get(live,
 	    "metadata.labels"), LBL_NAME));
 	lns = json_string_value(json_object_get(kjson_get(live,
 	    "metadata.labels"), LBL_NS));
-	if ((a != NULL && strcasecmp(a, "disabled") == 0) || lname == NULL ||
+	if (excluded(live) || lname == NULL ||
 	    lns == NULL || strcmp(lname, ao->ks_name) != 0 ||
 	    strcmp(lns, ao->ks_ns) != 0) {
 		json_decref(live);
@@ -1407,6 +1438,7 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 	if ((rc = delete_and_wait(k, &ko, 0.4, e)) != SOTTO_OK)
 		return rc;
 	*kept = false;
+	*gone = true;
 	{
 		char ref[800];
 
@@ -1421,12 +1453,12 @@ prune_one(const char *id, const char *ver, struct sotto_kube *k,
 sotto_err
 kprune(json_t *keep, const json_t *old_entries, const json_t *new_entries,
     struct sotto_kube *k, struct kdisc *d, const struct kapply_opts *ao,
-    struct sotto_error *e)
+    json_t *deleted, struct sotto_error *e)
 {
 	size_t i;
 	int rank;
 	json_t *x;
-	bool kept;
+	bool kept, gone;
 	sotto_err rc, first = SOTTO_OK;
 
 	for (rank = 0; rank <= 2; rank++) {
@@ -1438,11 +1470,13 @@ kprune(json_t *keep, const json_t *old_entries, const json_t *new_entries,
 			    id) || prune_rank(kind + 1) != rank)
 				continue;
 			rc = prune_one(id, kjson_str(x, "v"), k, d, ao, &kept,
-			    first == SOTTO_OK ? e : NULL);
+			    &gone, first == SOTTO_OK ? e : NULL);
 			if (rc != SOTTO_OK && first == SOTTO_OK)
 				first = rc;
 			if (kept || rc != SOTTO_OK)
 				json_array_append(keep, x);
+			else if (gone && deleted != NULL)
+				json_array_append(deleted, x);
 		}
 	}
 	return first;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Kubernetes Events on a Kustomization, as Flux's kustomize-controller
- * records them (issue #8): core/v1 Events in the Kustomization's namespace,
- * reason = the Ready reason, type Normal or Warning.  A repeat of the same
+ * Kubernetes Events on a Kustomization or a GitRepository, as Flux's
+ * kustomize-controller and source-controller record them (issues #8,
+ * #15): core/v1 Events in the object's namespace, type Normal or Warning,
+ * the revision (and a GitRepository's digest) as annotations of the
+ * object's API group.  A repeat of the same
  * type, reason and message for the same object PATCHes the count and
  * lastTimestamp of the Event already sent instead of creating another, as
  * client-go's event correlator does, so an unchanged failure or success
@@ -72,8 +74,9 @@ json_t *
 kevent_json(const struct kevent *ev, const char *name, const char *ts)
 {
 	const json_t *o = ev->obj;
-	char msg[EVENT_MSG_MAX + 4], inst[INSTANCE_MAX + 1];
-	json_t *j, *md;
+	char msg[EVENT_MSG_MAX + 4], inst[INSTANCE_MAX + 1], key[128];
+	const char *group;
+	json_t *j, *md, *ann;
 
 	snprintf(msg, sizeof(msg), "%s", ev->message ? ev->message : "");
 	if (ev->message != NULL && strlen(ev->message) > EVENT_MSG_MAX) {
@@ -99,9 +102,17 @@ kevent_json(const struct kevent *ev, const char *name, const char *ts)
 	if (j == NULL)
 		return NULL;
 	md = json_object_get(j, "metadata");
-	if (ev->revision != NULL && ev->revision[0] != '\0')
-		json_object_set_new(md, "annotations", json_pack("{s:s}",
-		    "kustomize.toolkit.fluxcd.io/revision", ev->revision));
+	group = ev->group != NULL ? ev->group : "kustomize.toolkit.fluxcd.io";
+	if (ev->revision != NULL && ev->revision[0] != '\0' &&
+	    (ann = json_object()) != NULL) {
+		snprintf(key, sizeof(key), "%s/revision", group);
+		json_object_set_new(ann, key, json_string(ev->revision));
+		if (ev->digest != NULL && ev->digest[0] != '\0') {
+			snprintf(key, sizeof(key), "%s/digest", group);
+			json_object_set_new(ann, key, json_string(ev->digest));
+		}
+		json_object_set_new(md, "annotations", ann);
+	}
 	return j;
 }
 

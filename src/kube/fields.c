@@ -52,7 +52,8 @@ static const struct kfield fields[] = {
 	{ KS, "spec.retryInterval", KT_DUR, true, NULL,
 	    "after a failure (default: interval)" },
 	{ KS, "spec.timeout", KT_DUR, true, NULL,
-	    "bounds render, apply, health and the render child" },
+	    "bounds render, apply and health (default: the interval less "
+	    "30s, at least 30s)" },
 	{ KS, "spec.path", KT_LINE, true, NULL, "inside the source" },
 	{ KS, "spec.prune", KT_BOOL, true, NULL, "garbage-collect" },
 	{ KS, "spec.suspend", KT_BOOL, true, NULL, NULL },
@@ -107,8 +108,10 @@ static const struct kfield fields[] = {
 	{ KS, "spec.images", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.components", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.ignoreMissingComponents", KT_ANY, false, NULL, NULL },
-	{ KS, "spec.deletionPolicy", KT_ANY, false, "MirrorPrune",
-	    "deletion is not handled" },
+	{ KS, "spec.deletionPolicy", KT_ENUM, true,
+	    "MirrorPrune|Delete|WaitForTermination|Orphan",
+	    "on deletion (finalizers.fluxcd.io): MirrorPrune deletes the "
+	    "inventory when prune is true" },
 	{ KS, "spec.healthCheckExprs", KT_ANY, false, NULL, "CEL" },
 	{ KS, "spec.buildMetadata", KT_ANY, false, NULL, NULL },
 	{ KS, "spec.ignore", KT_ANY, false, NULL, NULL },

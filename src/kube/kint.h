@@ -391,12 +391,19 @@ enum kwake {
 sotto_err kwatch_open(struct kwatch **out, struct sotto_kube *k,
     const char *ns, struct sotto_error *e);
 void kwatch_close(struct kwatch *w);
+enum kwatch_col { KWATCH_KS, KWATCH_GR };
 /*
- * Records a Kustomization LIST that a pass is about to handle: the watch
- * resumes from its resourceVersion and compares later events with these
- * items' generation and reconcile.fluxcd.io/requestedAt.  w may be NULL.
+ * A pass LISTs a collection (in pages): begin stops its stream, each item
+ * is recorded as handled (later events are compared with its generation
+ * and reconcile.fluxcd.io/requestedAt), end sets the resume point to the
+ * LIST's resourceVersion.  Whether a listed object is due is the
+ * scheduler's question (sched.c keeps what it last handled), so a change
+ * seen by a LIST is never lost.  w may be NULL.
  */
-void kwatch_listed(struct kwatch *w, const json_t *list);
+void kwatch_list_begin(struct kwatch *w, enum kwatch_col col);
+void kwatch_list_item(struct kwatch *w, enum kwatch_col col,
+    const json_t *o);
+void kwatch_list_end(struct kwatch *w, enum kwatch_col col, const char *rv);
 /*
  * Waits until the wall-clock time wake, or earlier when a Kustomization's
  * generation or requestedAt changes, one is added or deleted, or a
@@ -474,7 +481,10 @@ struct kevent {
 	const char *reason;	/* Flux reason, e.g. "BuildFailed" */
 	const char *message;	/* condition text or change set; never a
 				   value (cut at 1 KiB) */
-	const char *revision;	/* annotation; NULL for none */
+	const char *group;	/* annotation prefix: the involved object's
+				   API group; NULL: kustomize.toolkit.fluxcd.io */
+	const char *revision;	/* <group>/revision annotation, or NULL */
+	const char *digest;	/* <group>/digest annotation, or NULL */
 	const char *component;	/* source.component, reportingComponent */
 	const char *instance;	/* reportingInstance (the pod's name) */
 };
@@ -585,12 +595,16 @@ void kset_free(struct kset *s);
 /* Inventory entries [{id, v}] sorted by id (new reference). */
 json_t *kset_inventory(const struct kset *s);
 /*
- * Deletes objects of old inventory missing from the new one (spec §7.6);
- * entries that could not be deleted are appended to keep.
+ * Deletes objects of old inventory missing from the new one (spec §7.6),
+ * namespaced ones first, CRDs last, with Flux's rules: only objects whose
+ * owner labels name this Kustomization, never one annotated
+ * kustomize.toolkit.fluxcd.io/prune: disabled, reconcile: disabled or
+ * ssa: Ignore.  Entries that could not be deleted are appended to keep;
+ * those deleted to deleted (may be NULL).
  */
 sotto_err kprune(json_t *keep, const json_t *old_entries,
     const json_t *new_entries, struct sotto_kube *k, struct kdisc *d,
-    const struct kapply_opts *o, struct sotto_error *e);
+    const struct kapply_opts *o, json_t *deleted, struct sotto_error *e);
 
 /* ---- sourceignore.c: what a GitRepository artifact leaves out ---------- */
 /*

@@ -22,7 +22,7 @@
 #define REQUESTED_AT "reconcile.fluxcd.io/requestedAt"
 /* one event line: etcd caps an object at 1.5 MiB, JSON adds a little */
 #define EVENT_MAX ((size_t)4 << 20)
-#define SEEN_MAX 4096	/* objects remembered per kind */
+#define DUE_MAX 4096	/* changed objects queued; more: a full pass */
 #define BACKOFF_MAX 60	/* seconds between failing watch attempts */
 
 enum { COL_KS, COL_GR, COL_KEY, NCOL };
@@ -43,6 +43,7 @@ struct col {
 	char rv[64];		/* resume point; "": LIST first */
 	struct seen *v;		/* handled objects (unordered) */
 	size_t n, cap;
+	json_t *seen_idx;	/* key -> index in v */
 	bool primed;		/* v reflects a LIST or a pass */
 	bool expired;		/* an ERROR event ended the stream */
 	int fails;		/* transport failures in a row */
@@ -92,12 +93,16 @@ obj_key(char *key, size_t cap, const json_t *o)
 static struct seen *
 seen_find(struct col *c, const char *key)
 {
-	size_t i;
+	json_t *i = json_object_get(c->seen_idx, key);
 
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->v[i].key, key) == 0)
-			return &c->v[i];
-	return NULL;
+	return i != NULL ? &c->v[json_integer_value(i)] : NULL;
+}
+
+static void
+seen_clear(struct col *c)
+{
+	c->n = 0;
+	json_object_clear(c->seen_idx);
 }
 
 /* Has o's generation or requestedAt moved since we handled it? */
@@ -126,8 +131,6 @@ seen_set(struct col *c, const json_t *o)
 	if (!obj_key(key, sizeof(key), o))
 		return;
 	if ((s = seen_find(c, key)) == NULL) {
-		if (c->n == SEEN_MAX)
-			return;	/* not remembered: its events always wake */
 		if (c->n == c->cap) {
 			size_t cap = c->cap ? c->cap * 2 : 16;
 
@@ -136,6 +139,9 @@ seen_set(struct col *c, const json_t *o)
 			c->v = nv;
 			c->cap = cap;
 		}
+		if (json_object_set_new(c->seen_idx, key, json_integer((json_int_t)
+		    c->n)) != 0)
+			return;	/* not remembered: its events always wake */
 		s = &c->v[c->n++];
 		snprintf(s->key, sizeof(s->key), "%s", key);
 	}
@@ -151,7 +157,13 @@ seen_del(struct col *c, const json_t *o)
 
 	if (!obj_key(key, sizeof(key), o) || (s = seen_find(c, key)) == NULL)
 		return;
-	*s = c->v[--c->n];
+	json_object_del(c->seen_idx, key);
+	if (s != &c->v[c->n - 1]) {
+		*s = c->v[c->n - 1];
+		json_object_set_new(c->seen_idx, s->key, json_integer((json_int_t)
+		    (s - c->v)));
+	}
+	c->n--;
 }
 
 /* No new attempt for a while, longer each time. */
@@ -193,7 +205,7 @@ queue_due(struct kwatch *w, json_t *o)
 			json_array_set(w->due, i, o);
 			return;
 		}
-	if (json_array_size(w->due) >= SEEN_MAX)
+	if (json_array_size(w->due) >= DUE_MAX)
 		w->full = true;
 	else
 		json_array_append(w->due, o);
@@ -297,10 +309,9 @@ relist(struct col *c)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
 	struct sotto_error e = { SOTTO_OK, "" };
-	json_t *l = NULL, *items, *o;
+	json_t *l = NULL, *items, *o, *listed;
 	char key[320];
 	size_t i, j;
-	bool found;
 
 	if (sotto_kube_request(c->w->k, &r, "GET", c->path, NULL, NULL, 0,
 	    &e) == SOTTO_OK && r.status != 200)
@@ -314,23 +325,26 @@ relist(struct col *c)
 		return e.code;
 	}
 	items = json_object_get(l, "items");
-	if (c->primed) {
-		for (i = 0; i < c->n; i++) {
-			found = false;
-			json_array_foreach(items, j, o)
-				if (obj_key(key, sizeof(key), o) &&
-				    strcmp(key, c->v[i].key) == 0)
-					found = true;
-			if (!found && c->idx != COL_KEY) {
+	if (c->primed && (listed = json_object()) != NULL) {
+		json_array_foreach(items, j, o)
+			if (obj_key(key, sizeof(key), o))
+				json_object_set_new(listed, key, json_true());
+		for (i = 0; i < c->n; i++)
+			if (json_object_get(listed, c->v[i].key) == NULL &&
+			    c->idx != COL_KEY) {
 				say(c, c->v[i].key, "deleted");
 				c->w->full = true;
 			}
-		}
+		json_decref(listed);
 		json_array_foreach(items, i, o)
 			note_object(c, o, obj_key(key, sizeof(key), o) &&
 			    seen_find(c, key) != NULL ? "changed" : "added");
 	}
-	c->n = 0;
+	/* a key request made between the pass and this first LIST would
+	 * otherwise wait for the next pass: one more key pass is harmless */
+	if (!c->primed && c->idx == COL_KEY && json_array_size(items) > 0)
+		c->w->keys = true;
+	seen_clear(c);
 	json_array_foreach(items, i, o)
 		seen_set(c, o);
 	c->primed = true;
@@ -372,7 +386,9 @@ kwatch_open(struct kwatch **out, struct sotto_kube *k, const char *ns,
 		c->kind = kind[i];
 		c->backoff = 1;
 		/* only the Secrets of keys born here (clusterkey.c) */
-		if ((rc = kpath_build(&p, &ref, e)) == SOTTO_OK && i ==
+		if ((c->seen_idx = json_object()) == NULL)
+			rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+		else if ((rc = kpath_build(&p, &ref, e)) == SOTTO_OK && i ==
 		    COL_KEY && kpath_query(&p, "labelSelector",
 		    SOTTO_KEY_LABEL) != SOTTO_OK)
 			rc = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
@@ -399,28 +415,47 @@ kwatch_close(struct kwatch *w)
 	if (w == NULL)
 		return;
 	kstreams_close(w->s);
-	for (i = 0; i < NCOL; i++)
+	for (i = 0; i < NCOL; i++) {
 		free(w->c[i].v);
+		json_decref(w->c[i].seen_idx);
+	}
 	json_decref(w->due);
 	free(w);
 }
 
 void
-kwatch_listed(struct kwatch *w, const json_t *list)
+kwatch_list_begin(struct kwatch *w, enum kwatch_col col)
 {
-	struct col *c;
-	json_t *o;
-	size_t i;
+	int i = col == KWATCH_KS ? COL_KS : COL_GR;
 
 	if (w == NULL)
 		return;
-	c = &w->c[COL_KS];
-	kstreams_stop(w->s, COL_KS);	/* resume from this LIST instead */
-	c->n = 0;
-	json_array_foreach(json_object_get(list, "items"), i, o)
-		seen_set(c, o);
+	kstreams_stop(w->s, i);	/* resume from this LIST instead */
+	seen_clear(&w->c[i]);
+	if (i == COL_KS) {
+		/* the pass sees them all: no second run after it */
+		json_decref(w->due);
+		w->due = NULL;
+	}
+}
+
+void
+kwatch_list_item(struct kwatch *w, enum kwatch_col col, const json_t *o)
+{
+	if (w != NULL)
+		seen_set(&w->c[col == KWATCH_KS ? COL_KS : COL_GR], o);
+}
+
+void
+kwatch_list_end(struct kwatch *w, enum kwatch_col col, const char *rv)
+{
+	struct col *c;
+
+	if (w == NULL)
+		return;
+	c = &w->c[col == KWATCH_KS ? COL_KS : COL_GR];
 	c->primed = true;
-	set_rv(c, kjson_str(list, "metadata.resourceVersion"));
+	set_rv(c, rv);
 }
 
 /* A stream has ended: why, and when to try again. */

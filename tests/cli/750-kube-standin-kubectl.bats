@@ -240,3 +240,60 @@ JSON
 	[ "$status" -eq 0 ]
 	[ -z "$($K get events -n default -o name)" ]
 }
+
+@test "finalizers: delete sets deletionTimestamp, the last finalizer removed deletes" {
+	cat >"$T/ks.json" <<'JSON'
+{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"fin","namespace":"default","finalizers":["finalizers.fluxcd.io","example.com/other"]},"spec":{"interval":"1m","prune":true}}
+JSON
+	$K apply --server-side -f "$T/ks.json" >/dev/null
+	[ "$($K get kustomization fin -o jsonpath='{.metadata.generation}')" = 1 ]
+	# kubectl's own wait times out: the object stays while finalizers remain
+	run $K delete kustomization fin --timeout=2s
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'kustomization.kustomize.toolkit.fluxcd.io "fin" deleted'* ]]
+	[[ "$output" == *"timed out waiting for the condition"* ]]
+	run $K get kustomization fin -o json
+	[ "$status" -eq 0 ]
+	printf '%s' "$output" | python3 -c '
+import json, sys
+md = json.load(sys.stdin)["metadata"]
+assert md["deletionTimestamp"] and md["deletionGracePeriodSeconds"] == 0, md
+assert md["generation"] == 2, md   # set generations are bumped
+assert md["finalizers"] == ["finalizers.fluxcd.io", "example.com/other"], md'
+	# a second delete changes nothing
+	ts=$($K get kustomization fin -o jsonpath='{.metadata.deletionTimestamp}')
+	$K delete kustomization fin --wait=false >/dev/null
+	[ "$($K get kustomization fin -o jsonpath='{.metadata.deletionTimestamp}')" = "$ts" ]
+	[ "$($K get kustomization fin -o jsonpath='{.metadata.generation}')" = 2 ]
+	# no new finalizer on an object being deleted
+	run $K patch kustomization fin --type=json -p '[{"op":"add","path":"/metadata/finalizers/-","value":"late.example.com/x"}]'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"late.example.com/x"}'* ]]
+	# one finalizer removed: still there; the last removed: gone
+	$K patch kustomization fin --type=merge -p '{"metadata":{"finalizers":["example.com/other"]}}' >/dev/null
+	$K get kustomization fin >/dev/null
+	$K patch kustomization fin --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+	run $K get kustomization fin
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'NotFound'* ]]
+}
+
+@test "finalizers: a Namespace stays Terminating until its finalized objects go" {
+	$K create namespace fin-ns --dry-run=client -o json | $K apply --server-side -f - >/dev/null
+	sed -e 's/"name":"fin","namespace":"default"/"name":"held","namespace":"fin-ns"/' \
+	    -e 's/"finalizers.fluxcd.io","example.com\/other"/"finalizers.fluxcd.io"/' \
+	    >"$T/held.json" <<'JSON'
+{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"fin","namespace":"default","finalizers":["finalizers.fluxcd.io","example.com/other"]},"spec":{"interval":"1m","prune":true}}
+JSON
+	$K apply --server-side -f "$T/held.json" >/dev/null
+	sed 's/"name":"demo"}/"name":"demo","namespace":"fin-ns"}/' "$T/cm.json" >"$T/cm-ns.json"
+	$K apply --server-side -f "$T/cm-ns.json" >/dev/null
+	$K delete namespace fin-ns --wait=false >/dev/null
+	[ "$($K get namespace fin-ns -o jsonpath='{.status.phase}')" = Terminating ]
+	run $K -n fin-ns get configmap demo
+	[ "$status" -eq 1 ]
+	[ -n "$($K -n fin-ns get kustomization held -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	$K -n fin-ns patch kustomization held --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+	run $K get namespace fin-ns
+	[ "$status" -eq 1 ]
+}

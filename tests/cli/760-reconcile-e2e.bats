@@ -251,7 +251,7 @@ spec:
 	ns=$(grep -n 'Namespace/team created' "$T/err" | cut -d: -f1)
 	[ "$ns" -lt "$base" ]
 	# both use GitRepository repo: one fetch in the pass, the same revision
-	[ "$(grep -c "GitRepository default/repo@: this pass's fetch reused" "$T/err")" -eq 1 ]
+	[ "$(grep -c "GitRepository default/repo: stored artifact" "$T/err")" -eq 1 ]
 }
 
 @test "a failed dependency blocks its dependants" {

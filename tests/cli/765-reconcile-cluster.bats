@@ -33,37 +33,7 @@ teardown() {
 }
 
 apply_flux() { # [extra Kustomization spec lines]
-	cat >"$T/flux.yaml" <<Y
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: repo
-  namespace: default
-spec:
-  interval: 1m
-  url: file://$REPO
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: app
-  namespace: default
-spec:
-  interval: 1m
-  path: ./app
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: repo
-  decryption:
-    provider: sops
-    secretRef:
-      name: sops-age
-${1:-}
-Y
-	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	flux_apply sops-age "${1:-}"
 }
 
 reconcile() {
@@ -133,7 +103,7 @@ assert_no_leak() {
 	[ "$(printf %s "$output" | base64 -d)" = "$CANARY" ]
 	# the list, the source and the status went through the API
 	ctl_get /log | grep -q '"method": "GET", "path": "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"'
-	ctl_get /log | grep -q '"method": "GET", "path": "/apis/source.toolkit.fluxcd.io/v1/namespaces/default/gitrepositories/repo"'
+	ctl_get /log | grep -q '"method": "GET", "path": "/apis/source.toolkit.fluxcd.io/v1/gitrepositories"'
 	ctl_get /log | grep -q '"method": "PATCH", "path": "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/default/kustomizations/app/status", "query": "fieldManager=sotto", "content_type": "application/merge-patch+json"'
 	# a new revision first reports Reconciling=True, Ready=Unknown
 	ctl_get /bodies | grep -a '"Reconciling"' | grep -q '"status":"Unknown"'
@@ -387,8 +357,14 @@ Y
 	[ "$(cond FetchFailed 'gitrepository repo')" = none ]
 	[ "$(gr_status 's["observedGeneration"]')" = 1 ]
 	[ "$(gr_status 's["conditions"][0]["observedGeneration"]')" = 1 ]
-	# nothing is stored to serve, so no artifact (the CRD requires its url)
-	[ "$(gr_status '"artifact" in s')" = False ]
+	# the artifact as source-controller records it; the Kustomization's
+	# lastAppliedRevision is its revision
+	[ "$(gr_status 's["artifact"]["revision"]')" = "$rev" ]
+	[ "$(ks_status 's["lastAppliedRevision"]')" = "$rev" ]
+	[[ "$(gr_status 's["artifact"]["digest"]')" =~ ^sha256:[0-9a-f]{64}$ ]]
+	[[ "$(gr_status 's["artifact"]["lastUpdateTime"]')" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+	[ "$(gr_status 's["artifact"]["path"]')" = "gitrepository/default/repo/${rev#main@sha1:}.tar.gz" ]
+	[[ "$(gr_status 's["artifact"]["url"]')" == file://* ]]
 	[ "$(gr_status '"lastHandledReconcileAt" in s')" = False ]
 	ctl_get /log | grep -q '"method": "PATCH", "path": "/apis/source.toolkit.fluxcd.io/v1/namespaces/default/gitrepositories/repo/status", "query": "fieldManager=sotto", "content_type": "application/merge-patch+json", "status": 200'
 	[ "$(requests | grep -c 'PATCH .*/gitrepositories/.*/status')" -eq 1 ]
@@ -424,7 +400,9 @@ Y
 	$K apply --server-side -f "$T/app2.yaml" >/dev/null
 	reconcile
 	[ "$status" -eq 0 ]
-	[ "$(requests | grep -c 'GET .*/gitrepositories/repo?')" -eq 2 ]
+	# one LIST of the sources, no GET of each, one fetch, one status
+	[ "$(requests | grep -c 'GET .*/gitrepositories?')" -eq 1 ]
+	[ "$(requests | grep -c 'GET .*/gitrepositories/repo?')" -eq 0 ]
 	[ "$(requests | grep -c 'PATCH .*/gitrepositories/repo/status')" -eq 1 ]
 }
 
@@ -503,4 +481,29 @@ Y
 	grep -qa GitOperationFailed "$T/bodies"
 	refute grep -qa sotto-url-password-77 "$T/bodies"
 	refute grep -q sotto-url-password-77 "$T/all-logs"
+}
+
+@test "--concurrent N: N workers apply every Kustomization; a bad N is a usage error" {
+	apply_flux
+	for n in 1 2 3 4 5 6; do
+		sed -e "s/^  name: app\$/  name: app$n/" "$T/flux.yaml" |
+		    awk '/^kind: Kustomization/{k=1} k' |
+		    sed -e '1i apiVersion: kustomize.toolkit.fluxcd.io/v1' \
+		    -e "s|^  path: ./app\$|  path: ./app\\n  targetNamespace: t$n|" >"$T/app$n.yaml"
+		$K apply --server-side -f "$T/app$n.yaml" >/dev/null
+	done
+	reconcile --concurrent 3
+	[ "$status" -eq 0 ]
+	grep -q '"msg":"reconciler started (cluster mode, field manager sotto, 3 workers)"' "$T/err"
+	for n in 1 2 3 4 5 6; do
+		[ "$($K -n t$n get configmap app-config -o jsonpath='{.data.color}')" = blue ]
+	done
+	# one fetch for the seven
+	[ "$(grep -c 'GitRepository default/repo: stored artifact' "$T/err")" -eq 1 ]
+	assert_no_leak
+	for bad in 0 65 x 4x ''; do
+		run_io "$SOTTO" reconcile --once --concurrent "$bad"
+		[ "$status" -eq 2 ]
+		assert_err "sotto: error: --concurrent '$bad': want a number from 1 to 64"
+	done
 }

@@ -219,8 +219,10 @@ gr_field() { # JSONPATH of GitRepository repo
 
 @test "each Kustomization runs on its own schedule: retryInterval after a failure" {
 	# "late" points at a path git does not have yet: ArtifactFailed, retried
-	# every retryInterval (1s); "app" succeeded and waits for its 10m
-	# interval.  The fix is a commit, which no watch event announces.
+	# every retryInterval (1s) with the artifact it has; "app" succeeded
+	# and waits for its 10m interval.  As with Flux, a new commit is seen
+	# when the GitRepository is fetched again: on its interval (1m), or
+	# at once on `flux reconcile source git` (requestedAt).
 	cat >"$T/late.yaml" <<Y
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -240,14 +242,66 @@ Y
 	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" 2>"$T/agent.err" &
 	AGENT=$!
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].reason}")" = ArtifactFailed ]'
+	wait_for eval '[ "$(log_count "ArtifactFailed: kustomization path not found: late")" -ge 3 ]'
+	# app was applied once: its 10m interval is not up; one fetch so far
+	[ "$(grep -c '"msg":"server-side apply completed.*"kustomization":"default/app"' "$T/agent.err")" -eq 1 ]
+	[ "$(log_count 'GitRepository default/repo: stored artifact')" -eq 1 ]
 	mkdir -p "$REPO/late"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late-config\n  namespace: default\ndata:\n  k: v\n' >"$REPO/late/cm.yaml"
 	commit late
+	$K annotate gitrepository repo --overwrite \
+	    reconcile.fluxcd.io/requestedAt=after-late >/dev/null
 	wait_for eval '$K get configmap late-config >/dev/null 2>&1'
 	wait_for eval '[ "$(ks_field late "{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]'
-	# app was applied once: its 10m interval is not up
-	[ "$(grep -c '"msg":"server-side apply completed.*"kustomization":"default/app"' "$T/agent.err")" -eq 1 ]
-	[ "$(log_count '"msg":"pass finished')" -ge 2 ]
+	rev=main@sha1:$(git -C "$REPO" rev-parse HEAD)
+	[ "$(gr_field '{.status.artifact.revision}')" = "$rev" ]
+	[ "$(ks_field late '{.status.lastAppliedRevision}')" = "$rev" ]
+	# the new revision reconciles every Kustomization of the source
+	wait_for eval '[ "$(ks_field app "{.status.lastAppliedRevision}")" = "$rev" ]'
+	kill -TERM "$AGENT"
+	wait "$AGENT"
+}
+
+@test "a GitRepository is fetched on its own spec.interval; a new revision is applied" {
+	$K patch gitrepository repo --type=merge -p '{"spec":{"interval":"1s"}}' >/dev/null
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" 2>"$T/agent.err" &
+	AGENT=$!
+	wait_for log_has '"msg":"pass finished'
+	rev1=$(gr_field '{.status.artifact.revision}')
+	[ "$(ks_field app '{.status.lastAppliedRevision}')" = "$rev1" ]
+	sed -i 's/color: blue/color: red/' "$REPO/app/cm.yaml"
+	commit red
+	rev=main@sha1:$(git -C "$REPO" rev-parse HEAD)
+	# no annotation, no spec change: the source's interval finds it
+	wait_for eval '[ "$($K get configmap app-config -o jsonpath={.data.color})" = red ]'
+	[ "$(gr_field '{.status.artifact.revision}')" = "$rev" ]
+	wait_for eval '[ "$(ks_field app "{.status.lastAppliedRevision}")" = "$rev" ]'
+	# fetched again and again; an unchanged artifact reconciles nothing:
+	# applied twice (its 10m interval otherwise)
+	wait_for eval '[ "$(log_count "GitRepository default/repo: unchanged artifact")" -ge 2 ]'
+	[ "$(grep -c '"msg":"server-side apply completed.*"kustomization":"default/app"' "$T/agent.err")" -eq 2 ]
+	kill -TERM "$AGENT"
+	wait "$AGENT"
+}
+
+@test "requestedAt and spec edits are not lost while another Kustomization runs every second" {
+	# issue 15 (b): each pass LISTs the Kustomizations; a change the LIST
+	# shows must still be reconciled, not only remembered as seen
+	apply_flux fast "  targetNamespace: other"
+	$K patch kustomization fast --type=merge -p '{"spec":{"interval":"1s"}}' >/dev/null
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" 2>"$T/agent.err" &
+	AGENT=$!
+	wait_for log_has '"msg":"pass finished'
+	for n in 1 2 3; do
+		$K annotate kustomization app --overwrite \
+		    reconcile.fluxcd.io/requestedAt=req-$n >/dev/null
+		wait_for eval "[ \"\$(ks_field app '{.status.lastHandledReconcileAt}')\" = req-$n ]"
+		sleep 0.$((n * 3))
+	done
+	$K patch kustomization app --type=merge -p '{"spec":{"path":"./app2"}}' >/dev/null
+	wait_for eval '[ "$(ks_field app "{.status.observedGeneration}")" = 2 ]'
+	wait_for eval '$K get configmap app2-config >/dev/null 2>&1'
+	[ "$(log_count '"msg":"pass finished')" -ge 3 ]
 	kill -TERM "$AGENT"
 	wait "$AGENT"
 }

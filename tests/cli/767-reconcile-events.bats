@@ -83,14 +83,16 @@ P
 	commit tampered
 }
 
-# "<type> <reason> <count> <message with \n as |>" per Event, oldest first
-events() {
+# "<type> <reason> <count> <message with \n as |>" per Event on a KIND
+# (default Kustomization), oldest first
+events() { # [KIND]
 	$K get events -n default -o json | python3 -c '
 import json, sys
-items = json.load(sys.stdin)["items"]
+items = [e for e in json.load(sys.stdin)["items"]
+         if e["involvedObject"]["kind"] == sys.argv[1]]
 items.sort(key=lambda e: e["metadata"]["name"].rsplit(".", 1)[1].rjust(20, "0"))
 for e in items:
-    print("%s %s %d %s" % (e["type"], e["reason"], e["count"], e["message"].replace("\n", "|")))'
+    print("%s %s %d %s" % (e["type"], e["reason"], e["count"], e["message"].replace("\n", "|")))' "${1:-Kustomization}"
 }
 
 # a long-running agent: waits for N passes, then SIGTERM
@@ -139,6 +141,8 @@ import json, sys
 uid = sys.argv[1]
 for e in json.load(sys.stdin)["items"]:
     o = e["involvedObject"]
+    if o["kind"] == "GitRepository":
+        continue
     assert (o["apiVersion"], o["kind"], o["name"], o["namespace"], o["uid"]) == \
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "app", "default", uid), o
     assert o["resourceVersion"], o
@@ -185,7 +189,8 @@ print([c for c in json.load(sys.stdin)["status"]["conditions"] if c["type"] == "
 	[[ "${lines[1]}" =~ ^Normal\ ReconciliationSucceeded\ ([0-9]+)\ Reconciliation\ finished ]]
 	[ "${BASH_REMATCH[1]}" -ge 4 ]
 	ctl_get /log >"$T/log"
-	[ "$(grep -c '"method": "POST", "path": "/api/v1/namespaces/default/events"' "$T/log")" -eq 2 ]
+	# two on the Kustomization, one NewArtifact on the GitRepository
+	[ "$(grep -c '"method": "POST", "path": "/api/v1/namespaces/default/events"' "$T/log")" -eq 3 ]
 	grep -q '"method": "PATCH", "path": "/api/v1/namespaces/default/events/app\.[0-9a-f]*", "query": "", "content_type": "application/merge-patch+json", "status": 200' "$T/log"
 	# a failure that persists is one Warning, counted
 	tamper
@@ -195,6 +200,41 @@ print([c for c in json.load(sys.stdin)["status"]["conditions"] if c["type"] == "
 	[ "$n" -eq 1 ]
 	[[ "$(printf '%s\n' "${lines[@]}" | grep '^Warning')" =~ ^Warning\ BuildFailed\ ([0-9]+) ]]
 	[ "${BASH_REMATCH[1]}" -ge 3 ]
+	assert_no_leak
+}
+
+@test "a GitRepository records NewArtifact once, then a Warning on failure" {
+	reconcile
+	[ "$status" -eq 0 ]
+	rev=main@sha1:$(git -C "$REPO" rev-parse HEAD)
+	run events GitRepository
+	[ "${lines[0]}" = "Normal NewArtifact 1 stored artifact for commit '$rev'" ]
+	[ "${#lines[@]}" -eq 1 ]
+	# annotated as source-controller does: revision and digest
+	$K get events -n default -o json | python3 -c '
+import json, sys
+rev, dig = sys.argv[1], sys.argv[2]
+ev = [e for e in json.load(sys.stdin)["items"]
+      if e["involvedObject"]["kind"] == "GitRepository"]
+assert len(ev) == 1, ev
+a = ev[0]["metadata"]["annotations"]
+assert a["source.toolkit.fluxcd.io/revision"] == rev, a
+assert a["source.toolkit.fluxcd.io/digest"] == dig, a
+assert ev[0]["involvedObject"]["apiVersion"] == "source.toolkit.fluxcd.io/v1"' \
+	    "$rev" "$($K get gitrepository repo -o jsonpath='{.status.artifact.digest}')"
+	# nothing new: silent
+	reconcile
+	[ "$status" -eq 0 ]
+	run events GitRepository
+	[ "${#lines[@]}" -eq 1 ]
+	# a fetch that fails: a Warning with the Ready reason
+	$K patch gitrepository repo --type=merge -p \
+	    "{\"spec\":{\"url\":\"file://$T/nowhere\"}}" >/dev/null
+	reconcile
+	[ "$status" -eq 1 ]
+	run events GitRepository
+	[[ "${lines[1]}" == "Warning GitOperationFailed 1 failed to fetch: "* ]]
+	[ "${#lines[@]}" -eq 2 ]
 	assert_no_leak
 }
 

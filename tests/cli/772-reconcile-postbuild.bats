@@ -342,37 +342,7 @@ Y
 }
 
 @test "in cluster mode the failure is in the status and a Warning Event, never the value" {
-	cat >"$T/flux.yaml" <<Y
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: repo
-  namespace: default
-spec:
-  interval: 1m
-  url: file://$REPO
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: app
-  namespace: default
-spec:
-  interval: 1m
-  path: ./app
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: repo
-  decryption:
-    provider: sops
-    secretRef:
-      name: sops-age
-$POSTBUILD
-Y
-	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	flux_apply sops-age "$POSTBUILD"
 	run_io "$SOTTO" reconcile --allow-file-sources --once --cache-dir "$T/cache"
 	cat "$T/err" >>"$T/all-logs"
 	[ "$status" -eq 0 ]

@@ -76,36 +76,7 @@ secret_file() { # VALUE RECIPIENT FILE
 }
 
 apply_flux() { # SECRET
-	cat >"$T/flux.yaml" <<Y
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: repo
-  namespace: default
-spec:
-  interval: 1m
-  url: file://$REPO
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: app
-  namespace: default
-spec:
-  interval: 1m
-  path: ./app
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: repo
-  decryption:
-    provider: sops
-    secretRef:
-      name: $1
-Y
-	$K apply --server-side -f "$T/flux.yaml" >/dev/null
+	flux_apply "$1"
 }
 
 kustomization() { # FILES...

@@ -7,13 +7,16 @@ self-signed certificate made at start with `openssl req`, reports server
 version 1.32, and implements the subset real kubectl and sotto reconcile
 use: legacy discovery, an OpenAPI v3 stub, server-side apply with
 managedFields and 409 conflicts, dry-run, GET/LIST/POST/PUT/DELETE,
-json-patch, merge-patch, the status subresource, Status error bodies and
+json-patch, merge-patch, the status subresource, Status error bodies,
+finalizers (a DELETE marks an object that has some with
+deletionTimestamp, bumps its generation and keeps it until the last one
+is removed; a Namespace stays Terminating until its objects are gone) and
 watches (?watch=1: chunked JSON-lines events from a per-collection log,
 resourceVersion, 410 Gone, bookmarks, timeoutSeconds), and the server-side
 Table that `kubectl get events` asks for.
 
     kube_standin.py --dir DIR [--token T] [--idle-timeout S]
-                    [--watch-max S] [--bookmark-interval S]
+                    [--watch-max S] [--bookmark-interval S] [--no-bodies]
 
 writes into DIR: port, ctl_port, ca.pem, kubeconfig (server, CA data,
 bearer token).  A second, plain-HTTP port on 127.0.0.1 is the control
@@ -78,7 +81,8 @@ KINDS = [
 ]
 BY_PLURAL = {(k[0], k[1], k[2]): k for k in KINDS}
 META_SKIP = {"managedFields", "resourceVersion", "generation", "uid",
-             "creationTimestamp", "deletionTimestamp"}
+             "creationTimestamp", "deletionTimestamp",
+             "deletionGracePeriodSeconds"}
 
 
 def now_iso():
@@ -263,11 +267,50 @@ def spec_of(obj):
 EVENT_LOG_MAX = 1000   # events kept per collection for watches
 
 
+class Objects(dict):
+    """(group, plural, ns, name) -> obj, indexed by collection and
+    namespace so that a LIST reads only its own objects (the benchmark
+    stores tens of thousands)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cols = {}   # (group, plural) -> {ns: {name: obj}}
+
+    def __setitem__(self, key, obj):
+        super().__setitem__(key, obj)
+        self.cols.setdefault((key[0], key[1]), {}).setdefault(
+            key[2], {})[key[3]] = obj
+
+    def pop(self, key, *default):
+        if key not in self:
+            return default[0] if default else None
+        obj = super().pop(key)
+        names = self.cols[(key[0], key[1])][key[2]]
+        names.pop(key[3], None)
+        if not names:
+            del self.cols[(key[0], key[1])][key[2]]
+        return obj
+
+    def scan(self, group, plural, ns):
+        """[(key, obj)] of one collection (ns None: every namespace),
+        in key order."""
+        col = self.cols.get((group, plural), {})
+        out = []
+        for n in sorted(col) if ns is None else [ns]:
+            for name in sorted(col.get(n, {})):
+                out.append(((group, plural, n, name), col[n][name]))
+        return out
+
+    def in_namespace(self, ns):
+        return [(g, p, ns, name) for (g, p), col in self.cols.items()
+                for name in col.get(ns, {})]
+
+
 class Store:
     def __init__(self):
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # a new event
-        self.objs = {}   # (group, plural, ns, name) -> obj
+        self.objs = Objects()   # (group, plural, ns, name) -> obj
         self.rv = 100
         self.delete_delay = 0.0
         self.events = {}  # (group, plural) -> [(rv, type, obj)], rv order
@@ -495,13 +538,45 @@ def apply_patch(k, ns, name, body, q, sub):
             (201 if old is None else 200)
 
 
+def check_finalizers(k, old, new):
+    """An object being deleted keeps its deletionTimestamp and takes no
+    new finalizer (apimachinery ValidateObjectMetaUpdate's text)."""
+    omd, nmd = old["metadata"], new.setdefault("metadata", {})
+    if not omd.get("deletionTimestamp"):
+        return
+    nmd["deletionTimestamp"] = omd["deletionTimestamp"]
+    nmd["deletionGracePeriodSeconds"] = omd.get(
+        "deletionGracePeriodSeconds", 0)
+    added = [f for f in nmd.get("finalizers") or []
+             if f not in (omd.get("finalizers") or [])]
+    if added:
+        name = omd["name"]
+        why = 'Forbidden: no new finalizers can be added if the object is ' \
+            'being deleted, found new finalizers []string{%s}' % \
+            ", ".join('"%s"' % f for f in added)
+        raise ApiError(422, "Invalid", '%s "%s" is invalid: metadata.'
+                       'finalizers: %s' % (k[3], name, why), name=name,
+                       kind=k[3], causes=[{"reason": "FieldValueForbidden",
+                                           "message": why,
+                                           "field": "metadata.finalizers"}])
+
+
 def store_write(k, key, old, new, entries, dry):
+    if old is not None:
+        check_finalizers(k, old, new)
     new = finish_write(k, old, new, entries, dry)
-    if not dry:
+    if dry:
+        return new
+    if old is not None and new["metadata"].get("deletionTimestamp") and \
+            not new["metadata"].get("finalizers"):
+        # the last finalizer went: the object is deleted now
         S.store.objs[key] = new
-        if old is None or old["metadata"]["resourceVersion"] != \
-                new["metadata"]["resourceVersion"]:
-            S.store.record(key, "ADDED" if old is None else "MODIFIED", new)
+        gone(key)
+        return new
+    S.store.objs[key] = new
+    if old is None or old["metadata"]["resourceVersion"] != \
+            new["metadata"]["resourceVersion"]:
+        S.store.record(key, "ADDED" if old is None else "MODIFIED", new)
     return new
 
 
@@ -575,6 +650,28 @@ def update_write(k, ns, name, new_body, q, sub, create=False):
             (201 if create else 200)
 
 
+def mark_deleting(key):
+    """What the API server does to an object that still has finalizers
+    (apiserver registry/generic/registry/store.go, markAsDeleting): sets
+    deletionTimestamp (once) and deletionGracePeriodSeconds 0, bumps a
+    set generation, and keeps the object until its last finalizer goes."""
+    st = S.store
+    old = st.objs[key]
+    md = old["metadata"]
+    if md.get("deletionTimestamp"):
+        return old
+    new = copy.deepcopy(old)
+    nmd = new["metadata"]
+    nmd["deletionTimestamp"] = now_iso()
+    nmd["deletionGracePeriodSeconds"] = 0
+    if nmd.get("generation", 0) > 0:
+        nmd["generation"] += 1
+    nmd["resourceVersion"] = st.next_rv()
+    st.objs[key] = new
+    st.record(key, "MODIFIED", new)
+    return new
+
+
 def delete_obj(k, ns, name, q):
     st = S.store
     key = (k[0], k[2], ns, name)
@@ -584,6 +681,10 @@ def delete_obj(k, ns, name, q):
             raise not_found(k, name)
         if q.get("dryRun") == "All":
             return old
+        if old["metadata"].get("finalizers"):
+            return mark_deleting(key)
+        if key[0] == "" and key[1] == "namespaces":
+            return delete_namespace(key)
         if st.delete_delay > 0:
             old["metadata"]["deletionTimestamp"] = now_iso()
             threading.Timer(st.delete_delay, lambda: gone(key)).start()
@@ -592,19 +693,44 @@ def delete_obj(k, ns, name, q):
     return old
 
 
+def delete_namespace(key):
+    """Its objects go (those with finalizers are marked for deletion);
+    the Namespace itself stays Terminating until they are gone."""
+    st = S.store
+    left = False
+    for k2 in st.objs.in_namespace(key[3]):
+        if st.objs[k2]["metadata"].get("finalizers"):
+            mark_deleting(k2)
+            left = True
+        else:
+            gone(k2)
+    if not left:
+        o = st.objs[key]
+        gone(key)
+        return o
+    ns = mark_deleting(key)
+    ns = copy.deepcopy(ns)
+    ns["status"] = {"phase": "Terminating"}
+    ns["metadata"]["resourceVersion"] = st.next_rv()
+    st.objs[key] = ns
+    st.record(key, "MODIFIED", ns)
+    return ns
+
+
 def gone(key):
-    def drop(k2):
-        o = S.store.objs.pop(k2, None)
+    with S.store.lock:
+        o = S.store.objs.pop(key, None)
         if o is not None:
             o = copy.deepcopy(o)
             o["metadata"]["resourceVersion"] = S.store.next_rv()
-            S.store.record(k2, "DELETED", o)
-    with S.store.lock:
-        drop(key)
-        if key[1] == "namespaces" and key[0] == "":
-            for k2 in [k2 for k2 in S.store.objs if k2[2] == key[3]]:
-                drop(k2)
+            S.store.record(key, "DELETED", o)
         S.store.rv += 1
+        # a Terminating Namespace goes with its last object
+        nskey = ("", "namespaces", "", key[2])
+        if key[2] and nskey in S.store.objs and \
+                S.store.objs[nskey]["metadata"].get("deletionTimestamp") \
+                and not S.store.objs.in_namespace(key[2]):
+            gone(nskey)
 
 
 def match_labels(obj, sel):
@@ -653,10 +779,8 @@ def list_objs(k, ns, q):
         raise ApiError(400, "BadRequest", "invalid continue token")
     st = S.store
     with st.lock:
-        objs = [o for key, o in sorted(st.objs.items())
-                if key[0] == k[0] and key[1] == k[2] and
-                (ns is None or key[2] == ns) and
-                match_labels(o, q.get("labelSelector")) and
+        objs = [o for key, o in st.objs.scan(k[0], k[2], ns)
+                if match_labels(o, q.get("labelSelector")) and
                 match_fields(o, q.get("fieldSelector"))]
         rest = objs[off:]
         page = rest[:limit] if limit > 0 else rest
@@ -870,7 +994,7 @@ class Handler(BaseHTTPRequestHandler):
                  "time": time.time()}
         with S.lock:
             S.log.append(entry)
-            if body:
+            if body and not S.args.no_bodies:
                 S.bodies.append(body)
 
     def handle_any(self):
@@ -1113,10 +1237,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def list_items(k, ns, q):
     with S.store.lock:
-        return [(key, copy.deepcopy(o)) for key, o in S.store.objs.items()
-                if key[0] == k[0] and key[1] == k[2] and
-                (ns is None or key[2] == ns) and
-                match_labels(o, q.get("labelSelector")) and
+        return [(key, copy.deepcopy(o))
+                for key, o in S.store.objs.scan(k[0], k[2], ns)
+                if match_labels(o, q.get("labelSelector")) and
                 match_fields(o, q.get("fieldSelector"))]
 
 
@@ -1220,6 +1343,8 @@ def main():
     ap.add_argument("--watch-max", type=float, default=30,
                     help="longest watch stream, seconds")
     ap.add_argument("--bookmark-interval", type=float, default=5)
+    ap.add_argument("--no-bodies", action="store_true",
+                    help="keep no request bodies (benchmarks)")
     args = ap.parse_args()
     if args.token == "":
         args.token = None
