@@ -139,10 +139,12 @@ sotto_err sotto_kube_secret_identities(struct sotto_age_idlist *ids,
 /*
  * For `sotto render --key-secret NS/NAME`: loads the kubeconfig (path
  * NULL: as sotto_kube_config_load), connects and appends the identities
- * of Secret NS/NAME (NAME alone: the context's namespace) to ids.
+ * of Secret NS/NAME (NAME alone: the context's namespace) to ids, and its
+ * `*.asc` OpenPGP keys to pgp (when not NULL).
  */
 sotto_err sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
-    const char *kubeconfig, const char *ns_name, struct sotto_error *e);
+    struct sotto_pgp_keys *pgp, const char *kubeconfig, const char *ns_name,
+    struct sotto_error *e);
 
 /*
  * Makes jansson wipe every buffer it frees (decoded Secrets and rendered

@@ -210,7 +210,8 @@ out:
 
 sotto_err
 sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
-    const char *kubeconfig, const char *ns_name, struct sotto_error *e)
+    struct sotto_pgp_keys *pgp, const char *kubeconfig, const char *ns_name,
+    struct sotto_error *e)
 {
 	struct sotto_kube_config c;
 	struct sotto_kube *k = NULL;
@@ -234,7 +235,7 @@ sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
 	}
 	if ((rc = sotto_kube_open(&k, &c, e)) != SOTTO_OK)
 		goto out;
-	rc = sotto_kube_secret_identities(ids, NULL, k, ns, slash ? slash + 1 :
+	rc = sotto_kube_secret_identities(ids, pgp, k, ns, slash ? slash + 1 :
 	    ns_name, NULL, e);
 out:
 	sotto_kube_close(k);

@@ -388,30 +388,8 @@ P
 @test "an identity.asc entry decrypts the file's pgp entry natively (issue 21)" {
 	command -v gpg >/dev/null || skip "gpg not installed"
 	local fx=$SOTTO_ROOT/tests/fixtures/pgp
-	export GNUPGHOME=$T/gnupg
-	mkdir -m 700 "$GNUPGHOME"
-	gpg --batch --quiet --import "$fx/cv25519.pub.asc"
-	python3 - "$REPO/app/secret.enc.yaml" "$T/age.enc" <<'P'
-import re, sys
-s = open(sys.argv[1]).read()
-m = re.search(r"-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----", s, re.S)
-open(sys.argv[2], "w").write("\n".join(l.strip() for l in m.group(0).split("\n")) + "\n")
-P
-	age -d -i "$T/key.txt" -o "$T/datakey" "$T/age.enc"
-	gpg --batch --quiet --trust-model always --armor -r cv25519@sotto.test \
-	    -o "$T/dk.asc" -e "$T/datakey"
-	rm -f "$T/datakey"
-	python3 - "$REPO/app/secret.enc.yaml" "$T/dk.asc" <<'P'
-import re, sys
-s = open(sys.argv[1]).read()
-enc = open(sys.argv[2]).read().rstrip("\n")
-pgp = "    pgp:\n        - created_at: \"2026-12-07T12:00:00Z\"\n          enc: |-\n" + \
-    "".join("            " + l + "\n" if l else "\n" for l in enc.split("\n")) + \
-    "          fp: 0000000000000000000000000000000000000000\n"
-s, n = re.subn(r"    age:\n(        .*\n|          .*\n|            .*\n|\n)*", pgp, s)
-assert n == 1, s
-open(sys.argv[1], "w").write(s)
-P
+	"$SOTTO_ROOT/tests/tools/sops_age_to_pgp.sh" "$REPO/app/secret.enc.yaml" \
+	    "$T/key.txt" "$fx/cv25519.pub.asc" cv25519@sotto.test
 	refute grep -q "AGE ENCRYPTED" "$REPO/app/secret.enc.yaml"
 	commit "pgp only"
 	$K delete secret sops-age
