@@ -258,9 +258,11 @@ test_fields(void **state)
 		    "false, \"patches\": [], \"deletionPolicy\": "
 		    "\"MirrorPrune\"}}", NULL, NULL },
 		{ "Kustomization", "{\"spec\": {\"deletionPolicy\": "
-		    "\"Orphan\"}}", "UnsupportedField",
-		    "spec.deletionPolicy is not supported by sotto: nothing is "
-		    "applied (see sotto-reconcile(8))" },
+		    "\"Orphan\"}}", NULL, NULL },
+		{ "Kustomization", "{\"spec\": {\"deletionPolicy\": "
+		    "\"Forget\"}}", "InvalidSpec",
+		    "spec.deletionPolicy 'Forget': must be one of MirrorPrune, "
+		    "Delete, WaitForTermination, Orphan" },
 		{ "Kustomization", "{\"spec\": {\"frobnicate\": 1}}",
 		    "UnsupportedField", "spec.frobnicate is not a field sotto "
 		    "knows in Kustomization v1: nothing is applied (see "
