@@ -631,7 +631,7 @@ sotto_pgp_keys_add(struct sotto_pgp_keys *ks, const uint8_t *p, size_t n,
 {
 	struct sbuf bin = { 0 }, join = { 0 };
 	const uint8_t *d;
-	size_t dn, pos = 0, added = 0, nsecret = 0;
+	size_t dn, pos = 0, added = 0, nsecret = 0, n0 = ks->n;
 	unsigned skipped = 0;
 	struct pkt pk;
 	sotto_err err = SOTTO_OK;
@@ -704,6 +704,9 @@ sotto_pgp_keys_add(struct sotto_pgp_keys *ks, const uint8_t *p, size_t n,
 			    "'%s': no usable decryption key", name);
 	}
 out:
+	/* a file that fails adds nothing */
+	while (err != SOTTO_OK && ks->n > n0)
+		sodium_free(ks->k[--ks->n].mat);
 	sbuf_free(&bin);
 	sbuf_free(&join);
 	return err;
