@@ -19,6 +19,12 @@ _sotto_opts() {
 	config) echo "explain --config --help" ;;
 	age) echo "-e -d -r -R -i -a -p -o --encrypt --decrypt --armor --passphrase --output --help" ;;
 	age-keygen) echo "-o -y --pq --help" ;;
+	controller) echo "--once --config --kubeconfig --context --namespace --field-manager --cache-dir --interval --health-addr --leader-elect --lease-namespace --lease-name --lease-duration --identity --no-cross-namespace-refs --default-service-account --allow-http-sources --allow-file-sources --feature-gates --list-fields --help" ;;
+	reconcile) echo "-n --namespace --with-source --timeout --kubeconfig --context --once --help" ;;
+	get) echo "-n --namespace -A --all-namespaces -o --output --kubeconfig --context --help" ;;
+	suspend | resume) echo "-n --namespace --timeout --kubeconfig --context --help" ;;
+	install) echo "--export -n --namespace --components-only --crds-only --kubeconfig --context --help" ;;
+	events) echo "--for -n --namespace -A --all-namespaces --kubeconfig --context --help" ;;
 	esac
 }
 
@@ -26,7 +32,7 @@ _sotto() {
 	local cur prev cmd i cmds
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	cmds="age age-keygen encrypt decrypt edit set unset exec-env exec-file filestatus rotate updatekeys groups config version help"
+	cmds="age age-keygen encrypt decrypt edit set unset exec-env exec-file filestatus rotate updatekeys groups config controller reconcile get suspend resume install events version help"
 	[ "${COMP_WORDS[0]##*/}" = sops ] &&
 	    cmds="encrypt decrypt edit rotate updatekeys set unset exec-env exec-file filestatus groups"
 	cmd=
@@ -51,6 +57,15 @@ _sotto() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_sotto_opts "$cmd")" -- "$cur"))
+	elif [ "$prev" = "$cmd" ] && [[ " get reconcile suspend resume " == *" $cmd "* ]]; then
+		# the kind: flux's words
+		if [ "$cmd" = get ]; then
+			COMPREPLY=($(compgen -W "kustomizations ks sources" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "kustomization ks source" -- "$cur"))
+		fi
+	elif [ "$prev" = source ] || [ "$prev" = sources ]; then
+		COMPREPLY=($(compgen -W "git" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi

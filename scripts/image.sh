@@ -14,7 +14,7 @@
 #   /tmp                               1777, for temporary files
 # No shell, no package manager, nothing else: tests/cli/950-release.bats
 # compares the unpacked root with packaging/image.manifest.  The image runs
-# as 65532:65532; the entrypoint is /usr/bin/sotto, the command reconcile.
+# as 65532:65532; the entrypoint is /usr/bin/sotto, the command controller.
 #
 # Hand-written rather than with buildah: buildah needs a container storage
 # and user namespaces for nothing a tar and three JSON files cannot do, and
@@ -101,7 +101,7 @@ labels=${labels%,}
 printf '%s' "{\"created\":\"$created\",\"architecture\":\"$goarch\",\
 \"os\":\"linux\",\"config\":{\"User\":\"$uid:$uid\",\
 \"Env\":[\"PATH=/usr/bin\",\"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\"],\
-\"Entrypoint\":[\"/usr/bin/sotto\"],\"Cmd\":[\"reconcile\"],\
+\"Entrypoint\":[\"/usr/bin/sotto\"],\"Cmd\":[\"controller\"],\
 \"WorkingDir\":\"/\",\"Labels\":{$labels}},\
 \"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"$diffid\"]},\
 \"history\":[{\"created\":\"$created\",\

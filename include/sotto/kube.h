@@ -245,6 +245,29 @@ sotto_err sotto_kube_key_import(size_t *added,
     const struct sotto_kube_keyreq *q, const uint8_t *bundle, size_t len,
     struct sotto_error *e);
 
+/* ---- remote bases (src/kube/rbase.c) --------------------------------- */
+
+/* Where and how the renderer's remote bases are fetched. */
+struct sotto_remote_bases {
+	const char *cache_dir;		/* their checkouts go in its
+					   remote-bases/ (ciphertext only) */
+	bool allow_http;		/* http:// URLs */
+	bool allow_file;		/* file:// URLs (tests, local mirrors) */
+	bool locked;			/* set once this process holds the
+					   cache's lock (until it exits) */
+};
+/*
+ * A sotto_render_git_fn (render.h) with arg a struct sotto_remote_bases:
+ * fetches repo at ref (a tag, a branch or a commit) with the agent's git
+ * child (URL allowlist, the timeout, no credentials) and checks it out in
+ * a cache directory of its own per URL and ref; the first call takes the
+ * remote bases' lock for the rest of the process (one render at a time
+ * reads a cache).  Errors as kgit_sync's.
+ */
+sotto_err sotto_remote_base_fetch(void *arg, char *dir, size_t cap,
+    const char *repo, const char *ref, double timeout,
+    struct sotto_error *e);
+
 /* ---- the reconciler (src/kube/reconcile.c) ---------------------------- */
 
 /* --concurrent's upper bound (each worker holds its own API client) */
@@ -283,6 +306,8 @@ struct sotto_reconcile_opts {
 	bool allow_http_sources;	/* GitRepository http:// URLs */
 	bool allow_file_sources;	/* file:// URLs: tests and local
 					   mode, unsafe on shared clusters */
+	bool no_remote_bases;		/* --no-remote-bases: kustomize
+					   git remote bases are refused */
 	const volatile int *stop;	/* set by SIGTERM/SIGINT: finish the
 					   current object and return */
 };

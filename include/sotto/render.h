@@ -50,6 +50,16 @@
 
 struct sotto_pgp_keys;
 
+/*
+ * Fetches a remote base: the git repository repo (a URL kustomize
+ * accepts, normalized) at ref (a tag, a branch or a commit), checked out
+ * into a directory whose path goes to dir (cap bytes).  timeout: seconds,
+ * 0 for the default.  The agent's is sotto_remote_base_fetch() (kube.h).
+ */
+typedef sotto_err (*sotto_render_git_fn)(void *arg, char *dir, size_t cap,
+    const char *repo, const char *ref, double timeout,
+    struct sotto_error *e);
+
 struct sotto_render_opts {
 	struct sotto_age_identity *const *ids;	/* identities (borrowed) */
 	size_t nids;
@@ -59,6 +69,10 @@ struct sotto_render_opts {
 					   git work tree holding the target,
 					   else the current directory */
 	bool redact;			/* Secret values become <redacted> */
+	bool no_remote_bases;		/* --no-remote-bases: refuse them */
+	sotto_render_git_fn git;	/* fetches remote bases; NULL:
+					   they are refused */
+	void *git_arg;
 };
 
 /*
@@ -67,7 +81,8 @@ struct sotto_render_opts {
  * sorted as `kubectl kustomize` prints them.  out should be a secret
  * buffer; it receives the decrypted objects.  Errors: SOTTO_E_USAGE for an
  * unsupported field or a path leaving the root, SOTTO_E_MAC_MISMATCH,
- * SOTTO_E_NO_KEY, SOTTO_E_UNSUPPORTED (remote bases, ciphertext left).
+ * SOTTO_E_NO_KEY, SOTTO_E_UNSUPPORTED (remote bases without o->git or
+ * with o->no_remote_bases, ciphertext left), and o->git's errors.
  */
 sotto_err sotto_render_dir(struct sotto_buf *out, const char *dir,
     const struct sotto_render_opts *o, struct sotto_error *e);
@@ -99,6 +114,14 @@ sotto_err sotto_render_krm(struct sotto_buf *out, const uint8_t *in,
 sotto_err sotto_render_generate(struct sotto_buf *out, const char *config_path,
     const char *cwd, const struct sotto_render_opts *o,
     struct sotto_error *e);
+
+/*
+ * The kustomization fields the renderer knows, from the table it checks
+ * every kustomization against (`sotto render --list-fields`): format
+ * "text" (name, type, status tab-separated), "roff" (mdoc .It lines for
+ * sotto-render(1)) or "md" (table rows for the README).
+ */
+sotto_err sotto_render_list_fields(struct sotto_buf *out, const char *format);
 
 /*
  * kustomize's generator name suffix: SHA-256 over the JSON encoding of

@@ -108,6 +108,15 @@ int cmd_git_setup(int argc, char **argv, enum cli_mode mode);
 
 /* The in-cluster agent (cmd_reconcile.c). */
 int cmd_reconcile(int argc, char **argv, enum cli_mode mode);
+/* Operating sotto like Flux (cmd_ops.c, issue #20). */
+int cmd_controller(int argc, char **argv, enum cli_mode mode);
+int cmd_reconcile_object(int argc, char **argv, enum cli_mode mode);
+bool cli_reconcile_is_object(int argc, char **argv);
+int cmd_get(int argc, char **argv, enum cli_mode mode);
+int cmd_suspend(int argc, char **argv, enum cli_mode mode);
+int cmd_resume(int argc, char **argv, enum cli_mode mode);
+int cmd_install(int argc, char **argv, enum cli_mode mode);
+int cmd_events(int argc, char **argv, enum cli_mode mode);
 /* Keys born in the cluster (cmd_cluster.c). */
 int cmd_cluster(int argc, char **argv, enum cli_mode mode);
 /*

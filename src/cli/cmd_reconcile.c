@@ -17,7 +17,7 @@
 #include "sotto/kube.h"
 
 static const char reconcile_usage[] =
-    "usage: sotto reconcile [--once] [--config FILE] [--kubeconfig FILE]\n"
+    "usage: sotto controller [--once] [--config FILE] [--kubeconfig FILE]\n"
     "           [--context NAME] [--namespace NS] [--field-manager NAME]\n"
     "           [--cache-dir DIR] [--interval DURATION] [--health-addr "
     "HOST:PORT]\n"
@@ -25,7 +25,8 @@ static const char reconcile_usage[] =
     "           [--lease-duration DURATION] [--identity ID]]\n"
     "           [--no-cross-namespace-refs] [--default-service-account NAME]\n"
     "           [--allow-http-sources] [--allow-file-sources]\n"
-    "           [--feature-gates NAME=BOOL,...] [--concurrent N]\n"
+    "           [--no-remote-bases] [--feature-gates NAME=BOOL,...]\n"
+    "           [--concurrent N]\n"
     "       sotto reconcile --list-fields[=text|roff]\n"
     "\n"
     "Applies Flux-shaped Kustomizations: git fetch, render, decrypt in\n"
@@ -61,6 +62,9 @@ static const char reconcile_usage[] =
     "                        GitRepository file:// URLs: tests and local mode\n"
     "                        only, unsafe on a shared cluster (any tenant can\n"
     "                        read the agent's files)\n"
+    "    --no-remote-bases   refuse kustomize git remote bases (Flux's\n"
+    "                        flag; by default they are fetched like a\n"
+    "                        GitRepository, pinned to their ?ref=)\n"
     "    --feature-gates StrictPostBuildSubstitutions=false\n"
     "                        an unset ${var} in spec.postBuild reads as \"\"\n"
     "                        (default true: the build fails, as Flux's)\n"
@@ -70,7 +74,7 @@ static const char reconcile_usage[] =
 enum { O_ONCE = 256, O_CONFIG, O_KUBECONFIG, O_CONTEXT, O_NS, O_FM,
     O_CACHE, O_INTERVAL, O_HEALTH, O_LEADER, O_LEASE_NS, O_LEASE_NAME,
     O_LEASE_DUR, O_IDENTITY, O_POLL, O_NO_XNS, O_DEFAULT_SA, O_FIELDS,
-    O_ALLOW_HTTP, O_ALLOW_FILE, O_GATES, O_CONCURRENT };
+    O_ALLOW_HTTP, O_ALLOW_FILE, O_GATES, O_CONCURRENT, O_NO_REMOTE };
 
 static const struct option reconcile_opts[] = {
 	{ "once", no_argument, NULL, O_ONCE },
@@ -95,6 +99,7 @@ static const struct option reconcile_opts[] = {
 	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
 	{ "feature-gates", required_argument, NULL, O_GATES },
 	{ "concurrent", required_argument, NULL, O_CONCURRENT },
+	{ "no-remote-bases", no_argument, NULL, O_NO_REMOTE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -323,6 +328,7 @@ parse_flags(struct sotto_reconcile_opts *o, bool *leader, int argc,
 			return 0;
 		case O_ALLOW_HTTP: o->allow_http_sources = true; break;
 		case O_ALLOW_FILE: o->allow_file_sources = true; break;
+		case O_NO_REMOTE: o->no_remote_bases = true; break;
 		case O_GATES:
 			if (parse_gates(o, optarg) != 0)
 				return 2;
@@ -367,6 +373,8 @@ cmd_reconcile(int argc, char **argv, enum cli_mode mode)
 	bool leader = false;
 	int st;
 
+	if (cli_reconcile_is_object(argc, argv))
+		return cmd_reconcile_object(argc, argv, mode);
 	(void)mode;
 	memset(&o, 0, sizeof(o));
 	o.field_manager = "sotto";

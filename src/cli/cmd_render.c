@@ -20,8 +20,10 @@
 #include "sotto/render.h"
 
 static const char render_usage[] =
-    "usage: sotto render [--redact] [--root DIR] [--key-secret NS/NAME] "
-    "DIR\n"
+    "usage: sotto render [--redact] [--root DIR] [--key-secret NS/NAME]\n"
+    "           [--no-remote-bases] [--cache-dir DIR] [--allow-http-sources]"
+    "\n           [--allow-file-sources] DIR\n"
+    "       sotto render --list-fields[=text|roff|md]\n"
     "\n"
     "Renders DIR (a kustomization, or a plain directory of *.yaml, *.yml\n"
     "and *.json files) with sops documents decrypted as they are loaded,\n"
@@ -36,6 +38,17 @@ static const char render_usage[] =
     "    --key-secret NS/NAME  read the *.agekey (age) and *.asc (OpenPGP) "
     "entries\n                      of a Kubernetes Secret (KUBECONFIG or "
     "the in-cluster\n                      service account)\n"
+    "    --no-remote-bases refuse git remote bases (github.com/org/repo//"
+    "path?ref=v1)\n                      instead of fetching them pinned "
+    "to their ref\n"
+    "    --cache-dir DIR   where they are fetched, mode 0700 (default\n"
+    "                      $XDG_CACHE_HOME/sotto, else ~/.cache/sotto)\n"
+    "    --allow-http-sources  http:// remote bases (no TLS)\n"
+    "    --allow-file-sources  file:// remote bases (tests, local "
+    "mirrors)\n"
+    "    --list-fields     the kustomization fields and what sotto does "
+    "with\n                      them (roff: sotto-render(1), md: the "
+    "README)\n"
     "\n"
     "Keys: SOPS_AGE_KEY_FD, SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, then the "
     "default\nkeys file ($XDG_CONFIG_HOME/sops/age/keys.txt).  See "
@@ -121,15 +134,61 @@ out:
 	return err;
 }
 
-enum { O_REDACT = 256, O_ROOT, O_KEY_SECRET };
+enum { O_REDACT = 256, O_ROOT, O_KEY_SECRET, O_FIELDS, O_NO_REMOTE,
+    O_CACHE, O_ALLOW_HTTP, O_ALLOW_FILE };
 
 static const struct option render_opts[] = {
 	{ "redact", no_argument, NULL, O_REDACT },
 	{ "root", required_argument, NULL, O_ROOT },
 	{ "key-secret", required_argument, NULL, O_KEY_SECRET },
+	{ "list-fields", optional_argument, NULL, O_FIELDS },
+	{ "no-remote-bases", no_argument, NULL, O_NO_REMOTE },
+	{ "cache-dir", required_argument, NULL, O_CACHE },
+	{ "allow-http-sources", no_argument, NULL, O_ALLOW_HTTP },
+	{ "allow-file-sources", no_argument, NULL, O_ALLOW_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Remote bases' cache: $XDG_CACHE_HOME/sotto, else ~/.cache/sotto. */
+static sotto_err
+default_cache_dir(char *out, size_t cap, struct sotto_error *e)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	int n = -1;
+
+	if (x != NULL && x[0] == '/')
+		n = snprintf(out, cap, "%s/sotto", x);
+	else if (h != NULL && h[0] == '/')
+		n = snprintf(out, cap, "%s/.cache/sotto", h);
+	if (n < 0 || (size_t)n >= cap)
+		return sotto_error_set(e, SOTTO_E_IO, "no cache directory");
+	return SOTTO_OK;
+}
+
+/* `--list-fields[=text|roff|md]`: the renderer's own field table. */
+static int
+list_fields(const char *format)
+{
+	struct sotto_buf b = SOTTO_BUF_INIT;
+	int rc = 0;
+
+	if (format == NULL)
+		format = "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "roff") != 0 &&
+	    strcmp(format, "md") != 0) {
+		cli_errorf("sotto", "--list-fields '%s': want text, roff or md",
+		    format);
+		return 2;
+	}
+	if (sotto_render_list_fields(&b, format) != SOTTO_OK ||
+	    fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
+		cli_errorf("sotto", "--list-fields: cannot write the list");
+		rc = 1;
+	}
+	sotto_buf_release(&b);
+	return rc;
+}
 
 int
 cmd_render(int argc, char **argv, enum cli_mode mode)
@@ -140,17 +199,25 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
 	struct sotto_render_opts ro;
 	struct sotto_pgp_keys *pgp = NULL;
+	struct sotto_remote_bases rb;
 	const char *key_secret = NULL;
+	char cache[4096];
 	int c;
 
 	(void)mode;
 	memset(&ro, 0, sizeof(ro));
+	memset(&rb, 0, sizeof(rb));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", render_opts, NULL)) != -1) {
 		switch (c) {
 		case O_REDACT: ro.redact = true; break;
 		case O_ROOT: ro.root = optarg; break;
 		case O_KEY_SECRET: key_secret = optarg; break;
+		case O_FIELDS: return list_fields(optarg);
+		case O_NO_REMOTE: ro.no_remote_bases = true; break;
+		case O_CACHE: rb.cache_dir = optarg; break;
+		case O_ALLOW_HTTP: rb.allow_http = true; break;
+		case O_ALLOW_FILE: rb.allow_file = true; break;
 		case 'h': fputs(render_usage, stdout); return 0;
 		default: fputs(render_usage, stderr); return 2;
 		}
@@ -159,6 +226,13 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 		fputs(render_usage, stderr);
 		return 2;
 	}
+	/* without a cache directory, a remote base says why it failed */
+	if (rb.cache_dir == NULL && default_cache_dir(cache, sizeof(cache),
+	    &e) == SOTTO_OK)
+		rb.cache_dir = cache;
+	ro.git = sotto_remote_base_fetch;
+	ro.git_arg = &rb;
+	e.code = SOTTO_OK;
 	/*
 	 * Key input order (issue 7): --key-secret first, then the
 	 * environment sources.  Keys from the Secret stay in memory only.

@@ -58,8 +58,16 @@ const struct cli_cmd cli_commands[] = {
 	{ "hook", "install or remove the guard's git hook", cmd_hook },
 	{ "git-setup", "configure decrypted git diffs (textconv)",
 	    cmd_git_setup },
-	{ "reconcile", "in-cluster agent: git, render, decrypt, server-side "
-	    "apply", cmd_reconcile },
+	{ "controller", "in-cluster agent: git, render, decrypt, server-side "
+	    "apply", cmd_controller },
+	{ "reconcile", "reconcile a Kustomization or GitRepository now (no "
+	    "kind: the controller)", cmd_reconcile },
+	{ "get", "list Kustomizations or GitRepositories and their status",
+	    cmd_get },
+	{ "suspend", "suspend a Kustomization or GitRepository", cmd_suspend },
+	{ "resume", "resume a Kustomization or GitRepository", cmd_resume },
+	{ "install", "install the CRDs, RBAC and the controller", cmd_install },
+	{ "events", "the Events of the Flux objects", cmd_events },
 	{ "cluster", "a key born in the cluster: keygen, recipient, rotate, "
 	    "retire, export, import", cmd_cluster },
 	{ "version", "print the version", cmd_version },

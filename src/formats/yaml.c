@@ -541,6 +541,12 @@ resolves_to_str(const char *s, size_t n)
 	return resolve_plain(s, n, true, &v) == R_STR;
 }
 
+bool
+sotto_yaml_plain_is_str(const char *s, size_t n)
+{
+	return resolves_to_str(s, n);
+}
+
 static bool
 is_old_bool(const char *s, size_t n)
 {

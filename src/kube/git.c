@@ -662,7 +662,26 @@ resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 	git_object *o = NULL;
 	sotto_err rc;
 
-	if (ref->commit != NULL) {
+	if (ref->commit != NULL && ref->any_ref) {
+		/* kustomize's ?ref=: a tag, a branch, then a commit */
+		const char *fmt[] = { "refs/tags/%s", "refs/remotes/origin/%s",
+		    "%s" };
+		size_t i;
+
+		for (i = 0; i < 3 && o == NULL; i++) {
+			snprintf(spec, sizeof(spec), fmt[i], ref->commit);
+			if (g->git_revparse_single(&o, repo, spec) != 0)
+				o = NULL;
+		}
+		if (o == NULL) {
+			kgit_esc(spec, sizeof(spec), ref->commit,
+			    strlen(ref->commit), 200);
+			return sotto_error_set(e, SOTTO_E_GIT, "ref '%s' is "
+			    "no tag, branch or commit of the repository",
+			    spec);
+		}
+		label = ref->commit;
+	} else if (ref->commit != NULL) {
 		snprintf(spec, sizeof(spec), "%s", ref->commit);
 		label = ref->branch;
 	} else if (ref->name != NULL) {
@@ -682,7 +701,7 @@ resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
 		    ref->branch);
 		label = ref->branch;
 	}
-	if (g->git_revparse_single(&o, repo, spec) != 0)
+	if (o == NULL && g->git_revparse_single(&o, repo, spec) != 0)
 		return kg_fail(g, e, "cannot resolve the source reference");
 	if (g->git_object_peel(commit, o, GIT_OBJECT_COMMIT) != 0) {
 		g->git_object_free(o);
@@ -802,8 +821,10 @@ sync_child(struct kgit_result *res, const struct plan *p,
 		nftw(p->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		kduration_fmt(took, sizeof(took), p->ref->timeout);
 		return sotto_error_set(e, SOTTO_E_GIT, "git fetch from '%s' "
-		    "timed out after %s (GitRepository spec.timeout)",
-		    p->u.scheme == KGIT_FILE ? p->shown : p->u.host, took);
+		    "timed out after %s (%s)",
+		    p->u.scheme == KGIT_FILE ? p->shown : p->u.host, took,
+		    p->ref->any_ref ? "the remote base's ?timeout=" :
+		    "GitRepository spec.timeout");
 	}
 	if (got == 0)
 		return sotto_error_set(e, SOTTO_E_GIT, "the git fetch process "

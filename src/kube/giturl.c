@@ -539,6 +539,41 @@ sotto_reconcile_cache_dir(const char *dir, struct sotto_error *e)
 	return kgit_private_dir(dir, true, e);
 }
 
+/*
+ * Creates path holding key, whole or not at all: written to a temporary
+ * file in root and linked into place, so a worker or agent reading it at
+ * the same time never sees it half written.  SOTTO_E_EXISTS when another
+ * made it first.
+ */
+static sotto_err
+new_key_file(const char *path, const char *root,
+    const uint8_t key[KGIT_CACHE_KEY_BYTES], struct sotto_error *e)
+{
+	char tmp[4200];
+	sotto_err rc = SOTTO_OK;
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.cache-key.XXXXXX", root);
+	if ((fd = mkstemp(tmp)) < 0)	/* mode 0600 */
+		return sotto_error_set(e, SOTTO_E_IO, "cannot create a file "
+		    "in '%s': %s", root, strerror(errno));
+	errno = 0;
+	if (sotto_io_write_all(fd, key, KGIT_CACHE_KEY_BYTES) != SOTTO_OK ||
+	    fsync(fd) != 0)
+		err = errno ? errno : EIO;
+	if (close(fd) != 0 && err == 0)
+		err = errno;
+	if (err == 0 && link(tmp, path) != 0)
+		err = errno;
+	unlink(tmp);
+	if (err == EEXIST)
+		rc = SOTTO_E_EXISTS;
+	else if (err != 0)
+		rc = sotto_error_set(e, SOTTO_E_IO, "cannot write '%s': %s",
+		    path, strerror(err));
+	return rc;
+}
+
 /* Without the key, a name would let anyone who lists the cache try
  * passwords. */
 sotto_err
@@ -568,9 +603,9 @@ kgit_cache_key(uint8_t key[KGIT_CACHE_KEY_BYTES], const char *root,
 		if (rc != SOTTO_E_NOTFOUND)
 			break;
 		randombytes_buf(key, KGIT_CACHE_KEY_BYTES);
-		if ((rc = sotto_io_write_new(path, key, KGIT_CACHE_KEY_BYTES,
-		    0600, &re)) != SOTTO_E_EXISTS)
-			break;	/* else another agent made it: read that */
+		if ((rc = new_key_file(path, root, key, &re)) !=
+		    SOTTO_E_EXISTS)
+			break;	/* else another worker made it: read that */
 	}
 	/* e is left alone on success: a missing key is no error */
 	if (rc != SOTTO_OK)

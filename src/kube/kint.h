@@ -215,6 +215,9 @@ struct kgit_ref {
 	const char *src_ns, *src_name;	/* the GitRepository's metadata:
 					   its cache is its own */
 	const char *branch, *tag, *commit;	/* Flux's precedence: commit, */
+	bool any_ref;			/* commit holds a kustomize remote
+					   base's ?ref=: a tag, a branch,
+					   or a commit (tried in order) */
 	const char *name, *semver;		/* name, semver, tag, branch */
 	const char *ignore;		/* spec.ignore (gitignore) or NULL */
 	double timeout;			/* spec.timeout in seconds (> 0) */

@@ -533,6 +533,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
     struct kapply_opts *ao, struct outcome *out, struct sotto_error *e)
 {
 	struct sotto_render_opts ro;
+	struct sotto_remote_bases rb;
 	struct ksubst sub;
 	const char *path = kjson_str(ks, "spec.path");
 	const char *sec = kjson_str(ks, "spec.decryption.secretRef.name");
@@ -557,6 +558,13 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	ro.nids = r->ids.n;
 	ro.pgp = r->pgp;
 	ro.root = r->src.workdir;
+	memset(&rb, 0, sizeof(rb));
+	rb.cache_dir = c->o->cache_dir;
+	rb.allow_http = c->o->allow_http_sources;
+	rb.allow_file = c->o->allow_file_sources;
+	ro.no_remote_bases = c->o->no_remote_bases;
+	ro.git = sotto_remote_base_fetch;
+	ro.git_arg = &rb;
 	ro.key_sources = sec ? "the decryption Secret" : "no decryption "
 	    "Secret (spec.decryption.secretRef)";
 	ksubst_init(&sub);	/* variables read here, used in the child */

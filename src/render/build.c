@@ -27,6 +27,7 @@
 
 #include "render/build.h"
 #include "render/kust.h"
+#include "render/remote.h"
 #include "render/schema.h"
 
 static sotto_err
@@ -74,14 +75,6 @@ rb_has_kustomization(const char *dir)
 
 	free(p);
 	return f != 0;
-}
-
-static bool
-is_remote(const char *s)
-{
-	return strstr(s, "://") != NULL || strncmp(s, "git@", 4) == 0 ||
-	    strncmp(s, "github.com/", 11) == 0 ||
-	    strncmp(s, "gitlab.com/", 11) == 0;
 }
 
 /* ---- the kustomization file ---- */
@@ -663,6 +656,149 @@ annotate_origin(struct rlist *l, size_t from, struct rctx *c,
 	return SOTTO_OK;
 }
 
+/* ---- remote bases ---- */
+
+/* A remote base fetched in this render: its URL and ref, and where. */
+struct rfetched {
+	char *key;		/* repo, '\n', ref */
+	char *root;		/* realpath of the checkout */
+};
+
+/* The root a remote base's build replaced (remote_enter). */
+struct rsaved {
+	char *root;
+	size_t rootlen;
+};
+
+/*
+ * Fetches the remote base spec (or finds it fetched earlier in this
+ * render) and makes its checkout the root, so that nothing it names may
+ * leave the repository: *abs is the directory to build, *saved what
+ * remote_leave() restores.
+ */
+static sotto_err
+remote_enter(struct rctx *c, const char *spec, const char *kname,
+    char **abs, struct rsaved *saved, struct sotto_error *e)
+{
+	struct rremote r;
+	struct rfetched *f = NULL, *nv;
+	char dir[4096], shown[RR_SHOWN_MAX], *key;
+	size_t i, kl;
+	sotto_err err;
+
+	*abs = NULL;
+	rr_shown(shown, sizeof(shown), spec);
+	if (c->o->no_remote_bases)
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
+		    "base '%s': remote bases are disabled "
+		    "(--no-remote-bases)", kname, shown);
+	if ((err = rr_parse(&r, spec, e)) != SOTTO_OK)
+		return sotto_error_prefix(e, "'%s'", kname);
+	if (c->o->git == NULL)
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
+		    "base '%s': remote bases are not supported here",
+		    kname, shown);
+	if (c->track_origin)
+		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': remote "
+		    "base '%s': buildMetadata origin and transformer "
+		    "annotations of remote bases are not supported", kname,
+		    shown);
+	kl = strlen(r.repo) + strlen(r.ref) + 2;
+	if ((key = malloc(kl)) == NULL)
+		return oom(e);
+	snprintf(key, kl, "%s\n%s", r.repo, r.ref);
+	for (i = 0; i < c->nfetched && f == NULL; i++)
+		if (strcmp(c->fetched[i].key, key) == 0)
+			f = &c->fetched[i];
+	if (f == NULL) {
+		char *real;
+
+		if ((err = c->o->git(c->o->git_arg, dir, sizeof(dir), r.repo,
+		    r.ref, r.timeout, e)) != SOTTO_OK) {
+			free(key);
+			return sotto_error_prefix(e, "'%s': remote base "
+			    "'%s'", kname, shown);
+		}
+		if ((real = realpath(dir, NULL)) == NULL) {
+			free(key);
+			return sotto_error_set(e, SOTTO_E_IO, "'%s': remote "
+			    "base '%s': checkout not found", kname, shown);
+		}
+		nv = realloc(c->fetched, (c->nfetched + 1) * sizeof(*nv));
+		if (nv == NULL) {
+			free(real);
+			free(key);
+			return oom(e);
+		}
+		c->fetched = nv;
+		f = &c->fetched[c->nfetched++];
+		f->key = key;
+		f->root = real;
+	} else {
+		free(key);
+	}
+	saved->root = c->root;
+	saved->rootlen = c->rootlen;
+	c->root = f->root;
+	c->rootlen = strlen(f->root);
+	if ((err = rc_resolve(abs, c, f->root, r.path[0] ? r.path : ".",
+	    e)) != SOTTO_OK) {
+		c->root = saved->root;
+		c->rootlen = saved->rootlen;
+		return sotto_error_prefix(e, "'%s': remote base '%s'",
+		    kname, shown);
+	}
+	return SOTTO_OK;
+}
+
+static void
+remote_leave(struct rctx *c, const struct rsaved *saved)
+{
+	c->root = saved->root;
+	c->rootlen = saved->rootlen;
+}
+
+static void
+remote_free(struct rctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfetched; i++) {
+		free(c->fetched[i].key);
+		free(c->fetched[i].root);
+	}
+	free(c->fetched);
+}
+
+/* A remote base in resources: its directory built and absorbed. */
+static sotto_err
+remote_resource(struct racc *ra, struct rctx *c, const char *spec,
+    const char *kname, struct sotto_error *e)
+{
+	struct rsaved saved;
+	struct racc sub;
+	struct stat st;
+	char *abs;
+	sotto_err err;
+
+	memset(&sub, 0, sizeof(sub));
+	if ((err = remote_enter(c, spec, kname, &abs, &saved, e)) != SOTTO_OK)
+		return err;
+	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		char shown[RR_SHOWN_MAX];
+
+		rr_shown(shown, sizeof(shown), spec);
+		err = sotto_error_set(e, SOTTO_E_USAGE, "'%s': remote base "
+		    "'%s': not a directory", kname, shown);
+	}
+	if (err == SOTTO_OK && (err = build_dir(&sub, c, abs, e)) == SOTTO_OK)
+		err = ra_merge(ra, c, &sub, kname, e);
+	remote_leave(c, &saved);
+	ra_free(&sub);
+	free(abs);
+	return err;
+}
+
 /*
  * One entry of `resources` (or of `generators`/`transformers`/
  * `validators`): a file of objects, or a directory built as a
@@ -679,9 +815,8 @@ rb_resource(struct racc *ra, struct rctx *c, const char *dir, const char *ref,
 	sotto_err err;
 
 	memset(&sub, 0, sizeof(sub));
-	if (is_remote(ref))
-		return sotto_error_set(e, SOTTO_E_UNSUPPORTED, "'%s': "
-		    "'%.100s': remote bases are not supported", kname, ref);
+	if (rr_is_remote(ref))
+		return remote_resource(ra, c, ref, kname, e);
 	if ((err = rc_resolve(&abs, c, dir, ref, e)) != SOTTO_OK)
 		return sotto_error_prefix(e, "'%s'", kname);
 	if (c->track_origin && (err = ro_origin_push(c, ref, &opath, e)) !=
@@ -980,9 +1115,16 @@ add_components(struct racc *ra, struct rctx *c, const char *dir,
 
 	for (i = 0; list != NULL && i < list->n; i++) {
 		const char *ref = rn_value(list->items[i].val);
+		struct rsaved saved = { NULL, 0 };
 
-		if ((err = rc_resolve(&abs, c, dir, ref, e)) != SOTTO_OK)
+		if (rr_is_remote(ref)) {
+			if ((err = remote_enter(c, ref, k->kname, &abs,
+			    &saved, e)) != SOTTO_OK)
+				return err;
+		} else if ((err = rc_resolve(&abs, c, dir, ref, e)) !=
+		    SOTTO_OK) {
 			return sotto_error_prefix(e, "'%s'", k->kname);
+		}
 		err = SOTTO_OK;
 		if (c->track_origin)
 			err = ro_origin_push(c, ref, &opath, e);
@@ -991,6 +1133,8 @@ add_components(struct racc *ra, struct rctx *c, const char *dir,
 		if (opath != NULL)
 			ro_origin_pop(c, opath);
 		opath = NULL;
+		if (saved.root != NULL)
+			remote_leave(c, &saved);
 		free(abs);
 		if (err != SOTTO_OK)
 			return err;
@@ -1109,6 +1253,7 @@ void
 rc_fini(struct rctx *c)
 {
 	memo_free(c);
+	remote_free(c);
 	rcfg_free(&c->defcfg);
 	rcfg_free(&c->basecfg);
 	rs_free(c);

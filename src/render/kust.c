@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "render/rint.h"
+#include "sotto/render.h"
 
 /* yaml.c's scalar styles (node->style & 0xff): plain is 0. */
 #define YAML_STYLE_MASK 0xff
@@ -289,8 +290,10 @@ static const struct kfield f_kust[] = {
 	{ "sortOptions", KT_OBJ, &kt_sort, 0, "legacy (with orderFirst, "
 	    "orderLast) or fifo" },
 	{ "resources", KT_STRS, NULL, 0,
-	    "files and directories under --root; remote bases refused" },
-	{ "components", KT_STRS, NULL, 0, NULL },
+	    "files and directories under --root; git remote bases "
+	    "(repo//path?ref=, pinned) unless --no-remote-bases; http(s) "
+	    "file and archive URLs refused" },
+	{ "components", KT_STRS, NULL, 0, "local or git remote" },
 	{ "crds", KT_STRS, NULL, 0, "OpenAPI definitions files" },
 	{ "bases", KT_STRS, NULL, KF_LEGACY, NULL },
 	{ "configMapGenerator", KT_OBJS, &kt_cmargs, 0, NULL },
@@ -872,19 +875,28 @@ kj_list_fields(struct sotto_buf *out, const char *format)
 		    (f->flags & KF_LEGACY) ? "supported (legacy)" :
 		    "supported";
 		const char *doc = f->doc ? f->doc : "";
+		const char *sep = doc[0] ? ": " : "";
 
+		/* a refused field's doc says why, starting with "refused" */
+		if ((f->flags & KF_REFUSED) && doc[0]) {
+			st = doc;
+			doc = sep = "";
+		}
 		if (strcmp(format, "roff") == 0)
-			err = sotto_buf_addf(out, ".It Cm %s\n%s%s%s\n",
-			    f->name, st, doc[0] && !(f->flags & KF_REFUSED) ?
-			    ": " : "", (f->flags & KF_REFUSED) ? "" : doc);
+			err = sotto_buf_addf(out, ".It Li %s\n%s%s%s\n",
+			    f->name, st, sep, doc);
 		else if (strcmp(format, "md") == 0)
 			err = sotto_buf_addf(out, "| `%s` | %s%s%s |\n",
-			    f->name, st, doc[0] && !(f->flags & KF_REFUSED) ?
-			    ": " : "", (f->flags & KF_REFUSED) ? "" : doc);
+			    f->name, st, sep, doc);
 		else
-			err = sotto_buf_addf(out, "%s\t%s\t%s\t%s\n", f->name,
-			    type_word(f), st, (f->flags & KF_REFUSED) ?
-			    "" : doc);
+			err = sotto_buf_addf(out, "%s\t%s\t%s%s%s\n", f->name,
+			    type_word(f), st, sep, doc);
 	}
 	return err;
+}
+
+sotto_err
+sotto_render_list_fields(struct sotto_buf *out, const char *format)
+{
+	return kj_list_fields(out, format);
 }

@@ -142,6 +142,9 @@ struct rctx {
 	bool managed_by;		/* ... managedByLabel */
 	char *opath;			/* origin path of what is loading */
 	struct sotto_node *sort;	/* the top's sortOptions, or NULL */
+	struct rfetched *fetched;	/* remote bases fetched (build.c):
+					   each URL and ref once */
+	size_t nfetched;
 };
 
 /* ---- rnode.c: tree helpers (all return NULL / error on OOM) ---- */

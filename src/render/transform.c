@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/yaml.h"
 #include "render/build.h"
 #include "sotto/regex.h"
 
@@ -325,7 +326,6 @@ rt_labels(struct rlist *l, struct rctx *c, const char *dir,
 	size_t i, j, k, nk = 0;
 	sotto_err err = SOTTO_OK;
 
-	(void)annotations;
 	if (pairs == NULL || pairs->kind != SOTTO_NODE_MAP || pairs->n == 0)
 		return SOTTO_OK;
 	memset(&t, 0, sizeof(t));
@@ -345,11 +345,29 @@ rt_labels(struct rlist *l, struct rctx *c, const char *dir,
 		for (k = 0; k < nk && err == SOTTO_OK; k++) {
 			t.key = keys[k];
 			t.value = rn_value(rn_get(pairs, keys[k]));
-			for (j = 0; j < fs->n && err == SOTTO_OK; j++)
-				if (rfs_match(&fs->v[j], o))
-					err = rfs_walk(o->n, &fs->v[j],
+			for (j = 0; j < fs->n && err == SOTTO_OK; j++) {
+				if (!rfs_match(&fs->v[j], o))
+					continue;
+				/*
+				 * kustomize writes the key unquoted and fails
+				 * when go-yaml reads it back as no string
+				 * (json: unsupported type)
+				 */
+				if (!sotto_yaml_plain_is_str(keys[k],
+				    strlen(keys[k]))) {
+					/* such a key holds no control byte */
+					err = sotto_error_set(e, SOTTO_E_USAGE,
+					    "'%s': %s key '%.64s' reads as a "
+					    "number, boolean, null or date in "
+					    "YAML: kustomize cannot set it",
+					    rc_rel(c, dir), annotations ?
+					    "annotation" : "label", keys[k]);
+					break;
+				}
+				err = rfs_walk(o->n, &fs->v[j],
 					    SOTTO_NODE_MAP, set_entry, &t,
 					    t.what, e);
+			}
 		}
 	}
 	free(keys);

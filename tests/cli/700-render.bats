@@ -171,11 +171,19 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	[[ $out == *"g: |"* || $out == *"g: one two"* ]]
 }
 
-@test "remote bases are refused" {
+@test "remote bases are refused with --no-remote-bases, unpinned, or as http(s) files (707 fetches them)" {
+	printf 'resources:\n- https://github.com/x/y//base?ref=v1\n' > app/kustomization.yaml
+	run_io "$SOTTO" render --no-remote-bases app
+	assert_status 1
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y//base?ref=v1': remote bases are disabled (--no-remote-bases)"
 	printf 'resources:\n- https://github.com/x/y//base\n' > app/kustomization.yaml
 	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y//base': no ?ref=: pin the base to a tag, a branch or a commit"
+	printf 'resources:\n- https://github.com/x/y/releases/download/v1/install.yaml\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
 	assert_status 1
-	assert_err_has "remote bases are not supported"
+	assert_err "sotto: error: 'app/kustomization.yaml': remote base 'https://github.com/x/y/releases/download/v1/install.yaml': http(s) file and archive URLs are not supported, only git repositories (host/org/repo//path?ref=...)"
 }
 
 @test "paths may not leave the root: .., absolute, symlink" {
@@ -256,4 +264,70 @@ assert j["stringData"]["password"] == "canary-5e1f0a" and "sops" not in j' "$T/o
 	IN=rl.yaml run_io "$SOTTO" krm
 	assert_status 1
 	assert_out ""
+}
+
+@test "--list-fields prints the renderer's table; sotto-render(1) and the README list the same fields" {
+	run_io "$SOTTO" render --list-fields
+	assert_status 0
+	grep -q '^replacements	list	supported: inline or path$' "$T/out"
+	grep -q '^helmCharts	list	refused: Helm runs a program$' "$T/out"
+	grep -q '^commonLabels	map	supported (legacy)$' "$T/out"
+	"$SOTTO" render --list-fields=roff >"$T/roff"
+	sed -n '/^\.\\" BEGIN FIELDS/,/^\.\\" END FIELDS/p' "$SOTTO_ROOT/man/sotto-render.1" |
+	    sed '1d;$d' >"$T/man"
+	diff -u "$T/roff" "$T/man"
+	"$SOTTO" render --list-fields=md >"$T/md"
+	sed -n '/^<!-- BEGIN RENDER FIELDS/,/^<!-- END RENDER FIELDS/p' "$SOTTO_ROOT/README.md" |
+	    sed '1d;$d' >"$T/readme"
+	diff -u "$T/md" "$T/readme"
+	run_io "$SOTTO" render --list-fields=html
+	assert_status 2
+	assert_err "sotto: error: --list-fields 'html': want text, roff or md"
+}
+
+@test "every field the table lists as refused is an error naming it" {
+	mkdir -p k && printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n' > k/c.yaml
+	"$SOTTO" render --list-fields | while IFS='	' read -r name type st; do
+		case $st in
+		refused*)
+			printf 'resources: [c.yaml]\n%s: %s\n' "$name" \
+			    "$([ "$type" = object ] && echo '{a: b}' || echo '[{}]')" > k/kustomization.yaml
+			run_io "$SOTTO" render k
+			[ "$status" -ne 0 ] || { echo "$name accepted"; false; }
+			grep -q "$name" "$T/err" || { echo "$name: $(cat "$T/err")"; false; }
+			;;
+		esac
+	done
+}
+
+@test "an empty kustomization used as a base or component is an error, as in kustomize" {
+	mkdir -p e/base && printf 'resources:\n- base\n' > e/kustomization.yaml
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n' > e/base/kustomization.yaml
+	run_io "$SOTTO" render --root e e
+	assert_status 1
+	assert_err "sotto: error: 'base/kustomization.yaml': kustomization is empty"
+	assert_out ""
+	printf 'resources: []\n' > e/base/kustomization.yaml
+	run_io "$SOTTO" render --root e e
+	assert_status 0
+}
+
+@test "a label or annotation key YAML reads as no string is an error, as kustomize fails on it" {
+	printf 'resources:\n- cm.yaml\ncommonLabels:\n  "true": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app': label key 'true' reads as a number, boolean, null or date in YAML: kustomize cannot set it"
+	assert_out ""
+	printf 'resources:\n- cm.yaml\ncommonAnnotations:\n  "2001-12-14": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 2
+	assert_err "sotto: error: 'app': annotation key '2001-12-14' reads as a number, boolean, null or date in YAML: kustomize cannot set it"
+	# "on" is a string in YAML 1.2 and kustomize quotes it
+	printf 'resources:\n- cm.yaml\nlabels:\n- pairs:\n    "on": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
+	# a kustomization with no object to label builds, as in kustomize
+	printf 'commonLabels:\n  "true": v\n' > app/kustomization.yaml
+	run_io "$SOTTO" render app
+	assert_status 0
 }

@@ -73,6 +73,8 @@ readme_skip() {
 	"update-alternatives"*) echo "needs root and an installed package" ;;
 	"# into a registry"*) echo "registry, kind, k3s and docker are not here" ;;
 	"ssh-keyscan"*) echo "needs the network" ;;
+	"# instead of kubectl apply -k deploy/"*) echo "the objects the block before applies, by another manager (781-install.bats)" ;;
+	"# the everyday commands"*) echo "needs the controller running (780-flux-ops.bats)" ;;
 	"# the agent makes the key"*) echo "needs the agent running (773-cluster-key.bats, make demo)" ;;
 	"sotto reconcile --once --config ks.yaml"*) echo "placeholder file names" ;;
 	*) return 1 ;;
@@ -127,6 +129,8 @@ man_skip() {
 	case $1 in
 	*"kubectl "*|*"helm "*|*"kpt "*) echo "needs a cluster, Helm or kpt" ;;
 	*"sotto cluster "*) echo "needs the agent in a cluster (773-cluster-key.bats)" ;;
+	*"sotto get "*|*"sotto reconcile "*|*"sotto suspend "*|*"sotto resume "*|*"sotto events"*)
+		echo "needs a cluster and the controller (780-flux-ops.bats, 781-install.bats)" ;;
 	*"code --wait"*) echo "needs a graphical editor" ;;
 	*"-j yubikey"*) echo "needs a hardware token plugin" ;;
 	*"| jq"*) command -v jq >/dev/null && return 1; echo "jq is not installed" ;;

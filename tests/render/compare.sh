@@ -20,7 +20,8 @@ sortopts buildmeta namerefs"
 errors="errors/json-test errors/merge-missing errors/smp-no-match
 errors/json-missing-path errors/dup-id errors/component-as-resource
 errors/gen-dup-key errors/bad-literal errors/dup-resource errors/smp-wrong-ns
-errors/component-no-kind errors/dup-dir errors/repl-nothing"
+errors/component-no-kind errors/dup-dir errors/repl-nothing errors/empty-base
+errors/empty-comp errors/label-key"
 cmp_yaml() {
 	python3 - "$1" "$2" <<'PY'
 import difflib, sys, yaml
