@@ -1111,7 +1111,8 @@ seipd_open(const uint8_t *b, size_t n, unsigned algo, const uint8_t *key,
 	if ((pl.p[ct - 22] ^ 0xD3) | (pl.p[ct - 21] ^ 0x14) |
 	    (uint8_t)sodium_memcmp(mdc, pl.p + ct - 20, 20)) {
 		err = sotto_error_set(e, SOTTO_E_DECRYPT,
-		    "pgp: MDC mismatch: the message was modified");
+		    "pgp: the message does not decrypt with the matching key "
+		    "or was modified (MDC mismatch)");
 		goto out;
 	}
 	err = read_plain(pl.p + 18, ct - 18 - 22, 0, out, e);
@@ -1247,9 +1248,24 @@ sotto_pgp_decrypt(const struct sotto_pgp_keys *ks, const uint8_t *msg,
 			if ((b[9] == 18) != (k->algo == 18))
 				continue;
 			matched++;
-			got = k->algo == 18 ?
-			    ecdh_unwrap(k, b + 10, bl - 10, &algo, sk, &sklen) :
-			    rsa_unwrap(k, b + 10, bl - 10, &algo, sk, &sklen);
+			if (k->algo == 18) {
+				got = ecdh_unwrap(k, b + 10, bl - 10, &algo,
+				    sk, &sklen);
+			} else if (!(got = rsa_unwrap(k, b + 10, bl - 10,
+			    &algo, sk, &sklen))) {
+				/*
+				 * Implicit rejection: a bad PKCS#1 block goes
+				 * on with a random key and fails as a
+				 * modified message does, with the same
+				 * message, so whoever can push a file and
+				 * read the status learns nothing about the
+				 * padding (Bleichenbacher).
+				 */
+				randombytes_buf(sk, 32);
+				algo = 9;	/* AES-256 */
+				sklen = 32;
+				got = true;
+			}
 		}
 	}
 	if (!got) {

@@ -219,6 +219,31 @@ test_pgp_wrong_key(void **state)
 	free(b);
 }
 
+#define MDC_MSG "pgp: the message does not decrypt with the matching " \
+	"key or was modified (MDC mismatch)"
+
+/* A damaged RSA block fails exactly as a modified message does: no
+ * padding oracle in the status a pusher can read. */
+static void
+test_pgp_rsa_block_tamper(void **state)
+{
+	size_t mn, at, len;
+	uint8_t *m = fix("rsa2048.datakey.gpg", &mn);
+
+	(void)state;
+	/* old-format PKESK: 0x85 (two length bytes) or 0x84 (one) */
+	assert_true(m[0] == 0x84 || m[0] == 0x85);
+	at = m[0] == 0x85 ? 3 : 2;	/* version */
+	len = m[0] == 0x85 ? ((size_t)m[1] << 8 | m[2]) : m[1];
+	/* version, key id (8), algo, MPI bit count (2): then the block */
+	for (at += 12 + 5; at < (m[0] == 0x85 ? 3 : 2) + len; at += 37) {
+		m[at] ^= 0x40;
+		refuses("rsa2048.key.asc", m, mn, SOTTO_E_DECRYPT, MDC_MSG);
+		m[at] ^= 0x40;
+	}
+	free(m);
+}
+
 static void
 test_pgp_mdc_tamper(void **state)
 {
@@ -233,8 +258,7 @@ test_pgp_mdc_tamper(void **state)
 		/* the last bytes are the MDC; the middle is the data */
 		for (at = mn - 30; at < mn; at += 7) {
 			m[at] ^= 0x01;
-			refuses(keyf[k], m, mn, SOTTO_E_DECRYPT,
-			    "pgp: MDC mismatch: the message was modified");
+			refuses(keyf[k], m, mn, SOTTO_E_DECRYPT, MDC_MSG);
 			m[at] ^= 0x01;
 		}
 		free(m);
@@ -448,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_pgp_public_key_refused),
 		cmocka_unit_test(test_pgp_wrong_key),
 		cmocka_unit_test(test_pgp_mdc_tamper),
+		cmocka_unit_test(test_pgp_rsa_block_tamper),
 		cmocka_unit_test(test_pgp_truncated),
 		cmocka_unit_test(test_pgp_truncated_key),
 		cmocka_unit_test(test_pgp_armor_crc),
