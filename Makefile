@@ -8,16 +8,16 @@
 #   tests/unit/test_*.c                      -> build/tests/test_*  (cmocka)
 #   tests/fuzz/fuzz_*.c                      -> build-fuzz/fuzz_*   (libFuzzer)
 # Start-up cost: the sotto binary links only libsodium, libcrypto, libyaml,
-# jansson and libpcre2-8 (for sops' Go regexes); libgit2 and libcurl are
-# loaded with dlopen() by the commands that need them (guard, reconcile),
-# so `sotto age` starts like a static tool.
+# jansson, libpcre2-8 (for sops' Go regexes) and zlib (OpenPGP compressed
+# data); libgit2 and libcurl are loaded with dlopen() by the commands that
+# need them (guard, reconcile), so `sotto age` starts like a static tool.
 
 BUILD    ?= build
 CC       ?= cc
 PREFIX   ?= /usr/local
 OPT      ?= -O2 -g
 SAN      ?=
-PKGS      = libsodium libcrypto yaml-0.1 jansson libpcre2-8
+PKGS      = libsodium libcrypto yaml-0.1 jansson libpcre2-8 zlib
 WARN      = -Wall -Wextra -Wpedantic -Wshadow -Werror
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -37,7 +37,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS     := $(wildcard include/sotto/*.h src/*/*.h)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
-GITREV   := $(shell cat GITREV 2>/dev/null || git rev-parse --short HEAD \
+GITREV   := $(shell cat GITREV 2>/dev/null || git rev-parse --short=12 HEAD \
               2>/dev/null || echo unknown)
 
 .PHONY: all deps build test check fuzz fuzz-short bench demo install clean \

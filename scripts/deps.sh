@@ -11,7 +11,7 @@ TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openss
 
 have_build() {
 	command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 &&
-	pkg-config --exists libsodium libcrypto yaml-0.1 jansson libpcre2-8 2>/dev/null &&
+	pkg-config --exists libsodium libcrypto yaml-0.1 jansson libpcre2-8 zlib 2>/dev/null &&
 	[ -e /usr/include/zlib.h ]
 }
 

@@ -17,7 +17,9 @@ name=sotto-$VERSION
 out=${OUT:-build}/$name.tar.gz
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 git archive --format=tar --prefix="$name/" HEAD | tar -x -C "$tmp"
-git rev-parse --short HEAD >"$tmp/$name/GITREV"
+# a fixed length: git's default grows with the object count, so two
+# clones of one commit could name it differently
+git rev-parse --short=12 HEAD >"$tmp/$name/GITREV"
 echo "$SOURCE_DATE_EPOCH" >"$tmp/$name/SOURCE_DATE_EPOCH"
 mkdir -p "$(dirname "$out")"
 det_tar --mode=go-w,a+rX -C "$tmp" -cf - "$name" | gzip -9n >"$out.tmp"

@@ -14,7 +14,7 @@ VERSION=$(cat VERSION)
 if [ -f GITREV ]; then
 	GITREV=$(cat GITREV)
 else
-	GITREV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	GITREV=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 fi
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	if [ -f SOURCE_DATE_EPOCH ]; then

@@ -120,25 +120,31 @@ sotto_err sotto_kube_status_error(struct sotto_error *e,
 
 /*
  * Appends the age identities of every `*.agekey` entry of Secret ns/name
- * (sorted by entry name) to ids (spec in-cluster.md §3).  `*.asc` and KMS
- * entries are noted in report (may be NULL), never imported.  Errors, with
- * the spec's texts: SOTTO_E_KUBE_NOTFOUND "decryption Secret 'ns/name' not
- * found"; SOTTO_E_KUBE_API "cannot get sops decryption Secret ...";
+ * (sorted by entry name) to ids (spec in-cluster.md §3), and, when pgp is
+ * not NULL, the OpenPGP keys of every `*.asc` entry to pgp (natively: no
+ * gpg).  Other entries (and `*.asc` when pgp is NULL) are noted in report
+ * (may be NULL), never imported.  Errors, with the spec's texts:
+ * SOTTO_E_KUBE_NOTFOUND "decryption Secret 'ns/name' not found";
+ * SOTTO_E_KUBE_API "cannot get sops decryption Secret ...";
  * SOTTO_E_KEY_FORMAT "failed to import '<entry>' data ..."; SOTTO_E_NO_KEY
- * "... has no '*.agekey' entries".  The response, its base64 and the
+ * "... has no '*.agekey' entries" (pgp NULL) or "... has no '*.agekey' or
+ * '*.asc' entries".  The response, its base64 and the
  * decoded key text are wiped before return.
  */
+struct sotto_pgp_keys;
 sotto_err sotto_kube_secret_identities(struct sotto_age_idlist *ids,
-    struct sotto_kube *k, const char *ns, const char *name,
-    struct sotto_buf *report, struct sotto_error *e);
+    struct sotto_pgp_keys *pgp, struct sotto_kube *k, const char *ns,
+    const char *name, struct sotto_buf *report, struct sotto_error *e);
 
 /*
  * For `sotto render --key-secret NS/NAME`: loads the kubeconfig (path
  * NULL: as sotto_kube_config_load), connects and appends the identities
- * of Secret NS/NAME (NAME alone: the context's namespace) to ids.
+ * of Secret NS/NAME (NAME alone: the context's namespace) to ids, and its
+ * `*.asc` OpenPGP keys to pgp (when not NULL).
  */
 sotto_err sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
-    const char *kubeconfig, const char *ns_name, struct sotto_error *e);
+    struct sotto_pgp_keys *pgp, const char *kubeconfig, const char *ns_name,
+    struct sotto_error *e);
 
 /*
  * Makes jansson wipe every buffer it frees (decoded Secrets and rendered

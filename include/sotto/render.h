@@ -48,6 +48,8 @@
  */
 #define SOTTO_RENDER_MAX_OBJECTS ((size_t)100000)
 
+struct sotto_pgp_keys;
+
 /*
  * Fetches a remote base: the git repository repo (a URL kustomize
  * accepts, normalized) at ref (a tag, a branch or a commit), checked out
@@ -62,6 +64,7 @@ struct sotto_render_opts {
 	struct sotto_age_identity *const *ids;	/* identities (borrowed) */
 	size_t nids;
 	const char *key_sources;	/* for "no key" messages, or NULL */
+	const struct sotto_pgp_keys *pgp;	/* `*.asc` keys, or NULL */
 	const char *root;		/* no path may leave it; NULL = the
 					   git work tree holding the target,
 					   else the current directory */

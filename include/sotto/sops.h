@@ -52,12 +52,17 @@ struct sotto_sops_encrypt_opts {
 sotto_err sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
     const struct sotto_sops_encrypt_opts *o, struct sotto_error *e);
 
+struct sotto_pgp_keys;
+
 struct sotto_sops_decrypt_opts {
 	struct sotto_age_identity *const *ids;	/* identities to try */
 	size_t nids;
 	bool ignore_mac;			/* --ignore-mac */
 	const char *key_sources;		/* for "no key" messages */
 	struct sotto_buf *warnings;		/* notices (may be NULL) */
+	/* OpenPGP secret keys (`*.asc`, native: no gpg) for `pgp` entries,
+	   or NULL: then those entries count as keys sotto cannot use */
+	const struct sotto_pgp_keys *pgp;
 };
 
 /*

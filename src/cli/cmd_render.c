@@ -16,6 +16,7 @@
 #include "sotto/io.h"
 #include "sotto/keys.h"
 #include "sotto/kube.h"
+#include "sotto/pgp.h"
 #include "sotto/render.h"
 
 static const char render_usage[] =
@@ -34,9 +35,9 @@ static const char render_usage[] =
     "tree\n"
     "                      holding the target, else the current "
     "directory)\n"
-    "    --key-secret NS/NAME  read the *.agekey entries of a Kubernetes "
-    "Secret\n                      (KUBECONFIG or the in-cluster service "
-    "account)\n"
+    "    --key-secret NS/NAME  read the *.agekey (age) and *.asc (OpenPGP) "
+    "entries\n                      of a Kubernetes Secret (KUBECONFIG or "
+    "the in-cluster\n                      service account)\n"
     "    --no-remote-bases refuse git remote bases (github.com/org/repo//"
     "path?ref=v1)\n                      instead of fetching them pinned "
     "to their ref\n"
@@ -197,6 +198,7 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 	struct sotto_buf sources = SOTTO_BUF_INIT;
 	struct sotto_buf out = SOTTO_BUF_SECRET_INIT;
 	struct sotto_render_opts ro;
+	struct sotto_pgp_keys *pgp = NULL;
 	struct sotto_remote_bases rb;
 	const char *key_secret = NULL;
 	char cache[4096];
@@ -236,8 +238,12 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 	 * environment sources.  Keys from the Secret stay in memory only.
 	 */
 	if (key_secret != NULL) {
-		if (sotto_kube_load_key_secret(&ids, NULL, key_secret, &e) !=
-		    SOTTO_OK)
+		if ((pgp = sotto_pgp_keys_new()) == NULL) {
+			sotto_error_set(&e, SOTTO_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (sotto_kube_load_key_secret(&ids, pgp, NULL, key_secret,
+		    &e) != SOTTO_OK)
 			goto fail;
 		if (sotto_buf_addf(&sources, "Secret %s", key_secret) !=
 		    SOTTO_OK) {
@@ -249,18 +255,21 @@ cmd_render(int argc, char **argv, enum cli_mode mode)
 	}
 	ro.ids = ids.v;
 	ro.nids = ids.n;
+	ro.pgp = pgp;
 	ro.key_sources = sources.len ? (const char *)sources.data : NULL;
 	if (sotto_render_dir(&out, argv[optind], &ro, &e) != SOTTO_OK ||
 	    cli_render_write(&out, &e) != SOTTO_OK)
 		goto fail;
 	sotto_buf_release(&out);
 	sotto_age_idlist_free(&ids);
+	sotto_pgp_keys_free(pgp);
 	sotto_buf_release(&sources);
 	return 0;
 fail:
 	cli_error("sotto", &e);
 	sotto_buf_release(&out);
 	sotto_age_idlist_free(&ids);
+	sotto_pgp_keys_free(pgp);
 	sotto_buf_release(&sources);
 	return cli_render_status(e.code);
 }

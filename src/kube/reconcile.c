@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sotto/io.h"
+#include "sotto/pgp.h"
 #include "sotto/render.h"
 
 /* ---- status ------------------------------------------------------------- */
@@ -441,6 +442,7 @@ load_prev(json_t **prev, struct rctx *c, const json_t *ks,
 struct run {
 	struct kgit_result src;		/* the artifact's workdir, revision */
 	struct sotto_age_idlist ids;
+	struct sotto_pgp_keys *pgp;	/* `*.asc` entries of the Secret */
 	struct sotto_buf rendered;
 	struct kset set;
 };
@@ -631,8 +633,11 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 
 	(void)out;
 	/* the Kustomization's own namespace only (check_ks: a name) */
-	if (sec != NULL && sotto_kube_secret_identities(&r->ids, c->k, ns,
-	    sec, NULL, e) != SOTTO_OK)
+	if (sec != NULL && r->pgp == NULL &&
+	    (r->pgp = sotto_pgp_keys_new()) == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	if (sec != NULL && sotto_kube_secret_identities(&r->ids, r->pgp, c->k,
+	    ns, sec, NULL, e) != SOTTO_OK)
 		return e->code;
 	while (path != NULL && (path[0] == '.' && path[1] == '/'))
 		path += 2;
@@ -646,6 +651,7 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	ro.flux_overlay = overlay;
 	ro.ids = r->ids.v;
 	ro.nids = r->ids.n;
+	ro.pgp = r->pgp;
 	ro.root = r->src.workdir;
 	memset(&rb, 0, sizeof(rb));
 	rb.cache_dir = c->o->cache_dir;
@@ -666,6 +672,8 @@ build(struct rctx *c, struct run *r, const json_t *ks, const char *ns,
 	if (e->code != SOTTO_OK)
 		return e->code;
 	sotto_age_idlist_free(&r->ids);	/* keys live no longer than needed */
+	sotto_pgp_keys_free(r->pgp);
+	r->pgp = NULL;
 	if (kset_build(&r->set, &r->rendered, &c->disc, c->k, ao, e) ==
 	    SOTTO_E_KUBE_NOTFOUND) {
 		kset_free(&r->set);
@@ -1285,6 +1293,7 @@ stopped:
 	json_decref(prev);
 	kset_free(&r.set);
 	sotto_age_idlist_free(&r.ids);
+	sotto_pgp_keys_free(r.pgp);
 	sotto_buf_release(&r.rendered);
 	if (e.code == SOTTO_E_INTERRUPTED) {
 		klog("info", j->key, out.attempted, "stopped after the current "

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Age identities from a Kubernetes Secret, Flux's way: every `*.agekey`
- * data entry is an identity file (spec in-cluster.md §3).  The key text is
- * parsed by crypto/age.c; this file only fetches, classifies and wipes.
+ * data entry is an identity file (spec in-cluster.md §3), and every `*.asc`
+ * entry an unprotected OpenPGP secret key (issue 21).  The key text is
+ * parsed by crypto/age.c and crypto/pgp.c; this file only fetches,
+ * classifies and wipes.
  */
 #include "kube/kint.h"
 
@@ -13,6 +15,7 @@
 #include <sodium.h>
 
 #include "crypto/b64.h"
+#include "sotto/pgp.h"
 
 static bool
 ends_with(const char *s, const char *suf)
@@ -85,12 +88,36 @@ out:
 	return rc;
 }
 
+/* One `*.asc` entry: an OpenPGP secret key, added to pgp. */
 static sotto_err
-import_all(struct sotto_age_idlist *ids, json_t *data, const char *ns,
-    const char *name, struct sotto_buf *report, struct sotto_error *e)
+import_pgp_entry(struct sotto_pgp_keys *pgp, json_t *v, const char *entry,
+    const char *ns, const char *name, struct sotto_error *e)
+{
+	struct sotto_buf key = SOTTO_BUF_SECRET_INIT;
+	struct sotto_error pe = { SOTTO_OK, "" };
+	sotto_err rc = SOTTO_OK;
+
+	if (ksecret_decode(&key, v) != SOTTO_OK)
+		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
+		    "'%s' data from sops decryption Secret '%s/%s': invalid "
+		    "base64", entry, ns, name);
+	else if (sotto_pgp_keys_add(pgp, key.data, key.len, entry, &pe) !=
+	    SOTTO_OK)
+		rc = sotto_error_set(e, SOTTO_E_KEY_FORMAT, "failed to import "
+		    "'%s' data from sops decryption Secret '%s/%s': %s", entry,
+		    ns, name, pe.msg);
+	sotto_buf_release(&key);
+	sodium_memzero(&pe, sizeof(pe));
+	return rc;
+}
+
+static sotto_err
+import_all(struct sotto_age_idlist *ids, struct sotto_pgp_keys *pgp,
+    json_t *data, const char *ns, const char *name, struct sotto_buf *report,
+    struct sotto_error *e)
 {
 	const char **keys = NULL, *k;
-	size_t n = 0, i, found = 0;
+	size_t n = 0, i, found = 0, nasc = 0;
 	json_t *v;
 	sotto_err rc = SOTTO_OK;
 
@@ -107,26 +134,31 @@ import_all(struct sotto_age_idlist *ids, json_t *data, const char *ns,
 			rc = import_entry(ids, json_object_get(data, keys[i]),
 			    keys[i], ns, name, e);
 			found++;
+		} else if (pgp != NULL && ends_with(keys[i], ".asc")) {
+			rc = import_pgp_entry(pgp, json_object_get(data,
+			    keys[i]), keys[i], ns, name, e);
+			nasc++;
 		} else if (report != NULL && (ends_with(keys[i], ".asc") ||
 		    strncmp(keys[i], "sops.", 5) == 0)) {
 			sotto_buf_addf(report, "%s/%s: entry '%s' ignored "
 			    "(not an age key)\n", ns, name, keys[i]);
 		}
 	}
-	if (rc == SOTTO_OK && found == 0)
+	if (rc == SOTTO_OK && found + nasc == 0)
 		rc = sotto_error_set(e, SOTTO_E_NO_KEY, "decryption Secret "
-		    "'%s/%s' has no '*.agekey' entries", ns, name);
+		    "'%s/%s' has no '*.agekey' %sentries", ns, name,
+		    pgp != NULL ? "or '*.asc' " : "");
 	if (rc == SOTTO_OK && report != NULL)
-		sotto_buf_addf(report, "Secret %s/%s: %zu age key entries\n",
-		    ns, name, found);
+		sotto_buf_addf(report, "Secret %s/%s: %zu age key entries, "
+		    "%zu OpenPGP key entries\n", ns, name, found, nasc);
 	free(keys);
 	return rc;
 }
 
 sotto_err
 sotto_kube_secret_identities(struct sotto_age_idlist *ids,
-    struct sotto_kube *k, const char *ns, const char *name,
-    struct sotto_buf *report, struct sotto_error *e)
+    struct sotto_pgp_keys *pgp, struct sotto_kube *k, const char *ns,
+    const char *name, struct sotto_buf *report, struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
 	struct sotto_buf path = SOTTO_BUF_INIT;
@@ -167,7 +199,7 @@ sotto_kube_secret_identities(struct sotto_age_idlist *ids,
 		goto out;
 	}
 	data = json_object_get(j, "data");
-	rc = import_all(ids, data, ns, name, report, e);
+	rc = import_all(ids, pgp, data, ns, name, report, e);
 	ksecret_wipe(data);
 out:
 	json_decref(j);
@@ -178,7 +210,8 @@ out:
 
 sotto_err
 sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
-    const char *kubeconfig, const char *ns_name, struct sotto_error *e)
+    struct sotto_pgp_keys *pgp, const char *kubeconfig, const char *ns_name,
+    struct sotto_error *e)
 {
 	struct sotto_kube_config c;
 	struct sotto_kube *k = NULL;
@@ -202,7 +235,7 @@ sotto_kube_load_key_secret(struct sotto_age_idlist *ids,
 	}
 	if ((rc = sotto_kube_open(&k, &c, e)) != SOTTO_OK)
 		goto out;
-	rc = sotto_kube_secret_identities(ids, k, ns, slash ? slash + 1 :
+	rc = sotto_kube_secret_identities(ids, pgp, k, ns, slash ? slash + 1 :
 	    ns_name, NULL, e);
 out:
 	sotto_kube_close(k);

@@ -178,6 +178,7 @@ rc_decrypt_doc(struct sotto_doc *doc, struct rctx *c, const char *name,
 	dop.ids = c->o->ids;
 	dop.nids = c->o->nids;
 	dop.key_sources = c->o->key_sources;
+	dop.pgp = c->o->pgp;
 	err = sotto_sops_decrypt(doc, &dop, e);
 	if (err != SOTTO_OK)
 		sotto_error_prefix(e, "cannot decrypt '%s'", name);

@@ -16,6 +16,7 @@
 #include "crypto/aead.h"
 #include "sotto/config.h"
 #include "sotto/gofmt.h"
+#include "sotto/pgp.h"
 #include "sotto/secret.h"
 #include "sotto/shamir.h"
 #include "sotto/sops_value.h"
@@ -931,7 +932,45 @@ meta_rules(struct sotto_sops_rules *r, const struct sotto_node *m)
 		r->unencrypted_suffix = "_unencrypted";
 }
 
-/* Tries the age entries of one group; returns the unwrapped bytes. */
+/*
+ * Tries the `pgp` entries of one group with the native OpenPGP keys;
+ * SOTTO_OK with *out set when one gives a non-empty data key.
+ */
+static sotto_err
+unwrap_pgp(struct sotto_secret **out, const struct sotto_node *pgp,
+    const struct sotto_sops_decrypt_opts *o, struct sotto_buf *why)
+{
+	struct sotto_error e2;
+	size_t i, pn;
+	const char *enc, *fp;
+	uint8_t *pt;
+	sotto_err err;
+
+	for (i = 0; pgp != NULL && pgp->kind == SOTTO_NODE_SEQ && i < pgp->n;
+	    i++) {
+		const struct sotto_node *ent = pgp->items[i].val;
+
+		if (ent->kind != SOTTO_NODE_MAP ||
+		    (enc = meta_str(ent, "enc")) == NULL)
+			continue;
+		fp = meta_str(ent, "fp");
+		sotto_error_clear(&e2);
+		err = sotto_pgp_decrypt(o->pgp, (const uint8_t *)enc,
+		    strlen(enc), &pt, &pn, &e2);
+		if (err == SOTTO_OK && pn > 0) {
+			*out = sotto_secret_dup(pt, pn);
+			sotto_pgp_plain_free(pt);
+			return *out ? SOTTO_OK : SOTTO_E_NOMEM;
+		}
+		sotto_pgp_plain_free(pt);
+		sotto_buf_addf(why, "%spgp key %.40s: %s", why->len ? "; " : "",
+		    fp ? fp : "(none)", err == SOTTO_OK ? "empty data key" :
+		    e2.msg);
+	}
+	return SOTTO_E_NO_KEY;
+}
+
+/* Tries the age (and pgp) entries of one group; returns the unwrapped bytes. */
 static sotto_err
 unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
     const struct sotto_sops_decrypt_opts *o, size_t gi, bool many,
@@ -942,12 +981,14 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 	struct sotto_error e2;
 	size_t i, others = 0;
 	const char *enc, *rcp;
+	bool use_pgp = o->pgp != NULL && sotto_pgp_keys_count(o->pgp) > 0;
 
 	for (i = 0; i < group->n; i++) {
 		const struct sotto_node *v = group->items[i].val;
 
 		if (group->items[i].key != NULL &&
 		    strcmp(group->items[i].key, "age") != 0 &&
+		    (!use_pgp || strcmp(group->items[i].key, "pgp") != 0) &&
 		    v->kind == SOTTO_NODE_SEQ && v->n > 0)
 			others += v->n;
 	}
@@ -973,6 +1014,11 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 		sotto_buf_addf(why, "%s%sage recipient %.24s...: %s",
 		    why->len ? "; " : "", many ? "" : "",
 		    rcp ? rcp : "(none)", e2.msg);
+	}
+	if (use_pgp && unwrap_pgp(out, sotto_tree_map_get(group, "pgp"), o,
+	    why) == SOTTO_OK) {
+		sotto_buf_release(&plain);
+		return SOTTO_OK;
 	}
 	if (others > 0)
 		sotto_buf_addf(why, "%s%zu key(s) of types sotto cannot use "

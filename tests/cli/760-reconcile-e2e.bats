@@ -379,7 +379,36 @@ P
 	$K apply --server-side -f "$T/bad.json"
 	reconcile
 	[ "$status" -eq 1 ]
-	[[ "$(ready_status)" == "False BuildFailed decryption Secret 'default/sops-age' has no '*.agekey' entries" ]]
+	[[ "$(ready_status)" == "False BuildFailed decryption Secret 'default/sops-age' has no '*.agekey' or '*.asc' entries" ]]
+}
+
+# The file's age entry is replaced by a `pgp` entry made by real gpg for a
+# throwaway cv25519 test key (sops' MAC covers the values only); the Secret
+# holds only identity.asc, as Flux's.  The agent has no gpg and no keyring.
+@test "an identity.asc entry decrypts the file's pgp entry natively (issue 21)" {
+	command -v gpg >/dev/null || skip "gpg not installed"
+	local fx=$SOTTO_ROOT/tests/fixtures/pgp
+	"$SOTTO_ROOT/tests/tools/sops_age_to_pgp.sh" "$REPO/app/secret.enc.yaml" \
+	    "$T/key.txt" "$fx/cv25519.pub.asc" cv25519@sotto.test
+	refute grep -q "AGE ENCRYPTED" "$REPO/app/secret.enc.yaml"
+	commit "pgp only"
+	$K delete secret sops-age
+	$K create secret generic sops-age --from-file=identity.asc="$fx/cv25519.key.asc" \
+	    --dry-run=client -o json >"$T/pgp.json"
+	$K apply --server-side -f "$T/pgp.json"
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$(secret_value)" = "$CANARY" ]
+	assert_no_leak
+	refute grep -rqa "PGP PRIVATE" "$T/all-logs" "$TMPDIR" "$T/cache"
+	# a protected key is refused with Flux's import message and the reason
+	$K delete secret sops-age
+	$K create secret generic sops-age --from-file=identity.asc="$fx/protected.key.asc" \
+	    --dry-run=client -o json >"$T/prot.json"
+	$K apply --server-side -f "$T/prot.json"
+	reconcile
+	[ "$status" -eq 1 ]
+	[[ "$(ready_status)" == "False BuildFailed failed to import 'identity.asc' data from sops decryption Secret 'default/sops-age': 'identity.asc': secret key is protected with a passphrase; Flux and sotto need an unprotected key" ]]
 }
 
 @test "spec.healthChecks without wait: listed objects are polled, a missing one fails" {

@@ -96,3 +96,30 @@ print(p.bech32_encode("AGE-PLUGIN-" + sys.argv[2].upper() + "-", b"\x42" * 16))'
 	[ -z "$output" ]
 	[ "$stderr" = "sotto: error: failed to import 'ssh.agekey' data from sops decryption Secret 'default/sops-ssh': SSH and PEM private keys are not accepted in-cluster (only native age identities)" ]
 }
+
+@test "an identity.asc entry decrypts a file's pgp entry natively (issue 21)" {
+	command -v gpg >/dev/null || skip "gpg not installed"
+	local fx=$SOTTO_ROOT/tests/fixtures/pgp
+	"$SOTTO" age-keygen -o "$T/k2.txt" 2>/dev/null
+	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: pg\nstringData:\n  password: canary-p9\n' \
+	    >"$T/app/pg.yaml"
+	"$SOTTO" encrypt --age "$(grep -o 'age1[0-9a-z]*' "$T/k2.txt" | head -1)" \
+	    --encrypted-regex '^(data|stringData)$' -i "$T/app/pg.yaml"
+	"$SOTTO_ROOT/tests/tools/sops_age_to_pgp.sh" "$T/app/pg.yaml" "$T/k2.txt" \
+	    "$fx/cv25519.pub.asc" cv25519@sotto.test
+	rm -f "$T/k2.txt"
+	refute grep -q "AGE ENCRYPTED" "$T/app/pg.yaml"
+	$K create secret generic sops-mixed --namespace default \
+	    --from-file=age.agekey=<($K get secret sops-age -o jsonpath='{.data.age\.agekey}' | base64 -d) \
+	    --from-file=identity.asc="$fx/cv25519.key.asc" --dry-run=client -o json |
+	    $K apply --server-side -f - >/dev/null
+	run --separate-stderr "$SOTTO" render --root "$T" --key-secret default/sops-mixed "$T/app"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"password: canary-k7"* ]]
+	[[ "$output" == *"password: canary-p9"* ]]
+	# the age key alone: the pgp entry is a key sotto cannot use there
+	run --separate-stderr "$SOTTO" render --root "$T" --key-secret default/sops-age "$T/app"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"pg.yaml"*"failed to get the data key: 1 key(s) of types sotto cannot use (pgp/kms/vault...)"* ]]
+}

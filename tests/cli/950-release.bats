@@ -59,7 +59,7 @@ built() { # what: deb | image
 	[[ $output == *"sotto-$V/GITREV"* ]]
 	[[ $output == *"sotto-$V/SOURCE_DATE_EPOCH"* ]]
 	[[ $output == *"sotto-$V/Makefile"* ]]
-	[ "$(cat "$W/a/sotto-$V/GITREV")" = "$(git -C "$R" rev-parse --short HEAD)" ]
+	[ "$(cat "$W/a/sotto-$V/GITREV")" = "$(git -C "$R" rev-parse --short=12 HEAD)" ]
 }
 
 @test "reproducible: two builds of one commit at different paths are identical" {
@@ -71,7 +71,7 @@ built() { # what: deb | image
 	# and the binary inside reports the commit the tarball came from
 	run "$W/a/sotto-$V/build/release/sotto" --version
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "sotto $V (git $(git -C "$R" rev-parse --short HEAD))" ]
+	[ "${lines[0]}" = "sotto $V (git $(git -C "$R" rev-parse --short=12 HEAD))" ]
 }
 
 @test "deb: Depends from dpkg-shlibdeps; no sops/age/age-keygen in /usr/bin" {
