@@ -159,7 +159,7 @@ unpack_image() {
 	run python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["process"]
 print(c["user"]["uid"], c["user"]["gid"], " ".join(c["args"]))' \
 	    "$U/bundle/config.json"
-	[ "$output" = "65532 65532 /usr/bin/sotto reconcile" ]
+	[ "$output" = "65532 65532 /usr/bin/sotto controller" ]
 	grep -q '^sotto:x:65532:65532:' "$ROOT/etc/passwd"
 	# the index names the image as deploy/ and kind/k3s expect it
 	grep -q "\"io.containerd.image.name\":\"docker.io/library/sotto-agent:$V\"" \
