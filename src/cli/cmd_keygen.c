@@ -67,9 +67,23 @@ convert(const char *prog, const char *input, const char *output)
 	    input ? input : "standard input", cli_pass_cb, NULL, &e))
 		goto fail;
 	for (i = 0; i < ids.n; i++) {
+		const char *rs;
+
 		if (sotto_age_identity_to_recipient(&r, ids.v[i], &e))
 			goto fail;
-		sotto_buf_addf(&out, "%s\n", sotto_age_recipient_string(r));
+		rs = sotto_age_recipient_string(r);
+		/* as age-keygen: native age identities only (a plugin
+		 * identity's recipient is no string, an SSH key is no age
+		 * identity) */
+		if (strncmp(rs, "age1", 4) != 0) {
+			sotto_age_recipient_free(r);
+			sotto_error_set(&e, SOTTO_E_KEY_FORMAT, "'%s': -y "
+			    "converts only native age identities "
+			    "(AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)",
+			    input ? input : "standard input");
+			goto fail;
+		}
+		sotto_buf_addf(&out, "%s\n", rs);
 		sotto_age_recipient_free(r);
 	}
 	if (output != NULL && strcmp(output, "-") != 0) {

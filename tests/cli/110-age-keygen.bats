@@ -113,3 +113,17 @@ $(sed -n 's/^# public key: //p' b.txt)"
 	assert_status 0
 	assert_out "$(cat "$SOTTO_ROOT/VERSION")"
 }
+
+@test "-y converts native age identities only, as age-keygen (a plugin identity or an SSH key is refused)" {
+	printf 'AGE-PLUGIN-FUZZ-1YQSJYGEYY5NZW2PF9G4JCTFW9ULZU58X\n' >plugin.txt
+	run_io "$KEYGEN" -y plugin.txt
+	assert_status 1
+	assert_out ""
+	assert_err "age-keygen: error: 'plugin.txt': -y converts only native age identities (AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)"
+	if command -v ssh-keygen >/dev/null; then
+		ssh-keygen -q -t ed25519 -N '' -f id_ed25519
+		run_io "$KEYGEN" -y id_ed25519
+		assert_status 1
+		assert_err "age-keygen: error: 'id_ed25519': -y converts only native age identities (AGE-SECRET-KEY-1..., AGE-SECRET-KEY-PQ-1...)"
+	fi
+}
