@@ -12,8 +12,9 @@
  * do in sops' yaml.Unmarshal.  sotto_config_validate() reports every
  * deferred error eagerly, for `sotto config check`.
  *
- * sotto encrypts only to age recipients: other key types (pgp, kms, ...)
- * are counted and named per group so callers can say so.
+ * sotto encrypts to age recipients and (the CLI, through GnuPG) to pgp
+ * fingerprints: other key types (kms, ...) are counted and named per
+ * group so callers can say so (other_types never has the pgp bit).
  */
 #ifndef SOTTO_CONFIG_H
 #define SOTTO_CONFIG_H
@@ -39,6 +40,8 @@
 struct sotto_config_group {
 	char **age;		/* age recipients, trimmed, deduplicated */
 	size_t nage;		/* count of age */
+	char **pgp;		/* pgp fingerprints, trimmed (as written) */
+	size_t npgp;		/* count of pgp */
 	size_t nother;		/* keys of other types (not deduped) */
 	unsigned other_types;	/* SOTTO_CONFIG_KEY_* bits present */
 };

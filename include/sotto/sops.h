@@ -33,8 +33,41 @@ struct sotto_sops_rules {
 	bool mac_only_encrypted;		/* MAC only encrypted values */
 };
 
+/*
+ * The OpenPGP keys of one key group, by fingerprint (as sops stores
+ * them: spaces removed).  Only the CLI sets them; they are wrapped with
+ * the user's GnuPG (sotto/gpg.h).
+ */
+struct sotto_sops_pgplist {
+	char **v;
+	size_t n;
+};
+
+/* Adds fp with its spaces removed; an empty or repeated one is skipped. */
+sotto_err sotto_sops_pgplist_add(struct sotto_sops_pgplist *l,
+    const char *fp);
+/* Adds each entry of a comma list ("FP1, FP2"), as sops splits it. */
+sotto_err sotto_sops_pgplist_parse(struct sotto_sops_pgplist *l,
+    const char *comma_list);
+bool sotto_sops_pgplist_has(const struct sotto_sops_pgplist *l,
+    const char *fp);
+bool sotto_sops_pgplist_remove(struct sotto_sops_pgplist *l,
+    const char *fp);
+void sotto_sops_pgplist_free(struct sotto_sops_pgplist *l);
+
+/*
+ * The `pgp` entries for fps wrapping payload (a data key or a Shamir
+ * share): a new seq of {created_at, enc, fp} maps, in sops' key order.
+ * An entry of old (a `pgp` seq, may be NULL) with the same fingerprint
+ * is kept as it is (updatekeys: the same data key).
+ */
+sotto_err sotto_sops_pgp_entries(struct sotto_node **out,
+    const struct sotto_sops_pgplist *fps, const struct sotto_node *old,
+    const uint8_t *payload, size_t n, struct sotto_error *e);
+
 struct sotto_sops_encrypt_opts {
 	struct sotto_age_reclist *groups;	/* one list per key group */
+	struct sotto_sops_pgplist *pgp;		/* one per group, or NULL */
 	size_t ngroups;				/* >= 1 */
 	int threshold;				/* Shamir; 0 = ngroups */
 	struct sotto_sops_rules rules;		/* selection */
@@ -63,7 +96,13 @@ struct sotto_sops_decrypt_opts {
 	/* OpenPGP secret keys (`*.asc`, native: no gpg) for `pgp` entries,
 	   or NULL: then those entries count as keys sotto cannot use */
 	const struct sotto_pgp_keys *pgp;
+	/* the CLI: `pgp` entries no age identity (nor pgp above) opens
+	   are decrypted by the user's GnuPG (sotto/gpg.h), as sops does */
+	bool gpg;
 };
+
+/* True when meta (a file's metadata) has a non-empty `pgp` list. */
+bool sotto_sops_meta_has_pgp(const struct sotto_node *meta);
 
 /*
  * Decrypts doc in place: recovers the data key from doc->meta[0] with the

@@ -254,14 +254,15 @@ void cli_reorder_args(int argc, char **argv, const char *shortopts,
 struct cli_keyopts {
 	const char *prog;		/* for warnings */
 	const char *age;		/* --age list, else SOPS_AGE_RECIPIENTS */
+	const char *pgp;		/* --pgp list, else SOPS_PGP_FP */
 	struct sotto_sops_rules rules;	/* command-line selection rules */
 	int shamir;			/* --shamir-secret-sharing-threshold */
 	const char *config;		/* --config, else SOPS_CONFIG */
 };
 struct sotto_config;
 /*
- * Fills eo as `encrypt` does: --age, SOPS_AGE_RECIPIENTS, or the first
- * creation rule of the nearest .sops.yaml matching path.  *cfg_out keeps
+ * Fills eo as `encrypt` does: --age and --pgp (SOPS_AGE_RECIPIENTS,
+ * SOPS_PGP_FP), or else the first creation rule of the nearest .sops.yaml matching path.  *cfg_out keeps
  * the config alive (rule strings are borrowed); free both with
  * cli_sops_encryption_free() (src/cli/cmd_sops.c).
  */

@@ -38,6 +38,7 @@ struct sops_opts {
 	const char *extract;
 	bool ignore_mac;
 	const char *age;		/* --age list */
+	const char *pgp;		/* --pgp list */
 	struct sotto_sops_rules rules;	/* command-line selection */
 	int shamir;			/* --shamir-secret-sharing-threshold */
 	const char *config;		/* --config */
@@ -56,6 +57,8 @@ static const char encrypt_usage[] =
     "  -i, --in-place                      write the result back to FILE\n"
     "      --output PATH                   write the result to PATH\n"
     "  -a, --age R[,R...]                  age recipients (env SOPS_AGE_RECIPIENTS)\n"
+    "  -p, --pgp FP[,FP...]                OpenPGP fingerprints, wrapped with gpg\n"
+    "                                      (env SOPS_PGP_FP)\n"
     "      --input-type T                  yaml, json, dotenv, ini or binary\n"
     "      --output-type T                 format of the output (default: input)\n"
     "      --filename-override NAME        file name for format and .sops.yaml\n"
@@ -73,9 +76,10 @@ static const char encrypt_usage[] =
     "      --indent N                      indentation of re-emitted output\n"
     "  -h, --help                          show this help\n"
     "\n"
-    "Recipients come from --age, SOPS_AGE_RECIPIENTS, or the first matching\n"
-    "creation rule of the nearest .sops.yaml.  Output keeps the input's own\n"
-    "formatting (comments, order, quoting); see sotto-encrypt(1).\n";
+    "Recipients come from --age and --pgp (SOPS_AGE_RECIPIENTS, SOPS_PGP_FP),\n"
+    "or the first matching creation rule of the nearest .sops.yaml.  Output\n"
+    "keeps the input's own formatting (comments, order, quoting); see\n"
+    "sotto-encrypt(1).\n";
 
 static const char decrypt_usage[] =
     "usage: {P} decrypt [options] [FILE...]\n"
@@ -97,7 +101,8 @@ static const char decrypt_usage[] =
     "\n"
     "Identities: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD,\n"
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519, ~/.ssh/id_rsa and\n"
-    "$XDG_CONFIG_HOME/sops/age/keys.txt; see sotto-decrypt(1).\n";
+    "$XDG_CONFIG_HOME/sops/age/keys.txt; pgp keys: the GnuPG keyring and\n"
+    "gpg-agent (GNUPGHOME, SOPS_GPG_EXEC); see sotto-decrypt(1).\n";
 
 /* What sops says of a key group without keys, and how sops ends. */
 #define SOPS_EMPTY_GROUP "Could not generate data key: [empty key group provided]"
@@ -129,13 +134,32 @@ pick_store(const char *type, const char *path, struct sotto_error *e)
 }
 
 static void
-free_groups(struct sotto_age_reclist *g, size_t n)
+free_groups(struct sotto_age_reclist *g, struct sotto_sops_pgplist *p,
+    size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		sotto_age_reclist_free(&g[i]);
+	for (i = 0; i < n; i++) {
+		if (g != NULL)
+			sotto_age_reclist_free(&g[i]);
+		if (p != NULL)
+			sotto_sops_pgplist_free(&p[i]);
+	}
 	free(g);
+	free(p);
+}
+
+/* Room for n groups of age and pgp keys in eo. */
+static sotto_err
+alloc_groups(struct sotto_sops_encrypt_opts *eo, size_t n,
+    struct sotto_error *e)
+{
+	eo->groups = calloc(n ? n : 1, sizeof(*eo->groups));
+	eo->pgp = calloc(n ? n : 1, sizeof(*eo->pgp));
+	if (eo->groups == NULL || eo->pgp == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	eo->ngroups = n;
+	return SOTTO_OK;
 }
 
 /*
@@ -148,6 +172,7 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
     const struct sops_opts *o, const char *path, struct sotto_error *e)
 {
 	const char *age = o->age ? o->age : getenv("SOPS_AGE_RECIPIENTS");
+	const char *pgp = o->pgp ? o->pgp : getenv("SOPS_PGP_FP");
 	const struct sotto_config_rule *rule = NULL;
 	struct sotto_config *cfg = NULL;
 	char *cfgpath = NULL, *warning = NULL;
@@ -173,43 +198,54 @@ encryption_setup(struct sotto_sops_encrypt_opts *eo, struct sotto_config **cfg_o
 			return err;
 		*cfg_out = cfg;
 		if (cfg->has_creation_rules && cfg->nrules > 0 &&
-		    age == NULL) {
+		    age == NULL && pgp == NULL) {
 			err = sotto_config_match(&rule, cfg,
 			    path && strcmp(path, "-") ? path : "", e);
 			if (err != SOTTO_OK)
 				return err;
 		}
 	}
-	if (age != NULL && age[0] != '\0') {
-		eo->groups = calloc(1, sizeof(*eo->groups));
-		if (eo->groups == NULL)
-			return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		eo->ngroups = 1;
-		err = sotto_keys_parse_recipients(&eo->groups[0], age, e);
+	if ((age != NULL && age[0] != '\0') || (pgp != NULL &&
+	    pgp[0] != '\0')) {
+		/* as sops: keys on the command line (or their environment
+		 * variables) make one group and the config's rules unused */
+		if ((err = alloc_groups(eo, 1, e)) != SOTTO_OK)
+			return err;
+		if (age != NULL)
+			err = sotto_keys_parse_recipients(&eo->groups[0], age,
+			    e);
+		if (err == SOTTO_OK && pgp != NULL &&
+		    sotto_sops_pgplist_parse(&eo->pgp[0], pgp) != SOTTO_OK)
+			err = sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
 	} else if (rule != NULL) {
-		eo->groups = calloc(rule->ngroups ? rule->ngroups : 1,
-		    sizeof(*eo->groups));
-		if (eo->groups == NULL)
-			return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-		eo->ngroups = rule->ngroups;
+		if ((err = alloc_groups(eo, rule->ngroups, e)) != SOTTO_OK)
+			return err;
 		for (i = 0; i < rule->ngroups && err == SOTTO_OK; i++) {
 			for (j = 0; j < rule->groups[i].nage && !err; j++)
 				err = sotto_keys_parse_recipients(&eo->groups[i],
 				    rule->groups[i].age[j], e);
+			for (j = 0; j < rule->groups[i].npgp && !err; j++)
+				if (sotto_sops_pgplist_add(&eo->pgp[i],
+				    rule->groups[i].pgp[j]) != SOTTO_OK)
+					err = sotto_error_set(e, SOTTO_E_NOMEM,
+					    "out of memory");
 			if (err == SOTTO_OK && rule->groups[i].nage == 0 &&
+			    rule->groups[i].npgp == 0 &&
 			    rule->groups[i].nother == 0)
 				/* sops' text: `sops` prints it alone (fail()) */
 				err = sotto_error_set(e, SOTTO_E_EMPTY_GROUP,
 				    "'%s' creation_rules[%zu]: key group %zu "
 				    "has no keys: %s", cfg->path, rule->index,
 				    i, SOPS_EMPTY_GROUP);
-			else if (err == SOTTO_OK && rule->groups[i].nage == 0)
+			else if (err == SOTTO_OK && rule->groups[i].nage == 0 &&
+			    rule->groups[i].npgp == 0)
 				err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
 				    "'%s': the matching creation rule has no "
-				    "age recipients%s", cfg->path,
+				    "age or pgp recipients%s", cfg->path,
 				    rule->groups[i].nother ? " (sotto encrypts "
-				    "only to age; pgp/kms/vault keys are not "
-				    "supported)" : "");
+				    "only to age and pgp; kms/vault keys are "
+				    "not supported)" : "");
 		}
 		eo->threshold = rule->shamir_threshold;
 		if (!o->rules.unencrypted_suffix && !o->rules.encrypted_suffix &&
@@ -243,6 +279,7 @@ cli_sops_encryption_setup(struct sotto_sops_encrypt_opts *eo,
 	memset(&o, 0, sizeof(o));
 	o.prog = k->prog;
 	o.age = k->age;
+	o.pgp = k->pgp;
 	o.rules = k->rules;
 	o.shamir = k->shamir;
 	o.config = k->config;
@@ -253,8 +290,9 @@ void
 cli_sops_encryption_free(struct sotto_sops_encrypt_opts *eo,
     struct sotto_config *cfg)
 {
-	free_groups(eo->groups, eo->ngroups);
+	free_groups(eo->groups, eo->pgp, eo->ngroups);
 	eo->groups = NULL;
+	eo->pgp = NULL;
 	eo->ngroups = 0;
 	sotto_config_free(cfg);
 }
@@ -388,7 +426,7 @@ out:
 	if (warn.len > 0)
 		fprintf(stderr, "%s", (const char *)warn.data);
 	eo.warnings = NULL;
-	free_groups(eo.groups, eo.ngroups);
+	free_groups(eo.groups, eo.pgp, eo.ngroups);
 	sotto_config_free(cfg);
 	sotto_tree_node_free(meta, false);
 	sotto_tree_doc_free(doc);
@@ -486,8 +524,9 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	if (doc->n > 0 && doc->meta != NULL && doc->meta[0] != NULL) {
 		if (file_identities(&all, &nall, &own, &sources, ids, common,
 		    doc, &e) != SOTTO_OK ||
-		    (nall == 0 && cli_no_identity(strcmp(path, "-") ? path :
-		    "stdin", &sources, &e) != SOTTO_OK)) {
+		    (nall == 0 && !sotto_sops_meta_has_pgp(doc->meta[0]) &&
+		    cli_no_identity(strcmp(path, "-") ? path : "stdin",
+		    &sources, &e) != SOTTO_OK)) {
 			rc = fail(o, &e);
 			goto out;
 		}
@@ -497,6 +536,7 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	dop.nids = nall;
 	dop.ignore_mac = o->ignore_mac;
 	dop.warnings = &warn;
+	dop.gpg = true;		/* pgp entries: the user's GnuPG, as sops */
 	/* a spliced plaintext goes to stdout as it is made, in chunks */
 	if (!o->extract && os == is && !o->in_place &&
 	    (o->output == NULL || strcmp(o->output, "-") == 0))
@@ -594,6 +634,7 @@ static const struct option sops_longopts[] = {
 	{ "in-place", no_argument, NULL, 'i' },
 	{ "output", required_argument, NULL, O_OUTPUT },
 	{ "age", required_argument, NULL, 'a' },
+	{ "pgp", required_argument, NULL, 'p' },
 	{ "input-type", required_argument, NULL, O_INPUT_TYPE },
 	{ "output-type", required_argument, NULL, O_OUTPUT_TYPE },
 	{ "filename-override", required_argument, NULL, O_FILENAME_OVERRIDE },
@@ -643,14 +684,15 @@ parse_opts(struct sops_opts *o, int argc, char **argv)
 
 	/* flags after the file name are parsed (as sops does), an unknown
 	 * one is refused: never taken for one more file */
-	cli_reorder_args(argc, argv, "ia:h", sops_longopts, true);
+	cli_reorder_args(argc, argv, "ia:p:h", sops_longopts, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+ia:h", sops_longopts,
+	while ((c = getopt_long(argc, argv, "+ia:p:h", sops_longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'i': o->in_place = true; break;
 		case O_OUTPUT: o->output = optarg; break;
 		case 'a': o->age = optarg; break;
+		case 'p': o->pgp = optarg; break;
 		case O_INPUT_TYPE: o->input_type = optarg; break;
 		case O_OUTPUT_TYPE: o->output_type = optarg; break;
 		case O_FILENAME_OVERRIDE: o->filename_override = optarg; break;

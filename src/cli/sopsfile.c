@@ -148,7 +148,7 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 	if ((err = cli_load_identities(&ids, &sources, f->doc->meta[0],
 	    SOTTO_KEYS_ALL, e)) != SOTTO_OK)
 		goto out;
-	if (ids.n == 0) {
+	if (ids.n == 0 && !sotto_sops_meta_has_pgp(f->doc->meta[0])) {
 		err = cli_no_identity(f->path, &sources, e);
 		goto out;
 	}
@@ -157,6 +157,7 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 	dop.nids = ids.n;
 	dop.ignore_mac = ignore_mac;
 	dop.warnings = &warn;
+	dop.gpg = true;		/* pgp entries: the user's GnuPG, as sops */
 	err = sotto_sops_decrypt_session(&f->sess, f->doc, &dop, e);
 	if (err == SOTTO_E_NO_KEY)
 		cli_note_sources(&sources);

@@ -459,9 +459,13 @@ parse_group(struct loader *l, const struct sotto_node *m,
 				return err;
 	}
 	if ((err = key_field(l, sotto_tree_map_get(m, "age"), "age", false,
-	    &g->age, &g->nage, NULL)) != SOTTO_OK)
+	    &g->age, &g->nage, NULL)) != SOTTO_OK ||
+	    (err = key_field(l, sotto_tree_map_get(m, "pgp"), "pgp", false,
+	    &g->pgp, &g->npgp, NULL)) != SOTTO_OK)
 		return err;
 	for (k = 0; k < NOTHER; k++) {
+		if (other_keys[k].bit == SOTTO_CONFIG_KEY_PGP)
+			continue;	/* sotto uses them: g->pgp */
 		before = g->nother;
 		if ((err = key_field(l, sotto_tree_map_get(m,
 		    other_keys[k].group), other_keys[k].group, false, NULL,
@@ -614,9 +618,13 @@ parse_rule(struct loader *l, const struct sotto_node *m,
 			return sotto_error_set(l->e, SOTTO_E_NOMEM,
 			    "out of memory");
 		if ((err = key_field(l, sotto_tree_map_get(m, "age"), "age",
-		    true, &g->age, &g->nage, NULL)) != SOTTO_OK)
+		    true, &g->age, &g->nage, NULL)) != SOTTO_OK ||
+		    (err = key_field(l, sotto_tree_map_get(m, "pgp"), "pgp",
+		    true, &g->pgp, &g->npgp, NULL)) != SOTTO_OK)
 			return err;
 		for (k = 0; k < NOTHER; k++) {
+			if (other_keys[k].bit == SOTTO_CONFIG_KEY_PGP)
+				continue;	/* g->pgp */
 			before = g->nother;
 			if ((err = key_field(l, sotto_tree_map_get(m,
 			    other_keys[k].flat), other_keys[k].flat,
@@ -1114,6 +1122,9 @@ sotto_config_free(struct sotto_config *c)
 			for (k = 0; k < r->groups[g].nage; k++)
 				free(r->groups[g].age[k]);
 			free(r->groups[g].age);
+			for (k = 0; k < r->groups[g].npgp; k++)
+				free(r->groups[g].pgp[k]);
+			free(r->groups[g].pgp);
 		}
 		free(r->groups);
 		free(r->path_regex);

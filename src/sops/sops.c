@@ -16,6 +16,7 @@
 #include "crypto/aead.h"
 #include "sotto/config.h"
 #include "sotto/gofmt.h"
+#include "sotto/gpg.h"
 #include "sotto/pgp.h"
 #include "sotto/secret.h"
 #include "sotto/shamir.h"
@@ -970,6 +971,62 @@ unwrap_pgp(struct sotto_secret **out, const struct sotto_node *pgp,
 	return SOTTO_E_NO_KEY;
 }
 
+/*
+ * Tries the `pgp` entries of one group, in order, with the user's GnuPG
+ * (sops' order: after age); SOTTO_OK with *out set on the first success.
+ */
+static sotto_err
+unwrap_gpg(struct sotto_secret **out, const struct sotto_node *pgp,
+    struct sotto_buf *why)
+{
+	struct sotto_error e2;
+	const char *enc, *fp;
+	size_t i;
+
+	for (i = 0; pgp != NULL && pgp->kind == SOTTO_NODE_SEQ && i < pgp->n;
+	    i++) {
+		const struct sotto_node *ent = pgp->items[i].val;
+
+		if (ent->kind != SOTTO_NODE_MAP ||
+		    (enc = meta_str(ent, "enc")) == NULL)
+			continue;
+		fp = meta_str(ent, "fp");
+		sotto_error_clear(&e2);
+		if (sotto_gpg_decrypt(out, enc, strlen(enc), &e2) == SOTTO_OK)
+			return SOTTO_OK;
+		if (e2.code == SOTTO_E_NOMEM)
+			return SOTTO_E_NOMEM;
+		sotto_buf_addf(why, "%spgp key %.40s: %s", why->len ? "; " : "",
+		    fp ? fp : "(none)", e2.msg);
+		if (e2.code == SOTTO_E_UNSUPPORTED)
+			break;	/* no GPGME: the next entries fail alike */
+	}
+	return SOTTO_E_NO_KEY;
+}
+
+bool
+sotto_sops_meta_has_pgp(const struct sotto_node *meta)
+{
+	const struct sotto_node *kg, *p;
+	size_t i;
+
+	if (meta == NULL || meta->kind != SOTTO_NODE_MAP)
+		return false;
+	p = sotto_tree_map_get(meta, "pgp");
+	if (p != NULL && p->kind == SOTTO_NODE_SEQ && p->n > 0)
+		return true;
+	kg = sotto_tree_map_get(meta, "key_groups");
+	for (i = 0; kg != NULL && kg->kind == SOTTO_NODE_SEQ && i < kg->n;
+	    i++) {
+		if (kg->items[i].val->kind != SOTTO_NODE_MAP)
+			continue;
+		p = sotto_tree_map_get(kg->items[i].val, "pgp");
+		if (p != NULL && p->kind == SOTTO_NODE_SEQ && p->n > 0)
+			return true;
+	}
+	return false;
+}
+
 /* Tries the age (and pgp) entries of one group; returns the unwrapped bytes. */
 static sotto_err
 unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
@@ -988,7 +1045,8 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 
 		if (group->items[i].key != NULL &&
 		    strcmp(group->items[i].key, "age") != 0 &&
-		    (!use_pgp || strcmp(group->items[i].key, "pgp") != 0) &&
+		    ((!use_pgp && !o->gpg) ||
+		    strcmp(group->items[i].key, "pgp") != 0) &&
 		    v->kind == SOTTO_NODE_SEQ && v->n > 0)
 			others += v->n;
 	}
@@ -1016,6 +1074,11 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 		    rcp ? rcp : "(none)", e2.msg);
 	}
 	if (use_pgp && unwrap_pgp(out, sotto_tree_map_get(group, "pgp"), o,
+	    why) == SOTTO_OK) {
+		sotto_buf_release(&plain);
+		return SOTTO_OK;
+	}
+	if (o->gpg && unwrap_gpg(out, sotto_tree_map_get(group, "pgp"),
 	    why) == SOTTO_OK) {
 		sotto_buf_release(&plain);
 		return SOTTO_OK;
@@ -1281,6 +1344,177 @@ age_entries(struct sotto_node **out, const struct sotto_age_reclist *l,
 	return SOTTO_OK;
 }
 
+/* ---- OpenPGP fingerprints -------------------------------------------- */
+
+bool
+sotto_sops_pgplist_has(const struct sotto_sops_pgplist *l, const char *fp)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], fp) == 0)
+			return true;
+	return false;
+}
+
+sotto_err
+sotto_sops_pgplist_add(struct sotto_sops_pgplist *l, const char *fp)
+{
+	char *c, **nv;
+	size_t i, k = 0;
+
+	if ((c = malloc(strlen(fp) + 1)) == NULL)
+		return SOTTO_E_NOMEM;
+	for (i = 0; fp[i] != '\0'; i++)	/* sops removes every space */
+		if (fp[i] != ' ')
+			c[k++] = fp[i];
+	c[k] = '\0';
+	if (k == 0 || sotto_sops_pgplist_has(l, c)) {
+		free(c);
+		return SOTTO_OK;
+	}
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL) {
+		free(c);
+		return SOTTO_E_NOMEM;
+	}
+	l->v = nv;
+	l->v[l->n++] = c;
+	return SOTTO_OK;
+}
+
+sotto_err
+sotto_sops_pgplist_parse(struct sotto_sops_pgplist *l, const char *list)
+{
+	const char *p = list, *c;
+	char *one;
+	sotto_err err;
+
+	while (p != NULL && *p != '\0') {
+		c = p + strcspn(p, ",");
+		if ((one = strndup(p, (size_t)(c - p))) == NULL)
+			return SOTTO_E_NOMEM;
+		err = sotto_sops_pgplist_add(l, one);
+		free(one);
+		if (err != SOTTO_OK)
+			return err;
+		p = *c == ',' ? c + 1 : c;
+	}
+	return SOTTO_OK;
+}
+
+bool
+sotto_sops_pgplist_remove(struct sotto_sops_pgplist *l, const char *fp)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i], fp) != 0)
+			continue;
+		free(l->v[i]);
+		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) *
+		    sizeof(l->v[0]));
+		l->n--;
+		return true;
+	}
+	return false;
+}
+
+void
+sotto_sops_pgplist_free(struct sotto_sops_pgplist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+sotto_err
+sotto_sops_pgp_entries(struct sotto_node **out,
+    const struct sotto_sops_pgplist *fps, const struct sotto_node *old,
+    const uint8_t *payload, size_t n, struct sotto_error *e)
+{
+	struct sotto_node *seq = sotto_tree_new_seq(), *ent;
+	struct sotto_buf enc = SOTTO_BUF_INIT;
+	char now[32];
+	const char *ofp;
+	size_t i, j;
+	sotto_err err = SOTTO_OK;
+
+	*out = NULL;
+	if (seq == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	sotto_sops_time_now(now);
+	for (i = 0; fps != NULL && i < fps->n && err == SOTTO_OK; i++) {
+		ent = NULL;
+		for (j = 0; old != NULL && old->kind == SOTTO_NODE_SEQ &&
+		    j < old->n && ent == NULL; j++)
+			if (old->items[j].val->kind == SOTTO_NODE_MAP &&
+			    (ofp = meta_str(old->items[j].val, "fp")) != NULL &&
+			    strcmp(ofp, fps->v[i]) == 0 &&
+			    meta_str(old->items[j].val, "enc") != NULL &&
+			    (ent = sotto_tree_clone(old->items[j].val)) ==
+			    NULL)
+				err = sotto_error_set(e, SOTTO_E_NOMEM,
+				    "out of memory");
+		if (err != SOTTO_OK)
+			break;
+		if (ent == NULL) {
+			sotto_buf_truncate(&enc, 0);
+			if ((err = sotto_gpg_encrypt(&enc, payload, n,
+			    fps->v[i], e)) != SOTTO_OK)
+				break;
+			/* created_at, enc, fp: sops' (alphabetical) order */
+			ent = sotto_tree_new_map();
+			if (ent == NULL || map_add_str(ent, "created_at", now) ||
+			    map_add_str(ent, "enc", (const char *)enc.data) ||
+			    map_add_str(ent, "fp", fps->v[i])) {
+				sotto_tree_node_free(ent, false);
+				err = sotto_error_set(e, SOTTO_E_NOMEM,
+				    "out of memory");
+				break;
+			}
+		}
+		if (sotto_tree_seq_add(seq, ent) != SOTTO_OK)
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	sotto_buf_release(&enc);
+	if (err != SOTTO_OK) {
+		sotto_tree_node_free(seq, false);
+		return err;
+	}
+	*out = seq;
+	return SOTTO_OK;
+}
+
+static size_t
+group_npgp(const struct sotto_sops_encrypt_opts *o, size_t i)
+{
+	return o->pgp != NULL ? o->pgp[i].n : 0;
+}
+
+/* The pgp entries of group i into map m (nothing when it has none). */
+static sotto_err
+add_pgp(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
+    size_t i, const uint8_t *payload, size_t n, struct sotto_error *e)
+{
+	struct sotto_node *seq;
+	sotto_err err;
+
+	if (group_npgp(o, i) == 0)
+		return SOTTO_OK;
+	if ((err = sotto_sops_pgp_entries(&seq, &o->pgp[i], NULL, payload, n,
+	    e)) != SOTTO_OK)
+		return err;
+	if (sotto_tree_map_add(m, "pgp", 3, seq) != SOTTO_OK) {
+		sotto_tree_node_free(seq, false);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	return SOTTO_OK;
+}
+
 static sotto_err
 build_keys(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
     const struct sotto_secret *key, struct sotto_error *e)
@@ -1292,6 +1526,9 @@ build_keys(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
 	sotto_err err;
 
 	if (o->ngroups == 1) {
+		/* flat form: `age` first; `pgp` comes after `mac` (build_meta) */
+		if (o->groups[0].n == 0)
+			return SOTTO_OK;
 		if ((err = age_entries(&seq, &o->groups[0], key->data, key->len,
 		    e)) != SOTTO_OK)
 			return err;
@@ -1322,6 +1559,9 @@ build_keys(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
 			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 			goto out;
 		}
+		if ((err = add_pgp(g, o, i, shares[i]->data, shares[i]->len,
+		    e)) != SOTTO_OK)
+			goto out;
 	}
 	if (sotto_tree_map_add(m, "key_groups", 10, kg)) {
 		kg = NULL;
@@ -1369,6 +1609,9 @@ build_meta(struct sotto_node **out, const struct sotto_sops_encrypt_opts *o,
 		    n))
 			goto nomem;
 	}
+	if (o->ngroups == 1 && (err = add_pgp(m, o, 0, key->data, key->len,
+	    e)) != SOTTO_OK)
+		goto fail;
 	if (o->ngroups > 1) {
 		snprintf(thr, sizeof(thr), "%d", o->threshold ? o->threshold :
 		    (int)o->ngroups);
@@ -1425,13 +1668,14 @@ sotto_sops_encrypt(struct sotto_node **meta, struct sotto_doc *doc,
 		    "encrypted?)", name);
 	if (o->ngroups == 0)
 		return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
-		    "'%s': no recipients to encrypt to (use --age, "
-		    "SOPS_AGE_RECIPIENTS or a .sops.yaml creation rule)", name);
+		    "'%s': no recipients to encrypt to (use --age, --pgp, "
+		    "SOPS_AGE_RECIPIENTS, SOPS_PGP_FP or a .sops.yaml creation "
+		    "rule)", name);
 	for (i = 0; i < o->ngroups; i++)
-		if (o->groups[i].n == 0)
+		if (o->groups[i].n == 0 && group_npgp(o, i) == 0)
 			return sotto_error_set(e, SOTTO_E_NO_RECIPIENTS,
-			    "'%s': key group %zu has no age recipients", name,
-			    i);
+			    "'%s': key group %zu has no age or pgp recipients",
+			    name, i);
 	if (o->ngroups > 1 && (o->threshold < 0 ||
 	    o->threshold > (int)o->ngroups || o->threshold == 1))
 		return sotto_error_set(e, SOTTO_E_CONFIG, "invalid Shamir "

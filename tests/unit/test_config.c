@@ -187,12 +187,14 @@ test_key_groups_merge(void **state)
 	assert_int_equal(r->groups[0].nage, 2);
 	assert_string_equal(r->groups[0].age[0], rec2);
 	assert_string_equal(r->groups[0].age[1], rec1);
-	assert_int_equal(r->groups[0].nother, 2);
-	assert_int_equal(r->groups[0].other_types,
-	    SOTTO_CONFIG_KEY_PGP | SOTTO_CONFIG_KEY_KMS);
+	/* pgp keys are sotto's own (issue 21): listed, not "other" */
+	assert_int_equal(r->groups[0].npgp, 1);
+	assert_string_equal(r->groups[0].pgp[0], "ABCDEF");
+	assert_int_equal(r->groups[0].nother, 1);
+	assert_int_equal(r->groups[0].other_types, SOTTO_CONFIG_KEY_KMS);
 	assert_int_equal(sotto_config_key_types(&b, r->groups[0].other_types),
 	    SOTTO_OK);
-	assert_string_equal((char *)b.data, "pgp, kms");
+	assert_string_equal((char *)b.data, "kms");
 	sotto_buf_release(&b);
 	assert_int_equal(r->groups[1].nage, 1);
 	assert_int_equal(r->shamir_threshold, 2);
@@ -209,14 +211,16 @@ test_flat_other_keys(void **state)
 	(void)state;
 	assert_int_equal(parse(&c,
 	    "creation_rules:\n"
-	    "  - pgp: 'FPR1, FPR2'\n"
+	    "  - pgp: 'FPX, F P Y'\n"
 	    "    kms: [arn1]\n",
 	    "/p/.sops.yaml", &e), SOTTO_OK);
 	assert_int_equal(sotto_config_match(&r, c, "/p/x", &e), SOTTO_OK);
 	assert_int_equal(r->groups[0].nage, 0);
-	assert_int_equal(r->groups[0].nother, 3);
-	assert_int_equal(r->groups[0].other_types,
-	    SOTTO_CONFIG_KEY_PGP | SOTTO_CONFIG_KEY_KMS);
+	assert_int_equal(r->groups[0].npgp, 2);
+	assert_string_equal(r->groups[0].pgp[0], "FPX");
+	assert_string_equal(r->groups[0].pgp[1], "F P Y");
+	assert_int_equal(r->groups[0].nother, 1);
+	assert_int_equal(r->groups[0].other_types, SOTTO_CONFIG_KEY_KMS);
 	sotto_config_free(c);
 }
 
