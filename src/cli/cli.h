@@ -276,8 +276,9 @@ void cli_sops_encryption_free(struct sotto_sops_encrypt_opts *eo,
 struct cli_rgroup {
 	char **age;		/* age recipient strings */
 	size_t nage;		/* count */
-	unsigned other;		/* bits: pgp kms gcp_kms azure_kv hc_vault
-				   hckms entries present */
+	struct sotto_sops_pgplist pgp;	/* pgp fingerprints */
+	unsigned other;		/* bits: (pgp, never set) kms gcp_kms
+				   azure_kv hc_vault hckms entries present */
 };
 /* Reads the groups of a metadata map (flat form = one group). */
 sotto_err cli_meta_groups(struct cli_rgroup **out, size_t *n, int *threshold,
@@ -288,10 +289,11 @@ bool cli_rgroup_remove(struct cli_rgroup *g, const char *rcp);
 /* Appends "pgp, kms" for the other-type bits. */
 sotto_err cli_other_type_names(struct sotto_buf *b, unsigned bits);
 /*
- * A copy of meta with the data key (32 bytes) wrapped for groups g:
- * one group keeps the flat form, its other key types and the entries of
- * recipients already there; several groups re-split the key (Shamir) and
- * fail with SOTTO_E_UNSUPPORTED if non-age keys are present.  The MAC and
+ * A copy of meta with the data key (32 bytes) wrapped for groups g (age
+ * natively, pgp with the user's GnuPG): one group keeps the flat form,
+ * its other key types and the entries of recipients already there;
+ * several groups re-split the key (Shamir) and fail with
+ * SOTTO_E_UNSUPPORTED if keys of other types (kms, ...) are present.  The MAC and
  * lastmodified are kept: values do not change.
  */
 sotto_err cli_meta_rewrap(struct sotto_node **out,

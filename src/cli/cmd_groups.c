@@ -3,7 +3,8 @@
  * `sotto groups add|delete`: add or remove a key group (Shamir secret
  * sharing) of an encrypted file, as sops does.  The data key from the
  * editing session is split again for the new set of groups; values, MAC
- * and lastmodified stay.  Only age recipients can be wrapped.
+ * and lastmodified stay.  age recipients are wrapped natively, pgp keys
+ * with the user's GnuPG; other key types cannot be.
  */
 #include "cli/cli.h"
 
@@ -16,10 +17,10 @@
 #include "sotto/keys.h"
 
 static const char groups_usage[] =
-    "usage: {P} groups add --file FILE --age R [--age R...] [options]\n"
+    "usage: {P} groups add --file FILE [--age R...] [--pgp FP...] [options]\n"
     "       {P} groups delete --file FILE [options] INDEX\n"
     "\n"
-    "Adds a key group with the given age recipients, or deletes the group\n"
+    "Adds a key group with the given age and pgp keys, or deletes the group\n"
     "at INDEX (from 0), and splits the data key again (Shamir).  Writes to\n"
     "standard output, or in place with -i.\n"
     "\n"
@@ -27,7 +28,9 @@ static const char groups_usage[] =
     "  -f, --file FILE             the encrypted file\n"
     "      --age R[,R...]          add: recipients of the new group\n"
     "                              (repeatable)\n"
-    "      --pgp, --kms, ...       refused: sotto wraps only for age\n"
+    "      --pgp FP[,FP...]        add: pgp fingerprints of the new group\n"
+    "                              (repeatable; wrapped with gpg)\n"
+    "      --kms, ...              refused: sotto wraps for age and pgp\n"
     "  -i, --in-place              write the result back to FILE\n"
     "      --shamir-secret-sharing-threshold N\n"
     "                              groups needed to decrypt\n"
@@ -115,11 +118,11 @@ out:
 int
 cmd_groups(int argc, char **argv, enum cli_mode mode)
 {
-	enum { O_AGE = 256, O_OTHER, O_SH, O_IGN, O_IGNV };
+	enum { O_AGE = 256, O_PGP, O_OTHER, O_SH, O_IGN, O_IGNV };
 	static const struct option lo[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "age", required_argument, NULL, O_AGE },
-		{ "pgp", required_argument, NULL, O_OTHER },
+		{ "pgp", required_argument, NULL, O_PGP },
 		{ "kms", required_argument, NULL, O_OTHER },
 		{ "gcp-kms", required_argument, NULL, O_OTHER },
 		{ "azure-kv", required_argument, NULL, O_OTHER },
@@ -141,6 +144,7 @@ cmd_groups(int argc, char **argv, enum cli_mode mode)
 	struct sotto_error e = { SOTTO_OK, "" };
 	char *end;
 	size_t k;
+	bool empty;
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -169,6 +173,14 @@ cmd_groups(int argc, char **argv, enum cli_mode mode)
 				return cli_fail(mode, &e);
 			}
 			break;
+		case O_PGP:
+			if (sotto_sops_pgplist_parse(&o.newg.pgp, optarg)) {
+				sotto_age_reclist_free(&rl);
+				sotto_sops_pgplist_free(&o.newg.pgp);
+				cli_errorf(cli_prog(mode), "out of memory");
+				return 1;
+			}
+			break;
 		case O_SH:
 			o.threshold = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || o.threshold < 1)
@@ -176,17 +188,20 @@ cmd_groups(int argc, char **argv, enum cli_mode mode)
 			break;
 		case O_OTHER:
 			sotto_age_reclist_free(&rl);
+			sotto_sops_pgplist_free(&o.newg.pgp);
 			cli_errorf(cli_prog(mode), "sotto can add only age "
-			    "recipients (--age)");
+			    "and pgp keys (--age, --pgp)");
 			return 1;
 		case O_IGN: case O_IGNV: break;
 		case 'h':
 			sotto_age_reclist_free(&rl);
+			sotto_sops_pgplist_free(&o.newg.pgp);
 			cli_print_template(stdout, groups_usage,
 			    cli_prog(mode), "");
 			return 0;
 		default:
 			sotto_age_reclist_free(&rl);
+			sotto_sops_pgplist_free(&o.newg.pgp);
 			return cli_exit_status(SOTTO_E_USAGE, mode);
 		}
 	}
@@ -194,16 +209,18 @@ cmd_groups(int argc, char **argv, enum cli_mode mode)
 		(void)cli_rgroup_add(&o.newg,
 		    sotto_age_recipient_string(rl.v[k]));
 	sotto_age_reclist_free(&rl);
-	if (o.file == NULL || (o.add && o.newg.nage == 0) ||
+	empty = o.newg.nage == 0 && o.newg.pgp.n == 0;
+	if (o.file == NULL || (o.add && empty) ||
 	    (o.add && optind != argc - 1) || (!o.add && optind != argc - 2)) {
 		cli_errorf(cli_prog(mode), "%s", o.file == NULL ?
-		    "no file specified (--file)" : o.add ? (o.newg.nage == 0 ?
-		    "the new group needs at least one --age recipient" :
+		    "no file specified (--file)" : o.add ? (empty ?
+		    "the new group needs at least one --age or --pgp key" :
 		    "no positional arguments allowed") : "exactly one "
 		    "positional argument (index) required");
 		for (k = 0; k < o.newg.nage; k++)
 			free(o.newg.age[k]);
 		free(o.newg.age);
+		sotto_sops_pgplist_free(&o.newg.pgp);
 		return 1;
 	}
 	if (!o.add) {
@@ -215,5 +232,6 @@ cmd_groups(int argc, char **argv, enum cli_mode mode)
 	for (k = 0; k < o.newg.nage; k++)
 		free(o.newg.age[k]);
 	free(o.newg.age);
+	sotto_sops_pgplist_free(&o.newg.pgp);
 	return rc;
 }

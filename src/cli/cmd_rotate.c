@@ -2,10 +2,11 @@
 /*
  * `sotto rotate [options] FILE...`: a new data key, every value encrypted
  * again under it, and the key wrapped for every recipient (with
- * --add-age / --rm-age applied).  The plaintext goes through the store
+ * --add-age / --rm-age / --add-pgp / --rm-pgp applied; pgp keys are
+ * wrapped with the user's GnuPG).  The plaintext goes through the store
  * once more (emit then parse) so the user's formatting is kept.  Master
- * keys sotto cannot use (pgp, kms, ...) cannot be re-wrapped for a new
- * data key: rotate refuses, naming them, unless they are removed with
+ * keys sotto cannot use (kms, ...) cannot be re-wrapped for a new data
+ * key: rotate refuses, naming them, unless they are removed with
  * --rm-<type>.
  */
 #include "cli/cli.h"
@@ -35,7 +36,7 @@ struct rotate_opts {
 	enum cli_mode mode;
 	bool in_place;
 	const char *output;
-	const char *add_age, *rm_age;
+	const char *add_age, *rm_age, *add_pgp;
 	const char *rm_other[NTYPES];	/* --rm-<type> lists */
 	struct items rm_agev;		/* rm_age, split */
 	struct items rm_otherv[NTYPES];	/* rm_other, split */
@@ -55,17 +56,18 @@ static const char rotate_usage[] =
     "      --output PATH           write the result to PATH\n"
     "      --add-age R[,R...]      add age recipients (first key group)\n"
     "      --rm-age R[,R...]       remove age recipients (every group)\n"
+    "      --add-pgp FP[,...]      add PGP keys (first key group; gpg)\n"
     "      --rm-pgp FP[,...]       remove PGP keys (also --rm-kms,\n"
     "                              --rm-gcp-kms, --rm-azure-kv,\n"
     "                              --rm-hc-vault-transit, --rm-hckms)\n"
-    "      --add-pgp, --add-kms, ...  refused: sotto wraps only for age\n"
+    "      --add-kms, ...          refused: sotto wraps for age and pgp\n"
     "      --input-type T          yaml, json, dotenv, ini or binary\n"
     "      --output-type T         format of the output (default: input)\n"
     "      --ignore-mac            do not verify the MAC\n"
     "  -h, --help                  show this help\n"
     "\n"
-    "Files that also carry keys of types sotto cannot use are refused,\n"
-    "naming those types, unless they are removed with --rm-<type>.\n";
+    "Files that also carry keys of types sotto cannot use (kms, ...) are\n"
+    "refused, naming those types, unless they are removed with --rm-<type>.\n";
 
 static void
 items_free(struct items *it)
@@ -154,7 +156,7 @@ kept_others(const struct sotto_node *grp, const struct rotate_opts *o)
 	unsigned bits = 0;
 	size_t t, i;
 
-	for (t = 0; t < NTYPES; t++) {
+	for (t = 1; t < NTYPES; t++) {	/* [0], pgp: sotto re-wraps it */
 		v = sotto_tree_map_get(grp, type_names[t]);
 		for (i = 0; v != NULL && v->kind == SOTTO_NODE_SEQ && i < v->n;
 		    i++)
@@ -183,7 +185,7 @@ check_others(const struct sotto_node *meta, const struct rotate_opts *o,
 	cli_other_type_names(&b, bits);
 	sotto_error_set(e, SOTTO_E_UNSUPPORTED, "cannot rotate '%s': it has "
 	    "%s keys, which sotto cannot re-wrap for a new data key; remove "
-	    "them with --rm-<type> (e.g. --rm-pgp FINGERPRINT) or rotate with "
+	    "them with --rm-<type> (e.g. --rm-kms ARN) or rotate with "
 	    "sops", path, (const char *)b.data);
 	sotto_buf_release(&b);
 	return SOTTO_E_UNSUPPORTED;
@@ -286,19 +288,30 @@ rotate_setup(struct sotto_sops_encrypt_opts *eo, const struct sotto_node *m,
 			else
 				j++;
 	eo->groups = calloc(n, sizeof(*eo->groups));
-	if (eo->groups == NULL) {
+	eo->pgp = calloc(n, sizeof(*eo->pgp));
+	if (eo->groups == NULL || eo->pgp == NULL) {
 		cli_rgroups_free(g, n);
 		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	}
 	eo->ngroups = n;
 	eo->threshold = n > 1 ? thr : 0;
-	for (i = 0; i < n && err == SOTTO_OK; i++)
+	for (i = 0; i < n && err == SOTTO_OK; i++) {
 		for (j = 0; j < g[i].nage && err == SOTTO_OK; j++)
 			err = sotto_keys_parse_recipients(&eo->groups[i],
 			    g[i].age[j], e);
+		/* the file's pgp keys, moved; --rm-pgp ones dropped */
+		eo->pgp[i] = g[i].pgp;
+		memset(&g[i].pgp, 0, sizeof(g[i].pgp));
+		for (j = 0; j < o->rm_otherv[0].n; j++)
+			sotto_sops_pgplist_remove(&eo->pgp[i],
+			    o->rm_otherv[0].v[j]);
+	}
 	if (err == SOTTO_OK && o->add_age != NULL)
 		err = sotto_keys_parse_recipients(&eo->groups[0], o->add_age,
 		    e);
+	if (err == SOTTO_OK && o->add_pgp != NULL &&
+	    sotto_sops_pgplist_parse(&eo->pgp[0], o->add_pgp) != SOTTO_OK)
+		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 	cli_rgroups_free(g, n);
 	eo->rules.unencrypted_suffix = meta_text(m, "unencrypted_suffix");
 	eo->rules.encrypted_suffix = meta_text(m, "encrypted_suffix");
@@ -318,9 +331,13 @@ free_eo(struct sotto_sops_encrypt_opts *eo)
 {
 	size_t i;
 
-	for (i = 0; i < eo->ngroups; i++)
+	for (i = 0; i < eo->ngroups; i++) {
 		sotto_age_reclist_free(&eo->groups[i]);
+		if (eo->pgp != NULL)
+			sotto_sops_pgplist_free(&eo->pgp[i]);
+	}
 	free(eo->groups);
+	free(eo->pgp);
 	memset(eo, 0, sizeof(*eo));
 }
 
@@ -420,7 +437,7 @@ int
 cmd_rotate(int argc, char **argv, enum cli_mode mode)
 {
 	enum { O_OUT = 256, O_ADD_AGE, O_RM_AGE, O_RM0, O_ADD_OTHER =
-	    O_RM0 + NTYPES, O_IT, O_OT, O_IM, O_IGN, O_IGNV };
+	    O_RM0 + NTYPES, O_ADD_PGP, O_IT, O_OT, O_IM, O_IGN, O_IGNV };
 	static const struct option lo[] = {
 		{ "in-place", no_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, O_OUT },
@@ -432,7 +449,7 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		{ "rm-azure-kv", required_argument, NULL, O_RM0 + 3 },
 		{ "rm-hc-vault-transit", required_argument, NULL, O_RM0 + 4 },
 		{ "rm-hckms", required_argument, NULL, O_RM0 + 5 },
-		{ "add-pgp", required_argument, NULL, O_ADD_OTHER },
+		{ "add-pgp", required_argument, NULL, O_ADD_PGP },
 		{ "add-kms", required_argument, NULL, O_ADD_OTHER },
 		{ "add-gcp-kms", required_argument, NULL, O_ADD_OTHER },
 		{ "add-azure-kv", required_argument, NULL, O_ADD_OTHER },
@@ -467,6 +484,7 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		case 'i': o.in_place = true; break;
 		case O_OUT: o.output = optarg; break;
 		case O_ADD_AGE: o.add_age = optarg; break;
+		case O_ADD_PGP: o.add_pgp = optarg; break;
 		case O_RM_AGE: o.rm_age = optarg; break;
 		case O_IT: o.input_type = optarg; break;
 		case O_OT: o.output_type = optarg; break;
@@ -474,7 +492,7 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		case O_IGN: case O_IGNV: break;
 		case O_ADD_OTHER:
 			cli_errorf(cli_prog(mode), "sotto can add only age "
-			    "recipients (--add-age)");
+			    "and pgp keys (--add-age, --add-pgp)");
 			return 1;
 		case 'h':
 			cli_print_template(stdout, rotate_usage,

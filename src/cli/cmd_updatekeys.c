@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `sotto updatekeys [-y] [-r] FILE|DIR...`: make each file's age recipients
- * match its .sops.yaml creation rule.  The data key (from the editing
+ * `sotto updatekeys [-y] [-r] FILE|DIR...`: make each file's age and pgp
+ * keys match its .sops.yaml creation rule (pgp through the user's GnuPG).  The data key (from the editing
  * session) is re-wrapped for the new recipients; values, MAC and
  * lastmodified do not change, entries of recipients that stay are kept
  * byte for byte, and keys of types sotto cannot use stay in place.  The
@@ -58,12 +58,18 @@ has(const struct cli_rgroup *g, const char *r)
 	return false;
 }
 
+static bool
+has_pgp(const struct cli_rgroup *g, const char *fp)
+{
+	return sotto_sops_pgplist_has(&g->pgp, fp);
+}
+
 /* Prints the diff as sops' PrettyPrintDiffs; returns true if any. */
 static bool
 print_diff(FILE *out, const struct cli_rgroup *old, size_t nold,
     const struct cli_rgroup *new, size_t nnew)
 {
-	static const struct cli_rgroup none = { NULL, 0, 0 };
+	static const struct cli_rgroup none = { NULL, 0, { NULL, 0 }, 0 };
 	size_t i, j, n = nold > nnew ? nold : nnew;
 	bool any = nold != nnew;
 
@@ -75,6 +81,10 @@ print_diff(FILE *out, const struct cli_rgroup *old, size_t nold,
 			any |= !has(a, b->age[j]);
 		for (j = 0; j < a->nage; j++)
 			any |= !has(b, a->age[j]);
+		for (j = 0; j < b->pgp.n; j++)
+			any |= !has_pgp(a, b->pgp.v[j]);
+		for (j = 0; j < a->pgp.n; j++)
+			any |= !has_pgp(b, a->pgp.v[j]);
 	}
 	if (!any)
 		return false;
@@ -84,13 +94,24 @@ print_diff(FILE *out, const struct cli_rgroup *old, size_t nold,
 		const struct cli_rgroup *a = i < nold ? &old[i] : &none;
 		const struct cli_rgroup *b = i < nnew ? &new[i] : &none;
 
+		/* sops' order: the rule's keys (age, then pgp) kept and
+		 * added, then the file's (pgp, then age) removed */
 		fprintf(out, "Group %zu\n", i + 1);
 		for (j = 0; j < b->nage; j++)
 			if (has(a, b->age[j]))
 				fprintf(out, "    %s\n", b->age[j]);
+		for (j = 0; j < b->pgp.n; j++)
+			if (has_pgp(a, b->pgp.v[j]))
+				fprintf(out, "    %s\n", b->pgp.v[j]);
 		for (j = 0; j < b->nage; j++)
 			if (!has(a, b->age[j]))
 				fprintf(out, "+++ %s\n", b->age[j]);
+		for (j = 0; j < b->pgp.n; j++)
+			if (!has_pgp(a, b->pgp.v[j]))
+				fprintf(out, "+++ %s\n", b->pgp.v[j]);
+		for (j = 0; j < a->pgp.n; j++)
+			if (!has_pgp(b, a->pgp.v[j]))
+				fprintf(out, "--- %s\n", a->pgp.v[j]);
 		for (j = 0; j < a->nage; j++)
 			if (!has(b, a->age[j]))
 				fprintf(out, "--- %s\n", a->age[j]);
@@ -161,12 +182,15 @@ rule_groups(struct cli_rgroup **out, size_t *n, int *thr,
 		err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < eo.ngroups; i++)
+	for (i = 0; i < eo.ngroups; i++) {
 		for (j = 0; j < eo.groups[i].n; j++)
 			if (cli_rgroup_add(&g[i], sotto_age_recipient_string(
 			    eo.groups[i].v[j])))
 				err = sotto_error_set(e, SOTTO_E_NOMEM,
 				    "out of memory");
+		g[i].pgp = eo.pgp[i];		/* moved */
+		memset(&eo.pgp[i], 0, sizeof(eo.pgp[i]));
+	}
 	*out = g;
 	*n = eo.ngroups;
 	*thr = eo.threshold ? eo.threshold : (int)eo.ngroups;
@@ -355,6 +379,7 @@ cmd_updatekeys(int argc, char **argv, enum cli_mode mode)
 	}
 	/* recipients come from .sops.yaml only, as in sops */
 	unsetenv("SOPS_AGE_RECIPIENTS");
+	unsetenv("SOPS_PGP_FP");
 	for (i = optind; i < argc; i++) {
 		if (o.recursive && stat(argv[i], &st) == 0 &&
 		    S_ISDIR(st.st_mode)) {

@@ -2,10 +2,11 @@
 /*
  * Key groups of a sops metadata block, for rotate, updatekeys and groups:
  * read the recipients per group, and re-wrap a data key for a new set of
- * groups without touching the values.  Entries of key types sotto cannot
- * use (pgp, kms, gcp_kms, azure_kv, hc_vault, hckms) are kept verbatim in
- * the flat (one group) form; where the data key must be re-split into
- * Shamir shares they cannot be re-wrapped, and the caller is told which.
+ * groups without touching the values.  age and pgp (through the user's
+ * GnuPG) are wrapped; entries of key types sotto cannot use (kms,
+ * gcp_kms, azure_kv, hc_vault, hckms) are kept verbatim in the flat (one
+ * group) form; where the data key must be re-split into Shamir shares
+ * they cannot be re-wrapped, and the caller is told which.
  */
 #include "cli/cli.h"
 
@@ -26,6 +27,7 @@ cli_rgroups_free(struct cli_rgroup *g, size_t n)
 		for (j = 0; j < g[i].nage; j++)
 			free(g[i].age[j]);
 		free(g[i].age);
+		sotto_sops_pgplist_free(&g[i].pgp);
 	}
 	free(g);
 }
@@ -82,7 +84,16 @@ read_group(struct cli_rgroup *g, const struct sotto_node *m)
 		    cli_rgroup_add(g, r->text) != SOTTO_OK)
 			return SOTTO_E_NOMEM;
 	}
-	for (i = 0; other_types[i] != NULL; i++) {
+	v = sotto_tree_map_get(m, "pgp");
+	for (i = 0; v != NULL && v->kind == SOTTO_NODE_SEQ && i < v->n; i++) {
+		if (v->items[i].val->kind != SOTTO_NODE_MAP)
+			continue;
+		r = sotto_tree_map_get(v->items[i].val, "fp");
+		if (r != NULL && r->kind == SOTTO_NODE_SCALAR &&
+		    sotto_sops_pgplist_add(&g->pgp, r->text) != SOTTO_OK)
+			return SOTTO_E_NOMEM;
+	}
+	for (i = 1; other_types[i] != NULL; i++) {	/* [0] is pgp */
 		v = sotto_tree_map_get(m, other_types[i]);
 		if (v != NULL && v->kind == SOTTO_NODE_SEQ && v->n > 0)
 			g->other |= 1u << i;
@@ -280,8 +291,20 @@ rewrap_shamir(struct sotto_node *m, const struct cli_rgroup *g, size_t n,
 			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
 			goto out;
 		}
+		if (g[i].pgp.n == 0)
+			continue;
+		/* a group's keys in sops' order: age, ..., pgp */
+		if ((err = sotto_sops_pgp_entries(&seq, &g[i].pgp, NULL,
+		    shares[i]->data, shares[i]->len, e)) != SOTTO_OK)
+			goto out;
+		if (sotto_tree_map_add(grp, "pgp", 3, seq) != SOTTO_OK) {
+			sotto_tree_node_free(seq, false);
+			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+			goto out;
+		}
 	}
 	meta_del(m, "age");
+	meta_del(m, "pgp");
 	snprintf(buf, sizeof(buf), "%d", threshold);
 	t = sotto_tree_new_scalar(SOTTO_T_INT, buf, strlen(buf));
 	if (t == NULL || meta_put(m, "shamir_threshold", t) ||
@@ -299,12 +322,46 @@ out:
 	return err;
 }
 
+/*
+ * The flat form's `age` and `pgp` lists for g in m (a list left empty is
+ * removed, as sops omits it); entries of old (the file's metadata, or
+ * NULL) for keys that stay are kept as they are.
+ */
+static sotto_err
+flat_keys(struct sotto_node *m, const struct cli_rgroup *g,
+    const struct sotto_node *old, const uint8_t *key, struct sotto_error *e)
+{
+	struct sotto_node *seq;
+	sotto_err err;
+
+	if (g->nage == 0) {
+		meta_del(m, "age");
+	} else {
+		if ((err = age_seq(&seq, g, old ? sotto_tree_map_get(old,
+		    "age") : NULL, old != NULL, key, 32, e)) != SOTTO_OK)
+			return err;
+		if (meta_put(m, "age", seq) != SOTTO_OK)
+			return sotto_error_set(e, SOTTO_E_NOMEM,
+			    "out of memory");
+	}
+	if (g->pgp.n == 0) {
+		meta_del(m, "pgp");
+		return SOTTO_OK;
+	}
+	if ((err = sotto_sops_pgp_entries(&seq, &g->pgp, old ?
+	    sotto_tree_map_get(old, "pgp") : NULL, key, 32, e)) != SOTTO_OK)
+		return err;
+	if (meta_put(m, "pgp", seq) != SOTTO_OK)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	return SOTTO_OK;
+}
+
 sotto_err
 cli_meta_rewrap(struct sotto_node **out, const struct sotto_node *meta,
     const struct cli_rgroup *g, size_t n, int threshold, const uint8_t *key,
     struct sotto_error *e)
 {
-	struct sotto_node *m = sotto_tree_clone(meta), *seq;
+	struct sotto_node *m = sotto_tree_clone(meta);
 	const struct sotto_node *kg = sotto_tree_map_get(meta, "key_groups");
 	struct cli_rgroup *cur = NULL;
 	size_t ncur = 0, i;
@@ -326,31 +383,22 @@ cli_meta_rewrap(struct sotto_node **out, const struct sotto_node *meta,
 	}
 	if (n == 1 && kg == NULL) {
 		/* flat form: other key types stay next to the new age list */
-		if ((err = age_seq(&seq, &g[0], sotto_tree_map_get(meta,
-		    "age"), true, key, 32, e)) != SOTTO_OK)
+		if ((err = flat_keys(m, &g[0], meta, key, e)) != SOTTO_OK)
 			goto fail;
-		if (meta_put(m, "age", seq) != SOTTO_OK) {
-			err = sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
-			goto fail;
-		}
 	} else if (other != 0) {
 		struct sotto_buf b = SOTTO_BUF_INIT;
 
 		cli_other_type_names(&b, other);
 		err = sotto_error_set(e, SOTTO_E_UNSUPPORTED, "cannot re-split "
-		    "the data key for %s keys (sotto re-wraps only age); remove "
-		    "them first", b.len ? (const char *)b.data : "other");
+		    "the data key for %s keys (sotto re-wraps only age and "
+		    "pgp); remove them first", b.len ? (const char *)b.data : "other");
 		sotto_buf_release(&b);
 		goto fail;
 	} else if (n == 1) {
 		meta_del(m, "key_groups");
 		meta_del(m, "shamir_threshold");
-		if ((err = age_seq(&seq, &g[0], NULL, false, key, 32, e)) ||
-		    meta_put(m, "age", seq)) {
-			err = err ? err : sotto_error_set(e, SOTTO_E_NOMEM,
-			    "out of memory");
+		if ((err = flat_keys(m, &g[0], NULL, key, e)) != SOTTO_OK)
 			goto fail;
-		}
 	} else if ((err = rewrap_shamir(m, g, n, threshold, key, e))) {
 		goto fail;
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
 # rotate: a new data key, every value re-encrypted, recipients changed
-# with --add-age / --rm-age; keys sotto cannot re-wrap are refused.
+# with --add-age / --rm-age; keys sotto cannot re-wrap (kms, ...) are
+# refused (pgp keys: 540-pgp.bats).
 
 load helpers
 load sops_helpers
@@ -56,15 +57,25 @@ PY
 	assert_status 0
 }
 
+add_kms() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+s = s.replace('    lastmodified:', '    kms:\n        - arn: arn:aws:kms:us-east-1:0:key/x\n          created_at: "2024-01-01T00:00:00Z"\n          enc: x\n          aws_profile: ""\n    lastmodified:', 1)
+open(sys.argv[2], 'w').write(s)
+PY
+}
+
 @test "rotate refuses keys it cannot re-wrap, naming their type" {
-	add_pgp enc.yaml pgp.yaml
+	add_kms enc.yaml kms.yaml
 	for p in $(both); do
-		run_io "$p" rotate pgp.yaml
+		run_io "$p" rotate kms.yaml
 		assert_status 1
-		assert_err_has "pgp"
+		assert_err_has "kms"
 	done
-	run_io "$SOPS" rotate --add-pgp ABC enc.yaml
+	run_io "$SOPS" rotate --add-kms ABC enc.yaml
 	assert_status 1
+	assert_err "sops: error: sotto can add only age and pgp keys (--add-age, --add-pgp)"
 }
 
 @test "rotate --rm-pgp removes the pgp key and rotates" {

@@ -122,13 +122,13 @@ Is this okay? (y/n):Is this okay? (y/n):Is this okay? (y/n):" ]]
 @test "updatekeys keeps master keys sotto cannot use" {
 	python3 - <<'PY'
 s = open('enc.yaml').read()
-s = s.replace('    lastmodified:', '    pgp:\n        - created_at: "2024-01-01T00:00:00Z"\n          enc: x\n          fp: ABCDEF0123\n    lastmodified:', 1)
-open('pgp.yaml', 'w').write(s)
+s = s.replace('    lastmodified:', '    kms:\n        - arn: arn:aws:kms:us-east-1:0:key/x\n          created_at: "2024-01-01T00:00:00Z"\n          enc: x\n          aws_profile: ""\n    lastmodified:', 1)
+open('kms.yaml', 'w').write(s)
 PY
-	run_io "$SOPS" updatekeys -y pgp.yaml
+	run_io "$SOPS" updatekeys -y kms.yaml
 	assert_status 0
-	grep -q 'fp: ABCDEF0123' pgp.yaml
-	grep -q "$K2_PUB" pgp.yaml
+	grep -q 'arn: arn:aws:kms:us-east-1:0:key/x' kms.yaml
+	grep -q "$K2_PUB" kms.yaml
 }
 
 @test "updatekeys with the wrong key exits 128 and keeps the file" {

@@ -50,11 +50,12 @@ $K2_ID"
 	[[ "$out" == *key_groups:* ]]
 }
 
-@test "groups rejects a bad index, non-age keys and missing arguments" {
+@test "groups rejects a bad index, kms keys and missing arguments" {
 	run_io "$SOPS" groups delete --file enc.yaml 5
 	[ "$status" -ne 0 ]
-	run_io "$SOPS" groups add --file enc.yaml --pgp ABC
+	run_io "$SOPS" groups add --file enc.yaml --kms ABC
 	assert_status 1
+	assert_err "sops: error: sotto can add only age and pgp keys (--age, --pgp)"
 	run_io "$SOPS" groups add --age "$K2_PUB"
 	assert_status 1
 	run_io "$SOPS" groups
