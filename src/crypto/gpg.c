@@ -33,6 +33,7 @@ typedef struct _gpgme_key *gpgme_key_t;
 #define GPG_ERR_NO_PUBKEY	9
 #define GPG_ERR_NO_SECKEY	17
 #define GPG_ERR_UNUSABLE_PUBKEY	53
+#define GPG_ERR_INV_VALUE	55
 #define GPG_ERR_AMBIGUOUS_NAME	107
 #define GPG_ERR_INV_ENGINE	150
 #define GPG_ERR_DECRYPT_FAILED	152
@@ -266,6 +267,11 @@ sotto_gpg_encrypt(struct sotto_buf *out, const uint8_t *p, size_t n,
 		    "is not in the GnuPG keyring%s%.200s%s; import it with "
 		    "gpg --import", sfp, gh ? " of GNUPGHOME '" : " (~/.gnupg)",
 		    gh ? gh : "", gh ? "'" : "");
+		goto out;
+	}
+	if (GPG_ERR_CODE(ge) == GPG_ERR_INV_VALUE) {
+		err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS, "pgp key '%s' "
+		    "is not a fingerprint or key ID gpg can look up", sfp);
 		goto out;
 	}
 	if (ge != 0) {
