@@ -9,8 +9,10 @@
 #   tests/fuzz/fuzz_*.c                      -> build-fuzz/fuzz_*   (libFuzzer)
 # Start-up cost: the sotto binary links only libsodium, libcrypto, libyaml,
 # jansson, libpcre2-8 (for sops' Go regexes) and zlib (OpenPGP compressed
-# data); libgit2 and libcurl are loaded with dlopen() by the commands that
-# need them (guard, reconcile), so `sotto age` starts like a static tool.
+# data); libgit2, libcurl and libgpgme (own prototypes: no -dev package)
+# are loaded with dlopen() by the commands that need them (guard,
+# reconcile, sops files with pgp keys), so `sotto age` starts like a
+# static tool.
 
 BUILD    ?= build
 CC       ?= cc

@@ -4,8 +4,9 @@
 # working tree: /usr/bin/sotto (stripped), man pages, bash and zsh
 # completions, copyright, changelogs and README.Debian.  No /usr/bin/sops,
 # age or age-keygen: README.Debian documents update-alternatives, and the
-# prerm drops such entries.  Depends: comes from dpkg-shlibdeps; libgit2
-# and libcurl are dlopen()ed by some commands, so they are Recommends:.
+# prerm drops such entries.  Depends: comes from dpkg-shlibdeps; libgit2,
+# libcurl and libgpgme are dlopen()ed by some commands, so they are
+# Recommends: (gnupg, which GPGME runs, Suggests:).
 # Reproducible: a fresh release build (release-common.sh), file modes set
 # explicitly, SOURCE_DATE_EPOCH for every mtime (dpkg-deb clamps tar mtimes
 # and dates the ar members with it) and --root-owner-group.

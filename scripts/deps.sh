@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs what sotto needs on Debian 12.  `deps.sh build`: the -dev
 # packages for the build; `deps.sh test`: also the test peers (cmocka, bats,
-# Debian age, clang for libFuzzer, node for npm peers); `deps.sh demo`: the
+# Debian age, clang for libFuzzer, node for npm peers, GnuPG and the
+# GPGME runtime the sops CLI's pgp keys load); `deps.sh demo`: the
 # build and what `make demo`'s in-cluster part needs.  As root it runs
 # apt-get (update once, then install); otherwise it prints the exact line.
 set -eu
 mode=${1:-build}
 BUILD_PKGS="build-essential pkg-config libsodium-dev libssl-dev libyaml-dev libjansson-dev libpcre2-dev libgit2-dev libcurl4-openssl-dev zlib1g-dev"
-TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client openssh-server tmux git pre-commit nodejs npm ca-certificates lintian umoci kubectl"
+TEST_PKGS="libcmocka-dev bats age clang libclang-rt-14-dev python3 mandoc openssh-client openssh-server tmux git pre-commit nodejs npm ca-certificates lintian umoci libgpgme11 gnupg kubectl"
 
 have_build() {
 	command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 &&
@@ -23,6 +24,7 @@ have_test() {
 	command -v tmux >/dev/null && command -v node >/dev/null &&
 	command -v npm >/dev/null && command -v pre-commit >/dev/null &&
 	command -v lintian >/dev/null && command -v umoci >/dev/null &&
+	command -v gpg >/dev/null && ls /usr/lib/*/libgpgme.so.11 >/dev/null 2>&1 &&
 	[ -f /etc/ssl/certs/ca-certificates.crt ] &&
 	ls /usr/lib/llvm-14/lib/clang/14*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1
 }

@@ -359,8 +359,8 @@ EOF
 # MPL-2.0 repository, FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4) opens the
 # fixtures real sops wrote (vectors/sops/current, copied unchanged).
 sops_key() {
-	if [ -n "${SOPS_FUNCTIONAL_TESTS_KEY:-}" ]; then
-		cat "$SOPS_FUNCTIONAL_TESTS_KEY"
+	if [ -n "${SOTTO_SOPS_PGP_KEY:-}" ]; then
+		cat "$SOTTO_SOPS_PGP_KEY"
 		return
 	fi
 	local g
@@ -373,7 +373,7 @@ sops_key() {
 }
 
 @test "files written by real sops with pgp decrypt with the published test key" {
-	sops_key >"$T/sops.asc" || skip "sops' functional-test key is not at hand (set SOPS_FUNCTIONAL_TESTS_KEY)"
+	sops_key >"$T/sops.asc" || skip "sops' functional-test key is not at hand (set SOTTO_SOPS_PGP_KEY)"
 	gpg --batch --quiet --import "$T/sops.asc" 2>/dev/null
 	V=$SOTTO_SHARED/vectors/sops/current
 	for f in format.enc.yaml format.enc.json format.enc.env format.enc.ini \

@@ -77,6 +77,7 @@ readme_skip() {
 	"# the everyday commands"*) echo "needs the controller running (780-flux-ops.bats)" ;;
 	"# the agent makes the key"*) echo "needs the agent running (773-cluster-key.bats, make demo)" ;;
 	"sotto reconcile --once --config ks.yaml"*) echo "placeholder file names" ;;
+	"# FP, FP2, FP3"*) echo "needs your GnuPG keys (540-pgp.bats runs each command)" ;;
 	*) return 1 ;;
 	esac
 }
