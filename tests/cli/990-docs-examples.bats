@@ -134,6 +134,7 @@ man_skip() {
 		echo "needs a cluster and the controller (780-flux-ops.bats, 781-install.bats)" ;;
 	*"code --wait"*) echo "needs a graphical editor" ;;
 	*"-j yubikey"*) echo "needs a hardware token plugin" ;;
+	*"--pgp FINGERPRINT"*) echo "needs your GnuPG keys (540-pgp.bats runs it)" ;;
 	*"| jq"*) command -v jq >/dev/null && return 1; echo "jq is not installed" ;;
 	"git commit -m wip") echo "shows the hook refusing (600-guard.bats runs it)" ;;
 	*) return 1 ;;
