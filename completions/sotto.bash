@@ -5,17 +5,17 @@
 
 _sotto_opts() {
 	case $1 in
-	encrypt) echo "-i --in-place --output -a --age --input-type --output-type --filename-override --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --unencrypted-comment-regex --encrypted-comment-regex --mac-only-encrypted --shamir-secret-sharing-threshold --config --indent --help" ;;
+	encrypt) echo "-i --in-place --output -a --age -p --pgp --input-type --output-type --filename-override --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --unencrypted-comment-regex --encrypted-comment-regex --mac-only-encrypted --shamir-secret-sharing-threshold --config --indent --help" ;;
 	decrypt) echo "-i --in-place --output --extract --input-type --output-type --filename-override --ignore-mac --indent --help" ;;
-	edit) echo "--ignore-mac --input-type --output-type -a --age --config --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --shamir-secret-sharing-threshold -s --show-master-keys --help" ;;
+	edit) echo "--ignore-mac --input-type --output-type -a --age -p --pgp --config --unencrypted-suffix --encrypted-suffix --unencrypted-regex --encrypted-regex --shamir-secret-sharing-threshold -s --show-master-keys --help" ;;
 	set) echo "--value-file --value-stdin --idempotent --ignore-mac --input-type --output-type --help" ;;
 	unset) echo "--idempotent --ignore-mac --input-type --output-type --help" ;;
 	exec-env) echo "--pristine --same-process --background --user --ignore-mac --input-type --help" ;;
 	exec-file) echo "--no-fifo --filename --background --user --ignore-mac --input-type --output-type --help" ;;
 	filestatus) echo "--input-type --help" ;;
-	rotate) echo "-i --in-place --output --add-age --rm-age --rm-pgp --rm-kms --rm-gcp-kms --rm-azure-kv --rm-hc-vault-transit --rm-hckms --input-type --output-type --ignore-mac --help" ;;
+	rotate) echo "-i --in-place --output --add-age --rm-age --add-pgp --rm-pgp --rm-kms --rm-gcp-kms --rm-azure-kv --rm-hc-vault-transit --rm-hckms --input-type --output-type --ignore-mac --help" ;;
 	updatekeys) echo "-y --yes -r --recursive --input-type --config --shamir-secret-sharing-threshold --help" ;;
-	groups) echo "add delete -f --file --age -i --in-place --shamir-secret-sharing-threshold --help" ;;
+	groups) echo "add delete -f --file --age --pgp -i --in-place --shamir-secret-sharing-threshold --help" ;;
 	config) echo "explain --config --help" ;;
 	age) echo "-e -d -r -R -i -a -p -o --encrypt --decrypt --armor --passphrase --output --help" ;;
 	age-keygen) echo "-o -y --pq --help" ;;

@@ -50,7 +50,7 @@ static const char edit_usage[] =
     "$SOPS_EDITOR or $EDITOR (else vim, nano or vi) and re-encrypts it when\n"
     "the editor exits.  Unchanged values keep their exact ciphertext.  A\n"
     "FILE that does not exist is created from an example, encrypted to the\n"
-    "recipients of --age, SOPS_AGE_RECIPIENTS or .sops.yaml.\n"
+    "keys of --age/--pgp, SOPS_AGE_RECIPIENTS/SOPS_PGP_FP or .sops.yaml.\n"
     "Exit status 200: the file was not modified.\n"
     "\n"
     "options:\n"
@@ -58,6 +58,7 @@ static const char edit_usage[] =
     "      --input-type T               yaml, json, dotenv, ini or binary\n"
     "      --output-type T              accepted for sops compatibility\n"
     "  -a, --age R[,R...]               recipients of a new file\n"
+    "  -p, --pgp FP[,FP...]             pgp keys of a new file (gpg)\n"
     "      --config PATH                .sops.yaml to use (env SOPS_CONFIG)\n"
     "      --unencrypted-suffix S       new file: keys ending in S stay clear\n"
     "      --encrypted-suffix S         new file: encrypt only keys ending in S\n"
@@ -430,6 +431,7 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 		{ "output-type", required_argument, NULL, O_OT },
 		{ "ignore-mac", no_argument, NULL, O_IM },
 		{ "age", required_argument, NULL, 'a' },
+		{ "pgp", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, O_CFG },
 		{ "unencrypted-suffix", required_argument, NULL, O_US },
 		{ "encrypted-suffix", required_argument, NULL, O_ES },
@@ -454,13 +456,14 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.keys.prog = cli_prog(mode);
-	cli_reorder_args(argc, argv, "a:sh", lo, true);
+	cli_reorder_args(argc, argv, "a:p:sh", lo, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+a:sh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+a:p:sh", lo, NULL)) != -1) {
 		switch (c) {
 		case O_IT: o.input_type = optarg; break;
 		case O_IM: o.ignore_mac = true; break;
 		case 'a': o.keys.age = optarg; break;
+		case 'p': o.keys.pgp = optarg; break;
 		case O_CFG: o.keys.config = optarg; break;
 		case O_US: o.keys.rules.unencrypted_suffix = optarg; break;
 		case O_ES: o.keys.rules.encrypted_suffix = optarg; break;
