@@ -1085,7 +1085,8 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 	}
 	if (others > 0)
 		sotto_buf_addf(why, "%s%zu key(s) of types sotto cannot use "
-		    "(pgp/kms/vault...)", why->len ? "; " : "", others);
+		    "(%skms/vault...)", why->len ? "; " : "", others,
+		    use_pgp || o->gpg ? "" : "pgp/");
 	if (many)
 		sotto_buf_addf(why, " [group %zu]", gi);
 	sotto_buf_release(&plain);
