@@ -40,7 +40,7 @@ recipient_of() { # recipient_of TEXT: the age recipient written
 	run_io "$SOPS" encrypt ../elsewhere/s.yaml
 	assert_status 111
 	assert_err "sops: error: '../elsewhere/s.yaml': no recipients to \
-encrypt to (use --age, SOPS_AGE_RECIPIENTS or a .sops.yaml creation rule)"
+encrypt to (use --age, --pgp, SOPS_AGE_RECIPIENTS, SOPS_PGP_FP or a .sops.yaml creation rule)"
 }
 
 @test "path_regex sees the path relative to the .sops.yaml's directory" {
