@@ -34,10 +34,19 @@ typedef struct _gpgme_key *gpgme_key_t;
 #define GPG_ERR_NO_SECKEY	17
 #define GPG_ERR_UNUSABLE_PUBKEY	53
 #define GPG_ERR_INV_VALUE	55
+#define GPG_ERR_NO_DATA		58
 #define GPG_ERR_AMBIGUOUS_NAME	107
 #define GPG_ERR_INV_ENGINE	150
 #define GPG_ERR_DECRYPT_FAILED	152
 #define GPG_ERR_EOF		16383
+
+/* struct _gpgme_engine_info: the fields up to the one we read */
+struct gpgme_engine_info {
+	struct gpgme_engine_info *next;
+	int protocol;
+	char *file_name;
+	char *version;		/* NULL when the engine cannot run */
+};
 
 struct gpgme_data_cbs {
 	ssize_t (*read)(void *handle, void *buf, size_t n);
@@ -54,6 +63,8 @@ struct gpgme_data_cbs {
 	X(gpgme_set_armor, void, (gpgme_ctx_t, int)) \
 	X(gpgme_ctx_set_engine_info, gpgme_error_t, (gpgme_ctx_t, int, \
 	    const char *, const char *)) \
+	X(gpgme_ctx_get_engine_info, struct gpgme_engine_info *, \
+	    (gpgme_ctx_t)) \
 	X(gpgme_data_new, gpgme_error_t, (gpgme_data_t *)) \
 	X(gpgme_data_new_from_mem, gpgme_error_t, (gpgme_data_t *, \
 	    const char *, size_t, int)) \
@@ -220,6 +231,26 @@ gpg_ctx(gpgme_ctx_t *ctx, struct sotto_error *e)
 		err = sotto_error_set(e, SOTTO_E_CRYPTO, "cannot set up GnuPG "
 		    "through GPGME%s%s: %s", exe ? " with SOPS_GPG_EXEC=" : "",
 		    exe ? exe : "", G.gpgme_strerror(ge));
+	} else {
+		/* GPGME runs `gpg --version` to fill in the version, and
+		 * says "1.0.0" when that fails: below the 1.4 it requires,
+		 * there is no (usable) gpg there */
+		struct gpgme_engine_info *i = G.gpgme_ctx_get_engine_info(*ctx);
+		unsigned maj = 0, min = 0;
+
+		while (i != NULL && i->protocol != GPGME_PROTOCOL_OpenPGP)
+			i = i->next;
+		if (i == NULL || i->version == NULL ||
+		    sscanf(i->version, "%u.%u", &maj, &min) != 2 ||
+		    maj < 1 || (maj == 1 && min < 4)) {
+			err = sotto_error_set(e, SOTTO_E_CRYPTO, "cannot run "
+			    "GnuPG '%.200s' (%s)", i != NULL && i->file_name ?
+			    i->file_name : exe ? exe : "gpg", exe ?
+			    "SOPS_GPG_EXEC names no working gpg" :
+			    "install gnupg, or set SOPS_GPG_EXEC");
+			G.gpgme_release(*ctx);
+			*ctx = NULL;
+		}
 	}
 	free(exe);
 	return err;
@@ -235,6 +266,9 @@ gpg_why(gpgme_error_t ge)
 		    "or set SOPS_GPG_EXEC)";
 	case GPG_ERR_NO_SECKEY:
 		return "no secret key for it in the GnuPG keyring";
+	case GPG_ERR_NO_DATA:
+		return "no OpenPGP data (a damaged message, or a gpg that is "
+		    "not GnuPG)";
 	case GPG_ERR_DECRYPT_FAILED:
 		return "decryption failed (not for a key in the keyring, or "
 		    "a damaged message)";

@@ -280,6 +280,23 @@ Group 1
 	assert_err_has "sotto: error: 'e.yaml': failed to get the data key: pgp key $RSA: gpg: no secret key for it in the GnuPG keyring"
 }
 
+@test "a damaged pgp message: the error names the key, the file is not changed" {
+	"$SOTTO" encrypt --pgp "$RSA" p.yaml >e.yaml
+	python3 - e.yaml <<'PY'
+import sys
+f = sys.argv[1]
+s = open(f).read()
+i = s.index('-----BEGIN PGP MESSAGE-----\n\n') + 41
+s = s[:i] + ('A' if s[i] != 'A' else 'B') + s[i + 1:]
+open(f, 'w').write(s)
+PY
+	cp e.yaml e0.yaml
+	run_io "$SOPS" set e.yaml '["port"]' '1'
+	assert_status 128
+	assert_err_has "sops: error: 'e.yaml': failed to get the data key: pgp key $RSA: gpg: "
+	same_bytes e0.yaml e.yaml
+}
+
 @test "without GPGME: a clear error for pgp, age files still work" {
 	export SOTTO_GPGME_SONAME=libsotto-absent.so.0
 	"$SOTTO" encrypt --age "$K1_PUB" p.yaml >a.yaml
@@ -314,6 +331,9 @@ EOF
 	SOPS_GPG_EXEC=no-such-gpg run_io "$SOTTO" encrypt --pgp "$CV" p.yaml
 	assert_status 100
 	assert_err "sotto: error: pgp key '$CV': SOPS_GPG_EXEC: 'no-such-gpg' not found on PATH"
+	SOPS_GPG_EXEC=$T/no/gpg run_io "$SOTTO" decrypt e.yaml
+	assert_status 128
+	assert_err_has "sotto: error: 'e.yaml': failed to get the data key: pgp key $RSA: cannot run GnuPG '$T/no/gpg' (SOPS_GPG_EXEC names no working gpg)"
 }
 
 @test "a passphrase-protected key: gpg-agent does the private-key operation" {
