@@ -99,6 +99,9 @@ struct sotto_sops_decrypt_opts {
 	/* the CLI: `pgp` entries no age identity (nor pgp above) opens
 	   are decrypted by the user's GnuPG (sotto/gpg.h), as sops does */
 	bool gpg;
+	/* try a group's pgp entries before its age entries (sops'
+	   --decryption-order with pgp first; default: age, then pgp) */
+	bool pgp_first;
 };
 
 /* True when meta (a file's metadata) has a non-empty `pgp` list. */

@@ -159,6 +159,17 @@ sotto_err cli_load_identities(struct sotto_age_idlist *ids,
  */
 sotto_err cli_no_identity(const char *path, const struct sotto_buf *sources,
     struct sotto_error *e);
+/*
+ * sops' --decryption-order for the commands that take it (decrypt, edit,
+ * set, unset, exec-env, exec-file, rotate): each calls _set(NULL) first,
+ * then _set(optarg) for the flag; without the flag SOPS_DECRYPTION_ORDER
+ * is read.  _pgp_first() says whether a group's pgp keys come before its
+ * age keys (sops sorts stably, and a group lists pgp before age);
+ * SOTTO_E_DECRYPTION_ORDER (exit 112) for a type named twice.
+ */
+#define CLI_OPT_DECRYPTION_ORDER 0x7d0
+void cli_set_decryption_order(const char *order);
+sotto_err cli_decryption_pgp_first(bool *pgp_first, struct sotto_error *e);
 /* Lists sources ("age identities tried:") after the next error printed. */
 void cli_note_sources(const struct sotto_buf *sources);
 /* Text printed (once) after the next cli_error()/cli_errorf() message. */

@@ -446,7 +446,8 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 		{ "mac-only-encrypted", no_argument, NULL, O_IGN },
 		{ "indent", required_argument, NULL, O_IGNV },
 		{ "keyservice", required_argument, NULL, O_IGNV },
-		{ "decryption-order", required_argument, NULL, O_IGNV },
+		{ "decryption-order", required_argument, NULL,
+		    CLI_OPT_DECRYPTION_ORDER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -456,6 +457,7 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.keys.prog = cli_prog(mode);
+	cli_set_decryption_order(NULL);
 	cli_reorder_args(argc, argv, "a:p:sh", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+a:p:sh", lo, NULL)) != -1) {
@@ -481,6 +483,9 @@ cmd_edit(int argc, char **argv, enum cli_mode mode)
 			    "ignored: sotto edits the values only");
 			break;
 		case O_OT: case O_IGN: case O_IGNV: break;
+		case CLI_OPT_DECRYPTION_ORDER:
+			cli_set_decryption_order(optarg);
+			break;
 		case 'h':
 			cli_print_template(stdout, edit_usage, cli_prog(mode),
 			    "");

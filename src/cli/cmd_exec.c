@@ -421,7 +421,8 @@ exec_main(int argc, char **argv, enum cli_mode mode, bool file)
 		{ "keyservice", required_argument, NULL, 'V' },
 		{ "config", required_argument, NULL, 'V' },
 		{ "indent", required_argument, NULL, 'V' },
-		{ "decryption-order", required_argument, NULL, 'V' },
+		{ "decryption-order", required_argument, NULL,
+		    CLI_OPT_DECRYPTION_ORDER },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sotto_error e = { SOTTO_OK, "" };
@@ -434,6 +435,7 @@ exec_main(int argc, char **argv, enum cli_mode mode, bool file)
 	o.file = file;
 	/* flags after FILE are parsed, as sops does; COMMAND may start
 	 * with '-' */
+	cli_set_decryption_order(NULL);
 	cli_reorder_args(argc, argv, "h", lo, false);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
@@ -448,6 +450,9 @@ exec_main(int argc, char **argv, enum cli_mode mode, bool file)
 		case 't': o.input_type = optarg; break;
 		case 'o': o.output_type = optarg; break;
 		case 'V': break;
+		case CLI_OPT_DECRYPTION_ORDER:
+			cli_set_decryption_order(optarg);
+			break;
 		case 'h':
 			cli_print_template(stdout, file ? exec_file_usage :
 			    exec_env_usage, cli_prog(mode), "");

@@ -464,7 +464,8 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		{ "config", required_argument, NULL, O_IGNV },
 		{ "indent", required_argument, NULL, O_IGNV },
 		{ "keyservice", required_argument, NULL, O_IGNV },
-		{ "decryption-order", required_argument, NULL, O_IGNV },
+		{ "decryption-order", required_argument, NULL,
+		    CLI_OPT_DECRYPTION_ORDER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -473,6 +474,7 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
+	cli_set_decryption_order(NULL);
 	cli_reorder_args(argc, argv, "ih", lo, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+ih", lo, NULL)) != -1) {
@@ -490,6 +492,9 @@ cmd_rotate(int argc, char **argv, enum cli_mode mode)
 		case O_OT: o.output_type = optarg; break;
 		case O_IM: o.ignore_mac = true; break;
 		case O_IGN: case O_IGNV: break;
+		case CLI_OPT_DECRYPTION_ORDER:
+			cli_set_decryption_order(optarg);
+			break;
 		case O_ADD_OTHER:
 			cli_errorf(cli_prog(mode), "sotto can add only age "
 			    "and pgp keys (--add-age, --add-pgp)");

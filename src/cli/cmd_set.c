@@ -399,7 +399,8 @@ set_main(int argc, char **argv, enum cli_mode mode, bool unset)
 		{ "disable-version-check", no_argument, NULL, 'V' },
 		{ "config", required_argument, NULL, 'V' },
 		{ "indent", required_argument, NULL, 'V' },
-		{ "decryption-order", required_argument, NULL, 'V' },
+		{ "decryption-order", required_argument, NULL,
+		    CLI_OPT_DECRYPTION_ORDER },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct set_opts o;
@@ -410,6 +411,7 @@ set_main(int argc, char **argv, enum cli_mode mode, bool unset)
 	o.unset = unset;
 	/* flags after FILE are parsed, as sops does; PATH and VALUE may
 	 * start with '-' (a negative number) */
+	cli_set_decryption_order(NULL);
 	cli_reorder_args(argc, argv, "h", lo, false);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
@@ -421,6 +423,9 @@ set_main(int argc, char **argv, enum cli_mode mode, bool unset)
 		case 't': o.input_type = optarg; break;
 		case 'o': o.output_type = optarg; break;
 		case 'V': break;
+		case CLI_OPT_DECRYPTION_ORDER:
+			cli_set_decryption_order(optarg);
+			break;
 		case 'h':
 			cli_print_template(stdout, unset ? unset_usage :
 			    set_usage, cli_prog(mode), "");

@@ -537,6 +537,10 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	dop.ignore_mac = o->ignore_mac;
 	dop.warnings = &warn;
 	dop.gpg = true;		/* pgp entries: the user's GnuPG, as sops */
+	if (cli_decryption_pgp_first(&dop.pgp_first, &e) != SOTTO_OK) {
+		rc = fail(o, &e);
+		goto out;
+	}
 	/* a spliced plaintext goes to stdout as it is made, in chunks */
 	if (!o->extract && os == is && !o->in_place &&
 	    (o->output == NULL || strcmp(o->output, "-") == 0))
@@ -684,6 +688,7 @@ parse_opts(struct sops_opts *o, int argc, char **argv)
 
 	/* flags after the file name are parsed (as sops does), an unknown
 	 * one is refused: never taken for one more file */
+	cli_set_decryption_order(NULL);
 	cli_reorder_args(argc, argv, "ia:p:h", sops_longopts, true);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+ia:p:h", sops_longopts,
@@ -727,7 +732,9 @@ parse_opts(struct sops_opts *o, int argc, char **argv)
 			break;
 		case O_VERBOSE:
 		case O_IGNORED:
+			break;
 		case O_DECRYPTION_ORDER:
+			cli_set_decryption_order(optarg);
 			break;
 		case 'h':
 			cli_print_template(stdout, o->encrypt ? encrypt_usage :

@@ -110,6 +110,51 @@ cli_no_identity(const char *path, const struct sotto_buf *sources,
 	    "data key: no age identity could be loaded", path);
 }
 
+static bool order_used;		/* the command takes the order */
+static const char *order_flag;	/* --decryption-order, or NULL */
+
+void
+cli_set_decryption_order(const char *order)
+{
+	order_used = true;
+	order_flag = order;
+}
+
+sotto_err
+cli_decryption_pgp_first(bool *pgp_first, struct sotto_error *e)
+{
+	const char *s = order_flag ? order_flag :
+	    getenv("SOPS_DECRYPTION_ORDER");
+	const char *p, *c, *q, *qc;
+	size_t i = 0, iage = SIZE_MAX, ipgp = SIZE_MAX, n;
+
+	*pgp_first = false;
+	if (!order_used || s == NULL || s[0] == '\0')
+		return SOTTO_OK;	/* sops' default: age, pgp */
+	for (p = s;; p = c + 1, i++) {
+		c = p + strcspn(p, ",");
+		n = (size_t)(c - p);
+		for (q = s; q < p; q = qc + 1) {
+			qc = q + strcspn(q, ",");
+			if ((size_t)(qc - q) == n && memcmp(q, p, n) == 0)
+				return sotto_error_set(e,
+				    SOTTO_E_DECRYPTION_ORDER, "duplicate "
+				    "decryption key type '%.*s' (in %s)",
+				    (int)(n > 32 ? 32 : n), p, order_flag ?
+				    "--decryption-order" :
+				    "SOPS_DECRYPTION_ORDER");
+		}
+		if (n == 3 && memcmp(p, "age", 3) == 0)
+			iage = i;
+		if (n == 3 && memcmp(p, "pgp", 3) == 0)
+			ipgp = i;
+		if (*c == '\0')
+			break;
+	}
+	*pgp_first = ipgp <= iage;
+	return SOTTO_OK;
+}
+
 sotto_err
 cli_sfile_load(struct cli_sfile *f, const char *path, const char *input_type,
     struct sotto_error *e)
@@ -145,6 +190,9 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 	if (!sotto_sops_is_encrypted(f->doc))
 		return sotto_error_set(e, SOTTO_E_NOT_ENCRYPTED, "'%s': sops "
 		    "metadata not found", f->path);
+	memset(&dop, 0, sizeof(dop));
+	if ((err = cli_decryption_pgp_first(&dop.pgp_first, e)) != SOTTO_OK)
+		return err;
 	if ((err = cli_load_identities(&ids, &sources, f->doc->meta[0],
 	    SOTTO_KEYS_ALL, e)) != SOTTO_OK)
 		goto out;
@@ -152,7 +200,6 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 		err = cli_no_identity(f->path, &sources, e);
 		goto out;
 	}
-	memset(&dop, 0, sizeof(dop));
 	dop.ids = ids.v;
 	dop.nids = ids.n;
 	dop.ignore_mac = ignore_mac;

@@ -108,6 +108,7 @@ sotto_strerror(sotto_err code)
 	case SOTTO_E_CONFIG_NOT_FOUND: return "config file not found";
 	case SOTTO_E_WRITE: return "cannot write the output file";
 	case SOTTO_E_EMPTY_GROUP: return "empty key group provided";
+	case SOTTO_E_DECRYPTION_ORDER: return "duplicate decryption key type";
 	case SOTTO_E_GIT: return "git operation failed";
 	case SOTTO_E_GIT_LOAD: return "libgit2 cannot be loaded";
 	case SOTTO_E_GIT_REPO: return "not a git repository";

@@ -1027,6 +1027,21 @@ sotto_sops_meta_has_pgp(const struct sotto_node *meta)
 	return false;
 }
 
+/* A group's pgp entries: the native keys first, then GnuPG. */
+static sotto_err
+unwrap_pgp_all(struct sotto_secret **out, const struct sotto_node *group,
+    const struct sotto_sops_decrypt_opts *o, bool use_pgp,
+    struct sotto_buf *why)
+{
+	const struct sotto_node *pgp = sotto_tree_map_get(group, "pgp");
+
+	if (use_pgp && unwrap_pgp(out, pgp, o, why) == SOTTO_OK)
+		return SOTTO_OK;
+	if (o->gpg && unwrap_gpg(out, pgp, why) == SOTTO_OK)
+		return SOTTO_OK;
+	return SOTTO_E_NO_KEY;
+}
+
 /* Tries the age (and pgp) entries of one group; returns the unwrapped bytes. */
 static sotto_err
 unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
@@ -1049,6 +1064,11 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 		    strcmp(group->items[i].key, "pgp") != 0) &&
 		    v->kind == SOTTO_NODE_SEQ && v->n > 0)
 			others += v->n;
+	}
+	if (o->pgp_first && unwrap_pgp_all(out, group, o, use_pgp, why) ==
+	    SOTTO_OK) {
+		sotto_buf_release(&plain);
+		return SOTTO_OK;
 	}
 	for (i = 0; age != NULL && age->kind == SOTTO_NODE_SEQ && i < age->n;
 	    i++) {
@@ -1073,13 +1093,8 @@ unwrap_group(struct sotto_secret **out, const struct sotto_node *group,
 		    why->len ? "; " : "", many ? "" : "",
 		    rcp ? rcp : "(none)", e2.msg);
 	}
-	if (use_pgp && unwrap_pgp(out, sotto_tree_map_get(group, "pgp"), o,
-	    why) == SOTTO_OK) {
-		sotto_buf_release(&plain);
-		return SOTTO_OK;
-	}
-	if (o->gpg && unwrap_gpg(out, sotto_tree_map_get(group, "pgp"),
-	    why) == SOTTO_OK) {
+	if (!o->pgp_first && unwrap_pgp_all(out, group, o, use_pgp, why) ==
+	    SOTTO_OK) {
 		sotto_buf_release(&plain);
 		return SOTTO_OK;
 	}

@@ -173,6 +173,45 @@ PY
 	assert_out "$(cat p.yaml)"
 }
 
+@test "--decryption-order and SOPS_DECRYPTION_ORDER put pgp before age, as sops" {
+	cat >"$T/bin/mygpg" <<EOF
+#!/bin/sh
+echo ran >>"$T/mygpg.log"
+exec gpg "\$@"
+EOF
+	chmod +x "$T/bin/mygpg"
+	export SOPS_GPG_EXEC=$T/bin/mygpg SOPS_AGE_KEY_FILE=$T/k1.txt
+	"$SOTTO" encrypt --age "$K1_PUB" --pgp "$RSA" p.yaml >b.yaml
+	rm -f "$T/mygpg.log"
+	run_io "$SOPS" decrypt b.yaml
+	assert_status 0
+	[ ! -e "$T/mygpg.log" ]
+	for p in $(both); do
+		run_io "$p" decrypt --decryption-order pgp,age b.yaml
+		assert_status 0
+		assert_out "$(cat p.yaml)"
+		[ -s "$T/mygpg.log" ]
+		rm "$T/mygpg.log"
+	done
+	# sops sorts stably and a group lists pgp before age: an order that
+	# names neither tries pgp first too
+	SOPS_DECRYPTION_ORDER=kms run_io "$SOPS" exec-env b.yaml 'printf "%s" "$port"'
+	assert_out 5432
+	[ -s "$T/mygpg.log" ]
+	rm "$T/mygpg.log"
+	SOPS_DECRYPTION_ORDER=age,pgp run_io "$SOPS" set b.yaml '["port"]' '1'
+	assert_status 0
+	[ ! -e "$T/mygpg.log" ]
+	cp b.yaml b0.yaml
+	run_io "$SOPS" set --decryption-order age,pgp,age b.yaml '["port"]' '2'
+	assert_status 112
+	assert_err "sops: error: duplicate decryption key type 'age' (in --decryption-order)"
+	same_bytes b0.yaml b.yaml
+	SOPS_DECRYPTION_ORDER=pgp,pgp run_io "$SOTTO" decrypt b.yaml
+	assert_status 112
+	assert_err "sotto: error: duplicate decryption key type 'pgp' (in SOPS_DECRYPTION_ORDER)"
+}
+
 @test "edit, set, unset and exec-env work on a pgp-only file" {
 	"$SOTTO" encrypt --pgp "$CV" p.yaml >e.yaml
 	run_io "$SOPS" set e.yaml '["port"]' '6543'
