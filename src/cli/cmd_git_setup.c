@@ -59,10 +59,11 @@ textconv(const char *path)
 	if (s->parse(&doc, in.data, in.len, path, &lim, &e) == SOTTO_OK &&
 	    sotto_sops_is_encrypted(doc) &&
 	    sotto_keys_load_identities(&ids, &ko, NULL, &e) == SOTTO_OK &&
-	    ids.n > 0) {
+	    (ids.n > 0 || sotto_sops_meta_has_pgp(doc->meta[0]))) {
 		doc->secret = true;
 		o.ids = ids.v;
 		o.nids = ids.n;
+		o.gpg = true;	/* pgp keys: the user's GnuPG, as sops -d */
 		if (sotto_sops_decrypt(doc, &o, &e) == SOTTO_OK &&
 		    s->emit_splice(&out, doc, NULL, &e) == SOTTO_OK) {
 			if (sotto_io_write_all(1, out.data, out.len))

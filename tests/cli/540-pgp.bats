@@ -212,7 +212,7 @@ EOF
 	assert_err "sotto: error: duplicate decryption key type 'pgp' (in SOPS_DECRYPTION_ORDER)"
 }
 
-@test "edit, set, unset and exec-env work on a pgp-only file" {
+@test "edit, set, unset, exec-env and the git textconv work on a pgp-only file" {
 	"$SOTTO" encrypt --pgp "$CV" p.yaml >e.yaml
 	run_io "$SOPS" set e.yaml '["port"]' '6543'
 	assert_status 0
@@ -230,6 +230,10 @@ EOF
 	assert_status 0
 	run_io "$SOTTO" decrypt --extract '["password"]' e.yaml
 	assert_out hunter3
+	# git diff's textconv too
+	run_io "$SOTTO" git-setup textconv e.yaml
+	assert_status 0
+	assert_out "password: hunter3"
 	assert_run_empty
 }
 
