@@ -42,10 +42,11 @@ static void
 print_rule(const struct sotto_config *cfg, const struct sotto_config_explain *x)
 {
 	const struct sotto_config_rule *r = &cfg->rules[x->rule];
-	size_t g, na = 0, no = 0;
+	size_t g, na = 0, np = 0, no = 0;
 
 	for (g = 0; g < r->ngroups; g++) {
 		na += r->groups[g].nage;
+		np += r->groups[g].npgp;
 		no += r->groups[g].nother;
 	}
 	printf("rule %zu: %s", x->rule, verdict_name(x->verdict));
@@ -56,10 +57,14 @@ print_rule(const struct sotto_config *cfg, const struct sotto_config_explain *x)
 	if (x->reason != NULL)
 		printf(": %s", x->reason);
 	printf("\n");
-	if (x->verdict == SOTTO_CONFIG_SELECTED)
-		printf("    %zu key group(s), %zu age recipient(s)%s\n",
-		    r->ngroups, na, no ? ", plus keys of types sotto cannot "
-		    "use" : "");
+	if (x->verdict == SOTTO_CONFIG_SELECTED) {
+		printf("    %zu key group(s), %zu age recipient(s)",
+		    r->ngroups, na);
+		if (np > 0)
+			printf(", %zu pgp key(s)", np);
+		printf("%s\n", no ? ", plus keys of types sotto cannot use" :
+		    "");
+	}
 }
 
 static int

@@ -87,6 +87,11 @@ PY
 	assert_status 0
 	grep -q "fp: $CV" "$T/out"
 	printf 'creation_rules:\n  - pgp: "%s, %s"\n' "$RSA" "$CV" >.sops.yaml
+	run_io "$SOTTO" config explain j.json
+	assert_out "config: $PWD/.sops.yaml
+path seen by the rules: j.json
+rule 0: selected (no path_regex): no path_regex: matches every file
+    1 key group(s), 0 age recipient(s), 2 pgp key(s)"
 	printf '{"a": "x", "n": 2}\n' >j.json
 	printf 'A=x\nB=y\n' >d.env
 	printf '[s]\nk = v\n' >i.ini
