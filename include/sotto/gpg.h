@@ -28,9 +28,9 @@
  * (a fingerprint or key ID, as sops' `gpg -r`), trusting it as sops'
  * --trusted-key does, without the user's default recipients.  Appends
  * the armored message to out, trimmed of the final newline as sops
- * stores it.  Errors (SOTTO_E_NO_RECIPIENTS for a key not in the
- * keyring, SOTTO_E_UNSUPPORTED when GPGME cannot be loaded,
- * SOTTO_E_CRYPTO otherwise) name fp.
+ * stores it.  Errors (SOTTO_E_UNSUPPORTED when GPGME cannot be loaded,
+ * else SOTTO_E_CRYPTO: exit status 1, as sops' "could not generate data
+ * key") name fp, and say so when it is not in the keyring.
  */
 sotto_err sotto_gpg_encrypt(struct sotto_buf *out, const uint8_t *p,
     size_t n, const char *fp, struct sotto_error *e);

@@ -297,14 +297,14 @@ sotto_gpg_encrypt(struct sotto_buf *out, const uint8_t *p, size_t n,
 	ge = G.gpgme_get_key(ctx, fp, &keys[0], 0);
 	if (GPG_ERR_CODE(ge) == GPG_ERR_EOF ||
 	    GPG_ERR_CODE(ge) == GPG_ERR_NO_PUBKEY) {
-		err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS, "pgp key '%s' "
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "pgp key '%s' "
 		    "is not in the GnuPG keyring%s%.200s%s; import it with "
 		    "gpg --import", sfp, gh ? " of GNUPGHOME '" : " (~/.gnupg)",
 		    gh ? gh : "", gh ? "'" : "");
 		goto out;
 	}
 	if (GPG_ERR_CODE(ge) == GPG_ERR_INV_VALUE) {
-		err = sotto_error_set(e, SOTTO_E_NO_RECIPIENTS, "pgp key '%s' "
+		err = sotto_error_set(e, SOTTO_E_CRYPTO, "pgp key '%s' "
 		    "is not a fingerprint or key ID gpg can look up", sfp);
 		goto out;
 	}
