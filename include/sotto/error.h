@@ -66,7 +66,7 @@ typedef enum {
 	SOTTO_E_WRITE = 62,		/* an output file cannot be written
 					   (sops CouldNotWriteOutputFile) */
 	SOTTO_E_EMPTY_GROUP = 63,	/* a key group with no keys at all */
-	SOTTO_E_DECRYPTION_ORDER = 64,	/* a key type twice in the order */
+	SOTTO_E_DECRYPTION_ORDER = 64,	/* a key type named twice */
 	/* git */
 	SOTTO_E_GIT = 70,		/* a libgit2 call failed */
 	SOTTO_E_GIT_LOAD = 71,		/* libgit2.so.1.5 cannot be loaded */

@@ -21,7 +21,12 @@
 #include "sotto/error.h"
 #include "sotto/secret.h"
 
-#define SOTTO_GPGME_SONAME "libgpgme.so.11"
+/*
+ * Split in two on purpose: scripts/image.sh ships every quoted "lib*.so.N"
+ * of src/ and include/ in the agent image, which has no gpg and so no
+ * use for GPGME.
+ */
+#define SOTTO_GPGME_SONAME "libgpgme" ".so.11"
 
 /*
  * Encrypts p[0..n) (a data key or a Shamir share) to the OpenPGP key fp

@@ -67,7 +67,7 @@ sotto_err sotto_sops_pgp_entries(struct sotto_node **out,
 
 struct sotto_sops_encrypt_opts {
 	struct sotto_age_reclist *groups;	/* one list per key group */
-	struct sotto_sops_pgplist *pgp;		/* one per group, or NULL */
+	struct sotto_sops_pgplist *pgp;		/* per group, or NULL */
 	size_t ngroups;				/* >= 1 */
 	int threshold;				/* Shamir; 0 = ngroups */
 	struct sotto_sops_rules rules;		/* selection */

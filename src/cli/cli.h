@@ -273,9 +273,10 @@ struct cli_keyopts {
 struct sotto_config;
 /*
  * Fills eo as `encrypt` does: --age and --pgp (SOPS_AGE_RECIPIENTS,
- * SOPS_PGP_FP), or else the first creation rule of the nearest .sops.yaml matching path.  *cfg_out keeps
- * the config alive (rule strings are borrowed); free both with
- * cli_sops_encryption_free() (src/cli/cmd_sops.c).
+ * SOPS_PGP_FP), or else the first creation rule of the nearest .sops.yaml
+ * matching path.  *cfg_out keeps the config alive (rule strings are
+ * borrowed); free both with cli_sops_encryption_free()
+ * (src/cli/cmd_sops.c).
  */
 sotto_err cli_sops_encryption_setup(struct sotto_sops_encrypt_opts *eo,
     struct sotto_config **cfg_out, const struct cli_keyopts *k,
@@ -297,15 +298,15 @@ sotto_err cli_meta_groups(struct cli_rgroup **out, size_t *n, int *threshold,
 void cli_rgroups_free(struct cli_rgroup *g, size_t n);
 sotto_err cli_rgroup_add(struct cli_rgroup *g, const char *rcp);
 bool cli_rgroup_remove(struct cli_rgroup *g, const char *rcp);
-/* Appends "pgp, kms" for the other-type bits. */
+/* Appends "kms, gcp_kms" for the other-type bits. */
 sotto_err cli_other_type_names(struct sotto_buf *b, unsigned bits);
 /*
  * A copy of meta with the data key (32 bytes) wrapped for groups g (age
  * natively, pgp with the user's GnuPG): one group keeps the flat form,
  * its other key types and the entries of recipients already there;
  * several groups re-split the key (Shamir) and fail with
- * SOTTO_E_UNSUPPORTED if keys of other types (kms, ...) are present.  The MAC and
- * lastmodified are kept: values do not change.
+ * SOTTO_E_UNSUPPORTED if keys of other types (kms, ...) are present.
+ * The MAC and lastmodified are kept: values do not change.
  */
 sotto_err cli_meta_rewrap(struct sotto_node **out,
     const struct sotto_node *meta, const struct cli_rgroup *g, size_t n,

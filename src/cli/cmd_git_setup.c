@@ -63,7 +63,7 @@ textconv(const char *path)
 		doc->secret = true;
 		o.ids = ids.v;
 		o.nids = ids.n;
-		o.gpg = true;	/* pgp keys: the user's GnuPG, as sops -d */
+		o.gpg = true;	/* pgp: the user's GnuPG, as sops -d */
 		if (sotto_sops_decrypt(doc, &o, &e) == SOTTO_OK &&
 		    s->emit_splice(&out, doc, NULL, &e) == SOTTO_OK) {
 			if (sotto_io_write_all(1, out.data, out.len))

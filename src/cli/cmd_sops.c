@@ -57,8 +57,8 @@ static const char encrypt_usage[] =
     "  -i, --in-place                      write the result back to FILE\n"
     "      --output PATH                   write the result to PATH\n"
     "  -a, --age R[,R...]                  age recipients (env SOPS_AGE_RECIPIENTS)\n"
-    "  -p, --pgp FP[,FP...]                OpenPGP fingerprints, wrapped with gpg\n"
-    "                                      (env SOPS_PGP_FP)\n"
+    "  -p, --pgp FP[,FP...]                OpenPGP fingerprints, wrapped with\n"
+    "                                      gpg (env SOPS_PGP_FP)\n"
     "      --input-type T                  yaml, json, dotenv, ini or binary\n"
     "      --output-type T                 format of the output (default: input)\n"
     "      --filename-override NAME        file name for format and .sops.yaml\n"
@@ -536,7 +536,7 @@ decrypt_one(const struct sops_opts *o, const char *path,
 	dop.nids = nall;
 	dop.ignore_mac = o->ignore_mac;
 	dop.warnings = &warn;
-	dop.gpg = true;		/* pgp entries: the user's GnuPG, as sops */
+	dop.gpg = true;		/* pgp: the user's GnuPG, as sops */
 	if (cli_decryption_pgp_first(&dop.pgp_first, &e) != SOTTO_OK) {
 		rc = fail(o, &e);
 		goto out;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `sotto updatekeys [-y] [-r] FILE|DIR...`: make each file's age and pgp
- * keys match its .sops.yaml creation rule (pgp through the user's GnuPG).  The data key (from the editing
- * session) is re-wrapped for the new recipients; values, MAC and
+ * keys match its .sops.yaml creation rule (pgp through the user's GnuPG).
+ * The data key (from the editing session) is re-wrapped for the new
+ * recipients; values, MAC and
  * lastmodified do not change, entries of recipients that stay are kept
  * byte for byte, and keys of types sotto cannot use stay in place.  The
  * recipient diff is shown as sops shows it and confirmed unless -y.

@@ -42,7 +42,8 @@ cli_exit_status(sotto_err code, enum cli_mode mode)
 	case SOTTO_E_TREE_PATH: return 91;	/* InvalidTreePathFormat */
 	case SOTTO_E_NO_DOCUMENT: return 92;	/* NeedAtLeastOneDocument */
 	case SOTTO_E_NO_RECIPIENTS: return 111;	/* NoEncryptionKeyFound */
-	case SOTTO_E_DECRYPTION_ORDER: return 112; /* DuplicateDecryptionKeyType */
+	case SOTTO_E_DECRYPTION_ORDER:
+		return 112;		/* DuplicateDecryptionKeyType */
 	case SOTTO_E_NO_KEY:
 	case SOTTO_E_AGE_NO_MATCH: return 128;	/* CouldNotRetrieveKey */
 	case SOTTO_E_UNCHANGED: return 200;	/* FileHasNotBeenModified */

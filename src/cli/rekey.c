@@ -391,7 +391,8 @@ cli_meta_rewrap(struct sotto_node **out, const struct sotto_node *meta,
 		cli_other_type_names(&b, other);
 		err = sotto_error_set(e, SOTTO_E_UNSUPPORTED, "cannot re-split "
 		    "the data key for %s keys (sotto re-wraps only age and "
-		    "pgp); remove them first", b.len ? (const char *)b.data : "other");
+		    "pgp); remove them first", b.len ? (const char *)b.data :
+		    "other");
 		sotto_buf_release(&b);
 		goto fail;
 	} else if (n == 1) {

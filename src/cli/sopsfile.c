@@ -204,7 +204,7 @@ cli_sfile_decrypt(struct cli_sfile *f, bool ignore_mac, struct sotto_error *e)
 	dop.nids = ids.n;
 	dop.ignore_mac = ignore_mac;
 	dop.warnings = &warn;
-	dop.gpg = true;		/* pgp entries: the user's GnuPG, as sops */
+	dop.gpg = true;		/* pgp: the user's GnuPG, as sops */
 	err = sotto_sops_decrypt_session(&f->sess, f->doc, &dop, e);
 	if (err == SOTTO_E_NO_KEY)
 		cli_note_sources(&sources);

@@ -334,7 +334,7 @@ sotto_gpg_encrypt(struct sotto_buf *out, const uint8_t *p, size_t n,
 	cipher = NULL;
 	while (mlen > 0 && (mem[mlen - 1] == '\n' || mem[mlen - 1] == '\r' ||
 	    mem[mlen - 1] == ' '))
-		mlen--;		/* sops keeps bytes.TrimSpace of gpg's output */
+		mlen--;		/* sops keeps TrimSpace(gpg's output) */
 	if (mem == NULL || mlen == 0)
 		err = sotto_error_set(e, SOTTO_E_CRYPTO, "pgp key '%s': gpg "
 		    "wrote nothing", sfp);

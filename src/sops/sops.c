@@ -999,7 +999,7 @@ unwrap_gpg(struct sotto_secret **out, const struct sotto_node *pgp,
 		sotto_buf_addf(why, "%spgp key %.40s: %s", why->len ? "; " : "",
 		    fp ? fp : "(none)", e2.msg);
 		if (e2.code == SOTTO_E_UNSUPPORTED)
-			break;	/* no GPGME: the next entries fail alike */
+			break;	/* no GPGME: the others fail alike */
 	}
 	return SOTTO_E_NO_KEY;
 }
@@ -1542,7 +1542,7 @@ build_keys(struct sotto_node *m, const struct sotto_sops_encrypt_opts *o,
 	sotto_err err;
 
 	if (o->ngroups == 1) {
-		/* flat form: `age` first; `pgp` comes after `mac` (build_meta) */
+		/* flat form: `age` first; `pgp` after `mac` (build_meta) */
 		if (o->groups[0].n == 0)
 			return SOTTO_OK;
 		if ((err = age_entries(&seq, &o->groups[0], key->data, key->len,
