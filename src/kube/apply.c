@@ -446,7 +446,7 @@ kset_build(struct kset *s, const struct sotto_buf *yaml, struct kdisc *d,
 		rc = add_obj(s, j, o, i, e);
 	}
 	sotto_tree_doc_free(doc);
-	for (i = 0; i < s->n && rc == SOTTO_OK; i++) {
+	for (i = 0; d != NULL && i < s->n && rc == SOTTO_OK; i++) {
 		if (kdisc_find(d, s->v[i].group, s->v[i].version,
 		    s->v[i].kind) == NULL && defined_by_crd(s, &s->v[i]))
 			continue;	/* resolved after stage 1 */

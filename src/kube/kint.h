@@ -205,6 +205,38 @@ sotto_err ksubst_apply(struct sotto_buf *stream, struct ksubst *s,
 /* Wipes and frees s; it can be used again after ksubst_init(). */
 void ksubst_free(struct ksubst *s);
 
+/* ---- ksrender.c: what a Kustomization renders to ---------------------- */
+struct sotto_pgp_keys;
+struct ksrender_opts {
+	const json_t *ks;		/* the Kustomization (borrowed) */
+	const char *root;		/* no path may leave it; NULL: the
+					   renderer's default (the git work
+					   tree holding dir) */
+	const char *dir;		/* spec.path in the checkout */
+	struct sotto_kube *k;		/* reads substituteFrom (must be set
+					   when ks has any) */
+	struct sotto_age_identity *const *ids;	/* keys (borrowed) */
+	size_t nids;
+	const struct sotto_pgp_keys *pgp;	/* or NULL */
+	const char *key_sources;	/* for "no key" messages */
+	bool keep_sops;			/* sops files stay encrypted */
+	bool strict;			/* postBuild: unset ${var} fails */
+	bool no_remote_bases;		/* refuse remote bases */
+	const char *cache_dir;		/* where remote bases are fetched */
+	bool allow_http, allow_file;	/* their http:// and file:// URLs */
+	double timeout;			/* seconds the render may take */
+};
+/*
+ * Renders o->ks at o->dir as the controller does: Flux's spec fields
+ * merged into the kustomization, sops files decrypted with o's keys as
+ * they load (unless keep_sops), then spec.postBuild substitution with
+ * substituteFrom read through o->k; in a forked child killed after
+ * o->timeout.  out (a secret buffer) gets the YAML stream, nothing on
+ * error; the errors are the renderer's, subst.c's and the child's.
+ */
+sotto_err ks_render(struct sotto_buf *out, const struct ksrender_opts *o,
+    struct sotto_error *e);
+
 /* ---- git.c, giturl.c: the git source ---- */
 /*
  * What to fetch and how to authenticate: the fields of the GitRepository's
@@ -576,7 +608,9 @@ struct kset {
 /*
  * Parses a rendered YAML stream into s: checks apiVersion/kind/name,
  * resolves kinds, sets namespaces, owner labels, Secret stringData ->
- * data, inventory ids, stages.  Plaintext stays in wiped memory.
+ * data, inventory ids, stages.  Plaintext stays in wiped memory.  d NULL
+ * (no cluster: `sotto build --dry-run`): kinds are not resolved, the
+ * namespaces stay as rendered and objects get no inventory id.
  */
 sotto_err kset_build(struct kset *s, const struct sotto_buf *yaml,
     struct kdisc *d, struct sotto_kube *k, const struct kapply_opts *o,

@@ -308,7 +308,7 @@ rc_load_bytes(struct rlist *l, struct rctx *c, const uint8_t *p, size_t n,
 	doc->secret = true;
 	if ((err = rc_charge(c, doc->alias_bytes, 0, name, e)) != SOTTO_OK)
 		goto out;
-	if (decrypt && has_meta(doc) &&
+	if (decrypt && !c->o->keep_sops && has_meta(doc) &&
 	    !(doc->n > 0 && rc_disabled(doc->branches[0]))) {
 		if ((err = sops_size(name, n, e)) != SOTTO_OK)
 			goto out;
@@ -393,7 +393,7 @@ rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c, const char *name,
 
 	if (fl >= 17 && strcmp(fmtname + fl - 17, ".dockerconfigjson") == 0)
 		st = &sotto_store_json;
-	if (!contains(p, n, marker_for(st)))
+	if (c->o->keep_sops || !contains(p, n, marker_for(st)))
 		return sotto_buf_add(out, p, n);
 	if ((err = sops_size(name, n, e)) != SOTTO_OK ||
 	    (err = st->parse(&doc, p, n, name, &lim, e)) != SOTTO_OK)
@@ -598,8 +598,9 @@ rc_secret_value(struct sotto_node *obj, struct rctx *c, const char *origin,
 	bool found;
 	sotto_err err = SOTTO_OK;
 
-	if (strcmp(rn_str(obj, "kind") ? rn_str(obj, "kind") : "", "Secret") !=
-	    0 || data == NULL || data->kind != SOTTO_NODE_MAP)
+	if (c->o->keep_sops || strcmp(rn_str(obj, "kind") ? rn_str(obj,
+	    "kind") : "", "Secret") != 0 || data == NULL || data->kind !=
+	    SOTTO_NODE_MAP)
 		return SOTTO_OK;
 	for (i = 0; i < data->n && err == SOTTO_OK; i++) {
 		struct sotto_node *v = data->items[i].val;
