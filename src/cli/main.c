@@ -68,6 +68,9 @@ const struct cli_cmd cli_commands[] = {
 	{ "resume", "resume a Kustomization or GitRepository", cmd_resume },
 	{ "install", "install the CRDs, RBAC and the controller", cmd_install },
 	{ "events", "the Events of the Flux objects", cmd_events },
+	{ "build", "what the controller would apply for a Kustomization",
+	    cmd_build },
+	{ "diff", "server-side dry-run diff of a Kustomization", cmd_diff },
 	{ "cluster", "a key born in the cluster: keygen, recipient, rotate, "
 	    "retire, export, import", cmd_cluster },
 	{ "version", "print the version", cmd_version },

@@ -913,6 +913,27 @@ plan_obj(struct kobj *ko, json_t *live, struct sotto_kube *k,
 	return SOTTO_OK;
 }
 
+sotto_err
+kobj_dry_run(json_t **out, struct sotto_kube *k, const struct kobj *ko,
+    const struct kapply_opts *ao, struct sotto_error *e)
+{
+	long st = 0;
+	sotto_err rc = patch_apply(k, ko, true, ao, out, &st, e);
+
+	if (rc != SOTTO_OK && st == 422 && force_wanted(ko, ao) &&
+	    strstr(e->msg, "immutable") != NULL) {
+		sotto_error_clear(e);
+		return SOTTO_E_EXISTS;	/* the apply recreates it */
+	}
+	return rc;
+}
+
+bool
+kobj_skipped(const struct kobj *ko, const json_t *live)
+{
+	return skip_obj(ko, live);
+}
+
 static const char *
 action_name(enum kaction a)
 {

@@ -629,6 +629,19 @@ sotto_err kset_wait(struct kset *s, struct sotto_kube *k,
 sotto_err kset_from_refs(struct kset *s, const json_t *refs,
     const struct kdisc *d, const struct kapply_opts *o, const char *def_ns,
     struct sotto_error *e);
+/*
+ * The server-side apply of ko as a dry run (dryRun=All, ao's field
+ * manager, force), as the controller plans it: *out the object the API
+ * server would store (new reference).  SOTTO_E_EXISTS (e clear) when an
+ * immutable field changed and force is wanted: the apply would delete
+ * and recreate the object.
+ */
+sotto_err kobj_dry_run(json_t **out, struct sotto_kube *k,
+    const struct kobj *ko, const struct kapply_opts *ao,
+    struct sotto_error *e);
+/* Would the apply leave ko alone (reconcile: disabled, ssa: Ignore, or
+ * ssa: IfNotPresent with live existing)?  live may be NULL. */
+bool kobj_skipped(const struct kobj *ko, const json_t *live);
 void kset_free(struct kset *s);
 /* Inventory entries [{id, v}] sorted by id (new reference). */
 json_t *kset_inventory(const struct kset *s);

@@ -323,6 +323,18 @@ rc_load_bytes(struct rlist *l, struct rctx *c, const uint8_t *p, size_t n,
 	for (i = 0; i < doc->n; i++) {
 		struct sotto_node *b = doc->branches[i];
 
+		/* kept encrypted: what identifies the object must be plain */
+		if (decrypt && c->o->keep_sops && b != NULL &&
+		    (rn_contains_marker(rn_get(b, "apiVersion")) ||
+		    rn_contains_marker(rn_get(b, "kind")) ||
+		    rn_contains_marker(rn_get(b, "metadata")))) {
+			err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': its "
+			    "apiVersion, kind or metadata is encrypted: a key "
+			    "is needed to build it (or encrypt only data and "
+			    "stringData: encrypted_regex '^(data|stringData)$')",
+			    name);
+			goto out;
+		}
 		doc->branches[i] = NULL;
 		if (b == NULL)
 			continue;
