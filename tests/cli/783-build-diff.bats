@@ -105,20 +105,48 @@ no_fixture_plaintext() {
 }
 
 @test "build prints what a controller pass applies, transformations and substitution included" {
+	cat >"$REPO/app/deploy.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    kustomize.toolkit.fluxcd.io/substitute: disabled
+    note: keeps ${who}
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.0
+Y
+	printf '  - deploy.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit deployment
+	$K patch ks app --type=merge -p '{"spec":{"images":[{"name":"nginx","newTag":"1.27"}],"patches":[{"target":{"kind":"ConfigMap"},"patch":"- op: add\n  path: /metadata/annotations\n  value: {patched: \"yes\"}"}]}}' >/dev/null
 	export SOPS_AGE_KEY_FILE=$T/key.txt
 	run_io "$SOTTO" build ks app --path "$REPO/app" --show-secrets
 	[ "$status" -eq 0 ]
 	[ "$err" = "" ]
 	normalize <"$T/out" >"$T/built"
 	# each document ends with ---, as flux build prints them
-	[ "$(grep -c '^---$' "$T/out")" -eq 3 ]
+	[ "$(grep -c '^---$' "$T/out")" -eq 4 ]
 	[ "$(tail -1 "$T/out")" = "---" ]
 	controller_once
-	$K get configmap,secret -n default -l kustomize.toolkit.fluxcd.io/name=app -o json | normalize >"$T/applied"
+	$K get configmap,secret,deployment -n default -l kustomize.toolkit.fluxcd.io/name=app -o json | normalize >"$T/applied"
 	diff -u "$T/applied" "$T/built"
+	[ "$(wc -l <"$T/built")" -eq 4 ]
 	grep -q '"greeting": "hello world"' "$T/built"
 	grep -q '"name": "my-app-config", "namespace": "default"' "$T/built"
 	grep -q '"team": "blue"' "$T/built"
+	grep -q '"patched": "yes"' "$T/built"
+	grep -q '"image": "nginx:1.27"' "$T/built"
+	grep -q '"note": "keeps ${who}"' "$T/built"
 }
 
 @test "build masks every Secret and needs no key; --show-secrets with a local key shows them" {
