@@ -216,10 +216,9 @@ bc_open(struct bctx *bc, const struct sotto_ops *o,
 	    SOTTO_OK)
 		return rc;
 	/* without a cluster, flux reads no substituteFrom either */
-	ks = json_deep_copy(bc->ks);
-	pb = kjson_get(ks, "spec.postBuild");
-	if (ks == NULL)
+	if ((ks = json_deep_copy(bc->ks)) == NULL)
 		return oom(e);
+	pb = kjson_get(ks, "spec.postBuild");
 	if (b->dry_run && json_is_object(pb))
 		json_object_del(pb, "substituteFrom");
 	memset(&ko, 0, sizeof(ko));
@@ -674,6 +673,30 @@ sealed(const struct kobj *ko)
 	return found;
 }
 
+/* Does any string of j hold sops ciphertext? */
+static bool
+has_ciphertext(const json_t *j, int depth)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j))
+		return strstr(json_string_value(j), "ENC[AES256_GCM,") != NULL;
+	if (depth > 64)
+		return false;
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, key, v)
+			if (has_ciphertext(v, depth + 1))
+				return true;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (has_ciphertext(v, depth + 1))
+				return true;
+	}
+	return false;
+}
+
 /* GETs ko's live object: *live NULL when there is none. */
 static sotto_err
 get_live(json_t **live, struct sotto_kube *k, const struct kobj *ko,
@@ -781,6 +804,13 @@ diff_obj(struct bctx *bc, struct kobj *ko, struct sotto_buf *out,
 		    SOTTO_OK) {
 			rc = oom(e);
 		}
+		goto out;
+	}
+	/* another kind with ciphertext: a diff would show the live
+	 * (decrypted) values beside it */
+	if (bc->keep_sops && has_ciphertext(ko->o, 0)) {
+		fprintf(bc->o->err, "\xe2\x97\x8e %s is SOPS encrypted and no "
+		    "local key is set: not compared\n", ref);
 		goto out;
 	}
 	rc = kobj_dry_run(&merged, bc->c.k, ko, &bc->ao, e);

@@ -229,6 +229,9 @@ Y
 	    --kustomization-file "$T/ks.yaml" --dry-run
 	[ "$status" -eq 1 ]
 	[ "$err" = "sotto: error: no Kustomization 'nope' in namespace 'default' in '$T/ks.yaml'" ]
+	run_io "$SOTTO" build ks app --path "$REPO/app" --kustomization-file "$T/none.yaml" --dry-run
+	[ "$status" -eq 1 ]
+	[[ "$err" == "sotto: error: invalid kustomization file: "*"$T/none.yaml"* ]]
 	run_io "$SOTTO" build ks app --path "$REPO/app" --dry-run
 	[ "$status" -eq 2 ]
 	[ "$err" = "sotto: error: build: --dry-run needs --kustomization-file" ]
@@ -272,12 +275,19 @@ data.password
 }
 
 @test "diff without a local key compares encrypted Secrets by their data keys" {
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: conf\ndata:\n  dsn: conf-fixture-dsn\n' >"$T/conf.yaml"
+	"$SOTTO" encrypt --age "$PUB" --encrypted-regex '^data$' "$T/conf.yaml" >"$REPO/app/conf.enc.yaml"
+	printf '  - conf.enc.yaml\n' >>"$REPO/app/kustomization.yaml"
+	commit conf
 	export SOPS_AGE_KEY_FILE=$T/key.txt
 	controller_once
 	unset SOPS_AGE_KEY_FILE
 	run_io "$SOTTO" diff ks app --path "$REPO/app"
 	[ "$status" -eq 0 ]
-	[ "$err" = "◎ Secret/default/my-db is SOPS encrypted and no local key is set: its data keys are compared, not its values" ]
+	[ "$out" = "" ]
+	[ "$err" = "◎ ConfigMap/default/my-conf is SOPS encrypted and no local key is set: not compared
+◎ Secret/default/my-db is SOPS encrypted and no local key is set: its data keys are compared, not its values" ]
+	refute grep -q 'conf-fixture-dsn' "$T/out" "$T/err"
 	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  user: admin\n' >"$T/secret.yaml"
 	encrypt_secret
 	run_io "$SOTTO" diff ks app --path "$REPO/app"
@@ -292,6 +302,7 @@ data
 + one map entry added:
   user: ***" ]
 	no_fixture_plaintext
+	refute grep -q 'conf-fixture-dsn' "$T/out" "$T/err"
 }
 
 @test "diff lists what prune would delete" {
@@ -301,6 +312,12 @@ data
 	run_io "$SOTTO" diff ks app --path "$REPO/app"
 	[ "$status" -eq 1 ]
 	[ "$out" = "► Secret/default/my-plain deleted" ]
+	# an object the controller leaves alone is skipped, whatever changed
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\ndata:\n  color: green\n' >"$REPO/app/cm.yaml"
+	run_io "$SOTTO" diff ks app --path "$REPO/app"
+	[ "$status" -eq 1 ]
+	[ "$out" = "► ConfigMap/default/my-app-config skipped
+► Secret/default/my-plain deleted" ]
 }
 
 @test "hostile: missing Kustomization, --path, path escaping, usage" {
