@@ -234,8 +234,10 @@ bc_open(struct bctx *bc, const struct sotto_ops *o,
 	ko.timeout = ks_timeout(ks);
 	rc = ks_render(&rendered, &ko, e);
 	json_decref(ks);
-	if (rc != SOTTO_OK)
+	if (rc != SOTTO_OK) {
+		sotto_buf_release(&rendered);
 		return rc;
+	}
 	bc->ao.field_manager = "sotto";
 	bc->ao.ks_name = kjson_str(bc->ks, "metadata.name");
 	bc->ao.ks_ns = kjson_str(bc->ks, "metadata.namespace");
