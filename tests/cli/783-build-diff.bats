@@ -269,9 +269,27 @@ data.password
 	refute grep -q "$(printf n3w-fixture-pw | base64)" "$T/out"
 	commit change
 	controller_once
+	ctl_post /reset
 	run_io "$SOTTO" diff ks app --path "$REPO/app"
 	[ "$status" -eq 0 ]
 	[ "$out" = "" ]
+	# diff writes nothing: reads, and applies as dry runs only; it never
+	# reads the decryption Secret (nor any Secret but its own objects)
+	ctl_get /log | python3 -c '
+import json, sys
+bad, dry = [], 0
+for line in sys.stdin:
+    e = json.loads(line)
+    dry += e["method"] == "PATCH"
+    if e["method"] not in ("GET", "PATCH"):
+        bad.append(e["method"] + " " + e["path"])
+    if e["method"] == "PATCH" and "dryRun=All" not in e["query"]:
+        bad.append("PATCH " + e["path"])
+    if "/secrets" in e["path"] and not e["path"].endswith("/secrets/my-db") \
+            and not e["path"].endswith("/secrets/my-plain"):
+        bad.append(e["method"] + " " + e["path"])
+print("\n".join(bad))
+sys.exit(1 if bad or dry < 3 else 0)'
 }
 
 @test "diff without a local key compares encrypted Secrets by their data keys" {
