@@ -182,18 +182,47 @@ check_path(const char *path, struct sotto_error *e)
 	return SOTTO_OK;
 }
 
+/* The controller's render of b->path for bc->ks into rendered. */
+static sotto_err
+render(struct bctx *bc, struct sotto_buf *rendered, struct sotto_error *e)
+{
+	const struct sotto_ops_build *b = bc->b;
+	struct ksrender_opts ko;
+	json_t *ks, *pb;
+	sotto_err rc;
+
+	/* without a cluster, flux reads no substituteFrom either */
+	if ((ks = json_deep_copy(bc->ks)) == NULL)
+		return oom(e);
+	pb = kjson_get(ks, "spec.postBuild");
+	if (b->dry_run && json_is_object(pb))
+		json_object_del(pb, "substituteFrom");
+	memset(&ko, 0, sizeof(ko));
+	ko.ks = ks;
+	ko.dir = b->path;
+	ko.k = bc->c.k;
+	ko.ids = bc->keep_sops ? NULL : b->ids;
+	ko.nids = bc->keep_sops ? 0 : b->nids;
+	ko.key_sources = b->key_sources;
+	ko.keep_sops = bc->keep_sops;
+	ko.strict = !b->dry_run;
+	ko.cache_dir = b->cache_dir;
+	ko.timeout = ks_timeout(ks);
+	rc = ks_render(rendered, &ko, e);
+	json_decref(ks);
+	return rc;
+}
+
 /*
  * Connects (unless dry_run), reads and checks the Kustomization, renders
  * b->path as the controller renders spec.path, and builds the object
- * set as the controller does before it applies.
+ * set as the controller does before it applies (apply_opts' fields).
  */
 static sotto_err
 bc_open(struct bctx *bc, const struct sotto_ops *o,
     const struct sotto_ops_build *b, bool keep_sops, struct sotto_error *e)
 {
 	struct sotto_buf rendered = SOTTO_BUF_SECRET_INIT;
-	struct ksrender_opts ko;
-	json_t *ks = NULL, *pb;
 	sotto_err rc;
 
 	memset(bc, 0, sizeof(*bc));
@@ -215,42 +244,17 @@ bc_open(struct bctx *bc, const struct sotto_ops *o,
 	    (rc = load_ks(bc, e)) != SOTTO_OK || (rc = check_ks(bc, e)) !=
 	    SOTTO_OK)
 		return rc;
-	/* without a cluster, flux reads no substituteFrom either */
-	if ((ks = json_deep_copy(bc->ks)) == NULL)
-		return oom(e);
-	pb = kjson_get(ks, "spec.postBuild");
-	if (b->dry_run && json_is_object(pb))
-		json_object_del(pb, "substituteFrom");
-	memset(&ko, 0, sizeof(ko));
-	ko.ks = ks;
-	ko.dir = b->path;
-	ko.k = bc->c.k;
-	ko.ids = keep_sops ? NULL : b->ids;
-	ko.nids = keep_sops ? 0 : b->nids;
-	ko.key_sources = b->key_sources;
-	ko.keep_sops = keep_sops;
-	ko.strict = !b->dry_run;
-	ko.cache_dir = b->cache_dir;
-	ko.timeout = ks_timeout(ks);
-	rc = ks_render(&rendered, &ko, e);
-	json_decref(ks);
-	if (rc != SOTTO_OK) {
-		sotto_buf_release(&rendered);
-		return rc;
-	}
 	bc->ao.field_manager = "sotto";
 	bc->ao.ks_name = kjson_str(bc->ks, "metadata.name");
 	bc->ao.ks_ns = kjson_str(bc->ks, "metadata.namespace");
 	bc->ao.target_ns = kjson_str(bc->ks, "spec.targetNamespace");
 	bc->ao.common = kjson_get(bc->ks, "spec.commonMetadata");
 	bc->ao.force = json_is_true(kjson_get(bc->ks, "spec.force"));
-	if (bc->c.k != NULL && (rc = kdisc_load(&bc->disc, bc->c.k, e)) !=
-	    SOTTO_OK) {
-		sotto_buf_release(&rendered);
-		return rc;
-	}
-	rc = kset_build(&bc->set, &rendered, bc->c.k ? &bc->disc : NULL,
-	    bc->c.k, &bc->ao, e);
+	if ((rc = render(bc, &rendered, e)) == SOTTO_OK && bc->c.k != NULL)
+		rc = kdisc_load(&bc->disc, bc->c.k, e);
+	if (rc == SOTTO_OK)
+		rc = kset_build(&bc->set, &rendered, bc->c.k ? &bc->disc :
+		    NULL, bc->c.k, &bc->ao, e);
 	sotto_buf_release(&rendered);
 	return rc;
 }
@@ -766,6 +770,35 @@ diff_sealed(struct sotto_buf *out, const char *ref, const struct kobj *ko,
 	return rc;
 }
 
+/*
+ * Without a local key: a Secret that still holds ciphertext is compared
+ * by its data keys (as Flux's diffSopsSecret), another object that does
+ * is not compared at all (its live values would be shown beside the
+ * ciphertext).  SOTTO_E_NOTFOUND (e untouched) when ko holds none.
+ */
+static sotto_err
+diff_encrypted(struct bctx *bc, const struct kobj *ko, json_t *live,
+    const char *ref, struct sotto_buf *out, bool *changed,
+    struct sotto_error *e)
+{
+	if (is_secret(ko) && sealed(ko)) {
+		fprintf(bc->o->err, "\xe2\x97\x8e %s is SOPS encrypted and no "
+		    "local key is set: its data keys are compared, not its "
+		    "values\n", ref);
+		if (live != NULL)
+			return diff_sealed(out, ref, ko, live, changed) !=
+			    SOTTO_OK ? oom(e) : SOTTO_OK;
+		*changed = true;
+		return sotto_buf_addf(out, "\xe2\x96\xba %s created\n", ref) ?
+		    oom(e) : SOTTO_OK;
+	}
+	if (!has_ciphertext(ko->o, 0))
+		return SOTTO_E_NOTFOUND;
+	fprintf(bc->o->err, "\xe2\x97\x8e %s is SOPS encrypted and no local "
+	    "key is set: not compared\n", ref);
+	return SOTTO_OK;
+}
+
 /* One object: its "► ..." line and changes into out. */
 static sotto_err
 diff_obj(struct bctx *bc, struct kobj *ko, struct sotto_buf *out,
@@ -794,27 +827,9 @@ diff_obj(struct bctx *bc, struct kobj *ko, struct sotto_buf *out,
 		    oom(e) : SOTTO_OK;
 		goto out;
 	}
-	if (bc->keep_sops && is_secret(ko) && sealed(ko)) {
-		fprintf(bc->o->err, "\xe2\x97\x8e %s is SOPS encrypted and no "
-		    "local key is set: its data keys are compared, not its "
-		    "values\n", ref);
-		if (live == NULL) {
-			*changed = true;
-			rc = sotto_buf_addf(out, "\xe2\x96\xba %s created\n",
-			    ref) ? oom(e) : SOTTO_OK;
-		} else if (diff_sealed(out, ref, ko, live, changed) !=
-		    SOTTO_OK) {
-			rc = oom(e);
-		}
+	if (bc->keep_sops && (rc = diff_encrypted(bc, ko, live, ref, out,
+	    changed, e)) != SOTTO_E_NOTFOUND)
 		goto out;
-	}
-	/* another kind with ciphertext: a diff would show the live
-	 * (decrypted) values beside it */
-	if (bc->keep_sops && has_ciphertext(ko->o, 0)) {
-		fprintf(bc->o->err, "\xe2\x97\x8e %s is SOPS encrypted and no "
-		    "local key is set: not compared\n", ref);
-		goto out;
-	}
 	rc = kobj_dry_run(&merged, bc->c.k, ko, &bc->ao, e);
 	if (rc == SOTTO_E_EXISTS || (rc == SOTTO_OK && live == NULL)) {
 		*changed = true;
