@@ -555,24 +555,35 @@ strip_volatile(json_t *o)
 static sotto_err
 sanitize_map(json_t *a, json_t *b)
 {
+	json_t *ma = json_object(), *mb = json_object(), *va, *vb;
 	const char *key;
-	json_t *va, *vb;
 	bool same;
+	sotto_err rc = SOTTO_OK;
 
+	/* the masks first (the values compared), then the values wiped */
+	if (ma == NULL || mb == NULL)
+		rc = SOTTO_E_NOMEM;
 	json_object_foreach(a, key, va) {
 		vb = json_object_get(b, key);
 		same = vb != NULL && json_equal(va, vb);
-		if (json_object_set_new(a, key, json_string(vb != NULL &&
-		    !same ? "*** (before)" : "***")) != 0 || (vb != NULL &&
-		    json_object_set_new(b, key, json_string(same ? "***" :
-		    "*** (after)")) != 0))
-			return SOTTO_E_NOMEM;
+		if (rc == SOTTO_OK && (json_object_set_new(ma, key,
+		    json_string(vb != NULL && !same ? "*** (before)" : "***")) ||
+		    (vb != NULL && json_object_set_new(mb, key, json_string(
+		    same ? "***" : "*** (after)")))))
+			rc = SOTTO_E_NOMEM;
 	}
 	json_object_foreach(b, key, vb)
-		if (json_object_get(a, key) == NULL && json_object_set_new(b,
-		    key, json_string("***")) != 0)
-			return SOTTO_E_NOMEM;
-	return SOTTO_OK;
+		if (rc == SOTTO_OK && json_object_get(a, key) == NULL &&
+		    json_object_set_new(mb, key, json_string("***")) != 0)
+			rc = SOTTO_E_NOMEM;
+	ksecret_wipe(a);
+	ksecret_wipe(b);
+	if (rc == SOTTO_OK && (json_object_update(a, ma) != 0 ||
+	    json_object_update(b, mb) != 0))
+		rc = SOTTO_E_NOMEM;
+	json_decref(ma);
+	json_decref(mb);
+	return rc;
 }
 
 static sotto_err
@@ -584,8 +595,6 @@ sanitize_secret(json_t *a, json_t *b)
 
 	if (empty == NULL)
 		return SOTTO_E_NOMEM;
-	ksecret_wipe(da);
-	ksecret_wipe(db);
 	rc = sanitize_map(json_is_object(da) ? da : empty, json_is_object(db) ?
 	    db : empty);
 	json_object_clear(empty);
