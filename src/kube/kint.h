@@ -10,6 +10,7 @@
 #define SOTTO_KUBE_KINT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -439,10 +440,12 @@ void kkeys_pass(struct kkeys *kk, struct sotto_kube *k, const char *ns);
  * in checkout workdir of source revision rev, which Kustomization ks
  * applied: every file of the checkout, applied or not (an overlay may
  * take resources from ../base; a retire errs on the side of refusing).
- * A revision already scanned for ks is not scanned again.
+ * A revision already scanned for ks is not scanned again, nor a checkout
+ * already scanned at rev for another Kustomization.  Takes mu (which
+ * guards kk) itself and reads the files without holding it.
  */
-void kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
-    const char *rev);
+void kkeys_note(struct kkeys *kk, pthread_mutex_t *mu, const json_t *ks,
+    const char *workdir, const char *rev);
 /* Adds SOTTO_KEY_STATUS_FIELD to status when kkeys_note saw ks ("ns/n"). */
 void kkeys_status(const struct kkeys *kk, const char *ks, json_t *status);
 /* The sotto_kustomization_decryption_recipient series, appended to b. */

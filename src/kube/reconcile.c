@@ -1265,9 +1265,8 @@ reconcile_ks(struct rctx *c, struct job *j)
 		goto done;
 	}
 	log_changes(&r.set, j->key, r.src.revision);
-	pthread_mutex_lock(&c->a->keys_mu);
-	kkeys_note(c->a->keys, ks, r.src.workdir, r.src.revision);
-	pthread_mutex_unlock(&c->a->keys_mu);
+	kkeys_note(c->a->keys, &c->a->keys_mu, ks, r.src.workdir,
+	    r.src.revision);
 	snprintf(out.applied, sizeof(out.applied), "%s", r.src.revision);
 	snprintf(out.msg, sizeof(out.msg), "Applied revision: %s",
 	    r.src.revision);
