@@ -267,6 +267,13 @@ struct kgit_result {
  */
 sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
     const char *url, const struct kgit_ref *ref, struct sotto_error *e);
+/*
+ * Removes the checkouts kgit_sync made in cache_dir for GitRepository
+ * ns/name (every one: another spec or credentials made another); none is
+ * no error.
+ */
+sotto_err kgit_cache_remove(const char *cache_dir, const char *ns,
+    const char *name, struct sotto_error *e);
 
 /* A GitRepository spec.url taken apart by kgit_url_parse(). */
 enum kgit_scheme { KGIT_HTTPS, KGIT_HTTP, KGIT_SSH, KGIT_FILE };
