@@ -690,30 +690,39 @@ git_of(struct boot *t, struct kboot_git *g)
 	g->timeout = t->b->timeout > 0 ? t->b->timeout : 300;
 }
 
-/* Clone, write, commit and push (or diff); *pushed when a commit went. */
+/* Clones the branch into a new work tree (before the cluster is touched). */
 static sotto_err
-git_steps(struct boot *t, struct sotto_error *e)
+clone_step(struct boot *t, struct kboot_git *g, struct sotto_error *e)
 {
-	const struct sotto_bootstrap *b = t->b;
-	struct kboot_git g;
-	struct kboot_commit c;
-	struct sotto_buf diff = SOTTO_BUF_INIT;
-	char rel[4][REL_MAX], hex[41];
-	const char *paths[4] = { rel[0], rel[1], rel[2], rel[3] };
-	bool fresh = false, changed = false;
+	bool fresh = false;
 	sotto_err rc;
 
 	if ((rc = make_workdir(t, e)) != SOTTO_OK)
 		return rc;
-	git_of(t, &g);
-	fprintf(b->err, "\xe2\x96\xba cloning branch \"%s\" from '%s'\n",
-	    b->branch, t->shown);
-	if ((rc = kboot_clone(&g, &fresh, t->hostkey, sizeof(t->hostkey),
+	git_of(t, g);
+	fprintf(t->b->err, "\xe2\x96\xba cloning branch \"%s\" from '%s'\n",
+	    t->b->branch, t->shown);
+	if ((rc = kboot_clone(g, &fresh, t->hostkey, sizeof(t->hostkey),
 	    e)) != SOTTO_OK)
 		return rc;
-	fprintf(b->err, "\xe2\x9c\x94 %s\n", fresh ? "the repository is "
+	fprintf(t->b->err, "\xe2\x9c\x94 %s\n", fresh ? "the repository is "
 	    "empty: the branch starts with this commit" : "cloned the "
 	    "repository");
+	return SOTTO_OK;
+}
+
+/* Writes the files, then commits and pushes them (or prints the diff). */
+static sotto_err
+commit_step(struct boot *t, const struct kboot_git *g, struct sotto_error *e)
+{
+	const struct sotto_bootstrap *b = t->b;
+	struct kboot_commit c;
+	struct sotto_buf diff = SOTTO_BUF_INIT;
+	char rel[4][REL_MAX], hex[41];
+	const char *paths[4] = { rel[0], rel[1], rel[2], rel[3] };
+	bool changed = false;
+	sotto_err rc;
+
 	if ((rc = write_files(t, rel, e)) != SOTTO_OK)
 		return rc;
 	memset(&c, 0, sizeof(c));
@@ -727,15 +736,15 @@ git_steps(struct boot *t, struct sotto_error *e)
 	if (!b->dry_run)
 		fprintf(b->err, "\xe2\x96\xba committing sync manifests to "
 		    "\"%s\"\n", b->branch);
-	rc = kboot_commit_push(&g, &c, &diff, &changed, hex, e);
+	rc = kboot_commit_push(g, &c, &diff, &changed, hex, e);
 	if (rc == SOTTO_OK && !changed)
 		fprintf(b->err, "\xe2\x9c\x94 sync manifests are up to date: "
 		    "nothing to commit\n");
 	else if (rc == SOTTO_OK && b->dry_run) {
 		fwrite(diff.data, 1, diff.len, b->out);
 		fprintf(b->err, "\xe2\x97\x8e dry run: would commit \"%s\" to "
-		    "\"%s\" of '%s' (above); nothing was changed\n", c.message,
-		    b->branch, t->shown);
+		    "\"%s\" of '%s' (the diff above); nothing was changed\n",
+		    c.message, b->branch, t->shown);
 	} else if (rc == SOTTO_OK)
 		fprintf(b->err, "\xe2\x9c\x94 committed and pushed sync "
 		    "manifests to \"%s\" (\"%s\")\n", b->branch, hex);
@@ -747,6 +756,7 @@ sotto_err
 sotto_bootstrap_git(const struct sotto_bootstrap *b, struct sotto_error *e)
 {
 	struct boot t;
+	struct kboot_git g;
 	struct sotto_ops o;
 	struct oconn c;
 	sotto_err rc;
@@ -754,7 +764,8 @@ sotto_bootstrap_git(const struct sotto_bootstrap *b, struct sotto_error *e)
 	memset(&t, 0, sizeof(t));
 	memset(&c, 0, sizeof(c));
 	t.b = b;
-	if ((rc = check_flags(&t, e)) != SOTTO_OK)
+	if ((rc = check_flags(&t, e)) != SOTTO_OK ||
+	    (rc = clone_step(&t, &g, e)) != SOTTO_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = b->kubeconfig;
@@ -771,7 +782,7 @@ sotto_bootstrap_git(const struct sotto_bootstrap *b, struct sotto_error *e)
 			goto out;
 	}
 	if ((rc = cluster_key(&t, e)) != SOTTO_OK ||
-	    (rc = git_steps(&t, e)) != SOTTO_OK || b->dry_run)
+	    (rc = commit_step(&t, &g, e)) != SOTTO_OK || b->dry_run)
 		goto out;
 	if ((rc = kops_open(&c, &o, e)) != SOTTO_OK)
 		goto out;

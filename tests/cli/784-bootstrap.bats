@@ -118,3 +118,151 @@ P
 	[ "$status" -eq 0 ]
 	[[ "$out" == *"sotto-system"*"True"* ]]
 }
+
+@test "a re-run makes no new commit and says so; other content and rules are kept" {
+	# a repository with history, a README and a .sops.yaml of its own
+	git clone -q "$T/git/repo.git" "$T/work" 2>/dev/null
+	git -C "$T/work" config user.email t@example.com
+	git -C "$T/work" config user.name t
+	echo hello >"$T/work/README.md"
+	printf '# keep me\ncreation_rules:\n  - path_regex: apps/.*\\.yaml$\n    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n' \
+	    >"$T/work/.sops.yaml"
+	git -C "$T/work" add -A
+	git -C "$T/work" commit -qm init
+	git -C "$T/work" push -q origin main
+	start_agents
+	boot --author-name "Ops Bot" --author-email ops@example.com
+	[ "$status" -eq 0 ]
+	stop_agents
+	[ "$(commits)" -eq 2 ]
+	[ "$(git -C "$T/git/repo.git" log -1 --format='%an <%ae>' main)" = "Ops Bot <ops@example.com>" ]
+	[ "$(show README.md)" = hello ]
+	show .sops.yaml >"$T/sops"
+	R=$("$SOTTO" cluster recipient -n sotto-system --secret sops-age)
+	diff - "$T/sops" <<S
+# keep me
+creation_rules:
+  - path_regex: '^clusters/dev/.*\.ya?ml\$'
+    age: $R
+  - path_regex: apps/.*\.yaml\$
+    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+S
+	head=$(git -C "$T/git/repo.git" rev-parse main)
+	# again: the key is reused, nothing to commit, exit 0
+	boot
+	[ "$status" -eq 0 ]
+	[ "$(git -C "$T/git/repo.git" rev-parse main)" = "$head" ]
+	grep -q "✔ reusing the cluster key (Secret sotto-system/sops-age): $R" "$T/err"
+	grep -q "✔ sync manifests are up to date: nothing to commit" "$T/err"
+	grep -q "✔ bootstrap finished" "$T/err"
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# a changed flag is a new commit on top
+	boot --interval 5m
+	[ "$status" -eq 0 ]
+	[ "$(commits)" -eq 3 ]
+	git -C "$T/git/repo.git" diff --stat HEAD~1 HEAD >"$T/stat"
+	grep -q 'clusters/dev/sotto-system/gotk-sync.yaml | 2 +-' "$T/stat"
+	[ "$($K -n sotto-system get gitrepository sotto-system -o jsonpath='{.spec.interval}')" = 5m ]
+}
+
+@test "--dry-run prints the diff and changes nothing, in git or in the cluster" {
+	boot --dry-run
+	[ "$status" -eq 0 ]
+	[ "$(commits)" -eq 0 ]
+	grep -q '^+++ b/clusters/dev/sotto-system/gotk-sync.yaml$' "$T/out"
+	grep -q '^+++ b/.sops.yaml$' "$T/out"
+	grep -q '^+    age: <cluster recipient>$' "$T/out"
+	grep -q '^+- gotk-components.yaml$' "$T/out"
+	grep -q "◎ no cluster key yet: the .sops.yaml rule shows a placeholder" "$T/err"
+	grep -q "◎ dry run: would commit \"Add sotto sync manifests\" to \"main\" of '$URL' (the diff above); nothing was changed" "$T/err"
+	refute $K get namespace sotto-system
+	refute $K get crd kustomizations.kustomize.toolkit.fluxcd.io
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# after a bootstrap: a dry run with another interval shows that change
+	start_agents
+	boot
+	[ "$status" -eq 0 ]
+	stop_agents
+	head=$(git -C "$T/git/repo.git" rev-parse main)
+	ctl_post /reset
+	boot --dry-run --interval 2m
+	[ "$status" -eq 0 ]
+	[ "$(git -C "$T/git/repo.git" rev-parse main)" = "$head" ]
+	grep -q '^-  interval: 1m0s$' "$T/out"
+	grep -q '^+  interval: 2m$' "$T/out"
+	[ "$(grep -c '^diff --git' "$T/out")" -eq 1 ]
+	[ "$($K -n sotto-system get gitrepository sotto-system -o jsonpath='{.spec.interval}')" = 1m0s ]
+	# it only read the cluster
+	ctl_get /log | python3 -c '
+import json, sys
+bad = [e["method"] + " " + e["path"] for e in map(json.loads, sys.stdin)
+       if e.get("user_agent", "").startswith("sotto") and e["method"] != "GET"]
+assert not bad, bad'
+	boot --dry-run
+	[ "$status" -eq 0 ]
+	[ -z "$out" ]
+	grep -q "✔ sync manifests are up to date: nothing to commit" "$T/err"
+}
+
+# Hostile input: each refused with its message and status, nothing
+# installed, nothing pushed.
+refused() { # STATUS MESSAGE
+	echo "status $status" >&2
+	[ "$status" -eq "$1" ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: $2" ]
+	[ "$(commits)" -eq 0 ]
+	refute $K get namespace sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "bad URLs, a missing branch and a path out of the repository are refused before anything changes" {
+	boot --path ../etc
+	refused 2 "--path '../etc': '..' is not allowed: the path stays inside the repository"
+	boot --path clusters/../../x
+	refused 2 "--path 'clusters/../../x': '..' is not allowed: the path stays inside the repository"
+	boot --path /clusters/dev
+	refused 2 "--path '/clusters/dev': must be relative to the repository root"
+	boot --path clusters/.git/x
+	refused 2 "--path 'clusters/.git/x': '.git' is not allowed"
+	boot --path ./
+	refused 2 "--path '': names no directory (give clusters/NAME)"
+	boot --branch 'a..b'
+	refused 2 "--branch 'a..b': not a valid branch name"
+	boot --branch -x
+	refused 2 "--branch '-x': not a valid branch name"
+	boot --interval soon
+	refused 2 "--interval 'soon': want a duration like 1m0s"
+	boot --namespace Bad_NS
+	[ "$status" -eq 2 ]
+	run_io "$SOTTO" bootstrap git --url "ftp://example.com/r.git" --path clusters/dev
+	refused 2 "--url 'ftp://example.com/r.git': scheme 'ftp' is not allowed (use https://, ssh:// or user@host:path; http:// needs --allow-http-sources, file:// needs --allow-file-sources)"
+	run_io "$SOTTO" bootstrap git --url "$URL" --path clusters/dev
+	[ "$status" -eq 2 ]
+	[[ "$(tail -1 "$T/err")" == "sotto: error: --url '$URL': "*"file:// needs --allow-file-sources)" ]]
+	run_io "$SOTTO" bootstrap git --url "https://bob:$PASSWORD@example.com/r.git" --path clusters/dev
+	refused 2 "--url 'https://example.com/r.git': holds a password, which would be committed: give it with --password-stdin"
+	refute grep -q "$PASSWORD" "$T/err"
+	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev --username bob
+	refused 2 "--username needs --password-stdin (a password is never taken from the command line)"
+	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev --private-key-file /dev/null
+	refused 2 "--private-key-file goes with an ssh URL"
+	run_io "$SOTTO" bootstrap gitlab --url https://example.com/r.git
+	[ "$status" -eq 2 ]
+	[ "$err" = "sotto: error: unknown bootstrap provider 'gitlab' (sotto bootstraps from plain git: 'sotto bootstrap git')" ]
+	# no such repository
+	URL=file://$T/git/none.git boot
+	echo "$err" >&2
+	[ "$status" -eq 70 ]
+	[[ "$(tail -1 "$T/err")" == "sotto: error: failed to fetch: "* ]]
+	refute $K get namespace sotto-system
+	# a repository with history but no such branch
+	git clone -q "$T/git/repo.git" "$T/work" 2>/dev/null
+	git -C "$T/work" -c user.name=t -c user.email=t@e commit -q --allow-empty -m init
+	git -C "$T/work" push -q origin main
+	boot --branch prod
+	[ "$status" -eq 70 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: branch 'prod' not found in '$URL'" ]
+	[ "$(commits)" -eq 1 ]
+	refute $K get namespace sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
