@@ -60,6 +60,43 @@ boot() { # ARGS...
 	cat "$T/err" >&2
 }
 
+# A CA and a server certificate for 127.0.0.1 (as 762-reconcile-git-auth).
+make_ca() { # DIR
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+	    -subj "/CN=sotto bootstrap test CA" \
+	    -addext basicConstraints=critical,CA:true \
+	    -addext keyUsage=critical,keyCertSign 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/server.key" -out "$d/server.csr" \
+	    -subj "/CN=git server" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:false\n' \
+	    >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" \
+	    -CAkey "$d/ca.key" -CAcreateserial -out "$d/server.crt" -days 2 \
+	    -extfile "$d/ext" 2>/dev/null
+}
+
+# git-http-backend over https for $T/git (pushes allowed: REMOTE_USER).
+https_start() { # CA-DIR [server args]
+	local d=$1 i
+	shift
+	mkdir -p "$T/https"
+	python3 "$SOTTO_ROOT/tests/standin/git_https_server.py" \
+	    --dir "$T/https" --root "$T/git" --cert "$d/server.crt" \
+	    --key "$d/server.key" --idle-timeout 60 "$@" \
+	    >"$T/https/stdout" 2>"$T/https/stderr" 3>&- &
+	HTTPS_PID=$!
+	for i in $(seq 1 100); do
+		[ -s "$T/https/port" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/https/port" ] || { cat "$T/https/stderr" >&2; return 1; }
+	HTTPS_URL=https://127.0.0.1:$(cat "$T/https/port")/repo.git
+}
+
 commits() { git -C "$T/git/repo.git" rev-list --count main 2>/dev/null || echo 0; }
 show() { git -C "$T/git/repo.git" show "main:$1"; }
 
@@ -264,5 +301,81 @@ refused() { # STATUS MESSAGE
 	[ "$(tail -1 "$T/err")" = "sotto: error: branch 'prod' not found in '$URL'" ]
 	[ "$(commits)" -eq 1 ]
 	refute $K get namespace sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "https with --username and --password-stdin: the password goes to the Secret only, and the controller fetches with it" {
+	make_ca "$T/ca"
+	https_start "$T/ca" --user bob --password "$PASSWORD"
+	URL=$HTTPS_URL
+	start_agents
+	IN=$T/pw
+	printf '%s\n' "$PASSWORD" >"$IN"
+	run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" --path clusters/dev \
+	    --username bob --password-stdin --ca-file "$T/ca/ca.crt" --timeout 60s
+	rm -f "$IN"
+	IN=
+	cat "$T/err" >&2
+	cat "$T/err" >>"$T/all-logs"
+	[ "$status" -eq 0 ]
+	stop_agents
+	[ "$(commits)" -eq 1 ]
+	grep -q '^✔ Secret/sotto-system/sotto-system applied (git credentials)$' "$T/err"
+	[ "$($K -n sotto-system get secret sotto-system -o jsonpath='{.data.password}' | base64 -d)" = "$PASSWORD" ]
+	[ "$($K -n sotto-system get secret sotto-system -o jsonpath='{.data.username}' | base64 -d)" = bob ]
+	$K -n sotto-system get secret sotto-system -o jsonpath='{.data.ca\.crt}' | base64 -d | diff "$T/ca/ca.crt" -
+	show clusters/dev/sotto-system/gotk-sync.yaml >"$T/sync"
+	grep -q '^    name: sotto-system$' "$T/sync"
+	grep -q "^  url: $URL\$" "$T/sync"
+	# the controller fetches over https with that Secret and applies
+	$K -n sotto-system delete deployment sotto-reconcile >/dev/null
+	agent_once
+	[ "$($K -n sotto-system get kustomization sotto-system -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+	$K -n sotto-system get deployment sotto-reconcile >/dev/null
+	# the password is nowhere but in the Secret: not in the repository,
+	# the output, the logs, a file left behind
+	git -C "$T/git/repo.git" log -p --all >"$T/history"
+	refute grep -qF "$PASSWORD" "$T/history" "$T/all-logs" "$T/agent-out" \
+	    "$T/https/log"
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# a wrong password: refused by the server, nothing pushed
+	printf 'wrong-password\n' >"$T/pw"
+	IN=$T/pw run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/other --username bob --password-stdin \
+	    --ca-file "$T/ca/ca.crt" --timeout 60s
+	[ "$status" -eq 70 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: failed to fetch: authentication to '127.0.0.1' failed" ]
+	[ "$(commits)" -eq 1 ]
+	# no CA: the certificate is refused
+	IN=$T/pw run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/other --username bob --password-stdin --timeout 60s
+	[ "$status" -eq 70 ]
+	[[ "$(tail -1 "$T/err")" == "sotto: error: failed to fetch: "*certificate* ]]
+	# an empty standard input
+	IN=/dev/null run_io "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/other --username bob --password-stdin
+	[ "$status" -eq 2 ]
+	[ "$err" = "sotto: error: --password-stdin: want one non-empty line on standard input" ]
+}
+
+@test "a push the server rejects: the server's reason, exit 70, nothing applied" {
+	make_ca "$T/ca"
+	https_start "$T/ca" --user bob --password "$PASSWORD"
+	URL=$HTTPS_URL
+	printf '#!/bin/sh\necho "protected branch" >&2\nexit 1\n' \
+	    >"$T/git/repo.git/hooks/pre-receive"
+	chmod +x "$T/git/repo.git/hooks/pre-receive"
+	start_agents
+	printf '%s\n' "$PASSWORD" >"$T/pw"
+	IN=$T/pw run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/dev --username bob --password-stdin \
+	    --ca-file "$T/ca/ca.crt" --timeout 60s
+	stop_agents
+	cat "$T/err" >&2
+	[ "$status" -eq 70 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: cannot push to '$URL': the server rejected the update of 'main': pre-receive hook declined" ]
+	[ "$(commits)" -eq 0 ]
+	refute $K -n sotto-system get gitrepository sotto-system
+	refute $K -n sotto-system get secret sotto-system
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
