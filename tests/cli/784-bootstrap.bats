@@ -28,8 +28,11 @@ setup() {
 
 teardown() {
 	stop_agents
-	[ -n "${HTTPS_PID:-}" ] && kill "$HTTPS_PID" 2>/dev/null &&
-	    wait "$HTTPS_PID" 2>/dev/null
+	local p
+	for p in ${HTTPS_PID:-} ${SSHD_PID:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	standin_stop
 }
 
@@ -95,6 +98,40 @@ https_start() { # CA-DIR [server args]
 	done
 	[ -s "$T/https/port" ] || { cat "$T/https/stderr" >&2; return 1; }
 	HTTPS_URL=https://127.0.0.1:$(cat "$T/https/port")/repo.git
+}
+
+# sshd on loopback with an ed25519 host key (as 762-reconcile-git-auth).
+sshd_start() {
+	[ -x /usr/sbin/sshd ] || skip "sshd not installed"
+	local d=$T/sshd i
+	SSH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	SSH_USER=$(id -un)
+	mkdir -p "$d"
+	[ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/host_ed25519"
+	: >"$d/authorized_keys"
+	cat >"$d/config" <<C
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $d/host_ed25519
+PidFile $d/pid
+AuthorizedKeysFile $d/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+C
+	[ "$(id -u)" = 0 ] && echo "PermitRootLogin yes" >>"$d/config"
+	timeout 120 /usr/sbin/sshd -D -e -f "$d/config" 2>"$d/log" &
+	SSHD_PID=$!
+	for i in $(seq 1 100); do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' \
+		    "$SSH_PORT" 2>/dev/null && break
+		sleep 0.1
+	done
+	SSH_URL=ssh://$SSH_USER@127.0.0.1:$SSH_PORT$T/git/repo.git
+	HOSTKEY=$(cut -d' ' -f1,2 "$d/host_ed25519.pub")
 }
 
 commits() { git -C "$T/git/repo.git" rev-list --count main 2>/dev/null || echo 0; }
@@ -377,5 +414,39 @@ refused() { # STATUS MESSAGE
 	[ "$(commits)" -eq 0 ]
 	refute $K -n sotto-system get gitrepository sotto-system
 	refute $K -n sotto-system get secret sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "ssh with --private-key-file: the host key from ~/.ssh/known_hosts, the key and known_hosts in the Secret" {
+	sshd_start
+	ssh-keygen -q -t ed25519 -N '' -C sotto-test -f "$T/id"
+	cat "$T/id.pub" >>"$T/sshd/authorized_keys"
+	URL=$SSH_URL
+	# not in known_hosts: refused before the cluster is touched
+	run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/dev --private-key-file "$T/id" --timeout 60s
+	[ "$status" -eq 70 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: failed to fetch: host key verification failed: the host is not in ~/.ssh/known_hosts (add it with ssh-keyscan, after checking it)" ]
+	refute $K get namespace sotto-system
+	mkdir -p "$HOME/.ssh"
+	echo "[127.0.0.1]:$SSH_PORT $HOSTKEY" >"$HOME/.ssh/known_hosts"
+	start_agents
+	run_io timeout 120 "$SOTTO" bootstrap git --url "$URL" \
+	    --path clusters/dev --private-key-file "$T/id" --timeout 60s
+	cat "$T/err" >&2
+	[ "$status" -eq 0 ]
+	stop_agents
+	[ "$(commits)" -eq 1 ]
+	$K -n sotto-system get secret sotto-system -o jsonpath='{.data.identity}' | base64 -d | diff "$T/id" -
+	[ "$($K -n sotto-system get secret sotto-system -o jsonpath='{.data.known_hosts}' | base64 -d)" = "[127.0.0.1]:$SSH_PORT $HOSTKEY" ]
+	[ -z "$($K -n sotto-system get secret sotto-system -o jsonpath='{.data.username}')" ]
+	# the controller fetches over ssh with the Secret
+	$K -n sotto-system delete deployment sotto-reconcile >/dev/null
+	agent_once
+	[ "$($K -n sotto-system get kustomization sotto-system -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+	$K -n sotto-system get deployment sotto-reconcile >/dev/null
+	key=$(sed -n 2p "$T/id")
+	refute grep -qF "$key" "$T/all-logs" "$T/agent-out"
+	git -C "$T/git/repo.git" log -p --all | refute grep -qF "$key"
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
