@@ -4,7 +4,7 @@
  * the credentials read here (the password from standard input only,
  * never argv; the ssh key from a file) and held in locked, wiped memory.
  * The work is src/kube/bootstrap.c.  Exit: 0 done (or nothing to do), 2
- * usage, else the error's status (70 for git, see sotto(1)).
+ * usage, 70 (71) a git step failed (libgit2 missing), 1 anything else.
  */
 #include "cli/cli.h"
 
@@ -229,7 +229,9 @@ run(struct bargs *a, enum cli_mode mode)
 	if (rc == SOTTO_OK)
 		return 0;
 	cli_error("sotto", &e);
-	return rc == SOTTO_E_USAGE ? 2 : cli_exit_status(rc, mode);
+	/* as the other cluster commands: 2 usage, 70/71 git, else 1 */
+	return rc == SOTTO_E_USAGE ? 2 : rc == SOTTO_E_GIT ||
+	    rc == SOTTO_E_GIT_LOAD ? cli_exit_status(rc, mode) : 1;
 }
 
 int
