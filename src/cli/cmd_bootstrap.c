@@ -115,7 +115,19 @@ parse(struct bargs *a, int argc, char **argv)
 		case O_PATH: a->b.path = optarg; break;
 		case O_KEYFILE: a->keyfile = optarg; break;
 		case O_USER: a->b.username = optarg; break;
-		case O_PASSSTDIN: a->pass_stdin = true; break;
+		case O_PASSSTDIN:
+			/* getopt_long takes "--password" as an abbreviation:
+			 * the word that follows may be a password */
+			if (strcmp(argv[optind - 1], "--password-stdin") != 0) {
+				cli_errorf("sotto", "'%s': no flag takes a "
+				    "password; give it on standard input with "
+				    "--password-stdin", strncmp(argv[optind - 1],
+				    "--password", 10) == 0 ? "--password" :
+				    "--password-stdin");
+				return 2;
+			}
+			a->pass_stdin = true;
+			break;
 		case O_CAFILE: a->cafile = optarg; break;
 		case 'n': a->b.ns = optarg; break;
 		case O_SECRET: a->b.secret_name = optarg; break;
@@ -138,8 +150,9 @@ parse(struct bargs *a, int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		cli_errorf("sotto", "bootstrap git: unexpected argument '%s'",
-		    argv[optind]);
+		/* not echoed: it may be a secret typed in the wrong place */
+		cli_errorf("sotto", "bootstrap git: unexpected argument (only "
+		    "flags are taken; see --help)");
 		return 2;
 	}
 	if (a->keyfile != NULL && a->b.username != NULL) {

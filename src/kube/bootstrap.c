@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `sotto bootstrap git` (issue #20), as `flux bootstrap git` does it:
- * install the controller (crds.c), make or reuse the in-cluster key
- * (keyreq.c), clone the branch, write <path>/<ns>/gotk-components.yaml,
- * gotk-sync.yaml and kustomization.yaml and the .sops.yaml rule for the
- * cluster recipient, commit and push (bootgit.c), then the git
- * credentials Secret and the sync objects in the cluster.  A re-run that
- * would change nothing makes no commit.  --dry-run does the clone and the
- * diff only: nothing is installed, pushed or applied.
+ * clone the branch (before the cluster is touched), install the
+ * controller (crds.c), make or reuse the in-cluster key (keyreq.c), write
+ * <path>/<ns>/gotk-components.yaml, gotk-sync.yaml and kustomization.yaml
+ * and the .sops.yaml rule for the cluster recipient, commit and push
+ * (bootgit.c), then apply the git credentials Secret and the sync
+ * objects.  A re-run that would change nothing makes no commit.
+ * --dry-run does the clone and the diff only: nothing is installed,
+ * pushed or applied.
  *
  * The work tree is a private directory under $TMPDIR, removed on every
  * path; the repository holds manifests and ciphertext only.  Every flag is
@@ -321,6 +322,43 @@ components(struct boot *t, struct sotto_buf *out, struct sotto_error *e)
 	return rc;
 }
 
+/*
+ * The account the root Kustomization applies as: the controller's own
+ * role only reads, and a Kustomization applies as its serviceAccountName
+ * (impersonation).  The root one applies sotto itself (CRDs, RBAC) and
+ * whatever the cluster's directory holds, so, as Flux's
+ * kustomize-controller, it is bound to cluster-admin; the binding is in
+ * git, where it can be narrowed.
+ */
+#define BOOT_SA "sotto-bootstrap"
+
+static void
+sa_yaml(struct boot *t, struct sotto_buf *y)
+{
+	(void)sotto_buf_addf(y, "apiVersion: v1\n"
+	    "kind: ServiceAccount\n"
+	    "metadata:\n"
+	    "  name: " BOOT_SA "\n"
+	    "  namespace: %s\n", t->b->ns);
+}
+
+static void
+crb_yaml(struct boot *t, struct sotto_buf *y)
+{
+	(void)sotto_buf_addf(y, "apiVersion: rbac.authorization.k8s.io/v1\n"
+	    "kind: ClusterRoleBinding\n"
+	    "metadata:\n"
+	    "  name: " BOOT_SA "-%s\n"
+	    "roleRef:\n"
+	    "  apiGroup: rbac.authorization.k8s.io\n"
+	    "  kind: ClusterRole\n"
+	    "  name: cluster-admin\n"
+	    "subjects:\n"
+	    "  - kind: ServiceAccount\n"
+	    "    name: " BOOT_SA "\n"
+	    "    namespace: %s\n", t->b->ns, t->b->ns);
+}
+
 /* gotk-sync.yaml's GitRepository. */
 static void
 gitrepo_yaml(struct boot *t, struct sotto_buf *y)
@@ -365,6 +403,7 @@ ks_yaml(struct boot *t, struct sotto_buf *y)
 	sotto_buf_release(&p);
 	(void)sotto_buf_addf(y, "\n"
 	    "  prune: true\n"
+	    "  serviceAccountName: " BOOT_SA "\n"
 	    "  sourceRef:\n"
 	    "    kind: GitRepository\n"
 	    "    name: %s\n"
@@ -378,6 +417,10 @@ static void
 sync_yaml(struct boot *t, struct sotto_buf *y)
 {
 	(void)sotto_buf_addstr(y, HEADER "---\n");
+	sa_yaml(t, y);
+	(void)sotto_buf_addstr(y, "---\n");
+	crb_yaml(t, y);
+	(void)sotto_buf_addstr(y, "---\n");
 	gitrepo_yaml(t, y);
 	(void)sotto_buf_addstr(y, "---\n");
 	ks_yaml(t, y);
@@ -603,8 +646,8 @@ apply_yaml(struct oconn *c, const struct kref *ref, const struct sotto_buf *y,
 	char what[400];
 	sotto_err rc;
 
-	snprintf(what, sizeof(what), "cannot apply %s '%s/%s'", ref->plural,
-	    ref->ns, ref->name);
+	snprintf(what, sizeof(what), "cannot apply %s '%s%s%s'", ref->plural,
+	    ref->ns ? ref->ns : "", ref->ns ? "/" : "", ref->name);
 	if ((rc = sotto_store_yaml.parse(&doc, y->data, y->len, "gotk-sync",
 	    &lim, e)) != SOTTO_OK)
 		return rc;
@@ -618,29 +661,44 @@ apply_yaml(struct oconn *c, const struct kref *ref, const struct sotto_buf *y,
 	return rc;
 }
 
-/* The sync objects, as committed. */
+/* The sync objects, as committed, in order. */
 static sotto_err
 apply_sync(struct boot *t, struct oconn *c, struct sotto_error *e)
 {
-	struct kref ref = { "source.toolkit.fluxcd.io", "v1",
-		"gitrepositories", NULL, NULL, NULL };
+	static const struct {
+		void (*yaml)(struct boot *, struct sotto_buf *);
+		const char *group, *plural, *kind;
+		bool namespaced;
+	} objs[] = {
+		{ sa_yaml, "", "serviceaccounts", "ServiceAccount", true },
+		{ crb_yaml, "rbac.authorization.k8s.io", "clusterrolebindings",
+		    "ClusterRoleBinding", false },
+		{ gitrepo_yaml, "source.toolkit.fluxcd.io", "gitrepositories",
+		    "GitRepository", true },
+		{ ks_yaml, "kustomize.toolkit.fluxcd.io", "kustomizations",
+		    "Kustomization", true },
+	};
+	struct kref ref = { NULL, "v1", NULL, NULL, NULL, NULL };
 	struct sotto_buf y = SOTTO_BUF_INIT;
-	sotto_err rc;
+	char crb[100];
+	size_t i;
+	sotto_err rc = SOTTO_OK;
 
-	ref.ns = ref.name = t->b->ns;
-	gitrepo_yaml(t, &y);
-	if ((rc = apply_yaml(c, &ref, &y, e)) == SOTTO_OK) {
-		fprintf(t->b->err, "\xe2\x9c\x94 GitRepository/%s/%s "
-		    "applied\n", ref.ns, ref.name);
+	snprintf(crb, sizeof(crb), BOOT_SA "-%s", t->b->ns);
+	for (i = 0; i < sizeof(objs) / sizeof(objs[0]) && rc == SOTTO_OK;
+	    i++) {
 		sotto_buf_truncate(&y, 0);
-		ks_yaml(t, &y);
-		ref.group = "kustomize.toolkit.fluxcd.io";
-		ref.plural = "kustomizations";
-		rc = apply_yaml(c, &ref, &y, e);
+		objs[i].yaml(t, &y);
+		ref.group = objs[i].group;
+		ref.plural = objs[i].plural;
+		ref.ns = objs[i].namespaced ? t->b->ns : NULL;
+		ref.name = !objs[i].namespaced ? crb : i == 0 ? BOOT_SA :
+		    t->b->ns;
+		if ((rc = apply_yaml(c, &ref, &y, e)) == SOTTO_OK)
+			fprintf(t->b->err, "\xe2\x9c\x94 %s/%s%s%s applied\n",
+			    objs[i].kind, ref.ns ? ref.ns : "", ref.ns ? "/" :
+			    "", ref.name);
 	}
-	if (rc == SOTTO_OK)
-		fprintf(t->b->err, "\xe2\x9c\x94 Kustomization/%s/%s "
-		    "applied\n", ref.ns, ref.name);
 	sotto_buf_release(&y);
 	return rc;
 }

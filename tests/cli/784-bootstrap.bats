@@ -175,9 +175,21 @@ assert g["spec"]["url"] == sys.argv[2], g["spec"]
 assert g["spec"]["ref"] == {"branch": "main"}, g["spec"]
 assert "secretRef" not in g["spec"], g["spec"]
 P
+	# the root Kustomization applies as an account of its own
+	[ "$($K get clusterrolebinding sotto-bootstrap-sotto-system -o jsonpath='{.roleRef.name}')" = cluster-admin ]
+	$K -n sotto-system get serviceaccount sotto-bootstrap >/dev/null
 	# a controller pass applies from git: the Deployment comes from there
 	$K -n sotto-system delete deployment sotto-reconcile >/dev/null
+	ctl_post /reset
 	agent_once
+	ctl_get /log | python3 -c '
+import json, sys
+hits = [e for e in map(json.loads, sys.stdin)
+        if e["method"] == "PATCH" and e["path"].startswith(
+            "/apis/apps/v1/namespaces/sotto-system/deployments/sotto-reconcile")]
+assert hits, "no apply of the Deployment"
+assert all(e["impersonate_user"] == "system:serviceaccount:sotto-system:sotto-bootstrap"
+           for e in hits), hits'
 	$K -n sotto-system get kustomization sotto-system -o json >"$T/ks.json"
 	python3 - "$T/ks.json" <<'P'
 import json, sys
@@ -186,6 +198,7 @@ ready = [c for c in k["status"]["conditions"] if c["type"] == "Ready"][0]
 assert ready["status"] == "True", ready
 assert k["spec"]["path"] == "./clusters/dev", k["spec"]
 assert k["spec"]["decryption"]["secretRef"]["name"] == "sops-age"
+assert k["spec"]["serviceAccountName"] == "sotto-bootstrap"
 P
 	[ "$($K -n sotto-system get deployment sotto-reconcile -o jsonpath='{.spec.template.spec.containers[0].args[0]}')" = controller ]
 	run_io "$SOTTO" get ks -n sotto-system
@@ -320,6 +333,21 @@ refused() { # STATUS MESSAGE
 	refused 2 "--username needs --password-stdin (a password is never taken from the command line)"
 	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev --private-key-file /dev/null
 	refused 2 "--private-key-file goes with an ssh URL"
+	# no flag takes a password
+	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev --username bob --password "$PASSWORD"
+	refused 2 "'--password': no flag takes a password; give it on standard input with --password-stdin"
+	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev --username bob --pass "$PASSWORD"
+	refused 2 "'--password-stdin': no flag takes a password; give it on standard input with --password-stdin"
+	run_io "$SOTTO" bootstrap git --url https://example.com/r.git --path clusters/dev "$PASSWORD"
+	refused 2 "bootstrap git: unexpected argument (only flags are taken; see --help)"
+	refute grep -qF "$PASSWORD" "$T/err"
+	run_io "$SOTTO" bootstrap
+	[ "$status" -eq 2 ]
+	[[ "$err" == "usage: sotto bootstrap git --url URL"* ]]
+	run_io "$SOTTO" bootstrap git --help
+	[ "$status" -eq 0 ]
+	[[ "$out" == "usage: sotto bootstrap git --url URL"* ]]
+	[[ "$out" == *"--password-stdin        read the password from standard input"* ]]
 	run_io "$SOTTO" bootstrap gitlab --url https://example.com/r.git
 	[ "$status" -eq 2 ]
 	[ "$err" = "sotto: error: unknown bootstrap provider 'gitlab' (sotto bootstraps from plain git: 'sotto bootstrap git')" ]
