@@ -49,6 +49,8 @@ struct boot {
 	bool creds;		/* a Secret is needed */
 	char workdir[4096];	/* the clone ("" until made) */
 	char hostkey[1100];	/* ssh: the accepted host key */
+	char rel[4][REL_MAX];	/* the files committed, relative */
+	char sops[4200];	/* the work tree's .sops.yaml */
 	struct sotto_buf recipient, all;	/* the cluster key's */
 };
 
@@ -433,12 +435,17 @@ static const char kustomization_yaml[] =
     "- gotk-components.yaml\n"
     "- gotk-sync.yaml\n";
 
-/* mkdir -p of rel under the work tree (0755: git keeps no modes). */
+/*
+ * mkdir -p of rel under the work tree (0755: git keeps no modes).  A
+ * component that is a symlink or a file is refused, not followed.
+ */
 static sotto_err
 mkdirs(struct boot *t, const char *rel, struct sotto_error *e)
 {
 	char p[4096 + MAX_PATH_LEN + 64], *s;
 	size_t base = strlen(t->workdir) + 1;
+	struct stat st;
+	char c;
 
 	if ((size_t)snprintf(p, sizeof(p), "%s/%s", t->workdir, rel) >=
 	    sizeof(p))
@@ -446,26 +453,16 @@ mkdirs(struct boot *t, const char *rel, struct sotto_error *e)
 	for (s = p + base;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
-		{
-			char c = *s;
-			struct stat st;
-
-			*s = '\0';
-			if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
-				*s = c;
-				return sotto_error_set(e, SOTTO_E_IO, "'%s' "
-				    "in the repository is not a directory",
-				    p + base);
-			}
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-				*s = c;
-				return sotto_error_set(e, SOTTO_E_IO, "cannot "
-				    "create '%s' in the work tree: %s",
-				    p + base, strerror(errno));
-			}
-			*s = c;
-		}
-		if (*s == '\0')
+		c = *s;
+		*s = '\0';
+		if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+			return sotto_error_set(e, SOTTO_E_IO, "'%s' in the "
+			    "repository is not a directory", p + base);
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return sotto_error_set(e, SOTTO_E_IO, "cannot create "
+			    "'%s' in the work tree: %s", p + base,
+			    strerror(errno));
+		if ((*s = c) == '\0')
 			break;
 	}
 	return SOTTO_OK;
@@ -498,50 +495,58 @@ path_regex(struct sotto_buf *re, const char *path)
 	(void)sotto_buf_addstr(re, "/.*\\.ya?ml$");
 }
 
-/* Writes the four files; rel gets their paths (4 slots of REL_MAX). */
+/*
+ * Writes the three manifests (before the cluster is touched: a
+ * repository that cannot take them fails first); t->rel gets the four
+ * paths to commit.
+ */
 static sotto_err
-write_files(struct boot *t, char rel[4][REL_MAX], struct sotto_error *e)
+write_manifests(struct boot *t, struct sotto_error *e)
 {
-	struct sotto_buf y = SOTTO_BUF_INIT, re = SOTTO_BUF_INIT;
-	char dir[MAX_PATH_LEN + 80], sops[4200];
+	struct sotto_buf y = SOTTO_BUF_INIT;
+	char dir[MAX_PATH_LEN + 80];
+	struct stat st;
 	sotto_err rc;
 
 	snprintf(dir, sizeof(dir), "%s/%s", t->path, t->b->ns);
-	snprintf(rel[0], REL_MAX, "%s/gotk-components.yaml", dir);
-	snprintf(rel[1], REL_MAX, "%s/gotk-sync.yaml", dir);
-	snprintf(rel[2], REL_MAX, "%s/kustomization.yaml", dir);
-	snprintf(rel[3], REL_MAX, ".sops.yaml");
+	snprintf(t->rel[0], REL_MAX, "%s/gotk-components.yaml", dir);
+	snprintf(t->rel[1], REL_MAX, "%s/gotk-sync.yaml", dir);
+	snprintf(t->rel[2], REL_MAX, "%s/kustomization.yaml", dir);
+	snprintf(t->rel[3], REL_MAX, ".sops.yaml");
+	snprintf(t->sops, sizeof(t->sops), "%s/.sops.yaml", t->workdir);
+	if (lstat(t->sops, &st) == 0 && !S_ISREG(st.st_mode))
+		return sotto_error_set(e, SOTTO_E_IO, "'.sops.yaml' in the "
+		    "repository is not a regular file");
 	if ((rc = mkdirs(t, dir, e)) != SOTTO_OK ||
 	    (rc = components(t, &y, e)) != SOTTO_OK ||
-	    (rc = put(t, rel[0], &y, e)) != SOTTO_OK)
+	    (rc = put(t, t->rel[0], &y, e)) != SOTTO_OK)
 		goto out;
 	sotto_buf_truncate(&y, 0);
 	sync_yaml(t, &y);
-	if ((rc = put(t, rel[1], &y, e)) != SOTTO_OK)
+	if ((rc = put(t, t->rel[1], &y, e)) != SOTTO_OK)
 		goto out;
 	sotto_buf_truncate(&y, 0);
 	(void)sotto_buf_addstr(&y, kustomization_yaml);
-	if ((rc = put(t, rel[2], &y, e)) != SOTTO_OK)
-		goto out;
-	snprintf(sops, sizeof(sops), "%s/.sops.yaml", t->workdir);
-	path_regex(&re, t->path);
-	{
-		struct stat st;
+	rc = put(t, t->rel[2], &y, e);
+out:
+	sotto_buf_release(&y);
+	return rc;
+}
 
-		if (lstat(sops, &st) == 0 && !S_ISREG(st.st_mode)) {
-			rc = sotto_error_set(e, SOTTO_E_IO, "'.sops.yaml' in "
-			    "the repository is not a regular file");
-			goto out;
-		}
-	}
-	rc = t->b->sops_rule(sops, (char *)re.data,
+/* The .sops.yaml rule for the cluster recipient (once the key is known). */
+static sotto_err
+write_rule(struct boot *t, struct sotto_error *e)
+{
+	struct sotto_buf re = SOTTO_BUF_INIT;
+	sotto_err rc;
+
+	path_regex(&re, t->path);
+	rc = t->b->sops_rule(t->sops, (char *)re.data,
 	    (char *)t->recipient.data, t->all.data ? (char *)t->all.data :
 	    "", e);
 	if (rc != SOTTO_OK)
 		sotto_error_prefix(e, "cannot add the cluster recipient to "
 		    ".sops.yaml");
-out:
-	sotto_buf_release(&y);
 	sotto_buf_release(&re);
 	return rc;
 }
@@ -748,7 +753,7 @@ git_of(struct boot *t, struct kboot_git *g)
 	g->timeout = t->b->timeout > 0 ? t->b->timeout : 300;
 }
 
-/* Clones the branch into a new work tree (before the cluster is touched). */
+/* Clones the branch and writes the manifests: all before the cluster. */
 static sotto_err
 clone_step(struct boot *t, struct kboot_git *g, struct sotto_error *e)
 {
@@ -766,22 +771,22 @@ clone_step(struct boot *t, struct kboot_git *g, struct sotto_error *e)
 	fprintf(t->b->err, "\xe2\x9c\x94 %s\n", fresh ? "the repository is "
 	    "empty: the branch starts with this commit" : "cloned the "
 	    "repository");
-	return SOTTO_OK;
+	return write_manifests(t, e);
 }
 
-/* Writes the files, then commits and pushes them (or prints the diff). */
+/* Writes the rule, commits and pushes (or prints the diff). */
 static sotto_err
 commit_step(struct boot *t, const struct kboot_git *g, struct sotto_error *e)
 {
 	const struct sotto_bootstrap *b = t->b;
 	struct kboot_commit c;
 	struct sotto_buf diff = SOTTO_BUF_INIT;
-	char rel[4][REL_MAX], hex[41];
-	const char *paths[4] = { rel[0], rel[1], rel[2], rel[3] };
+	char hex[41];
+	const char *paths[4] = { t->rel[0], t->rel[1], t->rel[2], t->rel[3] };
 	bool changed = false;
 	sotto_err rc;
 
-	if ((rc = write_files(t, rel, e)) != SOTTO_OK)
+	if ((rc = write_rule(t, e)) != SOTTO_OK)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.paths = paths;

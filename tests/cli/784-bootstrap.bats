@@ -367,6 +367,28 @@ refused() { # STATUS MESSAGE
 	[ "$(commits)" -eq 1 ]
 	refute $K get namespace sotto-system
 	[ -z "$(ls -A "$TMPDIR")" ]
+	# a repository whose path or .sops.yaml is a symlink: not followed
+	mkdir -p "$T/outside"
+	ln -s "$T/outside" "$T/work/clusters"
+	git -C "$T/work" add -A
+	git -C "$T/work" -c user.name=t -c user.email=t@e commit -qm link
+	git -C "$T/work" push -q origin main
+	boot
+	[ "$status" -eq 1 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: 'clusters' in the repository is not a directory" ]
+	[ -z "$(ls -A "$T/outside")" ]
+	git -C "$T/work" rm -q clusters
+	ln -s "$T/outside/sops" "$T/work/.sops.yaml"
+	git -C "$T/work" add -A
+	git -C "$T/work" -c user.name=t -c user.email=t@e commit -qm link2
+	git -C "$T/work" push -q origin main
+	boot
+	[ "$status" -eq 1 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: '.sops.yaml' in the repository is not a regular file" ]
+	[ -z "$(ls -A "$T/outside")" ]
+	[ "$(commits)" -eq 3 ]
+	refute $K get namespace sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
 }
 
 @test "https with --username and --password-stdin: the password goes to the Secret only, and the controller fetches with it" {
