@@ -500,3 +500,21 @@ refused() { # STATUS MESSAGE
 	git -C "$T/git/repo.git" log -p --all | refute grep -qF "$key"
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
+
+@test "without a running controller the key never comes: bootstrap stops at --timeout, nothing committed" {
+	boot --timeout 2s
+	[ "$status" -eq 1 ]
+	[ "$(tail -1 "$T/err")" = "sotto: error: no answer from the agent for Secret 'sotto-system/sops-age' within 2 s (is 'sotto reconcile' running, and may it update that Secret? see 'sotto cluster keygen --rbac')" ]
+	[ "$(commits)" -eq 0 ]
+	refute $K -n sotto-system get gitrepository sotto-system
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# run again with the controller up: the Secret left behind is filled
+	# and used
+	start_agents
+	boot
+	[ "$status" -eq 0 ]
+	stop_agents
+	[ "$(commits)" -eq 1 ]
+	R=$("$SOTTO" cluster recipient -n sotto-system --secret sops-age)
+	show .sops.yaml | grep -qF "age: $R"
+}
