@@ -249,6 +249,7 @@ cluster_key(struct boot *t, struct sotto_error *e)
 
 	memset(&q, 0, sizeof(q));
 	q.kubeconfig = b->kubeconfig;
+	q.context = b->context;
 	q.ns = b->ns;
 	q.secret = KEY_SECRET;
 	q.timeout = b->timeout;

@@ -236,7 +236,7 @@ creation_rules:
 S
 	head=$(git -C "$T/git/repo.git" rev-parse main)
 	# again: the key is reused, nothing to commit, exit 0
-	boot
+	boot --context "$(kubectl config current-context)"
 	[ "$status" -eq 0 ]
 	[ "$(git -C "$T/git/repo.git" rev-parse main)" = "$head" ]
 	grep -q "✔ reusing the cluster key (Secret sotto-system/sops-age): $R" "$T/err"
