@@ -307,6 +307,15 @@ sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
 sotto_err kgit_cache_remove(const char *cache_dir, const char *ns,
     const char *name, struct sotto_error *e);
 
+/*
+ * The known_hosts text kh (OpenSSH's format, hashed names too) on the
+ * host key blob key of name ("host", or "[host]:port" off port 22): 0 not
+ * listed, 1 listed with another key, 2 listed with this key, 3 this key
+ * is @revoked.  The fetch's check and `sotto bootstrap`'s share it.
+ */
+int kgit_known_host(const char *kh, const char *name, const uint8_t *key,
+    size_t keylen);
+
 /* A GitRepository spec.url taken apart by kgit_url_parse(). */
 enum kgit_scheme { KGIT_HTTPS, KGIT_HTTP, KGIT_SSH, KGIT_FILE };
 struct kgit_url {
