@@ -116,7 +116,12 @@ int cmd_get(int argc, char **argv, enum cli_mode mode);
 int cmd_suspend(int argc, char **argv, enum cli_mode mode);
 int cmd_resume(int argc, char **argv, enum cli_mode mode);
 int cmd_install(int argc, char **argv, enum cli_mode mode);
+/* `sotto bootstrap git` (cmd_bootstrap.c). */
+int cmd_bootstrap(int argc, char **argv, enum cli_mode mode);
 int cmd_events(int argc, char **argv, enum cli_mode mode);
+/* flux build / diff kustomization (cmd_build.c). */
+int cmd_build(int argc, char **argv, enum cli_mode mode);
+int cmd_diff(int argc, char **argv, enum cli_mode mode);
 /* Keys born in the cluster (cmd_cluster.c). */
 int cmd_cluster(int argc, char **argv, enum cli_mode mode);
 /*

@@ -32,6 +32,8 @@
  */
 #include "kube/kint.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -435,6 +437,24 @@ raw_type_name(git_cert_ssh_raw_type_t t)
 	}
 }
 
+int
+kgit_known_host(const char *kh, const char *name, const uint8_t *key,
+    size_t keylen)
+{
+	const char *p = kh, *nl, *end = kh + strlen(kh);
+	enum kh_verdict v, best = KH_UNKNOWN;
+
+	for (; p < end && best != KH_REVOKED; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		v = kh_line(p, nl > p && nl[-1] == '\r' ? nl - 1 : nl, name,
+		    key, keylen);
+		if (v > best)
+			best = v;
+	}
+	return (int)best;
+}
+
 /*
  * The ssh host key against known_hosts, OpenSSH's way: the name looked up
  * is "host" on port 22 and "[host]:port" otherwise; a matching @revoked
@@ -443,8 +463,8 @@ raw_type_name(git_cert_ssh_raw_type_t t)
 static int
 check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
 {
-	const char *p = a->ref->known_hosts, *nl, *end;
-	enum kh_verdict v, best = KH_UNKNOWN;
+	const char *p = a->ref->known_hosts;
+	enum kh_verdict best;
 	char name[300];
 
 	if (a->port == 22)
@@ -454,15 +474,8 @@ check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
 	if (!(c->type & GIT_CERT_SSH_RAW) || c->hostkey == NULL)
 		return refuse(a, GIT_ECERTIFICATE, "host key verification "
 		    "failed for '%s': libgit2 gave no raw host key", name);
-	end = p + strlen(p);
-	for (; p < end && best != KH_REVOKED; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		v = kh_line(p, nl > p && nl[-1] == '\r' ? nl - 1 : nl, name,
-		    (const uint8_t *)c->hostkey, c->hostkey_len);
-		if (v > best)
-			best = v;
-	}
+	best = (enum kh_verdict)kgit_known_host(p, name,
+	    (const uint8_t *)c->hostkey, c->hostkey_len);
 	if (best == KH_MATCH) {
 		a->hostkey_ok = true;
 		return 0;
@@ -781,6 +794,53 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	(void)f;
 	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
 	    errno != ENOENT ? -1 : 0;
+}
+
+sotto_err
+kgit_cache_remove(const char *cache_dir, const char *ns, const char *name,
+    struct sotto_error *e)
+{
+	char prefix[300], p[4096];
+	size_t pl, i;
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	/*
+	 * kgit_cache_name() names a checkout ns_name_<32 hex>: a DNS label
+	 * and subdomain hold no '_', so the prefix is this object's alone.
+	 * A name cut at 150 bytes could be another's: those are left.
+	 */
+	if (ns == NULL || name == NULL || strlen(name) > 150 ||
+	    strchr(ns, '_') || strchr(name, '_') || strchr(ns, '/') ||
+	    strchr(name, '/') || ns[0] == '.' || name[0] == '.' ||
+	    (size_t)snprintf(prefix, sizeof(prefix), "%s_%s_", ns, name) >=
+	    sizeof(prefix))
+		return SOTTO_OK;
+	if ((d = opendir(cache_dir)) == NULL)
+		return errno == ENOENT ? SOTTO_OK : sotto_error_set(e,
+		    SOTTO_E_IO, "cannot read the cache directory: %s",
+		    strerror(errno));
+	pl = strlen(prefix);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 ||
+		    strlen(de->d_name + pl) != 32)
+			continue;
+		for (i = pl; i < pl + 32 && isxdigit((unsigned char)
+		    de->d_name[i]); i++)
+			;
+		if (i < pl + 32 || (size_t)snprintf(p, sizeof(p), "%s/%s",
+		    cache_dir, de->d_name) >= sizeof(p))
+			continue;
+		if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+		    err == 0)
+			err = errno ? errno : EIO;
+	}
+	closedir(d);
+	if (err != 0)
+		return sotto_error_set(e, SOTTO_E_IO, "cannot remove the "
+		    "checkout: %s", strerror(err));
+	return SOTTO_OK;
 }
 
 struct sync_job {
