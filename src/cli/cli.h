@@ -117,6 +117,16 @@ int cmd_suspend(int argc, char **argv, enum cli_mode mode);
 int cmd_resume(int argc, char **argv, enum cli_mode mode);
 int cmd_install(int argc, char **argv, enum cli_mode mode);
 int cmd_events(int argc, char **argv, enum cli_mode mode);
+/* check, uninstall, tree, logs and --watch (cmd_ops2.c). */
+int cmd_check(int argc, char **argv, enum cli_mode mode);
+int cmd_uninstall(int argc, char **argv, enum cli_mode mode);
+int cmd_tree(int argc, char **argv, enum cli_mode mode);
+int cmd_logs(int argc, char **argv, enum cli_mode mode);
+struct sotto_ops;
+/* get --watch (kind 0: Kustomization, 1: GitRepository), events --watch:
+ * the exit status */
+int cli_ops_watch(const struct sotto_ops *o, int kind, bool events,
+    const char *name, const char *for_ref);
 /* Keys born in the cluster (cmd_cluster.c). */
 int cmd_cluster(int argc, char **argv, enum cli_mode mode);
 /*

@@ -68,6 +68,13 @@ const struct cli_cmd cli_commands[] = {
 	{ "resume", "resume a Kustomization or GitRepository", cmd_resume },
 	{ "install", "install the CRDs, RBAC and the controller", cmd_install },
 	{ "events", "the Events of the Flux objects", cmd_events },
+	{ "check", "check the cluster, the CRDs and the controller",
+	    cmd_check },
+	{ "uninstall", "delete the controller, its RBAC and the CRDs",
+	    cmd_uninstall },
+	{ "tree", "the objects a Kustomization applied, as a tree",
+	    cmd_tree },
+	{ "logs", "the controller's logs, filtered", cmd_logs },
 	{ "cluster", "a key born in the cluster: keygen, recipient, rotate, "
 	    "retire, export, import", cmd_cluster },
 	{ "version", "print the version", cmd_version },
