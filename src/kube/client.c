@@ -267,7 +267,7 @@ on_header(char *p, size_t sz, size_t n, void *ctx)
 {
 	struct sotto_kube *k = ctx;
 	size_t len = sz * n;
-	char tmp[32];
+	char tmp[64];
 
 	if (len > 12 && len < 12 + sizeof(tmp) &&
 	    strncasecmp(p, "retry-after:", 12) == 0) {

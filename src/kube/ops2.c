@@ -390,7 +390,7 @@ may(struct chk *k, const char *ns, const char *group, const char *res,
  */
 static bool
 check_rule(struct chk *k, const json_t *role, const json_t *rule,
-    size_t *n, size_t *denied, struct sotto_error *e)
+    size_t *n, json_t *denied, struct sotto_error *e)
 {
 	const json_t *groups = json_object_get(rule, "apiGroups");
 	const json_t *res = json_object_get(rule, "resources");
@@ -421,14 +421,11 @@ check_rule(struct chk *k, const json_t *role, const json_t *rule,
 		(*n)++;
 		if (ok == 1)
 			continue;
-		(*denied)++;
-		snprintf(what, sizeof(what), "%s %s%s%s%s%s%s",
+		snprintf(what, sizeof(what), "%s %s%s%s%s%s%s %s",
 		    json_string_value(v), json_string_value(r), gs && gs[0] ?
 		    " (" : "", gs ? gs : "", gs && gs[0] ? ")" : "", nm ?
-		    " named " : "", nm ? nm : "");
-		bad(k, "the controller may not %s %s (run 'sotto install' to "
-		    "restore %s %s and its binding)", what, where,
-		    kjson_str(role, "kind"), kjson_str(role, "metadata.name"));
+		    " named " : "", nm ? nm : "", where);
+		json_array_append_new(denied, json_string(what));
 	}
 	return true;
 }
@@ -440,7 +437,9 @@ check_rbac(struct chk *k)
 	const json_t *rule;
 	struct sotto_error e = { SOTTO_OK, "" };
 	char user[400];
-	size_t i, j, n, denied;
+	size_t i, j, n;
+	json_t *denied = NULL;
+	const json_t *d;
 
 	line(k->o->err, S_ACT, "checking permissions");
 	snprintf(user, sizeof(user), "system:serviceaccount:%s:%s",
@@ -456,20 +455,35 @@ check_rbac(struct chk *k)
 		if (strcmp(kind, "ClusterRole") != 0 && strcmp(kind, "Role") !=
 		    0)
 			continue;
-		n = denied = 0;
+		n = 0;
+		json_decref(denied);
+		if ((denied = json_array()) == NULL)
+			break;
 		json_array_foreach(json_object_get(o, "rules"), j, rule)
-			if (!check_rule(k, o, rule, &n, &denied, &e)) {
+			if (!check_rule(k, o, rule, &n, denied, &e)) {
 				bad(k, "cannot check the controller's "
 				    "permissions: %s (run check as a user who "
 				    "may create SelfSubjectAccessReviews and "
 				    "impersonate service accounts)", e.msg);
 				goto out;
 			}
-		if (denied == 0)
+		if (json_array_size(denied) == 0)
 			line(k->o->err, S_OK, "%s/%s: %zu permissions granted to "
 			    "%s", kind, kjson_str(o, "metadata.name"), n, user);
+		else if (json_array_size(denied) == n)
+			bad(k, "%s/%s: none of its %zu permissions is granted to "
+			    "%s (run 'sotto install' to restore the %s and its "
+			    "binding)", kind, kjson_str(o, "metadata.name"), n,
+			    user, kind);
+		else
+			json_array_foreach(denied, j, d)
+				bad(k, "the controller may not %s (run 'sotto "
+				    "install' to restore %s %s and its "
+				    "binding)", json_string_value(d), kind,
+				    kjson_str(o, "metadata.name"));
 	}
 out:
+	json_decref(denied);
 	sotto_kube_set_impersonation(k->c.k, NULL);
 }
 

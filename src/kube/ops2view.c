@@ -404,7 +404,7 @@ struct wstate {
 	bool events;
 	const char *name;		/* get NAME: only it */
 	const char *for_kind, *for_name;	/* events --for */
-	size_t base;			/* 1 with a NAMESPACE column */
+	size_t base;			/* 1: cells[0] is the namespace */
 	size_t ncol;
 	bool header;			/* printed */
 	json_t *seen;			/* uid -> the row last printed */
@@ -468,7 +468,7 @@ print_row(struct wstate *w, char cells[WCOLS][600])
 	static const char *const eh[] = { "NAMESPACE", "LAST SEEN", "TYPE",
 		"REASON", "OBJECT", "MESSAGE" };
 	const char *const *h = w->events ? eh : gh;
-	size_t i, start = w->base ? 0 : 1;
+	size_t i, start = w->o->all_ns ? 0 : 1;
 
 	if (!w->header) {
 		for (i = start; i < WCOLS; i++)
@@ -550,7 +550,7 @@ sotto_ops_watch(const struct sotto_ops *o, enum sotto_ops_kind kind,
 	w.kind = kind;
 	w.events = events;
 	w.name = name;
-	w.base = o->all_ns ? 1 : 0;
+	w.base = 1;
 	if (for_ref != NULL && (slash == NULL || slash == for_ref ||
 	    (size_t)(slash - for_ref) >= sizeof(fk) ||
 	    kname_invalid(slash + 1, KN_SEGMENT) != NULL)) {
