@@ -430,3 +430,53 @@ W
 	grep -q '^✗ ClusterRole/sotto-reconcile deletion failed' "$T/err"
 	[ "$(tail -1 "$T/err")" = "✗ uninstall failed" ]
 }
+
+@test "bash completion covers every command of issue #20 and their flags" {
+	command -v bash >/dev/null || skip "no bash"
+	run bash -c '
+		complete() { :; }
+		. "$SOTTO_ROOT/completions/sotto.bash"
+		c() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _sotto; echo "${COMPREPLY[*]}"; }
+		c sotto ch
+		c sotto uni
+		c sotto tr
+		c sotto lo
+		c sotto bu
+		c sotto di
+		c sotto boot
+		c sotto tree k
+		c sotto bootstrap g
+		c sotto logs --level e
+		c sotto logs -f --fl
+		c sotto uninstall --d
+		c sotto get ks --wa
+		c sotto events --wa
+		c sotto bootstrap git --pass
+		c sotto build ks x --show
+		c sotto diff ks x --pa
+		c sotto check --p'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = check ]
+	[ "${lines[1]}" = uninstall ]
+	[ "${lines[2]}" = tree ]
+	[ "${lines[3]}" = logs ]
+	[ "${lines[4]}" = build ]
+	[ "${lines[5]}" = diff ]
+	[ "${lines[6]}" = bootstrap ]
+	[ "${lines[7]}" = "kustomization ks" ]
+	[ "${lines[8]}" = git ]
+	[ "${lines[9]}" = error ]
+	[ "${lines[10]}" = --flux-namespace ]
+	[ "${lines[11]}" = "--delete-keys --dry-run" ]
+	[ "${lines[12]}" = --watch ]
+	[ "${lines[13]}" = --watch ]
+	[ "${lines[14]}" = --password-stdin ]
+	[ "${lines[15]}" = --show-secrets ]
+	[ "${lines[16]}" = --path ]
+	[ "${lines[17]}" = --pre ]
+	# zsh: the same commands
+	for c in check uninstall tree logs build diff bootstrap; do
+		grep -q "^		'$c:" "$SOTTO_ROOT/completions/_sotto"
+		grep -q "^	$c)" "$SOTTO_ROOT/completions/_sotto"
+	done
+}
