@@ -131,6 +131,8 @@ man_skip() {
 	*"sotto cluster "*) echo "needs the agent in a cluster (773-cluster-key.bats)" ;;
 	*"sotto get "*|*"sotto reconcile "*|*"sotto suspend "*|*"sotto resume "*|*"sotto events"*)
 		echo "needs a cluster and the controller (780-flux-ops.bats, 781-install.bats)" ;;
+	*"sotto check"*|*"sotto uninstall"*|*"sotto tree "*|*"sotto logs"*)
+		echo "needs a cluster and the controller (782-flux-ops2.bats)" ;;
 	*"code --wait"*) echo "needs a graphical editor" ;;
 	*"-j yubikey"*) echo "needs a hardware token plugin" ;;
 	*"| jq"*) command -v jq >/dev/null && return 1; echo "jq is not installed" ;;
