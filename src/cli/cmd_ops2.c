@@ -189,7 +189,8 @@ x_parse(struct xargs *a, int argc, char **argv, const char *usage,
 	sopt[o] = '\0';
 	optind = 1;
 	for (;;) {
-		while ((c = getopt_long(argc, argv, sopt, x_opts, NULL)) != -1) {
+		while ((c = getopt_long(argc, argv, sopt, x_opts, NULL)) !=
+		    -1) {
 			ok = c == 'h' || (c < 256 && c != '?' && strchr(shorts,
 			    c) != NULL);
 			for (i = 0; !ok && longs[i] != 0; i++)
@@ -384,7 +385,8 @@ cli_ops_watch(const struct sotto_ops *o, int kind, bool events,
 	struct sotto_error e = { SOTTO_OK, "" };
 
 	signal(SIGPIPE, SIG_IGN);
-	if (sotto_ops_watch(o, kind == 1 ? SOTTO_OPS_GIT : SOTTO_OPS_KS, events, name, for_ref, &e) != SOTTO_OK)
+	if (sotto_ops_watch(o, kind == 1 ? SOTTO_OPS_GIT : SOTTO_OPS_KS, events,
+	    name, for_ref, &e) != SOTTO_OK)
 		return x_fail(&e);
 	return 0;
 }

@@ -468,13 +468,14 @@ check_rbac(struct chk *k)
 				goto out;
 			}
 		if (json_array_size(denied) == 0)
-			line(k->o->err, S_OK, "%s/%s: %zu permissions granted to "
-			    "%s", kind, kjson_str(o, "metadata.name"), n, user);
+			line(k->o->err, S_OK, "%s/%s: %zu permissions granted "
+			    "to %s", kind, kjson_str(o, "metadata.name"), n,
+			    user);
 		else if (json_array_size(denied) == n)
-			bad(k, "%s/%s: none of its %zu permissions is granted to "
-			    "%s (run 'sotto install' to restore the %s and its "
-			    "binding)", kind, kjson_str(o, "metadata.name"), n,
-			    user, kind);
+			bad(k, "%s/%s: none of its %zu permissions is granted "
+			    "to %s (run 'sotto install' to restore the %s and "
+			    "its binding)", kind, kjson_str(o, "metadata.name"),
+			    n, user, kind);
 		else
 			json_array_foreach(denied, j, d)
 				bad(k, "the controller may not %s (run 'sotto "
@@ -531,7 +532,7 @@ out:
 	return SOTTO_OK;
 }
 
-/* ---- uninstall ------------------------------------------------------------ */
+/* ---- uninstall ---------------------------------------------------------- */
 
 struct unin {
 	struct oconn c;
@@ -598,6 +599,34 @@ del_components(struct unin *u, const json_t *objs)
 	}
 }
 
+/* item (of kind ok) without finalizers, if it had some */
+static void
+unfinalize(struct unin *u, const struct okind *ok, const json_t *item)
+{
+	struct kref ref = { ok->group, "v1", ok->plural, NULL, NULL, NULL };
+	struct sotto_error e = { SOTTO_OK, "" };
+	char what[400];
+	json_t *patch;
+	sotto_err rc;
+
+	if (json_array_size(kjson_get(item, "metadata.finalizers")) == 0)
+		return;
+	ref.ns = kjson_str(item, "metadata.namespace");
+	ref.name = kjson_str(item, "metadata.name");
+	obj_name(what, sizeof(what), ok->kind, &ref);
+	patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
+	rc = kops_req(&u->c, NULL, "PATCH", &ref, u->x->dry_run ?
+	    "?dryRun=All" : NULL, "application/merge-patch+json", patch,
+	    "removing finalizers failed", &e);
+	json_decref(patch);
+	if (rc == SOTTO_OK)
+		line(u->o->err, S_OK, "%s finalizers deleted%s", what, u->dry);
+	else if (rc != SOTTO_E_KUBE_NOTFOUND) {
+		line(u->o->err, S_BAD, "%s %s", what, e.msg);
+		u->failed = true;
+	}
+}
+
 /*
  * Every Kustomization and GitRepository loses its finalizers, so deleting
  * the CRDs does not wait for a controller that is gone.  *kss the
@@ -609,8 +638,7 @@ del_finalizers(struct unin *u, json_t **kss)
 	enum sotto_ops_kind kinds[] = { SOTTO_OPS_GIT, SOTTO_OPS_KS };
 	struct sotto_error e = { SOTTO_OK, "" };
 	const json_t *it;
-	json_t *list, *patch;
-	char what[400];
+	json_t *list;
 	size_t i, j;
 	sotto_err rc;
 
@@ -624,34 +652,12 @@ del_finalizers(struct unin *u, json_t **kss)
 		list = NULL;
 		rc = kops_req(&u->c, &list, "GET", &ref, NULL, NULL, NULL,
 		    "cannot list", &e);
-		if (rc != SOTTO_OK) {
-			if (rc != SOTTO_E_KUBE_NOTFOUND) {
-				line(u->o->err, S_BAD, "%s %s", ok->kind, e.msg);
-				u->failed = true;
-			}
-			continue;
+		if (rc != SOTTO_OK && rc != SOTTO_E_KUBE_NOTFOUND) {
+			line(u->o->err, S_BAD, "%s %s", ok->kind, e.msg);
+			u->failed = true;
 		}
-		json_array_foreach(json_object_get(list, "items"), j, it) {
-			if (json_array_size(kjson_get(it, "metadata.finalizers"))
-			    == 0)
-				continue;
-			ref.ns = kjson_str(it, "metadata.namespace");
-			ref.name = kjson_str(it, "metadata.name");
-			obj_name(what, sizeof(what), ok->kind, &ref);
-			patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
-			rc = kops_req(&u->c, NULL, "PATCH", &ref, u->x->dry_run ?
-			    "?dryRun=All" : NULL, "application/merge-patch+json",
-			    patch, "removing finalizers failed", &e);
-			json_decref(patch);
-			if (rc == SOTTO_OK)
-				line(u->o->err, S_OK, "%s finalizers deleted%s",
-				    what, u->dry);
-			else if (rc != SOTTO_E_KUBE_NOTFOUND) {
-				line(u->o->err, S_BAD, "%s %s", what, e.msg);
-				u->failed = true;
-			}
-			ref.ns = ref.name = NULL;
-		}
+		json_array_foreach(json_object_get(list, "items"), j, it)
+			unfinalize(u, ok, it);
 		if (kinds[i] == SOTTO_OPS_KS)
 			*kss = json_incref(json_object_get(list, "items"));
 		json_decref(list);

@@ -17,7 +17,7 @@
 #include "kube/ops.h"
 #include "sotto/kubeops2.h"
 
-/* ---- tree ------------------------------------------------------------------ */
+/* ---- tree --------------------------------------------------------------- */
 
 #define TREE_DEPTH 32	/* nested Kustomizations followed at most */
 
@@ -132,7 +132,7 @@ sotto_ops_tree(const struct sotto_ops *o, const char *name,
 	return rc;
 }
 
-/* ---- logs ------------------------------------------------------------------ */
+/* ---- logs --------------------------------------------------------------- */
 
 struct logf {
 	const struct sotto_ops *o;
@@ -242,9 +242,9 @@ pick_pod(struct oconn *c, const char *ns, char *pod, size_t cap,
 	if ((rc = kops_req(c, &d, "GET", &dref, NULL, NULL, NULL, "cannot get "
 	    "the controller's Deployment", e)) != SOTTO_OK) {
 		if (rc == SOTTO_E_KUBE_NOTFOUND)
-			sotto_error_set(e, rc, "no controller found: Deployment "
-			    "'%s/sotto-reconcile' not found (run 'sotto "
-			    "install', or pass --flux-namespace)", ns);
+			sotto_error_set(e, rc, "no controller found: "
+			    "Deployment '%s/sotto-reconcile' not found (run "
+			    "'sotto install', or pass --flux-namespace)", ns);
 		goto out;
 	}
 	json_object_foreach(kjson_get(d, "spec.selector.matchLabels"), k, v) {
@@ -338,8 +338,8 @@ stream_to_end(struct kstreams *s, const char *what, struct sotto_error *e)
 	if (!kstreams_ended(s, 0, &status, &rest, &err))
 		return SOTTO_OK;
 	if (status == 0 && err[0] != '\0')
-		return sotto_error_set(e, SOTTO_E_KUBE_TRANSPORT, "%s: %s", what,
-		    err);
+		return sotto_error_set(e, SOTTO_E_KUBE_TRANSPORT, "%s: %s",
+		    what, err);
 	if (status != 200 && status != 0) {
 		r.status = status;
 		if (sotto_buf_add(&r.body, rest->data, rest->len) == SOTTO_OK)
@@ -394,7 +394,7 @@ out:
 	return rc;
 }
 
-/* ---- get --watch, events --watch ------------------------------------------ */
+/* ---- get --watch, events --watch --------------------------------------- */
 
 #define WCOLS 6
 
