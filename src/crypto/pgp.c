@@ -1229,11 +1229,11 @@ sotto_pgp_decrypt(const struct sotto_pgp_keys *ks, const uint8_t *msg,
 		}
 		if (strlen(ids) < sizeof(ids) - 18) {
 			char h[17];
+			size_t il = strlen(ids);
 
 			sodium_bin2hex(h, sizeof(h), b + 1, 8);
-			if (ids[0] != '\0')
-				strcat(ids, ",");
-			strcat(ids, h);
+			snprintf(ids + il, sizeof(ids) - il, "%s%s",
+			    il > 0 ? "," : "", h);
 		}
 		wild = sodium_is_zero(b + 1, 8);
 		if (b[9] != 1 && b[9] != 2 && b[9] != 18) {

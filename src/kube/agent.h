@@ -130,6 +130,15 @@ void ks_run(struct rctx *c, struct job *j);
 double ks_timeout(const json_t *ks);
 /* The GitRepository "ns/name" a Kustomization uses ("" if none). */
 void ks_source_key(char *out, size_t cap, const json_t *ks);
+/* Does o's metadata.finalizers hold name? */
+bool kobj_has_finalizer(const json_t *o, const char *name);
+/*
+ * Adds (add) or removes KS_FINALIZER, Flux's "finalizers.fluxcd.io", on o
+ * of group/plural (v1), as Flux's patch helper does: a merge patch of
+ * metadata.finalizers.  A 404 on removal is success.
+ */
+sotto_err kobj_set_finalizer(struct rctx *c, const json_t *o,
+    const char *group, const char *plural, bool add, struct sotto_error *e);
 /* metadata.namespace/name as a path may hold them (check_meta). */
 sotto_err flux_check_meta(const json_t *o, struct sotto_error *e);
 /* GETs path / the object ref names (new reference) through c's client. */

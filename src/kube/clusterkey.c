@@ -39,9 +39,20 @@ struct kkey_use {
 	json_t *recips;		/* sorted array of recipient strings */
 };
 
+/* One checkout's scan, shared by the Kustomizations of that source. */
+struct kkey_scan {
+	char *dir;		/* the checkout */
+	char rev[320];		/* its revision when scanned */
+	json_t *recips;		/* sorted array, never changed once made */
+};
+
+#define SCANS_MAX 1024		/* checkouts remembered (one per source) */
+
 struct kkeys {
 	struct kkey_use *v;	/* one per Kustomization scanned */
 	size_t n, cap;
+	struct kkey_scan *sv;	/* the checkouts scanned */
+	size_t sn, scap;
 };
 
 /* One labelled Secret while it is handled. */
@@ -65,6 +76,18 @@ kkeys_new(struct kkeys **out)
 	return *out ? SOTTO_OK : SOTTO_E_NOMEM;
 }
 
+static void
+scans_clear(struct kkeys *kk)
+{
+	size_t i;
+
+	for (i = 0; i < kk->sn; i++) {
+		free(kk->sv[i].dir);
+		json_decref(kk->sv[i].recips);
+	}
+	kk->sn = 0;
+}
+
 void
 kkeys_free(struct kkeys *kk)
 {
@@ -75,6 +98,8 @@ kkeys_free(struct kkeys *kk)
 	for (i = 0; i < kk->n; i++)
 		json_decref(kk->v[i].recips);
 	free(kk->v);
+	scans_clear(kk);
+	free(kk->sv);
 	free(kk);
 }
 
@@ -204,9 +229,54 @@ use_for(struct kkeys *kk, const char *ks)
 	return nv;
 }
 
+/* The scan of dir at rev, a new reference, or NULL when not made yet. */
+static json_t *
+scan_cached(const struct kkeys *kk, const char *dir, const char *rev)
+{
+	size_t i;
+
+	for (i = 0; i < kk->sn; i++)
+		if (strcmp(kk->sv[i].dir, dir) == 0)
+			return strcmp(kk->sv[i].rev, rev) == 0 ?
+			    json_incref(kk->sv[i].recips) : NULL;
+	return NULL;
+}
+
+/* Remembers set as the scan of dir at rev (a checkout has one entry). */
+static void
+scan_keep(struct kkeys *kk, const char *dir, const char *rev, json_t *set)
+{
+	struct kkey_scan *sc = NULL, *nv;
+	size_t i;
+
+	for (i = 0; i < kk->sn && sc == NULL; i++)
+		if (strcmp(kk->sv[i].dir, dir) == 0)
+			sc = &kk->sv[i];
+	if (sc == NULL) {
+		if (kk->sn >= SCANS_MAX)
+			scans_clear(kk);	/* sources come and go */
+		if (kk->sn == kk->scap) {
+			size_t cap = kk->scap ? kk->scap * 2 : 16;
+
+			if ((nv = realloc(kk->sv, cap * sizeof(*nv))) == NULL)
+				return;
+			kk->sv = nv;
+			kk->scap = cap;
+		}
+		sc = &kk->sv[kk->sn];
+		if ((sc->dir = strdup(dir)) == NULL)
+			return;
+		sc->recips = NULL;
+		kk->sn++;
+	}
+	json_decref(sc->recips);
+	sc->recips = json_incref(set);
+	snprintf(sc->rev, sizeof(sc->rev), "%s", rev);
+}
+
 void
-kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
-    const char *rev)
+kkeys_note(struct kkeys *kk, pthread_mutex_t *mu, const json_t *ks,
+    const char *workdir, const char *rev)
 {
 	const char *ns = kjson_str(ks, "metadata.namespace");
 	const char *name = kjson_str(ks, "metadata.name");
@@ -219,20 +289,39 @@ kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
 	    rev == NULL)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pthread_mutex_lock(mu);
 	if ((u = use_for(kk, key)) == NULL || (u->recips != NULL &&
-	    strcmp(u->rev, rev) == 0))
+	    strcmp(u->rev, rev) == 0)) {
+		pthread_mutex_unlock(mu);
 		return;	/* that revision was scanned already */
+	}
+	set = scan_cached(kk, workdir, rev);
+	pthread_mutex_unlock(mu);
 	/*
 	 * The whole checkout, not spec.path alone: an overlay's resources
 	 * may come from ../base.  A file that is not applied only makes a
 	 * retire refused, never one allowed that would break a decryption.
+	 * One scan per checkout and revision serves every Kustomization of
+	 * that source, and it runs outside the lock: a thousand
+	 * Kustomizations of ten sources read each checkout once, not a
+	 * thousand times one after another.
 	 */
-	if ((set = json_array()) == NULL)
-		return;
-	scan_dir(set, workdir, 0, &files);
-	json_decref(u->recips);
-	u->recips = set;
-	snprintf(u->rev, sizeof(u->rev), "%s", rev);
+	if (set == NULL) {
+		if ((set = json_array()) == NULL)
+			return;
+		scan_dir(set, workdir, 0, &files);
+		pthread_mutex_lock(mu);
+		scan_keep(kk, workdir, rev, set);
+	} else {
+		pthread_mutex_lock(mu);
+	}
+	if ((u = use_for(kk, key)) != NULL) {	/* v may have moved */
+		json_decref(u->recips);
+		u->recips = json_incref(set);
+		snprintf(u->rev, sizeof(u->rev), "%s", rev);
+	}
+	pthread_mutex_unlock(mu);
+	json_decref(set);
 }
 
 static const json_t *

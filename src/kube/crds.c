@@ -114,7 +114,7 @@ static const char *const components_yaml[] = {
     "    verbs: [\"get\", \"patch\", \"update\"]\n"
     "  - apiGroups: [\"source.toolkit.fluxcd.io\"]\n"
     "    resources: [\"gitrepositories\"]\n"
-    "    verbs: [\"get\", \"list\", \"watch\"]\n"
+    "    verbs: [\"get\", \"list\", \"watch\", \"patch\"]\n"
     "  - apiGroups: [\"source.toolkit.fluxcd.io\"]\n"
     "    resources: [\"gitrepositories/status\"]\n"
     "    verbs: [\"get\", \"patch\", \"update\"]\n"

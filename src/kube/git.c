@@ -32,6 +32,8 @@
  */
 #include "kube/kint.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -781,6 +783,53 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	(void)f;
 	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
 	    errno != ENOENT ? -1 : 0;
+}
+
+sotto_err
+kgit_cache_remove(const char *cache_dir, const char *ns, const char *name,
+    struct sotto_error *e)
+{
+	char prefix[300], p[4096];
+	size_t pl, i;
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	/*
+	 * kgit_cache_name() names a checkout ns_name_<32 hex>: a DNS label
+	 * and subdomain hold no '_', so the prefix is this object's alone.
+	 * A name cut at 150 bytes could be another's: those are left.
+	 */
+	if (ns == NULL || name == NULL || strlen(name) > 150 ||
+	    strchr(ns, '_') || strchr(name, '_') || strchr(ns, '/') ||
+	    strchr(name, '/') || ns[0] == '.' || name[0] == '.' ||
+	    (size_t)snprintf(prefix, sizeof(prefix), "%s_%s_", ns, name) >=
+	    sizeof(prefix))
+		return SOTTO_OK;
+	if ((d = opendir(cache_dir)) == NULL)
+		return errno == ENOENT ? SOTTO_OK : sotto_error_set(e,
+		    SOTTO_E_IO, "cannot read the cache directory: %s",
+		    strerror(errno));
+	pl = strlen(prefix);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 ||
+		    strlen(de->d_name + pl) != 32)
+			continue;
+		for (i = pl; i < pl + 32 && isxdigit((unsigned char)
+		    de->d_name[i]); i++)
+			;
+		if (i < pl + 32 || (size_t)snprintf(p, sizeof(p), "%s/%s",
+		    cache_dir, de->d_name) >= sizeof(p))
+			continue;
+		if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+		    err == 0)
+			err = errno ? errno : EIO;
+	}
+	closedir(d);
+	if (err != 0)
+		return sotto_error_set(e, SOTTO_E_IO, "cannot remove the "
+		    "checkout: %s", strerror(err));
+	return SOTTO_OK;
 }
 
 struct sync_job {

@@ -10,6 +10,7 @@
 #define SOTTO_KUBE_KINT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -267,6 +268,13 @@ struct kgit_result {
  */
 sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
     const char *url, const struct kgit_ref *ref, struct sotto_error *e);
+/*
+ * Removes the checkouts kgit_sync made in cache_dir for GitRepository
+ * ns/name (every one: another spec or credentials made another); none is
+ * no error.
+ */
+sotto_err kgit_cache_remove(const char *cache_dir, const char *ns,
+    const char *name, struct sotto_error *e);
 
 /* A GitRepository spec.url taken apart by kgit_url_parse(). */
 enum kgit_scheme { KGIT_HTTPS, KGIT_HTTP, KGIT_SSH, KGIT_FILE };
@@ -444,10 +452,12 @@ void kkeys_pass(struct kkeys *kk, struct sotto_kube *k, const char *ns);
  * in checkout workdir of source revision rev, which Kustomization ks
  * applied: every file of the checkout, applied or not (an overlay may
  * take resources from ../base; a retire errs on the side of refusing).
- * A revision already scanned for ks is not scanned again.
+ * A revision already scanned for ks is not scanned again, nor a checkout
+ * already scanned at rev for another Kustomization.  Takes mu (which
+ * guards kk) itself and reads the files without holding it.
  */
-void kkeys_note(struct kkeys *kk, const json_t *ks, const char *workdir,
-    const char *rev);
+void kkeys_note(struct kkeys *kk, pthread_mutex_t *mu, const json_t *ks,
+    const char *workdir, const char *rev);
 /* Adds SOTTO_KEY_STATUS_FIELD to status when kkeys_note saw ks ("ns/n"). */
 void kkeys_status(const struct kkeys *kk, const char *ks, json_t *status);
 /* The sotto_kustomization_decryption_recipient series, appended to b. */

@@ -911,8 +911,8 @@ status_ready(const json_t *s)
 /* ---- the finalizer and deletion ------------------------------------------ */
 
 /* Does o's metadata.finalizers hold name? */
-static bool
-has_finalizer(const json_t *o, const char *name)
+bool
+kobj_has_finalizer(const json_t *o, const char *name)
 {
 	json_t *f;
 	size_t i;
@@ -925,23 +925,24 @@ has_finalizer(const json_t *o, const char *name)
 }
 
 /*
- * Adds (add) or removes KS_FINALIZER with a merge patch of the whole
- * list, as Flux's patch helper sends it.
+ * Adds (add) or removes KS_FINALIZER (source-controller's finalizer has
+ * the same name) on o, a group/plural object, with a merge patch of the
+ * whole list, as Flux's patch helper sends it.
  */
-static sotto_err
-set_finalizer(struct rctx *c, const json_t *ks, bool add,
-    struct sotto_error *e)
+sotto_err
+kobj_set_finalizer(struct rctx *c, const json_t *o, const char *group,
+    const char *plural, bool add, struct sotto_error *e)
 {
 	struct sotto_kube_resp r = SOTTO_KUBE_RESP_INIT;
-	struct kref ref = { KS_GROUP, "v1", "kustomizations", kjson_str(ks,
-	    "metadata.namespace"), kjson_str(ks, "metadata.name"), NULL };
+	struct kref ref = { group, "v1", plural, kjson_str(o,
+	    "metadata.namespace"), kjson_str(o, "metadata.name"), NULL };
 	struct sotto_buf path = SOTTO_BUF_INIT;
 	json_t *list = json_array(), *f, *doc;
 	char *body = NULL;
 	size_t i;
 	sotto_err rc;
 
-	json_array_foreach(kjson_get(ks, "metadata.finalizers"), i, f)
+	json_array_foreach(kjson_get(o, "metadata.finalizers"), i, f)
 		if (!json_string_value(f) || strcmp(json_string_value(f),
 		    KS_FINALIZER) != 0)
 			json_array_append(list, f);
@@ -971,6 +972,13 @@ out:
 	sotto_buf_release(&path);
 	sotto_kube_resp_release(&r);
 	return rc;
+}
+
+static sotto_err
+set_finalizer(struct rctx *c, const json_t *ks, bool add,
+    struct sotto_error *e)
+{
+	return kobj_set_finalizer(c, ks, KS_GROUP, "kustomizations", add, e);
 }
 
 /* kustomize-controller's finalizerShouldDeleteResources. */
@@ -1183,7 +1191,7 @@ reconcile_ks(struct rctx *c, struct job *j)
 	}
 	if (c->o->config_file == NULL && kjson_str(ks,
 	    "metadata.deletionTimestamp") != NULL) {
-		if (!has_finalizer(ks, KS_FINALIZER))
+		if (!kobj_has_finalizer(ks, KS_FINALIZER))
 			return SOTTO_OK;	/* not ours to hold */
 		return finalize(c, j);
 	}
@@ -1199,7 +1207,7 @@ reconcile_ks(struct rctx *c, struct job *j)
 	    "lastAppliedRevision") ? kjson_str(prev, "lastAppliedRevision") :
 	    "");
 	/* Flux adds its finalizer first, suspended or not */
-	if (c->o->config_file == NULL && !has_finalizer(ks, KS_FINALIZER) &&
+	if (c->o->config_file == NULL && !kobj_has_finalizer(ks, KS_FINALIZER) &&
 	    set_finalizer(c, ks, true, &e) != SOTTO_OK) {
 		fail(&out, "ReconciliationFailed", &e);
 		goto done;
@@ -1265,9 +1273,8 @@ reconcile_ks(struct rctx *c, struct job *j)
 		goto done;
 	}
 	log_changes(&r.set, j->key, r.src.revision);
-	pthread_mutex_lock(&c->a->keys_mu);
-	kkeys_note(c->a->keys, ks, r.src.workdir, r.src.revision);
-	pthread_mutex_unlock(&c->a->keys_mu);
+	kkeys_note(c->a->keys, &c->a->keys_mu, ks, r.src.workdir,
+	    r.src.revision);
 	snprintf(out.applied, sizeof(out.applied), "%s", r.src.revision);
 	snprintf(out.msg, sizeof(out.msg), "Applied revision: %s",
 	    r.src.revision);

@@ -810,7 +810,10 @@ src_item(struct sched *s, json_t *gr, double now)
 		return;
 	r->due = !r->fetched || r->gen != json_integer_value(kjson_get(gr,
 	    "metadata.generation")) || (req != NULL && !same_str(req,
-	    r->req)) || due_now(now, r->next_due, r->interval);
+	    r->req)) || due_now(now, r->next_due, r->interval) ||
+	    (s->o->config_file == NULL && kjson_str(gr,
+	    "metadata.deletionTimestamp") != NULL &&
+	    kobj_has_finalizer(gr, KS_FINALIZER));	/* ours to let go */
 	if (r->due && r->users == 0)
 		src_dispatch(s, r, gr);
 }

@@ -616,6 +616,33 @@ produce(struct artifact *art, const struct artifact *prev, const json_t *gr,
 	return SOTTO_OK;
 }
 
+/*
+ * source-controller's reconcileDelete: a GitRepository being deleted
+ * loses its artifact (here: its checkout) and then the finalizer, so
+ * the API server can let it go.  Its Kustomizations find no source
+ * after that, as with Flux.
+ */
+static sotto_err
+finalize(struct rctx *c, struct job *j, const json_t *gr,
+    struct sotto_error *e)
+{
+	if (kgit_cache_remove(c->o->cache_dir, kjson_str(gr,
+	    "metadata.namespace"), kjson_str(gr, "metadata.name"), e) !=
+	    SOTTO_OK) {
+		sotto_error_prefix(e, "garbage collection for deleted resource "
+		    "failed");
+		return e->code;
+	}
+	klog("info", NULL, NULL, "GitRepository %s: garbage collected "
+		    "artifacts for deleted resource", j->key);
+	if (kobj_set_finalizer(c, gr, GR_GROUP, "gitrepositories", false, e)
+	    != SOTTO_OK)
+		return e->code;
+	klog("info", NULL, NULL, "GitRepository %s: finalizer %s removed",
+	    j->key, KS_FINALIZER);
+	return SOTTO_OK;
+}
+
 void
 src_run(struct rctx *c, struct job *j)
 {
@@ -629,6 +656,21 @@ src_run(struct rctx *c, struct job *j)
 	memset(&j->art, 0, sizeof(j->art));
 	memset(&res, 0, sizeof(res));
 	if (load(&gr, c, j, &e) != SOTTO_OK)
+		goto failed;
+	if (c->o->config_file == NULL && kjson_str(gr,
+	    "metadata.deletionTimestamp") != NULL) {
+		/* no artifact from now on, whether ours to finalize or not */
+		snprintf(j->art.error, sizeof(j->art.error), "GitRepository "
+		    "'%s' is being deleted", j->key);
+		if (kobj_has_finalizer(gr, KS_FINALIZER) && finalize(c, j, gr,
+		    &e) != SOTTO_OK)
+			goto failed;
+		goto out;
+	}
+	/* source-controller adds its finalizer first, suspended or not */
+	if (c->o->config_file == NULL && !kobj_has_finalizer(gr,
+	    KS_FINALIZER) && kobj_set_finalizer(c, gr, GR_GROUP,
+	    "gitrepositories", true, &e) != SOTTO_OK)
 		goto failed;
 	if (!check_gr(gr, &reason, &e)) {
 		/* refused: Stalled until the spec changes, nothing fetched */

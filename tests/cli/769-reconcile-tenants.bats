@@ -16,8 +16,9 @@ load helpers
 load kube_helpers
 
 # tenant a's GitRepository is reconciled too (its status and Events, in
-# its own namespace, without its Secrets): source-controller's part
-CONFINED_ALLOW='/apis/source\.toolkit\.fluxcd\.io/v1/namespaces/tenant-a/gitrepositories/repo/status|/api/v1/namespaces/tenant-a/events(/[^/]*)?'
+# its own namespace, without its Secrets): source-controller's part,
+# its finalizer included
+CONFINED_ALLOW='/apis/source\.toolkit\.fluxcd\.io/v1/namespaces/tenant-a/gitrepositories/repo(/status)?|/api/v1/namespaces/tenant-a/events(/[^/]*)?'
 
 CANARY=sotto-canary-tenant-a-93d1e
 
@@ -215,8 +216,11 @@ n = 0
 for e in map(json.loads, sys.stdin):
     if e["method"] == "GET" or e["path"].endswith("/status") or "/events" in e["path"]:
         continue
-    # the finalizer on the Kustomization itself: the controller writes it
-    if e["path"] == "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/app":
+    # the finalizers on the Kustomization itself and on the
+    # GitRepositories: the controller writes them
+    if e["path"] == "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/tenant-b/kustomizations/app" or \
+       e["path"].startswith("/apis/source.toolkit.fluxcd.io/v1/namespaces/") and \
+       e["path"].endswith("/gitrepositories/repo"):
         continue
     n += 1
     assert e["impersonate_user"] == "system:serviceaccount:tenant-b:deployer", e
@@ -342,7 +346,7 @@ print(json.dumps({"status": o["status"]}))' >"$T/st.json"
 		[ "$(cond tenant-b 'kustomization app' Ready)" = "False UnsupportedField ${spec#*|} is not supported by sotto: nothing is applied (see sotto-reconcile(8))" ]
 		[ "$(cond tenant-b 'kustomization app' Stalled)" = "True UnsupportedField ${spec#*|} is not supported by sotto: nothing is applied (see sotto-reconcile(8))" ]
 		refute grep -q '"method": "PATCH", "path": "/api/v1/namespaces/tenant-b/configmaps' <(ctl_get /log)
-		refute grep -q '/gitrepositories/repo"' <(ctl_get /log)
+		refute grep -q '"method": "GET", "path": "/apis/source.toolkit.fluxcd.io/v1/namespaces/tenant-b/gitrepositories/repo"' <(ctl_get /log)
 	done
 	ks tenant-b app '{"frobnicate": true}'
 	reconcile

@@ -169,3 +169,40 @@ gone() { # KIND NAME
 	wait "$AGENT"
 	AGENT=
 }
+
+@test "GitRepository: finalizer added first; deleting it removes the checkout, then the finalizer" {
+	apply_flux true
+	reconcile
+	[ "$status" -eq 0 ]
+	[ "$($K get gitrepository repo -o jsonpath='{.metadata.finalizers}')" = '["finalizers.fluxcd.io"]' ]
+	ls -d "$T"/cache/default_repo_* >/dev/null
+	$K delete gitrepository repo --wait=false >/dev/null
+	[ -n "$($K get gitrepository repo -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	reconcile
+	[ "$status" -eq 1 ]	# the Kustomization lost its source
+	gone gitrepository repo
+	grep -q '"msg":"GitRepository default/repo: garbage collected artifacts for deleted resource"' "$T/err"
+	grep -q '"msg":"GitRepository default/repo: finalizer finalizers.fluxcd.io removed"' "$T/err"
+	refute ls -d "$T"/cache/default_repo_*
+	# what it applied stays: a source going away prunes nothing
+	$K get configmap app-config >/dev/null
+	run $K get kustomization app -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'
+	[ "$output" = False ]
+}
+
+@test "GitRepository: kubectl delete --wait returns while the agent runs" {
+	apply_flux true
+	"$SOTTO" reconcile --allow-file-sources --cache-dir "$T/cache" --interval 10m \
+	    --poll-interval 0.2s 2>"$T/agent.err" &
+	AGENT=$!
+	for i in $(seq 1 100); do
+		grep -q '"msg":"pass finished' "$T/agent.err" && break
+		sleep 0.2
+	done
+	[ "$($K get gitrepository repo -o jsonpath='{.metadata.finalizers}')" = '["finalizers.fluxcd.io"]' ]
+	timeout 30 $K delete gitrepository repo --timeout=25s >/dev/null
+	gone gitrepository repo
+	kill -TERM "$AGENT"
+	wait "$AGENT" || true
+	AGENT=
+}

@@ -45,7 +45,8 @@ test_kkeys_note_reads_every_spelling(void **state)
 	char tmpl[] = "/tmp/sotto-ck-XXXXXX", app[1200], sub[1300];
 	struct kkeys *kk = NULL;
 	struct sotto_buf m = SOTTO_BUF_INIT;
-	json_t *ks, *st = json_object(), *r;
+	json_t *ks, *ks2, *st = json_object(), *r;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 	(void)state;
 	assert_non_null(mkdtemp(tmpl));
@@ -67,7 +68,7 @@ test_kkeys_note_reads_every_spelling(void **state)
 	assert_int_equal(kkeys_new(&kk), SOTTO_OK);
 	kkeys_status(kk, "default/app", st);
 	assert_null(json_object_get(st, SOTTO_KEY_STATUS_FIELD));
-	kkeys_note(kk, ks, app, "main@sha1:1");
+	kkeys_note(kk, &mu, ks, app, "main@sha1:1");
 	kkeys_status(kk, "default/app", st);
 	r = json_object_get(st, SOTTO_KEY_STATUS_FIELD);
 	assert_int_equal(json_array_size(r), 2);
@@ -82,14 +83,25 @@ test_kkeys_note_reads_every_spelling(void **state)
 	sotto_buf_release(&m);
 	/* the same revision is not read again; a new one is */
 	put(app, "more.yaml", "recipient: " R3 "\n");
-	kkeys_note(kk, ks, app, "main@sha1:1");
+	kkeys_note(kk, &mu, ks, app, "main@sha1:1");
 	kkeys_status(kk, "default/app", st);
 	assert_int_equal(json_array_size(json_object_get(st,
 	    SOTTO_KEY_STATUS_FIELD)), 2);
-	kkeys_note(kk, ks, app, "main@sha1:2");
+	kkeys_note(kk, &mu, ks, app, "main@sha1:2");
 	kkeys_status(kk, "default/app", st);
 	assert_int_equal(json_array_size(json_object_get(st,
 	    SOTTO_KEY_STATUS_FIELD)), 3);
+	/* another Kustomization of that checkout and revision: the same
+	 * scan, the files are not read again */
+	put(app, "late.yaml", "recipient: " R3 "x\n");
+	ks2 = json_pack("{s:{s:s,s:s},s:{s:s}}", "metadata", "name", "b",
+	    "namespace", "default", "spec", "path", "./app");
+	kkeys_note(kk, &mu, ks2, app, "main@sha1:2");
+	kkeys_status(kk, "default/b", st);
+	assert_int_equal(json_array_size(json_object_get(st,
+	    SOTTO_KEY_STATUS_FIELD)), 3);
+	rm(app, "late.yaml");
+	json_decref(ks2);
 	rm(app, "more.yaml");
 	json_decref(ks);
 	json_decref(st);
