@@ -29,9 +29,9 @@ _sotto_opts() {
 	uninstall) echo "--keep-namespace --delete-keys --dry-run -s --silent -n --namespace --kubeconfig --context --help" ;;
 	tree) echo "-n --namespace --kubeconfig --context --help" ;;
 	logs) echo "-f --follow --tail --level --kind --name -n --namespace -A --all-namespaces --flux-namespace --kubeconfig --context --help" ;;
-	build) echo "--path --show-secrets -n --namespace --kubeconfig --context --help" ;;
-	diff) echo "--path -n --namespace --kubeconfig --context --help" ;;
-	bootstrap) echo "--url --branch --path --private-key-file --username --password-stdin --dry-run --allow-file-sources --kubeconfig --context --help" ;;
+	build) echo "--path --show-secrets --kustomization-file --dry-run -n --namespace --kubeconfig --context --help" ;;
+	diff) echo "--path --kustomization-file -n --namespace --kubeconfig --context --help" ;;
+	bootstrap) echo "--url --branch --path --private-key-file --username --password-stdin --ca-file -n --namespace --secret-name --interval --author-name --author-email --timeout --dry-run --allow-file-sources --kubeconfig --context --help" ;;
 	esac
 }
 
@@ -50,7 +50,7 @@ _sotto() {
 	--input-type | --output-type)
 		COMPREPLY=($(compgen -W "yaml json dotenv ini binary" -- "$cur"))
 		return ;;
-	--output | --config | --value-file | --file | --private-key-file | --kubeconfig)
+	--output | --config | --value-file | --file | --private-key-file | --kubeconfig | --kustomization-file | --ca-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-f)

@@ -201,6 +201,7 @@ struct sotto_kube_keyreq {
 	const char *secret;	/* the key Secret (required) */
 	double timeout;		/* seconds to wait for the agent; 0: 60 */
 	double poll;		/* seconds between reads; 0: 0.2 */
+	const char *context;	/* NULL: current-context */
 };
 enum sotto_kube_key_op {
 	SOTTO_KEY_OP_ROTATE,	/* add an identity, publish it as current */

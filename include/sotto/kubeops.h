@@ -67,4 +67,42 @@ sotto_err sotto_ops_install(const struct sotto_ops *o, bool export,
 sotto_err sotto_ops_events(const struct sotto_ops *o, const char *for_ref,
     struct sotto_error *e);
 
+/*
+ * flux build / flux diff kustomization (build_ks.c): what the controller
+ * would apply for a Kustomization from a local checkout of its spec.path.
+ */
+struct sotto_age_identity;
+struct sotto_ops_build {
+	const char *name;	/* the Kustomization */
+	const char *path;	/* --path: spec.path, checked out locally */
+	const char *ks_file;	/* --kustomization-file, or NULL */
+	bool dry_run;		/* build: no cluster, ks_file only */
+	bool show_secrets;	/* build: print Secret values */
+	/* local keys: sops files are decrypted with them (in memory);
+	 * with none they stay encrypted, and diff compares encrypted
+	 * Secrets by their data keys only */
+	struct sotto_age_identity *const *ids;
+	size_t nids;
+	const char *key_sources;	/* for "no key" messages */
+	const char *cache_dir;	/* remote bases, or NULL */
+};
+/*
+ * flux build kustomization: the objects as one YAML stream on o->out, each
+ * followed by "---".  Without b->show_secrets every Secret's data value
+ * is SOTTO_OPS_MASK in base64 (flux's mask for sops Secrets).
+ */
+#define SOTTO_OPS_MASK "**SOPS**"
+sotto_err sotto_ops_build(const struct sotto_ops *o,
+    const struct sotto_ops_build *b, struct sotto_error *e);
+/*
+ * flux diff kustomization: a server-side dry-run apply of each object and
+ * "► Kind/ns/name created|drifted|skipped|deleted" lines on o->out, with
+ * the changed fields under "drifted" (Secret values as "***", "*** (before)"
+ * and "*** (after)", never the value).  *changed: something would be
+ * created, changed or pruned.  Every object is tried; the first error is
+ * returned after the others were printed.
+ */
+sotto_err sotto_ops_diff(const struct sotto_ops *o,
+    const struct sotto_ops_build *b, bool *changed, struct sotto_error *e);
+
 #endif

@@ -70,6 +70,13 @@ struct sotto_render_opts {
 					   else the current directory */
 	bool redact;			/* Secret values become <redacted> */
 	/*
+	 * sops files are loaded as they are, not decrypted, and the
+	 * ciphertext check at the end is off: the objects keep their ENC[]
+	 * values (the sops metadata is left out).  `sotto build` without
+	 * --show-secrets, which masks every Secret; no key is needed.
+	 */
+	bool keep_sops;
+	/*
 	 * Flux's Kustomization spec fields, as kustomize-controller's
 	 * generator merges them into the kustomization at the rendered
 	 * directory (one listing every manifest is made when there is

@@ -116,6 +116,8 @@ int cmd_get(int argc, char **argv, enum cli_mode mode);
 int cmd_suspend(int argc, char **argv, enum cli_mode mode);
 int cmd_resume(int argc, char **argv, enum cli_mode mode);
 int cmd_install(int argc, char **argv, enum cli_mode mode);
+/* `sotto bootstrap git` (cmd_bootstrap.c). */
+int cmd_bootstrap(int argc, char **argv, enum cli_mode mode);
 int cmd_events(int argc, char **argv, enum cli_mode mode);
 /* check, uninstall, tree, logs and --watch (cmd_ops2.c). */
 int cmd_check(int argc, char **argv, enum cli_mode mode);
@@ -127,6 +129,9 @@ struct sotto_ops;
  * the exit status */
 int cli_ops_watch(const struct sotto_ops *o, int kind, bool events,
     const char *name, const char *for_ref);
+/* flux build / diff kustomization (cmd_build.c). */
+int cmd_build(int argc, char **argv, enum cli_mode mode);
+int cmd_diff(int argc, char **argv, enum cli_mode mode);
 /* Keys born in the cluster (cmd_cluster.c). */
 int cmd_cluster(int argc, char **argv, enum cli_mode mode);
 /*

@@ -67,6 +67,8 @@ const struct cli_cmd cli_commands[] = {
 	{ "suspend", "suspend a Kustomization or GitRepository", cmd_suspend },
 	{ "resume", "resume a Kustomization or GitRepository", cmd_resume },
 	{ "install", "install the CRDs, RBAC and the controller", cmd_install },
+	{ "bootstrap", "install, then manage the controller from a git "
+	    "repository", cmd_bootstrap },
 	{ "events", "the Events of the Flux objects", cmd_events },
 	{ "check", "check the cluster, the CRDs and the controller",
 	    cmd_check },
@@ -75,6 +77,9 @@ const struct cli_cmd cli_commands[] = {
 	{ "tree", "the objects a Kustomization applied, as a tree",
 	    cmd_tree },
 	{ "logs", "the controller's logs, filtered", cmd_logs },
+	{ "build", "what the controller would apply for a Kustomization",
+	    cmd_build },
+	{ "diff", "server-side dry-run diff of a Kustomization", cmd_diff },
 	{ "cluster", "a key born in the cluster: keygen, recipient, rotate, "
 	    "retire, export, import", cmd_cluster },
 	{ "version", "print the version", cmd_version },

@@ -446,7 +446,7 @@ kset_build(struct kset *s, const struct sotto_buf *yaml, struct kdisc *d,
 		rc = add_obj(s, j, o, i, e);
 	}
 	sotto_tree_doc_free(doc);
-	for (i = 0; i < s->n && rc == SOTTO_OK; i++) {
+	for (i = 0; d != NULL && i < s->n && rc == SOTTO_OK; i++) {
 		if (kdisc_find(d, s->v[i].group, s->v[i].version,
 		    s->v[i].kind) == NULL && defined_by_crd(s, &s->v[i]))
 			continue;	/* resolved after stage 1 */
@@ -911,6 +911,27 @@ plan_obj(struct kobj *ko, json_t *live, struct sotto_kube *k,
 		ko->pending = true;
 	json_decref(res);
 	return SOTTO_OK;
+}
+
+sotto_err
+kobj_dry_run(json_t **out, struct sotto_kube *k, const struct kobj *ko,
+    const struct kapply_opts *ao, struct sotto_error *e)
+{
+	long st = 0;
+	sotto_err rc = patch_apply(k, ko, true, ao, out, &st, e);
+
+	if (rc != SOTTO_OK && st == 422 && force_wanted(ko, ao) &&
+	    strstr(e->msg, "immutable") != NULL) {
+		sotto_error_clear(e);
+		return SOTTO_E_EXISTS;	/* the apply recreates it */
+	}
+	return rc;
+}
+
+bool
+kobj_skipped(const struct kobj *ko, const json_t *live)
+{
+	return skip_obj(ko, live);
 }
 
 static const char *

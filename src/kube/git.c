@@ -437,6 +437,24 @@ raw_type_name(git_cert_ssh_raw_type_t t)
 	}
 }
 
+int
+kgit_known_host(const char *kh, const char *name, const uint8_t *key,
+    size_t keylen)
+{
+	const char *p = kh, *nl, *end = kh + strlen(kh);
+	enum kh_verdict v, best = KH_UNKNOWN;
+
+	for (; p < end && best != KH_REVOKED; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		v = kh_line(p, nl > p && nl[-1] == '\r' ? nl - 1 : nl, name,
+		    key, keylen);
+		if (v > best)
+			best = v;
+	}
+	return (int)best;
+}
+
 /*
  * The ssh host key against known_hosts, OpenSSH's way: the name looked up
  * is "host" on port 22 and "[host]:port" otherwise; a matching @revoked
@@ -445,8 +463,8 @@ raw_type_name(git_cert_ssh_raw_type_t t)
 static int
 check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
 {
-	const char *p = a->ref->known_hosts, *nl, *end;
-	enum kh_verdict v, best = KH_UNKNOWN;
+	const char *p = a->ref->known_hosts;
+	enum kh_verdict best;
 	char name[300];
 
 	if (a->port == 22)
@@ -456,15 +474,8 @@ check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
 	if (!(c->type & GIT_CERT_SSH_RAW) || c->hostkey == NULL)
 		return refuse(a, GIT_ECERTIFICATE, "host key verification "
 		    "failed for '%s': libgit2 gave no raw host key", name);
-	end = p + strlen(p);
-	for (; p < end && best != KH_REVOKED; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		v = kh_line(p, nl > p && nl[-1] == '\r' ? nl - 1 : nl, name,
-		    (const uint8_t *)c->hostkey, c->hostkey_len);
-		if (v > best)
-			best = v;
-	}
+	best = (enum kh_verdict)kgit_known_host(p, name,
+	    (const uint8_t *)c->hostkey, c->hostkey_len);
 	if (best == KH_MATCH) {
 		a->hostkey_ok = true;
 		return 0;

@@ -65,8 +65,8 @@ conn_open(struct keyconn *c, const struct sotto_kube_keyreq *q,
 		    "too)", 253 - strlen(SOTTO_KEY_CM_SUFFIX),
 		    SOTTO_KEY_CM_SUFFIX);
 	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = sotto_kube_config_load(&cfg, q->kubeconfig, NULL, e)) !=
-	    SOTTO_OK)
+	if ((rc = sotto_kube_config_load(&cfg, q->kubeconfig, q->context,
+	    e)) != SOTTO_OK)
 		return rc;
 	ns = q->ns ? q->ns : cfg.namespace ? cfg.namespace : "default";
 	snprintf(c->ns, sizeof(c->ns), "%s", ns);

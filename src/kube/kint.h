@@ -207,6 +207,38 @@ sotto_err ksubst_apply(struct sotto_buf *stream, struct ksubst *s,
 /* Wipes and frees s; it can be used again after ksubst_init(). */
 void ksubst_free(struct ksubst *s);
 
+/* ---- ksrender.c: what a Kustomization renders to ---------------------- */
+struct sotto_pgp_keys;
+struct ksrender_opts {
+	const json_t *ks;		/* the Kustomization (borrowed) */
+	const char *root;		/* no path may leave it; NULL: the
+					   renderer's default (the git work
+					   tree holding dir) */
+	const char *dir;		/* spec.path in the checkout */
+	struct sotto_kube *k;		/* reads substituteFrom (must be set
+					   when ks has any) */
+	struct sotto_age_identity *const *ids;	/* keys (borrowed) */
+	size_t nids;
+	const struct sotto_pgp_keys *pgp;	/* or NULL */
+	const char *key_sources;	/* for "no key" messages */
+	bool keep_sops;			/* sops files stay encrypted */
+	bool strict;			/* postBuild: unset ${var} fails */
+	bool no_remote_bases;		/* refuse remote bases */
+	const char *cache_dir;		/* where remote bases are fetched */
+	bool allow_http, allow_file;	/* their http:// and file:// URLs */
+	double timeout;			/* seconds the render may take */
+};
+/*
+ * Renders o->ks at o->dir as the controller does: Flux's spec fields
+ * merged into the kustomization, sops files decrypted with o's keys as
+ * they load (unless keep_sops), then spec.postBuild substitution with
+ * substituteFrom read through o->k; in a forked child killed after
+ * o->timeout.  out (a secret buffer) gets the YAML stream, nothing on
+ * error; the errors are the renderer's, subst.c's and the child's.
+ */
+sotto_err ks_render(struct sotto_buf *out, const struct ksrender_opts *o,
+    struct sotto_error *e);
+
 /* ---- git.c, giturl.c: the git source ---- */
 /*
  * What to fetch and how to authenticate: the fields of the GitRepository's
@@ -275,6 +307,15 @@ sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
  */
 sotto_err kgit_cache_remove(const char *cache_dir, const char *ns,
     const char *name, struct sotto_error *e);
+
+/*
+ * The known_hosts text kh (OpenSSH's format, hashed names too) on the
+ * host key blob key of name ("host", or "[host]:port" off port 22): 0 not
+ * listed, 1 listed with another key, 2 listed with this key, 3 this key
+ * is @revoked.  The fetch's check and `sotto bootstrap`'s share it.
+ */
+int kgit_known_host(const char *kh, const char *name, const uint8_t *key,
+    size_t keylen);
 
 /* A GitRepository spec.url taken apart by kgit_url_parse(). */
 enum kgit_scheme { KGIT_HTTPS, KGIT_HTTP, KGIT_SSH, KGIT_FILE };
@@ -591,7 +632,9 @@ struct kset {
 /*
  * Parses a rendered YAML stream into s: checks apiVersion/kind/name,
  * resolves kinds, sets namespaces, owner labels, Secret stringData ->
- * data, inventory ids, stages.  Plaintext stays in wiped memory.
+ * data, inventory ids, stages.  Plaintext stays in wiped memory.  d NULL
+ * (no cluster: `sotto build --dry-run`): kinds are not resolved, the
+ * namespaces stay as rendered and objects get no inventory id.
  */
 sotto_err kset_build(struct kset *s, const struct sotto_buf *yaml,
     struct kdisc *d, struct sotto_kube *k, const struct kapply_opts *o,
@@ -610,6 +653,19 @@ sotto_err kset_wait(struct kset *s, struct sotto_kube *k,
 sotto_err kset_from_refs(struct kset *s, const json_t *refs,
     const struct kdisc *d, const struct kapply_opts *o, const char *def_ns,
     struct sotto_error *e);
+/*
+ * The server-side apply of ko as a dry run (dryRun=All, ao's field
+ * manager, force), as the controller plans it: *out the object the API
+ * server would store (new reference).  SOTTO_E_EXISTS (e clear) when an
+ * immutable field changed and force is wanted: the apply would delete
+ * and recreate the object.
+ */
+sotto_err kobj_dry_run(json_t **out, struct sotto_kube *k,
+    const struct kobj *ko, const struct kapply_opts *ao,
+    struct sotto_error *e);
+/* Would the apply leave ko alone (reconcile: disabled, ssa: Ignore, or
+ * ssa: IfNotPresent with live existing)?  live may be NULL. */
+bool kobj_skipped(const struct kobj *ko, const json_t *live);
 void kset_free(struct kset *s);
 /* Inventory entries [{id, v}] sorted by id (new reference). */
 json_t *kset_inventory(const struct kset *s);

@@ -1338,7 +1338,7 @@ sotto_render_dir(struct sotto_buf *out, const char *dir,
 	if (err == SOTTO_OK)
 		err = rc_secret_values(&ra.l, &c, e);
 	if (err == SOTTO_OK)
-		err = ro_check(&ra.l, e);
+		err = ro_check(&ra.l, o->keep_sops, e);
 	if (err == SOTTO_OK)
 		err = ro_emit(out, &ra.l, o->redact, e);
 out:

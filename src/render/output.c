@@ -266,7 +266,7 @@ folded_diff(const struct sotto_node *n)
 }
 
 sotto_err
-ro_check(struct rlist *l, struct sotto_error *e)
+ro_check(struct rlist *l, bool keep_sops, struct sotto_error *e)
 {
 	const struct sotto_node *f;
 
@@ -280,9 +280,10 @@ ro_check(struct rlist *l, struct sotto_error *e)
 			return sotto_error_set(e, SOTTO_E_PARSE, "failed to "
 			    "decode Kubernetes apiVersion, kind and name from: "
 			    "'%s' object %zu", o->origin ? o->origin : "?", i);
-		if (rn_get(o->n, "sops") != NULL || rn_contains_marker(o->n) ||
-		    (strcmp(robj_kind(o), "Secret") == 0 &&
-		    !rc_disabled(o->n) && data_has_ciphertext(o->n)))
+		if (!keep_sops && (rn_get(o->n, "sops") != NULL ||
+		    rn_contains_marker(o->n) || (strcmp(robj_kind(o),
+		    "Secret") == 0 && !rc_disabled(o->n) &&
+		    data_has_ciphertext(o->n))))
 			return sotto_error_set(e, SOTTO_E_UNSUPPORTED,
 			    "%s/%s/%s is SOPS encrypted, configuring decryption "
 			    "is required for this secret to be reconciled",

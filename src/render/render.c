@@ -308,7 +308,7 @@ rc_load_bytes(struct rlist *l, struct rctx *c, const uint8_t *p, size_t n,
 	doc->secret = true;
 	if ((err = rc_charge(c, doc->alias_bytes, 0, name, e)) != SOTTO_OK)
 		goto out;
-	if (decrypt && has_meta(doc) &&
+	if (decrypt && !c->o->keep_sops && has_meta(doc) &&
 	    !(doc->n > 0 && rc_disabled(doc->branches[0]))) {
 		if ((err = sops_size(name, n, e)) != SOTTO_OK)
 			goto out;
@@ -323,6 +323,18 @@ rc_load_bytes(struct rlist *l, struct rctx *c, const uint8_t *p, size_t n,
 	for (i = 0; i < doc->n; i++) {
 		struct sotto_node *b = doc->branches[i];
 
+		/* kept encrypted: what identifies the object must be plain */
+		if (decrypt && c->o->keep_sops && b != NULL &&
+		    (rn_contains_marker(rn_get(b, "apiVersion")) ||
+		    rn_contains_marker(rn_get(b, "kind")) ||
+		    rn_contains_marker(rn_get(b, "metadata")))) {
+			err = sotto_error_set(e, SOTTO_E_NO_KEY, "'%s': its "
+			    "apiVersion, kind or metadata is encrypted: a key "
+			    "is needed to build it (or encrypt only data and "
+			    "stringData: encrypted_regex '^(data|stringData)$')",
+			    name);
+			goto out;
+		}
 		doc->branches[i] = NULL;
 		if (b == NULL)
 			continue;
@@ -393,7 +405,7 @@ rc_decrypt_bytes(struct sotto_buf *out, struct rctx *c, const char *name,
 
 	if (fl >= 17 && strcmp(fmtname + fl - 17, ".dockerconfigjson") == 0)
 		st = &sotto_store_json;
-	if (!contains(p, n, marker_for(st)))
+	if (c->o->keep_sops || !contains(p, n, marker_for(st)))
 		return sotto_buf_add(out, p, n);
 	if ((err = sops_size(name, n, e)) != SOTTO_OK ||
 	    (err = st->parse(&doc, p, n, name, &lim, e)) != SOTTO_OK)
@@ -598,8 +610,9 @@ rc_secret_value(struct sotto_node *obj, struct rctx *c, const char *origin,
 	bool found;
 	sotto_err err = SOTTO_OK;
 
-	if (strcmp(rn_str(obj, "kind") ? rn_str(obj, "kind") : "", "Secret") !=
-	    0 || data == NULL || data->kind != SOTTO_NODE_MAP)
+	if (c->o->keep_sops || strcmp(rn_str(obj, "kind") ? rn_str(obj,
+	    "kind") : "", "Secret") != 0 || data == NULL || data->kind !=
+	    SOTTO_NODE_MAP)
 		return SOTTO_OK;
 	for (i = 0; i < data->n && err == SOTTO_OK; i++) {
 		struct sotto_node *v = data->items[i].val;

@@ -397,7 +397,8 @@ sotto_err rg_sotto_generator(struct rlist *l, struct rctx *c, const char *dir,
 /* ---- output.c ---- */
 sotto_err ro_sort(struct rlist *l, struct rctx *c,
     const struct sotto_node *opts, struct sotto_error *e);
-sotto_err ro_check(struct rlist *l, struct sotto_error *e);
+/* Names, folded scalars and (unless keep_sops) no ciphertext left. */
+sotto_err ro_check(struct rlist *l, bool keep_sops, struct sotto_error *e);
 sotto_err ro_emit(struct sotto_buf *out, struct rlist *l, bool redact,
     struct sotto_error *e);
 

@@ -344,7 +344,7 @@ sotto_render_generate(struct sotto_buf *out, const char *config_path,
 	if (err == SOTTO_OK)
 		err = rc_secret_values(&l, &c, e);
 	if (err == SOTTO_OK)
-		err = ro_check(&l, e);
+		err = ro_check(&l, o->keep_sops, e);
 	if (err == SOTTO_OK)
 		err = ro_emit(out, &l, o->redact, e);
 out:

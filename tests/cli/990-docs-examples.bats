@@ -76,6 +76,7 @@ readme_skip() {
 	"# instead of kubectl apply -k deploy/"*) echo "the objects the block before applies, by another manager (781-install.bats)" ;;
 	"# the everyday commands"*) echo "needs the controller running (780-flux-ops.bats)" ;;
 	"# the agent makes the key"*) echo "needs the agent running (773-cluster-key.bats, make demo)" ;;
+	"# in-cluster quick start"*|"# bootstrap from git"*) echo "needs a cluster, the controller and a git host (784-bootstrap.bats)" ;;
 	"sotto reconcile --once --config ks.yaml"*) echo "placeholder file names" ;;
 	*) return 1 ;;
 	esac
@@ -129,10 +130,13 @@ man_skip() {
 	case $1 in
 	*"kubectl "*|*"helm "*|*"kpt "*) echo "needs a cluster, Helm or kpt" ;;
 	*"sotto cluster "*) echo "needs the agent in a cluster (773-cluster-key.bats)" ;;
+	*"sotto bootstrap "*) echo "needs a cluster, the controller and a git host (784-bootstrap.bats)" ;;
 	*"sotto get "*|*"sotto reconcile "*|*"sotto suspend "*|*"sotto resume "*|*"sotto events"*)
 		echo "needs a cluster and the controller (780-flux-ops.bats, 781-install.bats)" ;;
 	*"sotto check"*|*"sotto uninstall"*|*"sotto tree "*|*"sotto logs"*)
 		echo "needs a cluster and the controller (782-flux-ops2.bats)" ;;
+	*"sotto build "*|*"sotto diff "*)
+		echo "needs a cluster and a Kustomization's checkout (783-build-diff.bats)" ;;
 	*"code --wait"*) echo "needs a graphical editor" ;;
 	*"-j yubikey"*) echo "needs a hardware token plugin" ;;
 	*"| jq"*) command -v jq >/dev/null && return 1; echo "jq is not installed" ;;
