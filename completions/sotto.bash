@@ -21,10 +21,17 @@ _sotto_opts() {
 	age-keygen) echo "-o -y --pq --help" ;;
 	controller) echo "--once --config --kubeconfig --context --namespace --field-manager --cache-dir --interval --health-addr --leader-elect --lease-namespace --lease-name --lease-duration --identity --no-cross-namespace-refs --default-service-account --allow-http-sources --allow-file-sources --feature-gates --list-fields --help" ;;
 	reconcile) echo "-n --namespace --with-source --timeout --kubeconfig --context --once --help" ;;
-	get) echo "-n --namespace -A --all-namespaces -o --output --kubeconfig --context --help" ;;
+	get) echo "-n --namespace -A --all-namespaces -o --output -w --watch --kubeconfig --context --help" ;;
 	suspend | resume) echo "-n --namespace --timeout --kubeconfig --context --help" ;;
 	install) echo "--export -n --namespace --components-only --crds-only --kubeconfig --context --help" ;;
-	events) echo "--for -n --namespace -A --all-namespaces --kubeconfig --context --help" ;;
+	events) echo "--for -n --namespace -A --all-namespaces -w --watch --kubeconfig --context --help" ;;
+	check) echo "--pre -n --namespace --kubeconfig --context --help" ;;
+	uninstall) echo "--keep-namespace --delete-keys --dry-run -s --silent -n --namespace --kubeconfig --context --help" ;;
+	tree) echo "-n --namespace --kubeconfig --context --help" ;;
+	logs) echo "-f --follow --tail --level --kind --name -n --namespace -A --all-namespaces --flux-namespace --kubeconfig --context --help" ;;
+	build) echo "--path --show-secrets --kustomization-file --dry-run -n --namespace --kubeconfig --context --help" ;;
+	diff) echo "--path --kustomization-file -n --namespace --kubeconfig --context --help" ;;
+	bootstrap) echo "--url --branch --path --private-key-file --username --password-stdin --ca-file -n --namespace --secret-name --interval --author-name --author-email --timeout --dry-run --allow-file-sources --kubeconfig --context --help" ;;
 	esac
 }
 
@@ -32,7 +39,7 @@ _sotto() {
 	local cur prev cmd i cmds
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	cmds="age age-keygen encrypt decrypt edit set unset exec-env exec-file filestatus rotate updatekeys groups config controller reconcile get suspend resume install events version help"
+	cmds="age age-keygen encrypt decrypt edit set unset exec-env exec-file filestatus rotate updatekeys groups config controller reconcile get suspend resume install uninstall check events tree logs build diff bootstrap cluster version help"
 	[ "${COMP_WORDS[0]##*/}" = sops ] &&
 	    cmds="encrypt decrypt edit rotate updatekeys set unset exec-env exec-file filestatus groups"
 	cmd=
@@ -43,8 +50,20 @@ _sotto() {
 	--input-type | --output-type)
 		COMPREPLY=($(compgen -W "yaml json dotenv ini binary" -- "$cur"))
 		return ;;
-	--output | --config | --value-file | --file | -f)
+	--output | --config | --value-file | --file | --private-key-file | --kubeconfig | --kustomization-file | --ca-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-f)
+		[ "$cmd" != logs ] && COMPREPLY=($(compgen -f -- "$cur"))
+		[ "$cmd" != logs ] && return ;;
+	--path)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
+	--level)
+		COMPREPLY=($(compgen -W "debug info error" -- "$cur"))
+		return ;;
+	--kind)
+		COMPREPLY=($(compgen -W "Kustomization GitRepository" -- "$cur"))
 		return ;;
 	esac
 	if [ -z "$cmd" ]; then
@@ -57,10 +76,14 @@ _sotto() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_sotto_opts "$cmd")" -- "$cur"))
-	elif [ "$prev" = "$cmd" ] && [[ " get reconcile suspend resume " == *" $cmd "* ]]; then
+	elif [ "$prev" = "$cmd" ] && [[ " get reconcile suspend resume tree build diff bootstrap " == *" $cmd "* ]]; then
 		# the kind: flux's words
 		if [ "$cmd" = get ]; then
 			COMPREPLY=($(compgen -W "kustomizations ks sources" -- "$cur"))
+		elif [ "$cmd" = bootstrap ]; then
+			COMPREPLY=($(compgen -W "git" -- "$cur"))
+		elif [[ " tree build diff " == *" $cmd "* ]]; then
+			COMPREPLY=($(compgen -W "kustomization ks" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "kustomization ks source" -- "$cur"))
 		fi

@@ -119,6 +119,16 @@ int cmd_install(int argc, char **argv, enum cli_mode mode);
 /* `sotto bootstrap git` (cmd_bootstrap.c). */
 int cmd_bootstrap(int argc, char **argv, enum cli_mode mode);
 int cmd_events(int argc, char **argv, enum cli_mode mode);
+/* check, uninstall, tree, logs and --watch (cmd_ops2.c). */
+int cmd_check(int argc, char **argv, enum cli_mode mode);
+int cmd_uninstall(int argc, char **argv, enum cli_mode mode);
+int cmd_tree(int argc, char **argv, enum cli_mode mode);
+int cmd_logs(int argc, char **argv, enum cli_mode mode);
+struct sotto_ops;
+/* get --watch (kind 0: Kustomization, 1: GitRepository), events --watch:
+ * the exit status */
+int cli_ops_watch(const struct sotto_ops *o, int kind, bool events,
+    const char *name, const char *for_ref);
 /* flux build / diff kustomization (cmd_build.c). */
 int cmd_build(int argc, char **argv, enum cli_mode mode);
 int cmd_diff(int argc, char **argv, enum cli_mode mode);

@@ -17,8 +17,9 @@
 #include "sotto/kubeops.h"
 
 static const char get_usage[] =
-    "usage: sotto get kustomizations|ks [NAME] [-n NS | -A] [-o json|yaml]\n"
-    "       sotto get sources git [NAME] [-n NS | -A] [-o json|yaml]\n"
+    "usage: sotto get kustomizations|ks [NAME] [-n NS | -A] [-o json|yaml |\n"
+    "                 -w]\n"
+    "       sotto get sources git [NAME] [-n NS | -A] [-o json|yaml | -w]\n"
     "\n"
     "The Flux objects and their status, as `flux get` prints them.  See\n"
     "sotto-get(1).\n"
@@ -26,6 +27,8 @@ static const char get_usage[] =
     "    -n, --namespace NS     default: the context's namespace\n"
     "    -A, --all-namespaces   every namespace (a NAMESPACE column)\n"
     "    -o, --output FORMAT    json or yaml: the objects themselves\n"
+    "    -w, --watch            then print each new or changed row until\n"
+    "                           the API server ends the watch\n"
     "    --kubeconfig FILE      else $KUBECONFIG, ~/.kube/config\n"
     "    --context NAME         a kubeconfig context\n";
 
@@ -79,7 +82,7 @@ static const char install_usage[] =
     "    --crds-only         only the CRDs\n";
 
 static const char events_usage[] =
-    "usage: sotto events [--for Kind/NAME] [-n NS | -A]\n"
+    "usage: sotto events [--for Kind/NAME] [-n NS | -A] [-w]\n"
     "\n"
     "The Events of the namespace, oldest first, as `flux events` prints\n"
     "them (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE).  See "
@@ -87,7 +90,9 @@ static const char events_usage[] =
     "\n"
     "    --for Kind/NAME       only the Events about that object\n"
     "    -n, --namespace NS    default: the context's namespace\n"
-    "    -A, --all-namespaces  every namespace\n";
+    "    -A, --all-namespaces  every namespace\n"
+    "    -w, --watch           print each new or changed Event until the\n"
+    "                          API server ends the watch\n";
 
 enum { O_KUBECONFIG = 256, O_CONTEXT, O_TIMEOUT, O_WITH_SOURCE, O_EXPORT,
     O_COMPONENTS, O_CRDS, O_FOR };
@@ -104,6 +109,7 @@ static const struct option ops_opts[] = {
 	{ "components-only", no_argument, NULL, O_COMPONENTS },
 	{ "crds-only", no_argument, NULL, O_CRDS },
 	{ "for", required_argument, NULL, O_FOR },
+	{ "watch", no_argument, NULL, 'w' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,6 +117,7 @@ static const struct option ops_opts[] = {
 struct opsargs {
 	struct sotto_ops o;
 	bool export, components, crds;
+	bool watch;		/* get, events: -w (cmd_ops2.c) */
 	const char *for_ref;
 	char *pos[4];
 	int npos;
@@ -208,6 +215,7 @@ ops_parse(struct opsargs *a, int argc, char **argv, const char *usage,
 			case O_COMPONENTS: a->components = true; break;
 			case O_CRDS: a->crds = true; break;
 			case O_FOR: a->for_ref = optarg; break;
+			case 'w': a->watch = true; break;
 			default: break;
 			}
 		}
@@ -287,7 +295,7 @@ cmd_get(int argc, char **argv, enum cli_mode mode)
 	int st, w;
 
 	(void)mode;
-	if ((st = ops_parse(&a, argc, argv, get_usage, "nAo", longs)) >= 0)
+	if ((st = ops_parse(&a, argc, argv, get_usage, "nAow", longs)) >= 0)
 		return st;
 	if ((w = ops_kind(&a, &k, true)) == 0)
 		return bad_kind(&a, "get", get_usage);
@@ -296,6 +304,14 @@ cmd_get(int argc, char **argv, enum cli_mode mode)
 		return 2;
 	}
 	sotto_kube_harden_json();
+	if (a.watch && a.o.output != NULL) {
+		cli_errorf("sotto", "--watch and --output are mutually "
+		    "exclusive");
+		return 2;
+	}
+	if (a.watch)
+		return cli_ops_watch(&a.o, k == SOTTO_OPS_GIT, false, a.npos >
+		    w ? a.pos[w] : NULL, NULL);
 	if (sotto_ops_get(&a.o, k, a.npos > w ? a.pos[w] : NULL, &e) !=
 	    SOTTO_OK)
 		return ops_fail(&e);
@@ -427,13 +443,15 @@ cmd_events(int argc, char **argv, enum cli_mode mode)
 	int st;
 
 	(void)mode;
-	if ((st = ops_parse(&a, argc, argv, events_usage, "nA", longs)) >= 0)
+	if ((st = ops_parse(&a, argc, argv, events_usage, "nAw", longs)) >= 0)
 		return st;
 	if (a.npos != 0) {
 		fputs(events_usage, stderr);
 		return 2;
 	}
 	sotto_kube_harden_json();
+	if (a.watch)
+		return cli_ops_watch(&a.o, 0, true, NULL, a.for_ref);
 	if (sotto_ops_events(&a.o, a.for_ref, &e) != SOTTO_OK)
 		return ops_fail(&e);
 	return 0;

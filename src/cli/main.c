@@ -70,6 +70,13 @@ const struct cli_cmd cli_commands[] = {
 	{ "bootstrap", "install, then manage the controller from a git "
 	    "repository", cmd_bootstrap },
 	{ "events", "the Events of the Flux objects", cmd_events },
+	{ "check", "check the cluster, the CRDs and the controller",
+	    cmd_check },
+	{ "uninstall", "delete the controller, its RBAC and the CRDs",
+	    cmd_uninstall },
+	{ "tree", "the objects a Kustomization applied, as a tree",
+	    cmd_tree },
+	{ "logs", "the controller's logs, filtered", cmd_logs },
 	{ "build", "what the controller would apply for a Kustomization",
 	    cmd_build },
 	{ "diff", "server-side dry-run diff of a Kustomization", cmd_diff },

@@ -48,6 +48,7 @@ struct sotto_kube {
 	unsigned long nreq;		/* requests sent */
 	long retry_after;		/* seconds from the last response */
 	long timeout_ms;		/* per request; 0: the 60 s default */
+	time_t date;			/* the last response's Date, or 0 */
 	char errbuf[CURL_ERROR_SIZE];	/* curl's message */
 };
 
@@ -235,6 +236,12 @@ sotto_kube_request_count(const struct sotto_kube *k)
 	return k->nreq;
 }
 
+time_t
+kube_last_date(const struct sotto_kube *k)
+{
+	return k->date;
+}
+
 void
 sotto_kube_resp_release(struct sotto_kube_resp *r)
 {
@@ -260,13 +267,23 @@ on_header(char *p, size_t sz, size_t n, void *ctx)
 {
 	struct sotto_kube *k = ctx;
 	size_t len = sz * n;
-	char tmp[32];
+	char tmp[64];
 
 	if (len > 12 && len < 12 + sizeof(tmp) &&
 	    strncasecmp(p, "retry-after:", 12) == 0) {
 		memcpy(tmp, p + 12, len - 12);
 		tmp[len - 12] = '\0';
 		k->retry_after = strtol(tmp, NULL, 10);
+	} else if (len > 5 && len < 5 + sizeof(tmp) &&
+	    strncasecmp(p, "date:", 5) == 0) {
+		struct tm tm;
+
+		memcpy(tmp, p + 5, len - 5);
+		tmp[len - 5] = '\0';
+		memset(&tm, 0, sizeof(tm));
+		/* RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+		k->date = strptime(tmp + strspn(tmp, " "), "%a, %d %b %Y "
+		    "%H:%M:%S GMT", &tm) != NULL ? timegm(&tm) : 0;
 	}
 	return len;
 }
@@ -324,6 +341,7 @@ perform(struct sotto_kube *k, struct sotto_kube_resp *r, const char *method,
 
 	sotto_buf_truncate(&r->body, 0);
 	k->retry_after = 0;
+	k->date = 0;
 	k->errbuf[0] = '\0';
 	c->p_curl_easy_setopt(k->h, CURLOPT_URL, url);
 	c->p_curl_easy_setopt(k->h, CURLOPT_HTTPHEADER, hdr);

@@ -327,6 +327,29 @@ static const struct { const char *av, *kind, *group, *version, *plural;
 	{ "apps/v1", "Deployment", "apps", "v1", "deployments", true },
 };
 
+bool
+kops_install_ref(struct kref *ref, const json_t *obj)
+{
+	const char *av = kjson_str(obj, "apiVersion");
+	const char *kind = kjson_str(obj, "kind");
+	size_t i;
+
+	memset(ref, 0, sizeof(*ref));
+	for (i = 0; av != NULL && kind != NULL && i < sizeof(install_kinds) /
+	    sizeof(install_kinds[0]); i++)
+		if (strcmp(install_kinds[i].av, av) == 0 &&
+		    strcmp(install_kinds[i].kind, kind) == 0) {
+			ref->group = install_kinds[i].group;
+			ref->version = install_kinds[i].version;
+			ref->plural = install_kinds[i].plural;
+			ref->name = kjson_str(obj, "metadata.name");
+			if (install_kinds[i].namespaced)
+				ref->ns = kjson_str(obj, "metadata.namespace");
+			return ref->name != NULL;
+		}
+	return false;
+}
+
 /* A CRD of ours already there with a newer version: SOTTO_E_EXISTS. */
 static sotto_err
 check_crd_version(struct oconn *c, const json_t *crd, const char *ours,
@@ -461,6 +484,49 @@ out:
 	if (doc != NULL)
 		sotto_tree_doc_free(doc);
 	return rc;
+}
+
+/*
+ * What sotto_ops_install() would apply (CRDs and/or components) for
+ * namespace ns, as a new JSON array (check and uninstall read it).
+ */
+sotto_err
+kops_install_objects(json_t **out, const char *ns, const char *version,
+    bool crds, bool components, struct sotto_error *e)
+{
+	struct sotto_limits lim = SOTTO_LIMITS_DEFAULT;
+	struct sotto_buf y = SOTTO_BUF_INIT;
+	struct sotto_doc *doc = NULL;
+	const char *vars[] = { "NS", ns, "VERSION", version, NULL };
+	json_t *arr = NULL, *o;
+	size_t i;
+	sotto_err rc = SOTTO_OK;
+
+	*out = NULL;
+	if (crds)
+		rc = fill(&y, crds_yaml, vars);
+	if (rc == SOTTO_OK && components)
+		rc = fill(&y, components_yaml, vars);
+	if (rc != SOTTO_OK) {
+		sotto_buf_release(&y);
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	}
+	rc = sotto_store_yaml.parse(&doc, y.data, y.len, "install", &lim, e);
+	sotto_buf_release(&y);
+	if (rc != SOTTO_OK)
+		return rc;
+	arr = json_array();
+	for (i = 0; arr != NULL && i < doc->n; i++)
+		if ((o = kjson_from_tree(doc->branches[i])) == NULL ||
+		    json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	sotto_tree_doc_free(doc);
+	if (arr == NULL)
+		return sotto_error_set(e, SOTTO_E_NOMEM, "out of memory");
+	*out = arr;
+	return SOTTO_OK;
 }
 
 /* ---- events ---------------------------------------------------------- */

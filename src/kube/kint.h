@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 #include <stdint.h>
 
 #include "sotto/kube.h"
@@ -389,6 +390,10 @@ sotto_err kgit_cache_key(uint8_t key[KGIT_CACHE_KEY_BYTES], const char *root,
  * max bytes of input ("..." marks a cut), NUL-terminated within cap.
  */
 void kgit_esc(char *out, size_t cap, const char *s, size_t n, size_t max);
+
+/* ---- client.c: the last response's Date header (sotto check) ---- */
+/* Seconds since the epoch, 0 when it had none (or no response yet). */
+time_t kube_last_date(const struct sotto_kube *k);
 
 /* ---- client.c: streamed GETs (watches) ---- */
 #define KSTREAM_MAX 3	/* transfers at once: Kustomizations, sources,

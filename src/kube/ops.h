@@ -34,5 +34,16 @@ void kops_shown(char *out, size_t cap, const char *s, size_t max);
 /* j as JSON (indented) or YAML ("yaml"). */
 sotto_err kops_print_obj(FILE *f, const char *output, const json_t *j,
     struct sotto_error *e);
+/*
+ * The objects `sotto install` applies for namespace ns (the CRDs, the
+ * components, or both), as a new JSON array (ops2.c: check, uninstall).
+ */
+sotto_err kops_install_objects(json_t **out, const char *ns,
+    const char *version, bool crds, bool components, struct sotto_error *e);
+/*
+ * The request path parts of install object obj (name and namespace
+ * borrowed from it); false for a kind the install does not apply.
+ */
+bool kops_install_ref(struct kref *ref, const json_t *obj);
 
 #endif

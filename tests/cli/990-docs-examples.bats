@@ -134,6 +134,8 @@ man_skip() {
 	*"sotto bootstrap "*) echo "needs a cluster, the controller and a git host (784-bootstrap.bats)" ;;
 	*"sotto get "*|*"sotto reconcile "*|*"sotto suspend "*|*"sotto resume "*|*"sotto events"*)
 		echo "needs a cluster and the controller (780-flux-ops.bats, 781-install.bats)" ;;
+	*"sotto check"*|*"sotto uninstall"*|*"sotto tree "*|*"sotto logs"*)
+		echo "needs a cluster and the controller (782-flux-ops2.bats)" ;;
 	*"sotto build "*|*"sotto diff "*)
 		echo "needs a cluster and a Kustomization's checkout (783-build-diff.bats)" ;;
 	*"code --wait"*) echo "needs a graphical editor" ;;

@@ -33,6 +33,19 @@ endpoint:
     POST /compact   forgets the watch event logs and ends open watches:
                     resuming from an older resourceVersion is 410 Gone
     POST /quit
+    POST /podlog?namespace=NS&name=POD   appends the request body to that
+                    Pod's log (GET .../pods/POD/log serves it, ?follow=true
+                    streams what is appended, ?tailLines=N the last N)
+    POST /clock?skew=S   the Date header of every answer is S seconds off
+    POST /version?git=v1.20.3   the version /version reports
+SelfSubjectAccessReview (authorization.k8s.io/v1): the caller itself (the
+kubeconfig's token) may do anything; with Impersonate-User the answer
+comes from the stored RBAC: ClusterRoleBindings, and RoleBindings of the
+review's namespace, whose subjects name the user (a ServiceAccount
+"system:serviceaccount:NS:NAME", a User) or one of its groups
+(system:serviceaccounts, system:serviceaccounts:NS, system:authenticated),
+matching apiGroups, resources ("*", "res", "res/sub"), verbs and
+resourceNames as Kubernetes does; no aggregation, no non-resource URLs.
 The server exits by itself after --idle-timeout seconds without requests
 (default 120) or --max-lifetime seconds (default 1800).
 """
@@ -61,6 +74,7 @@ KINDS = [
     ("", "v1", "services", "Service", True, True, ["svc"]),
     ("", "v1", "serviceaccounts", "ServiceAccount", True, False, ["sa"]),
     ("", "v1", "events", "Event", True, False, ["ev"]),
+    ("", "v1", "pods", "Pod", True, True, ["po"]),
     ("apps", "v1", "deployments", "Deployment", True, True, ["deploy"]),
     ("apps", "v1", "statefulsets", "StatefulSet", True, True, ["sts"]),
     ("batch", "v1", "jobs", "Job", True, True, []),
@@ -354,6 +368,8 @@ class Standin:
         self.start = time.time()
         self.lock = threading.Lock()
         self.port = 0
+        self.podlogs = {}   # (namespace, pod) -> bytes
+        self.skew = 0.0     # seconds added to the Date header
 
 
 S = None  # the Standin, set in main
@@ -936,6 +952,8 @@ def parse_path(path):
                        "requested resource")
     name = rest[1] if len(rest) > 1 else None
     sub = rest[2] if len(rest) > 2 else ""
+    if sub == "log" and k[3] == "Pod":
+        return k, ns, name, sub
     if sub and (sub != "status" or not k[5]):
         raise ApiError(404, "NotFound", "the server could not find the "
                        "requested resource")
@@ -958,6 +976,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *a):
         pass
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string(time.time() + S.skew)
 
     def send_json(self, code, obj, ctype="application/json"):
         data = json.dumps(obj).encode()
@@ -1054,6 +1075,11 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         path = u.path.rstrip("/") or "/"
         m = self.command
+        if m == "POST" and path == ("/apis/authorization.k8s.io/v1/"
+                                    "selfsubjectaccessreviews"):
+            return self.send_json(201, access_review(
+                json.loads(body or b"{}"),
+                self.headers.get("Impersonate-User")))
         if m == "GET":
             static = self.discovery(path)
             if static is not None:
@@ -1063,6 +1089,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", "the server could not find the "
                            "requested resource")
         k, ns, name, sub = parsed
+        if m == "GET" and sub == "log":
+            return self.pod_log(ns, name, q)
         if m == "GET":
             if name is None:
                 if q.get("watch") in ("1", "true"):
@@ -1193,6 +1221,51 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         return 200
 
+    def pod_log(self, ns, name, q):
+        """A Pod's log (text) as POST /podlog appended it; follow=true
+        streams what is appended until --watch-max or the client goes."""
+        with S.store.lock:
+            if S.store.objs.get(("", "pods", ns, name)) is None:
+                raise ApiError(404, "NotFound", 'pods "%s" not found' %
+                               name, name=name, kind="pods")
+        with S.lock:
+            data = S.podlogs.get((ns, name), b"")
+        if q.get("tailLines"):
+            n = int(q["tailLines"])
+            lines = data.splitlines(True)
+            data = b"".join(lines[len(lines) - n:] if n > 0 else [])
+        if q.get("follow") != "true":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return 200
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = len(S.podlogs.get((ns, name), b""))
+        end = time.time() + S.args.watch_max
+        try:
+            if data:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+            while time.time() < end:
+                time.sleep(0.1)
+                with S.lock:
+                    more = S.podlogs.get((ns, name), b"")[sent:]
+                if more:
+                    sent += len(more)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(more), more))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError,
+                OSError):
+            self.close_connection = True
+        return 200
+
     def discovery(self, path):
         if path == "/version":
             return VERSION
@@ -1233,6 +1306,81 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/healthz", "/readyz", "/livez"):
             return "ok"
         return None
+
+
+def rbac_allows(rules, group, resource, sub, verb, name):
+    res = resource + ("/" + sub if sub else "")
+    for r in rules or []:
+        if not (set(r.get("apiGroups") or []) & {group, "*"}):
+            continue
+        if not (set(r.get("resources") or []) & {res, "*"}):
+            continue
+        if not (set(r.get("verbs") or []) & {verb, "*"}):
+            continue
+        names = r.get("resourceNames") or []
+        if names and name not in names:
+            continue
+        return True
+    return False
+
+
+def access_review(review, user):
+    """A SelfSubjectAccessReview answered (see the module comment)."""
+    ra = (review.get("spec") or {}).get("resourceAttributes") or {}
+    out = {"apiVersion": "authorization.k8s.io/v1",
+           "kind": "SelfSubjectAccessReview",
+           "metadata": {"creationTimestamp": None},
+           "spec": review.get("spec") or {}, "status": {"allowed": True}}
+    if not user:
+        return out
+    groups = {"system:authenticated"}
+    sa = None
+    if user.startswith("system:serviceaccount:"):
+        sa = user.split(":")[2:4]
+        groups |= {"system:serviceaccounts",
+                   "system:serviceaccounts:" + sa[0]}
+
+    def names_us(b):
+        for s in b.get("subjects") or []:
+            kind = s.get("kind")
+            if kind == "ServiceAccount" and sa and [
+                    s.get("namespace"), s.get("name")] == sa:
+                return True
+            if kind == "User" and s.get("name") == user:
+                return True
+            if kind == "Group" and s.get("name") in groups:
+                return True
+        return False
+
+    def role_rules(ref, ns):
+        kind = "clusterroles" if ref.get("kind") == "ClusterRole" \
+            else "roles"
+        o = S.store.objs.get(("rbac.authorization.k8s.io", kind,
+                              "" if kind == "clusterroles" else ns,
+                              ref.get("name")))
+        return (o or {}).get("rules") or []
+
+    ns = ra.get("namespace") or ""
+    args = (ra.get("group") or "", ra.get("resource") or "",
+            ra.get("subresource") or "", ra.get("verb") or "",
+            ra.get("name") or "")
+    allowed = False
+    with S.store.lock:
+        for _, b in S.store.objs.scan("rbac.authorization.k8s.io",
+                                      "clusterrolebindings", ""):
+            if names_us(b) and rbac_allows(role_rules(b.get("roleRef", {}),
+                                                      ""), *args):
+                allowed = True
+        if ns and not allowed:
+            for _, b in S.store.objs.scan("rbac.authorization.k8s.io",
+                                          "rolebindings", ns):
+                if names_us(b) and rbac_allows(role_rules(
+                        b.get("roleRef", {}), ns), *args):
+                    allowed = True
+    out["status"] = {"allowed": allowed}
+    if not allowed:
+        out["status"]["reason"] = "no RBAC rule allows it"
+    return out
 
 
 def list_items(k, ns, q):
@@ -1277,8 +1425,7 @@ class CtlHandler(BaseHTTPRequestHandler):
         u = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
+        body = self.rfile.read(n) if n else b""
         if u.path == "/fault":
             q["n"] = int(q.get("n", 1))
             with S.lock:
@@ -1294,6 +1441,19 @@ class CtlHandler(BaseHTTPRequestHandler):
             return self.reply("{}")
         if u.path == "/delete-delay":
             S.store.delete_delay = float(q.get("seconds", 0))
+            return self.reply("{}")
+        if u.path == "/podlog":
+            with S.lock:
+                key = (q.get("namespace", ""), q.get("name", ""))
+                S.podlogs[key] = S.podlogs.get(key, b"") + body
+            return self.reply("{}")
+        if u.path == "/clock":
+            S.skew = float(q.get("skew", 0))
+            return self.reply("{}")
+        if u.path == "/version":
+            g = q.get("git", "v1.32.4")
+            VERSION["gitVersion"] = g
+            VERSION["major"], VERSION["minor"] = g.lstrip("v").split(".")[:2]
             return self.reply("{}")
         if u.path == "/quit":
             self.reply("{}")
