@@ -266,7 +266,7 @@ repo_open(struct repo *rp, const char *start, bool want_index,
 	sotto_err err;
 
 	memset(rp, 0, sizeof(*rp));
-	if ((err = sotto_lg2_open(&rp->g, e)) != SOTTO_OK)
+	if ((err = sotto_lg2_open(&rp->g, false, e)) != SOTTO_OK)
 		return err;
 	if (gd != NULL && *gd != '\0') {
 		if (rp->g.git_repository_open_ext(&rp->repo, gd,

@@ -9,7 +9,7 @@
 #include <string.h>
 
 sotto_err
-sotto_lg2_open(struct lg2 *g, struct sotto_error *e)
+sotto_lg2_open(struct lg2 *g, bool verify_hashes, struct sotto_error *e)
 {
 	const char *missing = NULL;
 
@@ -40,7 +40,8 @@ sotto_lg2_open(struct lg2 *g, struct sotto_error *e)
 		    "initialise libgit2");
 	}
 	/* the guard only reads: skip re-hashing every object it loads */
-	g->git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	if (!verify_hashes)
+		g->git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	return SOTTO_OK;
 }
 

@@ -4,12 +4,15 @@
  * pointer per call we make, so that the sotto binary does not link
  * libgit2 and commands other than guard/hook/git-setup never load it.
  * <git2.h> is used for types and constants only; every call goes through
- * struct lg2.  Only src/git/ includes this file.
+ * struct lg2: the guard (src/git/), the controller's fetch
+ * (src/kube/git.c) and bootstrap's commit and push (src/kube/bootgit.c)
+ * share this one table.
  */
 #ifndef SOTTO_GIT_LG2_H
 #define SOTTO_GIT_LG2_H
 
 #include <git2.h>
+#include <stdbool.h>
 
 #include "sotto/error.h"
 
@@ -40,7 +43,28 @@
 	X(git_revwalk_new) X(git_revwalk_push) X(git_revwalk_hide) \
 	X(git_revwalk_hide_glob) X(git_revwalk_next) X(git_revwalk_sorting) \
 	X(git_revwalk_push_range) X(git_revwalk_free) \
-	X(git_oid_fromstr) X(git_oid_tostr) X(git_oid_is_zero)
+	X(git_oid_fromstr) X(git_oid_tostr) X(git_oid_is_zero) \
+	LG2_REMOTE_FUNCS(X)
+
+/* what a fetch (kube/git.c) and a commit and push (kube/bootgit.c) add */
+#define LG2_REMOTE_FUNCS(X) \
+	X(git_repository_init) X(git_repository_open) \
+	X(git_repository_set_head) X(git_repository_set_head_detached) \
+	X(git_config_set_bool) \
+	X(git_remote_create_options_init) X(git_remote_create_with_opts) \
+	X(git_remote_fetch) X(git_remote_ls) X(git_remote_push) \
+	X(git_remote_free) X(git_fetch_options_init) \
+	X(git_push_options_init) X(git_reference_name_to_id) \
+	X(git_reference_create) X(git_reference_free) \
+	X(git_checkout_options_init) X(git_checkout_head) \
+	X(git_checkout_tree) \
+	X(git_index_add_bypath) X(git_index_write) X(git_index_write_tree) \
+	X(git_commit_tree_id) X(git_commit_create) X(git_tree_lookup) \
+	X(git_diff_to_buf) X(git_buf_dispose) \
+	X(git_signature_now) X(git_signature_free) X(git_oid_equal) \
+	X(git_credential_userpass_plaintext_new) \
+	X(git_credential_ssh_key_memory_new) X(git_credential_username_new) \
+	X(git_tag_list) X(git_strarray_dispose)
 
 struct lg2 {
 	void *handle;		/* dlopen handle */
@@ -50,10 +74,14 @@ struct lg2 {
 };
 
 /*
- * Loads libgit2 and initialises it.  Errors: SOTTO_E_GIT_LOAD naming the
- * library and the missing symbol.  Release with sotto_lg2_close().
+ * Loads libgit2 and initialises it.  verify_hashes: keep libgit2's
+ * strict hash verification of the objects it loads (off for the guard,
+ * which only reads the user's own repository; on for what comes from a
+ * remote).  Errors: SOTTO_E_GIT_LOAD naming the library and the missing
+ * symbol.  Release with sotto_lg2_close() (a forked child may just exit).
  */
-sotto_err sotto_lg2_open(struct lg2 *g, struct sotto_error *e);
+sotto_err sotto_lg2_open(struct lg2 *g, bool verify_hashes,
+    struct sotto_error *e);
 void sotto_lg2_close(struct lg2 *g);
 
 /* Sets e to SOTTO_E_GIT with what failed and libgit2's last message. */

@@ -2,7 +2,7 @@
 /*
  * The git side of `sotto bootstrap git` (issue #20): clone one branch,
  * then stage, commit and push what bootstrap.c wrote.  libgit2 is loaded
- * with dlopen() in a forked child (child.c), as the controller's fetch
+ * (src/git/lg2.c) in a forked child (child.c), as the controller's fetch
  * (git.c) does, so `sotto bootstrap` maps it only there, a server that
  * never answers costs one timeout, and the credentials the child holds
  * die with it.  The reply comes back over the pipe: a fixed header, then
@@ -15,7 +15,7 @@
  */
 #include "kube/bootgit.h"
 
-#include <dlfcn.h>
+#include "git/lg2.h"
 #include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,61 +28,11 @@
 #include "crypto/hostverify.h"
 #include "sotto/io.h"
 
-#define BG_SONAME "libgit2.so.1.5"
-
-#define BG_FUNCS(X) \
-	X(git_libgit2_init) X(git_error_last) X(git_repository_init) \
-	X(git_repository_open) X(git_repository_free) \
-	X(git_repository_index) X(git_repository_set_head) \
-	X(git_remote_create_options_init) X(git_remote_create_with_opts) \
-	X(git_remote_fetch) X(git_remote_ls) X(git_remote_push) \
-	X(git_remote_free) X(git_fetch_options_init) \
-	X(git_push_options_init) X(git_reference_name_to_id) \
-	X(git_reference_create) X(git_reference_free) \
-	X(git_checkout_options_init) X(git_checkout_head) \
-	X(git_index_add_bypath) X(git_index_write) X(git_index_write_tree) \
-	X(git_index_free) X(git_commit_lookup) X(git_commit_tree_id) \
-	X(git_commit_free) X(git_commit_create) X(git_tree_lookup) \
-	X(git_tree_free) X(git_diff_tree_to_tree) X(git_diff_to_buf) \
-	X(git_diff_num_deltas) X(git_diff_free) X(git_buf_dispose) \
-	X(git_signature_now) X(git_signature_free) X(git_oid_equal) \
-	X(git_oid_tostr) X(git_credential_userpass_plaintext_new) \
-	X(git_credential_ssh_key_memory_new) X(git_credential_username_new)
-
-struct bg {
-	void *handle;
-#define BG_MEMBER(f) __typeof__(f) *f;
-	BG_FUNCS(BG_MEMBER)
-#undef BG_MEMBER
-};
-
-static sotto_err
-bg_open(struct bg *g, struct sotto_error *e)
-{
-	const char *missing = NULL;
-
-	memset(g, 0, sizeof(*g));
-	if ((g->handle = dlopen(BG_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return sotto_error_set(e, SOTTO_E_GIT_LOAD, "cannot load '%s' "
-		    "(install libgit2-1.5): %s", BG_SONAME, dlerror());
-#define BG_LOAD(f) \
-	if (missing == NULL && (*(void **)&g->f = dlsym(g->handle, #f)) == \
-	    NULL) \
-		missing = #f;
-	BG_FUNCS(BG_LOAD)
-#undef BG_LOAD
-	if (missing != NULL)
-		return sotto_error_set(e, SOTTO_E_GIT_LOAD, "'%s' has no "
-		    "symbol '%s'", BG_SONAME, missing);
-	g->git_libgit2_init();
-	return SOTTO_OK;
-}
-
 /* ---- credentials and certificates -------------------------------------- */
 
 struct bauth {
 	const struct kboot_git *g;
-	struct bg *lib;
+	struct lg2 *lib;
 	int tries;
 	bool hostkey_ok;
 	char msg[400];		/* why a callback refused, or "" */
@@ -240,7 +190,7 @@ bg_callbacks(git_remote_callbacks *cb, struct bauth *a)
 
 /* libgit2's reason, or the callback's, escaped, after what. */
 static sotto_err
-bg_fail(struct bg *g, const struct bauth *a, struct sotto_error *e,
+bg_fail(struct lg2 *g, const struct bauth *a, struct sotto_error *e,
     const char *what)
 {
 	const git_error *ge = g->git_error_last();
@@ -253,7 +203,7 @@ bg_fail(struct bg *g, const struct bauth *a, struct sotto_error *e,
 }
 
 static sotto_err
-bg_remote(struct bg *lib, git_remote **remote, git_repository *repo,
+bg_remote(struct lg2 *lib, git_remote **remote, git_repository *repo,
     const struct kboot_git *g, struct sotto_error *e)
 {
 	git_remote_create_options ro;
@@ -281,7 +231,7 @@ struct reply {
 static sotto_err
 clone_here(struct reply *r, const struct kboot_git *g, struct sotto_error *e)
 {
-	struct bg lib;
+	struct lg2 lib;
 	struct bauth a;
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
@@ -296,7 +246,7 @@ clone_here(struct reply *r, const struct kboot_git *g, struct sotto_error *e)
 	git_oid oid;
 	sotto_err rc;
 
-	if ((rc = bg_open(&lib, e)) != SOTTO_OK)
+	if ((rc = sotto_lg2_open(&lib, true, e)) != SOTTO_OK)
 		return rc;
 	memset(&a, 0, sizeof(a));
 	a.g = g;
@@ -370,7 +320,7 @@ push_ref_cb(const char *refname, const char *status, void *data)
 }
 
 static sotto_err
-push_here(struct bg *lib, git_repository *repo, const struct kboot_git *g,
+push_here(struct lg2 *lib, git_repository *repo, const struct kboot_git *g,
     struct sotto_error *e)
 {
 	struct bauth a;
@@ -405,7 +355,7 @@ static sotto_err
 commit_here(struct reply *r, struct sotto_buf *d, const struct kboot_git *g,
     const struct kboot_commit *c, struct sotto_error *e)
 {
-	struct bg lib;
+	struct lg2 lib;
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
 	git_commit *parent = NULL;
@@ -419,7 +369,7 @@ commit_here(struct reply *r, struct sotto_buf *d, const struct kboot_git *g,
 	size_t i;
 	sotto_err rc = SOTTO_OK;
 
-	if ((rc = bg_open(&lib, e)) != SOTTO_OK)
+	if ((rc = sotto_lg2_open(&lib, true, e)) != SOTTO_OK)
 		return rc;
 	snprintf(local, sizeof(local), "refs/heads/%s", g->branch);
 	if (lib.git_repository_open(&repo, g->workdir) != 0 ||

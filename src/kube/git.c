@@ -3,8 +3,8 @@
  * The reconciler's source: an incremental libgit2 fetch of one branch, tag
  * or commit into a cache repository, checked out into the cache's work
  * tree (ciphertext only: decryption happens in memory, later).  libgit2 is
- * loaded with dlopen() like src/git/lg2.c does, with the few calls a fetch
- * needs.  Revision strings follow Flux: "<branch>@sha1:<hex>".
+ * loaded with dlopen() through src/git/lg2.c, in the fetch's child only.
+ * Revision strings follow Flux: "<branch>@sha1:<hex>".
  *
  * Every GitRepository spec.url passes one allowlist (kgit_url_parse())
  * before anything else sees it, and loses its userinfo there: libgit2, the
@@ -34,7 +34,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <dlfcn.h>
+#include "git/lg2.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -53,57 +53,9 @@
 #include "crypto/hostverify.h"
 #include "sotto/io.h"
 
-#define GIT_SONAME "libgit2.so.1.5"
-
-#define KG_FUNCS(X) \
-	X(git_libgit2_init) X(git_error_last) X(git_repository_init) \
-	X(git_repository_open) X(git_repository_free) \
-	X(git_repository_config) X(git_config_set_bool) X(git_config_free) \
-	X(git_remote_create_options_init) X(git_remote_create_with_opts) \
-	X(git_remote_fetch) X(git_remote_free) \
-	X(git_fetch_options_init) X(git_revparse_single) X(git_object_peel) \
-	X(git_object_free) X(git_object_id) X(git_oid_tostr) \
-	X(git_checkout_options_init) X(git_checkout_tree) \
-	X(git_repository_set_head_detached) \
-	X(git_credential_userpass_plaintext_new) \
-	X(git_credential_ssh_key_memory_new) X(git_credential_username_new) \
-	X(git_tag_list) X(git_strarray_dispose)
-
-struct kgit {
-	void *handle;
-#define KG_MEMBER(f) __typeof__(f) *f;
-	KG_FUNCS(KG_MEMBER)
-#undef KG_MEMBER
-};
-
-static sotto_err
-kg_open(struct kgit *g, struct sotto_error *e)
-{
-	const char *missing = NULL;
-
-	memset(g, 0, sizeof(*g));
-	if ((g->handle = dlopen(GIT_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return sotto_error_set(e, SOTTO_E_GIT_LOAD, "cannot load '%s' "
-		    "(install libgit2-1.5): %s", GIT_SONAME, dlerror());
-#define KG_LOAD(f) \
-	if (missing == NULL && (*(void **)&g->f = dlsym(g->handle, #f)) == \
-	    NULL) \
-		missing = #f;
-	KG_FUNCS(KG_LOAD)
-#undef KG_LOAD
-	if (missing != NULL) {
-		dlclose(g->handle);
-		g->handle = NULL;
-		return sotto_error_set(e, SOTTO_E_GIT_LOAD, "'%s' has no "
-		    "symbol '%s'", GIT_SONAME, missing);
-	}
-	g->git_libgit2_init();
-	return SOTTO_OK;
-}
-
 /* libgit2's message (server text among it: ssh stderr), escaped. */
 static sotto_err
-kg_fail(struct kgit *g, struct sotto_error *e, const char *what)
+kg_fail(struct lg2 *g, struct sotto_error *e, const char *what)
 {
 	const git_error *ge = g->git_error_last();
 	const char *m = ge && ge->message ? ge->message :
@@ -142,7 +94,7 @@ struct plan {
 struct auth_ctx {
 	const struct kgit_ref *ref;	/* credentials (borrowed) */
 	const struct plan *p;		/* URL and effective credentials */
-	struct kgit *g;			/* credential constructors */
+	struct lg2 *g;			/* credential constructors */
 	bool ssh;			/* ssh:// or scp-like URL */
 	char host[256];			/* URL host, lowercase */
 	int port;			/* URL port (22 or 443 when absent) */
@@ -512,7 +464,7 @@ cert_cb(git_cert *cert, int valid, const char *host, void *payload)
  * reflog would keep every URL and ref update of the source on disk.
  */
 static sotto_err
-open_cache(struct kgit *g, git_repository **repo, const char *dir,
+open_cache(struct lg2 *g, git_repository **repo, const char *dir,
     struct sotto_error *e)
 {
 	git_config *cfg = NULL;
@@ -562,7 +514,7 @@ refspecs_for(char spec[2][512], const struct kgit_ref *ref)
 
 /* *auth: the failure is the Secret's (missing or refused credentials). */
 static sotto_err
-do_fetch(struct kgit *g, git_repository *repo, const struct plan *p,
+do_fetch(struct lg2 *g, git_repository *repo, const struct plan *p,
     bool *auth, struct sotto_error *e)
 {
 	const struct kgit_ref *ref = p->ref;
@@ -644,7 +596,7 @@ do_fetch(struct kgit *g, git_repository *repo, const struct plan *p,
 
 /* spec.ref.semver: the highest tag in range (refs/tags/<tag> in spec). */
 static sotto_err
-semver_tag(struct kgit *g, git_repository *repo, const char *range,
+semver_tag(struct lg2 *g, git_repository *repo, const char *range,
     char *tag, size_t tagcap, struct sotto_error *e)
 {
 	git_strarray tags = { NULL, 0 };
@@ -667,7 +619,7 @@ semver_tag(struct kgit *g, git_repository *repo, const char *range,
  * commit.
  */
 static sotto_err
-resolve(struct kgit *g, git_repository *repo, const struct kgit_ref *ref,
+resolve(struct lg2 *g, git_repository *repo, const struct kgit_ref *ref,
     git_object **commit, char *rev, size_t revcap, struct sotto_error *e)
 {
 	char spec[512], hex[GIT_OID_HEXSZ + 1], tag[256] = "";
@@ -735,14 +687,14 @@ sync_here(struct kgit_result *res, const struct plan *p,
     struct sotto_error *e)
 {
 	const struct kgit_ref *ref = p->ref;
-	struct kgit g;
+	struct lg2 g;
 	git_repository *repo = NULL;
 	git_object *commit = NULL;
 	git_checkout_options co;
 	sotto_err rc;
 
 	snprintf(res->workdir, sizeof(res->workdir), "%s", p->workdir);
-	if ((rc = kg_open(&g, e)) != SOTTO_OK)
+	if ((rc = sotto_lg2_open(&g, true, e)) != SOTTO_OK)
 		return rc;
 	if (ref->offline && g.git_repository_open(&repo, res->workdir) != 0) {
 		/* like Flux: a suspended source serves its last artifact */
