@@ -62,6 +62,13 @@ void cli_print_template(FILE *f, const char *tmpl, const char *p,
 
 /* Version line. */
 const char *cli_version(void);
+/* The version alone, without " (git ...)": what labels and manifests hold. */
+const char *cli_version_number(void);
+/*
+ * The Flux-style commands' failure: a reconcile failure as flux prints it
+ * ("✗ message", exit 1), else the error (exit 2 for usage, else 1).
+ */
+int cli_ops_fail(const struct sotto_error *e);
 
 int cmd_age(int argc, char **argv, enum cli_mode mode);
 int cmd_keygen(int argc, char **argv, enum cli_mode mode);

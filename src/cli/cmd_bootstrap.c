@@ -212,7 +212,6 @@ run(struct bargs *a, enum cli_mode mode)
 	struct sotto_buf pw = SOTTO_BUF_SECRET_INIT;
 	struct sotto_buf key = SOTTO_BUF_SECRET_INIT;
 	struct sotto_buf ca = SOTTO_BUF_INIT, kh = SOTTO_BUF_INIT;
-	char ver[64];
 	sotto_err rc = SOTTO_OK;
 
 	if (a->pass_stdin && (rc = read_password(&pw, &e)) == SOTTO_OK)
@@ -230,9 +229,7 @@ run(struct bargs *a, enum cli_mode mode)
 		a->b.ca_len = ca.len;
 	}
 	if (rc == SOTTO_OK) {
-		snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(cli_version(),
-		    " "), cli_version());
-		a->b.version = ver;
+		a->b.version = cli_version_number();
 		rc = sotto_bootstrap_git(&a->b, &e);
 	}
 	sotto_buf_release(&pw);

@@ -235,8 +235,8 @@ ops_parse(struct opsargs *a, int argc, char **argv, const char *usage,
 	return -1;
 }
 
-static int
-ops_fail(const struct sotto_error *e)
+int
+cli_ops_fail(const struct sotto_error *e)
 {
 	if (e->code == SOTTO_E_RECONCILE) {
 		fprintf(stderr, "\xe2\x9c\x97 %s\n", e->msg);
@@ -314,7 +314,7 @@ cmd_get(int argc, char **argv, enum cli_mode mode)
 		    w ? a.pos[w] : NULL, NULL);
 	if (sotto_ops_get(&a.o, k, a.npos > w ? a.pos[w] : NULL, &e) !=
 	    SOTTO_OK)
-		return ops_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -347,7 +347,7 @@ cmd_reconcile_object(int argc, char **argv, enum cli_mode mode)
 	sotto_kube_harden_json();
 	signal(SIGPIPE, SIG_IGN);
 	if (sotto_ops_reconcile(&a.o, k, a.pos[w], &e) != SOTTO_OK)
-		return ops_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -381,7 +381,7 @@ suspend_resume(int argc, char **argv, bool suspend)
 	}
 	sotto_kube_harden_json();
 	if (sotto_ops_suspend(&a.o, k, a.pos[w], suspend, &e) != SOTTO_OK)
-		return ops_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -406,7 +406,6 @@ cmd_install(int argc, char **argv, enum cli_mode mode)
 		O_COMPONENTS, O_CRDS, 0 };
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct opsargs a;
-	char ver[64];
 	int st;
 
 	(void)mode;
@@ -423,14 +422,11 @@ cmd_install(int argc, char **argv, enum cli_mode mode)
 	}
 	if (a.o.ns == NULL)
 		a.o.ns = "sotto-system";
-	/* "0.1.0 (git abc)": the label holds the version only */
-	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(cli_version(), " "),
-	    cli_version());
-	a.o.version = ver;
+	a.o.version = cli_version_number();	/* the label: no "(git ...)" */
 	sotto_kube_harden_json();
 	if (sotto_ops_install(&a.o, a.export, a.components, a.crds, &e) !=
 	    SOTTO_OK)
-		return ops_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -453,7 +449,7 @@ cmd_events(int argc, char **argv, enum cli_mode mode)
 	if (a.watch)
 		return cli_ops_watch(&a.o, 0, true, NULL, a.for_ref);
 	if (sotto_ops_events(&a.o, a.for_ref, &e) != SOTTO_OK)
-		return ops_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 

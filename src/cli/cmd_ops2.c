@@ -221,24 +221,6 @@ x_parse(struct xargs *a, int argc, char **argv, const char *usage,
 	return -1;
 }
 
-static int
-x_fail(const struct sotto_error *e)
-{
-	if (e->code == SOTTO_E_RECONCILE) {
-		fprintf(stderr, "\xe2\x9c\x97 %s\n", e->msg);
-		return 1;
-	}
-	cli_error("sotto", e);
-	return e->code == SOTTO_E_USAGE ? 2 : 1;
-}
-
-/* sotto's version without " (git ...)": the CRDs' label */
-static void
-x_version(char *ver, size_t cap)
-{
-	snprintf(ver, cap, "%.*s", (int)strcspn(cli_version(), " "),
-	    cli_version());
-}
 
 int
 cmd_check(int argc, char **argv, enum cli_mode mode)
@@ -246,7 +228,6 @@ cmd_check(int argc, char **argv, enum cli_mode mode)
 	static const int longs[] = { X_KUBECONFIG, X_CONTEXT, X_PRE, 0 };
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct xargs a;
-	char ver[64];
 	int st;
 
 	(void)mode;
@@ -256,13 +237,12 @@ cmd_check(int argc, char **argv, enum cli_mode mode)
 		fputs(check_usage, stderr);
 		return 2;
 	}
-	x_version(ver, sizeof(ver));
-	a.o.version = ver;
+	a.o.version = cli_version_number();
 	a.x.ctl_ns = a.o.ns;
 	a.o.ns = NULL;
 	sotto_kube_harden_json();
 	if (sotto_ops_check(&a.o, &a.x, &e) != SOTTO_OK)
-		return x_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -289,7 +269,6 @@ cmd_uninstall(int argc, char **argv, enum cli_mode mode)
 		X_DELETE_KEYS, X_DRY_RUN, 0 };
 	struct sotto_error e = { SOTTO_OK, "" };
 	struct xargs a;
-	char ver[64];
 	int st;
 
 	(void)mode;
@@ -311,13 +290,12 @@ cmd_uninstall(int argc, char **argv, enum cli_mode mode)
 			return 1;
 		}
 	}
-	x_version(ver, sizeof(ver));
-	a.o.version = ver;
+	a.o.version = cli_version_number();
 	a.x.ctl_ns = a.o.ns;
 	a.o.ns = NULL;
 	sotto_kube_harden_json();
 	if (sotto_ops_uninstall(&a.o, &a.x, &e) != SOTTO_OK)
-		return x_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -350,7 +328,7 @@ cmd_tree(int argc, char **argv, enum cli_mode mode)
 	}
 	sotto_kube_harden_json();
 	if (sotto_ops_tree(&a.o, a.pos[1], &e) != SOTTO_OK)
-		return x_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -374,7 +352,7 @@ cmd_logs(int argc, char **argv, enum cli_mode mode)
 	sotto_kube_harden_json();
 	signal(SIGPIPE, SIG_IGN);
 	if (sotto_ops_logs(&a.o, &a.x, &e) != SOTTO_OK)
-		return x_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }
 
@@ -387,6 +365,6 @@ cli_ops_watch(const struct sotto_ops *o, int kind, bool events,
 	signal(SIGPIPE, SIG_IGN);
 	if (sotto_ops_watch(o, kind == 1 ? SOTTO_OPS_GIT : SOTTO_OPS_KS, events,
 	    name, for_ref, &e) != SOTTO_OK)
-		return x_fail(&e);
+		return cli_ops_fail(&e);
 	return 0;
 }

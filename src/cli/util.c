@@ -27,6 +27,12 @@ cli_version(void)
 	return SOTTO_VERSION " (git " SOTTO_GITREV ")";
 }
 
+const char *
+cli_version_number(void)
+{
+	return SOTTO_VERSION;
+}
+
 /* What the next error message is followed by (cli_error_note()). */
 static char *error_note;
 
