@@ -69,6 +69,26 @@ const char *cli_version_number(void);
  * ("✗ message", exit 1), else the error (exit 2 for usage, else 1).
  */
 int cli_ops_fail(const struct sotto_error *e);
+/*
+ * getopt_long for the Flux-style commands: flags and positionals in any
+ * order, as flux takes them.  -h/--help prints usage (exit 0); a flag
+ * outside shorts and longs (0-ended ids) is an error naming it, with
+ * usage (exit 2); more than maxpos positionals too.  Every other flag
+ * goes to flag(arg, c), which returns -1 to go on or an exit status.
+ * Returns -1 when argv was read, else the exit status.
+ */
+struct option;
+struct cli_ops_parse {
+	const char *usage;
+	const char *shorts;		/* the short flags taken */
+	const char *with_arg;		/* those of them that take a value */
+	const int *longs;
+	const struct option *opts;	/* getopt_long's table */
+	int (*flag)(void *arg, int c);
+	int maxpos;
+};
+int cli_ops_parse(int argc, char **argv, const struct cli_ops_parse *p,
+    void *arg, char **pos, int *npos);
 
 int cmd_age(int argc, char **argv, enum cli_mode mode);
 int cmd_keygen(int argc, char **argv, enum cli_mode mode);

@@ -143,6 +143,96 @@ ops_duration(const char *s)
 	return v * mult;
 }
 
+int
+cli_ops_parse(int argc, char **argv, const struct cli_ops_parse *p,
+    void *arg, char **pos, int *npos)
+{
+	char sopt[24];
+	size_t o = 0;
+	int c, i, st;
+	bool ok;
+
+	/* getopt: the shorts in p->with_arg take an argument */
+	sopt[o++] = '+';
+	sopt[o++] = 'h';
+	for (i = 0; p->shorts[i] != '\0' && o + 3 < sizeof(sopt); i++) {
+		sopt[o++] = p->shorts[i];
+		if (strchr(p->with_arg, p->shorts[i]) != NULL)
+			sopt[o++] = ':';
+	}
+	sopt[o] = '\0';
+	optind = 1;
+	*npos = 0;
+	for (;;) {
+		/* options and positionals in any order, as flux takes them */
+		while ((c = getopt_long(argc, argv, sopt, p->opts, NULL)) !=
+		    -1) {
+			ok = c == 'h' || (c < 256 && c != '?' &&
+			    strchr(p->shorts, c) != NULL);
+			for (i = 0; !ok && p->longs[i] != 0; i++)
+				ok = p->longs[i] == c;
+			if (!ok) {
+				if (c != '?')
+					cli_errorf("sotto", "%s: unknown flag "
+					    "'%s'", argv[0], argv[optind - 1]);
+				fputs(p->usage, stderr);
+				return 2;
+			}
+			if (c == 'h') {
+				fputs(p->usage, stdout);
+				return 0;
+			}
+			if ((st = p->flag(arg, c)) >= 0)
+				return st;
+		}
+		if (optind >= argc)
+			break;
+		if (*npos == p->maxpos) {
+			fputs(p->usage, stderr);
+			return 2;
+		}
+		pos[(*npos)++] = argv[optind++];
+	}
+	return -1;
+}
+
+/* The values of the flags cmd_ops.c's commands take; -1 or exit status. */
+static int
+ops_flag(void *arg, int c)
+{
+	struct opsargs *a = arg;
+
+	switch (c) {
+	case 'n': a->o.ns = optarg; break;
+	case 'A': a->o.all_ns = true; break;
+	case 'o':
+		if (strcmp(optarg, "json") != 0 && strcmp(optarg, "yaml") != 0) {
+			cli_errorf("sotto", "--output '%s': want json or yaml",
+			    optarg);
+			return 2;
+		}
+		a->o.output = optarg;
+		break;
+	case O_KUBECONFIG: a->o.kubeconfig = optarg; break;
+	case O_CONTEXT: a->o.context = optarg; break;
+	case O_TIMEOUT:
+		if ((a->o.timeout = ops_duration(optarg)) < 0) {
+			cli_errorf("sotto", "--timeout '%s': want a duration "
+			    "like 30s", optarg);
+			return 2;
+		}
+		break;
+	case O_WITH_SOURCE: a->o.with_source = true; break;
+	case O_EXPORT: a->export = true; break;
+	case O_COMPONENTS: a->components = true; break;
+	case O_CRDS: a->crds = true; break;
+	case O_FOR: a->for_ref = optarg; break;
+	case 'w': a->watch = true; break;
+	default: break;
+	}
+	return -1;
+}
+
 /*
  * Parses argv (argv[0] the command) into a; allowed: the short and long
  * flags the command takes ("nAo" and O_* ids in longs).  Returns -1 to go
@@ -152,81 +242,15 @@ static int
 ops_parse(struct opsargs *a, int argc, char **argv, const char *usage,
     const char *shorts, const int *longs)
 {
-	char sopt[16];
-	int c, i;
-	bool ok;
+	const struct cli_ops_parse p = { usage, shorts, "no", longs, ops_opts,
+	    ops_flag, 4 };
+	int st;
 
 	memset(a, 0, sizeof(*a));
 	a->o.out = stdout;
 	a->o.err = stderr;
-	/* getopt: "n:" "o:" take arguments */
-	{
-		size_t o = 0;
-
-		sopt[o++] = '+';
-		sopt[o++] = 'h';
-		for (i = 0; shorts[i] != '\0' && o + 3 < sizeof(sopt); i++) {
-			sopt[o++] = shorts[i];
-			if (shorts[i] == 'n' || shorts[i] == 'o')
-				sopt[o++] = ':';
-		}
-		sopt[o] = '\0';
-	}
-	optind = 1;
-	for (;;) {
-		/* options and positionals in any order, as flux takes them */
-		while ((c = getopt_long(argc, argv, sopt, ops_opts, NULL)) !=
-		    -1) {
-			ok = c == 'h' || (c < 256 && c != '?' && strchr(shorts,
-			    c) != NULL);
-			for (i = 0; !ok && longs[i] != 0; i++)
-				ok = longs[i] == c;
-			if (!ok) {
-				if (c != '?')
-					cli_errorf("sotto", "%s: unknown flag "
-					    "'%s'", argv[0], argv[optind - 1]);
-				fputs(usage, stderr);
-				return 2;
-			}
-			switch (c) {
-			case 'h': fputs(usage, stdout); return 0;
-			case 'n': a->o.ns = optarg; break;
-			case 'A': a->o.all_ns = true; break;
-			case 'o':
-				if (strcmp(optarg, "json") != 0 &&
-				    strcmp(optarg, "yaml") != 0) {
-					cli_errorf("sotto", "--output '%s': want "
-					    "json or yaml", optarg);
-					return 2;
-				}
-				a->o.output = optarg;
-				break;
-			case O_KUBECONFIG: a->o.kubeconfig = optarg; break;
-			case O_CONTEXT: a->o.context = optarg; break;
-			case O_TIMEOUT:
-				if ((a->o.timeout = ops_duration(optarg)) < 0) {
-					cli_errorf("sotto", "--timeout '%s': want "
-					    "a duration like 30s", optarg);
-					return 2;
-				}
-				break;
-			case O_WITH_SOURCE: a->o.with_source = true; break;
-			case O_EXPORT: a->export = true; break;
-			case O_COMPONENTS: a->components = true; break;
-			case O_CRDS: a->crds = true; break;
-			case O_FOR: a->for_ref = optarg; break;
-			case 'w': a->watch = true; break;
-			default: break;
-			}
-		}
-		if (optind >= argc)
-			break;
-		if (a->npos == 4) {
-			fputs(usage, stderr);
-			return 2;
-		}
-		a->pos[a->npos++] = argv[optind++];
-	}
+	if ((st = cli_ops_parse(argc, argv, &p, a, a->pos, &a->npos)) >= 0)
+		return st;
 	if (a->o.all_ns && a->o.ns != NULL) {
 		cli_errorf("sotto", "--all-namespaces and --namespace are "
 		    "mutually exclusive");

@@ -121,12 +121,12 @@ struct xargs {
 
 /* one flag's value into a; -1 to go on, else the exit status */
 static int
-x_flag(struct xargs *a, int c, const char *usage)
+x_flag(void *arg, int c)
 {
+	struct xargs *a = arg;
 	char *end;
 
 	switch (c) {
-	case 'h': fputs(usage, stdout); return 0;
 	case 'n': a->o.ns = optarg; break;
 	case 'A': a->o.all_ns = true; break;
 	case 's': a->silent = true; break;
@@ -170,49 +170,16 @@ static int
 x_parse(struct xargs *a, int argc, char **argv, const char *usage,
     const char *shorts, const int *longs)
 {
-	char sopt[16];
-	size_t o = 0;
-	int c, i, st;
-	bool ok;
+	const struct cli_ops_parse p = { usage, shorts, "n", longs, x_opts,
+	    x_flag, 3 };
+	int st;
 
 	memset(a, 0, sizeof(*a));
 	a->o.out = stdout;
 	a->o.err = stderr;
 	a->x.tail = -1;
-	sopt[o++] = '+';
-	sopt[o++] = 'h';
-	for (i = 0; shorts[i] != '\0' && o + 3 < sizeof(sopt); i++) {
-		sopt[o++] = shorts[i];
-		if (shorts[i] == 'n')
-			sopt[o++] = ':';
-	}
-	sopt[o] = '\0';
-	optind = 1;
-	for (;;) {
-		while ((c = getopt_long(argc, argv, sopt, x_opts, NULL)) !=
-		    -1) {
-			ok = c == 'h' || (c < 256 && c != '?' && strchr(shorts,
-			    c) != NULL);
-			for (i = 0; !ok && longs[i] != 0; i++)
-				ok = longs[i] == c;
-			if (!ok) {
-				if (c != '?')
-					cli_errorf("sotto", "%s: unknown flag "
-					    "'%s'", argv[0], argv[optind - 1]);
-				fputs(usage, stderr);
-				return 2;
-			}
-			if ((st = x_flag(a, c, usage)) >= 0)
-				return st;
-		}
-		if (optind >= argc)
-			break;
-		if (a->npos == 3) {
-			fputs(usage, stderr);
-			return 2;
-		}
-		a->pos[a->npos++] = argv[optind++];
-	}
+	if ((st = cli_ops_parse(argc, argv, &p, a, a->pos, &a->npos)) >= 0)
+		return st;
 	if (a->o.all_ns && a->o.ns != NULL) {
 		cli_errorf("sotto", "--all-namespaces and --namespace are "
 		    "mutually exclusive");
