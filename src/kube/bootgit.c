@@ -102,27 +102,6 @@ bg_cred(git_credential **out, const char *url, const char *user_from_url,
 	    "--username and --password-stdin", g->u->host);
 }
 
-static const char *
-key_type(git_cert_ssh_raw_type_t t)
-{
-	switch (t) {
-	case GIT_CERT_SSH_RAW_TYPE_RSA:
-		return "ssh-rsa";
-	case GIT_CERT_SSH_RAW_TYPE_DSS:
-		return "ssh-dss";
-	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256:
-		return "ecdsa-sha2-nistp256";
-	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384:
-		return "ecdsa-sha2-nistp384";
-	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521:
-		return "ecdsa-sha2-nistp521";
-	case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519:
-		return "ssh-ed25519";
-	default:
-		return "unknown";
-	}
-}
-
 static int
 bg_hostkey(struct bauth *a, const git_cert_hostkey *c)
 {
@@ -146,7 +125,7 @@ bg_hostkey(struct bauth *a, const git_cert_hostkey *c)
 		if (sotto_b64_encode(&b, (const uint8_t *)c->hostkey,
 		    c->hostkey_len, true) >= 0 && b.data != NULL)
 			snprintf(a->hostkey, sizeof(a->hostkey), "%s %s",
-			    key_type(c->raw_type), (char *)b.data);
+			    kgit_ssh_key_type((int)c->raw_type), (char *)b.data);
 		sotto_buf_release(&b);
 		return 0;
 	}

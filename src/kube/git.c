@@ -368,10 +368,10 @@ kh_line(const char *p, const char *end, const char *name, const uint8_t *key,
 	return revoked ? KH_REVOKED : KH_MATCH;
 }
 
-static const char *
-raw_type_name(git_cert_ssh_raw_type_t t)
+const char *
+kgit_ssh_key_type(int t)
 {
-	switch (t) {
+	switch ((git_cert_ssh_raw_type_t)t) {
 	case GIT_CERT_SSH_RAW_TYPE_RSA:
 		return "ssh-rsa";
 	case GIT_CERT_SSH_RAW_TYPE_DSS:
@@ -435,12 +435,12 @@ check_hostkey(struct auth_ctx *a, const git_cert_hostkey *c)
 	if (best == KH_REVOKED)
 		return refuse(a, GIT_ECERTIFICATE, "host key verification "
 		    "failed: the %s key of '%s' is @revoked in the "
-		    "known_hosts of Secret '%s'", raw_type_name(c->raw_type),
+		    "known_hosts of Secret '%s'", kgit_ssh_key_type((int)c->raw_type),
 		    name, secret_name(a));
 	if (best == KH_OTHER_KEY)
 		return refuse(a, GIT_ECERTIFICATE, "host key verification "
 		    "failed: the %s key of '%s' does not match the known_hosts "
-		    "of Secret '%s'", raw_type_name(c->raw_type), name,
+		    "of Secret '%s'", kgit_ssh_key_type((int)c->raw_type), name,
 		    secret_name(a));
 	return refuse(a, GIT_ECERTIFICATE, "host key verification failed: "
 	    "'%s' is not in the known_hosts of Secret '%s'", name,

@@ -308,6 +308,8 @@ sotto_err kgit_sync(struct kgit_result *res, const char *cache_dir,
 sotto_err kgit_cache_remove(const char *cache_dir, const char *ns,
     const char *name, struct sotto_error *e);
 
+/* known_hosts' name of libgit2's git_cert_ssh_raw_type_t t, or "unknown". */
+const char *kgit_ssh_key_type(int t);
 /*
  * The known_hosts text kh (OpenSSH's format, hashed names too) on the
  * host key blob key of name ("host", or "[host]:port" off port 22): 0 not
